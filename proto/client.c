@@ -1,0 +1,438 @@
+/*
+ * client: libp11agent, the one client API of p11agent.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "p11agent.h"
+#include "proto.h"
+#include "secret.h"
+
+struct p11a_conn {
+	int fd;
+	uint32_t next_id;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char message[1024];
+	struct buf *out;   /* request being sent */
+	uint8_t *reply;    /* body of the last reply */
+	size_t reply_len;
+};
+
+const char *p11a_default_socket(void)
+{
+	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *env = getenv(P11A_SOCK_ENV);
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+
+	if (env != NULL && *env != '\0')
+		snprintf(path, sizeof(path), "%s", env);
+	else if (dir != NULL && *dir != '\0')
+		snprintf(path, sizeof(path), "%s/p11agent/agent.sock", dir);
+	else
+		snprintf(path, sizeof(path), "/run/user/%u/p11agent/agent.sock",
+			 (unsigned)getuid());
+	return path;
+}
+
+const char *p11a_conn_path(const struct p11a_conn *conn)
+{
+	return conn->path;
+}
+
+const char *p11a_conn_message(const struct p11a_conn *conn)
+{
+	return conn->message;
+}
+
+void p11a_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	secret_wipe(p, len);
+	free(p);
+}
+
+static void drop_reply(struct p11a_conn *conn)
+{
+	p11a_free(conn->reply, conn->reply_len);
+	conn->reply = NULL;
+	conn->reply_len = 0;
+}
+
+void p11a_close(struct p11a_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	if (conn->fd >= 0)
+		close(conn->fd);
+	buf_free(conn->out);
+	drop_reply(conn);
+	free(conn);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return P11A_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return P11A_OK;
+}
+
+static int read_all(int fd, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return P11A_ERR_IO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return P11A_OK;
+}
+
+/*
+ * Sends msg as a request and reads the reply into conn->reply, decoded into
+ * *rep. A non-zero status is returned as the error, its message kept.
+ */
+static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg *rep)
+{
+	uint8_t hdr[4];
+	uint32_t len;
+	int r;
+
+	conn->message[0] = '\0';
+	drop_reply(conn);
+	buf_reset(conn->out);
+	msg->id = conn->next_id++;
+	if ((r = proto_encode_request(conn->out, msg)) != P11A_OK)
+		return r == P11A_ERR_TOO_LARGE ? P11A_ERR_TOO_LARGE : P11A_ERR_INVALID_ARG;
+	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
+		return r;
+	buf_reset(conn->out);
+	if ((r = read_all(conn->fd, hdr, sizeof(hdr))) != P11A_OK)
+		return r;
+	len = proto_frame_len(hdr);
+	if (len < PROTO_MIN_BODY || len > P11A_MAX_FRAME)
+		return P11A_ERR_PROTOCOL;
+	if ((conn->reply = malloc(len)) == NULL)
+		return P11A_ERR_NOMEM;
+	conn->reply_len = len;
+	if ((r = read_all(conn->fd, conn->reply, len)) != P11A_OK)
+		return r;
+	if ((r = proto_decode_reply(conn->reply, len, msg->op, rep)) != P11A_OK)
+		return r;
+	if (rep->id != msg->id)
+		return P11A_ERR_PROTOCOL;
+	if (rep->status != P11A_OK) {
+		const struct proto_field *m = &rep->f[0];
+		size_t n = m->len < sizeof(conn->message) - 1 ? m->len : sizeof(conn->message) - 1;
+
+		memcpy(conn->message, m->p, n);
+		conn->message[n] = '\0';
+		/* Codes this library does not know are reported as they are. */
+		return rep->status >= 64 ? P11A_ERR_PROTOCOL : (int)rep->status;
+	}
+	return P11A_OK;
+}
+
+int p11a_connect(const char *path, struct p11a_conn **out_conn)
+{
+	struct p11a_conn *conn;
+	struct sockaddr_un sun;
+	struct proto_msg msg = {.op = PROTO_OP_HELLO, .n = 1}, rep;
+	int r;
+
+	if (path == NULL)
+		path = p11a_default_socket();
+	if ((conn = calloc(1, sizeof(*conn))) == NULL)
+		return P11A_ERR_NOMEM;
+	conn->fd = -1;
+	conn->next_id = 1;
+	snprintf(conn->path, sizeof(conn->path), "%s", path);
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(conn->message, sizeof(conn->message), "socket path too long");
+		r = P11A_ERR_CONNECT;
+		goto out;
+	}
+	if ((conn->out = buf_new(0)) == NULL) {
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		snprintf(conn->message, sizeof(conn->message), "%s", strerror(errno));
+		r = P11A_ERR_CONNECT;
+		goto out;
+	}
+	msg.f[0] = proto_u32(P11A_PROTOCOL_VERSION);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK) {
+		if (r == P11A_ERR_IO)
+			r = P11A_ERR_CONNECT;
+		goto out;
+	}
+	if (rep.f[0].u32 != P11A_PROTOCOL_VERSION) {
+		r = P11A_ERR_VERSION;
+		goto out;
+	}
+	drop_reply(conn);
+	*out_conn = conn;
+	conn = NULL;
+	r = P11A_OK;
+out:
+	p11a_close(conn);
+	return r;
+}
+
+int p11a_ping(struct p11a_conn *conn)
+{
+	static const uint8_t probe[] = "p11agent-ping";
+	struct proto_msg msg = {.op = PROTO_OP_PING, .n = 1}, rep;
+	int r;
+
+	msg.f[0] = proto_str(probe, sizeof(probe) - 1);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	if (rep.f[0].len != sizeof(probe) - 1 || memcmp(rep.f[0].p, probe, rep.f[0].len) != 0)
+		r = P11A_ERR_PROTOCOL;
+	drop_reply(conn);
+	return r;
+}
+
+static void key_info_clear(struct p11a_key_info *k)
+{
+	free(k->label);
+	free(k->id);
+	free(k->uri);
+	free(k->curve);
+	free(k->algs);
+	free(k->default_alg);
+	memset(k, 0, sizeof(*k));
+}
+
+void p11a_keys_free(struct p11a_key_info *keys, size_t n)
+{
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		key_info_clear(&keys[i]);
+	free(keys);
+}
+
+int p11a_list(struct p11a_conn *conn, struct p11a_key_info **out_keys, size_t *out_n)
+{
+	struct proto_msg msg = {.op = PROTO_OP_LIST, .n = 0}, rep;
+	struct p11a_key_info *keys = NULL;
+	struct buf b;
+	uint32_t count;
+	size_t n = 0;
+	int r;
+
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	buf_view(&b, rep.f[0].p, rep.f[0].len);
+	/* Each entry takes at least 36 bytes: a count beyond that is a lie. */
+	if (buf_get_u32(&b, &count) != P11A_OK || count > buf_avail(&b) / 36) {
+		r = P11A_ERR_PROTOCOL;
+		goto out;
+	}
+	if ((keys = calloc(count + 1, sizeof(*keys))) == NULL) {
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	for (n = 0; n < count; n++)
+		if ((r = proto_list_get(&b, &keys[n])) != P11A_OK)
+			goto out;
+	if (buf_avail(&b) != 0) {
+		r = P11A_ERR_PROTOCOL;
+		goto out;
+	}
+	*out_keys = keys;
+	*out_n = n;
+	keys = NULL;
+	r = P11A_OK;
+out:
+	p11a_keys_free(keys, n);
+	drop_reply(conn);
+	return r;
+}
+
+int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key)
+{
+	struct proto_msg msg = {.op = PROTO_OP_KEY_INFO, .n = 1}, rep;
+	struct p11a_key_info *k = NULL;
+	struct buf b;
+	int r;
+
+	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	buf_view(&b, rep.f[0].p, rep.f[0].len);
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = proto_list_get(&b, k)) != P11A_OK)
+		goto out;
+	if (buf_avail(&b) != 0) {
+		key_info_clear(k);
+		r = P11A_ERR_PROTOCOL;
+		goto out;
+	}
+	*out_key = k;
+	k = NULL;
+out:
+	free(k);
+	drop_reply(conn);
+	return r;
+}
+
+/* Copies a string field to a fresh buffer. */
+static int take_bytes(const struct proto_field *f, uint8_t **out, size_t *out_len)
+{
+	uint8_t *p;
+
+	if ((p = malloc(f->len + 1)) == NULL)
+		return P11A_ERR_NOMEM;
+	if (f->len > 0)
+		memcpy(p, f->p, f->len);
+	*out = p;
+	*out_len = f->len;
+	return P11A_OK;
+}
+
+int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_PUBKEY, .n = 1}, rep;
+	int r;
+
+	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	r = take_bytes(&rep.f[0], out_der, out_len);
+	drop_reply(conn);
+	return r;
+}
+
+/* Hashes data with the algorithm's digest into md. */
+static int hash(const struct p11a_alg_info *ai, const uint8_t *data, size_t len,
+		uint8_t md[EVP_MAX_MD_SIZE], size_t *out_len)
+{
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, md, &n, EVP_get_digestbyname(ai->hash), NULL) != 1 ||
+	    n != ai->digest_len)
+		return P11A_ERR_CRYPTO;
+	*out_len = n;
+	return P11A_OK;
+}
+
+int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_SIGN, .n = 4}, rep;
+	const struct p11a_alg_info *ai = NULL;
+	struct p11a_key_info *info = NULL;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	size_t md_len;
+	int r;
+
+	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF ||
+	    (data == NULL && data_len > 0) || (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
+		return P11A_ERR_INVALID_ARG;
+	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
+		return P11A_ERR_INVALID_ARG;
+	if (ai == NULL && !(flags & P11A_SIGN_PREHASHED)) {
+		/* The key's default decides whether the message is hashed here. */
+		if ((r = p11a_describe_key(conn, key, &info)) != P11A_OK)
+			return r;
+		ai = p11a_alg_by_name(info->default_alg);
+		p11a_keys_free(info, 1);
+		if (ai == NULL) {
+			snprintf(conn->message, sizeof(conn->message),
+				 "key '%s' has no signing algorithm", key);
+			return P11A_ERR_NOT_SUPPORTED;
+		}
+	}
+	if (ai != NULL && ai->input == P11A_INPUT_MESSAGE && (flags & P11A_SIGN_PREHASHED)) {
+		snprintf(conn->message, sizeof(conn->message),
+			 "%s signs the message itself: --prehashed does not apply", ai->name);
+		return P11A_ERR_INVALID_ARG;
+	}
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32(ai != NULL ? (uint32_t)ai->alg : P11A_ALG_NONE);
+	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
+	if (ai != NULL && ai->input == P11A_INPUT_DIGEST && !(flags & P11A_SIGN_PREHASHED)) {
+		if ((r = hash(ai, data, data_len, md, &md_len)) != P11A_OK)
+			return r;
+		msg.f[3] = proto_str(md, md_len);
+	} else {
+		if (data_len > P11A_MAX_DATA) {
+			snprintf(conn->message, sizeof(conn->message),
+				 "message of %zu bytes is larger than the %u bytes a request may carry",
+				 data_len, (unsigned)P11A_MAX_DATA);
+			return P11A_ERR_TOO_LARGE;
+		}
+		msg.f[3] = proto_str(data, data_len);
+	}
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	r = take_bytes(&rep.f[0], out_sig, out_sig_len);
+	drop_reply(conn);
+	return r;
+}
+
+int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg,
+		     const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len,
+		     int *out_valid)
+{
+	struct proto_msg msg = {.op = PROTO_OP_VERIFY_HMAC, .n = 4}, rep;
+	int r;
+
+	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF ||
+	    (data == NULL && data_len > 0) || (mac == NULL && mac_len > 0))
+		return P11A_ERR_INVALID_ARG;
+	if (data_len > P11A_MAX_DATA) {
+		snprintf(conn->message, sizeof(conn->message),
+			 "message of %zu bytes is larger than the %u bytes a request may carry",
+			 data_len, (unsigned)P11A_MAX_DATA);
+		return P11A_ERR_TOO_LARGE;
+	}
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)alg);
+	msg.f[2] = proto_str(data, data_len);
+	msg.f[3] = proto_str(mac, mac_len);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	*out_valid = rep.f[0].u32 == 1;
+	drop_reply(conn);
+	return P11A_OK;
+}

@@ -1,0 +1,210 @@
+/*
+ * p11agent.h: the client library of p11agent, libp11agent.
+ *
+ * A client connects to p11agentd over its Unix socket and asks it to list the
+ * keys it holds, export a public key, sign, or verify an HMAC. The keys never
+ * leave the token; this library never loads a PKCS#11 module.
+ *
+ * Every fallible function returns a p11a_err (P11A_OK is 0) and writes its
+ * outputs only on success. Buffers returned to the caller are freed with
+ * p11a_free() (which wipes them), key lists with p11a_keys_free(). After an
+ * error, p11a_conn_message() returns the agent's human message, if any.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_H
+#define P11AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Protocol version spoken by this library. */
+#define P11A_PROTOCOL_VERSION 1
+/* Maximum size of a frame body on the wire: 1 MiB. */
+#define P11A_MAX_FRAME (1024u * 1024u)
+/* Largest message or digest a request may carry (leaves room for the header). */
+#define P11A_MAX_DATA (P11A_MAX_FRAME - 4096u)
+/* Environment variable naming the agent's socket, read before the default. */
+#define P11A_SOCK_ENV "P11AGENT_SOCK"
+
+/*
+ * Error codes. Codes below 64 travel on the wire (the agent's verdict);
+ * codes from 64 are local to the client library.
+ */
+typedef enum {
+	P11A_OK = 0,
+	P11A_ERR_BAD_REQUEST = 1,     /* malformed frame or field */
+	P11A_ERR_UNKNOWN_OP = 2,      /* opcode the agent does not know */
+	P11A_ERR_VERSION = 3,         /* no common protocol version / no hello */
+	P11A_ERR_NO_SUCH_KEY = 4,     /* no key matches */
+	P11A_ERR_AMBIGUOUS_KEY = 5,   /* more than one key matches */
+	P11A_ERR_NOT_ALLOWED = 6,     /* the key's attributes forbid the operation */
+	P11A_ERR_NOT_SUPPORTED = 7,   /* algorithm not valid for this key, or not offered by the token */
+	P11A_ERR_BAD_INPUT = 8,       /* a field has a wrong value (which and why in the message) */
+	P11A_ERR_TOKEN = 9,           /* the token failed (CKR_ name and function in the message) */
+	P11A_ERR_TOO_LARGE = 10,      /* message or frame too large */
+	P11A_ERR_DENIED = 11,         /* refused by policy */
+	P11A_ERR_TOKEN_UNAVAILABLE = 12, /* the token is away */
+	P11A_ERR_INTERNAL = 13,       /* the agent failed (out of memory, ...) */
+	P11A_ERR_BUSY = 14,           /* the agent is at a limit; retry later */
+
+	P11A_ERR_CONNECT = 64,        /* cannot reach the agent */
+	P11A_ERR_IO = 65,             /* connection lost */
+	P11A_ERR_PROTOCOL = 66,       /* the agent's reply was malformed */
+	P11A_ERR_NOMEM = 67,          /* out of memory */
+	P11A_ERR_INVALID_ARG = 68,    /* a caller's argument is wrong */
+	P11A_ERR_CRYPTO = 69,         /* a local OpenSSL operation failed */
+} p11a_err;
+
+/* A short, stable English description of code. Never NULL. */
+const char *p11a_strerror(int code);
+/* The code's stable identifier, e.g. "NO_SUCH_KEY". Never NULL. */
+const char *p11a_errname(int code);
+
+/* Key types. */
+typedef enum {
+	P11A_KEY_UNKNOWN = 0,
+	P11A_KEY_RSA = 1,
+	P11A_KEY_EC = 2,      /* P-256, P-384, P-521: curve in p11a_key_info.curve */
+	P11A_KEY_ED25519 = 3,
+	P11A_KEY_HMAC = 4,    /* generic secret or CKK_SHA*_HMAC */
+	P11A_KEY_AES = 5,
+} p11a_key_type;
+
+/* Operations a key's own attributes allow (bit mask). */
+#define P11A_OP_SIGN 0x01u
+#define P11A_OP_DECRYPT 0x02u
+#define P11A_OP_UNWRAP 0x04u
+#define P11A_OP_DERIVE 0x08u
+#define P11A_OP_VERIFY 0x10u
+
+/* Algorithms. The numbers travel on the wire; the names are the CLI's. */
+typedef enum {
+	P11A_ALG_NONE = 0,
+	P11A_ALG_RSA_PKCS1_SHA256 = 1,
+	P11A_ALG_RSA_PKCS1_SHA384 = 2,
+	P11A_ALG_RSA_PKCS1_SHA512 = 3,
+	P11A_ALG_RSA_PSS_SHA256 = 4,
+	P11A_ALG_RSA_PSS_SHA384 = 5,
+	P11A_ALG_RSA_PSS_SHA512 = 6,
+	P11A_ALG_ECDSA_SHA256 = 7,
+	P11A_ALG_ECDSA_SHA384 = 8,
+	P11A_ALG_ECDSA_SHA512 = 9,
+	P11A_ALG_ED25519 = 10,
+	P11A_ALG_HMAC_SHA256 = 11,
+	P11A_ALG_HMAC_SHA384 = 12,
+	P11A_ALG_HMAC_SHA512 = 13,
+} p11a_alg;
+
+/* How an algorithm takes its input. */
+typedef enum {
+	P11A_INPUT_DIGEST = 1,  /* the client sends the digest (RSA, ECDSA) */
+	P11A_INPUT_MESSAGE = 2, /* the client sends the message (Ed25519, HMAC) */
+} p11a_input;
+
+/* Static facts about an algorithm. */
+struct p11a_alg_info {
+	p11a_alg alg;
+	const char *name;       /* "rsa-pss-sha256" */
+	p11a_key_type key_type; /* the key type it needs */
+	const char *hash;       /* OpenSSL digest name ("SHA256"), NULL for Ed25519 */
+	size_t digest_len;      /* digest length in bytes, 0 for Ed25519 */
+	p11a_input input;
+};
+
+/* The algorithm named name, or NULL. */
+const struct p11a_alg_info *p11a_alg_by_name(const char *name);
+/* The algorithm numbered alg, or NULL. */
+const struct p11a_alg_info *p11a_alg_by_id(uint32_t alg);
+/* The i-th algorithm of the table (for listing), or NULL past the end. */
+const struct p11a_alg_info *p11a_alg_at(size_t i);
+/* The name of a key type ("rsa", "ec", "ed25519", "hmac", "aes"). */
+const char *p11a_key_type_name(p11a_key_type t);
+
+/* One key as the agent lists it. */
+struct p11a_key_info {
+	char *label;          /* CKA_LABEL, may be "" */
+	uint8_t *id;          /* CKA_ID bytes */
+	size_t id_len;
+	char *uri;            /* canonical RFC 7512 URI; works as KEY */
+	p11a_key_type type;
+	uint32_t bits;        /* modulus / field / key size in bits */
+	char *curve;          /* "P-256", "P-384", "P-521", "ed25519", else "" */
+	uint32_t ops;         /* P11A_OP_* */
+	char *algs;           /* comma-separated algorithm names the agent serves */
+	char *default_alg;    /* the default algorithm for this key, "" if none */
+};
+
+struct p11a_conn;
+
+/*
+ * Connects to the agent at path; NULL path means $P11AGENT_SOCK, else the
+ * default $XDG_RUNTIME_DIR/p11agent/agent.sock. Performs the version handshake.
+ * On success *out_conn is set; free it with p11a_close().
+ * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_VERSION when
+ * no common protocol version exists.
+ */
+int p11a_connect(const char *path, struct p11a_conn **out_conn);
+/* Closes conn and frees it. NULL is a no-op. */
+void p11a_close(struct p11a_conn *conn);
+/* The socket path p11a_connect(NULL, ...) would use, in a static buffer. */
+const char *p11a_default_socket(void);
+/* The path conn is connected to. */
+const char *p11a_conn_path(const struct p11a_conn *conn);
+/* The agent's human message for the last error on conn, or "" (owned by conn). */
+const char *p11a_conn_message(const struct p11a_conn *conn);
+
+/* Round trip: sends data, expects it echoed back. */
+int p11a_ping(struct p11a_conn *conn);
+
+/*
+ * Lists the keys. On success *out_keys holds *out_n entries; free with
+ * p11a_keys_free(*out_keys, *out_n).
+ */
+int p11a_list(struct p11a_conn *conn, struct p11a_key_info **out_keys, size_t *out_n);
+void p11a_keys_free(struct p11a_key_info *keys, size_t n);
+
+/*
+ * Describes one key (a label, "id:HEX" or a pkcs11: URI), as p11a_list()
+ * would. *out_key is freed with p11a_keys_free(*out_key, 1).
+ */
+int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key);
+
+/*
+ * Exports the public key of key (a label, "id:HEX" or a pkcs11: URI) as DER
+ * SubjectPublicKeyInfo. *out_der is freed with p11a_free().
+ */
+int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t *out_len);
+
+/* Flags of p11a_sign(). */
+#define P11A_SIGN_PREHASHED 0x01u /* data is the digest itself (RSA, ECDSA only) */
+#define P11A_SIGN_ECDSA_RAW 0x02u /* ECDSA: return r||s instead of DER */
+
+/*
+ * Signs with key. alg may be P11A_ALG_NONE for the key's default.
+ * For RSA and ECDSA, data is hashed here (unless P11A_SIGN_PREHASHED) and the
+ * digest goes to the agent; for Ed25519 and HMAC the message itself goes.
+ * *out_sig is freed with p11a_free().
+ */
+int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len);
+
+/*
+ * Verifies an HMAC inside the token. Returns P11A_OK and sets *out_valid to 1
+ * when mac is right for data, 0 when not.
+ */
+int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg,
+		     const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len,
+		     int *out_valid);
+
+/* Wipes and frees a buffer returned by this library. NULL is a no-op. */
+void p11a_free(void *p, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,110 @@
+/*
+ * proto: the p11agent wire codec, shared by the agent and libp11agent.
+ *
+ * A frame is a u32 big-endian body length, checked against P11A_MAX_FRAME
+ * before anything is allocated, then the body. A request body is
+ *     u8 opcode, u32 request id, fields per the opcode's request signature;
+ * a reply body is
+ *     u8 opcode, u32 request id, u32 status,
+ *     then fields per the reply signature when status is 0,
+ *     else one string: the human message.
+ * Signatures are strings of field types, one character a field:
+ *     'u'  u32
+ *     's'  string: u32 length then bytes (binary)
+ *     'k'  key reference: a string of 1..PROTO_MAX_KEYREF bytes, no NUL
+ *     '*'  the rest of the body, parsed by the opcode's own code (LIST)
+ * See PROTOCOL.md for the bytes.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_PROTO_H
+#define P11AGENT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "p11agent.h"
+
+#define PROTO_MAX_FIELDS 8
+#define PROTO_MAX_KEYREF 4096
+/* Smallest legal body: opcode and request id. */
+#define PROTO_MIN_BODY 5
+
+enum proto_op {
+	PROTO_OP_HELLO = 1,
+	PROTO_OP_PING = 2,
+	PROTO_OP_LIST = 3,
+	PROTO_OP_PUBKEY = 4,
+	PROTO_OP_SIGN = 5,
+	PROTO_OP_VERIFY_HMAC = 6,
+	PROTO_OP_KEY_INFO = 7,
+};
+
+struct proto_op_info {
+	uint8_t op;
+	const char *name;
+	const char *req_sig;
+	const char *rep_sig;
+};
+
+/* The opcode's row of the protocol table, or NULL when unknown. */
+const struct proto_op_info *proto_op_info(uint8_t op);
+
+struct proto_field {
+	char type;          /* 'u', 's', 'k', '*' */
+	uint32_t u32;       /* for 'u' */
+	const uint8_t *p;   /* for 's', 'k', '*': a view into the decoded body */
+	size_t len;
+};
+
+struct proto_msg {
+	uint8_t op;
+	uint32_t id;
+	uint32_t status;    /* replies only */
+	size_t n;           /* number of fields */
+	struct proto_field f[PROTO_MAX_FIELDS];
+};
+
+/*
+ * Decodes a request body. Fields point into body, which must outlive msg.
+ * P11A_ERR_BAD_REQUEST on a short or malformed body (msg->op and msg->id are
+ * set when at least the header was readable, so that an error reply can be
+ * addressed), P11A_ERR_UNKNOWN_OP on an unknown opcode.
+ * On failure, *out_what names the field at fault ("key", "truncated header").
+ */
+int proto_decode_request(const uint8_t *body, size_t len, struct proto_msg *msg,
+			 const char **out_what);
+/* Decodes a reply body for a request of opcode op. */
+int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto_msg *msg);
+
+/*
+ * Appends a whole frame (length and body) to out. The fields of msg must match
+ * the opcode's signature; a '*' field's bytes are copied as they are.
+ * For an error reply (status != 0) pass one 's' field: the message.
+ */
+int proto_encode_request(struct buf *out, const struct proto_msg *msg);
+int proto_encode_reply(struct buf *out, const struct proto_msg *msg);
+
+/* Reads the u32 frame length at p[0..4). */
+uint32_t proto_frame_len(const uint8_t p[4]);
+
+/* Field constructors. */
+struct proto_field proto_u32(uint32_t v);
+struct proto_field proto_str(const void *p, size_t len);
+struct proto_field proto_cstr(const char *s);
+struct proto_field proto_key(const char *s);
+struct proto_field proto_rest(const void *p, size_t len);
+
+/* Copies a string field into a fresh NUL-terminated string (refuses NUL). */
+int proto_field_strdup(const struct proto_field *f, char **out_s);
+
+/*
+ * LIST reply: the '*' field is u32 count, then count entries; KEY_INFO reply:
+ * the '*' field is one entry. An entry is
+ *     s label, s id, s uri, u type, u bits, s curve, u ops, s algs, s default_alg
+ */
+int proto_list_put(struct buf *b, const struct p11a_key_info *k);
+int proto_list_get(struct buf *b, struct p11a_key_info *out);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * secret: bytes that must not outlive their use (a PIN, a session key).
+ * secret_free() wipes them. Locked in memory where the system allows.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_SECRET_H
+#define P11AGENT_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct secret {
+	uint8_t *p;
+	size_t len;
+};
+
+/* A zeroed secret of len bytes (plus a NUL byte after them). NULL on OOM. */
+struct secret *secret_new(size_t len);
+/* A secret holding a copy of p[0..len). NULL on OOM. */
+struct secret *secret_dup(const void *p, size_t len);
+/* Wipes and frees s. NULL is a no-op. */
+void secret_free(struct secret *s);
+/* Wipes len bytes at p in a way the compiler keeps. */
+void secret_wipe(void *p, size_t len);
+
+#endif
