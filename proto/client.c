@@ -34,15 +34,11 @@ const char *p11a_default_socket(void)
 {
 	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *env = getenv(P11A_SOCK_ENV);
-	const char *dir = getenv("XDG_RUNTIME_DIR");
 
 	if (env != NULL && *env != '\0')
 		snprintf(path, sizeof(path), "%s", env);
-	else if (dir != NULL && *dir != '\0')
-		snprintf(path, sizeof(path), "%s/p11agent/agent.sock", dir);
-	else
-		snprintf(path, sizeof(path), "/run/user/%u/p11agent/agent.sock",
-			 (unsigned)getuid());
+	else if (proto_default_socket(path, sizeof(path)) != P11A_OK)
+		path[0] = '\0';
 	return path;
 }
 

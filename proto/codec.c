@@ -216,9 +216,13 @@ static int encode_frame(struct buf *out, const struct proto_msg *msg, int reply)
 	size_t body_len;
 	int r;
 
-	if (info == NULL)
+	/* An error reply (one string) may answer an opcode the table lacks. */
+	if (reply && msg->status != P11A_OK)
+		sig = "s";
+	else if (info != NULL)
+		sig = reply ? info->rep_sig : info->req_sig;
+	else
 		return P11A_ERR_INVALID_ARG;
-	sig = !reply ? info->req_sig : msg->status == P11A_OK ? info->rep_sig : "s";
 	if ((r = buf_put_u32(out, 0)) != P11A_OK || (r = buf_put_u8(out, msg->op)) != P11A_OK ||
 	    (r = buf_put_u32(out, msg->id)) != P11A_OK)
 		goto out;

@@ -86,6 +86,13 @@ int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto
 int proto_encode_request(struct buf *out, const struct proto_msg *msg);
 int proto_encode_reply(struct buf *out, const struct proto_msg *msg);
 
+/*
+ * The agent's default socket: $XDG_RUNTIME_DIR/p11agent/agent.sock, or
+ * /run/user/UID/p11agent/agent.sock when XDG_RUNTIME_DIR is unset.
+ * P11A_ERR_INVALID_ARG when it does not fit in len bytes.
+ */
+int proto_default_socket(char *out, size_t len);
+
 /* Reads the u32 frame length at p[0..4). */
 uint32_t proto_frame_len(const uint8_t p[4]);
 

@@ -1,0 +1,298 @@
+/*
+ * handlers: the agent's request handlers, dispatched through one table.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "proto.h"
+
+#define MSG_LEN 2048
+#define AGENT_IDENT "p11agentd " PACKAGE_VERSION
+
+/* What a handler sees: the request, and where its reply goes. */
+struct req {
+	struct token *tok;
+	struct peer *peer;
+	const struct proto_msg *in;
+	struct proto_msg *out;   /* fields of a success reply */
+	struct buf *scratch;     /* owns bytes the reply fields point at */
+	uint8_t *owned;          /* a malloc'd reply field, freed after encoding */
+	size_t owned_len;
+	char *msg;               /* the human message of an error */
+};
+
+typedef int (*handler_fn)(struct req *r);
+
+#define NEEDS_TOKEN 0x01u
+
+struct handler {
+	uint8_t op;
+	handler_fn fn;
+	unsigned flags;
+};
+
+static int err(struct req *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int err(struct req *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, MSG_LEN, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static int handle_hello(struct req *r)
+{
+	uint32_t version = r->in->f[0].u32;
+
+	if (version < 1)
+		return err(r, P11A_ERR_VERSION, "client speaks protocol version %u; this agent speaks 1 to %u",
+			   version, P11A_PROTOCOL_VERSION);
+	r->peer->greeted = 1;
+	r->out->n = 2;
+	r->out->f[0] = proto_u32(version < P11A_PROTOCOL_VERSION ? version : P11A_PROTOCOL_VERSION);
+	r->out->f[1] = proto_cstr(AGENT_IDENT);
+	return P11A_OK;
+}
+
+static int handle_ping(struct req *r)
+{
+	r->out->n = 1;
+	r->out->f[0] = r->in->f[0];
+	return P11A_OK;
+}
+
+/* Resolves the key reference in field i. */
+static int find_key(struct req *r, size_t i, const struct token_key **out_key)
+{
+	char ref[PROTO_MAX_KEYREF + 1];
+	const struct proto_field *f = &r->in->f[i];
+
+	memcpy(ref, f->p, f->len);
+	ref[f->len] = '\0';
+	return token_find_key(r->tok, ref, out_key, r->msg, MSG_LEN);
+}
+
+/* Appends one list entry for key to b. */
+static int put_key_entry(struct req *r, const struct token_key *key, struct buf *b)
+{
+	p11a_alg algs[32];
+	char names[1024] = "";
+	size_t n, used = 0;
+	p11a_alg def = token_key_default_alg(key);
+	const struct p11a_alg_info *dai = p11a_alg_by_id(def);
+	struct p11a_key_info info = {
+		.label = key->label,
+		.id = key->id,
+		.id_len = key->id_len,
+		.uri = key->uri,
+		.type = key->type,
+		.bits = key->bits,
+		.curve = (char *)key->curve,
+		.ops = key->ops,
+		.algs = names,
+		.default_alg = (char *)(dai != NULL ? dai->name : ""),
+	};
+
+	n = token_key_algs(r->tok, key, algs, sizeof(algs) / sizeof(algs[0]));
+	for (size_t i = 0; i < n; i++) {
+		const struct p11a_alg_info *ai = p11a_alg_by_id(algs[i]);
+		int k;
+
+		if (ai == NULL)
+			continue;
+		k = snprintf(names + used, sizeof(names) - used, "%s%s", used ? "," : "", ai->name);
+		if (k < 0 || (size_t)k >= sizeof(names) - used)
+			break;
+		used += (size_t)k;
+	}
+	return proto_list_put(b, &info);
+}
+
+static int handle_list(struct req *r)
+{
+	size_t n = token_key_count(r->tok);
+	int rc;
+
+	if ((rc = buf_put_u32(r->scratch, (uint32_t)n)) != P11A_OK)
+		return err(r, rc, "cannot build the key list");
+	for (size_t i = 0; i < n; i++)
+		if ((rc = put_key_entry(r, token_key_at(r->tok, i), r->scratch)) != P11A_OK)
+			return err(r, rc, "cannot build the key list: %s", p11a_strerror(rc));
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
+static int handle_key_info(struct req *r)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+		return rc;
+	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
+		return err(r, rc, "cannot describe the key: %s", p11a_strerror(rc));
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
+static int handle_pubkey(struct req *r)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+		return rc;
+	if (key->spki == NULL)
+		return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' is a %s secret key: it has no public key",
+			   key->label, p11a_key_type_name(key->type));
+	r->out->n = 1;
+	r->out->f[0] = proto_str(key->spki, key->spki_len);
+	return P11A_OK;
+}
+
+/* The algorithm in field i, or the key's default when 0. */
+static int pick_alg(struct req *r, size_t i, const struct token_key *key, p11a_alg *out_alg)
+{
+	uint32_t alg = r->in->f[i].u32;
+
+	if (alg == P11A_ALG_NONE) {
+		if ((alg = token_key_default_alg(key)) == P11A_ALG_NONE)
+			return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' (%s) has no signing algorithm",
+				   key->label, p11a_key_type_name(key->type));
+	} else if (p11a_alg_by_id(alg) == NULL) {
+		return err(r, P11A_ERR_BAD_INPUT, "alg: unknown algorithm number %u", alg);
+	}
+	*out_alg = (p11a_alg)alg;
+	return P11A_OK;
+}
+
+static int handle_sign(struct req *r)
+{
+	const struct token_key *key;
+	p11a_alg alg;
+	uint32_t flags = r->in->f[2].u32;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK || (rc = pick_alg(r, 1, key, &alg)) != P11A_OK)
+		return rc;
+	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
+		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
+	rc = token_sign(r->tok, key, alg, flags, r->in->f[3].p, r->in->f[3].len, &r->owned,
+			&r->owned_len, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_str(r->owned, r->owned_len);
+	return P11A_OK;
+}
+
+static int handle_verify_hmac(struct req *r)
+{
+	const struct token_key *key;
+	p11a_alg alg;
+	int valid = 0, rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK || (rc = pick_alg(r, 1, key, &alg)) != P11A_OK)
+		return rc;
+	rc = token_verify_hmac(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, r->in->f[3].p,
+			       r->in->f[3].len, &valid, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_u32(valid ? 1 : 0);
+	return P11A_OK;
+}
+
+static const struct handler handlers[] = {
+	{PROTO_OP_HELLO, handle_hello, 0},
+	{PROTO_OP_PING, handle_ping, 0},
+	{PROTO_OP_LIST, handle_list, NEEDS_TOKEN},
+	{PROTO_OP_PUBKEY, handle_pubkey, NEEDS_TOKEN},
+	{PROTO_OP_SIGN, handle_sign, NEEDS_TOKEN},
+	{PROTO_OP_VERIFY_HMAC, handle_verify_hmac, NEEDS_TOKEN},
+	{PROTO_OP_KEY_INFO, handle_key_info, NEEDS_TOKEN},
+};
+
+static const struct handler *handler_for(uint8_t op)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].op == op)
+			return &handlers[i];
+	return NULL;
+}
+
+/* Runs the request's handler; returns its status, the message in r->msg. */
+static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto_msg *in)
+{
+	const struct handler *h;
+	const struct proto_op_info *info;
+	const char *what = "";
+	int rc;
+
+	rc = proto_decode_request(body, body_len, in, &what);
+	info = proto_op_info(in->op);
+	if (rc == P11A_ERR_UNKNOWN_OP)
+		return err(r, rc, "unknown opcode %u", in->op);
+	if (rc != P11A_OK)
+		return err(r, rc, "malformed %s request: %s", info ? info->name : "", what);
+	if (!r->peer->greeted && in->op != PROTO_OP_HELLO)
+		return err(r, P11A_ERR_VERSION, "the first request must be hello");
+	if ((h = handler_for(in->op)) == NULL)
+		return err(r, P11A_ERR_UNKNOWN_OP, "opcode %u is not served", in->op);
+	if ((h->flags & NEEDS_TOKEN) && r->tok == NULL)
+		return err(r, P11A_ERR_TOKEN_UNAVAILABLE, "the token is not available");
+	return h->fn(r);
+}
+
+int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
+		      size_t body_len, struct buf *out)
+{
+	struct proto_msg in, rep;
+	struct req r;
+	char msg[MSG_LEN] = "";
+	int rc, ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	memset(&rep, 0, sizeof(rep));
+	r.tok = tok;
+	r.peer = peer;
+	r.in = &in;
+	r.out = &rep;
+	r.msg = msg;
+	if ((r.scratch = buf_new(0)) == NULL)
+		return -1;
+	rc = run(&r, body, body_len, &in);
+	if (body_len < PROTO_MIN_BODY)
+		goto out; /* no request id to answer to */
+	rep.op = in.op;
+	rep.id = in.id;
+	rep.status = (uint32_t)rc;
+	if (rc != P11A_OK) {
+		rep.n = 1;
+		rep.f[0] = proto_cstr(msg);
+	}
+	if (proto_encode_reply(out, &rep) != P11A_OK)
+		goto out;
+	ret = 0;
+out:
+	if (rc != P11A_OK)
+		log_debug("request op %u from uid %d pid %d: %s: %s", in.op, peer->uid, peer->pid,
+			  p11a_errname(rc), msg);
+	free(r.owned);
+	buf_free(r.scratch);
+	return ret;
+}

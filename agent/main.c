@@ -1,0 +1,267 @@
+/*
+ * p11agentd: holds keys in a PKCS#11 token and serves them over a Unix socket.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "pin.h"
+#include "proto.h"
+#include "server.h"
+#include "token.h"
+
+/* Exit codes of p11agentd (p11agentd.8). */
+#define EXIT_START 1 /* could not start: token, PIN, socket */
+#define EXIT_USAGE 2 /* bad command line or config file */
+
+static struct server *the_server;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	server_stop(the_server);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: p11agentd [--config FILE] [--module PATH] [--token URI]\n"
+		   "                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
+		   "                 [--foreground] [--log-level error|warn|info|debug]\n"
+		   "       p11agentd --help | --version\n"
+		   "See p11agentd(8) and p11agent.conf(5).\n");
+}
+
+/* Forbids core dumps and ptrace by same-uid processes: the PIN is in here. */
+static void harden(void)
+{
+	struct rlimit rl = {0, 0};
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/*
+ * Forks before anything touches the token (never fork after C_Initialize).
+ * The parent waits until the child says it is ready (exit 0) or dies (its
+ * status). Returns in the child with the write end of the ready pipe.
+ */
+static int daemonize(void)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		fprintf(stderr, "p11agentd: cannot daemonize: %s\n", strerror(errno));
+		exit(EXIT_START);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			exit(WEXITSTATUS(status));
+		exit(EXIT_START);
+	}
+	close(p[0]);
+	(void)setsid();
+	return p[1];
+}
+
+/* Detaches stdio once ready, and tells the waiting parent. */
+static void ready(int ready_fd)
+{
+	int fd;
+
+	if (ready_fd < 0)
+		return;
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	log_set_syslog(1);
+	(void)!write(ready_fd, "r", 1);
+	close(ready_fd);
+	(void)!chdir("/");
+}
+
+/* Parses the command line into cfg: --config first, flags then override it. */
+static void parse_args(int argc, char **argv, struct agent_config *cfg)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"module", required_argument, NULL, 'm'},
+		{"token", required_argument, NULL, 't'},
+		{"pin-source", required_argument, NULL, 'p'},
+		{"socket", required_argument, NULL, 's'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_file = NULL;
+	char msg[1024];
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:m:t:p:s:fl:hV", opts, NULL)) != -1) {
+		if (c == 'c')
+			config_file = optarg;
+		else if (c == 'h') {
+			usage(stdout);
+			exit(0);
+		} else if (c == 'V') {
+			printf("p11agentd %s\n", PACKAGE_VERSION);
+			exit(0);
+		} else if (c == '?') {
+			if (optopt != 0)
+				fprintf(stderr, "p11agentd: option -%c: unknown or missing its value\n",
+					optopt);
+			else
+				fprintf(stderr, "p11agentd: unknown option %s\n", argv[optind - 1]);
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "p11agentd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (config_file != NULL && config_load_file(cfg, config_file, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "p11agentd: %s\n", msg);
+		exit(EXIT_USAGE);
+	}
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:m:t:p:s:fl:hV", opts, NULL)) != -1) {
+		const char *key = NULL, *val = optarg;
+
+		switch (c) {
+		case 'm':
+			key = "module";
+			break;
+		case 't':
+			key = "token";
+			break;
+		case 'p':
+			key = "pin-source";
+			break;
+		case 's':
+			key = "socket";
+			break;
+		case 'f':
+			key = "foreground";
+			val = "yes";
+			break;
+		case 'l':
+			key = "log-level";
+			break;
+		default:
+			break;
+		}
+		if (key != NULL && config_set(cfg, key, val, msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "p11agentd: --%s: %s\n", key, msg);
+			exit(EXIT_USAGE);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_config cfg;
+	struct token_options topt;
+	struct token *tok = NULL;
+	struct secret *pin = NULL;
+	struct sigaction sa;
+	enum log_level lvl = LOG_LVL_INFO;
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	char msg[4096];
+	int ready_fd = -1, rc, status = EXIT_START;
+
+	harden();
+	config_init(&cfg);
+	parse_args(argc, argv, &cfg);
+	if (cfg.module == NULL) {
+		fprintf(stderr, "p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
+				"the config file\n");
+		exit(EXIT_USAGE);
+	}
+	if (cfg.log_level != NULL && log_level_parse(cfg.log_level, &lvl) != 0) {
+		fprintf(stderr, "p11agentd: log level '%s': expected error, warn, info or debug\n",
+			cfg.log_level);
+		exit(EXIT_USAGE);
+	}
+	log_set_level(lvl);
+	if (cfg.socket != NULL)
+		snprintf(sock, sizeof(sock), "%s", cfg.socket);
+	else if (proto_default_socket(sock, sizeof(sock)) != P11A_OK) {
+		fprintf(stderr, "p11agentd: the default socket path is too long: pass --socket\n");
+		exit(EXIT_USAGE);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (!cfg.foreground)
+		ready_fd = daemonize();
+
+	if (cfg.pin_source != NULL && pin_read(cfg.pin_source, &pin, msg, sizeof(msg)) != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+	memset(&topt, 0, sizeof(topt));
+	topt.module = cfg.module;
+	topt.uri = cfg.token;
+	topt.pin = pin;
+	topt.pool_size = cfg.pool_size;
+	rc = token_open(&topt, &tok, msg, sizeof(msg));
+	secret_free(pin); /* wiped: the token is logged in, or never will be */
+	pin = NULL;
+	if (rc != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+	if (server_open(sock, &the_server, msg, sizeof(msg)) != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	log_info("serving %zu keys on %s", token_key_count(tok), sock);
+	ready(ready_fd);
+	ready_fd = -1;
+	if (server_run(the_server, tok) != P11A_OK) {
+		/* Threads still use the token: do not pull it from under them. */
+		log_warn("exiting with requests still in flight");
+		_exit(0);
+	}
+	log_info("stopped");
+	status = 0;
+out:
+	server_close(the_server);
+	token_close(tok);
+	config_clear(&cfg);
+	return status;
+}
