@@ -131,22 +131,30 @@ int buf_put_u32(struct buf *b, uint32_t v)
 
 int buf_put_u64(struct buf *b, uint64_t v)
 {
-	int r;
+	uint8_t x[8];
 
-	if ((r = buf_put_u32(b, (uint32_t)(v >> 32))) != P11A_OK)
-		return r;
-	return buf_put_u32(b, (uint32_t)v);
+	for (size_t i = 0; i < sizeof(x); i++)
+		x[i] = (uint8_t)(v >> (56 - 8 * i));
+	return buf_put(b, x, sizeof(x));
 }
 
 int buf_put_string(struct buf *b, const void *p, size_t len)
 {
+	uint8_t *dst;
 	int r;
 
 	if (len > UINT32_MAX || len > b->max)
 		return P11A_ERR_TOO_LARGE;
-	if ((r = buf_put_u32(b, (uint32_t)len)) != P11A_OK)
+	/* Length and bytes in one reservation: all or nothing. */
+	if ((r = buf_reserve(b, 4 + len, &dst)) != P11A_OK)
 		return r;
-	return buf_put(b, p, len);
+	dst[0] = (uint8_t)(len >> 24);
+	dst[1] = (uint8_t)(len >> 16);
+	dst[2] = (uint8_t)(len >> 8);
+	dst[3] = (uint8_t)len;
+	if (len > 0)
+		memcpy(dst + 4, p, len);
+	return P11A_OK;
 }
 
 int buf_put_cstring(struct buf *b, const char *s)

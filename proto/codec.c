@@ -11,13 +11,13 @@
 #include "proto.h"
 
 static const struct proto_op_info ops[] = {
-	{PROTO_OP_HELLO, "hello", "u", "us"},
-	{PROTO_OP_PING, "ping", "s", "s"},
-	{PROTO_OP_LIST, "list", "", "*"},
-	{PROTO_OP_PUBKEY, "pubkey", "k", "s"},
-	{PROTO_OP_SIGN, "sign", "kuus", "s"},
-	{PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u"},
-	{PROTO_OP_KEY_INFO, "key-info", "k", "*"},
+	{PROTO_OP_HELLO, "hello", "u", "us", {"version"}},
+	{PROTO_OP_PING, "ping", "s", "s", {"data"}},
+	{PROTO_OP_LIST, "list", "", "*", {NULL}},
+	{PROTO_OP_PUBKEY, "pubkey", "k", "s", {"key"}},
+	{PROTO_OP_SIGN, "sign", "kuus", "s", {"key", "alg", "flags", "data"}},
+	{PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u", {"key", "alg", "data", "mac"}},
+	{PROTO_OP_KEY_INFO, "key-info", "k", "*", {"key"}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)
@@ -78,11 +78,9 @@ int proto_field_strdup(const struct proto_field *f, char **out_s)
 }
 
 /* Reads fields per sig from b into msg. On failure *out_what names the field. */
-static int decode_fields(struct buf *b, const char *sig, struct proto_msg *msg,
-			 const char **out_what)
+static int decode_fields(struct buf *b, const char *sig, const char *const *names,
+			 struct proto_msg *msg, const char **out_what)
 {
-	static const char *const names[] = {"field 1", "field 2", "field 3", "field 4",
-					    "field 5", "field 6", "field 7", "field 8"};
 	size_t n = 0;
 
 	for (const char *t = sig; *t != '\0'; t++, n++) {
@@ -90,7 +88,7 @@ static int decode_fields(struct buf *b, const char *sig, struct proto_msg *msg,
 
 		if (n >= PROTO_MAX_FIELDS)
 			return P11A_ERR_INTERNAL;
-		*out_what = names[n];
+		*out_what = names != NULL && names[n] != NULL ? names[n] : "reply field";
 		f->type = *t;
 		switch (*t) {
 		case 'u':
@@ -104,7 +102,7 @@ static int decode_fields(struct buf *b, const char *sig, struct proto_msg *msg,
 		case 'k':
 			if (buf_get_string_direct(b, PROTO_MAX_KEYREF, &f->p, &f->len) != P11A_OK ||
 			    f->len == 0 || memchr(f->p, '\0', f->len) != NULL) {
-				*out_what = "key (1 to 4096 bytes, no NUL)";
+				*out_what = "key: must be 1 to 4096 bytes, no NUL";
 				return P11A_ERR_BAD_REQUEST;
 			}
 			break;
@@ -147,7 +145,7 @@ int proto_decode_request(const uint8_t *body, size_t len, struct proto_msg *msg,
 		*out_what = "opcode";
 		return P11A_ERR_UNKNOWN_OP;
 	}
-	return decode_fields(&b, info->req_sig, msg, out_what);
+	return decode_fields(&b, info->req_sig, info->req_fields, msg, out_what);
 }
 
 int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto_msg *msg)
@@ -165,7 +163,8 @@ int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto
 		return P11A_ERR_PROTOCOL;
 	if (msg->op != op)
 		return P11A_ERR_PROTOCOL;
-	if (decode_fields(&b, msg->status == P11A_OK ? info->rep_sig : "s", msg, &what) != P11A_OK)
+	if (decode_fields(&b, msg->status == P11A_OK ? info->rep_sig : "s", NULL, msg, &what) !=
+	    P11A_OK)
 		return P11A_ERR_PROTOCOL;
 	return P11A_OK;
 }
@@ -191,7 +190,8 @@ static int encode_fields(struct buf *b, const char *sig, const struct proto_msg 
 			r = buf_put_string(b, f->p, f->len);
 			break;
 		case 'k':
-			if (f->len == 0 || f->len > PROTO_MAX_KEYREF)
+			if (f->len == 0 || f->len > PROTO_MAX_KEYREF ||
+			    memchr(f->p, '\0', f->len) != NULL)
 				return P11A_ERR_INVALID_ARG;
 			r = buf_put_string(b, f->p, f->len);
 			break;

@@ -46,6 +46,7 @@ struct proto_op_info {
 	const char *name;
 	const char *req_sig;
 	const char *rep_sig;
+	const char *req_fields[PROTO_MAX_FIELDS]; /* request field names, for messages */
 };
 
 /* The opcode's row of the protocol table, or NULL when unknown. */
@@ -68,10 +69,11 @@ struct proto_msg {
 
 /*
  * Decodes a request body. Fields point into body, which must outlive msg.
+ * P11A_ERR_TOO_LARGE for a body over P11A_MAX_FRAME,
  * P11A_ERR_BAD_REQUEST on a short or malformed body (msg->op and msg->id are
  * set when at least the header was readable, so that an error reply can be
  * addressed), P11A_ERR_UNKNOWN_OP on an unknown opcode.
- * On failure, *out_what names the field at fault ("key", "truncated header").
+ * On failure, *out_what names the field at fault ("key", "data", "truncated header").
  */
 int proto_decode_request(const uint8_t *body, size_t len, struct proto_msg *msg,
 			 const char **out_what);
