@@ -27,12 +27,12 @@
 #define CONF_POOL_DEFAULT 8u
 
 struct agent_config {
-	char *module;      /* PKCS#11 module path */
-	char *token;       /* RFC 7512 token URI */
-	char *pin_source;  /* file:PATH or env:VAR; may be NULL (URI pin-source, or none) */
-	char *socket;      /* socket path; NULL: the default */
-	int foreground;    /* 1: stay in the foreground, log to stderr */
-	char *log_level;   /* "error", "warn", "info", "debug" */
+	char *module;	    /* PKCS#11 module path */
+	char *token;	    /* RFC 7512 token URI */
+	char *pin_source;   /* file:PATH or env:VAR; may be NULL (URI pin-source, or none) */
+	char *socket;	    /* socket path; NULL: the default */
+	int foreground;	    /* 1: stay in the foreground, log to stderr */
+	char *log_level;    /* "error", "warn", "info", "debug" */
 	unsigned pool_size; /* PKCS#11 sessions in the pool (default 8) */
 };
 

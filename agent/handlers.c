@@ -157,7 +157,7 @@ static int handle_pubkey(struct req *r)
 	if ((rc = find_key(r, 0, &key)) != P11A_OK)
 		return rc;
 	if (key->spki == NULL)
-		return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' is a %s secret key: it has no public key",
+		return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' is a secret key (%s): it has no public key",
 			   key->label, p11a_key_type_name(key->type));
 	r->out->n = 1;
 	r->out->f[0] = proto_str(key->spki, key->spki_len);

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <p11-kit/uri.h>
+
 #include "conf.h"
 #include "log.h"
 #include "pin.h"
@@ -101,6 +103,25 @@ static void ready(int ready_fd)
 	(void)!write(ready_fd, "r", 1);
 	close(ready_fd);
 	(void)!chdir("/");
+}
+
+/*
+ * The pin-source attribute of the token URI (RFC 7512), or NULL. The caller
+ * frees it.
+ */
+static char *uri_pin_source(const char *uri)
+{
+	P11KitUri *u;
+	const char *src;
+	char *out = NULL;
+
+	if (uri == NULL || (u = p11_kit_uri_new()) == NULL)
+		return NULL;
+	if (p11_kit_uri_parse(uri, P11_KIT_URI_FOR_TOKEN, u) == P11_KIT_URI_OK &&
+	    (src = p11_kit_uri_get_pin_source(u)) != NULL)
+		out = strdup(src);
+	p11_kit_uri_free(u);
+	return out;
 }
 
 /* Parses the command line into cfg: --config first, flags then override it. */
@@ -225,6 +246,8 @@ int main(int argc, char **argv)
 	if (!cfg.foreground)
 		ready_fd = daemonize();
 
+	if (cfg.pin_source == NULL)
+		cfg.pin_source = uri_pin_source(cfg.token);
 	if (cfg.pin_source != NULL && pin_read(cfg.pin_source, &pin, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;

@@ -12,6 +12,11 @@
  * Functions that can fail return a p11a_err and, on failure, write a human
  * message to msg (for the client; no secrets in it).
  *
+ * Open the token after any fork() (daemonizing): p11-kit's managed modules,
+ * like most PKCS#11 modules, do not survive into a child process. All other
+ * functions may be called from many threads at once, between token_open()
+ * and token_close().
+ *
  * SPDX-License-Identifier: Apache-2.0
  */
 #ifndef P11AGENT_TOKEN_H
@@ -28,26 +33,28 @@
 struct token;
 
 struct token_key {
-	char *label;              /* CKA_LABEL as a C string ("" when absent) */
-	uint8_t *id;              /* CKA_ID */
+	char *label; /* CKA_LABEL as a C string ("" when absent) */
+	uint8_t *id; /* CKA_ID */
 	size_t id_len;
-	char *uri;                /* canonical URI: token attributes + object, id, type */
+	char *uri; /* canonical URI: token attributes + object, id, type */
 	p11a_key_type type;
 	uint32_t bits;
-	const char *curve;        /* static: "P-256", "P-384", "P-521", "ed25519" or "" */
-	uint32_t ops;             /* P11A_OP_* from CKA_SIGN, CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE */
+	const char *curve; /* static: "P-256", "P-384", "P-521", "ed25519" or "" */
+	uint32_t ops;	   /* P11A_OP_* from CKA_SIGN, CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE
+			      (and CKA_VERIFY for secret keys) */
 	CK_OBJECT_CLASS klass;
 	CK_KEY_TYPE ck_type;
 	CK_OBJECT_HANDLE handle;
-	uint8_t *spki;            /* DER SubjectPublicKeyInfo; NULL for secret keys */
+	uint8_t *spki; /* DER SubjectPublicKeyInfo; NULL for secret keys, and for a
+			  private key whose public key the token does not hold */
 	size_t spki_len;
 };
 
 struct token_options {
-	const char *module;       /* module path (required) */
-	const char *uri;          /* token URI; NULL or "pkcs11:" matches any, but only one may match */
+	const char *module; /* module path (required) */
+	const char *uri;    /* token URI; NULL or "pkcs11:" matches any, but only one may match */
 	const struct secret *pin; /* user PIN; NULL: no login (or the token needs none) */
-	unsigned pool_size;       /* sessions in the pool; 0 means 8 */
+	unsigned pool_size;	  /* sessions in the pool; 0 means 8 */
 };
 
 /*
@@ -55,8 +62,7 @@ struct token_options {
  * matching no token or several, it lists the tokens seen ("label (manufacturer,
  * serial)"); for a failed call, the PKCS#11 function and the CKR_ name.
  */
-int token_open(const struct token_options *opt, struct token **out_tok, char *msg,
-	       size_t msg_len);
+int token_open(const struct token_options *opt, struct token **out_tok, char *msg, size_t msg_len);
 /* Logs out, closes the sessions, C_Finalize, unloads. NULL is a no-op. */
 void token_close(struct token *tok);
 
@@ -67,15 +73,26 @@ const struct token_key *token_key_at(const struct token *tok, size_t i);
  * Resolves a key reference: a label, "id:HEX" (CKA_ID), or a "pkcs11:" URI
  * matched with p11-kit against each key's attributes (and the token's).
  * P11A_ERR_NO_SUCH_KEY, or P11A_ERR_AMBIGUOUS_KEY with a message listing each
- * candidate's URI, one a line; P11A_ERR_BAD_INPUT for an unparsable URI or id.
+ * candidate's URI, one a line; P11A_ERR_BAD_INPUT for an unparsable URI or id,
+ * or a URI with attributes other than token, manufacturer, model, serial,
+ * object, id and type. A ref starting with "id:" is always an id.
  */
 int token_find_key(const struct token *tok, const char *ref, const struct token_key **out_key,
 		   char *msg, size_t msg_len);
 
-/* The algorithms this key serves, as p11a_alg values, in table order; returns how many. */
+/*
+ * The algorithms this key serves (its type fits, an RSA modulus is long
+ * enough for the encoding, and the token offers the mechanism; CKA_SIGN is
+ * not looked at), as p11a_alg values in table order.
+ * Writes at most max; returns how many it wrote.
+ */
 size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a_alg *out,
 		      size_t max);
-/* The key's default algorithm, or P11A_ALG_NONE. */
+/*
+ * The key's default algorithm: rsa-pkcs1-sha256; ECDSA with the curve's hash;
+ * ed25519; hmac-sha256 (hmac-sha384/512 for CKK_SHA384/512_HMAC keys);
+ * P11A_ALG_NONE for AES.
+ */
 p11a_alg token_key_default_alg(const struct token_key *key);
 
 /* Flags of token_sign(). */

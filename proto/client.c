@@ -42,6 +42,14 @@ const char *p11a_default_socket(void)
 	return path;
 }
 
+/* Why the last p11a_connect() of this thread failed. */
+static _Thread_local char connect_message[1024];
+
+const char *p11a_connect_message(void)
+{
+	return connect_message;
+}
+
 const char *p11a_conn_path(const struct p11a_conn *conn)
 {
 	return conn->path;
@@ -160,6 +168,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	struct proto_msg msg = {.op = PROTO_OP_HELLO, .n = 1}, rep;
 	int r;
 
+	connect_message[0] = '\0';
 	if (path == NULL)
 		path = p11a_default_socket();
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
@@ -200,6 +209,9 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn = NULL;
 	r = P11A_OK;
 out:
+	if (conn != NULL)
+		snprintf(connect_message, sizeof(connect_message), "%s",
+			 conn->message[0] != '\0' ? conn->message : p11a_strerror(r));
 	p11a_close(conn);
 	return r;
 }
@@ -366,8 +378,8 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 		return P11A_ERR_INVALID_ARG;
 	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
 		return P11A_ERR_INVALID_ARG;
-	if (ai == NULL && !(flags & P11A_SIGN_PREHASHED)) {
-		/* The key's default decides whether the message is hashed here. */
+	if (ai == NULL) {
+		/* The key's default decides what the input must be. */
 		if ((r = p11a_describe_key(conn, key, &info)) != P11A_OK)
 			return r;
 		ai = p11a_alg_by_name(info->default_alg);

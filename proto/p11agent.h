@@ -149,6 +149,11 @@ struct p11a_conn;
  * no common protocol version exists.
  */
 int p11a_connect(const char *path, struct p11a_conn **out_conn);
+/*
+ * Why the calling thread's last p11a_connect() failed ("Connection refused",
+ * "No such file or directory", the agent's message), or "". Thread-local.
+ */
+const char *p11a_connect_message(void);
 /* Closes conn and frees it. NULL is a no-op. */
 void p11a_close(struct p11a_conn *conn);
 /* The socket path p11a_connect(NULL, ...) would use, in a static buffer. */

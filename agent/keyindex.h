@@ -1,0 +1,42 @@
+/*
+ * keyindex: the token's keys, read once when the agent starts.
+ *
+ * keyindex_load() finds the private keys (RSA, EC on P-256/P-384/P-521,
+ * Ed25519) and secret keys (HMAC: generic secret and CKK_SHA*_HMAC; AES),
+ * reads their attributes, builds each one's public key and canonical URI.
+ * Keys of other types or curves are left out. keyindex_find() resolves a
+ * reference (label, "id:HEX", "pkcs11:" URI) against the index.
+ *
+ * Used by token.c only; token.h describes the behaviour callers see.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_KEYINDEX_H
+#define P11AGENT_KEYINDEX_H
+
+#include <stddef.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "token.h"
+
+/*
+ * Indexes the keys visible on session s of the token described by tinfo.
+ * On success *out_keys (free with keyindex_free) holds *out_n keys.
+ * Returns P11A_OK, P11A_ERR_TOKEN ("C_FindObjectsInit failed: CKR_...") or
+ * P11A_ERR_INTERNAL, with a message in msg.
+ */
+int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO *tinfo,
+		  struct token_key **out_keys, size_t *out_n, char *msg, size_t msg_len);
+
+/* Frees n keys and the array. NULL is a no-op. */
+void keyindex_free(struct token_key *keys, size_t n);
+
+/* token_find_key() on the index. */
+int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
+		  const char *ref, const struct token_key **out_key, char *msg, size_t msg_len);
+
+/* Is ref fit to quote in a message? Not when it may carry a PIN (a URI's pin-value). */
+const char *keyindex_quotable(const char *ref);
+
+#endif

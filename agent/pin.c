@@ -1,0 +1,203 @@
+/*
+ * pin: reads the user PIN from file:PATH, env:VAR, an absolute path or a
+ * file:// URI. Messages name the source, never the PIN; when the source is
+ * not understood it is not quoted either (it might be the PIN itself).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "p11agent.h"
+#include "secret.h"
+#include "pin.h"
+
+/* Longest PIN read (PKCS#11 tokens take far less). */
+#define PIN_MAX 256
+
+/* Decodes %XX escapes of a file: URI path into out (at least strlen(in) + 1). */
+static int percent_decode(const char *in, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *hi, *lo;
+
+	while (*in != '\0') {
+		if (*in != '%') {
+			*out++ = *in++;
+			continue;
+		}
+		if (in[1] == '\0' || in[2] == '\0' || (hi = strchr(hex, in[1] | 0x20)) == NULL ||
+		    (lo = strchr(hex, in[2] | 0x20)) == NULL)
+			return -1;
+		*out++ = (char)(((hi - hex) << 4) | (lo - hex));
+		if (out[-1] == '\0')
+			return -1;
+		in += 3;
+	}
+	*out = '\0';
+	return 0;
+}
+
+/*
+ * Reads the PIN from the file at path: a regular file, not a symbolic link,
+ * that neither group nor others may access.
+ */
+static int pin_from_file(const char *path, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	char buf[PIN_MAX + 2];
+	struct secret *pin = NULL;
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd = -1, ret = P11A_ERR_BAD_INPUT;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(msg, msg_len, "PIN file %s: %s", path,
+			 errno == ELOOP ? "is a symbolic link (not followed)" : strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(msg, msg_len, "PIN file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msg_len, "PIN file %s: not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(msg, msg_len,
+			 "PIN file %s: mode %04o lets group or others at it; chmod 600 it", path,
+			 (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, msg_len, "PIN file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	/* One trailing newline is not part of the PIN. */
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > PIN_MAX) {
+		snprintf(msg, msg_len, "PIN file %s: longer than %d bytes", path, PIN_MAX);
+		goto out;
+	}
+	if (len == 0) {
+		snprintf(msg, msg_len, "PIN file %s: empty", path);
+		goto out;
+	}
+	if ((pin = secret_dup(buf, len)) == NULL) {
+		snprintf(msg, msg_len, "PIN file %s: out of memory", path);
+		ret = P11A_ERR_INTERNAL;
+		goto out;
+	}
+	*out_pin = pin;
+	ret = P11A_OK;
+out:
+	secret_wipe(buf, sizeof(buf));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Reads the PIN from the environment variable name, then wipes and unsets it. */
+static int pin_from_env(const char *name, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	struct secret *pin;
+	char *value;
+	size_t len;
+
+	if (*name == '\0' || strchr(name, '=') != NULL) {
+		snprintf(msg, msg_len, "PIN source env:%s: not a variable name", name);
+		return P11A_ERR_BAD_INPUT;
+	}
+	if ((value = getenv(name)) == NULL) {
+		snprintf(msg, msg_len, "PIN source env:%s: the variable is not set", name);
+		return P11A_ERR_BAD_INPUT;
+	}
+	len = strlen(value);
+	if (len == 0 || len > PIN_MAX) {
+		unsetenv(name);
+		snprintf(msg, msg_len, "PIN source env:%s: %s", name,
+			 len == 0 ? "the variable is empty" : "the value is too long");
+		return P11A_ERR_BAD_INPUT;
+	}
+	pin = secret_dup(value, len);
+	/* The environment's copy is writable memory: leave no PIN behind in it. */
+	secret_wipe(value, len);
+	unsetenv(name);
+	if (pin == NULL) {
+		snprintf(msg, msg_len, "PIN source env:%s: out of memory", name);
+		return P11A_ERR_INTERNAL;
+	}
+	*out_pin = pin;
+	return P11A_OK;
+}
+
+/* "file:///path" or "file://localhost/path" to the decoded path. */
+static int pin_from_file_uri(const char *source, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	const char *p = source + strlen("file://");
+	char *path = NULL;
+	int ret = P11A_ERR_BAD_INPUT;
+
+	if (strncmp(p, "localhost/", strlen("localhost/")) == 0)
+		p += strlen("localhost");
+	if (*p != '/') {
+		snprintf(msg, msg_len, "PIN source %s: only local file: URIs (file:///path) work",
+			 source);
+		goto out;
+	}
+	if ((path = malloc(strlen(p) + 1)) == NULL) {
+		ret = P11A_ERR_INTERNAL;
+		snprintf(msg, msg_len, "PIN source %s: out of memory", source);
+		goto out;
+	}
+	if (percent_decode(p, path) != 0) {
+		snprintf(msg, msg_len, "PIN source %s: bad %%-escape in the path", source);
+		goto out;
+	}
+	ret = pin_from_file(path, out_pin, msg, msg_len);
+out:
+	free(path);
+	return ret;
+}
+
+int pin_read(const char *source, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	if (source == NULL) {
+		snprintf(msg, msg_len, "no PIN source given");
+		return P11A_ERR_BAD_INPUT;
+	}
+	if (strncmp(source, "file://", strlen("file://")) == 0)
+		return pin_from_file_uri(source, out_pin, msg, msg_len);
+	if (strncmp(source, "file:", strlen("file:")) == 0 && source[strlen("file:")] != '\0')
+		return pin_from_file(source + strlen("file:"), out_pin, msg, msg_len);
+	if (strncmp(source, "env:", strlen("env:")) == 0)
+		return pin_from_env(source + strlen("env:"), out_pin, msg, msg_len);
+	if (source[0] == '/')
+		return pin_from_file(source, out_pin, msg, msg_len);
+
+	/* Not quoted: a PIN given where its source belongs must not reach a log. */
+	snprintf(msg, msg_len,
+		 "unknown PIN source (not shown): use file:PATH, env:VAR or an absolute path");
+	return P11A_ERR_BAD_INPUT;
+}

@@ -1,0 +1,688 @@
+/*
+ * token: loads the PKCS#11 module, selects the token, logs in, keeps a pool
+ * of sessions and signs with the indexed keys (keyindex.c).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/uri.h>
+
+#include "keyindex.h"
+#include "pool.h"
+#include "sigfmt.h"
+#include "token.h"
+
+#ifndef CKM_EDDSA
+#define CKM_EDDSA 0x1057UL
+#endif
+
+/* Default number of sessions in the pool. */
+#define POOL_DEFAULT 8
+/* Largest signature accepted from the token (RSA-16384 needs 2048 bytes). */
+#define SIG_MAX 8192
+
+/* The mechanisms the agent uses; bit 1 << M_x of token.mechs says the slot offers it. */
+enum { M_RSA_PKCS, M_RSA_PSS, M_ECDSA, M_EDDSA, M_HMAC256, M_HMAC384, M_HMAC512, M_COUNT };
+
+static const struct mech {
+	CK_MECHANISM_TYPE type;
+	const char *name;
+} mechs[M_COUNT] = {
+    [M_RSA_PKCS] = {CKM_RSA_PKCS, "CKM_RSA_PKCS"},
+    [M_RSA_PSS] = {CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS"},
+    [M_ECDSA] = {CKM_ECDSA, "CKM_ECDSA"},
+    [M_EDDSA] = {CKM_EDDSA, "CKM_EDDSA"},
+    [M_HMAC256] = {CKM_SHA256_HMAC, "CKM_SHA256_HMAC"},
+    [M_HMAC384] = {CKM_SHA384_HMAC, "CKM_SHA384_HMAC"},
+    [M_HMAC512] = {CKM_SHA512_HMAC, "CKM_SHA512_HMAC"},
+};
+
+/* How each algorithm runs on the token. */
+static const struct alg_mech {
+	p11a_alg alg;
+	unsigned mech;		      /* index in mechs[] */
+	CK_MECHANISM_TYPE pss_hash;   /* PSS: hashAlg */
+	CK_RSA_PKCS_MGF_TYPE pss_mgf; /* PSS: mgf */
+	CK_KEY_TYPE hmac_type;	      /* HMAC: the one key type that fits besides generic secret */
+} alg_mechs[] = {
+    {P11A_ALG_RSA_PKCS1_SHA256, M_RSA_PKCS, 0, 0, 0},
+    {P11A_ALG_RSA_PKCS1_SHA384, M_RSA_PKCS, 0, 0, 0},
+    {P11A_ALG_RSA_PKCS1_SHA512, M_RSA_PKCS, 0, 0, 0},
+    {P11A_ALG_RSA_PSS_SHA256, M_RSA_PSS, CKM_SHA256, CKG_MGF1_SHA256, 0},
+    {P11A_ALG_RSA_PSS_SHA384, M_RSA_PSS, CKM_SHA384, CKG_MGF1_SHA384, 0},
+    {P11A_ALG_RSA_PSS_SHA512, M_RSA_PSS, CKM_SHA512, CKG_MGF1_SHA512, 0},
+    {P11A_ALG_ECDSA_SHA256, M_ECDSA, 0, 0, 0},
+    {P11A_ALG_ECDSA_SHA384, M_ECDSA, 0, 0, 0},
+    {P11A_ALG_ECDSA_SHA512, M_ECDSA, 0, 0, 0},
+    {P11A_ALG_ED25519, M_EDDSA, 0, 0, 0},
+    {P11A_ALG_HMAC_SHA256, M_HMAC256, 0, 0, CKK_SHA256_HMAC},
+    {P11A_ALG_HMAC_SHA384, M_HMAC384, 0, 0, CKK_SHA384_HMAC},
+    {P11A_ALG_HMAC_SHA512, M_HMAC512, 0, 0, CKK_SHA512_HMAC},
+};
+
+struct token {
+	CK_FUNCTION_LIST *f;
+	int initialized;
+	CK_SLOT_ID slot;
+	CK_TOKEN_INFO tinfo;
+	/* Opened first and kept for the agent's life: it holds the login. */
+	CK_SESSION_HANDLE login_session;
+	int have_login_session;
+	int logged_in;
+	unsigned mechs; /* bit i: mechs[i] offered by the slot */
+	struct token_key *keys;
+	size_t n_keys;
+	struct pool *pool;
+};
+
+/* The blank-padded PKCS#11 string field f[0..n) as a C string in out. */
+static void field_str(const unsigned char *f, size_t n, char *out, size_t out_len)
+{
+	while (n > 0 && (f[n - 1] == ' ' || f[n - 1] == '\0'))
+		n--;
+	snprintf(out, out_len, "%.*s", (int)n, (const char *)f);
+}
+
+/* Appends "label (manufacturer, serial S)" of ti to list. */
+static void describe_token(const CK_TOKEN_INFO *ti, char *list, size_t list_len)
+{
+	char label[33], manuf[33], serial[17];
+	size_t used = strlen(list);
+
+	field_str(ti->label, sizeof(ti->label), label, sizeof(label));
+	field_str(ti->manufacturerID, sizeof(ti->manufacturerID), manuf, sizeof(manuf));
+	field_str(ti->serialNumber, sizeof(ti->serialNumber), serial, sizeof(serial));
+	if (used + 1 < list_len)
+		snprintf(list + used, list_len - used, "%s%s (%s, serial %s)", used ? ", " : "",
+			 label, manuf, serial);
+}
+
+/* Finds the one slot whose token matches uri_str; sets tok->slot and tok->tinfo. */
+static int select_token(struct token *tok, const char *uri_str, char *msg, size_t msg_len)
+{
+	const char *shown = uri_str != NULL ? keyindex_quotable(uri_str) : "pkcs11:";
+	CK_SLOT_ID *slots = NULL, *tmp;
+	CK_ULONG i, n_slots = 0;
+	CK_TOKEN_INFO ti;
+	P11KitUri *uri;
+	char seen[768] = "";
+	size_t matches = 0;
+	int r, ret = P11A_ERR_BAD_INPUT;
+	CK_RV rv;
+
+	if ((uri = p11_kit_uri_new()) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return P11A_ERR_INTERNAL;
+	}
+	if (uri_str != NULL &&
+	    (r = p11_kit_uri_parse(uri_str, P11_KIT_URI_FOR_TOKEN, uri)) != P11_KIT_URI_OK) {
+		snprintf(msg, msg_len, "token URI '%s': %s", shown, p11_kit_uri_message(r));
+		goto out;
+	}
+	if (p11_kit_uri_any_unrecognized(uri)) {
+		snprintf(
+		    msg, msg_len,
+		    "token URI '%s': only token, manufacturer, model and serial select a token",
+		    shown);
+		goto out;
+	}
+
+	for (;;) {
+		if ((rv = tok->f->C_GetSlotList(CK_TRUE, NULL, &n_slots)) != CKR_OK)
+			break;
+		if (n_slots == 0)
+			break;
+		if ((tmp = realloc(slots, n_slots * sizeof(*slots))) == NULL) {
+			snprintf(msg, msg_len, "out of memory");
+			ret = P11A_ERR_INTERNAL;
+			goto out;
+		}
+		slots = tmp;
+		if ((rv = tok->f->C_GetSlotList(CK_TRUE, slots, &n_slots)) != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv != CKR_OK) {
+		snprintf(msg, msg_len, "C_GetSlotList failed: %s", token_ckr_name(rv));
+		ret = P11A_ERR_TOKEN;
+		goto out;
+	}
+
+	for (i = 0; i < n_slots; i++) {
+		/* An uninitialized token (SoftHSM always shows one) holds no keys. */
+		if (tok->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+		    !(ti.flags & CKF_TOKEN_INITIALIZED))
+			continue;
+		describe_token(&ti, seen, sizeof(seen));
+		if (!p11_kit_uri_match_token_info(uri, &ti))
+			continue;
+		if (matches++ == 0) {
+			tok->slot = slots[i];
+			tok->tinfo = ti;
+		}
+	}
+	if (matches == 1) {
+		ret = P11A_OK;
+	} else if (n_slots == 0 || seen[0] == '\0') {
+		snprintf(msg, msg_len, "no initialized token is present in the module");
+	} else if (matches == 0) {
+		snprintf(msg, msg_len, "no token matches '%s'; tokens seen: %s", shown, seen);
+	} else {
+		snprintf(msg, msg_len,
+			 "'%s' matches %zu tokens: %s; name one with token=LABEL or serial=SERIAL",
+			 shown, matches, seen);
+	}
+out:
+	free(slots);
+	p11_kit_uri_free(uri);
+	return ret;
+}
+
+/* Records which of the agent's mechanisms the slot offers. */
+static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
+{
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG i, n = 0;
+	size_t m;
+	CK_RV rv;
+
+	if ((rv = tok->f->C_GetMechanismList(tok->slot, NULL, &n)) == CKR_OK && n > 0) {
+		if ((list = calloc(n, sizeof(*list))) == NULL) {
+			snprintf(msg, msg_len, "out of memory");
+			return P11A_ERR_INTERNAL;
+		}
+		rv = tok->f->C_GetMechanismList(tok->slot, list, &n);
+	}
+	if (rv != CKR_OK) {
+		free(list);
+		snprintf(msg, msg_len, "C_GetMechanismList failed: %s", token_ckr_name(rv));
+		return P11A_ERR_TOKEN;
+	}
+	for (i = 0; i < n; i++)
+		for (m = 0; m < M_COUNT; m++)
+			if (list[i] == mechs[m].type)
+				tok->mechs |= 1u << m;
+	free(list);
+	return P11A_OK;
+}
+
+static CK_RV open_session(struct token *tok, CK_SESSION_HANDLE *out)
+{
+	return tok->f->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL, NULL, out);
+}
+
+static int login(struct token *tok, const struct secret *pin, char *msg, size_t msg_len)
+{
+	CK_RV rv;
+
+	rv = tok->f->C_Login(tok->login_session, CKU_USER, pin->p, pin->len);
+	if (rv == CKR_OK) {
+		tok->logged_in = 1;
+		return P11A_OK;
+	}
+	if (rv == CKR_USER_ALREADY_LOGGED_IN)
+		return P11A_OK;
+	/* Never retried: every wrong try counts against the token's retry counter. */
+	if (rv == CKR_PIN_INCORRECT)
+		snprintf(msg, msg_len,
+			 "C_Login failed: CKR_PIN_INCORRECT: the PIN is wrong "
+			 "(not retried, to spare the token's retry counter)");
+	else if (rv == CKR_PIN_LOCKED)
+		snprintf(msg, msg_len,
+			 "C_Login failed: CKR_PIN_LOCKED: the user PIN is locked; "
+			 "unlock it with the SO PIN");
+	else
+		snprintf(msg, msg_len, "C_Login failed: %s", token_ckr_name(rv));
+	return P11A_ERR_TOKEN;
+}
+
+int token_open(const struct token_options *opt, struct token **out_tok, char *msg, size_t msg_len)
+{
+	CK_C_INITIALIZE_ARGS args;
+	struct token *tok = NULL;
+	int ret = P11A_ERR_TOKEN;
+	CK_RV rv;
+
+	if (opt == NULL || opt->module == NULL) {
+		snprintf(msg, msg_len, "no PKCS#11 module given");
+		return P11A_ERR_BAD_INPUT;
+	}
+	if ((tok = calloc(1, sizeof(*tok))) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return P11A_ERR_INTERNAL;
+	}
+	if ((tok->f = p11_kit_module_load(opt->module, 0)) == NULL) {
+		snprintf(msg, msg_len, "cannot load the PKCS#11 module %s: %s", opt->module,
+			 p11_kit_message() != NULL ? p11_kit_message() : "unknown error");
+		goto out;
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	if ((rv = tok->f->C_Initialize(&args)) != CKR_OK) {
+		snprintf(msg, msg_len, "C_Initialize failed: %s", token_ckr_name(rv));
+		goto out;
+	}
+	tok->initialized = 1;
+
+	if ((ret = select_token(tok, opt->uri, msg, msg_len)) != P11A_OK ||
+	    (ret = load_mechanisms(tok, msg, msg_len)) != P11A_OK)
+		goto out;
+	if ((rv = open_session(tok, &tok->login_session)) != CKR_OK) {
+		snprintf(msg, msg_len, "C_OpenSession failed: %s", token_ckr_name(rv));
+		ret = P11A_ERR_TOKEN;
+		goto out;
+	}
+	tok->have_login_session = 1;
+	if (opt->pin != NULL && (ret = login(tok, opt->pin, msg, msg_len)) != P11A_OK)
+		goto out;
+	if ((ret = keyindex_load(tok->f, tok->login_session, &tok->tinfo, &tok->keys, &tok->n_keys,
+				 msg, msg_len)) != P11A_OK)
+		goto out;
+	if ((ret = pool_new(tok->f, tok->slot, opt->pool_size ? opt->pool_size : POOL_DEFAULT,
+			    &tok->pool, msg, msg_len)) != P11A_OK)
+		goto out;
+
+	*out_tok = tok;
+	tok = NULL;
+	ret = P11A_OK;
+out:
+	token_close(tok);
+	return ret;
+}
+
+void token_close(struct token *tok)
+{
+	if (tok == NULL)
+		return;
+	pool_free(tok->pool);
+	if (tok->logged_in)
+		(void)tok->f->C_Logout(tok->login_session);
+	if (tok->have_login_session)
+		(void)tok->f->C_CloseSession(tok->login_session);
+	if (tok->initialized)
+		(void)tok->f->C_Finalize(NULL);
+	if (tok->f != NULL)
+		p11_kit_module_release(tok->f);
+	keyindex_free(tok->keys, tok->n_keys);
+	free(tok);
+}
+
+size_t token_key_count(const struct token *tok)
+{
+	return tok->n_keys;
+}
+
+const struct token_key *token_key_at(const struct token *tok, size_t i)
+{
+	return i < tok->n_keys ? &tok->keys[i] : NULL;
+}
+
+int token_find_key(const struct token *tok, const char *ref, const struct token_key **out_key,
+		   char *msg, size_t msg_len)
+{
+	if (ref == NULL) {
+		snprintf(msg, msg_len, "no key given");
+		return P11A_ERR_BAD_INPUT;
+	}
+	return keyindex_find(tok->keys, tok->n_keys, &tok->tinfo, ref, out_key, msg, msg_len);
+}
+
+static const struct alg_mech *alg_mech_for(p11a_alg alg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(alg_mechs) / sizeof(alg_mechs[0]); i++)
+		if (alg_mechs[i].alg == alg)
+			return &alg_mechs[i];
+	return NULL;
+}
+
+/* Does the algorithm fit the key's type (and, for CKK_SHA*_HMAC keys, its hash)? */
+static int alg_fits(const struct token_key *key, const struct p11a_alg_info *info,
+		    const struct alg_mech *am)
+{
+	if (info->key_type != key->type)
+		return 0;
+	if (key->type == P11A_KEY_HMAC && key->ck_type != CKK_GENERIC_SECRET)
+		return key->ck_type == am->hmac_type;
+	return 1;
+}
+
+/*
+ * Is the RSA modulus long enough for the encoding (RFC 8017): PKCS#1 v1.5
+ * needs DigestInfo + 11 bytes, PSS with a hash-long salt 2 * hash + 2 bytes
+ * of a (bits - 1)-bit encoded message. An unknown size passes.
+ */
+static int rsa_size_fits(const struct token_key *key, const struct p11a_alg_info *info,
+			 const struct alg_mech *am)
+{
+	size_t need;
+
+	if (key->type != P11A_KEY_RSA || key->bits == 0)
+		return 1;
+	if (am->mech == M_RSA_PSS)
+		return ((size_t)key->bits - 1 + 7) / 8 >= 2 * info->digest_len + 2;
+	need = 19 + info->digest_len + 11;
+	return ((size_t)key->bits + 7) / 8 >= need;
+}
+
+size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a_alg *out,
+		      size_t max)
+{
+	const struct p11a_alg_info *info;
+	const struct alg_mech *am;
+	size_t i, n = 0;
+
+	for (i = 0; (info = p11a_alg_at(i)) != NULL && n < max; i++) {
+		if ((am = alg_mech_for(info->alg)) == NULL || !alg_fits(key, info, am) ||
+		    !rsa_size_fits(key, info, am))
+			continue;
+		if (tok->mechs & (1u << am->mech))
+			out[n++] = info->alg;
+	}
+	return n;
+}
+
+p11a_alg token_key_default_alg(const struct token_key *key)
+{
+	switch (key->type) {
+	case P11A_KEY_RSA:
+		return P11A_ALG_RSA_PKCS1_SHA256;
+	case P11A_KEY_EC:
+		if (key->bits > 384)
+			return P11A_ALG_ECDSA_SHA512;
+		return key->bits > 256 ? P11A_ALG_ECDSA_SHA384 : P11A_ALG_ECDSA_SHA256;
+	case P11A_KEY_ED25519:
+		return P11A_ALG_ED25519;
+	case P11A_KEY_HMAC:
+		if (key->ck_type == CKK_SHA384_HMAC)
+			return P11A_ALG_HMAC_SHA384;
+		if (key->ck_type == CKK_SHA512_HMAC)
+			return P11A_ALG_HMAC_SHA512;
+		return P11A_ALG_HMAC_SHA256;
+	default:
+		return P11A_ALG_NONE;
+	}
+}
+
+/* How to name key in a message: its label, else its URI. */
+static const char *key_name(const struct token_key *key)
+{
+	return key->label[0] != '\0' ? key->label : key->uri;
+}
+
+/* "an RSA", "an EC", ..., "a CKK_SHA256_HMAC": for "does not fit %s key". */
+static const char *key_type_article(const struct token_key *key)
+{
+	switch (key->type) {
+	case P11A_KEY_RSA:
+		return "an RSA";
+	case P11A_KEY_EC:
+		return "an EC";
+	case P11A_KEY_ED25519:
+		return "an Ed25519";
+	case P11A_KEY_AES:
+		return "an AES";
+	case P11A_KEY_HMAC:
+		if (key->ck_type == CKK_SHA256_HMAC)
+			return "a CKK_SHA256_HMAC";
+		if (key->ck_type == CKK_SHA384_HMAC)
+			return "a CKK_SHA384_HMAC";
+		if (key->ck_type == CKK_SHA512_HMAC)
+			return "a CKK_SHA512_HMAC";
+		return "an HMAC";
+	default:
+		return "this";
+	}
+}
+
+/*
+ * Checks that alg fits key, the token offers its mechanism and the key's
+ * attributes allow op (P11A_OP_SIGN or P11A_OP_VERIFY).
+ */
+static int check_alg(const struct token *tok, const struct token_key *key, p11a_alg alg,
+		     uint32_t op, const struct p11a_alg_info **out_info,
+		     const struct alg_mech **out_am, char *msg, size_t msg_len)
+{
+	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
+	const struct alg_mech *am = alg_mech_for(alg);
+
+	if (info == NULL || am == NULL) {
+		snprintf(msg, msg_len, "algorithm %u is not one the agent signs with",
+			 (unsigned)alg);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (!alg_fits(key, info, am)) {
+		snprintf(msg, msg_len, "algorithm %s does not fit %s key", info->name,
+			 key_type_article(key));
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (!rsa_size_fits(key, info, am)) {
+		snprintf(msg, msg_len, "algorithm %s does not fit a %u-bit RSA key", info->name,
+			 (unsigned)key->bits);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (!(tok->mechs & (1u << am->mech))) {
+		snprintf(msg, msg_len, "algorithm %s (%s) is not supported by this token",
+			 info->name, mechs[am->mech].name);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (!(key->ops & op)) {
+		snprintf(msg, msg_len, "key '%s' does not allow %s (%s is false)", key_name(key),
+			 op == P11A_OP_SIGN ? "signing" : "verifying",
+			 op == P11A_OP_SIGN ? "CKA_SIGN" : "CKA_VERIFY");
+		return P11A_ERR_NOT_ALLOWED;
+	}
+	*out_info = info;
+	*out_am = am;
+	return P11A_OK;
+}
+
+/* The error for a failed C_SignInit / C_VerifyInit. */
+static int init_error(CK_RV rv, const char *fn, const struct token_key *key, char *msg,
+		      size_t msg_len)
+{
+	switch (rv) {
+	case CKR_KEY_FUNCTION_NOT_PERMITTED:
+		snprintf(msg, msg_len, "key '%s': %s failed: %s", key_name(key), fn,
+			 token_ckr_name(rv));
+		return P11A_ERR_NOT_ALLOWED;
+	case CKR_MECHANISM_INVALID:
+	case CKR_MECHANISM_PARAM_INVALID:
+	case CKR_KEY_TYPE_INCONSISTENT:
+	case CKR_KEY_SIZE_RANGE:
+		snprintf(msg, msg_len,
+			 "%s failed: %s: the token does not do this algorithm with key '%s'", fn,
+			 token_ckr_name(rv), key_name(key));
+		return P11A_ERR_NOT_SUPPORTED;
+	default:
+		snprintf(msg, msg_len, "%s failed: %s", fn, token_ckr_name(rv));
+		return P11A_ERR_TOKEN;
+	}
+}
+
+/*
+ * Takes a session and starts a sign (verify 0) or verify (1) operation on it.
+ * A session found with a stale operation, or closed under us, is replaced
+ * once.
+ */
+static int op_init(struct token *tok, const struct token_key *key, int verify, CK_MECHANISM *mech,
+		   CK_SESSION_HANDLE *out_s, char *msg, size_t msg_len)
+{
+	CK_SESSION_HANDLE s;
+	int attempt, ret, stale;
+	CK_RV rv = CKR_OK;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((ret = pool_take(tok->pool, &s, msg, msg_len)) != P11A_OK)
+			return ret;
+		if (verify)
+			rv = tok->f->C_VerifyInit(s, mech, key->handle);
+		else
+			rv = tok->f->C_SignInit(s, mech, key->handle);
+		if (rv == CKR_OK) {
+			*out_s = s;
+			return P11A_OK;
+		}
+		stale = rv == CKR_OPERATION_ACTIVE || rv == CKR_SESSION_HANDLE_INVALID ||
+			rv == CKR_SESSION_CLOSED;
+		pool_put(tok->pool, s, stale);
+		if (!stale)
+			break;
+	}
+	return init_error(rv, verify ? "C_VerifyInit" : "C_SignInit", key, msg, msg_len);
+}
+
+/* Room for a signature by key with info: the token may still ask for more. */
+static size_t sig_capacity(const struct token_key *key, const struct p11a_alg_info *info)
+{
+	size_t field = ((size_t)key->bits + 7) / 8;
+
+	switch (key->type) {
+	case P11A_KEY_RSA:
+		return field > 0 ? field : 1024;
+	case P11A_KEY_EC:
+		return field > 0 ? 2 * field : 2 * 66;
+	case P11A_KEY_ED25519:
+		return 64;
+	default:
+		return info->digest_len > 0 ? info->digest_len : 64;
+	}
+}
+
+/* C_Sign on a session where C_SignInit succeeded; *out_sig is malloc'd. */
+static int run_sign(struct token *tok, CK_SESSION_HANDLE s, const uint8_t *data, size_t data_len,
+		    size_t cap, uint8_t **out_sig, size_t *out_len, char *msg, size_t msg_len)
+{
+	static uint8_t empty[1];
+	uint8_t *sig = NULL, *tmp;
+	CK_ULONG len = cap;
+	int broken = 0, ret = P11A_ERR_TOKEN;
+	CK_RV rv;
+
+	if ((sig = malloc(cap)) == NULL) {
+		/* The operation is active: this session cannot be reused as it is. */
+		broken = 1;
+		ret = P11A_ERR_INTERNAL;
+		snprintf(msg, msg_len, "out of memory");
+		goto out;
+	}
+	rv = tok->f->C_Sign(s, data_len ? (CK_BYTE_PTR)data : empty, data_len, sig, &len);
+	if (rv == CKR_BUFFER_TOO_SMALL && len > cap && len <= SIG_MAX &&
+	    (tmp = realloc(sig, len)) != NULL) {
+		sig = tmp;
+		rv = tok->f->C_Sign(s, data_len ? (CK_BYTE_PTR)data : empty, data_len, sig, &len);
+	}
+	if (rv != CKR_OK) {
+		/* Any failure ends the operation, except a short buffer: to be sure, start over. */
+		broken = 1;
+		snprintf(msg, msg_len, "C_Sign failed: %s", token_ckr_name(rv));
+		ret = rv == CKR_DATA_LEN_RANGE ? P11A_ERR_BAD_INPUT : P11A_ERR_TOKEN;
+		goto out;
+	}
+	*out_sig = sig;
+	*out_len = len;
+	sig = NULL;
+	ret = P11A_OK;
+out:
+	free(sig);
+	pool_put(tok->pool, s, broken);
+	return ret;
+}
+
+int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uint32_t flags,
+	       const uint8_t *in, size_t in_len, uint8_t **out_sig, size_t *out_len, char *msg,
+	       size_t msg_len)
+{
+	const struct p11a_alg_info *info;
+	const struct alg_mech *am;
+	uint8_t digestinfo[SIGFMT_DIGESTINFO_MAX];
+	CK_RSA_PKCS_PSS_PARAMS pss;
+	CK_MECHANISM mech;
+	CK_SESSION_HANDLE s;
+	const uint8_t *data = in;
+	uint8_t *sig = NULL, *der;
+	size_t data_len = in_len, sig_len, der_len;
+	int ret;
+
+	if ((ret = check_alg(tok, key, alg, P11A_OP_SIGN, &info, &am, msg, msg_len)) != P11A_OK)
+		return ret;
+	if (info->input == P11A_INPUT_DIGEST && in_len != info->digest_len) {
+		snprintf(msg, msg_len, "data: expected a %zu-byte %.3s-%s digest, got %zu bytes",
+			 info->digest_len, info->hash, info->hash + 3, in_len);
+		return P11A_ERR_BAD_INPUT;
+	}
+
+	mech = (CK_MECHANISM){mechs[am->mech].type, NULL, 0};
+	if (am->mech == M_RSA_PKCS) {
+		if (sigfmt_digestinfo(info->hash, in, in_len, digestinfo, &data_len) != P11A_OK) {
+			snprintf(msg, msg_len, "data: cannot build a DigestInfo for %s",
+				 info->hash);
+			return P11A_ERR_BAD_INPUT;
+		}
+		data = digestinfo;
+	} else if (am->mech == M_RSA_PSS) {
+		pss = (CK_RSA_PKCS_PSS_PARAMS){am->pss_hash, am->pss_mgf, info->digest_len};
+		mech.pParameter = &pss;
+		mech.ulParameterLen = sizeof(pss);
+	}
+
+	if ((ret = op_init(tok, key, 0, &mech, &s, msg, msg_len)) != P11A_OK)
+		return ret;
+	if ((ret = run_sign(tok, s, data, data_len, sig_capacity(key, info), &sig, &sig_len, msg,
+			    msg_len)) != P11A_OK)
+		return ret;
+
+	if (am->mech == M_ECDSA && !(flags & TOKEN_SIGN_ECDSA_RAW)) {
+		ret = sigfmt_ecdsa_raw_to_der(sig, sig_len, &der, &der_len);
+		free(sig);
+		if (ret != P11A_OK) {
+			snprintf(msg, msg_len, "C_Sign gave %zu bytes, not an ECDSA r||s", sig_len);
+			return P11A_ERR_TOKEN;
+		}
+		sig = der;
+		sig_len = der_len;
+	}
+	*out_sig = sig;
+	*out_len = sig_len;
+	return P11A_OK;
+}
+
+int token_verify_hmac(struct token *tok, const struct token_key *key, p11a_alg alg,
+		      const uint8_t *in, size_t in_len, const uint8_t *mac, size_t mac_len,
+		      int *out_valid, char *msg, size_t msg_len)
+{
+	static uint8_t empty[1];
+	const struct p11a_alg_info *info;
+	const struct alg_mech *am;
+	CK_MECHANISM mech;
+	CK_SESSION_HANDLE s;
+	int ret;
+	CK_RV rv;
+
+	if ((info = p11a_alg_by_id(alg)) != NULL && info->key_type != P11A_KEY_HMAC) {
+		snprintf(msg, msg_len, "algorithm %s is not an HMAC", info->name);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if ((ret = check_alg(tok, key, alg, P11A_OP_VERIFY, &info, &am, msg, msg_len)) != P11A_OK)
+		return ret;
+	mech = (CK_MECHANISM){mechs[am->mech].type, NULL, 0};
+	if ((ret = op_init(tok, key, 1, &mech, &s, msg, msg_len)) != P11A_OK)
+		return ret;
+	rv = tok->f->C_Verify(s, in_len ? (CK_BYTE_PTR)in : empty, in_len,
+			      mac_len ? (CK_BYTE_PTR)mac : empty, mac_len);
+	/* C_Verify ends the operation whatever it returns; still, replace the session on errors. */
+	pool_put(tok->pool, s,
+		 rv != CKR_OK && rv != CKR_SIGNATURE_INVALID && rv != CKR_SIGNATURE_LEN_RANGE);
+	if (rv == CKR_OK || rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
+		*out_valid = rv == CKR_OK;
+		return P11A_OK;
+	}
+	snprintf(msg, msg_len, "C_Verify failed: %s", token_ckr_name(rv));
+	return rv == CKR_DATA_LEN_RANGE ? P11A_ERR_BAD_INPUT : P11A_ERR_TOKEN;
+}

@@ -1,0 +1,71 @@
+/*
+ * args: the command line of p11agent, from argv to a struct cli_args.
+ *
+ * cli_args_parse() is a pure function: no I/O, no global state (no getopt),
+ * so that it can be called again and again (the unit tests do). Strings in
+ * the result point into argv, which must outlive it.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_CLI_ARGS_H
+#define P11AGENT_CLI_ARGS_H
+
+#include <stddef.h>
+
+#include "p11agent.h"
+
+/* Exit status of a usage error (see p11agent.1, EXIT STATUS). */
+#define CLI_EXIT_USAGE 2
+
+enum cli_cmd {
+	CLI_CMD_NONE = 0, /* no command: general help */
+	CLI_CMD_HELP,	  /* print usage of cli_args.help_cmd (CLI_CMD_NONE: general) */
+	CLI_CMD_VERSION,
+	CLI_CMD_PING,
+	CLI_CMD_LIST,
+	CLI_CMD_PUBKEY,
+	CLI_CMD_SIGN,
+	CLI_CMD_VERIFY,
+	CLI_CMD_HMAC,
+};
+
+enum cli_format {
+	CLI_FORMAT_PEM = 0,
+	CLI_FORMAT_DER,
+	CLI_FORMAT_SSH,
+};
+
+struct cli_args {
+	enum cli_cmd cmd;
+	enum cli_cmd help_cmd;	/* CLI_CMD_HELP: the command whose usage to print */
+	const char *socket;	/* -S, NULL: $P11AGENT_SOCK, else the default */
+	int json;		/* --json */
+	const char *key;	/* KEY positional (pubkey, sign, verify, hmac) */
+	p11a_alg alg;		/* --alg, P11A_ALG_NONE when absent */
+	const char *in;		/* -i, NULL for stdin ("-" too) */
+	const char *out;	/* -o, NULL for stdout ("-" too) */
+	const char *sig;	/* verify --sig */
+	int prehashed;		/* --prehashed */
+	int raw;		/* --raw: ECDSA r||s */
+	enum cli_format format; /* pubkey --format */
+};
+
+/*
+ * Parses argv[0..argc) (argv[0] is the program name). Options may come
+ * before or after the KEY positional; "--" ends options; "--opt=value" and
+ * "--opt value" are both accepted; -S and --json are also accepted after the
+ * command. On success returns 0 and fills *out (CLI_CMD_HELP for --help,
+ * help and COMMAND --help, CLI_CMD_VERSION for --version). On a usage error
+ * returns CLI_EXIT_USAGE, writes a one-line message (without "p11agent: ")
+ * to msg, and leaves *out with at least the command and json fields set so
+ * that the caller can print the right usage.
+ */
+int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg, size_t msg_len);
+
+/* The usage text of cmd (CLI_CMD_NONE: the general one), ending with a newline. */
+const char *cli_args_usage(enum cli_cmd cmd);
+
+/* The command's name ("sign"), or "p11agent" for CLI_CMD_NONE. */
+const char *cli_args_cmd_name(enum cli_cmd cmd);
+
+#endif

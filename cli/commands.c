@@ -1,0 +1,542 @@
+/*
+ * commands: the p11agent commands. See commands.h.
+ *
+ * Every helper here that can fail reports the failure itself (output.h) and
+ * returns the exit status, 0 meaning "go on".
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "commands.h"
+#include "io.h"
+#include "output.h"
+#include "pkey.h"
+
+/* Largest signature or MAC file verify reads (RSA-16384 is 2 KiB). */
+#define MAX_SIG_FILE (16u * 1024u)
+/* Largest message verified locally in one piece (Ed25519). */
+#define MAX_ONESHOT (64u * 1024u * 1024u)
+/* Bytes of input read before deciding to stream the rest through a hash. */
+#define HEAD_LOCAL (64u * 1024u)
+
+struct ctx {
+	const struct cli_args *a;
+	struct p11a_conn *conn;
+	char msg[1024];
+};
+
+static int fail_file(struct ctx *c)
+{
+	return cli_report(c->a->json, "FILE", CLI_EXIT_FAIL, c->msg);
+}
+
+/* Reports a p11a_err from the local code (pkey), whose message is in c->msg. */
+static int fail_local(struct ctx *c, int err)
+{
+	return cli_report(c->a->json, p11a_errname(err), cli_exit_code(err), c->msg);
+}
+
+/* Reports a p11a_err from the agent; what is printf-style: "sign with 'mykey'". */
+static int fail_agent(struct ctx *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_agent(struct ctx *c, int err, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return cli_report_p11a(c->a->json, err, c->conn,
+			       c->conn != NULL ? p11a_conn_path(c->conn) : c->a->socket, what);
+}
+
+static int connect_agent(struct ctx *c)
+{
+	int r;
+
+	if (c->conn != NULL)
+		return 0;
+	if ((r = p11a_connect(c->a->socket, &c->conn)) != P11A_OK) {
+		c->conn = NULL;
+		return fail_agent(c, r, "connect");
+	}
+	return 0;
+}
+
+/*
+ * The algorithm to use when --alg is absent: the key's default as the agent
+ * describes it. *out_type gets the key's type.
+ */
+static int key_default_alg(struct ctx *c, p11a_alg *out_alg, p11a_key_type *out_type)
+{
+	struct p11a_key_info *k = NULL;
+	const struct p11a_alg_info *info;
+	int r, ret;
+
+	if ((r = p11a_describe_key(c->conn, c->a->key, &k)) != P11A_OK)
+		return fail_agent(c, r, "find the key '%s'", c->a->key);
+	info = k->default_alg != NULL ? p11a_alg_by_name(k->default_alg) : NULL;
+	if (info == NULL) {
+		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_NOT_SUPPORTED),
+				  cli_exit_code(P11A_ERR_NOT_SUPPORTED),
+				  "'%s' (type %s) has no default algorithm: pass --alg", c->a->key,
+				  p11a_key_type_name(k->type));
+		goto out;
+	}
+	*out_alg = info->alg;
+	*out_type = k->type;
+	ret = 0;
+out:
+	p11a_keys_free(k, 1);
+	return ret;
+}
+
+/* The default of hmac: the key's own default, which must be an HMAC algorithm. */
+static int hmac_default_alg(struct ctx *c, p11a_alg *out_alg)
+{
+	struct p11a_key_info *k = NULL;
+	const struct p11a_alg_info *info;
+	int r, ret;
+
+	if ((r = p11a_describe_key(c->conn, c->a->key, &k)) != P11A_OK)
+		return fail_agent(c, r, "find the key '%s'", c->a->key);
+	if (k->type != P11A_KEY_HMAC) {
+		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_NOT_SUPPORTED),
+				  cli_exit_code(P11A_ERR_NOT_SUPPORTED),
+				  "'%s' is not an HMAC key (its type is %s): pick an HMAC key from "
+				  "'p11agent list'",
+				  c->a->key, p11a_key_type_name(k->type));
+		goto out;
+	}
+	info = k->default_alg != NULL ? p11a_alg_by_name(k->default_alg) : NULL;
+	*out_alg =
+	    info != NULL && info->key_type == P11A_KEY_HMAC ? info->alg : P11A_ALG_HMAC_SHA256;
+	ret = 0;
+out:
+	p11a_keys_free(k, 1);
+	return ret;
+}
+
+/* Fetches and decodes the public key of KEY. */
+static int fetch_pubkey(struct ctx *c, EVP_PKEY **out_pkey)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int r, ret = 0;
+
+	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK)
+		return fail_agent(c, r, "export the public key of '%s'", c->a->key);
+	if ((r = cli_pkey_from_der(der, der_len, out_pkey, c->msg, sizeof(c->msg))) != P11A_OK)
+		ret = fail_local(c, r);
+	p11a_free(der, der_len);
+	return ret;
+}
+
+static int cmd_ping(struct ctx *c)
+{
+	int r;
+
+	if ((r = connect_agent(c)) != 0)
+		return r;
+	if ((r = p11a_ping(c->conn)) != P11A_OK)
+		return fail_agent(c, r, "ping");
+	if (c->a->json) {
+		fputs("{\"socket\":", stdout);
+		cli_json_string(stdout, p11a_conn_path(c->conn));
+		fputs(",\"status\":\"ok\"}\n", stdout);
+	} else {
+		printf("agent at %s: ok\n", p11a_conn_path(c->conn));
+	}
+	return 0;
+}
+
+static int cmd_list(struct ctx *c)
+{
+	struct p11a_key_info *keys = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = connect_agent(c)) != 0)
+		return r;
+	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
+		return fail_agent(c, r, "list the keys");
+	cli_print_keys(stdout, keys, n, c->a->json);
+	p11a_keys_free(keys, n);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
+				   strerror(errno));
+	return 0;
+}
+
+/* The comment of an OpenSSH line: the key's name as list shows it, else KEY as typed. */
+static char *ssh_comment(struct ctx *c)
+{
+	struct p11a_key_info *k = NULL;
+	char *name = NULL;
+
+	if (p11a_describe_key(c->conn, c->a->key, &k) == P11A_OK)
+		name = cli_key_name(k);
+	p11a_keys_free(k, 1);
+	return name != NULL ? name : strdup(c->a->key);
+}
+
+static int cmd_pubkey(struct ctx *c)
+{
+	EVP_PKEY *pkey = NULL;
+	uint8_t *der = NULL;
+	char *text = NULL, *comment = NULL;
+	size_t der_len = 0, text_len = 0;
+	int r, ret;
+
+	if ((ret = connect_agent(c)) != 0)
+		goto out;
+	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK) {
+		ret = fail_agent(c, r, "export the public key of '%s'", c->a->key);
+		goto out;
+	}
+	if ((r = cli_pkey_from_der(der, der_len, &pkey, c->msg, sizeof(c->msg))) != P11A_OK) {
+		ret = fail_local(c, r);
+		goto out;
+	}
+	switch (c->a->format) {
+	case CLI_FORMAT_DER:
+		r = P11A_OK;
+		break;
+	case CLI_FORMAT_SSH:
+		comment = ssh_comment(c);
+		r = cli_pkey_ssh(pkey, comment, &text, &text_len, c->msg, sizeof(c->msg));
+		break;
+	case CLI_FORMAT_PEM:
+	default:
+		r = cli_pkey_pem(pkey, &text, &text_len, c->msg, sizeof(c->msg));
+		break;
+	}
+	if (r != P11A_OK) {
+		ret = fail_local(c, r);
+		goto out;
+	}
+	if (text != NULL)
+		r = cli_write_output(NULL, (const uint8_t *)text, text_len, c->msg, sizeof(c->msg));
+	else
+		r = cli_write_output(NULL, der, der_len, c->msg, sizeof(c->msg));
+	ret = r != 0 ? fail_file(c) : 0;
+out:
+	free(comment);
+	free(text);
+	EVP_PKEY_free(pkey);
+	p11a_free(der, der_len);
+	return ret;
+}
+
+/* Reads a --prehashed input: the digest, at most CLI_MAX_DIGEST bytes. */
+static int read_digest(struct ctx *c, struct cli_input *in, const struct p11a_alg_info *info,
+		       uint8_t **out, size_t *out_len)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int more = 0;
+
+	if (cli_input_read(in, CLI_MAX_DIGEST, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
+		return fail_file(c);
+	if (more || len == 0 || (info != NULL && len != info->digest_len)) {
+		cli_data_free(data, len);
+		if (info != NULL)
+			return cli_reportf(
+			    c->a->json, p11a_errname(P11A_ERR_BAD_INPUT), CLI_EXIT_FAIL,
+			    "--prehashed: %s wants the %zu-byte %s digest; %s holds %s%zu "
+			    "bytes",
+			    info->name, info->digest_len, info->hash, cli_input_name(in),
+			    more ? "more than " : "", len);
+		return cli_reportf(
+		    c->a->json, p11a_errname(P11A_ERR_BAD_INPUT), CLI_EXIT_FAIL,
+		    "--prehashed: %s must hold the digest itself (32, 48 or 64 bytes); "
+		    "it holds %s%zu bytes",
+		    cli_input_name(in), more ? "more than " : "", len);
+	}
+	*out = data;
+	*out_len = len;
+	return 0;
+}
+
+static int too_large(struct ctx *c, const struct p11a_alg_info *info, const char *in_name)
+{
+	int hmac = info != NULL && info->key_type == P11A_KEY_HMAC;
+
+	return cli_reportf(
+	    c->a->json, p11a_errname(P11A_ERR_TOO_LARGE), cli_exit_code(P11A_ERR_TOO_LARGE),
+	    "input too large: %s takes the message itself, at most %u bytes, and %s "
+	    "holds more%s",
+	    info != NULL ? info->name : "this key's algorithm", (unsigned)P11A_MAX_DATA, in_name,
+	    hmac ? "" : "; sign large files with an RSA or ECDSA key");
+}
+
+/* --prehashed and --raw against the algorithm finally chosen. */
+static int check_flags(struct ctx *c, const struct p11a_alg_info *info)
+{
+	if (c->a->prehashed && info->input != P11A_INPUT_DIGEST)
+		return cli_reportf(c->a->json, "USAGE", CLI_EXIT_USAGE,
+				   "--prehashed needs an RSA or ECDSA algorithm; '%s' uses %s",
+				   c->a->key, info->name);
+	if (c->a->raw && info->key_type != P11A_KEY_EC)
+		return cli_reportf(c->a->json, "USAGE", CLI_EXIT_USAGE,
+				   "--raw applies to ECDSA only; '%s' uses %s", c->a->key,
+				   info->name);
+	return 0;
+}
+
+/*
+ * Signs for sign and hmac: the input goes to the agent as it is when it fits
+ * in a request (the library hashes it for RSA and ECDSA); a larger input is
+ * hashed here, streaming, and its digest signed (RSA and ECDSA only).
+ */
+static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
+{
+	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
+	struct cli_input *in = NULL;
+	uint8_t *data = NULL, *sig = NULL;
+	uint8_t digest[CLI_MAX_DIGEST];
+	const uint8_t *tbs;
+	size_t len = 0, sig_len = 0, tbs_len;
+	int more = 0, r, ret;
+
+	if (cli_input_open(c->a->in, &in, c->msg, sizeof(c->msg)) != 0) {
+		ret = fail_file(c);
+		goto out;
+	}
+	if ((ret = connect_agent(c)) != 0)
+		goto out;
+	if (flags & P11A_SIGN_PREHASHED) {
+		if ((ret = read_digest(c, in, info, &data, &len)) != 0)
+			goto out;
+	} else if (cli_input_read(in, P11A_MAX_DATA, &data, &len, &more, c->msg, sizeof(c->msg)) !=
+		   0) {
+		ret = fail_file(c);
+		goto out;
+	}
+	if (more) {
+		if (alg == P11A_ALG_NONE) {
+			p11a_key_type type;
+			if ((ret = key_default_alg(c, &alg, &type)) != 0)
+				goto out;
+			info = p11a_alg_by_id(alg);
+		}
+		if (info == NULL || info->input != P11A_INPUT_DIGEST) {
+			ret = too_large(c, info, cli_input_name(in));
+			goto out;
+		}
+		r = cli_digest_input(info->hash, data, len, in, digest, &tbs_len, c->msg,
+				     sizeof(c->msg));
+		if (r != P11A_OK) {
+			ret = fail_local(c, r);
+			goto out;
+		}
+		tbs = digest;
+		flags |= P11A_SIGN_PREHASHED;
+	} else {
+		tbs = data != NULL ? data : (const uint8_t *)""; /* empty input */
+		tbs_len = len;
+	}
+	r = p11a_sign(c->conn, c->a->key, alg, flags, tbs, tbs_len, &sig, &sig_len);
+	if (r != P11A_OK) {
+		ret = fail_agent(c, r, "%s with '%s'", c->a->cmd == CLI_CMD_HMAC ? "hmac" : "sign",
+				 c->a->key);
+		goto out;
+	}
+	if (cli_write_output(c->a->out, sig, sig_len, c->msg, sizeof(c->msg)) != 0) {
+		ret = fail_file(c);
+		goto out;
+	}
+	ret = 0;
+out:
+	p11a_free(sig, sig_len);
+	cli_data_free(data, len);
+	cli_input_close(in);
+	return ret;
+}
+
+static int cmd_sign(struct ctx *c)
+{
+	p11a_alg alg = c->a->alg;
+	p11a_key_type type;
+	uint32_t flags = 0;
+	int r;
+
+	if (c->a->prehashed)
+		flags |= P11A_SIGN_PREHASHED;
+	if (c->a->raw)
+		flags |= P11A_SIGN_ECDSA_RAW;
+	if (flags != 0 && alg == P11A_ALG_NONE) {
+		/* The flags must suit the key's default algorithm: learn it first. */
+		if ((r = connect_agent(c)) != 0 || (r = key_default_alg(c, &alg, &type)) != 0 ||
+		    (r = check_flags(c, p11a_alg_by_id(alg))) != 0)
+			return r;
+	}
+	return sign_input(c, alg, flags);
+}
+
+static int cmd_hmac(struct ctx *c)
+{
+	p11a_alg alg = c->a->alg;
+	int r;
+
+	if (alg == P11A_ALG_NONE) {
+		if ((r = connect_agent(c)) != 0 || (r = hmac_default_alg(c, &alg)) != 0)
+			return r;
+	}
+	return sign_input(c, alg, 0);
+}
+
+/* Prints the verdict and returns the exit status. */
+static int verdict(int valid)
+{
+	puts(valid ? "Verified OK" : "Verification failure");
+	fflush(stdout);
+	return valid ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* HMAC: the agent checks mac inside the token. */
+static int verify_hmac(struct ctx *c, p11a_alg alg, struct cli_input *in, const uint8_t *mac,
+		       size_t mac_len)
+{
+	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int more = 0, valid = 0, r, ret;
+
+	if ((ret = check_flags(c, info)) != 0)
+		return ret;
+	if (cli_input_read(in, P11A_MAX_DATA, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
+		return fail_file(c);
+	if (more) {
+		ret = too_large(c, info, cli_input_name(in));
+		goto out;
+	}
+	r = p11a_verify_hmac(c->conn, c->a->key, alg, data, len, mac, mac_len, &valid);
+	if (r != P11A_OK) {
+		ret = fail_agent(c, r, "verify with '%s'", c->a->key);
+		goto out;
+	}
+	ret = verdict(valid);
+out:
+	cli_data_free(data, len);
+	return ret;
+}
+
+/* RSA, ECDSA, Ed25519: checked here, with OpenSSL, on the public key. */
+static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_input *in,
+			const uint8_t *sig, size_t sig_len)
+{
+	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int more = 0, valid = 0, r, ret;
+
+	if ((ret = check_flags(c, info)) != 0)
+		return ret;
+	if (c->a->prehashed) {
+		if ((ret = read_digest(c, in, info, &data, &len)) != 0)
+			return ret;
+	} else {
+		/* Ed25519 needs the whole message; the others stream after the head. */
+		size_t head = info->input == P11A_INPUT_MESSAGE ? MAX_ONESHOT : HEAD_LOCAL;
+		if (cli_input_read(in, head, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
+			return fail_file(c);
+		if (more && info->input == P11A_INPUT_MESSAGE) {
+			ret =
+			    cli_reportf(c->a->json, p11a_errname(P11A_ERR_TOO_LARGE), CLI_EXIT_FAIL,
+					"input too large: %s verifies at most %u bytes here",
+					info->name, (unsigned)MAX_ONESHOT);
+			goto out;
+		}
+	}
+	r = cli_pkey_verify(pkey, info, c->a->prehashed, c->a->raw, sig, sig_len, data, len, in,
+			    &valid, c->msg, sizeof(c->msg));
+	if (r != P11A_OK) {
+		ret = fail_local(c, r);
+		goto out;
+	}
+	ret = verdict(valid);
+out:
+	cli_data_free(data, len);
+	return ret;
+}
+
+static int cmd_verify(struct ctx *c)
+{
+	const struct p11a_alg_info *info;
+	struct cli_input *in = NULL;
+	EVP_PKEY *pkey = NULL;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	p11a_key_type type;
+	p11a_alg alg = c->a->alg;
+	int ret;
+
+	if (cli_read_file(c->a->sig, MAX_SIG_FILE, &sig, &sig_len, c->msg, sizeof(c->msg)) != 0 ||
+	    cli_input_open(c->a->in, &in, c->msg, sizeof(c->msg)) != 0) {
+		ret = fail_file(c);
+		goto out;
+	}
+	if ((ret = connect_agent(c)) != 0)
+		goto out;
+	if (alg == P11A_ALG_NONE && (ret = key_default_alg(c, &alg, &type)) != 0)
+		goto out;
+	info = p11a_alg_by_id(alg);
+	if (info->key_type == P11A_KEY_HMAC) {
+		ret = verify_hmac(c, alg, in, sig, sig_len);
+		goto out;
+	}
+	if ((ret = fetch_pubkey(c, &pkey)) != 0)
+		goto out;
+	ret = verify_local(c, pkey, alg, in, sig, sig_len);
+out:
+	EVP_PKEY_free(pkey);
+	cli_data_free(sig, sig_len);
+	cli_input_close(in);
+	return ret;
+}
+
+int cli_run(const struct cli_args *args)
+{
+	struct ctx c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.a = args;
+	switch (args->cmd) {
+	case CLI_CMD_PING:
+		ret = cmd_ping(&c);
+		break;
+	case CLI_CMD_LIST:
+		ret = cmd_list(&c);
+		break;
+	case CLI_CMD_PUBKEY:
+		ret = cmd_pubkey(&c);
+		break;
+	case CLI_CMD_SIGN:
+		ret = cmd_sign(&c);
+		break;
+	case CLI_CMD_VERIFY:
+		ret = cmd_verify(&c);
+		break;
+	case CLI_CMD_HMAC:
+		ret = cmd_hmac(&c);
+		break;
+	default:
+		ret = cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");
+		break;
+	}
+	p11a_close(c.conn);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/*
+ * io: the CLI's input and output files.
+ *
+ * Input (-i FILE, or stdin) is read in two steps: a bounded head, then, for
+ * inputs that are hashed here, the rest in chunks, so that a large file never
+ * sits in memory whole. Output (-o FILE, or stdout) is written whole or not
+ * at all: to a temporary file beside FILE, renamed over it on success.
+ *
+ * Functions return 0, or -1 with a one-line message in msg naming the file.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_CLI_IO_H
+#define P11AGENT_CLI_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cli_input;
+
+/* Opens path for reading; NULL means stdin. Free with cli_input_close(). */
+int cli_input_open(const char *path, struct cli_input **out_in, char *msg, size_t msg_len);
+/* Closes in (not stdin) and frees it. NULL is a no-op. */
+void cli_input_close(struct cli_input *in);
+/* "stdin" or the file's path. */
+const char *cli_input_name(const struct cli_input *in);
+
+/*
+ * Reads up to max bytes. *out_data (free with cli_data_free(*out_data,
+ * *out_len); may be NULL when *out_len is 0) gets what was read; *out_more is
+ * 1 when the input holds more than max bytes (they stay unread), else 0.
+ */
+int cli_input_read(struct cli_input *in, size_t max, uint8_t **out_data, size_t *out_len,
+		   int *out_more, char *msg, size_t msg_len);
+
+/* Reads the next chunk, up to cap bytes, into buf; *out_n is 0 at the end. */
+int cli_input_next(struct cli_input *in, uint8_t *buf, size_t cap, size_t *out_n, char *msg,
+		   size_t msg_len);
+
+/* Reads a whole file of at most max bytes (a signature). */
+int cli_read_file(const char *path, size_t max, uint8_t **out_data, size_t *out_len, char *msg,
+		  size_t msg_len);
+
+/* Wipes and frees data of len bytes. NULL is a no-op. */
+void cli_data_free(uint8_t *data, size_t len);
+
+/*
+ * Writes data to path (NULL: stdout). A file is written to a temporary file
+ * in the same folder and renamed over path only once all of it is on disk;
+ * on failure nothing is left behind.
+ */
+int cli_write_output(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len);
+
+#endif

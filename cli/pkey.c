@@ -1,0 +1,506 @@
+/*
+ * pkey: local public-key work with OpenSSL. See pkey.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "io.h"
+#include "pkey.h"
+
+/* Bytes hashed per read when streaming an input. */
+#define CHUNK (64 * 1024)
+
+int cli_pkey_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out_pkey, char *msg,
+		      size_t msg_len)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pkey;
+
+	pkey = d2i_PUBKEY(NULL, &p, (long)der_len);
+	if (pkey == NULL || p != der + der_len) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		snprintf(msg, msg_len, "the agent sent a public key OpenSSL cannot read");
+		return P11A_ERR_PROTOCOL;
+	}
+	*out_pkey = pkey;
+	return P11A_OK;
+}
+
+p11a_key_type cli_pkey_type(const EVP_PKEY *pkey)
+{
+	switch (EVP_PKEY_get_base_id(pkey)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		return P11A_KEY_RSA;
+	case EVP_PKEY_EC:
+		return P11A_KEY_EC;
+	case EVP_PKEY_ED25519:
+		return P11A_KEY_ED25519;
+	default:
+		return P11A_KEY_UNKNOWN;
+	}
+}
+
+static const struct {
+	const char *group; /* OpenSSL's group name */
+	const char *ssh;   /* OpenSSH's curve name */
+	p11a_alg alg;	   /* default algorithm */
+} curves[] = {
+    {"prime256v1", "nistp256", P11A_ALG_ECDSA_SHA256},
+    {"secp384r1", "nistp384", P11A_ALG_ECDSA_SHA384},
+    {"secp521r1", "nistp521", P11A_ALG_ECDSA_SHA512},
+};
+
+/* The row of curves[] for an EC pkey, or -1. */
+static int curve_index(const EVP_PKEY *pkey)
+{
+	char group[64];
+	size_t i, len = 0;
+
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    &len)) {
+		ERR_clear_error();
+		return -1;
+	}
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		if (strcmp(group, curves[i].group) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int cli_pkey_default_alg(const EVP_PKEY *pkey, p11a_alg *out_alg, char *msg, size_t msg_len)
+{
+	int c;
+
+	switch (cli_pkey_type(pkey)) {
+	case P11A_KEY_RSA:
+		*out_alg = P11A_ALG_RSA_PKCS1_SHA256;
+		return P11A_OK;
+	case P11A_KEY_ED25519:
+		*out_alg = P11A_ALG_ED25519;
+		return P11A_OK;
+	case P11A_KEY_EC:
+		c = curve_index(pkey);
+		if (c < 0)
+			break;
+		*out_alg = curves[c].alg;
+		return P11A_OK;
+	default:
+		break;
+	}
+	snprintf(msg, msg_len, "no default algorithm for this key: pass --alg");
+	return P11A_ERR_NOT_SUPPORTED;
+}
+
+int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t msg_len)
+{
+	BIO *bio = NULL;
+	char *pem = NULL, *p;
+	long len;
+	int r = P11A_ERR_CRYPTO;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_PUBKEY(bio, pkey)) {
+		snprintf(msg, msg_len, "cannot write the public key as PEM");
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &p);
+	if (len <= 0 || (pem = malloc((size_t)len + 1)) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(pem, p, (size_t)len);
+	pem[len] = '\0';
+	*out = pem;
+	*out_len = (size_t)len;
+	pem = NULL;
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	free(pem);
+	BIO_free(bio);
+	return r;
+}
+
+/* A growing byte string for the OpenSSH key blob. */
+struct blob {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	int failed;
+};
+
+static void blob_put(struct blob *b, const void *p, size_t len)
+{
+	uint8_t *n;
+
+	if (b->failed)
+		return;
+	if (b->cap - b->len < len) {
+		size_t cap = (b->len + len) * 2;
+		if ((n = realloc(b->p, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = n;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
+/* An SSH "string": u32 big-endian length, then the bytes. */
+static void blob_string(struct blob *b, const void *p, size_t len)
+{
+	uint8_t l[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			(uint8_t)len};
+
+	blob_put(b, l, 4);
+	blob_put(b, p, len);
+}
+
+/* An SSH "mpint" of a non-negative BIGNUM: big-endian, a 0 byte before a high bit. */
+static void blob_mpint(struct blob *b, const BIGNUM *bn)
+{
+	uint8_t *p;
+	int n = BN_num_bytes(bn);
+
+	if (b->failed)
+		return;
+	if ((p = malloc((size_t)n + 1)) == NULL) {
+		b->failed = 1;
+		return;
+	}
+	p[0] = 0;
+	BN_bn2bin(bn, p + 1);
+	if (n > 0 && (p[1] & 0x80) != 0)
+		blob_string(b, p, (size_t)n + 1);
+	else
+		blob_string(b, p + 1, (size_t)n);
+	free(p);
+}
+
+/* Fills b with the key blob of pkey; *out_type is the OpenSSH key type. */
+static int ssh_blob(EVP_PKEY *pkey, struct blob *b, char *type, size_t type_len, char *msg,
+		    size_t msg_len)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	uint8_t point[160], raw[32];
+	size_t len = 0;
+	int c, r = P11A_ERR_CRYPTO;
+
+	switch (cli_pkey_type(pkey)) {
+	case P11A_KEY_RSA:
+		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
+		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
+			snprintf(msg, msg_len, "cannot read the RSA public key");
+			goto out;
+		}
+		snprintf(type, type_len, "ssh-rsa");
+		blob_string(b, type, strlen(type));
+		blob_mpint(b, e);
+		blob_mpint(b, n);
+		break;
+	case P11A_KEY_EC:
+		c = curve_index(pkey);
+		if (c < 0) {
+			snprintf(msg, msg_len, "OpenSSH has no name for this key's curve");
+			r = P11A_ERR_NOT_SUPPORTED;
+			goto out;
+		}
+		if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+						     point, sizeof(point), &len)) {
+			snprintf(msg, msg_len, "cannot read the EC public point");
+			goto out;
+		}
+		snprintf(type, type_len, "ecdsa-sha2-%s", curves[c].ssh);
+		blob_string(b, type, strlen(type));
+		blob_string(b, curves[c].ssh, strlen(curves[c].ssh));
+		blob_string(b, point, len);
+		break;
+	case P11A_KEY_ED25519:
+		len = sizeof(raw);
+		if (!EVP_PKEY_get_raw_public_key(pkey, raw, &len) || len != sizeof(raw)) {
+			snprintf(msg, msg_len, "cannot read the Ed25519 public key");
+			goto out;
+		}
+		snprintf(type, type_len, "ssh-ed25519");
+		blob_string(b, type, strlen(type));
+		blob_string(b, raw, len);
+		break;
+	default:
+		snprintf(msg, msg_len, "OpenSSH has no format for this kind of key");
+		r = P11A_ERR_NOT_SUPPORTED;
+		goto out;
+	}
+	if (b->failed) {
+		snprintf(msg, msg_len, "out of memory");
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	BN_free(n);
+	BN_free(e);
+	return r;
+}
+
+int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_len, char *msg,
+		 size_t msg_len)
+{
+	struct blob b = {NULL, 0, 0, 0};
+	char type[32];
+	char *line = NULL, *p;
+	size_t b64_len, clen = comment != NULL ? strlen(comment) : 0, i;
+	int r;
+
+	if ((r = ssh_blob(pkey, &b, type, sizeof(type), msg, msg_len)) != P11A_OK)
+		goto out;
+	b64_len = 4 * ((b.len + 2) / 3);
+	/* "type base64 comment\n" */
+	line = malloc(strlen(type) + 1 + b64_len + 1 + clen + 2);
+	if (line == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	p = line + sprintf(line, "%s ", type);
+	p += EVP_EncodeBlock((unsigned char *)p, b.p, (int)b.len);
+	if (clen > 0) {
+		*p++ = ' ';
+		for (i = 0; i < clen; i++) {
+			unsigned char ch = (unsigned char)comment[i];
+			*p++ = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		}
+	}
+	*p++ = '\n';
+	*p = '\0';
+	*out = line;
+	*out_len = (size_t)(p - line);
+	line = NULL;
+	r = P11A_OK;
+out:
+	free(line);
+	free(b.p);
+	return r;
+}
+
+static int fetch_md(const char *hash, EVP_MD **out_md, char *msg, size_t msg_len)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, hash, NULL);
+
+	if (md == NULL) {
+		ERR_clear_error();
+		snprintf(msg, msg_len, "OpenSSL offers no %s", hash);
+		return P11A_ERR_CRYPTO;
+	}
+	*out_md = md;
+	return P11A_OK;
+}
+
+int cli_digest_input(const char *hash, const uint8_t *head, size_t head_len, struct cli_input *in,
+		     uint8_t *out, size_t *out_len, char *msg, size_t msg_len)
+{
+	EVP_MD *md = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	uint8_t *chunk = NULL;
+	unsigned int len = 0;
+	size_t n;
+	int r;
+
+	if ((r = fetch_md(hash, &md, msg, msg_len)) != P11A_OK)
+		goto out;
+	r = P11A_ERR_NOMEM;
+	if ((ctx = EVP_MD_CTX_new()) == NULL || (chunk = malloc(CHUNK)) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		goto out;
+	}
+	r = P11A_ERR_CRYPTO;
+	if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, head, head_len)) {
+		snprintf(msg, msg_len, "cannot hash with %s", hash);
+		goto out;
+	}
+	for (;;) {
+		if (cli_input_next(in, chunk, CHUNK, &n, msg, msg_len) != 0) {
+			r = P11A_ERR_BAD_INPUT;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (!EVP_DigestUpdate(ctx, chunk, n)) {
+			snprintf(msg, msg_len, "cannot hash with %s", hash);
+			goto out;
+		}
+	}
+	if (!EVP_DigestFinal_ex(ctx, out, &len)) {
+		snprintf(msg, msg_len, "cannot hash with %s", hash);
+		goto out;
+	}
+	*out_len = len;
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	free(chunk);
+	EVP_MD_CTX_free(ctx);
+	EVP_MD_free(md);
+	return r;
+}
+
+/* RSA padding for alg on a verify context (PKCS#1 v1.5, or PSS with salt = hash length). */
+static int set_padding(EVP_PKEY_CTX *pctx, const struct p11a_alg_info *alg, const EVP_MD *md)
+{
+	int pss = alg->alg == P11A_ALG_RSA_PSS_SHA256 || alg->alg == P11A_ALG_RSA_PSS_SHA384 ||
+		  alg->alg == P11A_ALG_RSA_PSS_SHA512;
+
+	if (alg->key_type != P11A_KEY_RSA)
+		return 1;
+	if (!pss)
+		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0;
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) > 0;
+}
+
+/*
+ * ECDSA r||s to DER. A raw signature of the wrong length is not an error:
+ * *out_der stays NULL and the signature is simply invalid.
+ */
+static int ecdsa_raw_to_der(const EVP_PKEY *pkey, const uint8_t *raw, size_t raw_len,
+			    uint8_t **out_der, size_t *out_len)
+{
+	size_t half = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	ECDSA_SIG *s = NULL;
+	BIGNUM *r = NULL, *sv = NULL;
+	unsigned char *der = NULL;
+	int len, ret = P11A_ERR_NOMEM;
+
+	*out_der = NULL;
+	if (raw_len != 2 * half)
+		return P11A_OK;
+	if ((s = ECDSA_SIG_new()) == NULL || (r = BN_bin2bn(raw, (int)half, NULL)) == NULL ||
+	    (sv = BN_bin2bn(raw + half, (int)half, NULL)) == NULL || !ECDSA_SIG_set0(s, r, sv))
+		goto out;
+	r = sv = NULL; /* owned by s now */
+	if ((len = i2d_ECDSA_SIG(s, &der)) <= 0)
+		goto out;
+	*out_der = der;
+	*out_len = (size_t)len;
+	ret = P11A_OK;
+out:
+	ERR_clear_error();
+	BN_free(r);
+	BN_free(sv);
+	ECDSA_SIG_free(s);
+	return ret;
+}
+
+int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehashed, int raw,
+		    const uint8_t *sig, size_t sig_len, const uint8_t *head, size_t head_len,
+		    struct cli_input *in, int *out_valid, char *msg, size_t msg_len)
+{
+	EVP_MD *md = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	uint8_t *der = NULL, *chunk = NULL;
+	size_t der_len = 0, n;
+	p11a_key_type type = cli_pkey_type(pkey);
+	int rv, r = P11A_ERR_CRYPTO;
+
+	if (alg->key_type != type) {
+		snprintf(msg, msg_len, "%s needs a key of type %s; this key is of type %s",
+			 alg->name, p11a_key_type_name(alg->key_type), p11a_key_type_name(type));
+		r = P11A_ERR_NOT_SUPPORTED;
+		goto out;
+	}
+	if (raw && type == P11A_KEY_EC) {
+		if ((r = ecdsa_raw_to_der(pkey, sig, sig_len, &der, &der_len)) != P11A_OK) {
+			snprintf(msg, msg_len, "out of memory");
+			goto out;
+		}
+		if (der == NULL) {
+			*out_valid = 0; /* not even the right length */
+			r = P11A_OK;
+			goto out;
+		}
+		sig = der;
+		sig_len = der_len;
+		r = P11A_ERR_CRYPTO;
+	}
+	if (alg->hash != NULL && (r = fetch_md(alg->hash, &md, msg, msg_len)) != P11A_OK)
+		goto out;
+	r = P11A_ERR_CRYPTO;
+
+	if (prehashed) {
+		if (head_len != alg->digest_len) {
+			snprintf(msg, msg_len,
+				 "--prehashed: %s wants a %zu-byte %s digest, not %zu bytes",
+				 alg->name, alg->digest_len, alg->hash, head_len);
+			r = P11A_ERR_BAD_INPUT;
+			goto out;
+		}
+		if ((pctx = EVP_PKEY_CTX_new(pkey, NULL)) == NULL ||
+		    EVP_PKEY_verify_init(pctx) <= 0 ||
+		    EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0 || !set_padding(pctx, alg, md)) {
+			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
+			goto out;
+		}
+		rv = EVP_PKEY_verify(pctx, sig, sig_len, head, head_len);
+	} else if (type == P11A_KEY_ED25519) {
+		/* Pure Ed25519 needs the whole message at once: the caller read it all. */
+		if ((mctx = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) <= 0) {
+			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
+			goto out;
+		}
+		rv = EVP_DigestVerify(mctx, sig, sig_len, head, head_len);
+	} else {
+		if ((mctx = EVP_MD_CTX_new()) == NULL || (chunk = malloc(CHUNK)) == NULL ||
+		    EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) <= 0 ||
+		    !set_padding(pctx, alg, md) ||
+		    EVP_DigestVerifyUpdate(mctx, head, head_len) <= 0) {
+			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
+			pctx = NULL; /* owned by mctx */
+			goto out;
+		}
+		pctx = NULL; /* owned by mctx */
+		for (;;) {
+			if (cli_input_next(in, chunk, CHUNK, &n, msg, msg_len) != 0) {
+				r = P11A_ERR_BAD_INPUT;
+				goto out;
+			}
+			if (n == 0)
+				break;
+			if (EVP_DigestVerifyUpdate(mctx, chunk, n) <= 0) {
+				snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
+				goto out;
+			}
+		}
+		rv = EVP_DigestVerifyFinal(mctx, sig, sig_len);
+	}
+	*out_valid = rv == 1;
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	free(chunk);
+	OPENSSL_free(der);
+	EVP_PKEY_CTX_free(pctx);
+	EVP_MD_CTX_free(mctx);
+	EVP_MD_free(md);
+	return r;
+}

@@ -1,0 +1,66 @@
+/*
+ * pkey: what the CLI does locally, with OpenSSL, on a key's public half:
+ * decode the agent's SubjectPublicKeyInfo, write it as PEM or as an OpenSSH
+ * line, pick the key's default algorithm, hash, and verify signatures.
+ *
+ * Functions return P11A_OK or a p11a_err (P11A_ERR_BAD_INPUT,
+ * P11A_ERR_NOT_SUPPORTED, P11A_ERR_CRYPTO, P11A_ERR_NOMEM) with a one-line
+ * message in msg, and write their outputs only on success.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_CLI_PKEY_H
+#define P11AGENT_CLI_PKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "p11agent.h"
+
+struct cli_input;
+
+/* Largest digest of any algorithm (SHA-512). */
+#define CLI_MAX_DIGEST 64
+
+/* Decodes DER SubjectPublicKeyInfo. Free *out_pkey with EVP_PKEY_free(). */
+int cli_pkey_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out_pkey, char *msg,
+		      size_t msg_len);
+
+/* The p11a key type of pkey (P11A_KEY_UNKNOWN for others). */
+p11a_key_type cli_pkey_type(const EVP_PKEY *pkey);
+
+/* The key's default algorithm: rsa-pkcs1-sha256, the curve's ECDSA, ed25519. */
+int cli_pkey_default_alg(const EVP_PKEY *pkey, p11a_alg *out_alg, char *msg, size_t msg_len);
+
+/* SubjectPublicKeyInfo PEM. *out is malloc'd (NUL-terminated; *out_len excludes it). */
+int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t msg_len);
+
+/*
+ * An OpenSSH public key line, "ssh-ed25519 AAAA... comment\n" (RSA, ECDSA on
+ * P-256/384/521, Ed25519). Control characters in comment become '?'.
+ * *out is malloc'd (NUL-terminated; *out_len excludes it).
+ */
+int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_len, char *msg,
+		 size_t msg_len);
+
+/*
+ * Hashes head[0..head_len) followed by the rest of in with the OpenSSL digest
+ * hash ("SHA256"). out must hold CLI_MAX_DIGEST bytes.
+ */
+int cli_digest_input(const char *hash, const uint8_t *head, size_t head_len, struct cli_input *in,
+		     uint8_t *out, size_t *out_len, char *msg, size_t msg_len);
+
+/*
+ * Verifies sig over the message head followed by the rest of in (for
+ * Ed25519 all of it must be in head), or, with prehashed, over the digest in
+ * head. alg must suit pkey. raw: sig is ECDSA r||s. *out_valid is 1 or 0.
+ * A signature that does not even parse is invalid, not an error.
+ */
+int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehashed, int raw,
+		    const uint8_t *sig, size_t sig_len, const uint8_t *head, size_t head_len,
+		    struct cli_input *in, int *out_valid, char *msg, size_t msg_len)
+    __attribute__((warn_unused_result));
+
+#endif
