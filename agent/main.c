@@ -242,6 +242,7 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* nothing to reload yet; never a reason to die */
 
 	if (!cfg.foreground)
 		ready_fd = daemonize();

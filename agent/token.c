@@ -76,6 +76,8 @@ struct token {
 	int have_login_session;
 	int logged_in;
 	unsigned mechs; /* bit i: mechs[i] offered by the slot */
+	/* HMAC mechanisms: key sizes in bytes the token accepts (C_GetMechanismInfo). */
+	CK_ULONG hmac_min[M_COUNT], hmac_max[M_COUNT];
 	struct token_key *keys;
 	size_t n_keys;
 	struct pool *pool;
@@ -208,6 +210,16 @@ static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
 			if (list[i] == mechs[m].type)
 				tok->mechs |= 1u << m;
 	free(list);
+	for (m = M_HMAC256; m <= M_HMAC512; m++) {
+		CK_MECHANISM_INFO info;
+
+		/* For HMAC, sizes are in bytes (PKCS#11 2.40, 2.1.27). */
+		if ((tok->mechs & (1u << m)) &&
+		    tok->f->C_GetMechanismInfo(tok->slot, mechs[m].type, &info) == CKR_OK) {
+			tok->hmac_min[m] = info.ulMinKeySize;
+			tok->hmac_max[m] = info.ulMaxKeySize;
+		}
+	}
 	return P11A_OK;
 }
 
@@ -371,6 +383,19 @@ static int rsa_size_fits(const struct token_key *key, const struct p11a_alg_info
 	return ((size_t)key->bits + 7) / 8 >= need;
 }
 
+/* Does the token take an HMAC key of this size for the mechanism? Unknown sizes pass. */
+static int hmac_size_fits(const struct token *tok, const struct token_key *key,
+			  const struct alg_mech *am)
+{
+	CK_ULONG bytes = key->bits / 8;
+
+	if (key->type != P11A_KEY_HMAC || key->bits == 0)
+		return 1;
+	if (tok->hmac_min[am->mech] != 0 && bytes < tok->hmac_min[am->mech])
+		return 0;
+	return tok->hmac_max[am->mech] == 0 || bytes <= tok->hmac_max[am->mech];
+}
+
 size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a_alg *out,
 		      size_t max)
 {
@@ -380,7 +405,7 @@ size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a
 
 	for (i = 0; (info = p11a_alg_at(i)) != NULL && n < max; i++) {
 		if ((am = alg_mech_for(info->alg)) == NULL || !alg_fits(key, info, am) ||
-		    !rsa_size_fits(key, info, am))
+		    !rsa_size_fits(key, info, am) || !hmac_size_fits(tok, key, am))
 			continue;
 		if (tok->mechs & (1u << am->mech))
 			out[n++] = info->alg;
@@ -470,6 +495,15 @@ static int check_alg(const struct token *tok, const struct token_key *key, p11a_
 	if (!(tok->mechs & (1u << am->mech))) {
 		snprintf(msg, msg_len, "algorithm %s (%s) is not supported by this token",
 			 info->name, mechs[am->mech].name);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (!hmac_size_fits(tok, key, am)) {
+		snprintf(msg, msg_len,
+			 "algorithm %s is not supported by this token for a %u-byte key: %s takes "
+			 "%lu to %lu bytes",
+			 info->name, (unsigned)key->bits / 8, mechs[am->mech].name,
+			 (unsigned long)tok->hmac_min[am->mech],
+			 (unsigned long)tok->hmac_max[am->mech]);
 		return P11A_ERR_NOT_SUPPORTED;
 	}
 	if (!(key->ops & op)) {

@@ -1,0 +1,398 @@
+#include "config.h"
+/*
+ * gen-seeds: writes the seed corpus of the fuzz targets.
+ *
+ *     make tests/fuzz/gen-seeds && tests/fuzz/gen-seeds $(srcdir)/tests/fuzz/corpus
+ *
+ * The seeds are committed; run this again when the protocol changes. Valid
+ * messages are built with the codec itself, so they follow its table; the
+ * broken ones are valid ones cut short or with a field's length blown up.
+ *   frame/    one frame body each (fuzz-frame): requests and replies of every
+ *             opcode, error replies, truncated, oversized, trailing bytes
+ *   handler/  a client's byte stream each (fuzz-handler): frames after HELLO
+ *   conf/     config files (fuzz-conf)
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "proto.h"
+
+static const char *root;
+static int failed;
+
+static void die(const char *what) __attribute__((noreturn));
+
+static void die(const char *what)
+{
+	fprintf(stderr, "gen-seeds: %s\n", what);
+	exit(1);
+}
+
+static void write_seed(const char *dir, const char *name, const void *p, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, dir);
+	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+		die("cannot create a corpus folder");
+	snprintf(path, sizeof(path), "%s/%s/%s", root, dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "gen-seeds: cannot write %s\n", path);
+		failed = 1;
+	}
+}
+
+/* One sample key, as LIST and KEY_INFO replies carry it (two kinds). */
+static void put_sample_key(struct buf *b, int i)
+{
+	static uint8_t id[] = {0x01, 0x02, 0xab};
+	static char label0[] = "signer", label1[] = "hmac key", none[] = "";
+	static char uri0[] = "pkcs11:token=demo;object=signer;id=%01%02%ab;type=private";
+	static char uri1[] = "pkcs11:token=demo;object=hmac%20key;type=secret-key";
+	static char algs0[] = "rsa-pkcs1-sha256,rsa-pss-sha256", def0[] = "rsa-pkcs1-sha256";
+	static char algs1[] = "hmac-sha256";
+	struct p11a_key_info k = {
+	    .label = i == 0 ? label0 : label1,
+	    .id = id,
+	    .id_len = i == 0 ? sizeof(id) : 0,
+	    .uri = i == 0 ? uri0 : uri1,
+	    .type = i == 0 ? P11A_KEY_RSA : P11A_KEY_HMAC,
+	    .bits = i == 0 ? 2048 : 256,
+	    .curve = none,
+	    .ops = P11A_OP_SIGN,
+	    .algs = i == 0 ? algs0 : algs1,
+	    .default_alg = i == 0 ? def0 : algs1,
+	};
+
+	if (proto_list_put(b, &k) != P11A_OK)
+		die("proto_list_put failed");
+}
+
+/* A sample request of opcode op, encoded as a whole frame into out. */
+static void sample_request(struct buf *out, uint8_t op, uint32_t id)
+{
+	static const uint8_t digest[32] = {0xde, 0xad, 0xbe, 0xef};
+	static const uint8_t mac[32] = {0x42};
+	struct proto_msg m = {.op = op, .id = id};
+
+	switch (op) {
+	case PROTO_OP_HELLO:
+		m.n = 1;
+		m.f[0] = proto_u32(P11A_PROTOCOL_VERSION);
+		break;
+	case PROTO_OP_PING:
+		m.n = 1;
+		m.f[0] = proto_cstr("ping?");
+		break;
+	case PROTO_OP_LIST:
+		m.n = 0;
+		break;
+	case PROTO_OP_PUBKEY:
+	case PROTO_OP_KEY_INFO:
+		m.n = 1;
+		m.f[0] = proto_key("signer");
+		break;
+	case PROTO_OP_SIGN:
+		m.n = 4;
+		m.f[0] = proto_key("pkcs11:object=signer;type=private");
+		m.f[1] = proto_u32(P11A_ALG_RSA_PKCS1_SHA256);
+		m.f[2] = proto_u32(0);
+		m.f[3] = proto_str(digest, sizeof(digest));
+		break;
+	case PROTO_OP_VERIFY_HMAC:
+		m.n = 4;
+		m.f[0] = proto_key("id:0102ab");
+		m.f[1] = proto_u32(P11A_ALG_HMAC_SHA256);
+		m.f[2] = proto_cstr("message");
+		m.f[3] = proto_str(mac, sizeof(mac));
+		break;
+	default:
+		die("no sample request for an opcode: update gen-seeds");
+	}
+	if (proto_encode_request(out, &m) != P11A_OK)
+		die("proto_encode_request failed: update gen-seeds to the protocol table");
+}
+
+/* A sample success reply for opcode op; scratch holds '*' bytes. */
+static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint32_t id)
+{
+	static const uint8_t spki[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+	static const uint8_t sig[] = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+	struct proto_msg m = {.op = op, .id = id, .status = P11A_OK};
+
+	buf_reset(scratch);
+	switch (op) {
+	case PROTO_OP_HELLO:
+		m.n = 2;
+		m.f[0] = proto_u32(P11A_PROTOCOL_VERSION);
+		m.f[1] = proto_cstr("p11agentd 0.1.0");
+		break;
+	case PROTO_OP_PING:
+		m.n = 1;
+		m.f[0] = proto_cstr("ping?");
+		break;
+	case PROTO_OP_LIST:
+		if (buf_put_u32(scratch, 2) != P11A_OK)
+			die("buf_put_u32 failed");
+		put_sample_key(scratch, 0);
+		put_sample_key(scratch, 1);
+		m.n = 1;
+		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
+		break;
+	case PROTO_OP_KEY_INFO:
+		put_sample_key(scratch, 0);
+		m.n = 1;
+		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
+		break;
+	case PROTO_OP_PUBKEY:
+		m.n = 1;
+		m.f[0] = proto_str(spki, sizeof(spki));
+		break;
+	case PROTO_OP_SIGN:
+		m.n = 1;
+		m.f[0] = proto_str(sig, sizeof(sig));
+		break;
+	case PROTO_OP_VERIFY_HMAC:
+		m.n = 1;
+		m.f[0] = proto_u32(1);
+		break;
+	default:
+		die("no sample reply for an opcode: update gen-seeds");
+	}
+	if (proto_encode_reply(out, &m) != P11A_OK)
+		die("proto_encode_reply failed: update gen-seeds to the protocol table");
+}
+
+static void error_reply(struct buf *out, uint8_t op, uint32_t id, p11a_err code, const char *text)
+{
+	struct proto_msg m = {.op = op, .id = id, .status = (uint32_t)code, .n = 1};
+
+	m.f[0] = proto_cstr(text);
+	if (proto_encode_reply(out, &m) != P11A_OK)
+		die("proto_encode_reply failed");
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void gen_frame(struct buf *b, struct buf *scratch)
+{
+	const struct proto_op_info *info;
+	uint8_t tmp[1024];
+	char name[128];
+	size_t len;
+
+	for (unsigned op = 0; op < 256; op++) {
+		if ((info = proto_op_info((uint8_t)op)) == NULL)
+			continue;
+		buf_reset(b);
+		sample_request(b, (uint8_t)op, 7);
+		snprintf(name, sizeof(name), "req-%s", info->name);
+		write_seed("frame", name, buf_data(b) + 4, buf_len(b) - 4);
+		/* Cut short by one byte (drops into the last field or the header). */
+		snprintf(name, sizeof(name), "req-%s-truncated", info->name);
+		write_seed("frame", name, buf_data(b) + 4, buf_len(b) - 5);
+
+		buf_reset(b);
+		sample_reply(b, scratch, (uint8_t)op, 7);
+		snprintf(name, sizeof(name), "rep-%s", info->name);
+		write_seed("frame", name, buf_data(b) + 4, buf_len(b) - 4);
+		snprintf(name, sizeof(name), "rep-%s-truncated", info->name);
+		write_seed("frame", name, buf_data(b) + 4, buf_len(b) - 5);
+
+		buf_reset(b);
+		error_reply(b, (uint8_t)op, 7, P11A_ERR_NO_SUCH_KEY, "no key matches 'signer'");
+		snprintf(name, sizeof(name), "rep-%s-error", info->name);
+		write_seed("frame", name, buf_data(b) + 4, buf_len(b) - 4);
+	}
+
+	/* SIGN whose key length says 4 GiB - 1; then whose data length does. */
+	buf_reset(b);
+	sample_request(b, PROTO_OP_SIGN, 9);
+	len = buf_len(b) - 4;
+	if (len > sizeof(tmp))
+		die("sample too long");
+	memcpy(tmp, buf_data(b) + 4, len);
+	put_be32(tmp + 5, 0xffffffffu);
+	write_seed("frame", "req-sign-huge-key-len", tmp, len);
+	memcpy(tmp, buf_data(b) + 4, len);
+	put_be32(tmp + len - 32 - 4, 0x00100001u); /* just over 1 MiB */
+	write_seed("frame", "req-sign-huge-data-len", tmp, len);
+	/* A key reference of zero bytes, and one with a NUL inside. */
+	buf_reset(b);
+	sample_request(b, PROTO_OP_PUBKEY, 9);
+	len = buf_len(b) - 4;
+	memcpy(tmp, buf_data(b) + 4, len);
+	put_be32(tmp + 5, 0);
+	write_seed("frame", "req-pubkey-empty-key", tmp, 9);
+	tmp[11] = 0;
+	put_be32(tmp + 5, 6);
+	write_seed("frame", "req-pubkey-nul-in-key", tmp, len);
+	/* HELLO with one byte too many. */
+	buf_reset(b);
+	sample_request(b, PROTO_OP_HELLO, 1);
+	len = buf_len(b) - 4;
+	memcpy(tmp, buf_data(b) + 4, len);
+	tmp[len] = 0x55;
+	write_seed("frame", "req-hello-trailing", tmp, len + 1);
+	/* An unknown opcode, a bare header, less than a header. */
+	memcpy(tmp, "\x7f\x00\x00\x00\x01", 5);
+	write_seed("frame", "req-unknown-op", tmp, 5);
+	memcpy(tmp, "\x03\x00\x00\x00\x02", 5);
+	write_seed("frame", "req-list-header-only", tmp, 5);
+	write_seed("frame", "short-header", tmp, 3);
+	/* A LIST reply that claims 1000 keys and holds 2. */
+	buf_reset(b);
+	sample_reply(b, scratch, PROTO_OP_LIST, 3);
+	len = buf_len(b) - 4;
+	if (len > sizeof(tmp))
+		die("sample too long");
+	memcpy(tmp, buf_data(b) + 4, len);
+	put_be32(tmp + 9, 1000);
+	write_seed("frame", "rep-list-count-too-big", tmp, len);
+}
+
+static void gen_handler(struct buf *s)
+{
+	const struct proto_op_info *info;
+	char name[128];
+	uint8_t raw[16];
+
+	for (unsigned op = 0; op < 256; op++) {
+		if ((info = proto_op_info((uint8_t)op)) == NULL)
+			continue;
+		buf_reset(s);
+		sample_request(s, PROTO_OP_HELLO, 1);
+		sample_request(s, (uint8_t)op, 2);
+		snprintf(name, sizeof(name), "hello-then-%s", info->name);
+		write_seed("handler", name, buf_data(s), buf_len(s));
+	}
+	/* A request before HELLO. */
+	buf_reset(s);
+	sample_request(s, PROTO_OP_PING, 1);
+	sample_request(s, PROTO_OP_HELLO, 2);
+	sample_request(s, PROTO_OP_PING, 3);
+	write_seed("handler", "ping-before-hello", buf_data(s), buf_len(s));
+	/* Pipelined requests, the last one cut short. */
+	buf_reset(s);
+	sample_request(s, PROTO_OP_HELLO, 1);
+	for (uint32_t i = 2; i < 6; i++)
+		sample_request(s, PROTO_OP_PING, i);
+	sample_request(s, PROTO_OP_SIGN, 6);
+	write_seed("handler", "pipelined-last-truncated", buf_data(s), buf_len(s) - 10);
+	/* A length over 1 MiB after HELLO; a body shorter than a header. */
+	buf_reset(s);
+	sample_request(s, PROTO_OP_HELLO, 1);
+	put_be32(raw, P11A_MAX_FRAME + 1);
+	memcpy(raw + 4, "\x02\x00\x00\x00\x02", 5);
+	if (buf_put(s, raw, 9) != P11A_OK)
+		die("buf_put failed");
+	write_seed("handler", "oversized-length", buf_data(s), buf_len(s));
+	buf_reset(s);
+	sample_request(s, PROTO_OP_HELLO, 1);
+	put_be32(raw, 3);
+	memcpy(raw + 4, "\x02\x00\x00", 3);
+	if (buf_put(s, raw, 7) != P11A_OK)
+		die("buf_put failed");
+	write_seed("handler", "short-body", buf_data(s), buf_len(s));
+	/* An unknown opcode after HELLO, then a ping that must still be answered. */
+	buf_reset(s);
+	sample_request(s, PROTO_OP_HELLO, 1);
+	put_be32(raw, 5);
+	memcpy(raw + 4, "\xee\x00\x00\x00\x02", 5);
+	if (buf_put(s, raw, 9) != P11A_OK)
+		die("buf_put failed");
+	sample_request(s, PROTO_OP_PING, 3);
+	write_seed("handler", "unknown-op-then-ping", buf_data(s), buf_len(s));
+	/* HELLO with version 0 and with a version from the future. */
+	{
+		struct proto_msg m = {.op = PROTO_OP_HELLO, .id = 1, .n = 1};
+
+		buf_reset(s);
+		m.f[0] = proto_u32(0);
+		if (proto_encode_request(s, &m) != P11A_OK)
+			die("proto_encode_request failed");
+		write_seed("handler", "hello-version-0", buf_data(s), buf_len(s));
+		buf_reset(s);
+		m.f[0] = proto_u32(99);
+		if (proto_encode_request(s, &m) != P11A_OK)
+			die("proto_encode_request failed");
+		sample_request(s, PROTO_OP_LIST, 2);
+		write_seed("handler", "hello-version-99", buf_data(s), buf_len(s));
+	}
+}
+
+static void gen_conf(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} seeds[] = {
+	    {"full", "# p11agentd settings\n"
+		     "module = /usr/lib/softhsm/libsofthsm2.so\n"
+		     "token = pkcs11:token=demo;manufacturer=SoftHSM%20project\n"
+		     "pin-source = file:/etc/p11agent/pin\n"
+		     "socket = /run/user/1000/p11agent/agent.sock\n"
+		     "foreground = yes\n"
+		     "log-level = debug\n"
+		     "pool-size = 16\n"},
+	    {"quoting", "module = \"/opt/my module/lib.so\"  # spaces kept\n"
+			"\tsocket\t=\t\"/tmp/#1/agent.sock\"\r\n"
+			"pin-source=env:P11AGENT_PIN\n"
+			"foreground = false\n"},
+	    {"last-wins", "pool-size = 1\npool-size = 256\nlog-level = warn\nlog-level=error"},
+	    {"comments-only", "# nothing\n\n   # indented\n\t\n"},
+	    {"unknown-key", "colour = blue\n"},
+	    {"missing-equal", "module /usr/lib/softhsm/libsofthsm2.so\n"},
+	    {"empty-key", " = value\n"},
+	    {"empty-value", "module =\n"},
+	    {"bad-values", "foreground = maybe\npool-size = 0\nlog-level = loud\n"},
+	    {"section", "[key signer]\nallow-uid = 1000\n"},
+	    {"open-quote", "module = \"/usr/lib\n"},
+	    {"after-quote", "module = \"/usr/lib\" x\n"},
+	    {"bad-uri", "token = pkcs11:token=%zz?pin-value=1234\n"},
+	    {"bad-pin-source", "pin-source = 1234\n"},
+	};
+	char line[5000];
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		write_seed("conf", seeds[i].name, seeds[i].text, strlen(seeds[i].text));
+	write_seed("conf", "nul-byte", "module = /a\0b\n", 14);
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "module = /", 10);
+	write_seed("conf", "long-line", line, sizeof(line));
+}
+
+int main(int argc, char **argv)
+{
+	struct buf *b, *scratch;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen-seeds CORPUS_DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	if (mkdir(root, 0755) == -1 && errno != EEXIST)
+		die("cannot create the corpus folder");
+	if ((b = buf_new(0)) == NULL || (scratch = buf_new(0)) == NULL)
+		die("out of memory");
+	gen_frame(b, scratch);
+	gen_handler(b);
+	gen_conf();
+	buf_free(b);
+	buf_free(scratch);
+	return failed;
+}
