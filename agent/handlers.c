@@ -22,11 +22,11 @@ struct req {
 	struct token *tok;
 	struct peer *peer;
 	const struct proto_msg *in;
-	struct proto_msg *out;   /* fields of a success reply */
-	struct buf *scratch;     /* owns bytes the reply fields point at */
-	uint8_t *owned;          /* a malloc'd reply field, freed after encoding */
+	struct proto_msg *out; /* fields of a success reply */
+	struct buf *scratch;   /* owns bytes the reply fields point at */
+	uint8_t *owned;	       /* a malloc'd reply field, freed after encoding */
 	size_t owned_len;
-	char *msg;               /* the human message of an error */
+	char *msg; /* the human message of an error */
 };
 
 typedef int (*handler_fn)(struct req *r);
@@ -39,8 +39,7 @@ struct handler {
 	unsigned flags;
 };
 
-static int err(struct req *r, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int err(struct req *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int err(struct req *r, int code, const char *fmt, ...)
 {
@@ -57,8 +56,9 @@ static int handle_hello(struct req *r)
 	uint32_t version = r->in->f[0].u32;
 
 	if (version < 1)
-		return err(r, P11A_ERR_VERSION, "client speaks protocol version %u; this agent speaks 1 to %u",
-			   version, P11A_PROTOCOL_VERSION);
+		return err(r, P11A_ERR_VERSION,
+			   "client speaks protocol version %u; this agent speaks 1 to %u", version,
+			   P11A_PROTOCOL_VERSION);
 	r->peer->greeted = 1;
 	r->out->n = 2;
 	r->out->f[0] = proto_u32(version < P11A_PROTOCOL_VERSION ? version : P11A_PROTOCOL_VERSION);
@@ -93,16 +93,16 @@ static int put_key_entry(struct req *r, const struct token_key *key, struct buf 
 	p11a_alg def = token_key_default_alg(key);
 	const struct p11a_alg_info *dai = p11a_alg_by_id(def);
 	struct p11a_key_info info = {
-		.label = key->label,
-		.id = key->id,
-		.id_len = key->id_len,
-		.uri = key->uri,
-		.type = key->type,
-		.bits = key->bits,
-		.curve = (char *)key->curve,
-		.ops = key->ops,
-		.algs = names,
-		.default_alg = (char *)(dai != NULL ? dai->name : ""),
+	    .label = key->label,
+	    .id = key->id,
+	    .id_len = key->id_len,
+	    .uri = key->uri,
+	    .type = key->type,
+	    .bits = key->bits,
+	    .curve = (char *)key->curve,
+	    .ops = key->ops,
+	    .algs = names,
+	    .default_alg = (char *)(dai != NULL ? dai->name : ""),
 	};
 
 	n = token_key_algs(r->tok, key, algs, sizeof(algs) / sizeof(algs[0]));
@@ -157,8 +157,9 @@ static int handle_pubkey(struct req *r)
 	if ((rc = find_key(r, 0, &key)) != P11A_OK)
 		return rc;
 	if (key->spki == NULL)
-		return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' is a secret key (%s): it has no public key",
-			   key->label, p11a_key_type_name(key->type));
+		return err(r, P11A_ERR_NOT_SUPPORTED,
+			   "key '%s' is a secret key (%s): it has no public key", key->label,
+			   p11a_key_type_name(key->type));
 	r->out->n = 1;
 	r->out->f[0] = proto_str(key->spki, key->spki_len);
 	return P11A_OK;
@@ -171,8 +172,9 @@ static int pick_alg(struct req *r, size_t i, const struct token_key *key, p11a_a
 
 	if (alg == P11A_ALG_NONE) {
 		if ((alg = token_key_default_alg(key)) == P11A_ALG_NONE)
-			return err(r, P11A_ERR_NOT_SUPPORTED, "key '%s' (%s) has no signing algorithm",
-				   key->label, p11a_key_type_name(key->type));
+			return err(r, P11A_ERR_NOT_SUPPORTED,
+				   "key '%s' (%s) has no signing algorithm", key->label,
+				   p11a_key_type_name(key->type));
 	} else if (p11a_alg_by_id(alg) == NULL) {
 		return err(r, P11A_ERR_BAD_INPUT, "alg: unknown algorithm number %u", alg);
 	}
@@ -218,13 +220,13 @@ static int handle_verify_hmac(struct req *r)
 }
 
 static const struct handler handlers[] = {
-	{PROTO_OP_HELLO, handle_hello, 0},
-	{PROTO_OP_PING, handle_ping, 0},
-	{PROTO_OP_LIST, handle_list, NEEDS_TOKEN},
-	{PROTO_OP_PUBKEY, handle_pubkey, NEEDS_TOKEN},
-	{PROTO_OP_SIGN, handle_sign, NEEDS_TOKEN},
-	{PROTO_OP_VERIFY_HMAC, handle_verify_hmac, NEEDS_TOKEN},
-	{PROTO_OP_KEY_INFO, handle_key_info, NEEDS_TOKEN},
+    {PROTO_OP_HELLO, handle_hello, 0},
+    {PROTO_OP_PING, handle_ping, 0},
+    {PROTO_OP_LIST, handle_list, NEEDS_TOKEN},
+    {PROTO_OP_PUBKEY, handle_pubkey, NEEDS_TOKEN},
+    {PROTO_OP_SIGN, handle_sign, NEEDS_TOKEN},
+    {PROTO_OP_VERIFY_HMAC, handle_verify_hmac, NEEDS_TOKEN},
+    {PROTO_OP_KEY_INFO, handle_key_info, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)
@@ -258,8 +260,8 @@ static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto
 	return h->fn(r);
 }
 
-int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
-		      size_t body_len, struct buf *out)
+int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body, size_t body_len,
+		      struct buf *out)
 {
 	struct proto_msg in, rep;
 	struct req r;

@@ -16,7 +16,7 @@
 /* The client at the other end of a connection, and its protocol state. */
 struct peer {
 	int uid, gid, pid; /* SO_PEERCRED at accept */
-	int greeted;       /* HELLO done: the only request allowed before is HELLO */
+	int greeted;	   /* HELLO done: the only request allowed before is HELLO */
 };
 
 /*
@@ -25,7 +25,7 @@ struct peer {
  * be answered: out of memory, or no request id could be read).
  * tok may be NULL (token away): requests that need it get TOKEN_UNAVAILABLE.
  */
-int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
-		      size_t body_len, struct buf *out);
+int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body, size_t body_len,
+		      struct buf *out);
 
 #endif

@@ -128,16 +128,16 @@ static char *uri_pin_source(const char *uri)
 static void parse_args(int argc, char **argv, struct agent_config *cfg)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"module", required_argument, NULL, 'm'},
-		{"token", required_argument, NULL, 't'},
-		{"pin-source", required_argument, NULL, 'p'},
-		{"socket", required_argument, NULL, 's'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"module", required_argument, NULL, 'm'},
+	    {"token", required_argument, NULL, 't'},
+	    {"pin-source", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL;
 	char msg[1024];
@@ -155,7 +155,8 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg)
 			exit(0);
 		} else if (c == '?') {
 			if (optopt != 0)
-				fprintf(stderr, "p11agentd: option -%c: unknown or missing its value\n",
+				fprintf(stderr,
+					"p11agentd: option -%c: unknown or missing its value\n",
 					optopt);
 			else
 				fprintf(stderr, "p11agentd: unknown option %s\n", argv[optind - 1]);
@@ -222,8 +223,9 @@ int main(int argc, char **argv)
 	config_init(&cfg);
 	parse_args(argc, argv, &cfg);
 	if (cfg.module == NULL) {
-		fprintf(stderr, "p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
-				"the config file\n");
+		fprintf(stderr,
+			"p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
+			"the config file\n");
 		exit(EXIT_USAGE);
 	}
 	if (cfg.log_level != NULL && log_level_parse(cfg.log_level, &lvl) != 0) {

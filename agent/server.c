@@ -73,8 +73,8 @@ static int make_dir(const char *path, char *msg, size_t msg_len)
 		return P11A_ERR_INTERNAL;
 	}
 	if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
-		snprintf(msg, msg_len, "socket directory %s is writable by others: use a private one",
-			 dir);
+		snprintf(msg, msg_len,
+			 "socket directory %s is writable by others: use a private one", dir);
 		return P11A_ERR_INTERNAL;
 	}
 	return P11A_OK;

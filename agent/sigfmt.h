@@ -26,11 +26,10 @@ int sigfmt_digestinfo(const char *hash, const uint8_t *digest, size_t digest_len
  * r||s (raw_len even, each half the field size) to DER ECDSA-Sig-Value.
  * *out_der is malloc'd; free() it. P11A_ERR_BAD_INPUT on a bad raw length.
  */
-int sigfmt_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, uint8_t **out_der,
-			    size_t *out_len);
+int sigfmt_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, uint8_t **out_der, size_t *out_len);
 
 /* DER ECDSA-Sig-Value to r||s with each half field_len bytes. *out_raw malloc'd. */
-int sigfmt_ecdsa_der_to_raw(const uint8_t *der, size_t der_len, size_t field_len,
-			    uint8_t **out_raw, size_t *out_len);
+int sigfmt_ecdsa_der_to_raw(const uint8_t *der, size_t der_len, size_t field_len, uint8_t **out_raw,
+			    size_t *out_len);
 
 #endif

@@ -205,9 +205,9 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 				       "is %s set?",
 				       path, why, P11A_SOCK_ENV);
 		else
-			len = asprintf(&msg,
-				       "cannot reach the agent at %s: is p11agentd running? is %s set?",
-				       path, P11A_SOCK_ENV);
+			len = asprintf(
+			    &msg, "cannot reach the agent at %s: is p11agentd running? is %s set?",
+			    path, P11A_SOCK_ENV);
 	} else if (err == P11A_ERR_IO || err == P11A_ERR_PROTOCOL || err == P11A_ERR_VERSION) {
 		len = asprintf(&msg, "%s: the agent at %s: %s%s%s%s%s", what, path,
 			       p11a_strerror(err), agent_msg[0] != '\0' ? ": " : "", agent_msg,

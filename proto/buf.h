@@ -18,12 +18,12 @@
 #define BUF_MAX_SIZE (1024u * 1024u)
 
 struct buf {
-	uint8_t *data;  /* owned when !readonly */
-	size_t size;    /* bytes written */
-	size_t off;     /* read position */
-	size_t alloc;   /* bytes allocated */
-	size_t max;     /* hard maximum of size */
-	int readonly;   /* a view: never written, never freed */
+	uint8_t *data; /* owned when !readonly */
+	size_t size;   /* bytes written */
+	size_t off;    /* read position */
+	size_t alloc;  /* bytes allocated */
+	size_t max;    /* hard maximum of size */
+	int readonly;  /* a view: never written, never freed */
 };
 
 /* A writer that may grow up to max bytes (0 = BUF_MAX_SIZE). Returns NULL on OOM. */
@@ -59,8 +59,7 @@ int buf_get_u8(struct buf *b, uint8_t *out);
 int buf_get_u32(struct buf *b, uint32_t *out);
 int buf_get_u64(struct buf *b, uint64_t *out);
 /* Points *out_p into b at a string's bytes (no copy), with max_len bound. */
-int buf_get_string_direct(struct buf *b, size_t max_len, const uint8_t **out_p,
-			  size_t *out_len);
+int buf_get_string_direct(struct buf *b, size_t max_len, const uint8_t **out_p, size_t *out_len);
 /* As above, but copies to a fresh NUL-terminated C string; refuses embedded NUL. */
 int buf_get_cstring(struct buf *b, size_t max_len, char **out_s);
 /* Skips len bytes. */

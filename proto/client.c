@@ -25,8 +25,8 @@ struct p11a_conn {
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char message[1024];
-	struct buf *out;   /* request being sent */
-	uint8_t *reply;    /* body of the last reply */
+	struct buf *out; /* request being sent */
+	uint8_t *reply;	 /* body of the last reply */
 	size_t reply_len;
 };
 
@@ -374,7 +374,8 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 	int r;
 
 	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF ||
-	    (data == NULL && data_len > 0) || (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
+	    (data == NULL && data_len > 0) ||
+	    (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
 		return P11A_ERR_INVALID_ARG;
 	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
 		return P11A_ERR_INVALID_ARG;
@@ -404,9 +405,10 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 		msg.f[3] = proto_str(md, md_len);
 	} else {
 		if (data_len > P11A_MAX_DATA) {
-			snprintf(conn->message, sizeof(conn->message),
-				 "message of %zu bytes is larger than the %u bytes a request may carry",
-				 data_len, (unsigned)P11A_MAX_DATA);
+			snprintf(
+			    conn->message, sizeof(conn->message),
+			    "message of %zu bytes is larger than the %u bytes a request may carry",
+			    data_len, (unsigned)P11A_MAX_DATA);
 			return P11A_ERR_TOO_LARGE;
 		}
 		msg.f[3] = proto_str(data, data_len);
@@ -418,9 +420,8 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 	return r;
 }
 
-int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg,
-		     const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len,
-		     int *out_valid)
+int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *data,
+		     size_t data_len, const uint8_t *mac, size_t mac_len, int *out_valid)
 {
 	struct proto_msg msg = {.op = PROTO_OP_VERIFY_HMAC, .n = 4}, rep;
 	int r;

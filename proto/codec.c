@@ -11,13 +11,13 @@
 #include "proto.h"
 
 static const struct proto_op_info ops[] = {
-	{PROTO_OP_HELLO, "hello", "u", "us", {"version"}},
-	{PROTO_OP_PING, "ping", "s", "s", {"data"}},
-	{PROTO_OP_LIST, "list", "", "*", {NULL}},
-	{PROTO_OP_PUBKEY, "pubkey", "k", "s", {"key"}},
-	{PROTO_OP_SIGN, "sign", "kuus", "s", {"key", "alg", "flags", "data"}},
-	{PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u", {"key", "alg", "data", "mac"}},
-	{PROTO_OP_KEY_INFO, "key-info", "k", "*", {"key"}},
+    {PROTO_OP_HELLO, "hello", "u", "us", {"version"}},
+    {PROTO_OP_PING, "ping", "s", "s", {"data"}},
+    {PROTO_OP_LIST, "list", "", "*", {NULL}},
+    {PROTO_OP_PUBKEY, "pubkey", "k", "s", {"key"}},
+    {PROTO_OP_SIGN, "sign", "kuus", "s", {"key", "alg", "flags", "data"}},
+    {PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u", {"key", "alg", "data", "mac"}},
+    {PROTO_OP_KEY_INFO, "key-info", "k", "*", {"key"}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)
@@ -52,7 +52,8 @@ struct proto_field proto_cstr(const char *s)
 
 struct proto_field proto_key(const char *s)
 {
-	struct proto_field f = {.type = 'k', .p = (const uint8_t *)s, .len = s == NULL ? 0 : strlen(s)};
+	struct proto_field f = {
+	    .type = 'k', .p = (const uint8_t *)s, .len = s == NULL ? 0 : strlen(s)};
 	return f;
 }
 

@@ -37,27 +37,28 @@ extern "C" {
  */
 typedef enum {
 	P11A_OK = 0,
-	P11A_ERR_BAD_REQUEST = 1,     /* malformed frame or field */
-	P11A_ERR_UNKNOWN_OP = 2,      /* opcode the agent does not know */
-	P11A_ERR_VERSION = 3,         /* no common protocol version / no hello */
-	P11A_ERR_NO_SUCH_KEY = 4,     /* no key matches */
-	P11A_ERR_AMBIGUOUS_KEY = 5,   /* more than one key matches */
-	P11A_ERR_NOT_ALLOWED = 6,     /* the key's attributes forbid the operation */
-	P11A_ERR_NOT_SUPPORTED = 7,   /* algorithm not valid for this key, or not offered by the token */
-	P11A_ERR_BAD_INPUT = 8,       /* a field has a wrong value (which and why in the message) */
-	P11A_ERR_TOKEN = 9,           /* the token failed (CKR_ name and function in the message) */
-	P11A_ERR_TOO_LARGE = 10,      /* message or frame too large */
-	P11A_ERR_DENIED = 11,         /* refused by policy */
+	P11A_ERR_BAD_REQUEST = 1,   /* malformed frame or field */
+	P11A_ERR_UNKNOWN_OP = 2,    /* opcode the agent does not know */
+	P11A_ERR_VERSION = 3,	    /* no common protocol version / no hello */
+	P11A_ERR_NO_SUCH_KEY = 4,   /* no key matches */
+	P11A_ERR_AMBIGUOUS_KEY = 5, /* more than one key matches */
+	P11A_ERR_NOT_ALLOWED = 6,   /* the key's attributes forbid the operation */
+	P11A_ERR_NOT_SUPPORTED =
+	    7,			 /* algorithm not valid for this key, or not offered by the token */
+	P11A_ERR_BAD_INPUT = 8,	 /* a field has a wrong value (which and why in the message) */
+	P11A_ERR_TOKEN = 9,	 /* the token failed (CKR_ name and function in the message) */
+	P11A_ERR_TOO_LARGE = 10, /* message or frame too large */
+	P11A_ERR_DENIED = 11,	 /* refused by policy */
 	P11A_ERR_TOKEN_UNAVAILABLE = 12, /* the token is away */
-	P11A_ERR_INTERNAL = 13,       /* the agent failed (out of memory, ...) */
-	P11A_ERR_BUSY = 14,           /* the agent is at a limit; retry later */
+	P11A_ERR_INTERNAL = 13,		 /* the agent failed (out of memory, ...) */
+	P11A_ERR_BUSY = 14,		 /* the agent is at a limit; retry later */
 
-	P11A_ERR_CONNECT = 64,        /* cannot reach the agent */
-	P11A_ERR_IO = 65,             /* connection lost */
-	P11A_ERR_PROTOCOL = 66,       /* the agent's reply was malformed */
-	P11A_ERR_NOMEM = 67,          /* out of memory */
-	P11A_ERR_INVALID_ARG = 68,    /* a caller's argument is wrong */
-	P11A_ERR_CRYPTO = 69,         /* a local OpenSSL operation failed */
+	P11A_ERR_CONNECT = 64,	   /* cannot reach the agent */
+	P11A_ERR_IO = 65,	   /* connection lost */
+	P11A_ERR_PROTOCOL = 66,	   /* the agent's reply was malformed */
+	P11A_ERR_NOMEM = 67,	   /* out of memory */
+	P11A_ERR_INVALID_ARG = 68, /* a caller's argument is wrong */
+	P11A_ERR_CRYPTO = 69,	   /* a local OpenSSL operation failed */
 } p11a_err;
 
 /* A short, stable English description of code. Never NULL. */
@@ -69,9 +70,9 @@ const char *p11a_errname(int code);
 typedef enum {
 	P11A_KEY_UNKNOWN = 0,
 	P11A_KEY_RSA = 1,
-	P11A_KEY_EC = 2,      /* P-256, P-384, P-521: curve in p11a_key_info.curve */
+	P11A_KEY_EC = 2, /* P-256, P-384, P-521: curve in p11a_key_info.curve */
 	P11A_KEY_ED25519 = 3,
-	P11A_KEY_HMAC = 4,    /* generic secret or CKK_SHA*_HMAC */
+	P11A_KEY_HMAC = 4, /* generic secret or CKK_SHA*_HMAC */
 	P11A_KEY_AES = 5,
 } p11a_key_type;
 
@@ -102,17 +103,17 @@ typedef enum {
 
 /* How an algorithm takes its input. */
 typedef enum {
-	P11A_INPUT_DIGEST = 1,  /* the client sends the digest (RSA, ECDSA) */
+	P11A_INPUT_DIGEST = 1,	/* the client sends the digest (RSA, ECDSA) */
 	P11A_INPUT_MESSAGE = 2, /* the client sends the message (Ed25519, HMAC) */
 } p11a_input;
 
 /* Static facts about an algorithm. */
 struct p11a_alg_info {
 	p11a_alg alg;
-	const char *name;       /* "rsa-pss-sha256" */
+	const char *name;	/* "rsa-pss-sha256" */
 	p11a_key_type key_type; /* the key type it needs */
-	const char *hash;       /* OpenSSL digest name ("SHA256"), NULL for Ed25519 */
-	size_t digest_len;      /* digest length in bytes, 0 for Ed25519 */
+	const char *hash;	/* OpenSSL digest name ("SHA256"), NULL for Ed25519 */
+	size_t digest_len;	/* digest length in bytes, 0 for Ed25519 */
 	p11a_input input;
 };
 
@@ -127,16 +128,16 @@ const char *p11a_key_type_name(p11a_key_type t);
 
 /* One key as the agent lists it. */
 struct p11a_key_info {
-	char *label;          /* CKA_LABEL, may be "" */
-	uint8_t *id;          /* CKA_ID bytes */
+	char *label; /* CKA_LABEL, may be "" */
+	uint8_t *id; /* CKA_ID bytes */
 	size_t id_len;
-	char *uri;            /* canonical RFC 7512 URI; works as KEY */
+	char *uri; /* canonical RFC 7512 URI; works as KEY */
 	p11a_key_type type;
-	uint32_t bits;        /* modulus / field / key size in bits */
-	char *curve;          /* "P-256", "P-384", "P-521", "ed25519", else "" */
-	uint32_t ops;         /* P11A_OP_* */
-	char *algs;           /* comma-separated algorithm names the agent serves */
-	char *default_alg;    /* the default algorithm for this key, "" if none */
+	uint32_t bits;	   /* modulus / field / key size in bits */
+	char *curve;	   /* "P-256", "P-384", "P-521", "ed25519", else "" */
+	uint32_t ops;	   /* P11A_OP_* */
+	char *algs;	   /* comma-separated algorithm names the agent serves */
+	char *default_alg; /* the default algorithm for this key, "" if none */
 };
 
 struct p11a_conn;
@@ -202,9 +203,8 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
  * Verifies an HMAC inside the token. Returns P11A_OK and sets *out_valid to 1
  * when mac is right for data, 0 when not.
  */
-int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg,
-		     const uint8_t *data, size_t data_len, const uint8_t *mac, size_t mac_len,
-		     int *out_valid);
+int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *data,
+		     size_t data_len, const uint8_t *mac, size_t mac_len, int *out_valid);
 
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);

@@ -53,17 +53,17 @@ struct proto_op_info {
 const struct proto_op_info *proto_op_info(uint8_t op);
 
 struct proto_field {
-	char type;          /* 'u', 's', 'k', '*' */
-	uint32_t u32;       /* for 'u' */
-	const uint8_t *p;   /* for 's', 'k', '*': a view into the decoded body */
+	char type;	  /* 'u', 's', 'k', '*' */
+	uint32_t u32;	  /* for 'u' */
+	const uint8_t *p; /* for 's', 'k', '*': a view into the decoded body */
 	size_t len;
 };
 
 struct proto_msg {
 	uint8_t op;
 	uint32_t id;
-	uint32_t status;    /* replies only */
-	size_t n;           /* number of fields */
+	uint32_t status; /* replies only */
+	size_t n;	 /* number of fields */
 	struct proto_field f[PROTO_MAX_FIELDS];
 };
 
