@@ -1,0 +1,50 @@
+# contrib/deps.sh: the Debian packages p11agent needs, and a function that
+# installs the missing ones. Sourced by contrib/quickstart, contrib/run-tests
+# and .ci/run (bash).
+#
+# SPDX-License-Identifier: Apache-2.0
+
+# To build p11agent and run the quickstart's demo.
+BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
+libcmocka-dev softhsm2 openssl"
+# Also to run the whole test suite: python3 (hostile clients, JSON checks),
+# ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers).
+TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client clang libclang-rt-14-dev"
+
+# missing_packages PKG...: prints the packages that are not installed.
+missing_packages() {
+	local p
+	for p in "$@"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			echo "$p"
+		fi
+	done
+}
+
+# install_packages PKG...: installs the missing ones with apt-get (as root, or
+# through sudo); on a system without dpkg, only says what is needed.
+install_packages() {
+	local missing sudo=
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		echo "Not a Debian system: make sure the equivalents of these are installed:" >&2
+		echo "  $*" >&2
+		return 0
+	fi
+	missing=$(missing_packages "$@" | tr '\n' ' ')
+	if [ -z "${missing// /}" ]; then
+		return 0
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		if command -v sudo >/dev/null 2>&1; then
+			sudo=sudo
+		else
+			echo "Missing Debian packages: $missing" >&2
+			echo "Install them as root: apt-get install $missing" >&2
+			return 1
+		fi
+	fi
+	echo "Installing the missing Debian packages: $missing"
+	$sudo apt-get update -q
+	# shellcheck disable=SC2086
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}

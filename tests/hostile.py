@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# hostile.py: clients that misbehave on p11agentd's socket, for
+# tests/test-hostile.sh. Each attack runs in its own thread while a
+# well-behaved client pings; prints "PASS name" / "FAIL name: why" lines.
+#
+#   hostile.py SOCKET [STALL_SECONDS]
+#
+# The frame format is in proto/PROTOCOL.md.
+#
+# SPDX-License-Identifier: Apache-2.0
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+SOCK = sys.argv[1]
+STALL = float(sys.argv[2]) if len(sys.argv) > 2 else 6.0
+MAX_FRAME = 1024 * 1024
+
+OP_HELLO, OP_PING, OP_LIST = 1, 2, 3
+ST_OK, ST_BAD_REQUEST, ST_UNKNOWN_OP, ST_VERSION = 0, 1, 2, 3
+
+lock = threading.Lock()
+results = []
+
+
+def report(ok, name, why=""):
+    with lock:
+        results.append(ok)
+        print(("PASS %s" % name) if ok else ("FAIL %s: %s" % (name, why)), flush=True)
+
+
+def connect(timeout=10.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    return s
+
+
+def frame(body):
+    return struct.pack(">I", len(body)) + body
+
+
+def request(op, rid, fields=b""):
+    return frame(struct.pack(">BI", op, rid) + fields)
+
+
+def string(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def hello(rid=1, version=1):
+    return request(OP_HELLO, rid, struct.pack(">I", version))
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def read_reply(s):
+    """Returns (op, id, status, rest) or None when the agent closed."""
+    head = recv_exact(s, 4)
+    if head is None:
+        return None
+    (n,) = struct.unpack(">I", head)
+    if n < 9 or n > MAX_FRAME:
+        raise ValueError("reply frame length %d" % n)
+    body = recv_exact(s, n)
+    if body is None:
+        return None
+    op, rid, status = struct.unpack(">BII", body[:9])
+    return op, rid, status, body[9:]
+
+
+def closed_without_reply(s, within):
+    """True when the agent closes s within the given seconds, sending nothing."""
+    s.settimeout(within)
+    try:
+        data = s.recv(4096)
+        return data == b"", "got %d bytes" % len(data)
+    except ConnectionResetError:
+        return True, ""
+    except socket.timeout:
+        return False, "still open after %.0f s" % within
+
+
+def greet(s):
+    s.sendall(hello())
+    r = read_reply(s)
+    if r is None or r[0] != OP_HELLO or r[1] != 1 or r[2] != ST_OK:
+        raise ValueError("HELLO failed: %r" % (r,))
+
+
+def ping(s, rid, data=b"abcd"):
+    s.sendall(request(OP_PING, rid, string(data)))
+    r = read_reply(s)
+    return r is not None and r[:3] == (OP_PING, rid, ST_OK) and r[3] == string(data)
+
+
+def attack(name, fn):
+    def run():
+        try:
+            fn(name)
+        except Exception as e:  # noqa: BLE001 - any exception is a failure to report
+            report(False, name, "%s: %s" % (type(e).__name__, e))
+
+    t = threading.Thread(target=run, name=name)
+    t.start()
+    return t
+
+
+# --- the attacks -----------------------------------------------------------
+
+
+def garbage(name):
+    rnd = os.urandom(8192)
+    # Random bytes, a frame length below the minimum, and bytes that make a
+    # plausible header followed by nonsense.
+    for i, payload in enumerate([rnd, b"\x00\x00\x00\x02xx", b"GET / HTTP/1.0\r\n\r\n" + rnd]):
+        s = connect()
+        try:
+            s.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        s.settimeout(5)
+        try:
+            while s.recv(65536):
+                pass
+        except (socket.timeout, ConnectionResetError):
+            pass
+        s.close()
+    report(True, name)
+
+
+def oversized(name):
+    for length in (0xFFFFFFFF, MAX_FRAME + 1, 0, 4):
+        s = connect()
+        greet(s)
+        s.sendall(struct.pack(">I", length) + b"\x02")
+        ok, why = closed_without_reply(s, 5)
+        s.close()
+        report(ok, "%s: length %#x closes the connection" % (name, length), why)
+    # Before HELLO, too.
+    s = connect()
+    s.sendall(b"\xff\xff\xff\xff")
+    ok, why = closed_without_reply(s, 5)
+    s.close()
+    report(ok, "%s: before HELLO" % name, why)
+
+
+def half_frames(name, n=24):
+    conns = []
+    for i in range(n):
+        s = connect()
+        if i % 2 == 0:
+            s.sendall(hello()[:6])  # half of the HELLO frame
+        else:
+            greet(s)
+            s.sendall(request(OP_PING, 2, string(b"x" * 1000))[:500])  # half a PING
+        conns.append(s)
+    time.sleep(STALL)
+    # They were stalled, not dropped: the halves can still be finished.
+    s = conns[1]
+    s.sendall(request(OP_PING, 2, string(b"x" * 1000))[500:])
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_PING, 2, ST_OK), "%s: a stalled frame completes" % name,
+           "reply %r" % (r[:3] if r else None,))
+    for s in conns:
+        s.close()
+    report(True, "%s: %d stalled connections held %.0f s" % (name, n, STALL))
+
+
+def slow_hello(name):
+    s = connect()
+    for b in hello():
+        s.send(bytes([b]))
+        time.sleep(0.2)
+    r = read_reply(s)
+    ok = r is not None and r[:3] == (OP_HELLO, 1, ST_OK)
+    report(ok, "%s: HELLO one byte at a time" % name, "reply %r" % (r,))
+    report(ok and ping(s, 2), "%s: then PING" % name)
+    s.close()
+
+
+def disconnect_mid_request(name):
+    for _ in range(5):
+        # A promised body that never comes.
+        s = connect()
+        greet(s)
+        s.sendall(struct.pack(">I", 1000) + b"\x05" + b"\x00" * 9)
+        s.close()
+        # Many requests, then gone before reading a reply: the agent's writes fail.
+        s = connect()
+        greet(s)
+        s.sendall(b"".join(request(OP_LIST, i) for i in range(2, 300)))
+        s.close()
+        # Gone right after a complete request.
+        s = connect()
+        s.sendall(hello())
+        s.close()
+    report(True, name)
+
+
+def protocol_errors(name):
+    s = connect()
+    s.sendall(request(OP_PING, 1, string(b"abcd")))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_PING, 1, ST_VERSION), "%s: PING before HELLO gets VERSION" % name,
+           "reply %r" % (r[:3] if r else None,))
+    greet(s)
+    s.sendall(request(200, 7))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (200, 7, ST_UNKNOWN_OP), "%s: unknown opcode gets UNKNOWN_OP" % name,
+           "reply %r" % (r[:3] if r else None,))
+    s.sendall(request(OP_PING, 8, struct.pack(">I", 100) + b"abcd"))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_PING, 8, ST_BAD_REQUEST),
+           "%s: truncated field gets BAD_REQUEST" % name, "reply %r" % (r[:3] if r else None,))
+    s.sendall(request(OP_PING, 9, string(b"abcd") + b"extra"))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_PING, 9, ST_BAD_REQUEST),
+           "%s: trailing bytes get BAD_REQUEST" % name, "reply %r" % (r[:3] if r else None,))
+    s.sendall(request(5, 10, string(b"")))  # SIGN with an empty key and nothing else
+    r = read_reply(s)
+    report(r is not None and r[:3] == (5, 10, ST_BAD_REQUEST), "%s: bad SIGN gets BAD_REQUEST" % name,
+           "reply %r" % (r[:3] if r else None,))
+    report(ping(s, 11), "%s: connection usable after errors" % name)
+    s.close()
+    # HELLO with a higher version gets ours; version 0 gets VERSION.
+    s = connect()
+    s.sendall(hello(1, 7))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_HELLO, 1, ST_OK) and r[3][:4] == struct.pack(">I", 1),
+           "%s: HELLO version 7 gets version 1" % name, "reply %r" % (r,))
+    s.close()
+    s = connect()
+    s.sendall(hello(1, 0))
+    r = read_reply(s)
+    report(r is None or r[:3] == (OP_HELLO, 1, ST_VERSION), "%s: HELLO version 0 refused" % name,
+           "reply %r" % (r,))
+    s.close()
+
+
+def good_pinger(name, stop):
+    """A well-behaved client on one connection; no ping may take long."""
+    s = connect()
+    greet(s)
+    worst, n, rid = 0.0, 0, 2
+    while not stop.is_set():
+        t0 = time.monotonic()
+        if not ping(s, rid):
+            report(False, name, "ping %d failed" % rid)
+            return
+        worst = max(worst, time.monotonic() - t0)
+        n += 1
+        rid += 1
+        time.sleep(0.02)
+    s.close()
+    report(n > 0 and worst < 2.0, "%s: %d pings, slowest %.3f s" % (name, n, worst),
+           "slowest ping took %.3f s" % worst)
+
+
+def main():
+    stop = threading.Event()
+    pinger = attack("good client", lambda name: good_pinger(name, stop))
+    threads = [
+        attack("garbage", garbage),
+        attack("oversized length", oversized),
+        attack("half frames", half_frames),
+        attack("slow client", slow_hello),
+        attack("disconnect mid-request", disconnect_mid_request),
+        attack("protocol errors", protocol_errors),
+    ]
+    for t in threads:
+        t.join(STALL + 20)
+    stop.set()
+    pinger.join(10)
+    for t in threads + [pinger]:
+        if t.is_alive():
+            report(False, t.name, "did not finish in time")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
