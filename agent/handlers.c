@@ -156,10 +156,15 @@ static int handle_pubkey(struct req *r)
 
 	if ((rc = find_key(r, 0, &key)) != P11A_OK)
 		return rc;
+	if (key->spki == NULL && key->klass == CKO_SECRET_KEY)
+		return err(r, P11A_ERR_NOT_SUPPORTED,
+			   "key '%s' is a secret key (%s): it has no public key",
+			   key->label[0] != '\0' ? key->label : key->uri,
+			   p11a_key_type_name(key->type));
 	if (key->spki == NULL)
 		return err(r, P11A_ERR_NOT_SUPPORTED,
-			   "key '%s' is a secret key (%s): it has no public key", key->label,
-			   p11a_key_type_name(key->type));
+			   "key '%s': the token holds no public key or certificate for it",
+			   key->label[0] != '\0' ? key->label : key->uri);
 	r->out->n = 1;
 	r->out->f[0] = proto_str(key->spki, key->spki_len);
 	return P11A_OK;
@@ -280,6 +285,9 @@ int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
 	rc = run(&r, body, body_len, &in);
 	if (body_len < PROTO_MIN_BODY)
 		goto out; /* no request id to answer to */
+	/* Only wire codes go on the wire; local ones (NOMEM...) are the agent's failure. */
+	if (rc >= 64)
+		rc = err(&r, P11A_ERR_INTERNAL, "internal error: %s", p11a_strerror(rc));
 	rep.op = in.op;
 	rep.id = in.id;
 	rep.status = (uint32_t)rc;
@@ -287,8 +295,17 @@ int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
 		rep.n = 1;
 		rep.f[0] = proto_cstr(msg);
 	}
-	if (proto_encode_reply(out, &rep) != P11A_OK)
-		goto out;
+	if (proto_encode_reply(out, &rep) != P11A_OK) {
+		/* A success reply that does not fit a frame becomes an error reply. */
+		if (rc != P11A_OK)
+			goto out;
+		rc = err(&r, P11A_ERR_TOO_LARGE, "the reply would exceed the 1 MiB frame limit");
+		rep.status = (uint32_t)rc;
+		rep.n = 1;
+		rep.f[0] = proto_cstr(msg);
+		if (proto_encode_reply(out, &rep) != P11A_OK)
+			goto out;
+	}
 	ret = 0;
 out:
 	if (rc != P11A_OK)

@@ -62,7 +62,7 @@ static void harden(void)
  * The parent waits until the child says it is ready (exit 0) or dies (its
  * status). Returns in the child with the write end of the ready pipe.
  */
-static int daemonize(void)
+static int daemonize(struct secret **pin)
 {
 	int p[2], status;
 	pid_t pid;
@@ -73,6 +73,9 @@ static int daemonize(void)
 		exit(EXIT_START);
 	}
 	if (pid > 0) {
+		/* The parent only waits: it must not keep a copy of the PIN meanwhile. */
+		secret_free(*pin);
+		*pin = NULL;
 		close(p[1]);
 		if (read(p[0], &c, 1) == 1)
 			exit(0);
@@ -246,15 +249,15 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* nothing to reload yet; never a reason to die */
 
-	if (!cfg.foreground)
-		ready_fd = daemonize();
-
+	/* Read before forking: an env: source is cleared in both processes. */
 	if (cfg.pin_source == NULL)
 		cfg.pin_source = uri_pin_source(cfg.token);
 	if (cfg.pin_source != NULL && pin_read(cfg.pin_source, &pin, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
+	if (!cfg.foreground)
+		ready_fd = daemonize(&pin);
 	memset(&topt, 0, sizeof(topt));
 	topt.module = cfg.module;
 	topt.uri = cfg.token;
@@ -275,6 +278,9 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	if (token_key_count(tok) == 0)
+		log_warn("the token shows no keys: if it needs a login, give a PIN source "
+			 "(--pin-source, or pin-source in the token URI)");
 	log_info("serving %zu keys on %s", token_key_count(tok), sock);
 	ready(ready_fd);
 	ready_fd = -1;

@@ -22,6 +22,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "proto.h"
+#include "secret.h"
 #include "server.h"
 
 /* Limits; later made configurable. */
@@ -29,6 +30,8 @@
 #define SERVER_THREAD_STACK (256 * 1024)
 /* A client that starts a frame must finish it within this many ms. */
 #define SERVER_FRAME_TIMEOUT_MS 30000
+/* A frame body is read in steps of this size, so memory follows the bytes received. */
+#define SERVER_READ_CHUNK (64 * 1024)
 /* On shutdown, requests in flight get this long to finish. */
 #define SERVER_DRAIN_MS 5000
 
@@ -184,25 +187,36 @@ void server_close(struct server *srv)
 	free(srv);
 }
 
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Reads exactly len bytes. first: the read starts a frame, so waiting is
- * unbounded (an idle client); else a stall longer than the frame timeout
- * drops the client. Returns 0, or -1 on EOF, error or timeout.
+ * Reads exactly len bytes. deadline_ms < 0: wait as long as it takes (an
+ * idle client between frames); else give up at that time on the monotonic
+ * clock (a client that started a frame must finish it).
+ * Returns 0, or -1 on EOF, error or timeout.
  */
-static int read_full(int fd, uint8_t *p, size_t len, int first)
+static int read_full(int fd, uint8_t *p, size_t len, int64_t deadline_ms)
 {
 	while (len > 0) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline_ms < 0 ? -1 : deadline_ms - now_ms();
 		ssize_t n;
 		int pr;
 
-		if (!first) {
-			pr = poll(&pfd, 1, SERVER_FRAME_TIMEOUT_MS);
-			if (pr < 0 && errno == EINTR)
-				continue;
-			if (pr <= 0)
-				return -1;
-		}
+		if (deadline_ms >= 0 && left <= 0)
+			return -1;
+		pr = poll(&pfd, 1, (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
 		n = read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -210,9 +224,49 @@ static int read_full(int fd, uint8_t *p, size_t len, int first)
 			return -1;
 		p += n;
 		len -= (size_t)n;
-		first = 0;
 	}
 	return 0;
+}
+
+/*
+ * Reads a frame body of len bytes before the deadline. The buffer grows with
+ * the bytes that actually arrive, so a client announcing 1 MiB and sending
+ * little holds little. On success *out_body is malloc'd; wipe and free it.
+ */
+static int read_body(int fd, uint32_t len, int64_t deadline_ms, uint8_t **out_body)
+{
+	size_t alloc = len < SERVER_READ_CHUNK ? len : SERVER_READ_CHUNK, got = 0;
+	uint8_t *body, *bigger;
+	int r = -1;
+
+	if ((body = malloc(alloc)) == NULL)
+		return -1;
+	while (got < len) {
+		if (got == alloc) {
+			size_t nalloc = alloc * 2 < len ? alloc * 2 : len;
+
+			/* Not realloc: the bytes may be an HMAC message; wipe the old copy. */
+			if ((bigger = malloc(nalloc)) == NULL)
+				goto out;
+			memcpy(bigger, body, got);
+			secret_wipe(body, alloc);
+			free(body);
+			body = bigger;
+			alloc = nalloc;
+		}
+		if (read_full(fd, body + got, alloc - got, deadline_ms) != 0)
+			goto out;
+		got = alloc;
+	}
+	*out_body = body;
+	body = NULL;
+	r = 0;
+out:
+	if (body != NULL) {
+		secret_wipe(body, alloc);
+		free(body);
+	}
+	return r;
 }
 
 static int write_full(int fd, const uint8_t *p, size_t len)
@@ -228,6 +282,30 @@ static int write_full(int fd, const uint8_t *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * Tells a client that is about to be dropped why, in one error frame with
+ * opcode 0 and request id 0 (PROTOCOL.md), without waiting for it.
+ */
+static void refuse(int fd, int code, const char *why)
+{
+	struct proto_msg rep = {.op = 0, .id = 0, .status = (uint32_t)code, .n = 1};
+	struct buf *b = buf_new(0);
+
+	uint8_t sink[4096];
+
+	rep.f[0] = proto_cstr(why);
+	if (b != NULL && proto_encode_reply(b, &rep) == P11A_OK)
+		(void)send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL | MSG_DONTWAIT);
+	buf_free(b);
+	/*
+	 * Closing a Unix socket with unread input resets the peer, which then
+	 * loses the error frame: discard what is already queued (bounded).
+	 */
+	shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
 }
 
 static void conn_unlink(struct conn *c)
@@ -252,34 +330,45 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	struct buf *out = buf_new(0);
 	uint8_t hdr[4], *body = NULL;
-	uint32_t len;
+	uint32_t len = 0;
+	int64_t deadline;
 
 	while (out != NULL) {
-		if (read_full(c->fd, hdr, sizeof(hdr), 1) != 0)
+		/* Wait for the first byte as long as it takes; then the frame has a deadline. */
+		if (read_full(c->fd, hdr, 1, -1) != 0)
+			break;
+		deadline = now_ms() + SERVER_FRAME_TIMEOUT_MS;
+		if (read_full(c->fd, hdr + 1, sizeof(hdr) - 1, deadline) != 0)
 			break;
 		len = proto_frame_len(hdr);
 		if (len > P11A_MAX_FRAME || len < PROTO_MIN_BODY) {
 			/* Checked before anything is allocated; the stream cannot resync. */
 			log_info("uid %d pid %d: frame of %u bytes refused, connection closed",
 				 c->peer.uid, c->peer.pid, len);
+			refuse(c->fd,
+			       len > P11A_MAX_FRAME ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST,
+			       "frame length out of range: 5 to 1048576 bytes");
 			break;
 		}
-		if ((body = malloc(len)) == NULL)
-			break;
-		if (read_full(c->fd, body, len, 0) != 0)
+		if (read_body(c->fd, len, deadline, &body) != 0)
 			break;
 		buf_reset(out);
 		if (handlers_dispatch(c->srv->tok, &c->peer, body, len, out) != 0)
 			break;
+		secret_wipe(body, len);
 		free(body);
 		body = NULL;
 		if (write_full(c->fd, buf_data(out), buf_len(out)) != 0)
 			break;
 	}
-	free(body);
+	if (body != NULL) {
+		secret_wipe(body, len);
+		free(body);
+	}
 	buf_free(out);
-	close(c->fd);
+	/* Unlink first: once closed, the fd number may be reused by anyone. */
 	conn_unlink(c);
+	close(c->fd);
 	free(c);
 	return NULL;
 }
@@ -288,10 +377,10 @@ static void accept_one(struct server *srv)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct conn *c;
+	struct conn *c = NULL;
 	pthread_attr_t attr;
 	pthread_t th;
-	int fd;
+	int fd, rc;
 
 	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
@@ -302,27 +391,30 @@ static void accept_one(struct server *srv)
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
 		log_warn("SO_PEERCRED: %s", strerror(errno));
-		close(fd);
-		return;
+		goto out;
 	}
-	pthread_mutex_lock(&srv->lock);
-	if (srv->nconns >= SERVER_MAX_CONNS) {
-		pthread_mutex_unlock(&srv->lock);
-		log_warn("uid %d pid %d: %d connections already open, refused", (int)cred.uid,
-			 (int)cred.pid, SERVER_MAX_CONNS);
-		close(fd);
-		return;
+	/* The socket is 0600; this holds even if someone loosens its mode. */
+	if (cred.uid != geteuid() && cred.uid != 0) {
+		log_warn("uid %d pid %d: not the agent's user, refused", (int)cred.uid,
+			 (int)cred.pid);
+		refuse(fd, P11A_ERR_DENIED, "this agent serves only its own user");
+		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		pthread_mutex_unlock(&srv->lock);
-		close(fd);
-		return;
-	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto out;
 	c->srv = srv;
 	c->fd = fd;
 	c->peer.uid = (int)cred.uid;
 	c->peer.gid = (int)cred.gid;
 	c->peer.pid = (int)cred.pid;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->nconns >= SERVER_MAX_CONNS) {
+		pthread_mutex_unlock(&srv->lock);
+		log_warn("uid %d pid %d: %d connections already open, refused", (int)cred.uid,
+			 (int)cred.pid, SERVER_MAX_CONNS);
+		refuse(fd, P11A_ERR_BUSY, "too many connections; try again later");
+		goto out;
+	}
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -334,13 +426,16 @@ static void accept_one(struct server *srv)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, conn_main, c) != 0) {
-		log_warn("cannot start a connection thread: %s", strerror(errno));
-		close(fd);
-		conn_unlink(c);
-		free(c);
-	}
+	rc = pthread_create(&th, &attr, conn_main, c);
 	pthread_attr_destroy(&attr);
+	if (rc == 0)
+		return; /* the thread owns c and fd now */
+	log_warn("cannot start a connection thread: %s", strerror(rc));
+	refuse(fd, P11A_ERR_BUSY, "agent out of threads; try again later");
+	conn_unlink(c);
+out:
+	close(fd);
+	free(c);
 }
 
 /* Stops reading from every connection and waits (bounded) for them to end. */

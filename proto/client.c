@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ struct p11a_conn {
 	int fd;
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char message[1024];
+	char *message;	 /* the agent's message for the last error, malloc'd; never NULL */
 	struct buf *out; /* request being sent */
 	uint8_t *reply;	 /* body of the last reply */
 	size_t reply_len;
@@ -32,7 +33,7 @@ struct p11a_conn {
 
 const char *p11a_default_socket(void)
 {
-	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	static _Thread_local char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	const char *env = getenv(P11A_SOCK_ENV);
 
 	if (env != NULL && *env != '\0')
@@ -57,7 +58,41 @@ const char *p11a_conn_path(const struct p11a_conn *conn)
 
 const char *p11a_conn_message(const struct p11a_conn *conn)
 {
-	return conn->message;
+	return conn->message != NULL ? conn->message : "";
+}
+
+/* Replaces the connection's message with fmt; on OOM it becomes "". */
+static void set_message(struct p11a_conn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_message(struct p11a_conn *conn, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(conn->message);
+	conn->message = m;
+}
+
+/*
+ * A key reference the agent will take: 1 to PROTO_MAX_KEYREF bytes (no NUL
+ * fits in a C string anyway).
+ */
+static int check_key(const char *key)
+{
+	return key != NULL && *key != '\0' && strlen(key) <= PROTO_MAX_KEYREF;
+}
+
+/* The message and code for data that no request can carry. */
+static int too_large(struct p11a_conn *conn, size_t len)
+{
+	set_message(conn, "message of %zu bytes is larger than the %u bytes a request may carry",
+		    len, (unsigned)P11A_MAX_DATA);
+	return P11A_ERR_TOO_LARGE;
 }
 
 void p11a_free(void *p, size_t len)
@@ -83,6 +118,7 @@ void p11a_close(struct p11a_conn *conn)
 		close(conn->fd);
 	buf_free(conn->out);
 	drop_reply(conn);
+	free(conn->message);
 	free(conn);
 }
 
@@ -126,7 +162,8 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	uint32_t len;
 	int r;
 
-	conn->message[0] = '\0';
+	free(conn->message);
+	conn->message = NULL;
 	drop_reply(conn);
 	buf_reset(conn->out);
 	msg->id = conn->next_id++;
@@ -147,14 +184,10 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 		return r;
 	if ((r = proto_decode_reply(conn->reply, len, msg->op, rep)) != P11A_OK)
 		return r;
-	if (rep->id != msg->id)
+	if (rep->id != msg->id && rep->op != 0)
 		return P11A_ERR_PROTOCOL;
 	if (rep->status != P11A_OK) {
-		const struct proto_field *m = &rep->f[0];
-		size_t n = m->len < sizeof(conn->message) - 1 ? m->len : sizeof(conn->message) - 1;
-
-		memcpy(conn->message, m->p, n);
-		conn->message[n] = '\0';
+		set_message(conn, "%.*s", (int)rep->f[0].len, (const char *)rep->f[0].p);
 		/* Codes this library does not know are reported as they are. */
 		return rep->status >= 64 ? P11A_ERR_PROTOCOL : (int)rep->status;
 	}
@@ -177,7 +210,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn->next_id = 1;
 	snprintf(conn->path, sizeof(conn->path), "%s", path);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(conn->message, sizeof(conn->message), "socket path too long");
+		set_message(conn, "socket path longer than %zu bytes", sizeof(sun.sun_path) - 1);
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -190,7 +223,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		snprintf(conn->message, sizeof(conn->message), "%s", strerror(errno));
+		set_message(conn, "%s", strerror(errno));
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -211,7 +244,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 out:
 	if (conn != NULL)
 		snprintf(connect_message, sizeof(connect_message), "%s",
-			 conn->message[0] != '\0' ? conn->message : p11a_strerror(r));
+			 conn->message != NULL ? conn->message : p11a_strerror(r));
 	p11a_close(conn);
 	return r;
 }
@@ -296,7 +329,7 @@ int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_i
 	struct buf b;
 	int r;
 
-	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF)
+	if (!check_key(key))
 		return P11A_ERR_INVALID_ARG;
 	msg.f[0] = proto_key(key);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
@@ -340,7 +373,7 @@ int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size
 	struct proto_msg msg = {.op = PROTO_OP_PUBKEY, .n = 1}, rep;
 	int r;
 
-	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF)
+	if (!check_key(key))
 		return P11A_ERR_INVALID_ARG;
 	msg.f[0] = proto_key(key);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
@@ -373,8 +406,7 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 	size_t md_len;
 	int r;
 
-	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF ||
-	    (data == NULL && data_len > 0) ||
+	if (!check_key(key) || (data == NULL && data_len > 0) ||
 	    (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
 		return P11A_ERR_INVALID_ARG;
 	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
@@ -386,14 +418,13 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 		ai = p11a_alg_by_name(info->default_alg);
 		p11a_keys_free(info, 1);
 		if (ai == NULL) {
-			snprintf(conn->message, sizeof(conn->message),
-				 "key '%s' has no signing algorithm", key);
+			set_message(conn, "key '%s' has no signing algorithm", key);
 			return P11A_ERR_NOT_SUPPORTED;
 		}
 	}
 	if (ai != NULL && ai->input == P11A_INPUT_MESSAGE && (flags & P11A_SIGN_PREHASHED)) {
-		snprintf(conn->message, sizeof(conn->message),
-			 "%s signs the message itself: --prehashed does not apply", ai->name);
+		set_message(conn, "%s signs the message itself: --prehashed does not apply",
+			    ai->name);
 		return P11A_ERR_INVALID_ARG;
 	}
 	msg.f[0] = proto_key(key);
@@ -404,13 +435,8 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 			return r;
 		msg.f[3] = proto_str(md, md_len);
 	} else {
-		if (data_len > P11A_MAX_DATA) {
-			snprintf(
-			    conn->message, sizeof(conn->message),
-			    "message of %zu bytes is larger than the %u bytes a request may carry",
-			    data_len, (unsigned)P11A_MAX_DATA);
-			return P11A_ERR_TOO_LARGE;
-		}
+		if (data_len > P11A_MAX_DATA)
+			return too_large(conn, data_len);
 		msg.f[3] = proto_str(data, data_len);
 	}
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
@@ -426,15 +452,10 @@ int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, cons
 	struct proto_msg msg = {.op = PROTO_OP_VERIFY_HMAC, .n = 4}, rep;
 	int r;
 
-	if (key == NULL || *key == '\0' || strlen(key) > PROTO_MAX_KEYREF ||
-	    (data == NULL && data_len > 0) || (mac == NULL && mac_len > 0))
+	if (!check_key(key) || (data == NULL && data_len > 0) || (mac == NULL && mac_len > 0))
 		return P11A_ERR_INVALID_ARG;
-	if (data_len > P11A_MAX_DATA) {
-		snprintf(conn->message, sizeof(conn->message),
-			 "message of %zu bytes is larger than the %u bytes a request may carry",
-			 data_len, (unsigned)P11A_MAX_DATA);
-		return P11A_ERR_TOO_LARGE;
-	}
+	if (data_len > P11A_MAX_DATA)
+		return too_large(conn, data_len);
 	msg.f[0] = proto_key(key);
 	msg.f[1] = proto_u32((uint32_t)alg);
 	msg.f[2] = proto_str(data, data_len);

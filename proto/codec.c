@@ -162,7 +162,8 @@ int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto
 	if (len > P11A_MAX_FRAME || buf_get_u8(&b, &msg->op) != P11A_OK ||
 	    buf_get_u32(&b, &msg->id) != P11A_OK || buf_get_u32(&b, &msg->status) != P11A_OK)
 		return P11A_ERR_PROTOCOL;
-	if (msg->op != op)
+	/* Opcode 0 with an error: the agent drops the connection and says why. */
+	if (msg->op != op && !(msg->op == 0 && msg->status != P11A_OK))
 		return P11A_ERR_PROTOCOL;
 	if (decode_fields(&b, msg->status == P11A_OK ? info->rep_sig : "s", NULL, msg, &what) !=
 	    P11A_OK)

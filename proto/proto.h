@@ -77,7 +77,10 @@ struct proto_msg {
  */
 int proto_decode_request(const uint8_t *body, size_t len, struct proto_msg *msg,
 			 const char **out_what);
-/* Decodes a reply body for a request of opcode op. */
+/*
+ * Decodes a reply body for a request of opcode op. An error reply with
+ * opcode 0 (the agent refusing the connection) is accepted for any op.
+ */
 int proto_decode_reply(const uint8_t *body, size_t len, uint8_t op, struct proto_msg *msg);
 
 /*

@@ -21,6 +21,7 @@ MAX_FRAME = 1024 * 1024
 
 OP_HELLO, OP_PING, OP_LIST = 1, 2, 3
 ST_OK, ST_BAD_REQUEST, ST_UNKNOWN_OP, ST_VERSION = 0, 1, 2, 3
+ST_TOO_LARGE = 10
 
 lock = threading.Lock()
 results = []
@@ -80,14 +81,22 @@ def read_reply(s):
     return op, rid, status, body[9:]
 
 
-def closed_without_reply(s, within):
-    """True when the agent closes s within the given seconds, sending nothing."""
+def refused_and_closed(s, within, status):
+    """True when the agent answers s with one error frame of opcode 0, id 0
+    and the given status (PROTOCOL.md: a refused connection is told why),
+    then closes it, all within the given seconds."""
     s.settimeout(within)
     try:
+        r = read_reply(s)
+        if r is None:
+            return False, "closed without saying why"
+        op, rid, st, rest = r
+        if (op, rid, st) != (0, 0, status):
+            return False, "got op %d id %d status %d" % (op, rid, st)
         data = s.recv(4096)
-        return data == b"", "got %d bytes" % len(data)
+        return data == b"", "got %d more bytes after the error frame" % len(data)
     except ConnectionResetError:
-        return True, ""
+        return False, "connection reset"
     except socket.timeout:
         return False, "still open after %.0f s" % within
 
@@ -145,13 +154,14 @@ def oversized(name):
         s = connect()
         greet(s)
         s.sendall(struct.pack(">I", length) + b"\x02")
-        ok, why = closed_without_reply(s, 5)
+        status = ST_TOO_LARGE if length > MAX_FRAME else ST_BAD_REQUEST
+        ok, why = refused_and_closed(s, 5, status)
         s.close()
         report(ok, "%s: length %#x closes the connection" % (name, length), why)
     # Before HELLO, too.
     s = connect()
     s.sendall(b"\xff\xff\xff\xff")
-    ok, why = closed_without_reply(s, 5)
+    ok, why = refused_and_closed(s, 5, ST_TOO_LARGE)
     s.close()
     report(ok, "%s: before HELLO" % name, why)
 
@@ -233,6 +243,14 @@ def protocol_errors(name):
     report(r is not None and r[:3] == (5, 10, ST_BAD_REQUEST), "%s: bad SIGN gets BAD_REQUEST" % name,
            "reply %r" % (r[:3] if r else None,))
     report(ping(s, 11), "%s: connection usable after errors" % name)
+    # The largest legal frame: a PING whose echo would not fit in a frame
+    # gets a TOO_LARGE error reply, and the connection goes on.
+    big = b"x" * (MAX_FRAME - 9)
+    s.sendall(request(OP_PING, 12, string(big)))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_PING, 12, ST_TOO_LARGE),
+           "%s: 1 MiB PING gets TOO_LARGE" % name, "reply %r" % (r[:3] if r else None,))
+    report(ping(s, 13), "%s: connection usable after a 1 MiB frame" % name)
     s.close()
     # HELLO with a higher version gets ours; version 0 gets VERSION.
     s = connect()
