@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include <p11-kit/uri.h>
 
 #include "keyindex.h"
+#include "log.h"
+#include "proto.h"
 #include "spki.h"
 
 #ifndef CKK_EC_EDWARDS
@@ -29,6 +30,15 @@
 #define ATTR_MAX (1024u * 1024u)
 /* Public-key objects or certificates tried per private key. */
 #define CANDIDATES_MAX 8
+/*
+ * The longest label, id and URI a client takes in a list entry
+ * (proto_list_get): a key with a longer one would make the whole list fail.
+ */
+#define LABEL_MAX PROTO_MAX_KEYREF
+#define ID_MAX PROTO_MAX_KEYREF
+#define URI_MAX (4 * PROTO_MAX_KEYREF)
+/* Bytes of an id shown in a log line. */
+#define ID_SHOWN 32
 
 /* What one keyindex_load() works with. */
 struct scan {
@@ -336,6 +346,51 @@ static void key_clear(struct token_key *key)
 	memset(key, 0, sizeof(*key));
 }
 
+/* "id:HEX" of key for a log line (the first ID_SHOWN bytes), or "no id". */
+static void key_id_str(const struct token_key *key, char *out, size_t out_len)
+{
+	size_t i, n = key->id_len < ID_SHOWN ? key->id_len : ID_SHOWN, used;
+
+	if (key->id_len == 0) {
+		snprintf(out, out_len, "no id");
+		return;
+	}
+	used = (size_t)snprintf(out, out_len, "id:");
+	for (i = 0; i < n && used + 2 < out_len; i++)
+		used += (size_t)snprintf(out + used, out_len - used, "%02x", key->id[i]);
+	if (n < key->id_len && used < out_len)
+		snprintf(out + used, out_len - used, "...");
+}
+
+/*
+ * Is key too big for a client's list? Then it is left out, with a warning:
+ * one such key would make every `list` fail.
+ */
+static int key_oversized(const struct token_key *key)
+{
+	char id[3 + 2 * ID_SHOWN + 4];
+	const char *what;
+	size_t len, max;
+
+	if ((len = strlen(key->label)) > LABEL_MAX) {
+		what = "label";
+		max = LABEL_MAX;
+	} else if ((len = key->id_len) > ID_MAX) {
+		what = "id";
+		max = ID_MAX;
+	} else if (key->uri != NULL && (len = strlen(key->uri)) > URI_MAX) {
+		what = "URI";
+		max = URI_MAX;
+	} else {
+		return 0;
+	}
+	key_id_str(key, id, sizeof(id));
+	log_warn("key %s (object handle %lu) left out: its %s is %zu bytes, more than the %zu "
+		 "a client takes",
+		 id, (unsigned long)key->handle, what, len, max);
+	return 1;
+}
+
 /* Reads object obj of class klass into key. */
 static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLASS klass,
 		     struct token_key *key)
@@ -370,6 +425,10 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 		key->id = NULL;
 		key->id_len = 0;
 	}
+	if (key_oversized(key)) {
+		key_clear(key);
+		return KEY_SKIPPED;
+	}
 
 	if (attr_bool(sc, obj, CKA_SIGN))
 		key->ops |= P11A_OP_SIGN;
@@ -400,6 +459,10 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 
 	if ((key->uri = key_uri(sc->tinfo, key)) == NULL)
 		goto nomem;
+	if (key_oversized(key)) {
+		key_clear(key);
+		return KEY_SKIPPED;
+	}
 	return KEY_TAKEN;
 nomem:
 	key_clear(key);
@@ -416,6 +479,7 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 	CK_OBJECT_CLASS klass;
 	size_t c, i, n = 0, n_found;
 	const char *fn = "C_FindObjects";
+	const char *nomem = "out of memory while indexing the keys";
 	int r, ret = P11A_ERR_INTERNAL;
 	CK_RV rv;
 
@@ -424,22 +488,31 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 		CK_ATTRIBUTE templ[] = {{CKA_CLASS, &klass, sizeof(klass)}};
 
 		rv = find_objects(&sc, templ, 1, SIZE_MAX, &found, &n_found, &fn);
-		if (rv == CKR_HOST_MEMORY)
-			goto nomem;
+		if (rv == CKR_HOST_MEMORY) {
+			snprintf(msg, msg_len, "%s", nomem);
+			ret = P11A_ERR_INTERNAL;
+			goto out;
+		}
 		if (rv != CKR_OK) {
 			snprintf(msg, msg_len, "%s failed: %s", fn, token_ckr_name(rv));
 			ret = P11A_ERR_TOKEN;
 			goto out;
 		}
 		if (n_found > 0) {
-			if ((tmp = realloc(keys, (n + n_found) * sizeof(*keys))) == NULL)
-				goto nomem;
+			if ((tmp = realloc(keys, (n + n_found) * sizeof(*keys))) == NULL) {
+				snprintf(msg, msg_len, "%s", nomem);
+				ret = P11A_ERR_INTERNAL;
+				goto out;
+			}
 			keys = tmp;
 		}
 		for (i = 0; i < n_found; i++) {
 			r = index_one(&sc, found[i], klass, &keys[n]);
-			if (r == KEY_NOMEM)
-				goto nomem;
+			if (r == KEY_NOMEM) {
+				snprintf(msg, msg_len, "%s", nomem);
+				ret = P11A_ERR_INTERNAL;
+				goto out;
+			}
 			if (r == KEY_TAKEN)
 				n++;
 		}
@@ -451,9 +524,6 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 	keys = NULL;
 	n = 0;
 	ret = P11A_OK;
-	goto out;
-nomem:
-	snprintf(msg, msg_len, "out of memory while indexing the keys");
 out:
 	free(found);
 	keyindex_free(keys, n);
@@ -529,17 +599,35 @@ static int ref_matches(const struct ref *ref, const struct token_key *key)
 	return 0;
 }
 
-/* Appends to msg, truncating when full. */
-static void msg_append(char *msg, size_t msg_len, const char *fmt, ...)
+/* Length of "\n(and N more)". */
+static size_t more_len(size_t n)
 {
-	size_t used = strnlen(msg, msg_len);
-	va_list ap;
+	return (size_t)snprintf(NULL, 0, "\n(and %zu more)", n);
+}
 
-	if (used + 1 >= msg_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg + used, msg_len - used, fmt, ap);
-	va_end(ap);
+/*
+ * Appends to msg the URIs of the count keys ref matches, one a line, as many
+ * whole lines as fit; when one does not, "(and N more)" ends the list. Room
+ * for that line is kept while listing, so it always fits after the header.
+ */
+static void list_candidates(const struct ref *ref, const struct token_key *keys, size_t n,
+			    size_t count, char *msg, size_t msg_len)
+{
+	size_t i, line, listed = 0, used = strnlen(msg, msg_len);
+
+	for (i = 0; i < n && listed < count; i++) {
+		if (!ref_matches(ref, &keys[i]))
+			continue;
+		line = 1 + strlen(keys[i].uri);
+		if (listed + 1 < count)
+			line += more_len(count - listed - 1);
+		if (used + line >= msg_len)
+			break;
+		used += (size_t)snprintf(msg + used, msg_len - used, "\n%s", keys[i].uri);
+		listed++;
+	}
+	if (listed < count && used + more_len(count - listed) < msg_len)
+		snprintf(msg + used, msg_len - used, "\n(and %zu more)", count - listed);
 }
 
 int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
@@ -593,9 +681,7 @@ int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *t
 	}
 	if (count > 1) {
 		snprintf(msg, msg_len, "key '%s' matches %zu keys:", shown, count);
-		for (i = 0; i < n; i++)
-			if (ref_matches(&ref, &keys[i]))
-				msg_append(msg, msg_len, "\n%s", keys[i].uri);
+		list_candidates(&ref, keys, n, count, msg, msg_len);
 		ret = P11A_ERR_AMBIGUOUS_KEY;
 		goto out;
 	}

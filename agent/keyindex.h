@@ -4,7 +4,10 @@
  * keyindex_load() finds the private keys (RSA, EC on P-256/P-384/P-521,
  * Ed25519) and secret keys (HMAC: generic secret and CKK_SHA*_HMAC; AES),
  * reads their attributes, builds each one's public key and canonical URI.
- * Keys of other types or curves are left out. keyindex_find() resolves a
+ * Keys of other types or curves are left out, and so, with a warning in the
+ * log, is a key whose label or id is longer than PROTO_MAX_KEYREF bytes or
+ * whose URI is longer than 4 * PROTO_MAX_KEYREF: a client could not read a
+ * list holding it (proto_list_get). keyindex_find() resolves a
  * reference (label, "id:HEX", "pkcs11:" URI) against the index.
  *
  * Used by token.c only; token.h describes the behaviour callers see.

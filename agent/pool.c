@@ -23,11 +23,13 @@ struct pool {
 	size_t n_idle;
 	size_t open; /* idle + in use */
 	size_t size; /* most sessions open at once */
+	/* Set once initialized: pool_free() then destroys them. */
+	int have_lock, have_cond;
 };
 
-static CK_RV open_session(struct pool *p, CK_SESSION_HANDLE *out)
+CK_RV pool_open_session(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, CK_SESSION_HANDLE *out)
 {
-	return p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION, NULL, NULL, out);
+	return f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, out);
 }
 
 int pool_new(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, size_t size, struct pool **out_pool, char *msg,
@@ -41,30 +43,30 @@ int pool_new(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, size_t size, struct pool **ou
 		snprintf(msg, msg_len, "a session pool needs at least one session");
 		return P11A_ERR_BAD_INPUT;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->idle = calloc(size, sizeof(*p->idle))) == NULL) {
-		free(p);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		snprintf(msg, msg_len, "out of memory");
 		return P11A_ERR_INTERNAL;
 	}
+	/* From here on pool_free() takes care of a partial pool. */
 	p->f = f;
 	p->slot = slot;
 	p->size = size;
-	if (pthread_mutex_init(&p->lock, NULL) != 0) {
-		free(p->idle);
-		free(p);
-		snprintf(msg, msg_len, "pthread_mutex_init failed");
-		return P11A_ERR_INTERNAL;
+	if ((p->idle = calloc(size, sizeof(*p->idle))) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		goto out;
 	}
+	if (pthread_mutex_init(&p->lock, NULL) != 0) {
+		snprintf(msg, msg_len, "pthread_mutex_init failed");
+		goto out;
+	}
+	p->have_lock = 1;
 	if (pthread_cond_init(&p->cond, NULL) != 0) {
 		snprintf(msg, msg_len, "pthread_cond_init failed");
-		pthread_mutex_destroy(&p->lock);
-		free(p->idle);
-		free(p);
-		return P11A_ERR_INTERNAL;
+		goto out;
 	}
+	p->have_cond = 1;
 	while (p->open < size) {
-		if ((rv = open_session(p, &p->idle[p->n_idle])) != CKR_OK) {
+		if ((rv = pool_open_session(f, slot, &p->idle[p->n_idle])) != CKR_OK) {
 			snprintf(msg, msg_len, "C_OpenSession failed: %s (session %zu of %zu)",
 				 token_ckr_name(rv), p->open + 1, size);
 			ret = P11A_ERR_TOKEN;
@@ -87,8 +89,10 @@ void pool_free(struct pool *p)
 		return;
 	while (p->n_idle > 0)
 		(void)p->f->C_CloseSession(p->idle[--p->n_idle]);
-	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->lock);
+	if (p->have_cond)
+		pthread_cond_destroy(&p->cond);
+	if (p->have_lock)
+		pthread_mutex_destroy(&p->lock);
 	free(p->idle);
 	free(p);
 }
@@ -109,7 +113,7 @@ int pool_take(struct pool *p, CK_SESSION_HANDLE *out, char *msg, size_t msg_len)
 	p->open++;
 	pthread_mutex_unlock(&p->lock);
 
-	if ((rv = open_session(p, out)) == CKR_OK)
+	if ((rv = pool_open_session(p->f, p->slot, out)) == CKR_OK)
 		return P11A_OK;
 	pthread_mutex_lock(&p->lock);
 	p->open--;

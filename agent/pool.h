@@ -15,6 +15,13 @@
 struct pool;
 
 /*
+ * Opens one session (CKF_SERIAL_SESSION) on slot, as the pool's own are
+ * opened; for a session kept outside the pool (the token's login session).
+ * Returns C_OpenSession's CK_RV.
+ */
+CK_RV pool_open_session(CK_FUNCTION_LIST *f, CK_SLOT_ID slot, CK_SESSION_HANDLE *out);
+
+/*
  * Opens size sessions (CKF_SERIAL_SESSION) on slot. Returns P11A_OK and
  * *out_pool, or P11A_ERR_TOKEN ("C_OpenSession failed: CKR_...") or
  * P11A_ERR_INTERNAL with a message in msg.

@@ -223,11 +223,6 @@ static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
 	return P11A_OK;
 }
 
-static CK_RV open_session(struct token *tok, CK_SESSION_HANDLE *out)
-{
-	return tok->f->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL, NULL, out);
-}
-
 static int login(struct token *tok, const struct secret *pin, char *msg, size_t msg_len)
 {
 	CK_RV rv;
@@ -284,7 +279,7 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	if ((ret = select_token(tok, opt->uri, msg, msg_len)) != P11A_OK ||
 	    (ret = load_mechanisms(tok, msg, msg_len)) != P11A_OK)
 		goto out;
-	if ((rv = open_session(tok, &tok->login_session)) != CKR_OK) {
+	if ((rv = pool_open_session(tok->f, tok->slot, &tok->login_session)) != CKR_OK) {
 		snprintf(msg, msg_len, "C_OpenSession failed: %s", token_ckr_name(rv));
 		ret = P11A_ERR_TOKEN;
 		goto out;

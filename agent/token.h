@@ -72,8 +72,9 @@ const struct token_key *token_key_at(const struct token *tok, size_t i);
 /*
  * Resolves a key reference: a label, "id:HEX" (CKA_ID), or a "pkcs11:" URI
  * matched with p11-kit against each key's attributes (and the token's).
- * P11A_ERR_NO_SUCH_KEY, or P11A_ERR_AMBIGUOUS_KEY with a message listing each
- * candidate's URI, one a line; P11A_ERR_BAD_INPUT for an unparsable URI or id,
+ * P11A_ERR_NO_SUCH_KEY, or P11A_ERR_AMBIGUOUS_KEY with a message listing the
+ * candidates' URIs, one a line, as many whole ones as msg holds, then "(and N
+ * more)" for the rest; P11A_ERR_BAD_INPUT for an unparsable URI or id,
  * or a URI with attributes other than token, manufacturer, model, serial,
  * object, id and type. A ref starting with "id:" is always an id.
  */

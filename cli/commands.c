@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,18 +77,34 @@ static int connect_agent(struct ctx *c)
 
 /*
  * The algorithm to use when --alg is absent: the key's default as the agent
- * describes it. *out_type gets the key's type.
+ * describes it. want is the key type the command needs (P11A_KEY_UNKNOWN:
+ * any); a key of another type is refused.
  */
-static int key_default_alg(struct ctx *c, p11a_alg *out_alg, p11a_key_type *out_type)
+static int key_default_alg(struct ctx *c, p11a_key_type want, p11a_alg *out_alg)
 {
 	struct p11a_key_info *k = NULL;
 	const struct p11a_alg_info *info;
+	const char *type_name = p11a_key_type_name(want);
+	char want_name[16];
+	size_t i;
 	int r, ret;
 
 	if ((r = p11a_describe_key(c->conn, c->a->key, &k)) != P11A_OK)
 		return fail_agent(c, r, "find the key '%s'", c->a->key);
+	if (want != P11A_KEY_UNKNOWN && k->type != want) {
+		/* "an HMAC key": the type's name in capitals (each takes "an"). */
+		for (i = 0; type_name[i] != '\0' && i + 1 < sizeof(want_name); i++)
+			want_name[i] = (char)toupper((unsigned char)type_name[i]);
+		want_name[i] = '\0';
+		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_NOT_SUPPORTED),
+				  cli_exit_code(P11A_ERR_NOT_SUPPORTED),
+				  "'%s' is not an %s key (its type is %s): pick an %s key from "
+				  "'p11agent list'",
+				  c->a->key, want_name, p11a_key_type_name(k->type), want_name);
+		goto out;
+	}
 	info = k->default_alg != NULL ? p11a_alg_by_name(k->default_alg) : NULL;
-	if (info == NULL) {
+	if (info == NULL || info->key_type != k->type) {
 		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_NOT_SUPPORTED),
 				  cli_exit_code(P11A_ERR_NOT_SUPPORTED),
 				  "'%s' (type %s) has no default algorithm: pass --alg", c->a->key,
@@ -95,33 +112,6 @@ static int key_default_alg(struct ctx *c, p11a_alg *out_alg, p11a_key_type *out_
 		goto out;
 	}
 	*out_alg = info->alg;
-	*out_type = k->type;
-	ret = 0;
-out:
-	p11a_keys_free(k, 1);
-	return ret;
-}
-
-/* The default of hmac: the key's own default, which must be an HMAC algorithm. */
-static int hmac_default_alg(struct ctx *c, p11a_alg *out_alg)
-{
-	struct p11a_key_info *k = NULL;
-	const struct p11a_alg_info *info;
-	int r, ret;
-
-	if ((r = p11a_describe_key(c->conn, c->a->key, &k)) != P11A_OK)
-		return fail_agent(c, r, "find the key '%s'", c->a->key);
-	if (k->type != P11A_KEY_HMAC) {
-		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_NOT_SUPPORTED),
-				  cli_exit_code(P11A_ERR_NOT_SUPPORTED),
-				  "'%s' is not an HMAC key (its type is %s): pick an HMAC key from "
-				  "'p11agent list'",
-				  c->a->key, p11a_key_type_name(k->type));
-		goto out;
-	}
-	info = k->default_alg != NULL ? p11a_alg_by_name(k->default_alg) : NULL;
-	*out_alg =
-	    info != NULL && info->key_type == P11A_KEY_HMAC ? info->alg : P11A_ALG_HMAC_SHA256;
 	ret = 0;
 out:
 	p11a_keys_free(k, 1);
@@ -326,8 +316,7 @@ static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
 	}
 	if (more) {
 		if (alg == P11A_ALG_NONE) {
-			p11a_key_type type;
-			if ((ret = key_default_alg(c, &alg, &type)) != 0)
+			if ((ret = key_default_alg(c, P11A_KEY_UNKNOWN, &alg)) != 0)
 				goto out;
 			info = p11a_alg_by_id(alg);
 		}
@@ -368,7 +357,6 @@ out:
 static int cmd_sign(struct ctx *c)
 {
 	p11a_alg alg = c->a->alg;
-	p11a_key_type type;
 	uint32_t flags = 0;
 	int r;
 
@@ -378,7 +366,8 @@ static int cmd_sign(struct ctx *c)
 		flags |= P11A_SIGN_ECDSA_RAW;
 	if (flags != 0 && alg == P11A_ALG_NONE) {
 		/* The flags must suit the key's default algorithm: learn it first. */
-		if ((r = connect_agent(c)) != 0 || (r = key_default_alg(c, &alg, &type)) != 0 ||
+		if ((r = connect_agent(c)) != 0 ||
+		    (r = key_default_alg(c, P11A_KEY_UNKNOWN, &alg)) != 0 ||
 		    (r = check_flags(c, p11a_alg_by_id(alg))) != 0)
 			return r;
 	}
@@ -391,7 +380,8 @@ static int cmd_hmac(struct ctx *c)
 	int r;
 
 	if (alg == P11A_ALG_NONE) {
-		if ((r = connect_agent(c)) != 0 || (r = hmac_default_alg(c, &alg)) != 0)
+		if ((r = connect_agent(c)) != 0 ||
+		    (r = key_default_alg(c, P11A_KEY_HMAC, &alg)) != 0)
 			return r;
 	}
 	return sign_input(c, alg, 0);
@@ -433,13 +423,19 @@ out:
 	return ret;
 }
 
-/* RSA, ECDSA, Ed25519: checked here, with OpenSSL, on the public key. */
+/*
+ * RSA, ECDSA, Ed25519: checked here, with OpenSSL, on the public key. RSA
+ * and ECDSA verify a digest: --prehashed gives it, else the input is hashed
+ * here, streaming; Ed25519 takes the whole message.
+ */
 static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_input *in,
 			const uint8_t *sig, size_t sig_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
 	uint8_t *data = NULL;
-	size_t len = 0;
+	uint8_t digest[CLI_MAX_DIGEST];
+	const uint8_t *tbs;
+	size_t len = 0, tbs_len;
 	int more = 0, valid = 0, r, ret;
 
 	if ((ret = check_flags(c, info)) != 0)
@@ -448,7 +444,7 @@ static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_
 		if ((ret = read_digest(c, in, info, &data, &len)) != 0)
 			return ret;
 	} else {
-		/* Ed25519 needs the whole message; the others stream after the head. */
+		/* Ed25519 needs the whole message; the others hash the rest after the head. */
 		size_t head = info->input == P11A_INPUT_MESSAGE ? MAX_ONESHOT : HEAD_LOCAL;
 		if (cli_input_read(in, head, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
 			return fail_file(c);
@@ -460,8 +456,19 @@ static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_
 			goto out;
 		}
 	}
-	r = cli_pkey_verify(pkey, info, c->a->prehashed, c->a->raw, sig, sig_len, data, len, in,
-			    &valid, c->msg, sizeof(c->msg));
+	tbs = data;
+	tbs_len = len;
+	if (!c->a->prehashed && info->input == P11A_INPUT_DIGEST) {
+		r = cli_digest_input(info->hash, data, len, in, digest, &tbs_len, c->msg,
+				     sizeof(c->msg));
+		if (r != P11A_OK) {
+			ret = fail_local(c, r);
+			goto out;
+		}
+		tbs = digest;
+	}
+	r = cli_pkey_verify(pkey, info, c->a->raw, sig, sig_len, tbs, tbs_len, &valid, c->msg,
+			    sizeof(c->msg));
 	if (r != P11A_OK) {
 		ret = fail_local(c, r);
 		goto out;
@@ -479,7 +486,6 @@ static int cmd_verify(struct ctx *c)
 	EVP_PKEY *pkey = NULL;
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
-	p11a_key_type type;
 	p11a_alg alg = c->a->alg;
 	int ret;
 
@@ -490,7 +496,7 @@ static int cmd_verify(struct ctx *c)
 	}
 	if ((ret = connect_agent(c)) != 0)
 		goto out;
-	if (alg == P11A_ALG_NONE && (ret = key_default_alg(c, &alg, &type)) != 0)
+	if (alg == P11A_ALG_NONE && (ret = key_default_alg(c, P11A_KEY_UNKNOWN, &alg)) != 0)
 		goto out;
 	info = p11a_alg_by_id(alg);
 	if (info->key_type == P11A_KEY_HMAC) {

@@ -11,7 +11,6 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -19,6 +18,7 @@
 
 #include "io.h"
 #include "pkey.h"
+#include "sigfmt.h"
 
 /* Bytes hashed per read when streaming an input. */
 #define CHUNK (64 * 1024)
@@ -58,11 +58,10 @@ p11a_key_type cli_pkey_type(const EVP_PKEY *pkey)
 static const struct {
 	const char *group; /* OpenSSL's group name */
 	const char *ssh;   /* OpenSSH's curve name */
-	p11a_alg alg;	   /* default algorithm */
 } curves[] = {
-    {"prime256v1", "nistp256", P11A_ALG_ECDSA_SHA256},
-    {"secp384r1", "nistp384", P11A_ALG_ECDSA_SHA384},
-    {"secp521r1", "nistp521", P11A_ALG_ECDSA_SHA512},
+    {"prime256v1", "nistp256"},
+    {"secp384r1", "nistp384"},
+    {"secp521r1", "nistp521"},
 };
 
 /* The row of curves[] for an EC pkey, or -1. */
@@ -81,30 +80,6 @@ static int curve_index(const EVP_PKEY *pkey)
 			return (int)i;
 	}
 	return -1;
-}
-
-int cli_pkey_default_alg(const EVP_PKEY *pkey, p11a_alg *out_alg, char *msg, size_t msg_len)
-{
-	int c;
-
-	switch (cli_pkey_type(pkey)) {
-	case P11A_KEY_RSA:
-		*out_alg = P11A_ALG_RSA_PKCS1_SHA256;
-		return P11A_OK;
-	case P11A_KEY_ED25519:
-		*out_alg = P11A_ALG_ED25519;
-		return P11A_OK;
-	case P11A_KEY_EC:
-		c = curve_index(pkey);
-		if (c < 0)
-			break;
-		*out_alg = curves[c].alg;
-		return P11A_OK;
-	default:
-		break;
-	}
-	snprintf(msg, msg_len, "no default algorithm for this key: pass --alg");
-	return P11A_ERR_NOT_SUPPORTED;
 }
 
 int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t msg_len)
@@ -378,47 +353,34 @@ static int set_padding(EVP_PKEY_CTX *pctx, const struct p11a_alg_info *alg, cons
 }
 
 /*
- * ECDSA r||s to DER. A raw signature of the wrong length is not an error:
- * *out_der stays NULL and the signature is simply invalid.
+ * ECDSA r||s to DER (free() *out_der). A raw signature of the wrong length
+ * for the key is not an error: *out_der stays NULL and the signature is
+ * simply invalid.
  */
 static int ecdsa_raw_to_der(const EVP_PKEY *pkey, const uint8_t *raw, size_t raw_len,
 			    uint8_t **out_der, size_t *out_len)
 {
 	size_t half = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
-	ECDSA_SIG *s = NULL;
-	BIGNUM *r = NULL, *sv = NULL;
-	unsigned char *der = NULL;
-	int len, ret = P11A_ERR_NOMEM;
+	int r;
 
 	*out_der = NULL;
 	if (raw_len != 2 * half)
 		return P11A_OK;
-	if ((s = ECDSA_SIG_new()) == NULL || (r = BN_bin2bn(raw, (int)half, NULL)) == NULL ||
-	    (sv = BN_bin2bn(raw + half, (int)half, NULL)) == NULL || !ECDSA_SIG_set0(s, r, sv))
-		goto out;
-	r = sv = NULL; /* owned by s now */
-	if ((len = i2d_ECDSA_SIG(s, &der)) <= 0)
-		goto out;
-	*out_der = der;
-	*out_len = (size_t)len;
-	ret = P11A_OK;
-out:
-	ERR_clear_error();
-	BN_free(r);
-	BN_free(sv);
-	ECDSA_SIG_free(s);
-	return ret;
+	r = sigfmt_ecdsa_raw_to_der(raw, raw_len, out_der, out_len);
+	if (r == P11A_ERR_BAD_INPUT)
+		return P11A_OK; /* a length sigfmt does not take: still just invalid */
+	return r == P11A_OK ? P11A_OK : P11A_ERR_NOMEM;
 }
 
-int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehashed, int raw,
-		    const uint8_t *sig, size_t sig_len, const uint8_t *head, size_t head_len,
-		    struct cli_input *in, int *out_valid, char *msg, size_t msg_len)
+int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int raw, const uint8_t *sig,
+		    size_t sig_len, const uint8_t *tbs, size_t tbs_len, int *out_valid, char *msg,
+		    size_t msg_len)
 {
 	EVP_MD *md = NULL;
 	EVP_MD_CTX *mctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
-	uint8_t *der = NULL, *chunk = NULL;
-	size_t der_len = 0, n;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
 	p11a_key_type type = cli_pkey_type(pkey);
 	int rv, r = P11A_ERR_CRYPTO;
 
@@ -442,15 +404,22 @@ int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehash
 		sig_len = der_len;
 		r = P11A_ERR_CRYPTO;
 	}
-	if (alg->hash != NULL && (r = fetch_md(alg->hash, &md, msg, msg_len)) != P11A_OK)
-		goto out;
-	r = P11A_ERR_CRYPTO;
 
-	if (prehashed) {
-		if (head_len != alg->digest_len) {
-			snprintf(msg, msg_len,
-				 "--prehashed: %s wants a %zu-byte %s digest, not %zu bytes",
-				 alg->name, alg->digest_len, alg->hash, head_len);
+	if (type == P11A_KEY_ED25519) {
+		/* Pure Ed25519 needs the whole message at once: the caller read it all. */
+		if ((mctx = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) <= 0) {
+			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
+			goto out;
+		}
+		rv = EVP_DigestVerify(mctx, sig, sig_len, tbs, tbs_len);
+	} else {
+		if ((r = fetch_md(alg->hash, &md, msg, msg_len)) != P11A_OK)
+			goto out;
+		r = P11A_ERR_CRYPTO;
+		if (tbs_len != alg->digest_len) {
+			snprintf(msg, msg_len, "%s wants a %zu-byte %s digest, not %zu bytes",
+				 alg->name, alg->digest_len, alg->hash, tbs_len);
 			r = P11A_ERR_BAD_INPUT;
 			goto out;
 		}
@@ -460,45 +429,13 @@ int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehash
 			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
 			goto out;
 		}
-		rv = EVP_PKEY_verify(pctx, sig, sig_len, head, head_len);
-	} else if (type == P11A_KEY_ED25519) {
-		/* Pure Ed25519 needs the whole message at once: the caller read it all. */
-		if ((mctx = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pkey) <= 0) {
-			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
-			goto out;
-		}
-		rv = EVP_DigestVerify(mctx, sig, sig_len, head, head_len);
-	} else {
-		if ((mctx = EVP_MD_CTX_new()) == NULL || (chunk = malloc(CHUNK)) == NULL ||
-		    EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pkey) <= 0 ||
-		    !set_padding(pctx, alg, md) ||
-		    EVP_DigestVerifyUpdate(mctx, head, head_len) <= 0) {
-			snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
-			pctx = NULL; /* owned by mctx */
-			goto out;
-		}
-		pctx = NULL; /* owned by mctx */
-		for (;;) {
-			if (cli_input_next(in, chunk, CHUNK, &n, msg, msg_len) != 0) {
-				r = P11A_ERR_BAD_INPUT;
-				goto out;
-			}
-			if (n == 0)
-				break;
-			if (EVP_DigestVerifyUpdate(mctx, chunk, n) <= 0) {
-				snprintf(msg, msg_len, "OpenSSL cannot verify %s", alg->name);
-				goto out;
-			}
-		}
-		rv = EVP_DigestVerifyFinal(mctx, sig, sig_len);
+		rv = EVP_PKEY_verify(pctx, sig, sig_len, tbs, tbs_len);
 	}
 	*out_valid = rv == 1;
 	r = P11A_OK;
 out:
 	ERR_clear_error();
-	free(chunk);
-	OPENSSL_free(der);
+	free(der);
 	EVP_PKEY_CTX_free(pctx);
 	EVP_MD_CTX_free(mctx);
 	EVP_MD_free(md);

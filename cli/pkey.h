@@ -1,7 +1,7 @@
 /*
  * pkey: what the CLI does locally, with OpenSSL, on a key's public half:
  * decode the agent's SubjectPublicKeyInfo, write it as PEM or as an OpenSSH
- * line, pick the key's default algorithm, hash, and verify signatures.
+ * line, hash, and verify signatures.
  *
  * Functions return P11A_OK or a p11a_err (P11A_ERR_BAD_INPUT,
  * P11A_ERR_NOT_SUPPORTED, P11A_ERR_CRYPTO, P11A_ERR_NOMEM) with a one-line
@@ -31,9 +31,6 @@ int cli_pkey_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out_pkey, c
 /* The p11a key type of pkey (P11A_KEY_UNKNOWN for others). */
 p11a_key_type cli_pkey_type(const EVP_PKEY *pkey);
 
-/* The key's default algorithm: rsa-pkcs1-sha256, the curve's ECDSA, ed25519. */
-int cli_pkey_default_alg(const EVP_PKEY *pkey, p11a_alg *out_alg, char *msg, size_t msg_len);
-
 /* SubjectPublicKeyInfo PEM. *out is malloc'd (NUL-terminated; *out_len excludes it). */
 int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t msg_len);
 
@@ -53,14 +50,13 @@ int cli_digest_input(const char *hash, const uint8_t *head, size_t head_len, str
 		     uint8_t *out, size_t *out_len, char *msg, size_t msg_len);
 
 /*
- * Verifies sig over the message head followed by the rest of in (for
- * Ed25519 all of it must be in head), or, with prehashed, over the digest in
- * head. alg must suit pkey. raw: sig is ECDSA r||s. *out_valid is 1 or 0.
+ * Verifies sig over tbs: for RSA and ECDSA the digest (alg->digest_len bytes;
+ * hash a message with cli_digest_input() first), for Ed25519 the whole
+ * message. alg must suit pkey. raw: sig is ECDSA r||s. *out_valid is 1 or 0.
  * A signature that does not even parse is invalid, not an error.
  */
-int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int prehashed, int raw,
-		    const uint8_t *sig, size_t sig_len, const uint8_t *head, size_t head_len,
-		    struct cli_input *in, int *out_valid, char *msg, size_t msg_len)
-    __attribute__((warn_unused_result));
+int cli_pkey_verify(EVP_PKEY *pkey, const struct p11a_alg_info *alg, int raw, const uint8_t *sig,
+		    size_t sig_len, const uint8_t *tbs, size_t tbs_len, int *out_valid, char *msg,
+		    size_t msg_len) __attribute__((warn_unused_result));
 
 #endif

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "p11agent.h"
-#include "../agent/sigfmt.h"
+#include "sigfmt.h"
 
 /* The DigestInfo prefixes of RFC 8017, section 9.2, note 1. */
 static const uint8_t sha256_prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,

@@ -62,6 +62,7 @@ int sigfmt_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, uint8_t **out_de
 	ECDSA_SIG *sig = NULL;
 	BIGNUM *r = NULL, *s = NULL;
 	unsigned char *der = NULL;
+	uint8_t *copy = NULL;
 	int der_len, ret = P11A_ERR_INTERNAL;
 	size_t half;
 
@@ -78,13 +79,16 @@ int sigfmt_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, uint8_t **out_de
 	if ((der_len = i2d_ECDSA_SIG(sig, &der)) <= 0)
 		goto out;
 
-	*out_der = malloc((size_t)der_len);
-	if (*out_der == NULL)
+	/* Callers free() the result: copy it out of OpenSSL's allocator. */
+	if ((copy = malloc((size_t)der_len)) == NULL)
 		goto out;
-	memcpy(*out_der, der, (size_t)der_len);
+	memcpy(copy, der, (size_t)der_len);
+	*out_der = copy;
 	*out_len = (size_t)der_len;
+	copy = NULL;
 	ret = P11A_OK;
 out:
+	free(copy);
 	OPENSSL_free(der);
 	ECDSA_SIG_free(sig);
 	BN_free(r);

@@ -1,0 +1,230 @@
+/*
+ * test-keyindex: resolving key references against an index built by hand
+ * (no token), and the message listing the candidates of an ambiguous one.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "p11agent.h"
+#include "../agent/keyindex.h"
+
+/* The agent's request handler gives keyindex_find() a message of this size. */
+#define HANDLER_MSG_LEN 2048
+#define MAX_KEYS 16
+
+struct index {
+	struct token_key keys[MAX_KEYS];
+	uint8_t ids[MAX_KEYS];
+	size_t n;
+	CK_TOKEN_INFO tinfo;
+};
+
+/*
+ * n keys labelled label whose URIs are uri_len bytes long, each one
+ * different (its id) and padded in the token part.
+ */
+static struct index *index_new(size_t n, const char *label, size_t uri_len)
+{
+	struct index *ix = calloc(1, sizeof(*ix));
+	size_t i, len;
+	char *uri;
+
+	assert_non_null(ix);
+	assert_true(n <= MAX_KEYS);
+	for (i = 0; i < n; i++) {
+		ix->ids[i] = (uint8_t)(i + 1);
+		ix->keys[i].label = strdup(label);
+		ix->keys[i].id = &ix->ids[i];
+		ix->keys[i].id_len = 1;
+		ix->keys[i].klass = CKO_PRIVATE_KEY;
+		ix->keys[i].type = P11A_KEY_EC;
+		assert_non_null(uri = malloc(uri_len + 1));
+		len = (size_t)snprintf(uri, uri_len + 1,
+				       "pkcs11:id=%%%02x;object=%s;token=", (unsigned)ix->ids[i],
+				       label);
+		assert_true(len < uri_len);
+		memset(uri + len, 'x', uri_len - len);
+		uri[uri_len] = '\0';
+		ix->keys[i].uri = uri;
+	}
+	ix->n = n;
+	return ix;
+}
+
+static void index_free(struct index *ix)
+{
+	size_t i;
+
+	for (i = 0; i < ix->n; i++) {
+		free(ix->keys[i].label);
+		free(ix->keys[i].uri);
+	}
+	free(ix);
+}
+
+static size_t more_len(size_t n)
+{
+	return (size_t)snprintf(NULL, 0, "\n(and %zu more)", n);
+}
+
+/*
+ * Checks an ambiguous-key message written into msg_len bytes: the header,
+ * then whole URIs in index order, then "(and N more)" for the rest when
+ * they did not all fit, and no more left out than had to be.
+ */
+static void check_candidates(const struct index *ix, const char *ref, const char *msg,
+			     size_t msg_len)
+{
+	char header[256], trailer[64];
+	size_t header_len, used, listed = 0, line, left;
+	const char *p = msg, *nl;
+
+	header_len =
+	    (size_t)snprintf(header, sizeof(header), "key '%s' matches %zu keys:", ref, ix->n);
+	assert_true(strlen(msg) < msg_len);
+	if (header_len >= msg_len) {
+		/* Not even the header fits: what is there is a part of it, and nothing else. */
+		assert_int_equal(strncmp(msg, header, strlen(msg)), 0);
+		return;
+	}
+	assert_int_equal(strncmp(msg, header, header_len), 0);
+	p = msg + header_len;
+	while (*p == '\n' && listed < ix->n && strncmp(p + 1, "pkcs11:", 7) == 0) {
+		nl = strchr(p + 1, '\n');
+		line = nl != NULL ? (size_t)(nl - (p + 1)) : strlen(p + 1);
+		/* A whole URI, the next in the index. */
+		assert_int_equal(line, strlen(ix->keys[listed].uri));
+		assert_int_equal(memcmp(p + 1, ix->keys[listed].uri, line), 0);
+		p += 1 + line;
+		listed++;
+	}
+	used = (size_t)(p - msg);
+	left = ix->n - listed;
+	if (left == 0) {
+		assert_string_equal(p, "");
+		return;
+	}
+	snprintf(trailer, sizeof(trailer), "\n(and %zu more)", left);
+	if (listed == 0 && used + more_len(left) >= msg_len) {
+		/* Room for the header only. */
+		assert_string_equal(p, "");
+		return;
+	}
+	assert_string_equal(p, trailer);
+	/* The next URI, with room for the line after it, did not fit. */
+	line = 1 + strlen(ix->keys[listed].uri) + (left > 1 ? more_len(left - 1) : 0);
+	assert_true(used + line >= msg_len);
+}
+
+static void find_ambiguous(const struct index *ix, const char *ref, char *msg, size_t msg_len)
+{
+	const struct token_key *key = NULL;
+
+	memset(msg, 0x55, msg_len);
+	if (msg_len > 0)
+		msg[0] = '\0';
+	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, ref, &key, msg, msg_len),
+			 P11A_ERR_AMBIGUOUS_KEY);
+	assert_null(key);
+}
+
+/* Twelve keys labelled "dup" with 200-byte URIs: more than the handler's message holds. */
+static void test_ambiguous_cut_at_whole_lines(void **state)
+{
+	struct index *ix = index_new(12, "dup", 200);
+	char msg[HANDLER_MSG_LEN];
+
+	(void)state;
+	find_ambiguous(ix, "dup", msg, sizeof(msg));
+	check_candidates(ix, "dup", msg, sizeof(msg));
+	/* 2048 bytes hold the header and 9 lines of 201 bytes, with room for the last line. */
+	assert_non_null(strstr(msg, "\n(and 3 more)"));
+	assert_int_equal(msg[strlen(msg) - 1], ')');
+	index_free(ix);
+}
+
+static void test_ambiguous_all_listed(void **state)
+{
+	struct index *ix = index_new(3, "dup", 60);
+	char msg[HANDLER_MSG_LEN];
+	char want[HANDLER_MSG_LEN];
+
+	(void)state;
+	find_ambiguous(ix, "dup", msg, sizeof(msg));
+	snprintf(want, sizeof(want), "key 'dup' matches 3 keys:\n%s\n%s\n%s", ix->keys[0].uri,
+		 ix->keys[1].uri, ix->keys[2].uri);
+	assert_string_equal(msg, want);
+	index_free(ix);
+}
+
+/* Every message size, around each boundary: whole lines only, and the count right. */
+static void test_ambiguous_every_size(void **state)
+{
+	struct index *ix = index_new(12, "dup", 150);
+	size_t msg_len;
+	char *msg;
+
+	(void)state;
+	assert_non_null(msg = malloc(2 * HANDLER_MSG_LEN));
+	for (msg_len = 1; msg_len <= 2 * HANDLER_MSG_LEN; msg_len++) {
+		find_ambiguous(ix, "dup", msg, msg_len);
+		check_candidates(ix, "dup", msg, msg_len);
+	}
+	free(msg);
+	index_free(ix);
+}
+
+/* A URI longer than the whole message: none listed, all counted. */
+static void test_ambiguous_uri_longer_than_msg(void **state)
+{
+	struct index *ix = index_new(2, "dup", 3000);
+	char msg[HANDLER_MSG_LEN];
+
+	(void)state;
+	find_ambiguous(ix, "dup", msg, sizeof(msg));
+	assert_string_equal(msg, "key 'dup' matches 2 keys:\n(and 2 more)");
+	index_free(ix);
+}
+
+static void test_unique_and_missing(void **state)
+{
+	struct index *ix = index_new(3, "one", 80);
+	const struct token_key *key = NULL;
+	char msg[HANDLER_MSG_LEN] = "";
+
+	(void)state;
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, "id:02", &key, msg, sizeof(msg)), P11A_OK);
+	assert_ptr_equal(key, &ix->keys[1]);
+	key = NULL;
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, "id:09", &key, msg, sizeof(msg)),
+	    P11A_ERR_NO_SUCH_KEY);
+	assert_null(key);
+	assert_string_equal(msg, "no key matches 'id:09'");
+	index_free(ix);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ambiguous_cut_at_whole_lines),
+	    cmocka_unit_test(test_ambiguous_all_listed),
+	    cmocka_unit_test(test_ambiguous_every_size),
+	    cmocka_unit_test(test_ambiguous_uri_longer_than_msg),
+	    cmocka_unit_test(test_unique_and_missing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
