@@ -4,11 +4,16 @@
  * The file holds "key = value" lines; a '#' at the start of a line, or after
  * blank space outside quotes, starts a comment; blank lines are ignored;
  * spaces and tabs around keys and values are trimmed; a value may be put in
- * double quotes (no escapes inside). "[section]" lines are refused for now
- * (reserved for later: [key NAME]). Every command-line flag is also a key:
+ * double quotes (no escapes inside). Every command-line flag is also a key:
  * module, token, pin-source, socket, foreground, log-level; plus pool-size.
  * The last of several lines setting a key wins. Errors name the file and the
  * line, and never quote a value (a token URI may hold a pin-value).
+ *
+ * Those global keys come first. A line "[key NAME]" opens a section that
+ * names one key of the token and holds its settings (struct conf_key); every
+ * line after it, up to the next "[key NAME]", belongs to it. Inside a section
+ * only section keys are allowed, each at most once; a global key there is an
+ * error, and so is any other "[...]" line.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -25,20 +30,39 @@
 #define CONF_POOL_MIN 1u
 #define CONF_POOL_MAX 256u
 #define CONF_POOL_DEFAULT 8u
+/* Most [key NAME] sections in one file; longest NAME, in bytes. */
+#define CONF_MAX_KEYS 1024u
+#define CONF_MAX_KEY_NAME 64u
 
 struct agent_config {
-	char *module;	    /* PKCS#11 module path */
-	char *token;	    /* RFC 7512 token URI */
-	char *pin_source;   /* file:PATH or env:VAR; may be NULL (URI pin-source, or none) */
-	char *socket;	    /* socket path; NULL: the default */
-	int foreground;	    /* 1: stay in the foreground, log to stderr */
-	char *log_level;    /* "error", "warn", "info", "debug" */
-	unsigned pool_size; /* PKCS#11 sessions in the pool (default 8) */
+	char *module;	       /* PKCS#11 module path */
+	char *token;	       /* RFC 7512 token URI */
+	char *pin_source;      /* file:PATH or env:VAR; may be NULL (URI pin-source, or none) */
+	char *socket;	       /* socket path; NULL: the default */
+	int foreground;	       /* 1: stay in the foreground, log to stderr */
+	char *log_level;       /* "error", "warn", "info", "debug" */
+	unsigned pool_size;    /* PKCS#11 sessions in the pool (default 8) */
+	struct conf_key *keys; /* [key NAME] sections, in file order */
+	size_t n_keys;
 };
 
-/* Sets defaults (all strings NULL, foreground 0, pool_size 8). */
+/*
+ * A "[key NAME]" section: NAME is 1..64 characters of [A-Za-z0-9._-], unique
+ * in the file (case matters). Keys inside it: uri (required: a pkcs11: URI of
+ * an object on a token, checked with p11-kit; no blanks, no unknown
+ * attributes), allow-rsa-pkcs1-decrypt (yes/no, default no). Later issues add
+ * allow-users, allow-ops, ... (one row each in conf.c's section table).
+ */
+struct conf_key {
+	char *name;
+	char *uri;
+	int allow_rsa_pkcs1_decrypt; /* 0 or 1 */
+	char *where;		     /* "FILE:LINE" of the section header */
+};
+
+/* Sets defaults (all strings NULL, foreground 0, pool_size 8, no keys). */
 void config_init(struct agent_config *cfg);
-/* Frees the strings of cfg. */
+/* Frees the strings and the key list of cfg, and sets the defaults again. */
 void config_clear(struct agent_config *cfg);
 
 /*
@@ -49,9 +73,12 @@ int config_set(struct agent_config *cfg, const char *key, const char *value, cha
 	       size_t msg_len);
 
 /*
- * Reads the file at path into cfg (keys already set are overwritten).
- * Returns 0, or -1 with "PATH:LINE: what is wrong" (or "PATH: why" when the
- * file cannot be read) in msg; on failure cfg is unchanged.
+ * Reads the file at path into cfg. Global keys the file sets overwrite those
+ * already set; the others stay. The key list is not merged: cfg->keys becomes
+ * the file's [key NAME] sections (none if it has none), so after several loads
+ * it is the last file's. Returns 0, or -1 with "PATH:LINE: what is wrong" (or
+ * "PATH: why" when the file cannot be read) in msg; on failure cfg is
+ * unchanged.
  */
 int config_load_file(struct agent_config *cfg, const char *path, char *msg, size_t msg_len);
 

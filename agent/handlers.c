@@ -26,7 +26,8 @@ struct req {
 	struct buf *scratch;   /* owns bytes the reply fields point at */
 	uint8_t *owned;	       /* a malloc'd reply field, freed after encoding */
 	size_t owned_len;
-	char *msg; /* the human message of an error */
+	struct secret *secret; /* a secret reply field, wiped after encoding */
+	char *msg;	       /* the human message of an error */
 };
 
 typedef int (*handler_fn)(struct req *r);
@@ -73,6 +74,14 @@ static int handle_ping(struct req *r)
 	return P11A_OK;
 }
 
+/* How to name a key in a message: its config name, label, else URI. */
+static const char *key_name(const struct token_key *key)
+{
+	if (key->name != NULL)
+		return key->name;
+	return key->label[0] != '\0' ? key->label : key->uri;
+}
+
 /* Resolves the key reference in field i. */
 static int find_key(struct req *r, size_t i, const struct token_key **out_key)
 {
@@ -84,14 +93,33 @@ static int find_key(struct req *r, size_t i, const struct token_key **out_key)
 	return token_find_key(r->tok, ref, out_key, r->msg, MSG_LEN);
 }
 
+/* Joins the names of algs[0..n) with commas into out; 0, or -1 when it does not fit. */
+static int join_algs(const p11a_alg *algs, size_t n, char *out, size_t out_len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct p11a_alg_info *ai = p11a_alg_by_id(algs[i]);
+		int k;
+
+		if (ai == NULL)
+			continue;
+		k = snprintf(out + used, out_len - used, "%s%s", used ? "," : "", ai->name);
+		if (k < 0 || (size_t)k >= out_len - used)
+			return -1;
+		used += (size_t)k;
+	}
+	return 0;
+}
+
 /* Appends one list entry for key to b. */
 static int put_key_entry(struct req *r, const struct token_key *key, struct buf *b)
 {
-	p11a_alg algs[32];
-	char names[1024] = "";
-	size_t n, used = 0;
-	p11a_alg def = token_key_default_alg(key);
-	const struct p11a_alg_info *dai = p11a_alg_by_id(def);
+	p11a_alg algs[32], sw[32];
+	char names[1024], sw_names[1024];
+	size_t n, n_sw = 0;
+	const struct p11a_alg_info *dai = p11a_alg_by_id(token_key_default_alg(key));
 	struct p11a_key_info info = {
 	    .label = key->label,
 	    .id = key->id,
@@ -103,20 +131,17 @@ static int put_key_entry(struct req *r, const struct token_key *key, struct buf 
 	    .ops = key->ops,
 	    .algs = names,
 	    .default_alg = (char *)(dai != NULL ? dai->name : ""),
+	    .sw_algs = sw_names,
+	    .name = key->name != NULL ? key->name : (char *)"",
 	};
 
 	n = token_key_algs(r->tok, key, algs, sizeof(algs) / sizeof(algs[0]));
-	for (size_t i = 0; i < n; i++) {
-		const struct p11a_alg_info *ai = p11a_alg_by_id(algs[i]);
-		int k;
-
-		if (ai == NULL)
-			continue;
-		k = snprintf(names + used, sizeof(names) - used, "%s%s", used ? "," : "", ai->name);
-		if (k < 0 || (size_t)k >= sizeof(names) - used)
-			break;
-		used += (size_t)k;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (token_alg_in_software(r->tok, key, algs[i]))
+			sw[n_sw++] = algs[i];
+	if (join_algs(algs, n, names, sizeof(names)) != 0 ||
+	    join_algs(sw, n_sw, sw_names, sizeof(sw_names)) != 0)
+		return P11A_ERR_INTERNAL;
 	return proto_list_put(b, &info);
 }
 
@@ -158,30 +183,54 @@ static int handle_pubkey(struct req *r)
 		return rc;
 	if (key->spki == NULL && key->klass == CKO_SECRET_KEY)
 		return err(r, P11A_ERR_NOT_SUPPORTED,
-			   "key '%s' is a secret key (%s): it has no public key",
-			   key->label[0] != '\0' ? key->label : key->uri,
+			   "key '%s' is a secret key (%s): it has no public key", key_name(key),
 			   p11a_key_type_name(key->type));
 	if (key->spki == NULL)
 		return err(r, P11A_ERR_NOT_SUPPORTED,
 			   "key '%s': the token holds no public key or certificate for it",
-			   key->label[0] != '\0' ? key->label : key->uri);
+			   key_name(key));
 	r->out->n = 1;
 	r->out->f[0] = proto_str(key->spki, key->spki_len);
 	return P11A_OK;
 }
 
 /* The algorithm in field i, or the key's default when 0. */
-static int pick_alg(struct req *r, size_t i, const struct token_key *key, p11a_alg *out_alg)
+static const char *op_name(uint32_t op)
+{
+	switch (op) {
+	case P11A_OP_SIGN:
+		return "signing";
+	case P11A_OP_DECRYPT:
+		return "decryption";
+	case P11A_OP_UNWRAP:
+		return "unwrapping";
+	case P11A_OP_DERIVE:
+		return "derivation";
+	default:
+		return "this operation";
+	}
+}
+
+/*
+ * The algorithm in field i for operation op, or the key's default for it
+ * when 0. An algorithm of another operation is refused here.
+ */
+static int pick_alg(struct req *r, size_t i, const struct token_key *key, uint32_t op,
+		    p11a_alg *out_alg)
 {
 	uint32_t alg = r->in->f[i].u32;
+	const struct p11a_alg_info *ai;
 
 	if (alg == P11A_ALG_NONE) {
-		if ((alg = token_key_default_alg(key)) == P11A_ALG_NONE)
+		if ((alg = token_key_default_alg_for(key, op)) == P11A_ALG_NONE)
 			return err(r, P11A_ERR_NOT_SUPPORTED,
-				   "key '%s' (%s) has no signing algorithm", key->label,
-				   p11a_key_type_name(key->type));
-	} else if (p11a_alg_by_id(alg) == NULL) {
+				   "key '%s' (%s) has no algorithm for %s", key_name(key),
+				   p11a_key_type_name(key->type), op_name(op));
+	} else if ((ai = p11a_alg_by_id(alg)) == NULL) {
 		return err(r, P11A_ERR_BAD_INPUT, "alg: unknown algorithm number %u", alg);
+	} else if (!(ai->ops & op)) {
+		return err(r, P11A_ERR_NOT_SUPPORTED, "alg: %s is not an algorithm for %s",
+			   ai->name, op_name(op));
 	}
 	*out_alg = (p11a_alg)alg;
 	return P11A_OK;
@@ -194,7 +243,8 @@ static int handle_sign(struct req *r)
 	uint32_t flags = r->in->f[2].u32;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK || (rc = pick_alg(r, 1, key, &alg)) != P11A_OK)
+	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
+	    (rc = pick_alg(r, 1, key, P11A_OP_SIGN, &alg)) != P11A_OK)
 		return rc;
 	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
 		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
@@ -213,7 +263,8 @@ static int handle_verify_hmac(struct req *r)
 	p11a_alg alg;
 	int valid = 0, rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK || (rc = pick_alg(r, 1, key, &alg)) != P11A_OK)
+	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
+	    (rc = pick_alg(r, 1, key, P11A_OP_SIGN, &alg)) != P11A_OK)
 		return rc;
 	rc = token_verify_hmac(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, r->in->f[3].p,
 			       r->in->f[3].len, &valid, r->msg, MSG_LEN);
@@ -221,6 +272,69 @@ static int handle_verify_hmac(struct req *r)
 		return rc;
 	r->out->n = 1;
 	r->out->f[0] = proto_u32(valid ? 1 : 0);
+	return P11A_OK;
+}
+
+/* Hands a secret result to the reply; it is wiped after the reply is sent. */
+static void reply_secret(struct req *r, struct secret *s)
+{
+	r->secret = s;
+	r->out->n = 1;
+	r->out->f[0] = proto_str(s->p, s->len);
+}
+
+static int handle_decrypt(struct req *r)
+{
+	const struct token_key *key;
+	struct secret *plain = NULL;
+	p11a_alg alg;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
+	    (rc = pick_alg(r, 1, key, P11A_OP_DECRYPT, &alg)) != P11A_OK)
+		return rc;
+	if (alg == P11A_ALG_RSA_PKCS1 && r->in->f[2].len > 0)
+		return err(r, P11A_ERR_BAD_INPUT, "label: rsa-pkcs1 takes no label");
+	rc = token_decrypt(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, r->in->f[3].p,
+			   r->in->f[3].len, &plain, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	reply_secret(r, plain);
+	return P11A_OK;
+}
+
+static int handle_unwrap(struct req *r)
+{
+	const struct token_key *key;
+	struct secret *sk = NULL;
+	p11a_alg alg;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
+	    (rc = pick_alg(r, 1, key, P11A_OP_UNWRAP, &alg)) != P11A_OK)
+		return rc;
+	rc = token_unwrap(r->tok, key, alg, r->in->f[3].p, r->in->f[3].len, r->in->f[2].u32,
+			  r->in->f[4].p, r->in->f[4].len, &sk, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	reply_secret(r, sk);
+	return P11A_OK;
+}
+
+static int handle_derive(struct req *r)
+{
+	const struct token_key *key;
+	struct secret *z = NULL;
+	p11a_alg alg;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
+	    (rc = pick_alg(r, 1, key, P11A_OP_DERIVE, &alg)) != P11A_OK)
+		return rc;
+	rc = token_derive(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, &z, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	reply_secret(r, z);
 	return P11A_OK;
 }
 
@@ -232,6 +346,9 @@ static const struct handler handlers[] = {
     {PROTO_OP_SIGN, handle_sign, NEEDS_TOKEN},
     {PROTO_OP_VERIFY_HMAC, handle_verify_hmac, NEEDS_TOKEN},
     {PROTO_OP_KEY_INFO, handle_key_info, NEEDS_TOKEN},
+    {PROTO_OP_DECRYPT, handle_decrypt, NEEDS_TOKEN},
+    {PROTO_OP_UNWRAP, handle_unwrap, NEEDS_TOKEN},
+    {PROTO_OP_DERIVE, handle_derive, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)
@@ -312,6 +429,7 @@ out:
 		log_debug("request op %u from uid %d pid %d: %s: %s", in.op, peer->uid, peer->pid,
 			  p11a_errname(rc), msg);
 	free(r.owned);
+	secret_free(r.secret);
 	buf_free(r.scratch);
 	return ret;
 }

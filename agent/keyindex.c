@@ -1,6 +1,6 @@
 /*
  * keyindex: finds the token's keys once, with their attributes, public keys
- * and canonical URIs, and resolves key references against them.
+ * and canonical URIs (keyref.c resolves references against them).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -343,6 +343,7 @@ static void key_clear(struct token_key *key)
 	free(key->id);
 	free(key->uri);
 	free(key->spki);
+	free(key->name);
 	memset(key, 0, sizeof(*key));
 }
 
@@ -539,157 +540,4 @@ void keyindex_free(struct token_key *keys, size_t n)
 	for (i = 0; i < n; i++)
 		key_clear(&keys[i]);
 	free(keys);
-}
-
-const char *keyindex_quotable(const char *ref)
-{
-	return strstr(ref, "pin-value") != NULL ? "(a URI with a pin-value, not shown)" : ref;
-}
-
-/* Parses "id:HEX" into a malloc'd buffer. */
-static int parse_hex_id(const char *hex, uint8_t **out, size_t *out_len)
-{
-	size_t i, len = strlen(hex);
-	unsigned int byte;
-	uint8_t *id;
-
-	if (len == 0 || len % 2 != 0 || strspn(hex, "0123456789abcdefABCDEF") != len)
-		return -1;
-	if ((id = malloc(len / 2)) == NULL)
-		return -1;
-	for (i = 0; i < len / 2; i++) {
-		sscanf(hex + 2 * i, "%2x", &byte);
-		id[i] = (uint8_t)byte;
-	}
-	*out = id;
-	*out_len = len / 2;
-	return 0;
-}
-
-enum ref_kind { REF_LABEL, REF_ID, REF_URI };
-
-struct ref {
-	enum ref_kind kind;
-	const char *label;
-	uint8_t *id;
-	size_t id_len;
-	P11KitUri *uri;
-	const CK_TOKEN_INFO *tinfo;
-};
-
-static int ref_matches(const struct ref *ref, const struct token_key *key)
-{
-	CK_OBJECT_CLASS klass = key->klass;
-
-	switch (ref->kind) {
-	case REF_LABEL:
-		return strcmp(key->label, ref->label) == 0;
-	case REF_ID:
-		return key->id_len == ref->id_len && memcmp(key->id, ref->id, ref->id_len) == 0;
-	case REF_URI: {
-		CK_ATTRIBUTE attrs[] = {
-		    {CKA_CLASS, &klass, sizeof(klass)},
-		    {CKA_LABEL, key->label, strlen(key->label)},
-		    {CKA_ID, key->id, key->id_len},
-		};
-		return p11_kit_uri_match_token_info(ref->uri, ref->tinfo) &&
-		       p11_kit_uri_match_attributes(ref->uri, attrs, 3);
-	}
-	}
-	return 0;
-}
-
-/* Length of "\n(and N more)". */
-static size_t more_len(size_t n)
-{
-	return (size_t)snprintf(NULL, 0, "\n(and %zu more)", n);
-}
-
-/*
- * Appends to msg the URIs of the count keys ref matches, one a line, as many
- * whole lines as fit; when one does not, "(and N more)" ends the list. Room
- * for that line is kept while listing, so it always fits after the header.
- */
-static void list_candidates(const struct ref *ref, const struct token_key *keys, size_t n,
-			    size_t count, char *msg, size_t msg_len)
-{
-	size_t i, line, listed = 0, used = strnlen(msg, msg_len);
-
-	for (i = 0; i < n && listed < count; i++) {
-		if (!ref_matches(ref, &keys[i]))
-			continue;
-		line = 1 + strlen(keys[i].uri);
-		if (listed + 1 < count)
-			line += more_len(count - listed - 1);
-		if (used + line >= msg_len)
-			break;
-		used += (size_t)snprintf(msg + used, msg_len - used, "\n%s", keys[i].uri);
-		listed++;
-	}
-	if (listed < count && used + more_len(count - listed) < msg_len)
-		snprintf(msg + used, msg_len - used, "\n(and %zu more)", count - listed);
-}
-
-int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
-		  const char *ref_str, const struct token_key **out_key, char *msg, size_t msg_len)
-{
-	struct ref ref = {REF_LABEL, ref_str, NULL, 0, NULL, tinfo};
-	const struct token_key *match = NULL;
-	const char *shown = keyindex_quotable(ref_str);
-	size_t i, count = 0;
-	int r, ret = P11A_ERR_BAD_INPUT;
-
-	if (strncmp(ref_str, "pkcs11:", strlen("pkcs11:")) == 0) {
-		ref.kind = REF_URI;
-		if ((ref.uri = p11_kit_uri_new()) == NULL) {
-			ret = P11A_ERR_INTERNAL;
-			snprintf(msg, msg_len, "out of memory");
-			goto out;
-		}
-		r = p11_kit_uri_parse(ref_str, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, ref.uri);
-		if (r != P11_KIT_URI_OK) {
-			snprintf(msg, msg_len, "key '%s': not a valid PKCS#11 URI: %s", shown,
-				 p11_kit_uri_message(r));
-			goto out;
-		}
-		if (p11_kit_uri_any_unrecognized(ref.uri)) {
-			snprintf(msg, msg_len,
-				 "key '%s': a key URI may only hold token, manufacturer, model, "
-				 "serial, object, id and type",
-				 shown);
-			goto out;
-		}
-	} else if (strncmp(ref_str, "id:", strlen("id:")) == 0) {
-		ref.kind = REF_ID;
-		if (parse_hex_id(ref_str + strlen("id:"), &ref.id, &ref.id_len) != 0) {
-			snprintf(msg, msg_len,
-				 "key '%s': the id must be an even number of hex digits", shown);
-			goto out;
-		}
-	}
-
-	for (i = 0; i < n; i++) {
-		if (!ref_matches(&ref, &keys[i]))
-			continue;
-		if (count++ == 0)
-			match = &keys[i];
-	}
-	if (count == 0) {
-		snprintf(msg, msg_len, "no key matches '%s'", shown);
-		ret = P11A_ERR_NO_SUCH_KEY;
-		goto out;
-	}
-	if (count > 1) {
-		snprintf(msg, msg_len, "key '%s' matches %zu keys:", shown, count);
-		list_candidates(&ref, keys, n, count, msg, msg_len);
-		ret = P11A_ERR_AMBIGUOUS_KEY;
-		goto out;
-	}
-	*out_key = match;
-	ret = P11A_OK;
-out:
-	free(ref.id);
-	if (ref.uri != NULL)
-		p11_kit_uri_free(ref.uri);
-	return ret;
 }

@@ -1,5 +1,6 @@
 /*
- * keyindex: the token's keys, read once when the agent starts.
+ * keyindex: the token's keys, read once when the agent starts (keyindex.c),
+ * and the references that name them (keyref.c).
  *
  * keyindex_load() finds the private keys (RSA, EC on P-256/P-384/P-521,
  * Ed25519) and secret keys (HMAC: generic secret and CKK_SHA*_HMAC; AES),
@@ -8,7 +9,8 @@
  * log, is a key whose label or id is longer than PROTO_MAX_KEYREF bytes or
  * whose URI is longer than 4 * PROTO_MAX_KEYREF: a client could not read a
  * list holding it (proto_list_get). keyindex_find() resolves a
- * reference (label, "id:HEX", "pkcs11:" URI) against the index.
+ * reference (config name, label, "id:HEX", "pkcs11:" URI) against the index;
+ * keyindex_bind() gives keys the names of the config's [key NAME] sections.
  *
  * Used by token.c only; token.h describes the behaviour callers see.
  *
@@ -35,9 +37,22 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 /* Frees n keys and the array. NULL is a no-op. */
 void keyindex_free(struct token_key *keys, size_t n);
 
-/* token_find_key() on the index. */
+/* token_find_key() on the index: a name bound by keyindex_bind() first, then labels. */
 int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
 		  const char *ref, const struct token_key **out_key, char *msg, size_t msg_len);
+
+/*
+ * token_bind_names() on the index. Nothing is bound unless every binding
+ * resolves: each URI to exactly one key, no key twice, no name twice.
+ */
+int keyindex_bind(struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
+		  const struct token_key_binding *b, size_t n_b, char *msg, size_t msg_len);
+
+/* How to name key in a message: its config name, else its label, else its URI. */
+const char *keyindex_key_name(const struct token_key *key);
+
+/* "an RSA", "an EC", ..., "a CKK_SHA256_HMAC": for "does not fit %s key". */
+const char *keyindex_type_article(const struct token_key *key);
 
 /* Is ref fit to quote in a message? Not when it may carry a PIN (a URI's pin-value). */
 const char *keyindex_quotable(const char *ref);

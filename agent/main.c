@@ -127,6 +127,31 @@ static char *uri_pin_source(const char *uri)
 	return out;
 }
 
+/* Gives the config's [key NAME] sections to the token: names and policy. */
+static int bind_names(struct token *tok, const struct agent_config *cfg, char *msg, size_t msg_len)
+{
+	struct token_key_binding *b;
+	int r;
+
+	if (cfg->n_keys == 0)
+		return P11A_OK;
+	if ((b = calloc(cfg->n_keys, sizeof(*b))) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return P11A_ERR_INTERNAL;
+	}
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		const struct conf_key *k = &cfg->keys[i];
+
+		b[i].name = k->name;
+		b[i].uri = k->uri;
+		b[i].where = k->where;
+		b[i].policy = k->allow_rsa_pkcs1_decrypt ? TOKEN_POLICY_RSA_PKCS1_DECRYPT : 0;
+	}
+	r = token_bind_names(tok, b, cfg->n_keys, msg, msg_len);
+	free(b);
+	return r;
+}
+
 /* Parses the command line into cfg: --config first, flags then override it. */
 static void parse_args(int argc, char **argv, struct agent_config *cfg)
 {
@@ -267,6 +292,10 @@ int main(int argc, char **argv)
 	secret_free(pin); /* wiped: the token is logged in, or never will be */
 	pin = NULL;
 	if (rc != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+	if (bind_names(tok, &cfg, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

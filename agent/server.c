@@ -360,6 +360,7 @@ static void *conn_main(void *arg)
 		body = NULL;
 		if (write_full(c->fd, buf_data(out), buf_len(out)) != 0)
 			break;
+		buf_reset(out); /* the reply may be a session key: wipe it now */
 	}
 	if (body != NULL) {
 		secret_wipe(body, len);

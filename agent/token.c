@@ -1,6 +1,7 @@
 /*
  * token: loads the PKCS#11 module, selects the token, logs in, keeps a pool
- * of sessions and signs with the indexed keys (keyindex.c).
+ * of sessions and signs with the indexed keys (keyindex.c). Decrypt, unwrap
+ * and derive are in kex.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -11,29 +12,17 @@
 #include <string.h>
 
 #include <p11-kit/p11-kit.h>
-#include <p11-kit/uri.h>
 
 #include "keyindex.h"
-#include "pool.h"
 #include "sigfmt.h"
-#include "token.h"
-
-#ifndef CKM_EDDSA
-#define CKM_EDDSA 0x1057UL
-#endif
+#include "token-impl.h"
 
 /* Default number of sessions in the pool. */
 #define POOL_DEFAULT 8
 /* Largest signature accepted from the token (RSA-16384 needs 2048 bytes). */
 #define SIG_MAX 8192
 
-/* The mechanisms the agent uses; bit 1 << M_x of token.mechs says the slot offers it. */
-enum { M_RSA_PKCS, M_RSA_PSS, M_ECDSA, M_EDDSA, M_HMAC256, M_HMAC384, M_HMAC512, M_COUNT };
-
-static const struct mech {
-	CK_MECHANISM_TYPE type;
-	const char *name;
-} mechs[M_COUNT] = {
+const struct token_mech token_mechs[M_COUNT] = {
     [M_RSA_PKCS] = {CKM_RSA_PKCS, "CKM_RSA_PKCS"},
     [M_RSA_PSS] = {CKM_RSA_PKCS_PSS, "CKM_RSA_PKCS_PSS"},
     [M_ECDSA] = {CKM_ECDSA, "CKM_ECDSA"},
@@ -41,9 +30,14 @@ static const struct mech {
     [M_HMAC256] = {CKM_SHA256_HMAC, "CKM_SHA256_HMAC"},
     [M_HMAC384] = {CKM_SHA384_HMAC, "CKM_SHA384_HMAC"},
     [M_HMAC512] = {CKM_SHA512_HMAC, "CKM_SHA512_HMAC"},
+    [M_RSA_OAEP] = {CKM_RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP"},
+    [M_RSA_X509] = {CKM_RSA_X_509, "CKM_RSA_X_509"},
+    [M_AES_KW] = {CKM_AES_KEY_WRAP, "CKM_AES_KEY_WRAP"},
+    [M_AES_KWP] = {CKM_AES_KEY_WRAP_PAD, "CKM_AES_KEY_WRAP_PAD"},
+    [M_ECDH] = {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE"},
 };
 
-/* How each algorithm runs on the token. */
+/* How each signing algorithm runs on the token (kex.c has the others). */
 static const struct alg_mech {
 	p11a_alg alg;
 	unsigned mech;		      /* index in mechs[] */
@@ -65,125 +59,6 @@ static const struct alg_mech {
     {P11A_ALG_HMAC_SHA384, M_HMAC384, 0, 0, CKK_SHA384_HMAC},
     {P11A_ALG_HMAC_SHA512, M_HMAC512, 0, 0, CKK_SHA512_HMAC},
 };
-
-struct token {
-	CK_FUNCTION_LIST *f;
-	int initialized;
-	CK_SLOT_ID slot;
-	CK_TOKEN_INFO tinfo;
-	/* Opened first and kept for the agent's life: it holds the login. */
-	CK_SESSION_HANDLE login_session;
-	int have_login_session;
-	int logged_in;
-	unsigned mechs; /* bit i: mechs[i] offered by the slot */
-	/* HMAC mechanisms: key sizes in bytes the token accepts (C_GetMechanismInfo). */
-	CK_ULONG hmac_min[M_COUNT], hmac_max[M_COUNT];
-	struct token_key *keys;
-	size_t n_keys;
-	struct pool *pool;
-};
-
-/* The blank-padded PKCS#11 string field f[0..n) as a C string in out. */
-static void field_str(const unsigned char *f, size_t n, char *out, size_t out_len)
-{
-	while (n > 0 && (f[n - 1] == ' ' || f[n - 1] == '\0'))
-		n--;
-	snprintf(out, out_len, "%.*s", (int)n, (const char *)f);
-}
-
-/* Appends "label (manufacturer, serial S)" of ti to list. */
-static void describe_token(const CK_TOKEN_INFO *ti, char *list, size_t list_len)
-{
-	char label[33], manuf[33], serial[17];
-	size_t used = strlen(list);
-
-	field_str(ti->label, sizeof(ti->label), label, sizeof(label));
-	field_str(ti->manufacturerID, sizeof(ti->manufacturerID), manuf, sizeof(manuf));
-	field_str(ti->serialNumber, sizeof(ti->serialNumber), serial, sizeof(serial));
-	if (used + 1 < list_len)
-		snprintf(list + used, list_len - used, "%s%s (%s, serial %s)", used ? ", " : "",
-			 label, manuf, serial);
-}
-
-/* Finds the one slot whose token matches uri_str; sets tok->slot and tok->tinfo. */
-static int select_token(struct token *tok, const char *uri_str, char *msg, size_t msg_len)
-{
-	const char *shown = uri_str != NULL ? keyindex_quotable(uri_str) : "pkcs11:";
-	CK_SLOT_ID *slots = NULL, *tmp;
-	CK_ULONG i, n_slots = 0;
-	CK_TOKEN_INFO ti;
-	P11KitUri *uri;
-	char seen[768] = "";
-	size_t matches = 0;
-	int r, ret = P11A_ERR_BAD_INPUT;
-	CK_RV rv;
-
-	if ((uri = p11_kit_uri_new()) == NULL) {
-		snprintf(msg, msg_len, "out of memory");
-		return P11A_ERR_INTERNAL;
-	}
-	if (uri_str != NULL &&
-	    (r = p11_kit_uri_parse(uri_str, P11_KIT_URI_FOR_TOKEN, uri)) != P11_KIT_URI_OK) {
-		snprintf(msg, msg_len, "token URI '%s': %s", shown, p11_kit_uri_message(r));
-		goto out;
-	}
-	if (p11_kit_uri_any_unrecognized(uri)) {
-		snprintf(
-		    msg, msg_len,
-		    "token URI '%s': only token, manufacturer, model and serial select a token",
-		    shown);
-		goto out;
-	}
-
-	for (;;) {
-		if ((rv = tok->f->C_GetSlotList(CK_TRUE, NULL, &n_slots)) != CKR_OK)
-			break;
-		if (n_slots == 0)
-			break;
-		if ((tmp = realloc(slots, n_slots * sizeof(*slots))) == NULL) {
-			snprintf(msg, msg_len, "out of memory");
-			ret = P11A_ERR_INTERNAL;
-			goto out;
-		}
-		slots = tmp;
-		if ((rv = tok->f->C_GetSlotList(CK_TRUE, slots, &n_slots)) != CKR_BUFFER_TOO_SMALL)
-			break;
-	}
-	if (rv != CKR_OK) {
-		snprintf(msg, msg_len, "C_GetSlotList failed: %s", token_ckr_name(rv));
-		ret = P11A_ERR_TOKEN;
-		goto out;
-	}
-
-	for (i = 0; i < n_slots; i++) {
-		/* An uninitialized token (SoftHSM always shows one) holds no keys. */
-		if (tok->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
-		    !(ti.flags & CKF_TOKEN_INITIALIZED))
-			continue;
-		describe_token(&ti, seen, sizeof(seen));
-		if (!p11_kit_uri_match_token_info(uri, &ti))
-			continue;
-		if (matches++ == 0) {
-			tok->slot = slots[i];
-			tok->tinfo = ti;
-		}
-	}
-	if (matches == 1) {
-		ret = P11A_OK;
-	} else if (n_slots == 0 || seen[0] == '\0') {
-		snprintf(msg, msg_len, "no initialized token is present in the module");
-	} else if (matches == 0) {
-		snprintf(msg, msg_len, "no token matches '%s'; tokens seen: %s", shown, seen);
-	} else {
-		snprintf(msg, msg_len,
-			 "'%s' matches %zu tokens: %s; name one with token=LABEL or serial=SERIAL",
-			 shown, matches, seen);
-	}
-out:
-	free(slots);
-	p11_kit_uri_free(uri);
-	return ret;
-}
 
 /* Records which of the agent's mechanisms the slot offers. */
 static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
@@ -207,7 +82,7 @@ static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
 	}
 	for (i = 0; i < n; i++)
 		for (m = 0; m < M_COUNT; m++)
-			if (list[i] == mechs[m].type)
+			if (list[i] == token_mechs[m].type)
 				tok->mechs |= 1u << m;
 	free(list);
 	for (m = M_HMAC256; m <= M_HMAC512; m++) {
@@ -215,7 +90,7 @@ static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
 
 		/* For HMAC, sizes are in bytes (PKCS#11 2.40, 2.1.27). */
 		if ((tok->mechs & (1u << m)) &&
-		    tok->f->C_GetMechanismInfo(tok->slot, mechs[m].type, &info) == CKR_OK) {
+		    tok->f->C_GetMechanismInfo(tok->slot, token_mechs[m].type, &info) == CKR_OK) {
 			tok->hmac_min[m] = info.ulMinKeySize;
 			tok->hmac_max[m] = info.ulMaxKeySize;
 		}
@@ -229,11 +104,13 @@ static int login(struct token *tok, const struct secret *pin, char *msg, size_t 
 
 	rv = tok->f->C_Login(tok->login_session, CKU_USER, pin->p, pin->len);
 	if (rv == CKR_OK) {
-		tok->logged_in = 1;
+		tok->logged_in = tok->user = 1;
 		return P11A_OK;
 	}
-	if (rv == CKR_USER_ALREADY_LOGGED_IN)
+	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+		tok->user = 1;
 		return P11A_OK;
+	}
 	/* Never retried: every wrong try counts against the token's retry counter. */
 	if (rv == CKR_PIN_INCORRECT)
 		snprintf(msg, msg_len,
@@ -276,7 +153,8 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	}
 	tok->initialized = 1;
 
-	if ((ret = select_token(tok, opt->uri, msg, msg_len)) != P11A_OK ||
+	if ((ret = token_select_slot(tok->f, opt->uri, &tok->slot, &tok->tinfo, msg, msg_len)) !=
+		P11A_OK ||
 	    (ret = load_mechanisms(tok, msg, msg_len)) != P11A_OK)
 		goto out;
 	if ((rv = pool_open_session(tok->f, tok->slot, &tok->login_session)) != CKR_OK) {
@@ -293,6 +171,7 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	if ((ret = pool_new(tok->f, tok->slot, opt->pool_size ? opt->pool_size : POOL_DEFAULT,
 			    &tok->pool, msg, msg_len)) != P11A_OK)
 		goto out;
+	kex_probe(tok);
 
 	*out_tok = tok;
 	tok = NULL;
@@ -337,6 +216,12 @@ int token_find_key(const struct token *tok, const char *ref, const struct token_
 		return P11A_ERR_BAD_INPUT;
 	}
 	return keyindex_find(tok->keys, tok->n_keys, &tok->tinfo, ref, out_key, msg, msg_len);
+}
+
+int token_bind_names(struct token *tok, const struct token_key_binding *b, size_t n, char *msg,
+		     size_t msg_len)
+{
+	return keyindex_bind(tok->keys, tok->n_keys, &tok->tinfo, b, n, msg, msg_len);
 }
 
 static const struct alg_mech *alg_mech_for(p11a_alg alg)
@@ -399,8 +284,13 @@ size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a
 	size_t i, n = 0;
 
 	for (i = 0; (info = p11a_alg_at(i)) != NULL && n < max; i++) {
-		if ((am = alg_mech_for(info->alg)) == NULL || !alg_fits(key, info, am) ||
-		    !rsa_size_fits(key, info, am) || !hmac_size_fits(tok, key, am))
+		if ((am = alg_mech_for(info->alg)) == NULL) {
+			if (kex_alg_served(tok, key, info))
+				out[n++] = info->alg;
+			continue;
+		}
+		if (!alg_fits(key, info, am) || !rsa_size_fits(key, info, am) ||
+		    !hmac_size_fits(tok, key, am))
 			continue;
 		if (tok->mechs & (1u << am->mech))
 			out[n++] = info->alg;
@@ -430,34 +320,21 @@ p11a_alg token_key_default_alg(const struct token_key *key)
 	}
 }
 
-/* How to name key in a message: its label, else its URI. */
-static const char *key_name(const struct token_key *key)
+p11a_alg token_key_default_alg_for(const struct token_key *key, uint32_t op)
 {
-	return key->label[0] != '\0' ? key->label : key->uri;
-}
-
-/* "an RSA", "an EC", ..., "a CKK_SHA256_HMAC": for "does not fit %s key". */
-static const char *key_type_article(const struct token_key *key)
-{
-	switch (key->type) {
-	case P11A_KEY_RSA:
-		return "an RSA";
-	case P11A_KEY_EC:
-		return "an EC";
-	case P11A_KEY_ED25519:
-		return "an Ed25519";
-	case P11A_KEY_AES:
-		return "an AES";
-	case P11A_KEY_HMAC:
-		if (key->ck_type == CKK_SHA256_HMAC)
-			return "a CKK_SHA256_HMAC";
-		if (key->ck_type == CKK_SHA384_HMAC)
-			return "a CKK_SHA384_HMAC";
-		if (key->ck_type == CKK_SHA512_HMAC)
-			return "a CKK_SHA512_HMAC";
-		return "an HMAC";
+	switch (op) {
+	case P11A_OP_SIGN:
+		return token_key_default_alg(key);
+	case P11A_OP_DECRYPT:
+		return key->type == P11A_KEY_RSA ? P11A_ALG_RSA_OAEP_SHA256 : P11A_ALG_NONE;
+	case P11A_OP_UNWRAP:
+		if (key->type == P11A_KEY_RSA)
+			return P11A_ALG_RSA_OAEP_SHA256;
+		return key->type == P11A_KEY_AES ? P11A_ALG_AES_KWP : P11A_ALG_NONE;
+	case P11A_OP_DERIVE:
+		return key->type == P11A_KEY_EC ? P11A_ALG_ECDH : P11A_ALG_NONE;
 	default:
-		return "this";
+		return P11A_ALG_NONE;
 	}
 }
 
@@ -472,14 +349,17 @@ static int check_alg(const struct token *tok, const struct token_key *key, p11a_
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
 	const struct alg_mech *am = alg_mech_for(alg);
 
-	if (info == NULL || am == NULL) {
-		snprintf(msg, msg_len, "algorithm %u is not one the agent signs with",
-			 (unsigned)alg);
+	if (info == NULL) {
+		snprintf(msg, msg_len, "algorithm %u is not one the agent knows", (unsigned)alg);
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (am == NULL) {
+		snprintf(msg, msg_len, "algorithm %s does not sign", info->name);
 		return P11A_ERR_NOT_SUPPORTED;
 	}
 	if (!alg_fits(key, info, am)) {
 		snprintf(msg, msg_len, "algorithm %s does not fit %s key", info->name,
-			 key_type_article(key));
+			 keyindex_type_article(key));
 		return P11A_ERR_NOT_SUPPORTED;
 	}
 	if (!rsa_size_fits(key, info, am)) {
@@ -489,21 +369,21 @@ static int check_alg(const struct token *tok, const struct token_key *key, p11a_
 	}
 	if (!(tok->mechs & (1u << am->mech))) {
 		snprintf(msg, msg_len, "algorithm %s (%s) is not supported by this token",
-			 info->name, mechs[am->mech].name);
+			 info->name, token_mechs[am->mech].name);
 		return P11A_ERR_NOT_SUPPORTED;
 	}
 	if (!hmac_size_fits(tok, key, am)) {
 		snprintf(msg, msg_len,
 			 "algorithm %s is not supported by this token for a %u-byte key: %s takes "
 			 "%lu to %lu bytes",
-			 info->name, (unsigned)key->bits / 8, mechs[am->mech].name,
+			 info->name, (unsigned)key->bits / 8, token_mechs[am->mech].name,
 			 (unsigned long)tok->hmac_min[am->mech],
 			 (unsigned long)tok->hmac_max[am->mech]);
 		return P11A_ERR_NOT_SUPPORTED;
 	}
 	if (!(key->ops & op)) {
-		snprintf(msg, msg_len, "key '%s' does not allow %s (%s is false)", key_name(key),
-			 op == P11A_OP_SIGN ? "signing" : "verifying",
+		snprintf(msg, msg_len, "key '%s' does not allow %s (%s is false)",
+			 keyindex_key_name(key), op == P11A_OP_SIGN ? "signing" : "verifying",
 			 op == P11A_OP_SIGN ? "CKA_SIGN" : "CKA_VERIFY");
 		return P11A_ERR_NOT_ALLOWED;
 	}
@@ -512,13 +392,13 @@ static int check_alg(const struct token *tok, const struct token_key *key, p11a_
 	return P11A_OK;
 }
 
-/* The error for a failed C_SignInit / C_VerifyInit. */
+/* The error for a failed C_SignInit / C_VerifyInit / C_DecryptInit. */
 static int init_error(CK_RV rv, const char *fn, const struct token_key *key, char *msg,
 		      size_t msg_len)
 {
 	switch (rv) {
 	case CKR_KEY_FUNCTION_NOT_PERMITTED:
-		snprintf(msg, msg_len, "key '%s': %s failed: %s", key_name(key), fn,
+		snprintf(msg, msg_len, "key '%s': %s failed: %s", keyindex_key_name(key), fn,
 			 token_ckr_name(rv));
 		return P11A_ERR_NOT_ALLOWED;
 	case CKR_MECHANISM_INVALID:
@@ -527,7 +407,7 @@ static int init_error(CK_RV rv, const char *fn, const struct token_key *key, cha
 	case CKR_KEY_SIZE_RANGE:
 		snprintf(msg, msg_len,
 			 "%s failed: %s: the token does not do this algorithm with key '%s'", fn,
-			 token_ckr_name(rv), key_name(key));
+			 token_ckr_name(rv), keyindex_key_name(key));
 		return P11A_ERR_NOT_SUPPORTED;
 	default:
 		snprintf(msg, msg_len, "%s failed: %s", fn, token_ckr_name(rv));
@@ -535,14 +415,25 @@ static int init_error(CK_RV rv, const char *fn, const struct token_key *key, cha
 	}
 }
 
-/*
- * Takes a session and starts a sign (verify 0) or verify (1) operation on it.
- * A session found with a stale operation, or closed under us, is replaced
- * once.
- */
-static int op_init(struct token *tok, const struct token_key *key, int verify, CK_MECHANISM *mech,
-		   CK_SESSION_HANDLE *out_s, char *msg, size_t msg_len)
+int token_rv_session_lost(CK_RV rv)
 {
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_CRYPTOKI_NOT_INITIALIZED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int token_op_init(struct token *tok, const struct token_key *key, enum token_op op,
+		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, char *msg, size_t msg_len)
+{
+	static const char *const fns[] = {"C_SignInit", "C_VerifyInit", "C_DecryptInit"};
 	CK_SESSION_HANDLE s;
 	int attempt, ret, stale;
 	CK_RV rv = CKR_OK;
@@ -550,8 +441,10 @@ static int op_init(struct token *tok, const struct token_key *key, int verify, C
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((ret = pool_take(tok->pool, &s, msg, msg_len)) != P11A_OK)
 			return ret;
-		if (verify)
+		if (op == TOKEN_OP_VERIFY)
 			rv = tok->f->C_VerifyInit(s, mech, key->handle);
+		else if (op == TOKEN_OP_DECRYPT)
+			rv = tok->f->C_DecryptInit(s, mech, key->handle);
 		else
 			rv = tok->f->C_SignInit(s, mech, key->handle);
 		if (rv == CKR_OK) {
@@ -564,7 +457,7 @@ static int op_init(struct token *tok, const struct token_key *key, int verify, C
 		if (!stale)
 			break;
 	}
-	return init_error(rv, verify ? "C_VerifyInit" : "C_SignInit", key, msg, msg_len);
+	return init_error(rv, fns[op], key, msg, msg_len);
 }
 
 /* Room for a signature by key with info: the token may still ask for more. */
@@ -647,7 +540,7 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 		return P11A_ERR_BAD_INPUT;
 	}
 
-	mech = (CK_MECHANISM){mechs[am->mech].type, NULL, 0};
+	mech = (CK_MECHANISM){token_mechs[am->mech].type, NULL, 0};
 	if (am->mech == M_RSA_PKCS) {
 		if (sigfmt_digestinfo(info->hash, in, in_len, digestinfo, &data_len) != P11A_OK) {
 			snprintf(msg, msg_len, "data: cannot build a DigestInfo for %s",
@@ -661,7 +554,7 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 		mech.ulParameterLen = sizeof(pss);
 	}
 
-	if ((ret = op_init(tok, key, 0, &mech, &s, msg, msg_len)) != P11A_OK)
+	if ((ret = token_op_init(tok, key, TOKEN_OP_SIGN, &mech, &s, msg, msg_len)) != P11A_OK)
 		return ret;
 	if ((ret = run_sign(tok, s, data, data_len, sig_capacity(key, info), &sig, &sig_len, msg,
 			    msg_len)) != P11A_OK)
@@ -700,8 +593,8 @@ int token_verify_hmac(struct token *tok, const struct token_key *key, p11a_alg a
 	}
 	if ((ret = check_alg(tok, key, alg, P11A_OP_VERIFY, &info, &am, msg, msg_len)) != P11A_OK)
 		return ret;
-	mech = (CK_MECHANISM){mechs[am->mech].type, NULL, 0};
-	if ((ret = op_init(tok, key, 1, &mech, &s, msg, msg_len)) != P11A_OK)
+	mech = (CK_MECHANISM){token_mechs[am->mech].type, NULL, 0};
+	if ((ret = token_op_init(tok, key, TOKEN_OP_VERIFY, &mech, &s, msg, msg_len)) != P11A_OK)
 		return ret;
 	rv = tok->f->C_Verify(s, in_len ? (CK_BYTE_PTR)in : empty, in_len,
 			      mac_len ? (CK_BYTE_PTR)mac : empty, mac_len);

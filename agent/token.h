@@ -7,15 +7,18 @@
  * private keys (RSA, EC P-256/P-384/P-521, Ed25519) and secret keys (generic
  * secret and CKK_SHA*_HMAC as HMAC, AES). Handles and public keys are cached;
  * nothing is looked up per request. Requests take a session from a bounded
- * pool, so concurrent requests run concurrently on the token.
+ * pool, so concurrent requests run concurrently on the token. Which OAEP
+ * hashes the token does itself is learnt once, at token_open(), by a round
+ * trip with an RSA key; the agent decodes the others over raw RSA.
  *
  * Functions that can fail return a p11a_err and, on failure, write a human
  * message to msg (for the client; no secrets in it).
  *
  * Open the token after any fork() (daemonizing): p11-kit's managed modules,
- * like most PKCS#11 modules, do not survive into a child process. All other
- * functions may be called from many threads at once, between token_open()
- * and token_close().
+ * like most PKCS#11 modules, do not survive into a child process. Bind the
+ * config's names (token_bind_names) before serving. All other functions may
+ * be called from many threads at once, between token_open() and
+ * token_close().
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -48,6 +51,19 @@ struct token_key {
 	uint8_t *spki; /* DER SubjectPublicKeyInfo; NULL for secret keys, and for a
 			  private key whose public key the token does not hold */
 	size_t spki_len;
+	char *name;	 /* the config's [key NAME] bound to this key, or NULL */
+	uint32_t policy; /* TOKEN_POLICY_* from the config */
+};
+
+/* Policy bits a key's config section may set (token_bind_names). */
+#define TOKEN_POLICY_RSA_PKCS1_DECRYPT 0x01u /* allow-rsa-pkcs1-decrypt = yes */
+
+/* A [key NAME] section of the config, as token_bind_names() takes it. */
+struct token_key_binding {
+	const char *name;  /* NAME: works as a key reference, before labels */
+	const char *uri;   /* pkcs11: URI that must match exactly one key */
+	uint32_t policy;   /* TOKEN_POLICY_* */
+	const char *where; /* "FILE:LINE" of the section, for messages */
 };
 
 struct token_options {
@@ -82,9 +98,11 @@ int token_find_key(const struct token *tok, const char *ref, const struct token_
 		   char *msg, size_t msg_len);
 
 /*
- * The algorithms this key serves (its type fits, an RSA modulus is long
- * enough for the encoding, and the token offers the mechanism; CKA_SIGN is
- * not looked at), as p11a_alg values in table order.
+ * The algorithms this key serves, for any operation (its type fits, an RSA
+ * modulus is long enough for the encoding, the token offers the mechanism,
+ * or for OAEP the agent completes it over CKM_RSA_X_509; rsa-pkcs1 only with
+ * TOKEN_POLICY_RSA_PKCS1_DECRYPT; CKA_SIGN, CKA_DECRYPT etc. are not looked
+ * at), as p11a_alg values in table order.
  * Writes at most max; returns how many it wrote.
  */
 size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a_alg *out,
@@ -95,6 +113,70 @@ size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a
  * P11A_ALG_NONE for AES.
  */
 p11a_alg token_key_default_alg(const struct token_key *key);
+/*
+ * The default for an operation (P11A_OP_SIGN as above; P11A_OP_DECRYPT:
+ * rsa-oaep-sha256 for RSA; P11A_OP_UNWRAP: rsa-oaep-sha256 for RSA, aes-kwp
+ * for AES; P11A_OP_DERIVE: ecdh for EC), or P11A_ALG_NONE.
+ */
+p11a_alg token_key_default_alg_for(const struct token_key *key, uint32_t op);
+/*
+ * 1 when the agent completes alg in software for this key: OAEP with a hash
+ * the token does not do (probed at token_open()), decoded over raw RSA. An
+ * OAEP label the token cannot take goes to software too (SoftHSM 2.6:
+ * SHA-1 with a label); this tells the case without a label.
+ */
+int token_alg_in_software(const struct token *tok, const struct token_key *key, p11a_alg alg);
+
+/*
+ * Binds the config's named keys: each binding's URI must match exactly one
+ * indexed key, which gets the name and the policy bits; names must be unique
+ * and are matched by token_find_key() before labels. On failure msg names
+ * the section ("FILE:LINE: key NAME: ...").
+ */
+int token_bind_names(struct token *tok, const struct token_key_binding *b, size_t n, char *msg,
+		     size_t msg_len);
+
+/*
+ * Decrypts in with an RSA key. alg: P11A_ALG_RSA_OAEP_* (label is the OAEP
+ * label) or P11A_ALG_RSA_PKCS1 (only with TOKEN_POLICY_RSA_PKCS1_DECRYPT, else
+ * P11A_ERR_NOT_ALLOWED). Every failure of the decryption itself, OAEP or
+ * PKCS#1 v1.5, gives one and the same P11A_ERR_BAD_INPUT "decryption
+ * failed", so no reply tells bad padding from any other failure (only a
+ * session or token that is gone gives P11A_ERR_TOKEN). OAEP with a hash the
+ * token lacks is done as raw RSA in the token (CKM_RSA_X_509) and OAEP
+ * decoding with OpenSSL's constant-time routine. Checks first: key type,
+ * CKA_DECRYPT, input length = modulus length, label only with OAEP.
+ * *out_plain is the plaintext (secret_free() it).
+ */
+int token_decrypt(struct token *tok, const struct token_key *key, p11a_alg alg,
+		  const uint8_t *label, size_t label_len, const uint8_t *in, size_t in_len,
+		  struct secret **out_plain, char *msg, size_t msg_len);
+
+/*
+ * Unwraps a session key: RSA-OAEP (C_UnwrapKey with CKM_RSA_PKCS_OAEP, or
+ * raw RSA + software OAEP when the token lacks the hash) or AES-KW/KWP
+ * (C_UnwrapKey with CKM_AES_KEY_WRAP / CKM_AES_KEY_WRAP_PAD) into a session
+ * object that is read and destroyed at once. The key must allow CKA_UNWRAP
+ * (checked by the agent on the software path, which needs CKA_DECRYPT too).
+ * A wrong RSA ciphertext gives "decryption failed" whatever the cause; a
+ * wrong AES-wrapped key "unwrap failed: the wrapped key does not
+ * authenticate"; a wrapped key of an impossible length says so.
+ * key_len: the session key's expected length, 0 for any (else a mismatch is
+ * P11A_ERR_BAD_INPUT). *out_key is the session key (secret_free() it).
+ */
+int token_unwrap(struct token *tok, const struct token_key *key, p11a_alg alg, const uint8_t *label,
+		 size_t label_len, size_t key_len, const uint8_t *in, size_t in_len,
+		 struct secret **out_key, char *msg, size_t msg_len);
+
+/*
+ * ECDH (CKM_ECDH1_DERIVE, CKD_NULL) with an EC key and a peer public key
+ * given as DER SubjectPublicKeyInfo. A peer key that does not parse, is not
+ * on the key's curve, or is not a point on it is P11A_ERR_BAD_INPUT.
+ * *out_z is the shared secret Z (field size bytes; secret_free() it).
+ */
+int token_derive(struct token *tok, const struct token_key *key, p11a_alg alg,
+		 const uint8_t *peer_spki, size_t peer_len, struct secret **out_z, char *msg,
+		 size_t msg_len);
 
 /* Flags of token_sign(). */
 #define TOKEN_SIGN_ECDSA_RAW 0x02u /* same bit as P11A_SIGN_ECDSA_RAW */

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -29,6 +30,12 @@ enum opt_id {
 	OPT_PREHASHED,
 	OPT_RAW,
 	OPT_FORMAT,
+	OPT_LABEL,
+	OPT_LABEL_HEX,
+	OPT_KEY_LEN,
+	OPT_PEER,
+	OPT_KEY_FILE,
+	OPT_KEY_ID,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -36,7 +43,12 @@ enum opt_id {
 #define IN_ANY_CMD                                                                                 \
 	(CMD_BIT(CLI_CMD_PING) | CMD_BIT(CLI_CMD_LIST) | CMD_BIT(CLI_CMD_PUBKEY) |                 \
 	 CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC) |                 \
-	 CMD_BIT(CLI_CMD_HELP))
+	 CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE) |            \
+	 CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN) | CMD_BIT(CLI_CMD_HELP))
+#define IN_SIGNING (CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC))
+#define IN_KEYX (CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE))
+#define IN_ENVELOPE (CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN))
+#define IN_OAEP (CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP))
 
 struct opt_def {
 	const char *long_name;
@@ -51,13 +63,19 @@ static const struct opt_def opts[] = {
     {"json", 0, 0, OPT_JSON, IN_GLOBAL | IN_ANY_CMD},
     {"help", 'h', 0, OPT_HELP, IN_GLOBAL | IN_ANY_CMD},
     {"version", 0, 0, OPT_VERSION, IN_GLOBAL},
-    {"alg", 0, 1, OPT_ALG, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC)},
-    {"in", 'i', 1, OPT_IN, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC)},
-    {"out", 'o', 1, OPT_OUT, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_HMAC)},
+    {"alg", 0, 1, OPT_ALG, IN_SIGNING | IN_KEYX},
+    {"in", 'i', 1, OPT_IN, IN_SIGNING | IN_OAEP | IN_ENVELOPE},
+    {"out", 'o', 1, OPT_OUT, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_HMAC) | IN_KEYX | IN_ENVELOPE},
     {"sig", 0, 1, OPT_SIG, CMD_BIT(CLI_CMD_VERIFY)},
     {"prehashed", 0, 0, OPT_PREHASHED, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY)},
     {"raw", 0, 0, OPT_RAW, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY)},
     {"format", 0, 1, OPT_FORMAT, CMD_BIT(CLI_CMD_PUBKEY)},
+    {"label", 0, 1, OPT_LABEL, IN_OAEP},
+    {"label-hex", 0, 1, OPT_LABEL_HEX, IN_OAEP},
+    {"key-len", 0, 1, OPT_KEY_LEN, CMD_BIT(CLI_CMD_UNWRAP)},
+    {"peer", 0, 1, OPT_PEER, CMD_BIT(CLI_CMD_DERIVE)},
+    {"key-file", 0, 1, OPT_KEY_FILE, IN_ENVELOPE},
+    {"key-id", 0, 1, OPT_KEY_ID, CMD_BIT(CLI_CMD_SEAL)},
 };
 
 static const struct {
@@ -65,9 +83,10 @@ static const struct {
 	enum cli_cmd cmd;
 	size_t npos; /* positional arguments it needs */
 } cmds[] = {
-    {"ping", CLI_CMD_PING, 0}, {"list", CLI_CMD_LIST, 0},     {"pubkey", CLI_CMD_PUBKEY, 1},
-    {"sign", CLI_CMD_SIGN, 1}, {"verify", CLI_CMD_VERIFY, 1}, {"hmac", CLI_CMD_HMAC, 1},
-    {"help", CLI_CMD_HELP, 0},
+    {"ping", CLI_CMD_PING, 0},	     {"list", CLI_CMD_LIST, 0},	    {"pubkey", CLI_CMD_PUBKEY, 1},
+    {"sign", CLI_CMD_SIGN, 1},	     {"verify", CLI_CMD_VERIFY, 1}, {"hmac", CLI_CMD_HMAC, 1},
+    {"decrypt", CLI_CMD_DECRYPT, 1}, {"unwrap", CLI_CMD_UNWRAP, 1}, {"derive", CLI_CMD_DERIVE, 1},
+    {"seal", CLI_CMD_SEAL, 0},	     {"open", CLI_CMD_OPEN, 0},	    {"help", CLI_CMD_HELP, 0},
 };
 
 #define ALG_NAMES                                                                                  \
@@ -75,6 +94,15 @@ static const struct {
 	"  rsa-pss-sha256, rsa-pss-sha384, rsa-pss-sha512,\n"                                      \
 	"  ecdsa-sha256, ecdsa-sha384, ecdsa-sha512, ed25519,\n"                                   \
 	"  hmac-sha256, hmac-sha384, hmac-sha512"
+
+#define OAEP_NAMES "rsa-oaep-sha1, rsa-oaep-sha256, rsa-oaep-sha384, rsa-oaep-sha512"
+
+#define KEYX_ALG_NAMES                                                                             \
+	"  decrypt: " OAEP_NAMES ",\n"                                                             \
+	"           rsa-pkcs1 (where the agent's configuration allows it)\n"                       \
+	"  unwrap:  " OAEP_NAMES ",\n"                                                             \
+	"           aes-kw, aes-kwp\n"                                                             \
+	"  derive:  ecdh"
 
 #define KEY_TEXT                                                                                   \
 	"KEY is a key's label, id:HEX (its CKA_ID) or a pkcs11: URI as 'p11agent list'\n"          \
@@ -84,6 +112,12 @@ static const struct {
 	"Exit status: 0 ok; 1 signature invalid, or the agent or the token refused;\n"             \
 	"2 usage error; 3 agent unreachable; 4 denied by policy; 5 no such key or\n"               \
 	"ambiguous key; 6 token unavailable.\n"
+
+#define SECRET_OUT_TEXT "OUT is written whole or not at all; a file is made with mode 0600.\n"
+
+#define LOCAL_EXIT_TEXT                                                                            \
+	"Exit status: 0 ok; 1 the key file, the input or the output is wrong, or the\n"            \
+	"envelope does not open or does not authenticate; 2 usage error.\n"
 
 static const char usage_general[] =
     "Usage: p11agent [-S SOCKET] [--json] COMMAND [ARGS]\n"
@@ -101,6 +135,17 @@ static const char usage_general[] =
     "                        check a signature or an HMAC: exit 0 valid, 1 invalid\n"
     "  hmac KEY [--alg ALG] [-i IN] [-o OUT]\n"
     "                        compute an HMAC inside the token\n"
+    "  decrypt KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]\n"
+    "                        decrypt IN with KEY (RSA), plaintext to OUT\n"
+    "  unwrap KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]\n"
+    "         [--key-len N]  recover the session key wrapped in IN (RSA, AES keys)\n"
+    "  derive KEY --peer PEER [-o OUT]\n"
+    "                        ECDH with the peer's public key: the shared secret\n"
+    "  seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]\n"
+    "                        encrypt IN under the key in FILE (CMS, AES-256-GCM);\n"
+    "                        local, needs no agent\n"
+    "  open --key-file FILE [-i IN] [-o OUT]\n"
+    "                        decrypt what seal made; FILE may be - (stdin); local\n"
     "  help [COMMAND]        print this help, or a command's\n"
     "\n"
     "Options:\n"
@@ -109,7 +154,8 @@ static const char usage_general[] =
     "  --json                machine-readable output (list, and errors on stderr)\n"
     "  -h, --help            print help and exit; 'p11agent COMMAND --help' too\n"
     "  --version             print the version and exit\n"
-    "\n" KEY_TEXT "ALG is one of:\n" ALG_NAMES "\n\n" EXIT_TEXT;
+    "\n" KEY_TEXT "ALG is, for sign, verify and hmac, one of:\n" ALG_NAMES "\n"
+    "and for the other commands:\n" KEYX_ALG_NAMES "\n\n" EXIT_TEXT;
 
 static const char usage_ping[] = "Usage: p11agent [-S SOCKET] ping\n"
 				 "\n"
@@ -123,7 +169,8 @@ static const char usage_list[] =
     "NAME is the label (id:HEX when it has none), TYPE e.g. rsa:2048, ec:P-256,\n"
     "ed25519, hmac:256, aes:256; OPS the operations the key allows; URI its\n"
     "pkcs11: URI, which works as KEY. With --json: a JSON array of objects with\n"
-    "label, id, uri, type, bits, curve, ops, algs and default_alg.\n"
+    "label, id, uri, type, bits, curve, ops, algs, default_alg and sw_algs (those\n"
+    "of algs that the agent completes in software).\n"
     "\n" EXIT_TEXT;
 
 static const char usage_pubkey[] =
@@ -173,6 +220,80 @@ static const char usage_hmac[] =
     "  -o, --out OUT  the HMAC file ('-': stdout)\n"
     "\n" KEY_TEXT "\n" EXIT_TEXT;
 
+static const char usage_decrypt[] =
+    "Usage: p11agent [-S SOCKET] decrypt KEY [--alg ALG]\n"
+    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT]\n"
+    "\n"
+    "Decrypts IN (default stdin), made with the public key of KEY, inside the\n"
+    "token; writes the plaintext to OUT (default stdout).\n"
+    "  --alg ALG        rsa-oaep-sha256 (the default), rsa-oaep-sha1, rsa-oaep-sha384\n"
+    "                   or rsa-oaep-sha512: RSA-OAEP, MGF1 with the same hash;\n"
+    "                   rsa-pkcs1 (PKCS#1 v1.5) only where the agent's configuration\n"
+    "                   allows it for KEY\n"
+    "  --label TEXT     the OAEP label, as text (default: none)\n"
+    "  --label-hex HEX  the OAEP label, in hex\n"
+    "  -i, --in IN      the ciphertext ('-': stdin)\n"
+    "  -o, --out OUT    the plaintext file ('-': stdout)\n"
+    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
+
+static const char usage_unwrap[] =
+    "Usage: p11agent [-S SOCKET] unwrap KEY [--alg ALG]\n"
+    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT] "
+    "[--key-len N]\n"
+    "\n"
+    "Recovers the session key wrapped in IN (default stdin) with KEY, which stays\n"
+    "in the token; writes the session key to OUT (default stdout).\n"
+    "  --alg ALG        RSA keys: rsa-oaep-sha256 (the default), rsa-oaep-sha1,\n"
+    "                   rsa-oaep-sha384, rsa-oaep-sha512; AES keys: aes-kwp\n"
+    "                   (RFC 5649, the default) or aes-kw (RFC 3394)\n"
+    "  --label TEXT     RSA-OAEP: the label, as text (default: none)\n"
+    "  --label-hex HEX  RSA-OAEP: the label, in hex\n"
+    "  --key-len N      the session key must be N bytes long (the agent checks it)\n"
+    "  -i, --in IN      the wrapped key ('-': stdin)\n"
+    "  -o, --out OUT    the session key file ('-': stdout)\n"
+    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
+
+static const char usage_derive[] =
+    "Usage: p11agent [-S SOCKET] derive KEY --peer PEER [-o OUT]\n"
+    "\n"
+    "ECDH of the EC key KEY (P-256, P-384, P-521) with the peer's public key,\n"
+    "inside the token; writes the shared secret Z, the x coordinate with no KDF\n"
+    "(as 'openssl pkeyutl -derive' gives it), to OUT (default stdout).\n"
+    "  --peer PEER      the peer's public key on KEY's curve: SubjectPublicKeyInfo,\n"
+    "                   PEM or DER ('-': stdin)\n"
+    "  --alg ALG        ecdh (the default and only one)\n"
+    "  -o, --out OUT    the shared secret file ('-': stdout)\n"
+    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
+
+static const char usage_seal[] =
+    "Usage: p11agent seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]\n"
+    "\n"
+    "Encrypts IN (default stdin) under the key in FILE, here, without the agent:\n"
+    "writes a CMS AuthEnvelopedData (DER) to OUT (default stdout), its content\n"
+    "encrypted with AES-256-GCM under a fresh key that the key in FILE wraps\n"
+    "(AES key wrap). 'openssl cms -decrypt -inform DER -secretkey HEX' opens it.\n"
+    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
+    "                   others cannot read; '-' reads it from stdin (then give -i)\n"
+    "  --key-id TEXT    the key identifier written in the envelope\n"
+    "                   (default: " CLI_KEY_ID_DEFAULT ")\n"
+    "  -i, --in IN      the input file ('-': stdin), at most 256 MiB\n"
+    "  -o, --out OUT    the envelope file ('-': stdout)\n"
+    "\n" LOCAL_EXIT_TEXT;
+
+static const char usage_open[] =
+    "Usage: p11agent open --key-file FILE [-i IN] [-o OUT]\n"
+    "\n"
+    "Decrypts, here, without the agent, a CMS AuthEnvelopedData (DER) made by\n"
+    "'p11agent seal' or by 'openssl cms -encrypt -aes-256-gcm -secretkey HEX\n"
+    "-outform DER' under the key in FILE; writes its content to OUT (default\n"
+    "stdout) only once the whole envelope authenticates.\n"
+    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
+    "                   others cannot read; '-' reads it from stdin, e.g. from\n"
+    "                   'p11agent unwrap' through a pipe (then give -i)\n"
+    "  -i, --in IN      the envelope ('-': stdin), at most 256 MiB\n"
+    "  -o, --out OUT    the content file ('-': stdout)\n"
+    "\n" SECRET_OUT_TEXT "\n" LOCAL_EXIT_TEXT;
+
 static const char usage_help[] = "Usage: p11agent help [COMMAND]\n"
 				 "\n"
 				 "Prints the general help, or COMMAND's.\n";
@@ -192,6 +313,16 @@ const char *cli_args_usage(enum cli_cmd cmd)
 		return usage_verify;
 	case CLI_CMD_HMAC:
 		return usage_hmac;
+	case CLI_CMD_DECRYPT:
+		return usage_decrypt;
+	case CLI_CMD_UNWRAP:
+		return usage_unwrap;
+	case CLI_CMD_DERIVE:
+		return usage_derive;
+	case CLI_CMD_SEAL:
+		return usage_seal;
+	case CLI_CMD_OPEN:
+		return usage_open;
 	case CLI_CMD_HELP:
 		return usage_help;
 	case CLI_CMD_NONE:
@@ -321,21 +452,137 @@ static int read_opt(int argc, char *const argv[], int *i, enum cli_cmd cmd,
 	return 0;
 }
 
+/* The operation (P11A_OP_*) an algorithm must serve to fit cmd. */
+static uint32_t cmd_op(enum cli_cmd cmd)
+{
+	switch (cmd) {
+	case CLI_CMD_DECRYPT:
+		return P11A_OP_DECRYPT;
+	case CLI_CMD_UNWRAP:
+		return P11A_OP_UNWRAP;
+	case CLI_CMD_DERIVE:
+		return P11A_OP_DERIVE;
+	default:
+		return P11A_OP_SIGN; /* sign, verify, hmac */
+	}
+}
+
+static int alg_fits(const struct p11a_alg_info *info, enum cli_cmd cmd)
+{
+	if ((info->ops & cmd_op(cmd)) == 0)
+		return 0;
+	return cmd != CLI_CMD_HMAC || info->key_type == P11A_KEY_HMAC;
+}
+
+/* RSA-OAEP: the algorithms that take a label. */
+static int alg_is_oaep(const struct p11a_alg_info *info)
+{
+	return info->key_type == P11A_KEY_RSA && info->hash != NULL &&
+	       (info->ops & (P11A_OP_DECRYPT | P11A_OP_UNWRAP)) != 0;
+}
+
+/* The names of the algorithms that fit cmd, ", "-separated (truncated to out_len). */
+static void alg_names(enum cli_cmd cmd, char *out, size_t out_len)
+{
+	const struct p11a_alg_info *info;
+	size_t i, used = 0;
+	int n;
+
+	out[0] = '\0';
+	for (i = 0; (info = p11a_alg_at(i)) != NULL; i++) {
+		if (!alg_fits(info, cmd))
+			continue;
+		n = snprintf(out + used, out_len - used, "%s%s", used > 0 ? ", " : "", info->name);
+		if (n < 0 || (size_t)n >= out_len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
 static int parse_alg(const char *name, enum cli_cmd cmd, p11a_alg *out_alg, char *msg,
 		     size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_name(name);
+	char valid[384];
 
+	alg_names(cmd, valid, sizeof(valid));
 	if (info == NULL)
-		return usage(msg, msg_len, "unknown algorithm '%s'; valid: %s", name,
-			     "rsa-pkcs1-sha256|384|512, rsa-pss-sha256|384|512, "
-			     "ecdsa-sha256|384|512, ed25519, hmac-sha256|384|512");
-	if (cmd == CLI_CMD_HMAC && info->key_type != P11A_KEY_HMAC)
-		return usage(msg, msg_len,
-			     "'%s' is not an HMAC algorithm; valid: hmac-sha256, hmac-sha384, "
-			     "hmac-sha512",
-			     name);
+		return usage(msg, msg_len, "unknown algorithm '%s'; valid for %s: %s", name,
+			     cli_args_cmd_name(cmd), valid);
+	if (!alg_fits(info, cmd)) {
+		if (cmd == CLI_CMD_HMAC)
+			return usage(msg, msg_len, "'%s' is not an HMAC algorithm; valid: %s", name,
+				     valid);
+		return usage(msg, msg_len, "'%s' cannot %s; valid for %s: %s", name,
+			     cli_args_cmd_name(cmd), cli_args_cmd_name(cmd), valid);
+	}
 	*out_alg = info->alg;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* An even number of hex digits (none is fine: an empty label). */
+static int hex_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (hex_digit(s[i]) < 0)
+			return 0;
+	}
+	return i % 2 == 0;
+}
+
+int cli_args_label(const struct cli_args *a, uint8_t **out, size_t *out_len)
+{
+	size_t n = a->label != NULL ? strlen(a->label) : 0, i;
+	uint8_t *p;
+
+	if (a->label_hex)
+		n /= 2;
+	if ((p = malloc(n + 1)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (a->label_hex)
+			p[i] = (uint8_t)(hex_digit(a->label[2 * i]) << 4 |
+					 hex_digit(a->label[2 * i + 1]));
+		else
+			p[i] = (uint8_t)a->label[i];
+	}
+	*out = p;
+	*out_len = n;
+	return 0;
+}
+
+/* --key-len: a decimal number of bytes, 1 to P11A_MAX_DATA. */
+static int parse_key_len(const char *val, size_t *out_len, char *msg, size_t msg_len)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = val; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			break;
+		n = n * 10 + (size_t)(*p - '0');
+		if (n > P11A_MAX_DATA)
+			return usage(msg, msg_len,
+				     "--key-len: %.32s is too large (at most %u bytes)", val,
+				     (unsigned)P11A_MAX_DATA);
+	}
+	if (*p != '\0' || p == val || n == 0)
+		return usage(msg, msg_len, "--key-len: '%.32s' is not a positive number of bytes",
+			     val);
+	*out_len = n;
 	return 0;
 }
 
@@ -396,6 +643,35 @@ static int apply_opt(struct cli_args *a, const struct opt_def *def, const char *
 		break;
 	case OPT_FORMAT:
 		return parse_format(val, &a->format, msg, msg_len);
+	case OPT_LABEL:
+	case OPT_LABEL_HEX:
+		if (a->label != NULL && a->label_hex != (def->id == OPT_LABEL_HEX))
+			return usage(msg, msg_len, "--label and --label-hex exclude each other");
+		if (def->id == OPT_LABEL_HEX && !hex_ok(val))
+			return usage(msg, msg_len,
+				     "--label-hex: '%.64s' is not an even number of hex digits",
+				     val);
+		a->label = val;
+		a->label_hex = def->id == OPT_LABEL_HEX;
+		break;
+	case OPT_KEY_LEN:
+		return parse_key_len(val, &a->key_len, msg, msg_len);
+	case OPT_PEER:
+		if (*val == '\0')
+			return usage(msg, msg_len, "option '--peer' needs a file name");
+		a->peer = val;
+		break;
+	case OPT_KEY_FILE:
+		if (*val == '\0')
+			return usage(msg, msg_len, "option '--key-file' needs a file name");
+		a->key_file = val;
+		break;
+	case OPT_KEY_ID:
+		if (*val == '\0' || strlen(val) > CLI_KEY_ID_MAX)
+			return usage(msg, msg_len, "--key-id: give 1 to %d characters",
+				     CLI_KEY_ID_MAX);
+		a->key_id = val;
+		break;
 	}
 	return 0;
 }
@@ -417,6 +693,18 @@ static int check_args(const struct cli_args *a, char *msg, size_t msg_len)
 	if (a->raw && info != NULL && info->key_type != P11A_KEY_EC)
 		return usage(msg, msg_len, "%s: --raw applies to ECDSA only, not '%s'", name,
 			     info->name);
+	if (a->label != NULL && info != NULL && !alg_is_oaep(info))
+		return usage(msg, msg_len, "%s: --label%s applies to RSA-OAEP only, not '%s'", name,
+			     a->label_hex ? "-hex" : "", info->name);
+	if (a->cmd == CLI_CMD_DERIVE && a->peer == NULL)
+		return usage(msg, msg_len, "derive: missing --peer PEER");
+	if ((a->cmd == CLI_CMD_SEAL || a->cmd == CLI_CMD_OPEN) && a->key_file == NULL)
+		return usage(msg, msg_len, "%s: missing --key-file FILE", name);
+	if (a->key_file != NULL && strcmp(a->key_file, "-") == 0 && a->in == NULL)
+		return usage(msg, msg_len,
+			     "%s: --key-file - reads the key from stdin: give the input with -i "
+			     "FILE",
+			     name);
 	return 0;
 }
 

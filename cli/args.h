@@ -11,11 +11,17 @@
 #define P11AGENT_CLI_ARGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "p11agent.h"
 
 /* Exit status of a usage error (see p11agent.1, EXIT STATUS). */
 #define CLI_EXIT_USAGE 2
+
+/* The key identifier seal writes in an envelope when --key-id is absent. */
+#define CLI_KEY_ID_DEFAULT "p11agent"
+/* Longest --key-id. */
+#define CLI_KEY_ID_MAX 256
 
 enum cli_cmd {
 	CLI_CMD_NONE = 0, /* no command: general help */
@@ -27,6 +33,11 @@ enum cli_cmd {
 	CLI_CMD_SIGN,
 	CLI_CMD_VERIFY,
 	CLI_CMD_HMAC,
+	CLI_CMD_DECRYPT,
+	CLI_CMD_UNWRAP,
+	CLI_CMD_DERIVE,
+	CLI_CMD_SEAL, /* local: needs no agent */
+	CLI_CMD_OPEN, /* local: needs no agent */
 };
 
 enum cli_format {
@@ -40,7 +51,7 @@ struct cli_args {
 	enum cli_cmd help_cmd;	/* CLI_CMD_HELP: the command whose usage to print */
 	const char *socket;	/* -S, NULL: $P11AGENT_SOCK, else the default */
 	int json;		/* --json */
-	const char *key;	/* KEY positional (pubkey, sign, verify, hmac) */
+	const char *key;	/* KEY positional (pubkey, sign, verify, hmac, decrypt, ...) */
 	p11a_alg alg;		/* --alg, P11A_ALG_NONE when absent */
 	const char *in;		/* -i, NULL for stdin ("-" too) */
 	const char *out;	/* -o, NULL for stdout ("-" too) */
@@ -48,6 +59,12 @@ struct cli_args {
 	int prehashed;		/* --prehashed */
 	int raw;		/* --raw: ECDSA r||s */
 	enum cli_format format; /* pubkey --format */
+	const char *label; /* decrypt, unwrap: --label TEXT or --label-hex HEX, NULL if absent */
+	int label_hex;	   /* label is --label-hex's (its syntax checked); see cli_args_label() */
+	size_t key_len;	   /* unwrap --key-len, 0 when absent */
+	const char *peer;  /* derive --peer */
+	const char *key_file; /* seal, open --key-file; "-" is stdin (kept as "-") */
+	const char *key_id;   /* seal --key-id, NULL when absent */
 };
 
 /*
@@ -61,6 +78,13 @@ struct cli_args {
  * that the caller can print the right usage.
  */
 int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg, size_t msg_len);
+
+/*
+ * The OAEP label a asks for: the bytes of --label TEXT, or those --label-hex
+ * HEX spells; none (length 0) without either. *out is malloc'd, never NULL;
+ * free() it. Returns 0, or -1 when out of memory.
+ */
+int cli_args_label(const struct cli_args *a, uint8_t **out, size_t *out_len);
 
 /* The usage text of cmd (CLI_CMD_NONE: the general one), ending with a newline. */
 const char *cli_args_usage(enum cli_cmd cmd);

@@ -1,5 +1,7 @@
 /*
- * commands: the p11agent commands. See commands.h.
+ * commands: the p11agent commands that list keys, export public keys, sign
+ * and verify; cli_run() dispatches every command (the key transport ones are
+ * in transport.c). See commands.h.
  *
  * Every helper here that can fail reports the failure itself (output.h) and
  * returns the exit status, 0 meaning "go on".
@@ -10,7 +12,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,11 @@
 #include <openssl/evp.h>
 
 #include "commands.h"
+#include "ctx.h"
 #include "io.h"
 #include "output.h"
 #include "pkey.h"
+#include "transport.h"
 
 /* Largest signature or MAC file verify reads (RSA-16384 is 2 KiB). */
 #define MAX_SIG_FILE (16u * 1024u)
@@ -29,58 +32,12 @@
 /* Bytes of input read before deciding to stream the rest through a hash. */
 #define HEAD_LOCAL (64u * 1024u)
 
-struct ctx {
-	const struct cli_args *a;
-	struct p11a_conn *conn;
-	char msg[1024];
-};
-
-static int fail_file(struct ctx *c)
-{
-	return cli_report(c->a->json, "FILE", CLI_EXIT_FAIL, c->msg);
-}
-
-/* Reports a p11a_err from the local code (pkey), whose message is in c->msg. */
-static int fail_local(struct ctx *c, int err)
-{
-	return cli_report(c->a->json, p11a_errname(err), cli_exit_code(err), c->msg);
-}
-
-/* Reports a p11a_err from the agent; what is printf-style: "sign with 'mykey'". */
-static int fail_agent(struct ctx *c, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail_agent(struct ctx *c, int err, const char *fmt, ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return cli_report_p11a(c->a->json, err, c->conn,
-			       c->conn != NULL ? p11a_conn_path(c->conn) : c->a->socket, what);
-}
-
-static int connect_agent(struct ctx *c)
-{
-	int r;
-
-	if (c->conn != NULL)
-		return 0;
-	if ((r = p11a_connect(c->a->socket, &c->conn)) != P11A_OK) {
-		c->conn = NULL;
-		return fail_agent(c, r, "connect");
-	}
-	return 0;
-}
-
 /*
  * The algorithm to use when --alg is absent: the key's default as the agent
  * describes it. want is the key type the command needs (P11A_KEY_UNKNOWN:
  * any); a key of another type is refused.
  */
-static int key_default_alg(struct ctx *c, p11a_key_type want, p11a_alg *out_alg)
+static int key_default_alg(struct cli_ctx *c, p11a_key_type want, p11a_alg *out_alg)
 {
 	struct p11a_key_info *k = NULL;
 	const struct p11a_alg_info *info;
@@ -90,7 +47,7 @@ static int key_default_alg(struct ctx *c, p11a_key_type want, p11a_alg *out_alg)
 	int r, ret;
 
 	if ((r = p11a_describe_key(c->conn, c->a->key, &k)) != P11A_OK)
-		return fail_agent(c, r, "find the key '%s'", c->a->key);
+		return cli_fail_agent(c, r, "find the key '%s'", c->a->key);
 	if (want != P11A_KEY_UNKNOWN && k->type != want) {
 		/* "an HMAC key": the type's name in capitals (each takes "an"). */
 		for (i = 0; type_name[i] != '\0' && i + 1 < sizeof(want_name); i++)
@@ -119,28 +76,28 @@ out:
 }
 
 /* Fetches and decodes the public key of KEY. */
-static int fetch_pubkey(struct ctx *c, EVP_PKEY **out_pkey)
+static int fetch_pubkey(struct cli_ctx *c, EVP_PKEY **out_pkey)
 {
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	int r, ret = 0;
 
 	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK)
-		return fail_agent(c, r, "export the public key of '%s'", c->a->key);
+		return cli_fail_agent(c, r, "export the public key of '%s'", c->a->key);
 	if ((r = cli_pkey_from_der(der, der_len, out_pkey, c->msg, sizeof(c->msg))) != P11A_OK)
-		ret = fail_local(c, r);
+		ret = cli_fail_local(c, r);
 	p11a_free(der, der_len);
 	return ret;
 }
 
-static int cmd_ping(struct ctx *c)
+static int cmd_ping(struct cli_ctx *c)
 {
 	int r;
 
-	if ((r = connect_agent(c)) != 0)
+	if ((r = cli_connect(c)) != 0)
 		return r;
 	if ((r = p11a_ping(c->conn)) != P11A_OK)
-		return fail_agent(c, r, "ping");
+		return cli_fail_agent(c, r, "ping");
 	if (c->a->json) {
 		fputs("{\"socket\":", stdout);
 		cli_json_string(stdout, p11a_conn_path(c->conn));
@@ -151,16 +108,16 @@ static int cmd_ping(struct ctx *c)
 	return 0;
 }
 
-static int cmd_list(struct ctx *c)
+static int cmd_list(struct cli_ctx *c)
 {
 	struct p11a_key_info *keys = NULL;
 	size_t n = 0;
 	int r;
 
-	if ((r = connect_agent(c)) != 0)
+	if ((r = cli_connect(c)) != 0)
 		return r;
 	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
-		return fail_agent(c, r, "list the keys");
+		return cli_fail_agent(c, r, "list the keys");
 	cli_print_keys(stdout, keys, n, c->a->json);
 	p11a_keys_free(keys, n);
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -170,7 +127,7 @@ static int cmd_list(struct ctx *c)
 }
 
 /* The comment of an OpenSSH line: the key's name as list shows it, else KEY as typed. */
-static char *ssh_comment(struct ctx *c)
+static char *ssh_comment(struct cli_ctx *c)
 {
 	struct p11a_key_info *k = NULL;
 	char *name = NULL;
@@ -181,7 +138,7 @@ static char *ssh_comment(struct ctx *c)
 	return name != NULL ? name : strdup(c->a->key);
 }
 
-static int cmd_pubkey(struct ctx *c)
+static int cmd_pubkey(struct cli_ctx *c)
 {
 	EVP_PKEY *pkey = NULL;
 	uint8_t *der = NULL;
@@ -189,14 +146,14 @@ static int cmd_pubkey(struct ctx *c)
 	size_t der_len = 0, text_len = 0;
 	int r, ret;
 
-	if ((ret = connect_agent(c)) != 0)
+	if ((ret = cli_connect(c)) != 0)
 		goto out;
 	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK) {
-		ret = fail_agent(c, r, "export the public key of '%s'", c->a->key);
+		ret = cli_fail_agent(c, r, "export the public key of '%s'", c->a->key);
 		goto out;
 	}
 	if ((r = cli_pkey_from_der(der, der_len, &pkey, c->msg, sizeof(c->msg))) != P11A_OK) {
-		ret = fail_local(c, r);
+		ret = cli_fail_local(c, r);
 		goto out;
 	}
 	switch (c->a->format) {
@@ -213,14 +170,14 @@ static int cmd_pubkey(struct ctx *c)
 		break;
 	}
 	if (r != P11A_OK) {
-		ret = fail_local(c, r);
+		ret = cli_fail_local(c, r);
 		goto out;
 	}
 	if (text != NULL)
 		r = cli_write_output(NULL, (const uint8_t *)text, text_len, c->msg, sizeof(c->msg));
 	else
 		r = cli_write_output(NULL, der, der_len, c->msg, sizeof(c->msg));
-	ret = r != 0 ? fail_file(c) : 0;
+	ret = r != 0 ? cli_fail_file(c) : 0;
 out:
 	free(comment);
 	free(text);
@@ -230,7 +187,7 @@ out:
 }
 
 /* Reads a --prehashed input: the digest, at most CLI_MAX_DIGEST bytes. */
-static int read_digest(struct ctx *c, struct cli_input *in, const struct p11a_alg_info *info,
+static int read_digest(struct cli_ctx *c, struct cli_input *in, const struct p11a_alg_info *info,
 		       uint8_t **out, size_t *out_len)
 {
 	uint8_t *data = NULL;
@@ -238,7 +195,7 @@ static int read_digest(struct ctx *c, struct cli_input *in, const struct p11a_al
 	int more = 0;
 
 	if (cli_input_read(in, CLI_MAX_DIGEST, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
-		return fail_file(c);
+		return cli_fail_file(c);
 	if (more || len == 0 || (info != NULL && len != info->digest_len)) {
 		cli_data_free(data, len);
 		if (info != NULL)
@@ -259,7 +216,7 @@ static int read_digest(struct ctx *c, struct cli_input *in, const struct p11a_al
 	return 0;
 }
 
-static int too_large(struct ctx *c, const struct p11a_alg_info *info, const char *in_name)
+static int too_large(struct cli_ctx *c, const struct p11a_alg_info *info, const char *in_name)
 {
 	int hmac = info != NULL && info->key_type == P11A_KEY_HMAC;
 
@@ -272,7 +229,7 @@ static int too_large(struct ctx *c, const struct p11a_alg_info *info, const char
 }
 
 /* --prehashed and --raw against the algorithm finally chosen. */
-static int check_flags(struct ctx *c, const struct p11a_alg_info *info)
+static int check_flags(struct cli_ctx *c, const struct p11a_alg_info *info)
 {
 	if (c->a->prehashed && info->input != P11A_INPUT_DIGEST)
 		return cli_reportf(c->a->json, "USAGE", CLI_EXIT_USAGE,
@@ -290,7 +247,7 @@ static int check_flags(struct ctx *c, const struct p11a_alg_info *info)
  * in a request (the library hashes it for RSA and ECDSA); a larger input is
  * hashed here, streaming, and its digest signed (RSA and ECDSA only).
  */
-static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
+static int sign_input(struct cli_ctx *c, p11a_alg alg, uint32_t flags)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
 	struct cli_input *in = NULL;
@@ -301,17 +258,17 @@ static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
 	int more = 0, r, ret;
 
 	if (cli_input_open(c->a->in, &in, c->msg, sizeof(c->msg)) != 0) {
-		ret = fail_file(c);
+		ret = cli_fail_file(c);
 		goto out;
 	}
-	if ((ret = connect_agent(c)) != 0)
+	if ((ret = cli_connect(c)) != 0)
 		goto out;
 	if (flags & P11A_SIGN_PREHASHED) {
 		if ((ret = read_digest(c, in, info, &data, &len)) != 0)
 			goto out;
 	} else if (cli_input_read(in, P11A_MAX_DATA, &data, &len, &more, c->msg, sizeof(c->msg)) !=
 		   0) {
-		ret = fail_file(c);
+		ret = cli_fail_file(c);
 		goto out;
 	}
 	if (more) {
@@ -327,7 +284,7 @@ static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
 		r = cli_digest_input(info->hash, data, len, in, digest, &tbs_len, c->msg,
 				     sizeof(c->msg));
 		if (r != P11A_OK) {
-			ret = fail_local(c, r);
+			ret = cli_fail_local(c, r);
 			goto out;
 		}
 		tbs = digest;
@@ -338,12 +295,12 @@ static int sign_input(struct ctx *c, p11a_alg alg, uint32_t flags)
 	}
 	r = p11a_sign(c->conn, c->a->key, alg, flags, tbs, tbs_len, &sig, &sig_len);
 	if (r != P11A_OK) {
-		ret = fail_agent(c, r, "%s with '%s'", c->a->cmd == CLI_CMD_HMAC ? "hmac" : "sign",
-				 c->a->key);
+		ret = cli_fail_agent(c, r, "%s with '%s'",
+				     c->a->cmd == CLI_CMD_HMAC ? "hmac" : "sign", c->a->key);
 		goto out;
 	}
 	if (cli_write_output(c->a->out, sig, sig_len, c->msg, sizeof(c->msg)) != 0) {
-		ret = fail_file(c);
+		ret = cli_fail_file(c);
 		goto out;
 	}
 	ret = 0;
@@ -354,7 +311,7 @@ out:
 	return ret;
 }
 
-static int cmd_sign(struct ctx *c)
+static int cmd_sign(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	uint32_t flags = 0;
@@ -366,7 +323,7 @@ static int cmd_sign(struct ctx *c)
 		flags |= P11A_SIGN_ECDSA_RAW;
 	if (flags != 0 && alg == P11A_ALG_NONE) {
 		/* The flags must suit the key's default algorithm: learn it first. */
-		if ((r = connect_agent(c)) != 0 ||
+		if ((r = cli_connect(c)) != 0 ||
 		    (r = key_default_alg(c, P11A_KEY_UNKNOWN, &alg)) != 0 ||
 		    (r = check_flags(c, p11a_alg_by_id(alg))) != 0)
 			return r;
@@ -374,14 +331,13 @@ static int cmd_sign(struct ctx *c)
 	return sign_input(c, alg, flags);
 }
 
-static int cmd_hmac(struct ctx *c)
+static int cmd_hmac(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	int r;
 
 	if (alg == P11A_ALG_NONE) {
-		if ((r = connect_agent(c)) != 0 ||
-		    (r = key_default_alg(c, P11A_KEY_HMAC, &alg)) != 0)
+		if ((r = cli_connect(c)) != 0 || (r = key_default_alg(c, P11A_KEY_HMAC, &alg)) != 0)
 			return r;
 	}
 	return sign_input(c, alg, 0);
@@ -396,7 +352,7 @@ static int verdict(int valid)
 }
 
 /* HMAC: the agent checks mac inside the token. */
-static int verify_hmac(struct ctx *c, p11a_alg alg, struct cli_input *in, const uint8_t *mac,
+static int verify_hmac(struct cli_ctx *c, p11a_alg alg, struct cli_input *in, const uint8_t *mac,
 		       size_t mac_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
@@ -407,14 +363,14 @@ static int verify_hmac(struct ctx *c, p11a_alg alg, struct cli_input *in, const 
 	if ((ret = check_flags(c, info)) != 0)
 		return ret;
 	if (cli_input_read(in, P11A_MAX_DATA, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
-		return fail_file(c);
+		return cli_fail_file(c);
 	if (more) {
 		ret = too_large(c, info, cli_input_name(in));
 		goto out;
 	}
 	r = p11a_verify_hmac(c->conn, c->a->key, alg, data, len, mac, mac_len, &valid);
 	if (r != P11A_OK) {
-		ret = fail_agent(c, r, "verify with '%s'", c->a->key);
+		ret = cli_fail_agent(c, r, "verify with '%s'", c->a->key);
 		goto out;
 	}
 	ret = verdict(valid);
@@ -428,7 +384,7 @@ out:
  * and ECDSA verify a digest: --prehashed gives it, else the input is hashed
  * here, streaming; Ed25519 takes the whole message.
  */
-static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_input *in,
+static int verify_local(struct cli_ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_input *in,
 			const uint8_t *sig, size_t sig_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
@@ -447,7 +403,7 @@ static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_
 		/* Ed25519 needs the whole message; the others hash the rest after the head. */
 		size_t head = info->input == P11A_INPUT_MESSAGE ? MAX_ONESHOT : HEAD_LOCAL;
 		if (cli_input_read(in, head, &data, &len, &more, c->msg, sizeof(c->msg)) != 0)
-			return fail_file(c);
+			return cli_fail_file(c);
 		if (more && info->input == P11A_INPUT_MESSAGE) {
 			ret =
 			    cli_reportf(c->a->json, p11a_errname(P11A_ERR_TOO_LARGE), CLI_EXIT_FAIL,
@@ -462,7 +418,7 @@ static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_
 		r = cli_digest_input(info->hash, data, len, in, digest, &tbs_len, c->msg,
 				     sizeof(c->msg));
 		if (r != P11A_OK) {
-			ret = fail_local(c, r);
+			ret = cli_fail_local(c, r);
 			goto out;
 		}
 		tbs = digest;
@@ -470,7 +426,7 @@ static int verify_local(struct ctx *c, EVP_PKEY *pkey, p11a_alg alg, struct cli_
 	r = cli_pkey_verify(pkey, info, c->a->raw, sig, sig_len, tbs, tbs_len, &valid, c->msg,
 			    sizeof(c->msg));
 	if (r != P11A_OK) {
-		ret = fail_local(c, r);
+		ret = cli_fail_local(c, r);
 		goto out;
 	}
 	ret = verdict(valid);
@@ -479,7 +435,7 @@ out:
 	return ret;
 }
 
-static int cmd_verify(struct ctx *c)
+static int cmd_verify(struct cli_ctx *c)
 {
 	const struct p11a_alg_info *info;
 	struct cli_input *in = NULL;
@@ -491,10 +447,10 @@ static int cmd_verify(struct ctx *c)
 
 	if (cli_read_file(c->a->sig, MAX_SIG_FILE, &sig, &sig_len, c->msg, sizeof(c->msg)) != 0 ||
 	    cli_input_open(c->a->in, &in, c->msg, sizeof(c->msg)) != 0) {
-		ret = fail_file(c);
+		ret = cli_fail_file(c);
 		goto out;
 	}
-	if ((ret = connect_agent(c)) != 0)
+	if ((ret = cli_connect(c)) != 0)
 		goto out;
 	if (alg == P11A_ALG_NONE && (ret = key_default_alg(c, P11A_KEY_UNKNOWN, &alg)) != 0)
 		goto out;
@@ -515,7 +471,7 @@ out:
 
 int cli_run(const struct cli_args *args)
 {
-	struct ctx c;
+	struct cli_ctx c;
 	int ret;
 
 	memset(&c, 0, sizeof(c));
@@ -538,6 +494,19 @@ int cli_run(const struct cli_args *args)
 		break;
 	case CLI_CMD_HMAC:
 		ret = cmd_hmac(&c);
+		break;
+	case CLI_CMD_DECRYPT:
+	case CLI_CMD_UNWRAP:
+		ret = cli_cmd_decrypt(&c);
+		break;
+	case CLI_CMD_DERIVE:
+		ret = cli_cmd_derive(&c);
+		break;
+	case CLI_CMD_SEAL:
+		ret = cli_cmd_seal(&c);
+		break;
+	case CLI_CMD_OPEN:
+		ret = cli_cmd_open(&c);
 		break;
 	default:
 		ret = cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");

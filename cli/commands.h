@@ -1,6 +1,7 @@
 /*
- * commands: the p11agent commands (ping, list, pubkey, sign, verify, hmac),
- * each a short flow over libp11agent, io and pkey.
+ * commands: the p11agent commands (ping, list, pubkey, sign, verify, hmac;
+ * decrypt, unwrap, derive, seal and open through transport.h), each a short
+ * flow over libp11agent, io and pkey.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -186,7 +186,9 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int cli_write_output(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len)
+/* Writes data to path (NULL: stdout); secret: mode 0600, else as creat() would. */
+static int write_output(const char *path, const uint8_t *data, size_t len, int secret, char *msg,
+			size_t msg_len)
 {
 	char *tmp = NULL;
 	int fd = -1, r = -1;
@@ -211,10 +213,11 @@ int cli_write_output(const char *path, const uint8_t *data, size_t len, char *ms
 		tmp = NULL;
 		goto out;
 	}
-	/* mkstemp makes it 0600; give it the mode a plain creat() would. */
+	/* mkstemp makes it 0600: a secret keeps that; others get what creat() would give. */
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if ((!secret && fchmod(fd, 0666 & ~mask) != 0) || write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
 		snprintf(msg, msg_len, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -238,5 +241,90 @@ out:
 		unlink(tmp);
 		free(tmp);
 	}
+	return r;
+}
+
+int cli_write_output(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len)
+{
+	return write_output(path, data, len, 0, msg, msg_len);
+}
+
+int cli_write_secret(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len)
+{
+	return write_output(path, data, len, 1, msg, msg_len);
+}
+
+/* Opens a key file: a regular file that neither group nor others may access. */
+static int open_key_file(const char *path, char *msg, size_t msg_len)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(msg, msg_len, "key file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(msg, msg_len, "key file %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msg_len,
+			 "key file %s: not a regular file (use --key-file - to read a pipe)", path);
+		goto fail;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(msg, msg_len,
+			 "key file %s: mode %04o lets group or others at it; chmod 600 it", path,
+			 (unsigned)(st.st_mode & 07777));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+int cli_read_key_file(const char *path, uint8_t *out, size_t *out_len, char *msg, size_t msg_len)
+{
+	uint8_t buf[CLI_KEY_FILE_MAX + 1];
+	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+	size_t len = 0;
+	ssize_t n;
+	int fd = -1, r = -1;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open_key_file(path, msg, msg_len)) < 0)
+		goto out;
+	/* read(2), not stdio: no copy of the key is left in a FILE buffer. */
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, msg_len, "key file %s: %s", name, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len != 16 && len != 24 && len != 32) {
+		snprintf(msg, msg_len, "key file: expected 16, 24 or 32 bytes; %s holds %s%zu",
+			 name, len > CLI_KEY_FILE_MAX ? "more than " : "",
+			 len > CLI_KEY_FILE_MAX ? (size_t)CLI_KEY_FILE_MAX : len);
+		goto out;
+	}
+	memcpy(out, buf, len);
+	*out_len = len;
+	r = 0;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (r != 0)
+		OPENSSL_cleanse(out, CLI_KEY_FILE_MAX);
+	if (fd >= 0 && fd != STDIN_FILENO)
+		close(fd);
 	return r;
 }

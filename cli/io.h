@@ -51,4 +51,21 @@ void cli_data_free(uint8_t *data, size_t len);
  */
 int cli_write_output(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len);
 
+/*
+ * As cli_write_output(), for a secret (a plaintext, a session key, a shared
+ * secret): a file is made with mode 0600 whatever the umask.
+ */
+int cli_write_secret(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len);
+
+/* Most bytes a key file holds (AES-256). */
+#define CLI_KEY_FILE_MAX 32
+
+/*
+ * Reads a raw symmetric key of 16, 24 or 32 bytes from path ("-": stdin)
+ * into out (CLI_KEY_FILE_MAX bytes). A file must be a regular file that
+ * neither group nor others may access (as p11agentd's PIN file). The message
+ * of a failure names the file, never the key's bytes. out is wiped on failure.
+ */
+int cli_read_key_file(const char *path, uint8_t *out, size_t *out_len, char *msg, size_t msg_len);
+
 #endif

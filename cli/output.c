@@ -381,6 +381,8 @@ static void print_json(FILE *f, const struct p11a_key_info *keys, size_t n)
 		json_list(f, k->algs);
 		fputs(",\"default_alg\":", f);
 		cli_json_string(f, k->default_alg != NULL ? k->default_alg : "");
+		fputs(",\"sw_algs\":", f);
+		json_list(f, k->sw_algs);
 		fputc('}', f);
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", f);

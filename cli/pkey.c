@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,62 @@ int cli_pkey_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out_pkey, c
 	}
 	*out_pkey = pkey;
 	return P11A_OK;
+}
+
+/* Whether der[0..len) is one whole SubjectPublicKeyInfo (its key need not decode). */
+static int is_spki(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509_PUBKEY *x;
+	int ok;
+
+	if (len == 0 || len > LONG_MAX)
+		return 0;
+	x = d2i_X509_PUBKEY(NULL, &p, (long)len);
+	ok = x != NULL && p == der + len;
+	X509_PUBKEY_free(x);
+	return ok;
+}
+
+int cli_pkey_spki_der(const uint8_t *in, size_t in_len, uint8_t **out_der, size_t *out_len)
+{
+	BIO *bio = NULL;
+	unsigned char *pem_der = NULL;
+	char *name = NULL;
+	const uint8_t *der = in;
+	long pem_len = 0;
+	size_t len = in_len;
+	uint8_t *copy;
+	int r = P11A_ERR_BAD_INPUT;
+
+	if (memmem(in, in_len, "-----BEGIN ", 11) != NULL) {
+		if (in_len > INT_MAX || (bio = BIO_new_mem_buf(in, (int)in_len)) == NULL) {
+			r = P11A_ERR_NOMEM;
+			goto out;
+		}
+		/* The first "PUBLIC KEY" block; blocks of other names are skipped. */
+		if (!PEM_bytes_read_bio(&pem_der, &pem_len, &name, PEM_STRING_PUBLIC, bio, NULL,
+					NULL))
+			goto out;
+		der = pem_der;
+		len = (size_t)pem_len;
+	}
+	if (!is_spki(der, len))
+		goto out;
+	if ((copy = malloc(len)) == NULL) {
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(copy, der, len);
+	*out_der = copy;
+	*out_len = len;
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	OPENSSL_free(pem_der);
+	OPENSSL_free(name);
+	BIO_free(bio);
+	return r;
 }
 
 p11a_key_type cli_pkey_type(const EVP_PKEY *pkey)

@@ -28,6 +28,16 @@ struct cli_input;
 int cli_pkey_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out_pkey, char *msg,
 		      size_t msg_len);
 
+/*
+ * A public key file (a peer's, for derive) as DER SubjectPublicKeyInfo: in
+ * holds a PEM "PUBLIC KEY" block (text around it is skipped) or the DER
+ * itself. Only the structure is checked here, not the key (the agent checks
+ * the curve and the point), so the bytes go to the agent as they are.
+ * *out_der is malloc'd; free(). Returns P11A_OK, P11A_ERR_BAD_INPUT (no
+ * message: the caller names the file) or P11A_ERR_NOMEM.
+ */
+int cli_pkey_spki_der(const uint8_t *in, size_t in_len, uint8_t **out_der, size_t *out_len);
+
 /* The p11a key type of pkey (P11A_KEY_UNKNOWN for others). */
 p11a_key_type cli_pkey_type(const EVP_PKEY *pkey);
 

@@ -264,23 +264,12 @@ int p11a_ping(struct p11a_conn *conn)
 	return r;
 }
 
-static void key_info_clear(struct p11a_key_info *k)
-{
-	free(k->label);
-	free(k->id);
-	free(k->uri);
-	free(k->curve);
-	free(k->algs);
-	free(k->default_alg);
-	memset(k, 0, sizeof(*k));
-}
-
 void p11a_keys_free(struct p11a_key_info *keys, size_t n)
 {
 	if (keys == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		key_info_clear(&keys[i]);
+		proto_key_info_clear(&keys[i]);
 	free(keys);
 }
 
@@ -342,7 +331,7 @@ int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_i
 	if ((r = proto_list_get(&b, k)) != P11A_OK)
 		goto out;
 	if (buf_avail(&b) != 0) {
-		key_info_clear(k);
+		proto_key_info_clear(k);
 		r = P11A_ERR_PROTOCOL;
 		goto out;
 	}
@@ -465,4 +454,72 @@ int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, cons
 	*out_valid = rep.f[0].u32 == 1;
 	drop_reply(conn);
 	return P11A_OK;
+}
+
+/*
+ * Sends a request whose reply is one string of secret bytes (a plaintext, a
+ * session key, a shared secret) and hands them over in a fresh buffer. The
+ * copy in the reply buffer is wiped with it.
+ */
+static int call_secret(struct p11a_conn *conn, struct proto_msg *msg, uint8_t **out,
+		       size_t *out_len)
+{
+	struct proto_msg rep;
+	int r;
+
+	if ((r = call(conn, msg, &rep)) != P11A_OK)
+		return r;
+	r = take_bytes(&rep.f[0], out, out_len);
+	drop_reply(conn);
+	return r;
+}
+
+int p11a_decrypt(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		 size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_DECRYPT, .n = 4};
+
+	if (!check_key(key) || (label == NULL && label_len > 0) || (in == NULL && in_len > 0))
+		return P11A_ERR_INVALID_ARG;
+	if (in_len + label_len > P11A_MAX_DATA)
+		return too_large(conn, in_len + label_len);
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)alg);
+	msg.f[2] = proto_str(label, label_len);
+	msg.f[3] = proto_str(in, in_len);
+	return call_secret(conn, &msg, out, out_len);
+}
+
+int p11a_unwrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		size_t label_len, size_t key_len, const uint8_t *in, size_t in_len, uint8_t **out,
+		size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_UNWRAP, .n = 5};
+
+	if (!check_key(key) || (label == NULL && label_len > 0) || (in == NULL && in_len > 0) ||
+	    key_len > UINT32_MAX)
+		return P11A_ERR_INVALID_ARG;
+	if (in_len + label_len > P11A_MAX_DATA)
+		return too_large(conn, in_len + label_len);
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)alg);
+	msg.f[2] = proto_u32((uint32_t)key_len);
+	msg.f[3] = proto_str(label, label_len);
+	msg.f[4] = proto_str(in, in_len);
+	return call_secret(conn, &msg, out, out_len);
+}
+
+int p11a_derive(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *peer_spki,
+		size_t peer_len, uint8_t **out, size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_DERIVE, .n = 3};
+
+	if (!check_key(key) || peer_spki == NULL || peer_len == 0)
+		return P11A_ERR_INVALID_ARG;
+	if (peer_len > P11A_MAX_DATA)
+		return too_large(conn, peer_len);
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)alg);
+	msg.f[2] = proto_str(peer_spki, peer_len);
+	return call_secret(conn, &msg, out, out_len);
 }

@@ -18,6 +18,9 @@ static const struct proto_op_info ops[] = {
     {PROTO_OP_SIGN, "sign", "kuus", "s", {"key", "alg", "flags", "data"}},
     {PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u", {"key", "alg", "data", "mac"}},
     {PROTO_OP_KEY_INFO, "key-info", "k", "*", {"key"}},
+    {PROTO_OP_DECRYPT, "decrypt", "kuss", "s", {"key", "alg", "label", "data"}},
+    {PROTO_OP_UNWRAP, "unwrap", "kuuss", "s", {"key", "alg", "key_len", "label", "data"}},
+    {PROTO_OP_DERIVE, "derive", "kus", "s", {"key", "alg", "peer"}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)
@@ -256,6 +259,19 @@ int proto_encode_reply(struct buf *out, const struct proto_msg *msg)
 	return encode_frame(out, msg, 1);
 }
 
+void proto_key_info_clear(struct p11a_key_info *k)
+{
+	free(k->label);
+	free(k->id);
+	free(k->uri);
+	free(k->curve);
+	free(k->algs);
+	free(k->default_alg);
+	free(k->sw_algs);
+	free(k->name);
+	memset(k, 0, sizeof(*k));
+}
+
 int proto_list_put(struct buf *b, const struct p11a_key_info *k)
 {
 	int r;
@@ -268,7 +284,9 @@ int proto_list_put(struct buf *b, const struct p11a_key_info *k)
 	    (r = buf_put_cstring(b, k->curve)) != P11A_OK ||
 	    (r = buf_put_u32(b, k->ops)) != P11A_OK ||
 	    (r = buf_put_cstring(b, k->algs)) != P11A_OK ||
-	    (r = buf_put_cstring(b, k->default_alg)) != P11A_OK)
+	    (r = buf_put_cstring(b, k->default_alg)) != P11A_OK ||
+	    (r = buf_put_cstring(b, k->sw_algs)) != P11A_OK ||
+	    (r = buf_put_cstring(b, k->name)) != P11A_OK)
 		return r;
 	return P11A_OK;
 }
@@ -288,7 +306,9 @@ int proto_list_get(struct buf *b, struct p11a_key_info *out)
 	    buf_get_u32(b, &type) != P11A_OK || buf_get_u32(b, &k.bits) != P11A_OK ||
 	    buf_get_cstring(b, 64, &k.curve) != P11A_OK || buf_get_u32(b, &k.ops) != P11A_OK ||
 	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.algs) != P11A_OK ||
-	    buf_get_cstring(b, 64, &k.default_alg) != P11A_OK)
+	    buf_get_cstring(b, 64, &k.default_alg) != P11A_OK ||
+	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.sw_algs) != P11A_OK ||
+	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.name) != P11A_OK)
 		goto out;
 	k.type = (p11a_key_type)type;
 	if ((k.id = malloc(k.id_len + 1)) == NULL) {
@@ -303,11 +323,6 @@ int proto_list_get(struct buf *b, struct p11a_key_info *out)
 out:
 	if (r != P11A_OK)
 		b->off = off;
-	free(k.label);
-	free(k.id);
-	free(k.uri);
-	free(k.curve);
-	free(k.algs);
-	free(k.default_alg);
+	proto_key_info_clear(&k);
 	return r;
 }

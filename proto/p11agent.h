@@ -99,12 +99,21 @@ typedef enum {
 	P11A_ALG_HMAC_SHA256 = 11,
 	P11A_ALG_HMAC_SHA384 = 12,
 	P11A_ALG_HMAC_SHA512 = 13,
+	P11A_ALG_RSA_OAEP_SHA1 = 14, /* decrypt, unwrap: OAEP, MGF1 with the same hash */
+	P11A_ALG_RSA_OAEP_SHA256 = 15,
+	P11A_ALG_RSA_OAEP_SHA384 = 16,
+	P11A_ALG_RSA_OAEP_SHA512 = 17,
+	P11A_ALG_RSA_PKCS1 = 18, /* decrypt: PKCS#1 v1.5, only where a key's config allows */
+	P11A_ALG_AES_KW = 19,	 /* unwrap: RFC 3394 */
+	P11A_ALG_AES_KWP = 20,	 /* unwrap: RFC 5649 */
+	P11A_ALG_ECDH = 21,	 /* derive: ECDH, no KDF: the shared secret Z */
 } p11a_alg;
 
 /* How an algorithm takes its input. */
 typedef enum {
 	P11A_INPUT_DIGEST = 1,	/* the client sends the digest (RSA, ECDSA) */
-	P11A_INPUT_MESSAGE = 2, /* the client sends the message (Ed25519, HMAC) */
+	P11A_INPUT_MESSAGE = 2, /* the client sends the message (Ed25519, HMAC, ciphertexts) */
+	P11A_INPUT_PUBKEY = 3,	/* the client sends a peer's public key (ECDH) */
 } p11a_input;
 
 /* Static facts about an algorithm. */
@@ -112,9 +121,10 @@ struct p11a_alg_info {
 	p11a_alg alg;
 	const char *name;	/* "rsa-pss-sha256" */
 	p11a_key_type key_type; /* the key type it needs */
-	const char *hash;	/* OpenSSL digest name ("SHA256"), NULL for Ed25519 */
-	size_t digest_len;	/* digest length in bytes, 0 for Ed25519 */
+	const char *hash;	/* OpenSSL digest name ("SHA256"), NULL when none */
+	size_t digest_len;	/* digest length in bytes, 0 when no hash */
 	p11a_input input;
+	uint32_t ops; /* the P11A_OP_* it serves: sign, decrypt, unwrap, derive */
 };
 
 /* The algorithm named name, or NULL. */
@@ -137,7 +147,9 @@ struct p11a_key_info {
 	char *curve;	   /* "P-256", "P-384", "P-521", "ed25519", else "" */
 	uint32_t ops;	   /* P11A_OP_* */
 	char *algs;	   /* comma-separated algorithm names the agent serves */
-	char *default_alg; /* the default algorithm for this key, "" if none */
+	char *default_alg; /* the default signing algorithm for this key, "" if none */
+	char *sw_algs;	   /* those of algs the agent completes in software, comma-separated */
+	char *name;	   /* the agent's config name for the key ([key NAME]), or "" */
 };
 
 struct p11a_conn;
@@ -205,6 +217,37 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
  */
 int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *data,
 		     size_t data_len, const uint8_t *mac, size_t mac_len, int *out_valid);
+
+/*
+ * Decrypts in with key. alg: P11A_ALG_RSA_OAEP_* (default OAEP-SHA256 when
+ * P11A_ALG_NONE) or P11A_ALG_RSA_PKCS1 (refused unless the key's
+ * configuration allows it; every failure of it is one generic error).
+ * label is the OAEP label (may be NULL with label_len 0).
+ * *out is the plaintext; free it with p11a_free(*out, *out_len), which wipes it.
+ */
+int p11a_decrypt(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		 size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out,
+		 size_t *out_len);
+
+/*
+ * Unwraps a wrapped session key with key, which stays in the token. alg:
+ * P11A_ALG_RSA_OAEP_* for RSA keys (default OAEP-SHA256), P11A_ALG_AES_KW or
+ * P11A_ALG_AES_KWP for AES keys (default KWP). key_len: the expected length
+ * of the session key in bytes, checked by the agent; 0 accepts any.
+ * *out is the session key; free it with p11a_free(), which wipes it.
+ */
+int p11a_unwrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		size_t label_len, size_t key_len, const uint8_t *in, size_t in_len, uint8_t **out,
+		size_t *out_len);
+
+/*
+ * ECDH with key and a peer's public key (DER SubjectPublicKeyInfo on the
+ * key's curve). alg: P11A_ALG_ECDH or P11A_ALG_NONE. *out is the shared
+ * secret Z (the x coordinate, field size bytes), as OpenSSL's derive gives
+ * it; free it with p11a_free(), which wipes it.
+ */
+int p11a_derive(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *peer_spki,
+		size_t peer_len, uint8_t **out, size_t *out_len);
 
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);

@@ -39,6 +39,9 @@ enum proto_op {
 	PROTO_OP_SIGN = 5,
 	PROTO_OP_VERIFY_HMAC = 6,
 	PROTO_OP_KEY_INFO = 7,
+	PROTO_OP_DECRYPT = 8,
+	PROTO_OP_UNWRAP = 9,
+	PROTO_OP_DERIVE = 10,
 };
 
 struct proto_op_info {
@@ -114,8 +117,11 @@ int proto_field_strdup(const struct proto_field *f, char **out_s);
 /*
  * LIST reply: the '*' field is u32 count, then count entries; KEY_INFO reply:
  * the '*' field is one entry. An entry is
- *     s label, s id, s uri, u type, u bits, s curve, u ops, s algs, s default_alg
+ *     s label, s id, s uri, u type, u bits, s curve, u ops, s algs, s default_alg,
+ *     s sw_algs, s name
  */
+/* Frees the strings of k (as proto_list_get() filled it) and zeroes it. */
+void proto_key_info_clear(struct p11a_key_info *k);
 int proto_list_put(struct buf *b, const struct p11a_key_info *k);
 int proto_list_get(struct buf *b, struct p11a_key_info *out);
 

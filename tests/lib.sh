@@ -57,6 +57,13 @@ KEY_DUP1=ec:P-256:dup:30
 KEY_DUP2=ec:P-256:dup:31
 KEY_NOLABEL=ec:P-256::40
 KEY_NOSIGN=ec:P-256:nosign:41:nosign
+# Key transport (tests/test-decrypt.sh): an RSA key that the agent's config
+# lets decrypt PKCS#1 v1.5, RSA keys without CKA_DECRYPT or without CKA_UNWRAP,
+# and an EC key without CKA_DERIVE.
+KEY_RSA_LEGACY=rsa:2048:rsa-legacy:07
+KEY_RSA_NODECRYPT=rsa:2048:rsa-nodecrypt:08:nodecrypt
+KEY_RSA_NOUNWRAP=rsa:2048:rsa-nounwrap:09:nounwrap
+KEY_EC_NODERIVE=ec:P-256:ec-noderive:42:noderive
 
 PASSED=0
 FAILED=0
@@ -293,4 +300,40 @@ agent_alive() {
 # hex FILE: the file's bytes as lowercase hex on one line.
 hex() {
 	od -An -v -tx1 "$1" | tr -d ' \n'
+}
+
+# same_bytes NAME GOT EXPECTED: passes when the two files hold the same bytes.
+# Shows only their sizes: they may hold session keys or shared secrets.
+same_bytes() {
+	local got=no
+	[ -f "$2" ] && got=$(wc -c <"$2")
+	if [ -f "$2" ] && cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "the bytes differ (got $got bytes, expected $(wc -c <"$3") bytes)"
+	fi
+}
+
+# check_refused NAME CODES ERE CMD...: CMD exits with one of CODES ("1", or
+# "1|2" where either is right), says something matching ERE on stderr and
+# nothing on stdout, and the agent answers ping after it.
+check_refused() {
+	local name=$1 codes=$2 ere=$3
+	shift 3
+	run "$@"
+	if [[ "|$codes|" == *"|$RC|"* ]]; then
+		pass "$name (exit $RC)"
+		check_err "$name: message" "$ere"
+		if [ -s "$OUT" ]; then
+			fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
+		fi
+	else
+		fail "$name" "exit $RC, expected $codes; stderr: $(show "$ERR")"
+	fi
+	if kill -0 "$AGENT_PID" 2>/dev/null && timeout 10 "$P11AGENT" -S "$SOCK" ping >/dev/null 2>&1
+	then
+		pass "$name: agent still serving"
+	else
+		fail "$name: agent still serving" "ping failed or p11agentd is gone"
+	fi
 }

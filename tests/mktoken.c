@@ -10,12 +10,17 @@
  * --init initializes the first free slot's token with LABEL and sets the user
  * PIN; PINs are read from files, never from argv. Each SPEC makes one key:
  *
- *   rsa:BITS:LABEL:IDHEX[:nosign]
- *   ec:P-256|P-384|P-521:LABEL:IDHEX[:nosign]
- *   ed25519:-:LABEL:IDHEX[:nosign]
+ *   rsa:BITS:LABEL:IDHEX[:FLAGS]
+ *   ec:P-256|P-384|P-521:LABEL:IDHEX[:FLAGS]
+ *   ed25519:-:LABEL:IDHEX[:FLAGS]
  *   hmac:VALUEHEX:LABEL:IDHEX[:generic|sha256|sha384|sha512]
  *   hmac:random:LABEL:IDHEX      (a generic secret of 32 bytes made in the token)
  *   aes:VALUEHEX:LABEL:IDHEX
+ *
+ * FLAGS, comma-separated, clear one usage attribute of a private key:
+ * nosign (CKA_SIGN), nodecrypt (CKA_DECRYPT, RSA), nounwrap (CKA_UNWRAP, RSA),
+ * noderive (CKA_DERIVE, EC). RSA private keys may otherwise sign, decrypt and
+ * unwrap; EC keys sign and derive; AES keys encrypt, decrypt, wrap and unwrap.
  *
  * LABEL may be empty (the key is then reachable by id only). Private and
  * secret keys are sensitive and not extractable.
@@ -41,7 +46,7 @@ struct keyspec {
 	char label[256];
 	unsigned char id[64];
 	size_t id_len;
-	char opt[16];
+	char opt[64];
 };
 
 struct attrs {
@@ -149,6 +154,44 @@ static int parse_spec(const char *s, struct keyspec *ks)
 	return 0;
 }
 
+/* Whether flag is one of the comma-separated words of ks->opt. */
+static int has_opt(const struct keyspec *ks, const char *flag)
+{
+	const char *p = ks->opt;
+	size_t n = strlen(flag);
+
+	while (*p != '\0') {
+		if (strncmp(p, flag, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p = strchr(p, ',');
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
+/* Whether ks->opt holds only the flags of a key pair. */
+static int pair_opts_ok(const struct keyspec *ks)
+{
+	static const char *const flags[] = {"nosign", "nodecrypt", "nounwrap", "noderive"};
+	const char *p = ks->opt;
+	size_t i, n;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (strlen(flags[i]) == n && strncmp(p, flags[i], n) == 0)
+				break;
+		if (i == sizeof(flags) / sizeof(flags[0]))
+			return 0;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 1;
+}
+
 static void common_attrs(struct attrs *t, CK_OBJECT_CLASS *cls, const struct keyspec *ks)
 {
 	attr_add(t, CKA_CLASS, cls, sizeof(*cls));
@@ -175,7 +218,10 @@ static CK_RV make_pair(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct ke
 	struct attrs pub = {.n = 0}, priv = {.n = 0};
 	unsigned char *params = NULL;
 	size_t params_len = 0;
-	int sign = strcmp(ks->opt, "nosign") != 0;
+	int sign = !has_opt(ks, "nosign");
+
+	if (!pair_opts_ok(ks))
+		return CKR_ARGUMENTS_BAD;
 
 	if (strcmp(ks->kind, "rsa") == 0) {
 		kt = CKK_RSA;
@@ -219,14 +265,14 @@ static CK_RV make_pair(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct ke
 		attr_add(&pub, CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537));
 		attr_bool(&pub, CKA_ENCRYPT, 1);
 		attr_bool(&pub, CKA_WRAP, 1);
-		attr_bool(&priv, CKA_DECRYPT, 1);
-		attr_bool(&priv, CKA_UNWRAP, 1);
+		attr_bool(&priv, CKA_DECRYPT, !has_opt(ks, "nodecrypt"));
+		attr_bool(&priv, CKA_UNWRAP, !has_opt(ks, "nounwrap"));
 	} else {
 		attr_add(&pub, CKA_EC_PARAMS, params, params_len);
 		/* SoftHSM defaults these to true; EC keys only sign and derive. */
 		attr_bool(&priv, CKA_DECRYPT, 0);
 		attr_bool(&priv, CKA_UNWRAP, 0);
-		attr_bool(&priv, CKA_DERIVE, kt == CKK_EC);
+		attr_bool(&priv, CKA_DERIVE, kt == CKK_EC && !has_opt(ks, "noderive"));
 	}
 	return m->C_GenerateKeyPair(s, &mech, pub.a, pub.n, priv.a, priv.n, &hpub, &hpriv);
 }
@@ -350,13 +396,13 @@ out:
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: mktoken --module PATH --token LABEL --pin-file FILE "
-		"[--init --so-pin-file FILE] SPEC...\n"
-		"  SPEC: rsa:BITS:LABEL:ID[:nosign]  ec:P-256|P-384|P-521:LABEL:ID[:nosign]\n"
-		"        ed25519:-:LABEL:ID[:nosign]  "
-		"hmac:VALUEHEX|random:LABEL:ID[:generic|sha256|sha384|sha512]\n"
-		"        aes:VALUEHEX:LABEL:ID\n");
+	fprintf(stderr, "usage: mktoken --module PATH --token LABEL --pin-file FILE "
+			"[--init --so-pin-file FILE] SPEC...\n"
+			"  SPEC: rsa:BITS:LABEL:ID[:FLAGS]  ec:P-256|P-384|P-521:LABEL:ID[:FLAGS]\n"
+			"        ed25519:-:LABEL:ID[:FLAGS]  "
+			"hmac:VALUEHEX|random:LABEL:ID[:generic|sha256|sha384|sha512]\n"
+			"        aes:VALUEHEX:LABEL:ID\n"
+			"  FLAGS: comma-separated nosign, nodecrypt, nounwrap, noderive\n");
 	exit(2);
 }
 

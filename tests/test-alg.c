@@ -27,23 +27,48 @@ struct want_alg {
 	const char *hash;
 	size_t digest_len;
 	p11a_input input;
+	uint32_t ops;
 };
 
-/* The algorithms of the spec (issue 2), written out independently of alg.c. */
+/* The algorithms of the spec (issues 2 and 3), written out independently of alg.c. */
 static const struct want_alg want[] = {
-    {P11A_ALG_RSA_PKCS1_SHA256, "rsa-pkcs1-sha256", P11A_KEY_RSA, "SHA256", 32, P11A_INPUT_DIGEST},
-    {P11A_ALG_RSA_PKCS1_SHA384, "rsa-pkcs1-sha384", P11A_KEY_RSA, "SHA384", 48, P11A_INPUT_DIGEST},
-    {P11A_ALG_RSA_PKCS1_SHA512, "rsa-pkcs1-sha512", P11A_KEY_RSA, "SHA512", 64, P11A_INPUT_DIGEST},
-    {P11A_ALG_RSA_PSS_SHA256, "rsa-pss-sha256", P11A_KEY_RSA, "SHA256", 32, P11A_INPUT_DIGEST},
-    {P11A_ALG_RSA_PSS_SHA384, "rsa-pss-sha384", P11A_KEY_RSA, "SHA384", 48, P11A_INPUT_DIGEST},
-    {P11A_ALG_RSA_PSS_SHA512, "rsa-pss-sha512", P11A_KEY_RSA, "SHA512", 64, P11A_INPUT_DIGEST},
-    {P11A_ALG_ECDSA_SHA256, "ecdsa-sha256", P11A_KEY_EC, "SHA256", 32, P11A_INPUT_DIGEST},
-    {P11A_ALG_ECDSA_SHA384, "ecdsa-sha384", P11A_KEY_EC, "SHA384", 48, P11A_INPUT_DIGEST},
-    {P11A_ALG_ECDSA_SHA512, "ecdsa-sha512", P11A_KEY_EC, "SHA512", 64, P11A_INPUT_DIGEST},
-    {P11A_ALG_ED25519, "ed25519", P11A_KEY_ED25519, NULL, 0, P11A_INPUT_MESSAGE},
-    {P11A_ALG_HMAC_SHA256, "hmac-sha256", P11A_KEY_HMAC, "SHA256", 32, P11A_INPUT_MESSAGE},
-    {P11A_ALG_HMAC_SHA384, "hmac-sha384", P11A_KEY_HMAC, "SHA384", 48, P11A_INPUT_MESSAGE},
-    {P11A_ALG_HMAC_SHA512, "hmac-sha512", P11A_KEY_HMAC, "SHA512", 64, P11A_INPUT_MESSAGE},
+    {P11A_ALG_RSA_PKCS1_SHA256, "rsa-pkcs1-sha256", P11A_KEY_RSA, "SHA256", 32, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_PKCS1_SHA384, "rsa-pkcs1-sha384", P11A_KEY_RSA, "SHA384", 48, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_PKCS1_SHA512, "rsa-pkcs1-sha512", P11A_KEY_RSA, "SHA512", 64, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_PSS_SHA256, "rsa-pss-sha256", P11A_KEY_RSA, "SHA256", 32, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_PSS_SHA384, "rsa-pss-sha384", P11A_KEY_RSA, "SHA384", 48, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_PSS_SHA512, "rsa-pss-sha512", P11A_KEY_RSA, "SHA512", 64, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_ECDSA_SHA256, "ecdsa-sha256", P11A_KEY_EC, "SHA256", 32, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_ECDSA_SHA384, "ecdsa-sha384", P11A_KEY_EC, "SHA384", 48, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_ECDSA_SHA512, "ecdsa-sha512", P11A_KEY_EC, "SHA512", 64, P11A_INPUT_DIGEST,
+     P11A_OP_SIGN},
+    {P11A_ALG_ED25519, "ed25519", P11A_KEY_ED25519, NULL, 0, P11A_INPUT_MESSAGE, P11A_OP_SIGN},
+    {P11A_ALG_HMAC_SHA256, "hmac-sha256", P11A_KEY_HMAC, "SHA256", 32, P11A_INPUT_MESSAGE,
+     P11A_OP_SIGN},
+    {P11A_ALG_HMAC_SHA384, "hmac-sha384", P11A_KEY_HMAC, "SHA384", 48, P11A_INPUT_MESSAGE,
+     P11A_OP_SIGN},
+    {P11A_ALG_HMAC_SHA512, "hmac-sha512", P11A_KEY_HMAC, "SHA512", 64, P11A_INPUT_MESSAGE,
+     P11A_OP_SIGN},
+    {P11A_ALG_RSA_OAEP_SHA1, "rsa-oaep-sha1", P11A_KEY_RSA, "SHA1", 20, P11A_INPUT_MESSAGE,
+     P11A_OP_DECRYPT | P11A_OP_UNWRAP},
+    {P11A_ALG_RSA_OAEP_SHA256, "rsa-oaep-sha256", P11A_KEY_RSA, "SHA256", 32, P11A_INPUT_MESSAGE,
+     P11A_OP_DECRYPT | P11A_OP_UNWRAP},
+    {P11A_ALG_RSA_OAEP_SHA384, "rsa-oaep-sha384", P11A_KEY_RSA, "SHA384", 48, P11A_INPUT_MESSAGE,
+     P11A_OP_DECRYPT | P11A_OP_UNWRAP},
+    {P11A_ALG_RSA_OAEP_SHA512, "rsa-oaep-sha512", P11A_KEY_RSA, "SHA512", 64, P11A_INPUT_MESSAGE,
+     P11A_OP_DECRYPT | P11A_OP_UNWRAP},
+    {P11A_ALG_RSA_PKCS1, "rsa-pkcs1", P11A_KEY_RSA, NULL, 0, P11A_INPUT_MESSAGE, P11A_OP_DECRYPT},
+    {P11A_ALG_AES_KW, "aes-kw", P11A_KEY_AES, NULL, 0, P11A_INPUT_MESSAGE, P11A_OP_UNWRAP},
+    {P11A_ALG_AES_KWP, "aes-kwp", P11A_KEY_AES, NULL, 0, P11A_INPUT_MESSAGE, P11A_OP_UNWRAP},
+    {P11A_ALG_ECDH, "ecdh", P11A_KEY_EC, NULL, 0, P11A_INPUT_PUBKEY, P11A_OP_DERIVE},
 };
 
 #define N_WANT (sizeof(want) / sizeof(want[0]))
@@ -58,6 +83,7 @@ static void assert_alg(const struct p11a_alg_info *ai, const struct want_alg *w)
 		assert_null(ai->hash);
 	else
 		assert_string_equal(ai->hash, w->hash);
+	assert_int_equal(ai->ops, w->ops);
 	assert_int_equal(ai->digest_len, w->digest_len);
 	assert_int_equal(ai->input, w->input);
 }
@@ -124,7 +150,7 @@ static void test_unknown(void **state)
 		assert_null(p11a_alg_by_name(names[i]));
 	assert_null(p11a_alg_by_name(NULL));
 	assert_null(p11a_alg_by_id(P11A_ALG_NONE));
-	assert_null(p11a_alg_by_id(P11A_ALG_HMAC_SHA512 + 1));
+	assert_null(p11a_alg_by_id(P11A_ALG_ECDH + 1));
 	assert_null(p11a_alg_by_id(0x100));
 	assert_null(p11a_alg_by_id(UINT32_MAX));
 }

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -118,9 +120,10 @@ static void test_help_every_command(void **state)
 		const char *name;
 		enum cli_cmd cmd;
 	} all[] = {
-	    {"ping", CLI_CMD_PING}, {"list", CLI_CMD_LIST},	{"pubkey", CLI_CMD_PUBKEY},
-	    {"sign", CLI_CMD_SIGN}, {"verify", CLI_CMD_VERIFY}, {"hmac", CLI_CMD_HMAC},
-	    {"help", CLI_CMD_HELP},
+	    {"ping", CLI_CMD_PING},	  {"list", CLI_CMD_LIST},     {"pubkey", CLI_CMD_PUBKEY},
+	    {"sign", CLI_CMD_SIGN},	  {"verify", CLI_CMD_VERIFY}, {"hmac", CLI_CMD_HMAC},
+	    {"decrypt", CLI_CMD_DECRYPT}, {"unwrap", CLI_CMD_UNWRAP}, {"derive", CLI_CMD_DERIVE},
+	    {"seal", CLI_CMD_SEAL},	  {"open", CLI_CMD_OPEN},     {"help", CLI_CMD_HELP},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -141,23 +144,71 @@ static void test_help_every_command(void **state)
 	}
 }
 
+/* The name appears in text as a whole word (not as the start of a longer name). */
+static int names(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		char after = p[n];
+		if (after != '-' && !(after >= 'a' && after <= 'z') &&
+		    !(after >= '0' && after <= '9'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 static void test_usage_texts(void **state)
 {
+	static const struct {
+		enum cli_cmd cmd;
+		uint32_t op;
+	} by_op[] = {
+	    {CLI_CMD_SIGN, P11A_OP_SIGN},
+	    {CLI_CMD_DECRYPT, P11A_OP_DECRYPT},
+	    {CLI_CMD_UNWRAP, P11A_OP_UNWRAP},
+	    {CLI_CMD_DERIVE, P11A_OP_DERIVE},
+	};
 	const struct p11a_alg_info *info;
 	const char *general = cli_args_usage(CLI_CMD_NONE);
-	size_t i;
+	size_t i, j;
 
 	(void)state;
 	assert_non_null(strstr(general, "Usage: p11agent [-S SOCKET] [--json] COMMAND"));
 	assert_non_null(strstr(general, "Exit status"));
-	/* Every algorithm of the table is named in the general help and in sign's. */
+	/*
+	 * Every algorithm of the table is named in the general help, and in the
+	 * help of each command it serves; no command's help names another's.
+	 */
 	for (i = 0; (info = p11a_alg_at(i)) != NULL; i++) {
-		if (strstr(general, info->name) == NULL)
+		if (!names(general, info->name))
 			fail_msg("general usage lacks %s", info->name);
-		if (strstr(cli_args_usage(CLI_CMD_SIGN), info->name) == NULL)
-			fail_msg("sign usage lacks %s", info->name);
+		for (j = 0; j < sizeof(by_op) / sizeof(by_op[0]); j++) {
+			const char *u = cli_args_usage(by_op[j].cmd);
+			int want = (info->ops & by_op[j].op) != 0;
+			if (names(u, info->name) != want)
+				fail_msg("%s usage %s %s", cli_args_cmd_name(by_op[j].cmd),
+					 want ? "lacks" : "names", info->name);
+		}
 	}
-	assert_true(i >= 13);
+	assert_true(i >= 21);
+	/* The new commands' help: options, defaults, the 0600 outputs. */
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_DECRYPT), "--label-hex HEX"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_DECRYPT), "rsa-oaep-sha256 (the default)"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_UNWRAP), "--key-len N"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_UNWRAP), "aes-kwp"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_DERIVE), "--peer PEER"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_SEAL), "--key-id TEXT"));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_SEAL), CLI_KEY_ID_DEFAULT));
+	assert_non_null(strstr(cli_args_usage(CLI_CMD_OPEN), "authenticates"));
+	for (j = CLI_CMD_DECRYPT; j <= CLI_CMD_OPEN; j++) {
+		if (j != CLI_CMD_SEAL)
+			assert_non_null(strstr(cli_args_usage((enum cli_cmd)j), "mode 0600"));
+		assert_non_null(strstr(general, cli_args_cmd_name((enum cli_cmd)j)));
+	}
+	assert_null(strstr(cli_args_usage(CLI_CMD_SEAL), "mode 0600"));
 	assert_ptr_equal(cli_args_usage(CLI_CMD_VERSION), general);
 	assert_string_equal(cli_args_cmd_name(CLI_CMD_NONE), "p11agent");
 }
@@ -191,6 +242,12 @@ static void test_ping_list(void **state)
 	assert_int_equal(a.prehashed, 0);
 	assert_int_equal(a.raw, 0);
 	assert_int_equal(a.format, CLI_FORMAT_PEM);
+	assert_null(a.label);
+	assert_int_equal(a.label_hex, 0);
+	assert_int_equal(a.key_len, 0);
+	assert_null(a.peer);
+	assert_null(a.key_file);
+	assert_null(a.key_id);
 
 	assert_int_equal(PARSE(&a, msg, "list"), 0);
 	assert_int_equal(a.cmd, CLI_CMD_LIST);
@@ -397,14 +454,67 @@ static void test_unknown_alg(void **state)
 	assert_non_null(strstr(msg, "hmac-sha256"));
 	ASSERT_USAGE("unknown algorithm ''", "sign", "k", "--alg=");
 	ASSERT_USAGE("unknown algorithm 'none'", "verify", "k", "--sig", "s", "--alg", "none");
+	/* The list of valid names is the command's own. */
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--alg", "rsa-oaep-md5"), CLI_EXIT_USAGE);
+	assert_non_null(strstr(msg, "unknown algorithm 'rsa-oaep-md5'; valid for decrypt: "
+				    "rsa-oaep-sha1, rsa-oaep-sha256, rsa-oaep-sha384, "
+				    "rsa-oaep-sha512, rsa-pkcs1"));
+	assert_null(strstr(msg, "ecdsa"));
+	assert_int_equal(PARSE(&a, msg, "sign", "k", "--alg", "x"), CLI_EXIT_USAGE);
+	assert_null(strstr(msg, "oaep"));
+	assert_null(strstr(msg, "ecdh"));
 
-	/* Every name of the table parses, for sign and for verify. */
+	/*
+	 * Every name of the table parses for the commands whose operation it
+	 * serves (sign and verify: P11A_OP_SIGN), and is a usage error that names
+	 * the valid ones for the others.
+	 */
 	for (i = 0; (info = p11a_alg_at(i)) != NULL; i++) {
-		assert_int_equal(PARSE(&a, msg, "sign", "k", "--alg", info->name), 0);
-		assert_int_equal(a.alg, info->alg);
+		int sign = (info->ops & P11A_OP_SIGN) != 0;
+		static const struct {
+			const char *cmd;
+			uint32_t op;
+		} keyx[] = {
+		    {"decrypt", P11A_OP_DECRYPT},
+		    {"unwrap", P11A_OP_UNWRAP},
+		    {"derive", P11A_OP_DERIVE},
+		};
+		size_t j;
+
+		assert_int_equal(PARSE(&a, msg, "sign", "k", "--alg", info->name),
+				 sign ? 0 : CLI_EXIT_USAGE);
+		if (sign)
+			assert_int_equal(a.alg, info->alg);
+		else
+			assert_non_null(
+			    strstr(msg, "cannot sign; valid for sign: rsa-pkcs1-sha256"));
 		assert_int_equal(PARSE(&a, msg, "verify", "k", "--sig", "s", "--alg", info->name),
-				 0);
-		assert_int_equal(a.alg, info->alg);
+				 sign ? 0 : CLI_EXIT_USAGE);
+		if (sign)
+			assert_int_equal(a.alg, info->alg);
+		else
+			assert_non_null(strstr(msg, "cannot verify"));
+		for (j = 0; j < sizeof(keyx) / sizeof(keyx[0]); j++) {
+			int fits = (info->ops & keyx[j].op) != 0, r;
+			char needle[64];
+
+			if (keyx[j].op == P11A_OP_DERIVE)
+				r = PARSE(&a, msg, "derive", "k", "--peer", "p", "--alg",
+					  info->name);
+			else
+				r = PARSE(&a, msg, keyx[j].cmd, "k", "--alg", info->name);
+			if (fits) {
+				assert_int_equal(r, 0);
+				assert_int_equal(a.alg, info->alg);
+				continue;
+			}
+			assert_int_equal(r, CLI_EXIT_USAGE);
+			snprintf(needle, sizeof(needle),
+				 "'%s' cannot %s; valid for %s: ", info->name, keyx[j].cmd,
+				 keyx[j].cmd);
+			if (strstr(msg, needle) == NULL)
+				fail_msg("message \"%s\" lacks \"%s\"", msg, needle);
+		}
 	}
 }
 
@@ -473,6 +583,263 @@ static void test_hmac(void **state)
 	ASSERT_USAGE("not valid for 'hmac'", "hmac", "k", "--raw");
 	ASSERT_USAGE("not valid for 'hmac'", "hmac", "k", "--sig", "s");
 	ASSERT_USAGE("hmac: missing KEY", "hmac");
+}
+
+/* The label cli_args_label() gives for a. */
+static void assert_label(const struct cli_args *a, const void *want, size_t want_len)
+{
+	uint8_t *label = NULL;
+	size_t len = 99;
+
+	assert_int_equal(cli_args_label(a, &label, &len), 0);
+	assert_non_null(label);
+	assert_int_equal(len, want_len);
+	if (want_len > 0)
+		assert_memory_equal(label, want, want_len);
+	free(label);
+}
+
+static void test_decrypt(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "decrypt", "server-rsa"), 0);
+	assert_int_equal(a.cmd, CLI_CMD_DECRYPT);
+	assert_string_equal(a.key, "server-rsa");
+	assert_int_equal(a.alg, P11A_ALG_NONE); /* the agent picks rsa-oaep-sha256 */
+	assert_null(a.in);
+	assert_null(a.out);
+	assert_null(a.label);
+	assert_label(&a, "", 0);
+
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--alg", "rsa-oaep-sha384", "-i", "c.bin",
+			       "-o", "p.bin", "--label", "invoice 7"),
+			 0);
+	assert_int_equal(a.alg, P11A_ALG_RSA_OAEP_SHA384);
+	assert_string_equal(a.in, "c.bin");
+	assert_string_equal(a.out, "p.bin");
+	assert_string_equal(a.label, "invoice 7");
+	assert_int_equal(a.label_hex, 0);
+	assert_label(&a, "invoice 7", 9);
+
+	assert_int_equal(PARSE(&a, msg, "decrypt", "--label-hex=00FFa5", "k"), 0);
+	assert_int_equal(a.label_hex, 1);
+	assert_label(&a, "\x00\xff\xa5", 3);
+
+	/* Empty labels are no label; the last of the same option wins. */
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--label", ""), 0);
+	assert_label(&a, "", 0);
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--label-hex", ""), 0);
+	assert_label(&a, "", 0);
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--label", "a", "--label", "bc"), 0);
+	assert_label(&a, "bc", 2);
+
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--alg", "rsa-pkcs1"), 0);
+	assert_int_equal(a.alg, P11A_ALG_RSA_PKCS1);
+	assert_int_equal(PARSE(&a, msg, "decrypt", "-i", "-", "--", "-k"), 0);
+	assert_string_equal(a.key, "-k");
+	assert_null(a.in);
+
+	ASSERT_USAGE("decrypt: missing KEY", "decrypt");
+	ASSERT_USAGE("decrypt: missing KEY", "decrypt", "--label", "x");
+	ASSERT_USAGE("KEY must not be empty", "decrypt", "");
+	ASSERT_USAGE("decrypt: unexpected argument 'b'", "decrypt", "a", "b");
+	ASSERT_USAGE("--label and --label-hex exclude each other", "decrypt", "k", "--label", "a",
+		     "--label-hex", "00");
+	ASSERT_USAGE("--label and --label-hex exclude each other", "decrypt", "k", "--label-hex",
+		     "00", "--label", "a");
+	ASSERT_USAGE("--label-hex: 'abc' is not an even number of hex digits", "decrypt", "k",
+		     "--label-hex", "abc");
+	ASSERT_USAGE("--label-hex: '0g' is not", "decrypt", "k", "--label-hex", "0g");
+	ASSERT_USAGE("--label-hex: '0x00' is not", "decrypt", "k", "--label-hex", "0x00");
+	ASSERT_USAGE("'--label' needs a value", "decrypt", "k", "--label");
+	ASSERT_USAGE("decrypt: --label applies to RSA-OAEP only, not 'rsa-pkcs1'", "decrypt", "k",
+		     "--alg", "rsa-pkcs1", "--label", "x");
+	ASSERT_USAGE("decrypt: --label-hex applies to RSA-OAEP only", "decrypt", "k", "--label-hex",
+		     "01", "--alg", "rsa-pkcs1");
+	ASSERT_USAGE("'aes-kw' cannot decrypt; valid for decrypt: rsa-oaep-sha1", "decrypt", "k",
+		     "--alg", "aes-kw");
+	ASSERT_USAGE("'ecdh' cannot decrypt", "decrypt", "k", "--alg", "ecdh");
+	ASSERT_USAGE("'rsa-pkcs1-sha256' cannot decrypt", "decrypt", "k", "--alg",
+		     "rsa-pkcs1-sha256");
+	ASSERT_USAGE("not valid for 'decrypt'", "decrypt", "k", "--key-len", "32");
+	ASSERT_USAGE("not valid for 'decrypt'", "decrypt", "k", "--peer", "p.pem");
+	ASSERT_USAGE("not valid for 'decrypt'", "decrypt", "k", "--key-file", "f");
+	ASSERT_USAGE("not valid for 'decrypt'", "decrypt", "k", "--prehashed");
+	ASSERT_USAGE("not valid for 'decrypt'", "decrypt", "k", "--sig", "s");
+	ASSERT_USAGE("'--label' must come after the command", "--label", "x", "decrypt", "k");
+}
+
+static void test_unwrap(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "unwrap", "kek"), 0);
+	assert_int_equal(a.cmd, CLI_CMD_UNWRAP);
+	assert_string_equal(a.key, "kek");
+	assert_int_equal(a.alg, P11A_ALG_NONE);
+	assert_int_equal(a.key_len, 0);
+
+	assert_int_equal(PARSE(&a, msg, "unwrap", "kek", "--alg", "aes-kw", "--key-len", "32", "-i",
+			       "k.wrapped", "-o", "k.bin"),
+			 0);
+	assert_int_equal(a.alg, P11A_ALG_AES_KW);
+	assert_int_equal(a.key_len, 32);
+	assert_string_equal(a.in, "k.wrapped");
+	assert_string_equal(a.out, "k.bin");
+
+	assert_int_equal(PARSE(&a, msg, "unwrap", "--key-len=16", "--alg=aes-kwp", "kek"), 0);
+	assert_int_equal(a.key_len, 16);
+	assert_int_equal(a.alg, P11A_ALG_AES_KWP);
+
+	assert_int_equal(PARSE(&a, msg, "unwrap", "rsa", "--alg", "rsa-oaep-sha512", "--label-hex",
+			       "6c6162656c", "--key-len", "1"),
+			 0);
+	assert_int_equal(a.alg, P11A_ALG_RSA_OAEP_SHA512);
+	assert_int_equal(a.key_len, 1);
+	assert_label(&a, "label", 5);
+
+	/* Up to a frame's worth. */
+	assert_int_equal(PARSE(&a, msg, "unwrap", "k", "--key-len", "1044480"), 0);
+	assert_int_equal(a.key_len, P11A_MAX_DATA);
+	assert_int_equal(PARSE(&a, msg, "unwrap", "k", "--key-len", "0032"), 0);
+	assert_int_equal(a.key_len, 32);
+
+	ASSERT_USAGE("unwrap: missing KEY", "unwrap");
+	ASSERT_USAGE("unwrap: missing KEY", "unwrap", "--key-len", "32");
+	ASSERT_USAGE("--key-len: '0' is not a positive number of bytes", "unwrap", "k", "--key-len",
+		     "0");
+	ASSERT_USAGE("--key-len: '-16' is not a positive number", "unwrap", "k", "--key-len=-16");
+	ASSERT_USAGE("--key-len: '+16' is not a positive number", "unwrap", "k", "--key-len",
+		     "+16");
+	ASSERT_USAGE("--key-len: '16 ' is not", "unwrap", "k", "--key-len", "16 ");
+	ASSERT_USAGE("--key-len: '0x10' is not", "unwrap", "k", "--key-len", "0x10");
+	ASSERT_USAGE("--key-len: '32bytes' is not", "unwrap", "k", "--key-len", "32bytes");
+	ASSERT_USAGE("--key-len: '' is not", "unwrap", "k", "--key-len", "");
+	ASSERT_USAGE("--key-len: 1044481 is too large", "unwrap", "k", "--key-len", "1044481");
+	ASSERT_USAGE("is too large", "unwrap", "k", "--key-len", "99999999999999999999999999");
+	ASSERT_USAGE("'--key-len' needs a value", "unwrap", "k", "--key-len");
+	ASSERT_USAGE("'rsa-pkcs1' cannot unwrap; valid for unwrap: rsa-oaep-sha1, "
+		     "rsa-oaep-sha256, rsa-oaep-sha384, rsa-oaep-sha512, aes-kw, aes-kwp",
+		     "unwrap", "k", "--alg", "rsa-pkcs1");
+	ASSERT_USAGE("'ecdh' cannot unwrap", "unwrap", "k", "--alg", "ecdh");
+	ASSERT_USAGE("'hmac-sha256' cannot unwrap", "unwrap", "k", "--alg", "hmac-sha256");
+	ASSERT_USAGE("unwrap: --label applies to RSA-OAEP only, not 'aes-kwp'", "unwrap", "k",
+		     "--alg", "aes-kwp", "--label", "x");
+	ASSERT_USAGE("--label and --label-hex exclude each other", "unwrap", "k", "--label", "a",
+		     "--label-hex", "61");
+	ASSERT_USAGE("not valid for 'unwrap'", "unwrap", "k", "--peer", "p");
+	ASSERT_USAGE("not valid for 'unwrap'", "unwrap", "k", "--key-id", "x");
+}
+
+static void test_derive(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "derive", "ec256", "--peer", "peer.pem"), 0);
+	assert_int_equal(a.cmd, CLI_CMD_DERIVE);
+	assert_string_equal(a.key, "ec256");
+	assert_string_equal(a.peer, "peer.pem");
+	assert_int_equal(a.alg, P11A_ALG_NONE);
+	assert_null(a.out);
+
+	assert_int_equal(
+	    PARSE(&a, msg, "derive", "--peer=p.der", "--alg", "ecdh", "-o", "z.bin", "ec256"), 0);
+	assert_string_equal(a.peer, "p.der");
+	assert_int_equal(a.alg, P11A_ALG_ECDH);
+	assert_string_equal(a.out, "z.bin");
+
+	/* "-": the peer key on stdin. */
+	assert_int_equal(PARSE(&a, msg, "derive", "k", "--peer", "-"), 0);
+	assert_string_equal(a.peer, "-");
+
+	ASSERT_USAGE("derive: missing KEY", "derive");
+	ASSERT_USAGE("derive: missing KEY", "derive", "--peer", "p.pem");
+	ASSERT_USAGE("derive: missing --peer PEER", "derive", "k");
+	ASSERT_USAGE("derive: missing --peer PEER", "derive", "k", "-o", "z");
+	ASSERT_USAGE("'--peer' needs a value", "derive", "k", "--peer");
+	ASSERT_USAGE("'--peer' needs a file name", "derive", "k", "--peer", "");
+	ASSERT_USAGE("'rsa-oaep-sha256' cannot derive; valid for derive: ecdh", "derive", "k",
+		     "--peer", "p", "--alg", "rsa-oaep-sha256");
+	ASSERT_USAGE("'ecdsa-sha256' cannot derive", "derive", "k", "--peer", "p", "--alg",
+		     "ecdsa-sha256");
+	ASSERT_USAGE("unknown algorithm 'x25519'; valid for derive: ecdh", "derive", "k", "--peer",
+		     "p", "--alg", "x25519");
+	ASSERT_USAGE("not valid for 'derive'", "derive", "k", "--peer", "p", "-i", "f");
+	ASSERT_USAGE("not valid for 'derive'", "derive", "k", "--peer", "p", "--label", "x");
+	ASSERT_USAGE("not valid for 'derive'", "derive", "k", "--peer", "p", "--key-len", "32");
+}
+
+static void test_seal_open(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "seal", "--key-file", "k.bin"), 0);
+	assert_int_equal(a.cmd, CLI_CMD_SEAL);
+	assert_null(a.key);
+	assert_string_equal(a.key_file, "k.bin");
+	assert_null(a.key_id);
+	assert_null(a.in);
+	assert_null(a.out);
+
+	assert_int_equal(PARSE(&a, msg, "seal", "-i", "doc", "-o", "doc.cms", "--key-file=k.bin",
+			       "--key-id", "transfer 42"),
+			 0);
+	assert_string_equal(a.in, "doc");
+	assert_string_equal(a.out, "doc.cms");
+	assert_string_equal(a.key_id, "transfer 42");
+
+	assert_int_equal(PARSE(&a, msg, "open", "--key-file", "k.bin", "-i", "doc.cms"), 0);
+	assert_int_equal(a.cmd, CLI_CMD_OPEN);
+	assert_string_equal(a.key_file, "k.bin");
+	assert_string_equal(a.in, "doc.cms");
+
+	/* The key on stdin (from 'p11agent unwrap'), the envelope from a file. */
+	assert_int_equal(PARSE(&a, msg, "open", "--key-file", "-", "-i", "doc.cms", "-o", "doc"),
+			 0);
+	assert_string_equal(a.key_file, "-");
+	assert_int_equal(PARSE(&a, msg, "seal", "--key-file", "-", "-i", "doc"), 0);
+
+	/* -S and --json are accepted (and harmless) as for every command. */
+	assert_int_equal(PARSE(&a, msg, "--json", "open", "--key-file", "k", "-S", "/s"), 0);
+	assert_int_equal(a.json, 1);
+
+	ASSERT_USAGE("seal: missing --key-file FILE", "seal");
+	ASSERT_USAGE("seal: missing --key-file FILE", "seal", "-i", "doc", "-o", "doc.cms");
+	ASSERT_USAGE("open: missing --key-file FILE", "open", "-i", "doc.cms");
+	ASSERT_USAGE("'--key-file' needs a value", "open", "--key-file");
+	ASSERT_USAGE("'--key-file' needs a file name", "open", "--key-file", "");
+	ASSERT_USAGE("open: --key-file - reads the key from stdin: give the input with -i FILE",
+		     "open", "--key-file", "-");
+	ASSERT_USAGE("seal: --key-file - reads the key from stdin", "seal", "--key-file", "-", "-i",
+		     "-");
+	ASSERT_USAGE("seal: unexpected argument 'k'", "seal", "k", "--key-file", "f");
+	ASSERT_USAGE("open: unexpected argument 'doc.cms'", "open", "--key-file", "f", "doc.cms");
+	ASSERT_USAGE("--key-id: give 1 to 256 characters", "seal", "--key-file", "f", "--key-id",
+		     "");
+	ASSERT_USAGE("not valid for 'open'", "open", "--key-file", "f", "--key-id", "x");
+	ASSERT_USAGE("not valid for 'seal'", "seal", "--key-file", "f", "--alg", "aes-kwp");
+	ASSERT_USAGE("not valid for 'open'", "open", "--key-file", "f", "--label", "x");
+	ASSERT_USAGE("not valid for 'seal'", "seal", "--key-file", "f", "--peer", "p");
+	ASSERT_USAGE("'--key-file' must come after the command", "--key-file", "f", "seal");
+	{
+		char long_id[CLI_KEY_ID_MAX + 2];
+		memset(long_id, 'x', sizeof(long_id) - 1);
+		long_id[sizeof(long_id) - 1] = '\0';
+		ASSERT_USAGE("--key-id: give 1 to 256", "seal", "--key-file", "f", "--key-id",
+			     long_id);
+		long_id[CLI_KEY_ID_MAX] = '\0';
+		assert_int_equal(PARSE(&a, msg, "seal", "--key-file", "f", "--key-id", long_id), 0);
+		assert_int_equal(strlen(a.key_id), CLI_KEY_ID_MAX);
+	}
 }
 
 static void test_global_errors(void **state)
@@ -553,6 +920,10 @@ int main(void)
 	    cmocka_unit_test(test_unknown_alg),
 	    cmocka_unit_test(test_verify),
 	    cmocka_unit_test(test_hmac),
+	    cmocka_unit_test(test_decrypt),
+	    cmocka_unit_test(test_unwrap),
+	    cmocka_unit_test(test_derive),
+	    cmocka_unit_test(test_seal_open),
 	    cmocka_unit_test(test_global_errors),
 	    cmocka_unit_test(test_reentrant),
 	};

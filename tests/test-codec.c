@@ -18,7 +18,7 @@
 #include "p11agent.h"
 #include "proto.h"
 
-#define N_OPS 7
+#define N_OPS 10
 
 static const uint8_t der[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 			      0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
@@ -43,7 +43,7 @@ static struct proto_msg mk(uint8_t op, uint32_t id, size_t n, const struct proto
 /* A valid request of each opcode, with every field set. */
 static struct proto_msg sample_request(uint8_t op)
 {
-	struct proto_field f[4] = {{0}};
+	struct proto_field f[5] = {{0}};
 
 	switch (op) {
 	case PROTO_OP_HELLO:
@@ -72,6 +72,24 @@ static struct proto_msg sample_request(uint8_t op)
 	case PROTO_OP_KEY_INFO:
 		f[0] = proto_key("k");
 		return mk(op, 0, 1, f);
+	case PROTO_OP_DECRYPT:
+		f[0] = proto_key("rsa");
+		f[1] = proto_u32(P11A_ALG_RSA_OAEP_SHA256);
+		f[2] = proto_str("label", 5);
+		f[3] = proto_str(der, sizeof(der));
+		return mk(op, 8, 4, f);
+	case PROTO_OP_UNWRAP:
+		f[0] = proto_key("aes");
+		f[1] = proto_u32(P11A_ALG_AES_KWP);
+		f[2] = proto_u32(32);
+		f[3] = proto_str(NULL, 0);
+		f[4] = proto_str(digest, sizeof(digest));
+		return mk(op, 9, 5, f);
+	case PROTO_OP_DERIVE:
+		f[0] = proto_key("ec");
+		f[1] = proto_u32(P11A_ALG_ECDH);
+		f[2] = proto_str(der, sizeof(der));
+		return mk(op, 10, 3, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -107,6 +125,11 @@ static struct proto_msg sample_reply(uint8_t op)
 	case PROTO_OP_KEY_INFO:
 		f[0] = proto_rest(der, sizeof(der));
 		return mk(op, 0, 1, f);
+	case PROTO_OP_DECRYPT:
+	case PROTO_OP_UNWRAP:
+	case PROTO_OP_DERIVE:
+		f[0] = proto_str(digest, sizeof(digest));
+		return mk(op, 11, 1, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -154,8 +177,9 @@ static struct buf *encode(const struct proto_msg *msg, int reply, const uint8_t 
 
 static void test_op_table(void **state)
 {
-	static const char *const names[] = {"hello", "ping",	    "list",    "pubkey",
-					    "sign",  "verify-hmac", "key-info"};
+	static const char *const names[] = {"hello",  "ping",	     "list",	 "pubkey",
+					    "sign",   "verify-hmac", "key-info", "decrypt",
+					    "unwrap", "derive"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);
@@ -835,6 +859,8 @@ static struct p11a_key_info sample_key(void)
 	    .ops = P11A_OP_SIGN | P11A_OP_DERIVE,
 	    .algs = (char *)"ecdsa-sha256,ecdsa-sha384,ecdsa-sha512",
 	    .default_alg = (char *)"ecdsa-sha256",
+	    .sw_algs = (char *)"",
+	    .name = (char *)"web-signer",
 	};
 	return k;
 }
@@ -847,6 +873,8 @@ static void key_clear(struct p11a_key_info *k)
 	free(k->curve);
 	free(k->algs);
 	free(k->default_alg);
+	free(k->sw_algs);
+	free(k->name);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -864,6 +892,8 @@ static void assert_key_equal(const struct p11a_key_info *got, const struct p11a_
 	assert_int_equal(got->ops, want->ops);
 	assert_string_equal(got->algs, want->algs != NULL ? want->algs : "");
 	assert_string_equal(got->default_alg, want->default_alg != NULL ? want->default_alg : "");
+	assert_string_equal(got->sw_algs, want->sw_algs != NULL ? want->sw_algs : "");
+	assert_string_equal(got->name, want->name != NULL ? want->name : "");
 }
 
 static void test_list_round_trip(void **state)
@@ -879,8 +909,8 @@ static void test_list_round_trip(void **state)
 	assert_int_equal(proto_list_get(b, &got), P11A_OK);
 	assert_key_equal(&got, &k1);
 	key_clear(&got);
-	/* The smallest entry: six empty strings and three u32, 36 bytes. */
-	assert_int_equal(buf_avail(b), 36);
+	/* The smallest entry: eight empty strings and three u32, 44 bytes. */
+	assert_int_equal(buf_avail(b), 44);
 	assert_int_equal(proto_list_get(b, &got), P11A_OK);
 	assert_key_equal(&got, &k2);
 	assert_string_equal(got.label, "");

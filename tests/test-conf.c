@@ -65,6 +65,8 @@ static void test_defaults(void **state)
 	assert_null(cfg.log_level);
 	assert_int_equal(cfg.foreground, 0);
 	assert_int_equal(cfg.pool_size, 8);
+	assert_null(cfg.keys);
+	assert_int_equal(cfg.n_keys, 0);
 	config_clear(&cfg);
 	config_clear(&cfg); /* twice: still fine */
 	config_clear(NULL);
@@ -222,10 +224,6 @@ static void test_syntax_errors(void **state)
 		     "socket, foreground, log-level or pool-size)");
 	expect_error("# c\n\nmodule /m.so\n", "t.conf:3: missing '=' (expected key = value)");
 	expect_error("  = /m.so\n", "t.conf:1: missing key before '='");
-	expect_error("[key signer]\nmodule = /m.so\n",
-		     "t.conf:1: sections are not supported yet (only key = value lines)");
-	expect_error("module = /m.so\n  [global]  \n",
-		     "t.conf:2: sections are not supported yet (only key = value lines)");
 	expect_error("module = \"/m.so\n", "t.conf:1: missing closing double quote");
 	expect_error("module = \"/m.so\" x\n",
 		     "t.conf:1: unexpected text after the closing double quote");
@@ -426,6 +424,345 @@ static void test_no_secret_in_messages(void **state)
 	config_clear(&cfg);
 }
 
+/* Checks one parsed section. */
+static void assert_key(const struct conf_key *k, const char *name, const char *uri, int allow,
+		       const char *where)
+{
+	assert_string_equal(k->name, name);
+	assert_string_equal(k->uri, uri);
+	assert_int_equal(k->allow_rsa_pkcs1_decrypt, allow);
+	assert_string_equal(k->where, where);
+}
+
+static void test_sections(void **state)
+{
+	struct agent_config cfg;
+	char msg[512] = "";
+
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "# globals first\n"
+			      "module = /m.so\n"
+			      "pool-size = 4\n"
+			      "\n"
+			      "[key server-rsa]\n"
+			      "uri = pkcs11:token=demo;object=server-rsa;type=private\n"
+			      "allow-rsa-pkcs1-decrypt = yes   # legacy clients\n"
+			      "\n"
+			      "  [ key\tbuild_signer.v2 ]  # odd spacing is fine\n"
+			      "\tallow-rsa-pkcs1-decrypt=FALSE\n"
+			      "uri = \"pkcs11:object=build%20signer;id=%01%02\"\n"
+			      "[key K-0]\n"
+			      "# a comment inside a section\n"
+			      "uri=PKCS11:object=k0\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_string_equal(cfg.module, "/m.so");
+	assert_int_equal(cfg.pool_size, 4);
+	assert_int_equal(cfg.n_keys, 3);
+	assert_key(&cfg.keys[0], "server-rsa", "pkcs11:token=demo;object=server-rsa;type=private",
+		   1, "t.conf:5");
+	assert_key(&cfg.keys[1], "build_signer.v2", "pkcs11:object=build%20signer;id=%01%02", 0,
+		   "t.conf:9");
+	assert_key(&cfg.keys[2], "K-0", "PKCS11:object=k0", 0, "t.conf:12");
+	config_clear(&cfg);
+	assert_null(cfg.keys);
+	assert_int_equal(cfg.n_keys, 0);
+}
+
+static void test_section_bool_values(void **state)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+	    {"yes", 1}, {"no", 0}, {"true", 1}, {"false", 0},
+	    {"1", 1},	{"0", 0},  {"Yes", 1},	{"NO", 0},
+	};
+	struct agent_config cfg;
+	char text[128], msg[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		snprintf(text, sizeof(text),
+			 "[key k]\nallow-rsa-pkcs1-decrypt = %s\nuri = pkcs11:object=k\n",
+			 cases[i].text);
+		assert_int_equal(load(&cfg, text, msg, sizeof(msg)), 0);
+		assert_int_equal(cfg.n_keys, 1);
+		assert_int_equal(cfg.keys[0].allow_rsa_pkcs1_decrypt, cases[i].want);
+		config_clear(&cfg);
+	}
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-rsa-pkcs1-decrypt = maybe\n",
+		     "t.conf:3: allow-rsa-pkcs1-decrypt: expected yes or no (or true, false, 1, "
+		     "0)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-rsa-pkcs1-decrypt =\n",
+		     "t.conf:3: allow-rsa-pkcs1-decrypt: empty value");
+}
+
+static void test_section_headers(void **state)
+{
+	static const char name64[] =
+	    "a123456789b123456789c123456789d123456789e123456789f123456789g123";
+	struct agent_config cfg;
+	char text[256], msg[512];
+
+	expect_error("[foo]\n", "t.conf:1: unknown section '[foo]' (expected [key NAME])");
+	expect_error("module = /m.so\n  [global]  \n",
+		     "t.conf:2: unknown section '[global]' (expected [key NAME])");
+	expect_error("[]\n", "t.conf:1: unknown section '[]' (expected [key NAME])");
+	expect_error("[Key a]\n", "t.conf:1: unknown section '[Key a]' (expected [key NAME])");
+	expect_error("[keys a]\n", "t.conf:1: unknown section '[keys a]' (expected [key NAME])");
+	expect_error("[key]\n", "t.conf:1: [key] without a name (expected [key NAME])");
+	expect_error("[  key  ]\n", "t.conf:1: [key] without a name (expected [key NAME])");
+	expect_error("[key a b]\n", "t.conf:1: bad key name 'a b': expected 1 to 64 of A-Z, a-z, "
+				    "0-9, '.', '_', '-'");
+	expect_error("[key a/b]\n", "t.conf:1: bad key name 'a/b': expected 1 to 64 of A-Z, a-z, "
+				    "0-9, '.', '_', '-'");
+	expect_error("[key pkcs11:object=a]\n",
+		     "t.conf:1: bad key name 'pkcs11:object=a': expected 1 to 64 of A-Z, a-z, "
+		     "0-9, '.', '_', '-'");
+	expect_error("[key caf\xc3\xa9]\n", "t.conf:1: bad key name 'caf?\?': expected 1 to 64 of "
+					    "A-Z, a-z, 0-9, '.', '_', '-'");
+	expect_error("[key a#b]\n", "t.conf:1: bad key name 'a#b': expected 1 to 64 of A-Z, a-z, "
+				    "0-9, '.', '_', '-'");
+	expect_error("[key a\n", "t.conf:1: missing ']' (expected [key NAME])");
+	expect_error("[key a # ]\n", "t.conf:1: missing ']' (expected [key NAME])");
+	expect_error("[key a] b\n", "t.conf:1: unexpected text after ']'");
+	expect_error("[key a]]\n", "t.conf:1: unexpected text after ']'");
+	expect_error("[key a]# no blank before the comment\n",
+		     "t.conf:1: unexpected text after ']'");
+	/* 64 characters: fine; 65: too long (and quoted bounded). */
+	config_init(&cfg);
+	snprintf(text, sizeof(text), "[key %s]\nuri = pkcs11:object=x\n", name64);
+	assert_int_equal(load(&cfg, text, msg, sizeof(msg)), 0);
+	assert_string_equal(cfg.keys[0].name, name64);
+	snprintf(text, sizeof(text), "[key %sh]\nuri = pkcs11:object=x\n", name64);
+	assert_int_equal(load(&cfg, text, msg, sizeof(msg)), -1);
+	snprintf(text, sizeof(text),
+		 "t.conf:1: bad key name '%s...': expected 1 to 64 of A-Z, a-z, 0-9, '.', '_', "
+		 "'-'",
+		 name64);
+	assert_string_equal(msg, text);
+	assert_int_equal(cfg.n_keys, 1); /* the failed load kept the list */
+	config_clear(&cfg);
+	/* Single-character and punctuation-only names are names. */
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "[key x]\nuri = pkcs11:object=x\n[key ._-]\nuri = pkcs11:object=y\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg.n_keys, 2);
+	assert_string_equal(cfg.keys[1].name, "._-");
+	config_clear(&cfg);
+}
+
+static void test_section_keys(void **state)
+{
+	/* An unknown key in a section; the list of keys comes from the table. */
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-uid = 1000\n",
+		     "t.conf:3: unknown key 'allow-uid' in [key a] (expected uri or "
+		     "allow-rsa-pkcs1-decrypt)");
+	/* Every global key is refused inside a section. */
+	expect_error("[key a]\nsocket = /s\nuri = pkcs11:object=a\n",
+		     "t.conf:2: 'socket' belongs before the first [key] section");
+	expect_error("[key a]\nuri = pkcs11:object=a\n[key b]\nuri = pkcs11:object=b\n"
+		     "module = /m.so\n",
+		     "t.conf:5: 'module' belongs before the first [key] section");
+	expect_error("[key a]\nuri=pkcs11:object=a\ntoken = pkcs11:token=x\n",
+		     "t.conf:3: 'token' belongs before the first [key] section");
+	expect_error("[key a]\nuri=pkcs11:object=a\npin-source = env:X\n",
+		     "t.conf:3: 'pin-source' belongs before the first [key] section");
+	expect_error("[key a]\nuri=pkcs11:object=a\nforeground = yes\n",
+		     "t.conf:3: 'foreground' belongs before the first [key] section");
+	expect_error("[key a]\nuri=pkcs11:object=a\nlog-level = info\n",
+		     "t.conf:3: 'log-level' belongs before the first [key] section");
+	expect_error("[key a]\nuri=pkcs11:object=a\npool-size = 2\n",
+		     "t.conf:3: 'pool-size' belongs before the first [key] section");
+	/* Section keys outside a section. */
+	expect_error("module = /m.so\nuri = pkcs11:object=a\n",
+		     "t.conf:2: 'uri' belongs in a [key NAME] section");
+	expect_error("allow-rsa-pkcs1-decrypt = yes\n[key a]\nuri = pkcs11:object=a\n",
+		     "t.conf:1: 'allow-rsa-pkcs1-decrypt' belongs in a [key NAME] section");
+	/* Each section key at most once per section. */
+	expect_error("[key a]\nuri = pkcs11:object=a\n# again\nuri = pkcs11:object=b\n",
+		     "t.conf:4: 'uri' set twice in [key a] (first on line 2)");
+	expect_error("[key a]\nallow-rsa-pkcs1-decrypt = no\nuri = pkcs11:object=a\n"
+		     "allow-rsa-pkcs1-decrypt = yes\n",
+		     "t.conf:4: 'allow-rsa-pkcs1-decrypt' set twice in [key a] (first on line 2)");
+	/* ...but the same key in two sections is fine (tested in test_sections). */
+}
+
+static void test_section_uri(void **state)
+{
+	static const char list_uri[] = "pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;"
+				       "serial=1234abcd;token=demo;id=%01%02%ab;object=signer;"
+				       "type=private";
+	struct agent_config cfg;
+	char text[512], msg[512];
+
+	/* A URI as `p11agent list` prints it, with every attribute a key's URI takes. */
+	config_init(&cfg);
+	snprintf(text, sizeof(text), "[key a]\nuri = %s\n", list_uri);
+	assert_int_equal(load(&cfg, text, msg, sizeof(msg)), 0);
+	assert_string_equal(cfg.keys[0].uri, list_uri);
+	config_clear(&cfg);
+	/* A section without uri: the error is on its header's line. */
+	expect_error("module = /m.so\n[key a]\nallow-rsa-pkcs1-decrypt = yes\n",
+		     "t.conf:2: [key a] has no uri");
+	expect_error("[key a]\n", "t.conf:1: [key a] has no uri");
+	expect_error("[key a]\nuri = pkcs11:object=a\n\n[key b]\n# nothing\n[key c]\n"
+		     "uri = pkcs11:object=c\n",
+		     "t.conf:4: [key b] has no uri");
+	/* It is reported before anything wrong on the next header. */
+	expect_error("[key a]\n[foo]\n", "t.conf:1: [key a] has no uri");
+	/* Bad URIs. */
+	expect_error("[key a]\nuri =\n", "t.conf:2: uri: empty value");
+	expect_error("[key a]\nuri = \"\"\n", "t.conf:2: uri: empty value");
+	expect_error_prefix("[key a]\nuri = signer\n", "t.conf:2: uri: not a PKCS#11 URI (");
+	expect_error_prefix("[key a]\nuri = pkcs11:object=%zz\n",
+			    "t.conf:2: uri: not a PKCS#11 URI (");
+	expect_error("[key a]\nuri = pkcs11:object=My Key\n",
+		     "t.conf:2: uri: blank or control character inside the URI; percent-encode it "
+		     "(a space is %20)");
+	expect_error("[key a]\nuri = \"pkcs11:object=k\x7f\"\n",
+		     "t.conf:2: uri: blank or control character inside the URI; percent-encode it "
+		     "(a space is %20)");
+	/* A misspelt attribute, or one that is not about a key. */
+	expect_error("[key a]\nuri = pkcs11:objet=a\n",
+		     "t.conf:2: uri: unknown or misplaced attribute in the URI (a key's URI "
+		     "takes token, manufacturer, serial, model, object, id and type)");
+	expect_error("[key a]\nuri = pkcs11:object=a;type=public-ish\n",
+		     "t.conf:2: uri: unknown or misplaced attribute in the URI (a key's URI "
+		     "takes token, manufacturer, serial, model, object, id and type)");
+	expect_error("[key a]\nuri = pkcs11:library-description=x;object=a\n",
+		     "t.conf:2: uri: unknown or misplaced attribute in the URI (a key's URI "
+		     "takes token, manufacturer, serial, model, object, id and type)");
+	expect_error("[key a]\nuri = pkcs11:slot-id=1;object=a\n",
+		     "t.conf:2: uri: unknown or misplaced attribute in the URI (a key's URI "
+		     "takes token, manufacturer, serial, model, object, id and type)");
+}
+
+static void test_section_names_unique(void **state)
+{
+	struct agent_config cfg;
+	char msg[512];
+
+	expect_error("[key a]\nuri = pkcs11:object=a\n\n[key b]\nuri = pkcs11:object=b\n"
+		     "[key a]\nuri = pkcs11:object=c\n",
+		     "t.conf:6: [key a] already defined at t.conf:1");
+	/* Even when the first one is still open (and would lack a uri: that comes first). */
+	expect_error("[key a]\nuri = pkcs11:object=a\n[ key a ]\n",
+		     "t.conf:3: [key a] already defined at t.conf:1");
+	/* Case matters: these are two names. */
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "[key signer]\nuri = pkcs11:object=a\n[key Signer]\n"
+			      "uri = pkcs11:object=b\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg.n_keys, 2);
+	config_clear(&cfg);
+}
+
+/* CONF_MAX_KEYS sections load; one more is refused on its header's line. */
+static void test_section_limit(void **state)
+{
+	struct agent_config cfg;
+	size_t cap = (CONF_MAX_KEYS + 1) * 48, len = 0, i;
+	char *text = malloc(cap), msg[512], want[128];
+
+	assert_non_null(text);
+	for (i = 0; i < CONF_MAX_KEYS; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"[key k%zu]\nuri = pkcs11:id=%%%02zx\n", i, i & 0xff);
+	config_init(&cfg);
+	assert_int_equal(config_load_string(&cfg, "t.conf", text, len, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg.n_keys, CONF_MAX_KEYS);
+	for (i = 0; i < CONF_MAX_KEYS; i++) {
+		snprintf(want, sizeof(want), "k%zu", i);
+		assert_string_equal(cfg.keys[i].name, want);
+		snprintf(want, sizeof(want), "t.conf:%zu", 2 * i + 1);
+		assert_string_equal(cfg.keys[i].where, want);
+	}
+	len += (size_t)snprintf(text + len, cap - len, "[key one-too-many]\nuri = pkcs11:\n");
+	assert_int_equal(config_load_string(&cfg, "t.conf", text, len, msg, sizeof(msg)), -1);
+	snprintf(want, sizeof(want), "t.conf:%u: too many [key] sections (at most %u)",
+		 2 * CONF_MAX_KEYS + 1, CONF_MAX_KEYS);
+	assert_string_equal(msg, want);
+	assert_int_equal(cfg.n_keys, CONF_MAX_KEYS); /* unchanged */
+	config_clear(&cfg);
+	free(text);
+}
+
+/*
+ * Global keys merge across loads, the key list does not: each successful
+ * load replaces it with the file's sections (none if the file has none).
+ */
+static void test_sections_load_twice(void **state)
+{
+	struct agent_config cfg;
+	char msg[512];
+
+	config_init(&cfg);
+	assert_int_equal(config_set(&cfg, "socket", "/cli.sock", msg, sizeof(msg)), 0);
+	assert_int_equal(load(&cfg,
+			      "module = /a.so\n[key a]\nuri = pkcs11:object=a\n"
+			      "allow-rsa-pkcs1-decrypt = yes\n[key b]\nuri = pkcs11:object=b\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg.n_keys, 2);
+	/* A second file: its sections replace the first file's; "a" may come back. */
+	assert_int_equal(config_load_string(&cfg, "u.conf",
+					    "pool-size = 2\n[key c]\nuri = pkcs11:object=c\n"
+					    "[key a]\nuri = pkcs11:object=a2\n",
+					    strlen("pool-size = 2\n[key c]\nuri = pkcs11:object=c\n"
+						   "[key a]\nuri = pkcs11:object=a2\n"),
+					    msg, sizeof(msg)),
+			 0);
+	assert_string_equal(cfg.module, "/a.so"); /* global keys merge */
+	assert_string_equal(cfg.socket, "/cli.sock");
+	assert_int_equal(cfg.pool_size, 2);
+	assert_int_equal(cfg.n_keys, 2);
+	assert_key(&cfg.keys[0], "c", "pkcs11:object=c", 0, "u.conf:2");
+	assert_key(&cfg.keys[1], "a", "pkcs11:object=a2", 0, "u.conf:4");
+	/* A failed load keeps the list as it was. */
+	assert_int_equal(load(&cfg, "[key d]\nuri = pkcs11:object=d\n[key e]\n", msg, sizeof(msg)),
+			 -1);
+	assert_string_equal(msg, "t.conf:3: [key e] has no uri");
+	assert_int_equal(cfg.n_keys, 2);
+	assert_string_equal(cfg.keys[0].name, "c");
+	/* A file without sections empties the list. */
+	assert_int_equal(load(&cfg, "log-level = warn\n", msg, sizeof(msg)), 0);
+	assert_null(cfg.keys);
+	assert_int_equal(cfg.n_keys, 0);
+	assert_string_equal(cfg.module, "/a.so");
+	config_clear(&cfg);
+}
+
+/* A pin-value in a key's URI never shows up in a message. */
+static void test_section_no_secret_in_messages(void **state)
+{
+	struct agent_config cfg;
+	char msg[512];
+
+	config_init(&cfg);
+	assert_int_equal(
+	    load(&cfg, "[key a]\nuri = pkcs11:object=a?pin-value=S3CRET%zz\n", msg, sizeof(msg)),
+	    -1);
+	assert_non_null(strstr(msg, "t.conf:2: uri: not a PKCS#11 URI"));
+	assert_null(strstr(msg, "S3CRET"));
+	assert_int_equal(
+	    load(&cfg, "[key a]\nuri = pkcs11:objekt=S3CRET?pin-value=S3CRET\n", msg, sizeof(msg)),
+	    -1);
+	assert_null(strstr(msg, "S3CRET"));
+	assert_int_equal(load(&cfg, "[key a]\nuri=pkcs11:object=a\nS3CRET = 1\n", msg, sizeof(msg)),
+			 -1);
+	assert_string_equal(msg, "t.conf:3: unknown key 'S3CRET' in [key a] (expected uri or "
+				 "allow-rsa-pkcs1-decrypt)"); /* keys are quoted, values never */
+	config_clear(&cfg);
+}
+
 /* Each test runs in its own temporary directory. */
 static int setup_tmpdir(void **state)
 {
@@ -468,7 +805,8 @@ static void test_load_file(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("# p11agentd settings\nmodule = /usr/lib/softhsm/libsofthsm2.so\n"
-	      "token = pkcs11:token=demo\npin-source = env:PIN\nforeground = true\n",
+	      "token = pkcs11:token=demo\npin-source = env:PIN\nforeground = true\n"
+	      "[key server]\nuri = pkcs11:object=server;type=private\n",
 	      f);
 	assert_int_equal(fclose(f), 0);
 
@@ -478,15 +816,20 @@ static void test_load_file(void **state)
 	assert_string_equal(cfg.token, "pkcs11:token=demo");
 	assert_string_equal(cfg.pin_source, "env:PIN");
 	assert_int_equal(cfg.foreground, 1);
+	assert_int_equal(cfg.n_keys, 1);
+	snprintf(want, sizeof(want), "%s:6", path); /* where: the file's own path */
+	assert_key(&cfg.keys[0], "server", "pkcs11:object=server;type=private", 0, want);
 
 	/* An error names the file's own path and the line. */
 	f = fopen(path, "a");
 	assert_non_null(f);
-	fputs("\nlog-level = loud\n", f);
+	fputs("\n[key client]\nlog-level = loud\n", f);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(config_load_file(&cfg, path, msg, sizeof(msg)), -1);
-	snprintf(want, sizeof(want), "%s:7: log-level: expected error, warn, info or debug", path);
+	snprintf(want, sizeof(want), "%s:10: 'log-level' belongs before the first [key] section",
+		 path);
 	assert_string_equal(msg, want);
+	assert_int_equal(cfg.n_keys, 1);
 
 	/* A directory. */
 	assert_int_equal(config_load_file(&cfg, dir, msg, sizeof(msg)), -1);
@@ -552,6 +895,15 @@ int main(void)
 	    cmocka_unit_test(test_last_wins_and_keeps_previous),
 	    cmocka_unit_test(test_config_set),
 	    cmocka_unit_test(test_no_secret_in_messages),
+	    cmocka_unit_test(test_sections),
+	    cmocka_unit_test(test_section_bool_values),
+	    cmocka_unit_test(test_section_headers),
+	    cmocka_unit_test(test_section_keys),
+	    cmocka_unit_test(test_section_uri),
+	    cmocka_unit_test(test_section_names_unique),
+	    cmocka_unit_test(test_section_limit),
+	    cmocka_unit_test(test_sections_load_twice),
+	    cmocka_unit_test(test_section_no_secret_in_messages),
 	    cmocka_unit_test_setup_teardown(test_load_file, setup_tmpdir, teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_load_missing_file, setup_tmpdir, teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_load_large_file, setup_tmpdir, teardown_tmpdir),

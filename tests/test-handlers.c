@@ -143,6 +143,24 @@ static size_t sample(uint8_t op, struct proto_field *f)
 		f[2] = proto_str("data", 4);
 		f[3] = proto_str(digest, sizeof(digest));
 		return 4;
+	case PROTO_OP_DECRYPT:
+		f[0] = proto_key("rsa");
+		f[1] = proto_u32(P11A_ALG_RSA_OAEP_SHA256);
+		f[2] = proto_str(NULL, 0);
+		f[3] = proto_str(digest, sizeof(digest));
+		return 4;
+	case PROTO_OP_UNWRAP:
+		f[0] = proto_key("aes");
+		f[1] = proto_u32(P11A_ALG_AES_KWP);
+		f[2] = proto_u32(32);
+		f[3] = proto_str(NULL, 0);
+		f[4] = proto_str(digest, sizeof(digest));
+		return 5;
+	case PROTO_OP_DERIVE:
+		f[0] = proto_key("ec");
+		f[1] = proto_u32(P11A_ALG_ECDH);
+		f[2] = proto_str(digest, sizeof(digest));
+		return 3;
 	}
 	fail_msg("no sample for op %u", op);
 	return 0;
@@ -151,10 +169,10 @@ static size_t sample(uint8_t op, struct proto_field *f)
 static void test_before_hello(void **state)
 {
 	struct peer peer = {.uid = 1000, .gid = 1000, .pid = 1};
-	struct proto_field f[4] = {{0}};
+	struct proto_field f[5] = {{0}};
 	struct reply rep;
 
-	for (uint8_t op = PROTO_OP_PING; op <= PROTO_OP_KEY_INFO; op++) {
+	for (uint8_t op = PROTO_OP_PING; op <= PROTO_OP_DERIVE; op++) {
 		size_t n = sample(op, f);
 
 		expect_status(&peer, op, 0x1000 + op, n, f, P11A_ERR_VERSION, &rep);
@@ -248,12 +266,12 @@ static void test_ping_echo(void **state)
 static void test_no_token(void **state)
 {
 	struct peer peer = {0};
-	struct proto_field f[4] = {{0}};
+	struct proto_field f[5] = {{0}};
 	struct reply rep;
 	struct proto_msg m;
 
 	hello(&peer);
-	for (uint8_t op = PROTO_OP_LIST; op <= PROTO_OP_KEY_INFO; op++) {
+	for (uint8_t op = PROTO_OP_LIST; op <= PROTO_OP_DERIVE; op++) {
 		size_t n = sample(op, f);
 
 		if (op == PROTO_OP_PING)
@@ -268,7 +286,7 @@ static void test_no_token(void **state)
 
 static void test_unknown_op(void **state)
 {
-	static const uint8_t ops[] = {0, PROTO_OP_KEY_INFO + 1, 0x7f, 0xff};
+	static const uint8_t ops[] = {0, PROTO_OP_DERIVE + 1, 0x7f, 0xff};
 	struct peer peer = {0};
 	struct reply rep;
 

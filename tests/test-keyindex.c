@@ -1,6 +1,7 @@
 /*
  * test-keyindex: resolving key references against an index built by hand
- * (no token), and the message listing the candidates of an ambiguous one.
+ * (no token), the message listing the candidates of an ambiguous one, and
+ * the config's [key NAME] sections bound to keys.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -69,6 +70,7 @@ static void index_free(struct index *ix)
 	for (i = 0; i < ix->n; i++) {
 		free(ix->keys[i].label);
 		free(ix->keys[i].uri);
+		free(ix->keys[i].name);
 	}
 	free(ix);
 }
@@ -216,6 +218,71 @@ static void test_unique_and_missing(void **state)
 	index_free(ix);
 }
 
+/* Names bind to one key each, come before labels, and carry the policy. */
+static void test_names(void **state)
+{
+	struct index *ix = index_new(3, "one", 80);
+	const struct token_key_binding b[] = {
+	    {"srv", "pkcs11:id=%02", TOKEN_POLICY_RSA_PKCS1_DECRYPT, "a.conf:3"},
+	    {"one", "pkcs11:id=%03", 0, "a.conf:6"},
+	};
+	const struct token_key *key = NULL;
+	char msg[HANDLER_MSG_LEN] = "";
+
+	(void)state;
+	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, 2, msg, sizeof(msg)),
+			 P11A_OK);
+	assert_string_equal(ix->keys[1].name, "srv");
+	assert_int_equal(ix->keys[1].policy, TOKEN_POLICY_RSA_PKCS1_DECRYPT);
+	assert_null(ix->keys[0].name);
+	assert_int_equal(ix->keys[0].policy, 0);
+	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, "srv", &key, msg, sizeof(msg)),
+			 P11A_OK);
+	assert_ptr_equal(key, &ix->keys[1]);
+	/* "one" is a label of all three and the name of the third: the name wins. */
+	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, "one", &key, msg, sizeof(msg)),
+			 P11A_OK);
+	assert_ptr_equal(key, &ix->keys[2]);
+	assert_string_equal(keyindex_key_name(&ix->keys[1]), "srv");
+	assert_string_equal(keyindex_key_name(&ix->keys[0]), "one");
+	index_free(ix);
+}
+
+/* Binds b, which must fail with code and a message starting with want; nothing is bound. */
+static void bind_fails(const struct token_key_binding *b, size_t n_b, int code, const char *want)
+{
+	struct index *ix = index_new(3, "one", 80);
+	char msg[HANDLER_MSG_LEN] = "";
+	size_t i;
+
+	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, n_b, msg, sizeof(msg)),
+			 code);
+	assert_int_equal(strncmp(msg, want, strlen(want)), 0);
+	for (i = 0; i < ix->n; i++)
+		assert_null(ix->keys[i].name);
+	index_free(ix);
+}
+
+static void test_bind_errors(void **state)
+{
+	const struct token_key_binding ok = {"a", "pkcs11:id=%01", 0, "x.conf:1"};
+	struct token_key_binding b[2] = {ok, ok};
+
+	(void)state;
+	b[1] = (struct token_key_binding){"b", "pkcs11:object=one", 0, "x.conf:5"};
+	bind_fails(b, 2, P11A_ERR_AMBIGUOUS_KEY,
+		   "x.conf:5: key b: key 'pkcs11:object=one' matches 3 keys:\n");
+	b[1] = (struct token_key_binding){"b", "pkcs11:object=two", 0, "x.conf:5"};
+	bind_fails(b, 2, P11A_ERR_NO_SUCH_KEY,
+		   "x.conf:5: key b: no key matches 'pkcs11:object=two'");
+	b[1] = (struct token_key_binding){"b", "pkcs11:id=%01", 0, "x.conf:5"};
+	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key b: its URI names the key of [key a]");
+	b[1] = (struct token_key_binding){"a", "pkcs11:id=%02", 0, "x.conf:5"};
+	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key a: the name is taken (by x.conf:1)");
+	b[1] = (struct token_key_binding){"b", "id:02", 0, "x.conf:5"};
+	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key b: uri must be a pkcs11: URI");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +291,8 @@ int main(void)
 	    cmocka_unit_test(test_ambiguous_every_size),
 	    cmocka_unit_test(test_ambiguous_uri_longer_than_msg),
 	    cmocka_unit_test(test_unique_and_missing),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_bind_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

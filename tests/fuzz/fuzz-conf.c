@@ -4,7 +4,9 @@
  *
  * Besides "no crash, no leak", it checks the parser's promises: an error
  * message names the file and a line that exists; a failed load leaves the
- * settings as they were; a successful one leaves only legal values.
+ * settings (and the [key] list) as they were; a successful one leaves only
+ * legal values, and a key list of the input's own unique, well-formed
+ * sections that replaced the one before.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -32,7 +34,25 @@ static void check_legal(const struct agent_config *cfg)
 	FUZZ_CHECK(cfg->log_level == NULL || strcmp(cfg->log_level, "error") == 0 ||
 		   strcmp(cfg->log_level, "warn") == 0 || strcmp(cfg->log_level, "info") == 0 ||
 		   strcmp(cfg->log_level, "debug") == 0);
+	FUZZ_CHECK(cfg->n_keys <= CONF_MAX_KEYS);
+	FUZZ_CHECK((cfg->n_keys == 0) == (cfg->keys == NULL));
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		const struct conf_key *k = &cfg->keys[i];
+		size_t n = strlen(k->name);
+
+		FUZZ_CHECK(n >= 1 && n <= CONF_MAX_KEY_NAME);
+		FUZZ_CHECK(strspn(k->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789._-") == n);
+		FUZZ_CHECK(k->uri != NULL && strncasecmp(k->uri, "pkcs11:", 7) == 0);
+		FUZZ_CHECK(k->allow_rsa_pkcs1_decrypt == 0 || k->allow_rsa_pkcs1_decrypt == 1);
+		/* Made by this load, not left from the one before. */
+		FUZZ_CHECK(strncmp(k->where, NAME ":", strlen(NAME ":")) == 0);
+		for (size_t j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(cfg->keys[j].name, k->name) != 0);
+	}
 }
+
+static const char before[] = "[key before]\nuri = pkcs11:object=before\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Something set beforehand, to see that a failure keeps it. */
 	FUZZ_CHECK(config_set(&cfg, "module", "/before.so", msg, sizeof(msg)) == 0);
 	FUZZ_CHECK(config_set(&cfg, "pool-size", "3", msg, sizeof(msg)) == 0);
+	FUZZ_CHECK(config_load_string(&cfg, "before", before, strlen(before), msg, sizeof(msg)) ==
+		   0);
 
 	memset(msg, 0, sizeof(msg));
 	if (config_load_string(&cfg, NAME, (const char *)data, size, msg, sizeof(msg)) == 0) {
@@ -60,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(cfg.module, "/before.so") == 0);
 		FUZZ_CHECK(cfg.pool_size == 3);
 		FUZZ_CHECK(cfg.token == NULL && cfg.socket == NULL && cfg.pin_source == NULL);
+		FUZZ_CHECK(cfg.n_keys == 1 && strcmp(cfg.keys[0].name, "before") == 0 &&
+			   strcmp(cfg.keys[0].where, "before:1") == 0);
 	}
 	config_clear(&cfg);
 	return 0;

@@ -19,7 +19,7 @@
 #include "fuzz.h"
 
 /* Opcodes tried as the expected opcode of a reply: all known, and a few not. */
-#define FUZZ_MAX_OP 9
+#define FUZZ_MAX_OP 11
 
 static void key_info_clear(struct p11a_key_info *k)
 {

@@ -58,7 +58,7 @@ static void put_sample_key(struct buf *b, int i)
 	static char uri0[] = "pkcs11:token=demo;object=signer;id=%01%02%ab;type=private";
 	static char uri1[] = "pkcs11:token=demo;object=hmac%20key;type=secret-key";
 	static char algs0[] = "rsa-pkcs1-sha256,rsa-pss-sha256", def0[] = "rsa-pkcs1-sha256";
-	static char algs1[] = "hmac-sha256";
+	static char algs1[] = "hmac-sha256", sw0[] = "rsa-oaep-sha256", name0[] = "release";
 	struct p11a_key_info k = {
 	    .label = i == 0 ? label0 : label1,
 	    .id = id,
@@ -70,6 +70,8 @@ static void put_sample_key(struct buf *b, int i)
 	    .ops = P11A_OP_SIGN,
 	    .algs = i == 0 ? algs0 : algs1,
 	    .default_alg = i == 0 ? def0 : algs1,
+	    .sw_algs = i == 0 ? sw0 : none,
+	    .name = i == 0 ? name0 : none,
 	};
 
 	if (proto_list_put(b, &k) != P11A_OK)
@@ -113,6 +115,27 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[1] = proto_u32(P11A_ALG_HMAC_SHA256);
 		m.f[2] = proto_cstr("message");
 		m.f[3] = proto_str(mac, sizeof(mac));
+		break;
+	case PROTO_OP_DECRYPT:
+		m.n = 4;
+		m.f[0] = proto_key("signer");
+		m.f[1] = proto_u32(P11A_ALG_RSA_OAEP_SHA256);
+		m.f[2] = proto_cstr("label");
+		m.f[3] = proto_str(mac, sizeof(mac));
+		break;
+	case PROTO_OP_UNWRAP:
+		m.n = 5;
+		m.f[0] = proto_key("kek");
+		m.f[1] = proto_u32(P11A_ALG_AES_KWP);
+		m.f[2] = proto_u32(32);
+		m.f[3] = proto_cstr("");
+		m.f[4] = proto_str(mac, sizeof(mac));
+		break;
+	case PROTO_OP_DERIVE:
+		m.n = 3;
+		m.f[0] = proto_key("ec");
+		m.f[1] = proto_u32(P11A_ALG_ECDH);
+		m.f[2] = proto_str(digest, sizeof(digest));
 		break;
 	default:
 		die("no sample request for an opcode: update gen-seeds");
@@ -163,6 +186,12 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 	case PROTO_OP_VERIFY_HMAC:
 		m.n = 1;
 		m.f[0] = proto_u32(1);
+		break;
+	case PROTO_OP_DECRYPT:
+	case PROTO_OP_UNWRAP:
+	case PROTO_OP_DERIVE:
+		m.n = 1;
+		m.f[0] = proto_str(sig, sizeof(sig));
 		break;
 	default:
 		die("no sample reply for an opcode: update gen-seeds");
@@ -361,15 +390,57 @@ static void gen_conf(void)
 	    {"empty-value", "module =\n"},
 	    {"bad-values", "foreground = maybe\npool-size = 0\nlog-level = loud\n"},
 	    {"section", "[key signer]\nallow-uid = 1000\n"},
+	    {"sections", "# globals, then one section per key\n"
+			 "module = /usr/lib/softhsm/libsofthsm2.so\n"
+			 "token = pkcs11:token=demo\n"
+			 "\n"
+			 "[key server-rsa]\n"
+			 "uri = pkcs11:token=demo;object=server-rsa;type=private\n"
+			 "allow-rsa-pkcs1-decrypt = yes   # legacy clients\n"
+			 "\n"
+			 "  [ key\tbuild_signer.v2 ]  # odd spacing\n"
+			 "uri = \"pkcs11:object=build%20signer;id=%01%02\"\n"
+			 "allow-rsa-pkcs1-decrypt = no\n"
+			 "[key K-0]\n"
+			 "uri=PKCS11:object=k0\n"},
+	    {"section-no-uri", "[key a]\nallow-rsa-pkcs1-decrypt = true\n[key b]\n"
+			       "uri = pkcs11:object=b\n"},
+	    {"section-dup-name", "[key a]\nuri = pkcs11:object=a\n[key a]\n"
+				 "uri = pkcs11:object=b\n"},
+	    {"section-unknown", "[foo]\n"},
+	    {"section-no-name", "[key]\nuri = pkcs11:object=a\n"},
+	    {"section-two-words", "[key a b]\nuri = pkcs11:object=a\n"},
+	    {"section-bad-name", "[key a/b]\nuri = pkcs11:object=a\n"},
+	    {"section-open-bracket", "[key a\nuri = pkcs11:object=a\n"},
+	    {"section-after-bracket", "[key a] b\nuri = pkcs11:object=a\n"},
+	    {"section-global-key", "[key a]\nuri = pkcs11:object=a\nsocket = /tmp/s\n"},
+	    {"section-key-outside", "uri = pkcs11:object=a\n[key a]\n"},
+	    {"section-twice", "[key a]\nuri = pkcs11:object=a\nuri = pkcs11:object=b\n"},
+	    {"section-bad-uri", "[key a]\nuri = pkcs11:objet=a;slot-id=1\n"},
+	    {"section-uri-blank", "[key a]\nuri = pkcs11:object=My Key\n"},
+	    {"section-bad-bool", "[key a]\nuri = pkcs11:object=a\nallow-rsa-pkcs1-decrypt = 2\n"},
+	    {"section-long-name",
+	     "[key a123456789b123456789c123456789d123456789e123456789f123456789g1234]\n"
+	     "uri = pkcs11:object=a\n"},
 	    {"open-quote", "module = \"/usr/lib\n"},
 	    {"after-quote", "module = \"/usr/lib\" x\n"},
 	    {"bad-uri", "token = pkcs11:token=%zz?pin-value=1234\n"},
 	    {"bad-pin-source", "pin-source = 1234\n"},
 	};
 	char line[5000];
+	char *many;
+	size_t cap = 1025 * 40, len = 0;
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		write_seed("conf", seeds[i].name, seeds[i].text, strlen(seeds[i].text));
+	/* One [key] section more than allowed (1024). */
+	if ((many = malloc(cap)) == NULL)
+		die("out of memory");
+	for (unsigned i = 0; i < 1025; i++)
+		len += (size_t)snprintf(many + len, cap - len, "[key k%u]\nuri=pkcs11:id=%%%02x\n",
+					i, i & 0xffu);
+	write_seed("conf", "section-too-many", many, len);
+	free(many);
 	write_seed("conf", "nul-byte", "module = /a\0b\n", 14);
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "module = /", 10);
