@@ -166,11 +166,12 @@ static const char usage_list[] =
     "Usage: p11agent [-S SOCKET] [--json] list\n"
     "\n"
     "Lists the keys the agent holds, a line a key: NAME  TYPE  OPS  URI.\n"
-    "NAME is the label (id:HEX when it has none), TYPE e.g. rsa:2048, ec:P-256,\n"
+    "NAME is the agent's config name for the key, else its label, else id:HEX;\n"
+    "TYPE e.g. rsa:2048, ec:P-256,\n"
     "ed25519, hmac:256, aes:256; OPS the operations the key allows; URI its\n"
     "pkcs11: URI, which works as KEY. With --json: a JSON array of objects with\n"
-    "label, id, uri, type, bits, curve, ops, algs, default_alg and sw_algs (those\n"
-    "of algs that the agent completes in software).\n"
+    "label, id, uri, type, bits, curve, ops, algs, default_alg, sw_algs (those\n"
+    "of algs that the agent completes in software) and name (the config name).\n"
     "\n" EXIT_TEXT;
 
 static const char usage_pubkey[] =

@@ -234,6 +234,8 @@ char *cli_key_name(const struct p11a_key_info *k)
 	char *s;
 	size_t i;
 
+	if (k->name != NULL && k->name[0] != '\0')
+		return strdup(k->name);
 	if (k->label != NULL && k->label[0] != '\0')
 		return strdup(k->label);
 	s = malloc(3 + 2 * k->id_len + 1);
@@ -383,6 +385,8 @@ static void print_json(FILE *f, const struct p11a_key_info *keys, size_t n)
 		cli_json_string(f, k->default_alg != NULL ? k->default_alg : "");
 		fputs(",\"sw_algs\":", f);
 		json_list(f, k->sw_algs);
+		fputs(",\"name\":", f);
+		cli_json_string(f, k->name != NULL ? k->name : "");
 		fputc('}', f);
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", f);

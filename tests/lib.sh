@@ -132,6 +132,7 @@ die() {
 }
 
 # Reads PASS/FAIL/SKIP lines on stdin (from a helper program) into the counts.
+# Feed it from a file, not a pipe: in a pipeline the counts stay in a subshell.
 count_lines() {
 	local line
 	while IFS= read -r line; do

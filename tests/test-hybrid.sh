@@ -70,6 +70,16 @@ else
 	fail "hybrid example, p11agent and openssl from PATH" \
 		"exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
 fi
+# Relative paths (socket, p11agent, file, TMPDIR): the example works in a
+# folder of its own, they must still work there.
+cp "$T/big.bin" "$T/rel.bin"
+run env -C "$T" P11AGENT=bin/p11agent OPENSSL="$OPENSSL" P11AGENT_SOCK=agent.sock TMPDIR=tmp \
+	timeout -k 2 120 bash "$EXAMPLE" rsa2048 rel.bin
+if [ "$RC" -eq 0 ] && grep -q 'round-tripped' "$OUT"; then
+	pass "hybrid example, relative paths"
+else
+	fail "hybrid example, relative paths" "exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+fi
 # An EC key cannot take an RSA-OAEP-wrapped key; an unknown key: the example fails.
 for key in ec256 no-such-key; do
 	run_example -S "$SOCK" "$key"
