@@ -160,7 +160,7 @@ static const char *hint(int err)
 	case P11A_ERR_AMBIGUOUS_KEY:
 		return "use one of these URIs as KEY";
 	case P11A_ERR_NOT_ALLOWED:
-		return "'p11agent list' shows what each key allows";
+		return "'p11agent list --json' shows what each key allows (ops) and serves (algs)";
 	case P11A_ERR_NOT_SUPPORTED:
 		return "'p11agent list --json' shows each key's type and algorithms";
 	case P11A_ERR_TOO_LARGE:
