@@ -21,17 +21,6 @@
 /* Opcodes tried as the expected opcode of a reply: all known, and a few not. */
 #define FUZZ_MAX_OP 11
 
-static void key_info_clear(struct p11a_key_info *k)
-{
-	free(k->label);
-	free(k->id);
-	free(k->uri);
-	free(k->curve);
-	free(k->algs);
-	free(k->default_alg);
-	memset(k, 0, sizeof(*k));
-}
-
 /*
  * Reads list entries from b until it fails or max entries; each one must
  * re-encode to the bytes it came from. Returns how many were read.
@@ -50,14 +39,15 @@ static size_t list_entries(struct buf *b, size_t max)
 			break;
 		}
 		FUZZ_CHECK(k.label != NULL && k.uri != NULL && k.curve != NULL && k.algs != NULL &&
-			   k.default_alg != NULL && k.id != NULL);
+			   k.default_alg != NULL && k.id != NULL && k.sw_algs != NULL &&
+			   k.name != NULL);
 		again = buf_new(0);
 		FUZZ_CHECK(again != NULL);
 		FUZZ_CHECK(proto_list_put(again, &k) == P11A_OK);
 		FUZZ_CHECK(buf_len(again) == b->off - start);
 		FUZZ_CHECK(memcmp(buf_data(again), b->data + start, b->off - start) == 0);
 		buf_free(again);
-		key_info_clear(&k);
+		proto_key_info_clear(&k);
 	}
 	return n;
 }
