@@ -5,8 +5,7 @@
  * One table row per key: its name and the function that checks and stores
  * its value. The file parser only splits lines into key and value and hands
  * them to config_set(), so a flag and a config line go through the same code.
- * Keys of a [key NAME] section have a table of their own (conf_section_keys):
- * a new per-key setting is one row and one setter there.
+ * Keys of a [key NAME] section have a table of their own, in conf-key.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -15,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,23 +25,28 @@
 
 #include <p11-kit/uri.h>
 
-#include "conf.h"
+#include "conf-impl.h"
 #include "log.h"
 #include "secret.h"
 
-/* Longest key quoted back in "unknown key" messages. */
-#define CONF_MAX_KEY_ECHO 64
+/* Bounds and defaults of the limits (struct agent_config). */
+#define CONF_MAX_CONNECTIONS_MIN 1u
+#define CONF_MAX_CONNECTIONS_MAX 65536u
+#define CONF_MAX_CONNECTIONS_DEFAULT 1024u
+#define CONF_MAX_FRAME_MIN 4096u
+#define CONF_MAX_FRAME_MAX (1024u * 1024u) /* also the default */
+#define CONF_IDLE_TIMEOUT_MAX 86400u	   /* a day; 0 (the default) is no timeout */
+#define CONF_FRAME_TIMEOUT_MAX 3600u
+#define CONF_FRAME_TIMEOUT_DEFAULT 30u
+#define CONF_DRAIN_TIMEOUT_MAX 300u
+#define CONF_DRAIN_TIMEOUT_DEFAULT 5u
+/* Longest audit-file path, with its NUL. */
+#define CONF_MAX_PATH 4096u
 
 typedef int (*conf_setter)(struct agent_config *cfg, const char *key, const char *value, char *msg,
 			   size_t msg_len);
-/* Same, for a key inside a [key NAME] section. */
-typedef int (*conf_key_setter)(struct conf_key *k, const char *key, const char *value, char *msg,
-			       size_t msg_len);
 
-static void conf_msg(char *msg, size_t msg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void conf_msg(char *msg, size_t msg_len, const char *fmt, ...)
+void conf_msg(char *msg, size_t msg_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -53,7 +58,7 @@ static void conf_msg(char *msg, size_t msg_len, const char *fmt, ...)
 }
 
 /* Strings of cfg may hold a token URI with a pin-value: wipe before freeing. */
-static void conf_free_str(char *s)
+void conf_free_str(char *s)
 {
 	if (s == NULL)
 		return;
@@ -62,7 +67,7 @@ static void conf_free_str(char *s)
 }
 
 /* Replaces *slot with a copy of value. */
-static int conf_store(char **slot, const char *key, const char *value, char *msg, size_t msg_len)
+int conf_store(char **slot, const char *key, const char *value, char *msg, size_t msg_len)
 {
 	char *copy;
 
@@ -83,15 +88,12 @@ static int set_module(struct agent_config *cfg, const char *key, const char *val
 
 /*
  * Checks a PKCS#11 URI with p11-kit, so that a bad URI in the file is reported
- * with its line. type: what the URI names (P11_KIT_URI_FOR_*); example: shown
- * in the message. CONF_URI_STRICT: refuse attributes p11-kit does not know
- * for that type (a misspelt "objet=" would otherwise be dropped and match
- * every key).
+ * with its line. CONF_URI_STRICT: refuse attributes p11-kit does not know for
+ * that type (a misspelt "objet=" would otherwise be dropped and match every
+ * key).
  */
-#define CONF_URI_LAX 0
-#define CONF_URI_STRICT 1
-static int conf_check_uri(const char *key, const char *value, P11KitUriType type, int strict,
-			  const char *example, char *msg, size_t msg_len)
+int conf_check_uri(const char *key, const char *value, P11KitUriType type, int strict,
+		   const char *example, char *msg, size_t msg_len)
 {
 	P11KitUri *uri;
 	const char *p;
@@ -164,7 +166,7 @@ static int set_socket(struct agent_config *cfg, const char *key, const char *val
 }
 
 /* Parses yes, true, 1 / no, false, 0 (any case) into *out. */
-static int conf_parse_bool(const char *key, const char *value, int *out, char *msg, size_t msg_len)
+int conf_parse_bool(const char *key, const char *value, int *out, char *msg, size_t msg_len)
 {
 	static const char *const yes[] = {"yes", "true", "1"};
 	static const char *const no[] = {"no", "false", "0"};
@@ -208,81 +210,133 @@ static int set_log_level(struct agent_config *cfg, const char *key, const char *
 	return 0;
 }
 
-static int set_pool_size(struct agent_config *cfg, const char *key, const char *value, char *msg,
-			 size_t msg_len)
+/*
+ * Parses plain decimal digits (no sign, no blank, no hex) from min to max
+ * into *out.
+ */
+static int conf_parse_uint(const char *key, const char *value, unsigned min, unsigned max,
+			   unsigned *out, char *msg, size_t msg_len)
 {
 	unsigned long n = 0;
+	unsigned digits = 1, m;
 	const char *p;
 
-	/* Plain decimal digits only: no sign, no blank, no hex, at most 3 digits. */
+	/* No more digits than max has: "0008" is not a pool size. */
+	for (m = max; m >= 10; m /= 10)
+		digits++;
 	for (p = value; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || p - value >= 3)
+		if (*p < '0' || *p > '9' || (size_t)(p - value) >= digits)
 			goto bad;
 		n = n * 10 + (unsigned long)(*p - '0');
 	}
-	if (n < CONF_POOL_MIN || n > CONF_POOL_MAX)
+	if (n < min || n > max)
 		goto bad;
-	cfg->pool_size = (unsigned)n;
+	*out = (unsigned)n;
 	return 0;
 bad:
-	conf_msg(msg, msg_len, "%s: expected a number from %u to %u", key, CONF_POOL_MIN,
-		 CONF_POOL_MAX);
+	conf_msg(msg, msg_len, "%s: expected a number from %u to %u", key, min, max);
 	return -1;
 }
 
+/* A group name or a numeric gid: printable, no blank, no ':' or ','. */
+static int set_socket_group(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			    size_t msg_len)
+{
+	const char *p;
+
+	for (p = value; *p != '\0'; p++) {
+		if (!isgraph((unsigned char)*p) || *p == ':' || *p == ',' || p - value >= 64) {
+			conf_msg(msg, msg_len, "%s: expected a group name or a numeric gid", key);
+			return -1;
+		}
+	}
+	return conf_store(&cfg->socket_group, key, value, msg, msg_len);
+}
+
+static int set_allow_root(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			  size_t msg_len)
+{
+	return conf_parse_bool(key, value, &cfg->allow_root, msg, msg_len);
+}
+
+/* Absolute: the daemon runs in "/" and reopens the file on SIGHUP. */
+static int set_audit_file(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			  size_t msg_len)
+{
+	if (value[0] != '/' || strlen(value) >= CONF_MAX_PATH) {
+		conf_msg(msg, msg_len, "%s: expected an absolute path, shorter than %u bytes", key,
+			 CONF_MAX_PATH);
+		return -1;
+	}
+	return conf_store(&cfg->audit_file, key, value, msg, msg_len);
+}
+
+static int set_audit_syslog(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			    size_t msg_len)
+{
+	return conf_parse_bool(key, value, &cfg->audit_syslog, msg, msg_len);
+}
+
+/* A KEY as the CLI takes it; resolved in the token when the agent starts. */
+static int set_audit_key(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			 size_t msg_len)
+{
+	return conf_store(&cfg->audit_key, key, value, msg, msg_len);
+}
+
+/* Numbers: set is NULL, the value goes to the unsigned at offset, from min to max. */
+#define CONF_NUM(field, min, max) NULL, offsetof(struct agent_config, field), min, max
 /* clang-format off */
 static const struct {
 	const char *name;
 	conf_setter set;
+	size_t offset;
+	unsigned min, max;
 } conf_global_keys[] = {
-	{"module", set_module},
-	{"token", set_token},
-	{"pin-source", set_pin_source},
-	{"socket", set_socket},
-	{"foreground", set_foreground},
-	{"log-level", set_log_level},
-	{"pool-size", set_pool_size},
+	{"module", set_module, 0, 0, 0},
+	{"token", set_token, 0, 0, 0},
+	{"pin-source", set_pin_source, 0, 0, 0},
+	{"socket", set_socket, 0, 0, 0},
+	{"foreground", set_foreground, 0, 0, 0},
+	{"log-level", set_log_level, 0, 0, 0},
+	{"pool-size", CONF_NUM(pool_size, CONF_POOL_MIN, CONF_POOL_MAX)},
+	{"socket-group", set_socket_group, 0, 0, 0},
+	{"allow-root", set_allow_root, 0, 0, 0},
+	{"audit-file", set_audit_file, 0, 0, 0},
+	{"audit-syslog", set_audit_syslog, 0, 0, 0},
+	{"audit-key", set_audit_key, 0, 0, 0},
+	{"max-connections", CONF_NUM(max_connections, CONF_MAX_CONNECTIONS_MIN,
+				     CONF_MAX_CONNECTIONS_MAX)},
+	{"max-frame", CONF_NUM(max_frame, CONF_MAX_FRAME_MIN, CONF_MAX_FRAME_MAX)},
+	{"idle-timeout", CONF_NUM(idle_timeout, 0, CONF_IDLE_TIMEOUT_MAX)},
+	{"frame-timeout", CONF_NUM(frame_timeout, 1, CONF_FRAME_TIMEOUT_MAX)},
+	{"shutdown-timeout", CONF_NUM(drain_timeout, 0, CONF_DRAIN_TIMEOUT_MAX)},
 };
 /* clang-format on */
 #define CONF_N_GLOBAL_KEYS (sizeof(conf_global_keys) / sizeof(conf_global_keys[0]))
 
-static int set_key_uri(struct conf_key *k, const char *key, const char *value, char *msg,
-		       size_t msg_len)
-{
-	if (conf_check_uri(key, value, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, CONF_URI_STRICT,
-			   "pkcs11:object=LABEL;type=private", msg, msg_len) != 0)
-		return -1;
-	return conf_store(&k->uri, key, value, msg, msg_len);
-}
-
-static int set_key_allow_rsa_pkcs1_decrypt(struct conf_key *k, const char *key, const char *value,
-					   char *msg, size_t msg_len)
-{
-	return conf_parse_bool(key, value, &k->allow_rsa_pkcs1_decrypt, msg, msg_len);
-}
-
-/* Keys of a [key NAME] section. */
-/* clang-format off */
-static const struct {
-	const char *name;
-	conf_key_setter set;
-} conf_section_keys[] = {
-	{"uri", set_key_uri},
-	{"allow-rsa-pkcs1-decrypt", set_key_allow_rsa_pkcs1_decrypt},
+/* The string members of struct agent_config: freed by config_clear, copied by conf_copy. */
+static const size_t conf_strings[] = {
+    offsetof(struct agent_config, module),     offsetof(struct agent_config, token),
+    offsetof(struct agent_config, pin_source), offsetof(struct agent_config, socket),
+    offsetof(struct agent_config, log_level),  offsetof(struct agent_config, socket_group),
+    offsetof(struct agent_config, audit_file), offsetof(struct agent_config, audit_key),
 };
-/* clang-format on */
-#define CONF_N_SECTION_KEYS (sizeof(conf_section_keys) / sizeof(conf_section_keys[0]))
+#define CONF_N_STRINGS (sizeof(conf_strings) / sizeof(conf_strings[0]))
 
-static void conf_free_keys(struct conf_key *keys, size_t n)
+static char **conf_string(struct agent_config *cfg, size_t i)
+{
+	return (char **)(void *)((char *)cfg + conf_strings[i]);
+}
+
+int conf_is_global_key(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(keys[i].name);
-		conf_free_str(keys[i].uri);
-		free(keys[i].where);
-	}
-	free(keys);
+	for (i = 0; i < CONF_N_GLOBAL_KEYS; i++)
+		if (strcmp(name, conf_global_keys[i].name) == 0)
+			return 1;
+	return 0;
 }
 
 void config_init(struct agent_config *cfg)
@@ -290,23 +344,28 @@ void config_init(struct agent_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->foreground = 0;
 	cfg->pool_size = CONF_POOL_DEFAULT;
+	cfg->allow_root = 1;
+	cfg->max_connections = CONF_MAX_CONNECTIONS_DEFAULT;
+	cfg->max_frame = CONF_MAX_FRAME_MAX;
+	cfg->idle_timeout = 0;
+	cfg->frame_timeout = CONF_FRAME_TIMEOUT_DEFAULT;
+	cfg->drain_timeout = CONF_DRAIN_TIMEOUT_DEFAULT;
 }
 
 void config_clear(struct agent_config *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL)
 		return;
-	conf_free_str(cfg->module);
-	conf_free_str(cfg->token);
-	conf_free_str(cfg->pin_source);
-	conf_free_str(cfg->socket);
-	conf_free_str(cfg->log_level);
+	for (i = 0; i < CONF_N_STRINGS; i++)
+		conf_free_str(*conf_string(cfg, i));
 	conf_free_keys(cfg->keys, cfg->n_keys);
 	config_init(cfg);
 }
 
 /* Copies key into out for a message: printable ASCII only, bounded. */
-static void conf_quote_key(const char *key, char *out, size_t out_len)
+void conf_quote_key(const char *key, char *out, size_t out_len)
 {
 	size_t i, o = 0;
 
@@ -323,10 +382,33 @@ static void conf_quote_key(const char *key, char *out, size_t out_len)
 	out[o] = '\0';
 }
 
+static const char *conf_global_key_name(size_t i)
+{
+	return conf_global_keys[i].name;
+}
+
+void conf_join(char *out, size_t out_len, const char *(*name_at)(size_t i), size_t n)
+{
+	size_t i, o = 0;
+	int r;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < out_len; i++) {
+		r = snprintf(out + o, out_len - o, "%s%s",
+			     i == 0	 ? ""
+			     : i + 1 < n ? ", "
+					 : " or ",
+			     name_at(i));
+		if (r < 0)
+			break;
+		o += (size_t)r;
+	}
+}
+
 int config_set(struct agent_config *cfg, const char *key, const char *value, char *msg,
 	       size_t msg_len)
 {
-	char shown[CONF_MAX_KEY_ECHO + 8];
+	char shown[CONF_MAX_KEY_ECHO + 8], expected[512];
 	size_t i;
 
 	if (cfg == NULL || key == NULL || value == NULL) {
@@ -340,13 +422,16 @@ int config_set(struct agent_config *cfg, const char *key, const char *value, cha
 			conf_msg(msg, msg_len, "%s: empty value", key);
 			return -1;
 		}
+		if (conf_global_keys[i].set == NULL)
+			return conf_parse_uint(
+			    key, value, conf_global_keys[i].min, conf_global_keys[i].max,
+			    (unsigned *)(void *)((char *)cfg + conf_global_keys[i].offset), msg,
+			    msg_len);
 		return conf_global_keys[i].set(cfg, key, value, msg, msg_len);
 	}
 	conf_quote_key(key, shown, sizeof(shown));
-	conf_msg(msg, msg_len,
-		 "unknown key '%s' (expected module, token, pin-source, socket, foreground, "
-		 "log-level or pool-size)",
-		 shown);
+	conf_join(expected, sizeof(expected), conf_global_key_name, CONF_N_GLOBAL_KEYS);
+	conf_msg(msg, msg_len, "unknown key '%s' (expected %s)", shown, expected);
 	return -1;
 }
 
@@ -356,7 +441,7 @@ static int conf_is_blank(char c)
 }
 
 /* Trims blanks at both ends of s in place; returns the new start. */
-static char *conf_trim(char *s)
+char *conf_trim(char *s)
 {
 	size_t n;
 
@@ -369,7 +454,7 @@ static char *conf_trim(char *s)
 }
 
 /* Cuts s at a '#' that starts s or follows a blank. */
-static void conf_cut_comment(char *s)
+void conf_cut_comment(char *s)
 {
 	char *p;
 
@@ -411,184 +496,10 @@ static int conf_parse_value(char *s, char **out_value, char *msg, size_t msg_len
 	return 0;
 }
 
-/* What the file parser carries from line to line. */
-struct conf_parser {
-	struct agent_config *cfg; /* the copy being filled */
-	const char *name;	  /* file name, for messages */
-	unsigned long lineno;	  /* current line */
-	unsigned long err_line;	  /* line an error is reported on */
-	size_t keys_alloc;	  /* room in cfg->keys */
-	int in_section;		  /* cfg->keys[n_keys - 1] is open */
-	unsigned long sec_line;	  /* line of its header */
-	/* Line each section key was set on in the open section, 0 if not yet. */
-	unsigned long seen[CONF_N_SECTION_KEYS];
-};
-
-/* A NAME of [key NAME]: 1..64 of A-Z a-z 0-9 . _ - (ASCII, whatever the locale). */
-static int conf_valid_name(const char *name)
-{
-	size_t n;
-	char c;
-
-	for (n = 0; (c = name[n]) != '\0'; n++) {
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n >= 1 && n <= CONF_MAX_KEY_NAME;
-}
-
-/* Ends the open section, if any: it must have a uri (else the error is on its header). */
-static int conf_end_section(struct conf_parser *p, char *msg, size_t msg_len)
-{
-	const struct conf_key *k;
-
-	if (!p->in_section)
-		return 0;
-	k = &p->cfg->keys[p->cfg->n_keys - 1];
-	if (k->uri == NULL) {
-		p->err_line = p->sec_line;
-		conf_msg(msg, msg_len, "[key %s] has no uri", k->name);
-		return -1;
-	}
-	p->in_section = 0;
-	return 0;
-}
-
-/* Appends a section named name to cfg->keys and opens it. */
-static int conf_add_section(struct conf_parser *p, const char *name, char *msg, size_t msg_len)
-{
-	struct agent_config *cfg = p->cfg;
-	struct conf_key *k, *grown;
-	size_t i, next;
-
-	for (i = 0; i < cfg->n_keys; i++) {
-		if (strcmp(cfg->keys[i].name, name) == 0) {
-			conf_msg(msg, msg_len, "[key %s] already defined at %s", name,
-				 cfg->keys[i].where);
-			return -1;
-		}
-	}
-	if (cfg->n_keys >= CONF_MAX_KEYS) {
-		conf_msg(msg, msg_len, "too many [key] sections (at most %u)", CONF_MAX_KEYS);
-		return -1;
-	}
-	if (cfg->n_keys == p->keys_alloc) {
-		next = p->keys_alloc == 0 ? 8 : p->keys_alloc * 2;
-		if ((grown = realloc(cfg->keys, next * sizeof(*grown))) == NULL) {
-			conf_msg(msg, msg_len, "out of memory");
-			return -1;
-		}
-		cfg->keys = grown;
-		p->keys_alloc = next;
-	}
-	k = &cfg->keys[cfg->n_keys];
-	memset(k, 0, sizeof(*k));
-	if ((k->name = strdup(name)) == NULL ||
-	    asprintf(&k->where, "%s:%lu", p->name, p->lineno) < 0) {
-		free(k->name);
-		conf_msg(msg, msg_len, "out of memory");
-		return -1;
-	}
-	cfg->n_keys++;
-	p->in_section = 1;
-	p->sec_line = p->lineno;
-	memset(p->seen, 0, sizeof(p->seen));
-	return 0;
-}
-
-/* Parses a section line (trimmed, starting with '['): only "[key NAME]" is one. */
-static int conf_parse_section(struct conf_parser *p, char *line, char *msg, size_t msg_len)
-{
-	char shown[CONF_MAX_KEY_ECHO + 8];
-	char *s, *end, *name;
-	size_t n;
-
-	conf_cut_comment(line);
-	if ((end = strchr(line, ']')) == NULL) {
-		conf_msg(msg, msg_len, "missing ']' (expected [key NAME])");
-		return -1;
-	}
-	*end = '\0';
-	if (*conf_trim(end + 1) != '\0') {
-		conf_msg(msg, msg_len, "unexpected text after ']'");
-		return -1;
-	}
-	s = conf_trim(line + 1);
-	n = strcspn(s, " \t\r\f\v");
-	if (n != 3 || strncmp(s, "key", 3) != 0) {
-		conf_quote_key(s, shown, sizeof(shown));
-		conf_msg(msg, msg_len, "unknown section '[%s]' (expected [key NAME])", shown);
-		return -1;
-	}
-	name = conf_trim(s + 3);
-	if (*name == '\0') {
-		conf_msg(msg, msg_len, "[key] without a name (expected [key NAME])");
-		return -1;
-	}
-	if (!conf_valid_name(name)) {
-		conf_quote_key(name, shown, sizeof(shown));
-		conf_msg(msg, msg_len,
-			 "bad key name '%s': expected 1 to %u of A-Z, a-z, 0-9, '.', '_', '-'",
-			 shown, CONF_MAX_KEY_NAME);
-		return -1;
-	}
-	return conf_add_section(p, name, msg, msg_len);
-}
-
-/* Sets key inside the open section. */
-static int conf_set_section_key(struct conf_parser *p, const char *key, const char *value,
-				char *msg, size_t msg_len)
-{
-	struct conf_key *k = &p->cfg->keys[p->cfg->n_keys - 1];
-	char shown[CONF_MAX_KEY_ECHO + 8], expected[256];
-	size_t i, o = 0;
-
-	for (i = 0; i < CONF_N_SECTION_KEYS; i++) {
-		if (strcmp(key, conf_section_keys[i].name) != 0)
-			continue;
-		if (value[0] == '\0') {
-			conf_msg(msg, msg_len, "%s: empty value", key);
-			return -1;
-		}
-		if (p->seen[i] != 0) {
-			conf_msg(msg, msg_len, "'%s' set twice in [key %s] (first on line %lu)",
-				 key, k->name, p->seen[i]);
-			return -1;
-		}
-		if (conf_section_keys[i].set(k, key, value, msg, msg_len) != 0)
-			return -1;
-		p->seen[i] = p->lineno;
-		return 0;
-	}
-	for (i = 0; i < CONF_N_GLOBAL_KEYS; i++) {
-		if (strcmp(key, conf_global_keys[i].name) == 0) {
-			conf_msg(msg, msg_len, "'%s' belongs before the first [key] section", key);
-			return -1;
-		}
-	}
-	/* "uri, a-b or c-d", from the table. */
-	expected[0] = '\0';
-	for (i = 0; i < CONF_N_SECTION_KEYS && o < sizeof(expected); i++) {
-		const char *sep = i == 0 ? "" : i + 1 < CONF_N_SECTION_KEYS ? ", " : " or ";
-		int r = snprintf(expected + o, sizeof(expected) - o, "%s%s", sep,
-				 conf_section_keys[i].name);
-
-		if (r < 0)
-			break;
-		o += (size_t)r;
-	}
-	conf_quote_key(key, shown, sizeof(shown));
-	conf_msg(msg, msg_len, "unknown key '%s' in [key %s] (expected %s)", shown, k->name,
-		 expected);
-	return -1;
-}
-
 /* Parses one line (NUL-terminated, no newline, modified in place). */
 static int conf_parse_line(struct conf_parser *p, char *line, char *msg, size_t msg_len)
 {
 	char *key, *value, *eq;
-	size_t i;
 
 	key = conf_trim(line);
 	if (*key == '\0' || *key == '#')
@@ -612,11 +523,9 @@ static int conf_parse_line(struct conf_parser *p, char *line, char *msg, size_t 
 		return -1;
 	if (p->in_section)
 		return conf_set_section_key(p, key, value, msg, msg_len);
-	for (i = 0; i < CONF_N_SECTION_KEYS; i++) {
-		if (strcmp(key, conf_section_keys[i].name) == 0) {
-			conf_msg(msg, msg_len, "'%s' belongs in a [key NAME] section", key);
-			return -1;
-		}
+	if (conf_is_section_key(key)) {
+		conf_msg(msg, msg_len, "'%s' belongs in a [key NAME] section", key);
+		return -1;
 	}
 	return config_set(p->cfg, key, value, msg, msg_len);
 }
@@ -625,17 +534,21 @@ static int conf_parse_line(struct conf_parser *p, char *line, char *msg, size_t 
 static int conf_copy(const struct agent_config *src, struct agent_config *out)
 {
 	struct agent_config tmp;
+	const char *from;
+	size_t i;
 	int ret = -1;
 
-	config_init(&tmp);
-	tmp.foreground = src->foreground;
-	tmp.pool_size = src->pool_size;
-	if ((src->module != NULL && (tmp.module = strdup(src->module)) == NULL) ||
-	    (src->token != NULL && (tmp.token = strdup(src->token)) == NULL) ||
-	    (src->pin_source != NULL && (tmp.pin_source = strdup(src->pin_source)) == NULL) ||
-	    (src->socket != NULL && (tmp.socket = strdup(src->socket)) == NULL) ||
-	    (src->log_level != NULL && (tmp.log_level = strdup(src->log_level)) == NULL))
-		goto out;
+	/* Numbers and flags as they are; then every string copied, the keys none. */
+	tmp = *src;
+	for (i = 0; i < CONF_N_STRINGS; i++)
+		*conf_string(&tmp, i) = NULL;
+	tmp.keys = NULL;
+	tmp.n_keys = 0;
+	for (i = 0; i < CONF_N_STRINGS; i++) {
+		from = *(char *const *)(const void *)((const char *)src + conf_strings[i]);
+		if (from != NULL && (*conf_string(&tmp, i) = strdup(from)) == NULL)
+			goto out;
+	}
 	*out = tmp;
 	config_init(&tmp);
 	ret = 0;

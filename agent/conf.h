@@ -21,6 +21,7 @@
 #define P11AGENT_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest line of a config file, in bytes, without its newline. */
 #define CONF_MAX_LINE 4096
@@ -44,6 +45,27 @@ struct agent_config {
 	unsigned pool_size;    /* PKCS#11 sessions in the pool (default 8) */
 	struct conf_key *keys; /* [key NAME] sections, in file order */
 	size_t n_keys;
+
+	/* Access (issue 4). */
+	char *socket_group; /* socket-group: the socket becomes 0660 for it; NULL: 0600 */
+	int allow_root;	    /* allow-root: root may use keys without a policy (default 1) */
+
+	/* Audit (issue 4). */
+	char *audit_file; /* audit-file: JSON lines appended here; NULL: none */
+	int audit_syslog; /* audit-syslog: yes also sends each record to syslog */
+	char *audit_key;  /* audit-key: a KEY (name, label, id:, URI) of an HMAC key
+			     in the token that keys the chain; NULL: unkeyed chain */
+
+	/* Limits (issue 4), each with a safe default. */
+	unsigned max_connections; /* max-connections (default 1024, 1..65536) */
+	unsigned max_frame;	  /* max-frame: bytes of a frame body (default and most 1 MiB,
+				     least 4096) */
+	unsigned idle_timeout;	  /* idle-timeout: seconds a connection may sit between
+				     frames, 0 = forever (default 0) */
+	unsigned frame_timeout;	  /* frame-timeout: seconds to finish a started frame
+				     (default 30, 1..3600) */
+	unsigned drain_timeout;	  /* shutdown-timeout: seconds requests in flight get at
+				     SIGTERM (default 5) */
 };
 
 /*
@@ -58,6 +80,16 @@ struct conf_key {
 	char *uri;
 	int allow_rsa_pkcs1_decrypt; /* 0 or 1 */
 	char *where;		     /* "FILE:LINE" of the section header */
+
+	/* Policy (issue 4); a list key given twice is an error. */
+	char **allow_users; /* allow-users: user names or numeric uids, as written */
+	size_t n_allow_users;
+	char **allow_groups; /* allow-groups: group names or numeric gids, as written */
+	size_t n_allow_groups;
+	uint32_t allow_ops;   /* allow-ops: P11A_OP_* mask (sign, decrypt, unwrap, derive,
+				 verify); 0 when absent = every operation */
+	uint32_t *allow_algs; /* allow-algs: p11a_alg values; NULL when absent = every alg */
+	size_t n_allow_algs;
 };
 
 /* Sets defaults (all strings NULL, foreground 0, pool_size 8, no keys). */

@@ -10,8 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "audit.h"
 #include "handlers.h"
 #include "log.h"
+#include "policy.h"
 #include "proto.h"
 
 #define MSG_LEN 2048
@@ -19,8 +25,12 @@
 
 /* What a handler sees: the request, and where its reply goes. */
 struct req {
+	struct agent_ctx *ctx;
 	struct token *tok;
 	struct peer *peer;
+	const struct token_key *key;	/* the key the request used, for the audit */
+	p11a_alg alg;			/* the algorithm it used, for the audit */
+	const struct proto_field *data; /* the field whose hash the audit records */
 	const struct proto_msg *in;
 	struct proto_msg *out; /* fields of a success reply */
 	struct buf *scratch;   /* owns bytes the reply fields point at */
@@ -51,6 +61,8 @@ static int err(struct req *r, int code, const char *fmt, ...)
 	va_end(ap);
 	return code;
 }
+
+static int see_key(struct req *r, const struct token_key **out_key);
 
 static int handle_hello(struct req *r)
 {
@@ -148,13 +160,23 @@ static int put_key_entry(struct req *r, const struct token_key *key, struct buf 
 static int handle_list(struct req *r)
 {
 	size_t n = token_key_count(r->tok);
+	uint32_t shown = 0;
 	int rc;
 
-	if ((rc = buf_put_u32(r->scratch, (uint32_t)n)) != P11A_OK)
+	/* The count goes first; it is patched once the visible keys are known. */
+	if ((rc = buf_put_u32(r->scratch, 0)) != P11A_OK)
 		return err(r, rc, "cannot build the key list");
-	for (size_t i = 0; i < n; i++)
-		if ((rc = put_key_entry(r, token_key_at(r->tok, i), r->scratch)) != P11A_OK)
+	for (size_t i = 0; i < n; i++) {
+		const struct token_key *key = token_key_at(r->tok, i);
+
+		if (!policy_visible(r->ctx->policy, r->peer, key))
+			continue;
+		if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
 			return err(r, rc, "cannot build the key list: %s", p11a_strerror(rc));
+		shown++;
+	}
+	if ((rc = buf_poke_u32(r->scratch, 0, shown)) != P11A_OK)
+		return err(r, rc, "cannot build the key list");
 	r->out->n = 1;
 	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
 	return P11A_OK;
@@ -165,7 +187,7 @@ static int handle_key_info(struct req *r)
 	const struct token_key *key;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+	if ((rc = see_key(r, &key)) != P11A_OK)
 		return rc;
 	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
 		return err(r, rc, "cannot describe the key: %s", p11a_strerror(rc));
@@ -179,7 +201,7 @@ static int handle_pubkey(struct req *r)
 	const struct token_key *key;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+	if ((rc = see_key(r, &key)) != P11A_OK)
 		return rc;
 	if (key->spki == NULL && key->klass == CKO_SECRET_KEY)
 		return err(r, P11A_ERR_NOT_SUPPORTED,
@@ -221,6 +243,9 @@ static int pick_alg(struct req *r, size_t i, const struct token_key *key, uint32
 	uint32_t alg = r->in->f[i].u32;
 	const struct p11a_alg_info *ai;
 
+	/* Verifying an HMAC takes the signing algorithms. */
+	if (op == P11A_OP_VERIFY)
+		op = P11A_OP_SIGN;
 	if (alg == P11A_ALG_NONE) {
 		if ((alg = token_key_default_alg_for(key, op)) == P11A_ALG_NONE)
 			return err(r, P11A_ERR_NOT_SUPPORTED,
@@ -236,6 +261,60 @@ static int pick_alg(struct req *r, size_t i, const struct token_key *key, uint32
 	return P11A_OK;
 }
 
+/* Is key the one that keys the audit chain? Nobody may MAC with it directly. */
+static int is_audit_key(struct req *r, const struct token_key *key)
+{
+	const struct token_key *ak = NULL;
+	char msg[256];
+
+	return r->ctx->audit != NULL &&
+	       audit_key(r->ctx->audit, &ak, msg, sizeof(msg)) == P11A_OK && ak == key;
+}
+
+/*
+ * Resolves the key in field 0, the algorithm in field alg_field for op, and
+ * asks the policy whether this peer may; remembers both for the audit.
+ */
+static int use_key(struct req *r, size_t alg_field, uint32_t op, const struct token_key **out_key,
+		   p11a_alg *out_alg)
+{
+	const struct token_key *key;
+	p11a_alg alg = P11A_ALG_NONE;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+		return rc;
+	r->key = key;
+	if ((rc = pick_alg(r, alg_field, key, op, &alg)) != P11A_OK)
+		return rc;
+	r->alg = alg;
+	if ((rc = policy_check(r->ctx->policy, r->peer, key, op, alg, r->msg, MSG_LEN)) != P11A_OK)
+		return rc;
+	if (is_audit_key(r, key))
+		return err(r, P11A_ERR_DENIED,
+			   "key '%s' keys the audit trail: it serves audit-verify only",
+			   key_name(key));
+	*out_key = key;
+	*out_alg = alg;
+	return P11A_OK;
+}
+
+/* Resolves the key in field 0 for a request that only looks at it (pubkey, key-info). */
+static int see_key(struct req *r, const struct token_key **out_key)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = find_key(r, 0, &key)) != P11A_OK)
+		return rc;
+	r->key = key;
+	if (!policy_visible(r->ctx->policy, r->peer, key))
+		return err(r, P11A_ERR_DENIED, "key '%s' is not for uid %d", key_name(key),
+			   r->peer->uid);
+	*out_key = key;
+	return P11A_OK;
+}
+
 static int handle_sign(struct req *r)
 {
 	const struct token_key *key;
@@ -243,8 +322,8 @@ static int handle_sign(struct req *r)
 	uint32_t flags = r->in->f[2].u32;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
-	    (rc = pick_alg(r, 1, key, P11A_OP_SIGN, &alg)) != P11A_OK)
+	r->data = &r->in->f[3];
+	if ((rc = use_key(r, 1, P11A_OP_SIGN, &key, &alg)) != P11A_OK)
 		return rc;
 	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
 		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
@@ -263,8 +342,8 @@ static int handle_verify_hmac(struct req *r)
 	p11a_alg alg;
 	int valid = 0, rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
-	    (rc = pick_alg(r, 1, key, P11A_OP_SIGN, &alg)) != P11A_OK)
+	r->data = &r->in->f[2];
+	if ((rc = use_key(r, 1, P11A_OP_VERIFY, &key, &alg)) != P11A_OK)
 		return rc;
 	rc = token_verify_hmac(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, r->in->f[3].p,
 			       r->in->f[3].len, &valid, r->msg, MSG_LEN);
@@ -290,8 +369,8 @@ static int handle_decrypt(struct req *r)
 	p11a_alg alg;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
-	    (rc = pick_alg(r, 1, key, P11A_OP_DECRYPT, &alg)) != P11A_OK)
+	r->data = &r->in->f[3];
+	if ((rc = use_key(r, 1, P11A_OP_DECRYPT, &key, &alg)) != P11A_OK)
 		return rc;
 	if (alg == P11A_ALG_RSA_PKCS1 && r->in->f[2].len > 0)
 		return err(r, P11A_ERR_BAD_INPUT, "label: rsa-pkcs1 takes no label");
@@ -310,8 +389,8 @@ static int handle_unwrap(struct req *r)
 	p11a_alg alg;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
-	    (rc = pick_alg(r, 1, key, P11A_OP_UNWRAP, &alg)) != P11A_OK)
+	r->data = &r->in->f[4];
+	if ((rc = use_key(r, 1, P11A_OP_UNWRAP, &key, &alg)) != P11A_OK)
 		return rc;
 	rc = token_unwrap(r->tok, key, alg, r->in->f[3].p, r->in->f[3].len, r->in->f[2].u32,
 			  r->in->f[4].p, r->in->f[4].len, &sk, r->msg, MSG_LEN);
@@ -328,13 +407,43 @@ static int handle_derive(struct req *r)
 	p11a_alg alg;
 	int rc;
 
-	if ((rc = find_key(r, 0, &key)) != P11A_OK ||
-	    (rc = pick_alg(r, 1, key, P11A_OP_DERIVE, &alg)) != P11A_OK)
+	r->data = &r->in->f[2];
+	if ((rc = use_key(r, 1, P11A_OP_DERIVE, &key, &alg)) != P11A_OK)
 		return rc;
 	rc = token_derive(r->tok, key, alg, r->in->f[2].p, r->in->f[2].len, &z, r->msg, MSG_LEN);
 	if (rc != P11A_OK)
 		return rc;
 	reply_secret(r, z);
+	return P11A_OK;
+}
+
+/*
+ * Confirms or denies one MAC of the keyed audit chain, in the token: the
+ * agent never hands out a MAC of the audit key (that would let a client
+ * rebuild the chain).
+ */
+static int handle_audit_verify(struct req *r)
+{
+	const struct token_key *key;
+	int valid = 0, rc;
+
+	r->data = &r->in->f[1];
+	if ((rc = audit_key(r->ctx->audit, &key, r->msg, MSG_LEN)) != P11A_OK)
+		return rc;
+	if (key == NULL)
+		return err(r, P11A_ERR_NOT_SUPPORTED,
+			   "this agent's audit chain is not keyed (no audit-key)");
+	r->key = key;
+	r->alg = P11A_ALG_HMAC_SHA256;
+	if ((rc = policy_check(r->ctx->policy, r->peer, key, P11A_OP_VERIFY, r->alg, r->msg,
+			       MSG_LEN)) != P11A_OK)
+		return rc;
+	rc = audit_check(r->ctx->audit, key, r->in->f[0].p, r->in->f[0].len, r->in->f[1].p,
+			 r->in->f[1].len, r->in->f[2].p, r->in->f[2].len, &valid, r->msg, MSG_LEN);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_u32(valid ? 1 : 0);
 	return P11A_OK;
 }
 
@@ -349,6 +458,7 @@ static const struct handler handlers[] = {
     {PROTO_OP_DECRYPT, handle_decrypt, NEEDS_TOKEN},
     {PROTO_OP_UNWRAP, handle_unwrap, NEEDS_TOKEN},
     {PROTO_OP_DERIVE, handle_derive, NEEDS_TOKEN},
+    {PROTO_OP_AUDIT_VERIFY, handle_audit_verify, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)
@@ -382,17 +492,61 @@ static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto
 	return h->fn(r);
 }
 
-int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body, size_t body_len,
-		      struct buf *out)
+/* Microseconds on the monotonic clock. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Records the request in the audit trail; P11A_OK or P11A_ERR_INTERNAL. */
+static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t start_us)
+{
+	const struct proto_op_info *info = proto_op_info(in->op);
+	const struct p11a_alg_info *ai = p11a_alg_by_id(r->alg);
+	char ref[PROTO_MAX_KEYREF + 1] = "";
+	struct audit_record rec = {
+	    .peer = r->peer,
+	    .op = info != NULL ? info->name : "unknown",
+	    .key = r->key,
+	    .alg = ai != NULL ? ai->name : NULL,
+	    .status = status,
+	};
+
+	if (r->ctx->audit == NULL || in->op == PROTO_OP_HELLO || in->op == PROTO_OP_PING)
+		return P11A_OK;
+	if (info != NULL && in->n > 0 && in->f[0].type == 'k') {
+		memcpy(ref, in->f[0].p, in->f[0].len);
+		ref[in->f[0].len] = '\0';
+		rec.key_ref = ref;
+	}
+	if (r->data != NULL) {
+		rec.input_len = r->data->len;
+		rec.has_input_hash = 1;
+		SHA256(r->data->p, r->data->len, rec.input_sha256);
+	}
+	rec.latency_us = now_us() - start_us;
+	return audit_write(r->ctx->audit, &rec);
+}
+
+int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *body,
+		      size_t body_len, struct buf *out)
 {
 	struct proto_msg in, rep;
 	struct req r;
 	char msg[MSG_LEN] = "";
+	uint64_t start = now_us();
+	static struct agent_ctx none;
 	int rc, ret = -1;
 
+	if (ctx == NULL)
+		ctx = &none;
 	memset(&r, 0, sizeof(r));
 	memset(&rep, 0, sizeof(rep));
-	r.tok = tok;
+	r.ctx = ctx;
+	r.tok = ctx->tok;
 	r.peer = peer;
 	r.in = &in;
 	r.out = &rep;
@@ -405,6 +559,14 @@ int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body,
 	/* Only wire codes go on the wire; local ones (NOMEM...) are the agent's failure. */
 	if (rc >= 64)
 		rc = err(&r, P11A_ERR_INTERNAL, "internal error: %s", p11a_strerror(rc));
+	/* In the trail before the client can see the result. */
+	if (audit(&r, &in, rc, start) != P11A_OK && rc == P11A_OK) {
+		/* A failed request keeps its own error; a success without a record is refused. */
+		log_error("audit record not written: request refused");
+		secret_free(r.secret);
+		r.secret = NULL;
+		rc = err(&r, P11A_ERR_INTERNAL, "the audit trail cannot be written");
+	}
 	rep.op = in.op;
 	rep.id = in.id;
 	rep.status = (uint32_t)rc;

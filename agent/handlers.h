@@ -13,19 +13,38 @@
 #include "buf.h"
 #include "token.h"
 
+#define PEER_MAX_GROUPS 64
+
 /* The client at the other end of a connection, and its protocol state. */
 struct peer {
-	int uid, gid, pid; /* SO_PEERCRED at accept */
-	int greeted;	   /* HELLO done: the only request allowed before is HELLO */
+	int uid, gid, pid;		  /* SO_PEERCRED at accept */
+	int greeted;			  /* HELLO done: the only request allowed before is HELLO */
+	unsigned groups[PEER_MAX_GROUPS]; /* supplementary gids (SO_PEERGROUPS), if known */
+	int n_groups;
+	char exe[256]; /* the peer's executable (/proc/PID/exe) at accept, or "" */
+};
+
+struct policy;
+struct audit;
+
+/* What the handlers work with; any member may be NULL (token away, no policy, no audit). */
+struct agent_ctx {
+	struct token *tok;
+	struct policy *policy;
+	struct audit *audit;
 };
 
 /*
  * Handles one request body and appends exactly one reply frame to out.
  * Returns 0, or -1 when the connection must be closed (the frame could not
  * be answered: out of memory, or no request id could be read).
- * tok may be NULL (token away): requests that need it get TOKEN_UNAVAILABLE.
+ * ctx may be NULL (no token, policy or audit: for tests and fuzzing);
+ * ctx->tok may be NULL (token away): requests that need it get
+ * TOKEN_UNAVAILABLE. Every request but HELLO and PING is checked against
+ * ctx->policy and recorded in ctx->audit before the reply is encoded; a
+ * record that cannot be written turns the reply into an INTERNAL error.
  */
-int handlers_dispatch(struct token *tok, struct peer *peer, const uint8_t *body, size_t body_len,
-		      struct buf *out);
+int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *body,
+		      size_t body_len, struct buf *out);
 
 #endif

@@ -344,6 +344,35 @@ static int rsa_check_len(const struct token_key *key, size_t in_len, size_t *out
 	return P11A_OK;
 }
 
+/* One attempt of rsa_decrypt() into buf; *fault is the CK_RV of the call that failed. */
+static int decrypt_once(struct token *tok, const struct token_key *key, CK_MECHANISM *mech,
+			const uint8_t *in, size_t k, struct secret *buf, CK_ULONG *out_len,
+			CK_RV *fault, char *msg, size_t msg_len)
+{
+	CK_SESSION_HANDLE s;
+	CK_ULONG len = k;
+	int ret;
+	CK_RV rv;
+
+	if ((ret = token_op_init(tok, key, TOKEN_OP_DECRYPT, mech, &s, fault, msg, msg_len)) !=
+	    P11A_OK)
+		return ret;
+	rv = tok->f->C_Decrypt(s, (CK_BYTE_PTR)in, k, buf->p, &len);
+	/* A failure ends the operation; a short buffer (it cannot be) would not: close. */
+	pool_put(tok->pool, s, rv != CKR_OK);
+	if (rv == CKR_OK && len <= k) {
+		*out_len = len;
+		return P11A_OK;
+	}
+	*fault = rv;
+	if (token_rv_session_lost(rv)) {
+		snprintf(msg, msg_len, "C_Decrypt failed: %s", token_ckr_name(rv));
+		return P11A_ERR_TOKEN;
+	}
+	snprintf(msg, msg_len, "decryption failed");
+	return P11A_ERR_BAD_INPUT;
+}
+
 /*
  * C_Decrypt of in (k bytes) with mech; *out is what the token gives. Every
  * failure of C_Decrypt, except a lost session, is P11A_ERR_BAD_INPUT
@@ -352,31 +381,27 @@ static int rsa_check_len(const struct token_key *key, size_t in_len, size_t *out
 static int rsa_decrypt(struct token *tok, const struct token_key *key, CK_MECHANISM *mech,
 		       const uint8_t *in, size_t k, struct secret **out, char *msg, size_t msg_len)
 {
+	struct token_try t = TOKEN_TRY_INIT;
 	struct secret *buf;
-	CK_SESSION_HANDLE s;
-	CK_ULONG len = k;
+	CK_ULONG len = 0;
+	CK_RV fault;
 	int ret;
-	CK_RV rv;
 
 	if ((buf = secret_new(k)) == NULL) {
 		snprintf(msg, msg_len, "out of memory");
 		return P11A_ERR_INTERNAL;
 	}
-	if ((ret = token_op_init(tok, key, TOKEN_OP_DECRYPT, mech, &s, msg, msg_len)) != P11A_OK)
-		goto out;
-	rv = tok->f->C_Decrypt(s, (CK_BYTE_PTR)in, k, buf->p, &len);
-	/* A failure ends the operation; a short buffer (it cannot be) would not: close. */
-	pool_put(tok->pool, s, rv != CKR_OK);
-	if (rv != CKR_OK || len > k) {
-		if (token_rv_session_lost(rv)) {
-			snprintf(msg, msg_len, "C_Decrypt failed: %s", token_ckr_name(rv));
-			ret = P11A_ERR_TOKEN;
-		} else {
-			snprintf(msg, msg_len, "decryption failed");
-			ret = P11A_ERR_BAD_INPUT;
-		}
-		goto out;
+	for (;;) {
+		if ((ret = token_enter(tok, key, &t, msg, msg_len)) != P11A_OK)
+			goto out;
+		fault = CKR_OK;
+		ret = decrypt_once(tok, key, mech, in, k, buf, &len, &fault, msg, msg_len);
+		token_leave(tok);
+		if (ret == P11A_OK || !token_recover(tok, &t, fault, &ret, msg, msg_len))
+			break;
 	}
+	if (ret != P11A_OK)
+		goto out;
 	if ((*out = secret_dup(buf->p, len)) == NULL) {
 		snprintf(msg, msg_len, "out of memory");
 		ret = P11A_ERR_INTERNAL;

@@ -20,9 +20,11 @@
 
 #include <p11-kit/uri.h>
 
+#include "audit.h"
 #include "conf.h"
 #include "log.h"
 #include "pin.h"
+#include "policy.h"
 #include "proto.h"
 #include "server.h"
 #include "token.h"
@@ -33,10 +35,26 @@
 
 static struct server *the_server;
 
+/* Only writes to the server's pipe: the server loop does the work (server_run). */
 static void on_signal(int sig)
 {
-	(void)sig;
-	server_stop(the_server);
+	if (sig == SIGHUP)
+		server_hup(the_server);
+	else
+		server_stop(the_server);
+}
+
+/* SIGHUP, from server_run()'s thread: reopen the audit file (logrotate). */
+static void on_hup(void *arg)
+{
+	struct agent_ctx *ctx = arg;
+
+	if (ctx->audit == NULL)
+		return;
+	if (audit_reopen(ctx->audit) != P11A_OK)
+		log_error("SIGHUP: cannot reopen the audit trail; records may be lost");
+	else
+		log_info("SIGHUP: audit trail reopened");
 }
 
 static void usage(FILE *f)
@@ -48,13 +66,49 @@ static void usage(FILE *f)
 		   "See p11agentd(8) and p11agent.conf(5).\n");
 }
 
-/* Forbids core dumps and ptrace by same-uid processes: the PIN is in here. */
+/*
+ * Forbids core dumps and ptrace by same-uid processes: the PIN is in here.
+ * Makes sure fds 0, 1 and 2 are open, so that no socket or file of ours
+ * lands there and is later replaced by /dev/null (ready()) or written to by
+ * a stray printf.
+ */
 static void harden(void)
 {
 	struct rlimit rl = {0, 0};
+	int fd;
 
 	(void)setrlimit(RLIMIT_CORE, &rl);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	do {
+		fd = open("/dev/null", O_RDWR); /* not CLOEXEC: it may become stdio */
+	} while (fd >= 0 && fd <= 2);
+	if (fd < 0)
+		exit(EXIT_START);
+	close(fd);
+}
+
+/*
+ * Raises the soft limit on open files to what max-connections needs (one fd
+ * each, plus the token's and ours), within the hard limit: beyond it, accept
+ * would fail with EMFILE before the connection limit says BUSY.
+ */
+static void raise_nofile(unsigned max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("max-connections %u: only %llu open files allowed (ulimit -n)",
+			 max_connections, (unsigned long long)rl.rlim_cur);
+}
+
+/* Seconds from the config as milliseconds, capped where poll()'s int still holds them. */
+static unsigned secs_to_ms(unsigned secs)
+{
+	return secs > 2000000u ? 2000000000u : secs * 1000u;
 }
 
 /*
@@ -240,6 +294,8 @@ int main(int argc, char **argv)
 	struct agent_config cfg;
 	struct token_options topt;
 	struct token *tok = NULL;
+	struct agent_ctx ctx = {NULL, NULL, NULL};
+	struct server_options sopt;
 	struct secret *pin = NULL;
 	struct sigaction sa;
 	enum log_level lvl = LOG_LVL_INFO;
@@ -272,7 +328,7 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL); /* nothing to reload yet; never a reason to die */
+	sigaction(SIGHUP, &sa, NULL); /* until the server can take it: never a reason to die */
 
 	/* Read before forking: an env: source is cleared in both processes. */
 	if (cfg.pin_source == NULL)
@@ -287,33 +343,55 @@ int main(int argc, char **argv)
 	topt.module = cfg.module;
 	topt.uri = cfg.token;
 	topt.pin = pin;
+	topt.pin_source = cfg.pin_source;
 	topt.pool_size = cfg.pool_size;
 	rc = token_open(&topt, &tok, msg, sizeof(msg));
-	secret_free(pin); /* wiped: the token is logged in, or never will be */
+	secret_free(pin); /* the token keeps its own locked copy for logging in again */
 	pin = NULL;
 	if (rc != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
-	if (bind_names(tok, &cfg, msg, sizeof(msg)) != P11A_OK) {
+	if (bind_names(tok, &cfg, msg, sizeof(msg)) != P11A_OK ||
+	    policy_new(&cfg, tok, geteuid(), &ctx.policy, msg, sizeof(msg)) != P11A_OK ||
+	    audit_open(&cfg, tok, &ctx.audit, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
-	if (server_open(sock, &the_server, msg, sizeof(msg)) != P11A_OK) {
+	ctx.tok = tok;
+	memset(&sopt, 0, sizeof(sopt));
+	sopt.max_connections = cfg.max_connections;
+	sopt.max_frame = cfg.max_frame;
+	sopt.idle_timeout_ms = secs_to_ms(cfg.idle_timeout);
+	sopt.frame_timeout_ms = secs_to_ms(cfg.frame_timeout);
+	sopt.drain_ms = secs_to_ms(cfg.drain_timeout);
+	sopt.socket_group = cfg.socket_group;
+	sopt.on_hup = on_hup;
+	sopt.hup_arg = &ctx;
+	raise_nofile(cfg.max_connections);
+	if (server_open(sock, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
 	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	if (token_key_count(tok) == 0)
 		log_warn("the token shows no keys: if it needs a login, give a PIN source "
 			 "(--pin-source, or pin-source in the token URI)");
 	log_info("serving %zu keys on %s", token_key_count(tok), sock);
 	ready(ready_fd);
 	ready_fd = -1;
-	if (server_run(the_server, tok) != P11A_OK) {
+	rc = server_run(the_server, &ctx);
+	/* Stopping already: a second signal must not reach the server being freed. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (rc != P11A_OK) {
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");
 		_exit(0);
@@ -322,6 +400,8 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	server_close(the_server);
+	audit_close(ctx.audit);
+	policy_free(ctx.policy);
 	token_close(tok);
 	config_clear(&cfg);
 	return status;

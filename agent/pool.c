@@ -97,7 +97,7 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-int pool_take(struct pool *p, CK_SESSION_HANDLE *out, char *msg, size_t msg_len)
+int pool_take(struct pool *p, CK_SESSION_HANDLE *out, CK_RV *out_rv, char *msg, size_t msg_len)
 {
 	CK_RV rv;
 
@@ -120,6 +120,7 @@ int pool_take(struct pool *p, CK_SESSION_HANDLE *out, char *msg, size_t msg_len)
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	snprintf(msg, msg_len, "C_OpenSession failed: %s", token_ckr_name(rv));
+	*out_rv = rv;
 	return P11A_ERR_TOKEN;
 }
 

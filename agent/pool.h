@@ -33,9 +33,10 @@ void pool_free(struct pool *p);
 
 /*
  * Takes a session, waiting while all are busy. A session closed as broken
- * is replaced here, on demand: P11A_ERR_TOKEN when that C_OpenSession fails.
+ * is replaced here, on demand: P11A_ERR_TOKEN when that C_OpenSession fails,
+ * with its CK_RV in *out_rv.
  */
-int pool_take(struct pool *p, CK_SESSION_HANDLE *out, char *msg, size_t msg_len);
+int pool_take(struct pool *p, CK_SESSION_HANDLE *out, CK_RV *out_rv, char *msg, size_t msg_len);
 /*
  * Puts s back. broken: an operation may still be active in s, or it is
  * gone; it is closed, and a fresh one opened by a later pool_take().

@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +27,16 @@
 #include "secret.h"
 #include "server.h"
 
-/* Limits; later made configurable. */
+/* Defaults of struct server_options (p11agent.conf(5) gives the same). */
 #define SERVER_MAX_CONNS 1024
-#define SERVER_THREAD_STACK (256 * 1024)
-/* A client that starts a frame must finish it within this many ms. */
 #define SERVER_FRAME_TIMEOUT_MS 30000
+#define SERVER_DRAIN_MS 5000
+#define SERVER_THREAD_STACK (256 * 1024)
 /* A frame body is read in steps of this size, so memory follows the bytes received. */
 #define SERVER_READ_CHUNK (64 * 1024)
-/* On shutdown, requests in flight get this long to finish. */
-#define SERVER_DRAIN_MS 5000
+/* Bytes written to the control pipe by the signal handlers. */
+#define SERVER_CTL_STOP 'x'
+#define SERVER_CTL_HUP 'h'
 
 struct conn {
 	struct server *srv;
@@ -45,16 +48,49 @@ struct conn {
 struct server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
-	int stop_pipe[2];
-	struct token *tok;
+	int stop_pipe[2];	   /* SERVER_CTL_* bytes from the signal handlers */
+	struct server_options opt; /* socket_group NULL: only server_open uses it */
+	struct agent_ctx *ctx;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	struct conn *conns; /* live connections */
 	unsigned nconns;
 };
 
-/* Creates dir mode 0700 when missing; refuses one others may write. */
-static int make_dir(const char *path, char *msg, size_t msg_len)
+/*
+ * Looks up a group by name, or by number when no group has that name.
+ * Returns P11A_OK with *out_gid, or P11A_ERR_INTERNAL with a message.
+ */
+static int find_group(const char *name, gid_t *out_gid, char *msg, size_t msg_len)
+{
+	struct group gr, *res = NULL;
+	char buf[16384], *end;
+	unsigned long n;
+	int e;
+
+	e = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (e == 0 && res != NULL) {
+		*out_gid = res->gr_gid;
+		return P11A_OK;
+	}
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' && errno == 0 &&
+	    n < (unsigned long)(gid_t)-1) {
+		*out_gid = (gid_t)n;
+		return P11A_OK;
+	}
+	snprintf(msg, msg_len, "socket-group: no group named '%s'%s%s", name, e != 0 ? ": " : "",
+		 e != 0 ? strerror(e) : "");
+	return P11A_ERR_INTERNAL;
+}
+
+/*
+ * Creates the socket's directory when missing: mode 0700, or 0710 and of
+ * group gid when a socket group is set (its members may reach the socket but
+ * not list the directory). Refuses an existing one that others may write.
+ */
+static int make_dir(const char *path, int has_group, gid_t gid, char *msg, size_t msg_len)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -64,8 +100,15 @@ static int make_dir(const char *path, char *msg, size_t msg_len)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return P11A_OK;
 	*slash = '\0';
-	if (mkdir(dir, 0700) == 0)
+	if (mkdir(dir, 0700) == 0) {
+		if (has_group && (chown(dir, (uid_t)-1, gid) != 0 || chmod(dir, 0710) != 0)) {
+			snprintf(msg, msg_len,
+				 "cannot give the socket directory %s to group %u: %s", dir,
+				 (unsigned)gid, strerror(errno));
+			return P11A_ERR_INTERNAL;
+		}
 		return P11A_OK;
+	}
 	if (errno != EEXIST) {
 		snprintf(msg, msg_len, "cannot create the socket directory %s: %s", dir,
 			 strerror(errno));
@@ -80,6 +123,10 @@ static int make_dir(const char *path, char *msg, size_t msg_len)
 			 "socket directory %s is writable by others: use a private one", dir);
 		return P11A_ERR_INTERNAL;
 	}
+	/* An existing directory is left as it is; say when the group cannot pass it. */
+	if (has_group && !(st.st_mode & 0001) && !(st.st_gid == gid && (st.st_mode & 0010)))
+		log_warn("socket-group %u cannot reach the socket: %s is mode %04o, group %u",
+			 (unsigned)gid, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
 	return P11A_OK;
 }
 
@@ -107,10 +154,34 @@ static int clear_stale(const struct sockaddr_un *sun, char *msg, size_t msg_len)
 	return P11A_OK;
 }
 
-int server_open(const char *path, struct server **out_srv, char *msg, size_t msg_len)
+/*
+ * Copies opt into srv->opt, with the defaults for the zeros that cannot mean
+ * anything else, and clamped to what the code allows. No opt: all defaults.
+ */
+static void set_options(struct server *srv, const struct server_options *opt)
+{
+	if (opt != NULL)
+		srv->opt = *opt;
+	else
+		srv->opt.drain_ms = SERVER_DRAIN_MS;
+	srv->opt.socket_group = NULL;
+	if (srv->opt.max_connections == 0)
+		srv->opt.max_connections = SERVER_MAX_CONNS;
+	if (srv->opt.max_frame == 0 || srv->opt.max_frame > P11A_MAX_FRAME)
+		srv->opt.max_frame = P11A_MAX_FRAME;
+	if (srv->opt.max_frame < PROTO_MIN_BODY)
+		srv->opt.max_frame = PROTO_MIN_BODY;
+	if (srv->opt.frame_timeout_ms == 0)
+		srv->opt.frame_timeout_ms = SERVER_FRAME_TIMEOUT_MS;
+}
+
+int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
+		char *msg, size_t msg_len)
 {
 	struct server *srv;
 	struct sockaddr_un sun;
+	const char *group = opt != NULL ? opt->socket_group : NULL;
+	gid_t gid = (gid_t)-1;
 	mode_t old;
 	int r = P11A_ERR_INTERNAL, bound = 0;
 
@@ -119,6 +190,7 @@ int server_open(const char *path, struct server **out_srv, char *msg, size_t msg
 	srv->fd = srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->idle, NULL);
+	set_options(srv, opt);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -128,7 +200,8 @@ int server_open(const char *path, struct server **out_srv, char *msg, size_t msg
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
-	if ((r = make_dir(path, msg, msg_len)) != P11A_OK ||
+	if ((group != NULL && (r = find_group(group, &gid, msg, msg_len)) != P11A_OK) ||
+	    (r = make_dir(path, group != NULL, gid, msg, msg_len)) != P11A_OK ||
 	    (r = clear_stale(&sun, msg, msg_len)) != P11A_OK)
 		goto out;
 	r = P11A_ERR_INTERNAL;
@@ -144,7 +217,13 @@ int server_open(const char *path, struct server **out_srv, char *msg, size_t msg
 	}
 	umask(old);
 	bound = 1;
-	if (chmod(path, 0600) != 0 || listen(srv->fd, 128) != 0 ||
+	/* Group first, then the mode: the group never sees the socket with the wrong owner. */
+	if (group != NULL && (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0)) {
+		snprintf(msg, msg_len, "cannot give the socket %s to group %s: %s", path, group,
+			 strerror(errno));
+		goto out;
+	}
+	if ((group == NULL && chmod(path, 0600) != 0) || listen(srv->fd, 128) != 0 ||
 	    pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(msg, msg_len, "cannot listen on %s: %s", path, strerror(errno));
 		goto out;
@@ -162,12 +241,24 @@ out:
 	return r;
 }
 
-void server_stop(struct server *srv)
+/* Async-signal-safe; errno is kept for the interrupted code. */
+static void ctl(struct server *srv, char c)
 {
-	char c = 'x';
+	int saved = errno;
 
 	if (srv != NULL && srv->stop_pipe[1] >= 0)
 		(void)!write(srv->stop_pipe[1], &c, 1);
+	errno = saved;
+}
+
+void server_stop(struct server *srv)
+{
+	ctl(srv, SERVER_CTL_STOP);
+}
+
+void server_hup(struct server *srv)
+{
+	ctl(srv, SERVER_CTL_HUP);
 }
 
 void server_close(struct server *srv)
@@ -269,17 +360,31 @@ out:
 	return r;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t len)
+/*
+ * Writes all of p before the deadline (monotonic ms): a client that stops
+ * reading its replies is dropped like one that stalls in a frame.
+ * Returns 0, or -1 on error or timeout.
+ */
+static int write_full(int fd, const uint8_t *p, size_t len, int64_t deadline_ms)
 {
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		int64_t left;
 
-		if (n < 0 && errno == EINTR)
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
 			continue;
-		if (n <= 0)
+		}
+		if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
 			return -1;
-		p += n;
-		len -= (size_t)n;
+		if (errno == EINTR)
+			continue;
+		if ((left = deadline_ms - now_ms()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
 	}
 	return 0;
 }
@@ -324,44 +429,66 @@ static void conn_unlink(struct conn *c)
 	pthread_mutex_unlock(&srv->lock);
 }
 
-/* One connection: read a frame, answer it, until the client goes. */
+/*
+ * One connection: read a frame, answer it, until the client goes. The
+ * protocol is request/reply, so a connection has at most one request in
+ * flight: the next frame is not read before the reply is written.
+ */
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
+	const struct server_options *opt = &c->srv->opt;
 	struct buf *out = buf_new(0);
 	uint8_t hdr[4], *body = NULL;
 	uint32_t len = 0;
-	int64_t deadline;
+	int64_t deadline = -1;
+	int partial = 0; /* a frame was started and not finished */
 
 	while (out != NULL) {
-		/* Wait for the first byte as long as it takes; then the frame has a deadline. */
-		if (read_full(c->fd, hdr, 1, -1) != 0)
+		/* The first byte may take idle-timeout; then the frame has a deadline. */
+		deadline = opt->idle_timeout_ms > 0 ? now_ms() + opt->idle_timeout_ms : -1;
+		if (read_full(c->fd, hdr, 1, deadline) != 0) {
+			if (deadline >= 0 && now_ms() >= deadline)
+				log_info("uid %d pid %d: idle for %u ms, connection closed",
+					 c->peer.uid, c->peer.pid, opt->idle_timeout_ms);
 			break;
-		deadline = now_ms() + SERVER_FRAME_TIMEOUT_MS;
+		}
+		deadline = now_ms() + opt->frame_timeout_ms;
+		partial = 1;
 		if (read_full(c->fd, hdr + 1, sizeof(hdr) - 1, deadline) != 0)
 			break;
 		len = proto_frame_len(hdr);
-		if (len > P11A_MAX_FRAME || len < PROTO_MIN_BODY) {
+		if (len > opt->max_frame || len < PROTO_MIN_BODY) {
+			char why[80];
+
 			/* Checked before anything is allocated; the stream cannot resync. */
 			log_info("uid %d pid %d: frame of %u bytes refused, connection closed",
 				 c->peer.uid, c->peer.pid, len);
+			snprintf(why, sizeof(why), "frame length out of range: %u to %u bytes",
+				 (unsigned)PROTO_MIN_BODY, opt->max_frame);
 			refuse(c->fd,
-			       len > P11A_MAX_FRAME ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST,
-			       "frame length out of range: 5 to 1048576 bytes");
+			       len > opt->max_frame ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST,
+			       why);
+			partial = 0;
 			break;
 		}
 		if (read_body(c->fd, len, deadline, &body) != 0)
 			break;
+		partial = 0;
 		buf_reset(out);
-		if (handlers_dispatch(c->srv->tok, &c->peer, body, len, out) != 0)
+		if (handlers_dispatch(c->srv->ctx, &c->peer, body, len, out) != 0)
 			break;
 		secret_wipe(body, len);
 		free(body);
 		body = NULL;
-		if (write_full(c->fd, buf_data(out), buf_len(out)) != 0)
+		if (write_full(c->fd, buf_data(out), buf_len(out),
+			       now_ms() + opt->frame_timeout_ms) != 0)
 			break;
 		buf_reset(out); /* the reply may be a session key: wipe it now */
 	}
+	if (partial && now_ms() >= deadline)
+		log_info("uid %d pid %d: frame not complete within %u ms, connection closed",
+			 c->peer.uid, c->peer.pid, opt->frame_timeout_ms);
 	if (body != NULL) {
 		secret_wipe(body, len);
 		free(body);
@@ -374,13 +501,84 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The peer's supplementary groups (SO_PEERGROUPS, Linux 4.13), at most
+ * PEER_MAX_GROUPS of them; none where the kernel cannot say.
+ */
+static void peer_groups(int fd, struct peer *peer)
+{
+#ifdef SO_PEERGROUPS
+	gid_t small[PEER_MAX_GROUPS], *g = small;
+	socklen_t len = sizeof(small);
+	int n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0) {
+		if (errno != ERANGE || len == 0 || len > 65536 * sizeof(gid_t) ||
+		    (g = malloc(len)) == NULL)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0)
+			goto out;
+	}
+	n = (int)(len / sizeof(gid_t));
+	if (n > PEER_MAX_GROUPS) {
+		log_info("pid %d is in %d groups: only the first %d are considered", peer->pid, n,
+			 PEER_MAX_GROUPS);
+		n = PEER_MAX_GROUPS;
+	}
+	for (int i = 0; i < n; i++)
+		peer->groups[i] = (unsigned)g[i];
+	peer->n_groups = n;
+out:
+	if (g != small)
+		free(g);
+#else
+	(void)fd;
+	(void)peer;
+#endif
+}
+
+/*
+ * The peer's executable, for the audit trail: informative only (the pid may
+ * be gone or reused). Left "" when /proc does not tell (another user's
+ * process, unless the agent is root). A long path is cut, NUL-terminated.
+ */
+static void peer_exe(struct peer *peer)
+{
+	char proc[64];
+	ssize_t n;
+
+	peer->exe[0] = '\0';
+	if (peer->pid <= 0)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/%d/exe", peer->pid);
+	n = readlink(proc, peer->exe, sizeof(peer->exe) - 1);
+	peer->exe[n > 0 ? (size_t)n : 0] = '\0';
+}
+
+/* Starts conn_main on c with every signal blocked: signals go to the main thread. */
+static int start_thread(struct conn *c)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void accept_one(struct server *srv)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct conn *c = NULL;
-	pthread_attr_t attr;
-	pthread_t th;
 	int fd, rc;
 
 	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
@@ -394,13 +592,7 @@ static void accept_one(struct server *srv)
 		log_warn("SO_PEERCRED: %s", strerror(errno));
 		goto out;
 	}
-	/* The socket is 0600; this holds even if someone loosens its mode. */
-	if (cred.uid != geteuid() && cred.uid != 0) {
-		log_warn("uid %d pid %d: not the agent's user, refused", (int)cred.uid,
-			 (int)cred.pid);
-		refuse(fd, P11A_ERR_DENIED, "this agent serves only its own user");
-		goto out;
-	}
+	/* Any peer that can open the socket is served: the policy decides per key. */
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto out;
 	c->srv = srv;
@@ -409,10 +601,10 @@ static void accept_one(struct server *srv)
 	c->peer.gid = (int)cred.gid;
 	c->peer.pid = (int)cred.pid;
 	pthread_mutex_lock(&srv->lock);
-	if (srv->nconns >= SERVER_MAX_CONNS) {
+	if (srv->nconns >= srv->opt.max_connections) {
 		pthread_mutex_unlock(&srv->lock);
-		log_warn("uid %d pid %d: %d connections already open, refused", (int)cred.uid,
-			 (int)cred.pid, SERVER_MAX_CONNS);
+		log_warn("uid %d pid %d: %u connections already open, refused", (int)cred.uid,
+			 (int)cred.pid, srv->opt.max_connections);
 		refuse(fd, P11A_ERR_BUSY, "too many connections; try again later");
 		goto out;
 	}
@@ -422,14 +614,12 @@ static void accept_one(struct server *srv)
 	srv->conns = c;
 	srv->nconns++;
 	pthread_mutex_unlock(&srv->lock);
-	log_debug("connection from uid %d gid %d pid %d", c->peer.uid, c->peer.gid, c->peer.pid);
+	peer_groups(fd, &c->peer);
+	peer_exe(&c->peer);
+	log_debug("connection from uid %d gid %d pid %d (%s)", c->peer.uid, c->peer.gid,
+		  c->peer.pid, c->peer.exe[0] != '\0' ? c->peer.exe : "executable unknown");
 
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &attr, conn_main, c);
-	pthread_attr_destroy(&attr);
-	if (rc == 0)
+	if ((rc = start_thread(c)) == 0)
 		return; /* the thread owns c and fd now */
 	log_warn("cannot start a connection thread: %s", strerror(rc));
 	refuse(fd, P11A_ERR_BUSY, "agent out of threads; try again later");
@@ -439,30 +629,61 @@ out:
 	free(c);
 }
 
-/* Stops reading from every connection and waits (bounded) for them to end. */
-static void drain(struct server *srv)
+/*
+ * Stops reading from every connection and waits (bounded) for them to end.
+ * Returns how many are still busy.
+ */
+static unsigned drain(struct server *srv)
 {
 	struct timespec until;
+	unsigned left;
 	int r = 0;
 
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += SERVER_DRAIN_MS / 1000;
+	until.tv_sec += srv->opt.drain_ms / 1000;
+	until.tv_nsec += (long)(srv->opt.drain_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
 	pthread_mutex_lock(&srv->lock);
 	/* A read waiting for the next frame sees EOF; a request in flight finishes. */
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
 		shutdown(c->fd, SHUT_RD);
 	while (srv->nconns > 0 && r == 0)
 		r = pthread_cond_timedwait(&srv->idle, &srv->lock, &until);
-	if (srv->nconns > 0)
-		log_warn("%u connections still busy at shutdown", srv->nconns);
+	if ((left = srv->nconns) > 0)
+		log_warn("%u connections still busy at shutdown", left);
 	pthread_mutex_unlock(&srv->lock);
+	return left;
 }
 
-int server_run(struct server *srv, struct token *tok)
+/*
+ * Reads what the signal handlers wrote: runs on_hup for a SERVER_CTL_HUP.
+ * Returns 1 when a SERVER_CTL_STOP was among them.
+ */
+static int read_ctl(struct server *srv)
+{
+	char cmd[16];
+	ssize_t n;
+	int stop = 0, hup = 0;
+
+	while ((n = read(srv->stop_pipe[0], cmd, sizeof(cmd))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			stop |= cmd[i] == SERVER_CTL_STOP;
+			hup |= cmd[i] == SERVER_CTL_HUP;
+		}
+	}
+	if (hup && srv->opt.on_hup != NULL)
+		srv->opt.on_hup(srv->opt.hup_arg);
+	return stop;
+}
+
+int server_run(struct server *srv, struct agent_ctx *ctx)
 {
 	struct pollfd pfd[2];
 
-	srv->tok = tok;
+	srv->ctx = ctx;
 	pfd[0].fd = srv->fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = srv->stop_pipe[0];
@@ -474,7 +695,7 @@ int server_run(struct server *srv, struct token *tok)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[1].revents)
+		if (pfd[1].revents && read_ctl(srv))
 			break;
 		if (pfd[0].revents & POLLIN)
 			accept_one(srv);
@@ -483,6 +704,5 @@ int server_run(struct server *srv, struct token *tok)
 	srv->fd = -1;
 	unlink(srv->path);
 	srv->path[0] = '\0';
-	drain(srv);
-	return srv->nconns == 0 ? P11A_OK : P11A_ERR_BUSY;
+	return drain(srv) == 0 ? P11A_OK : P11A_ERR_BUSY;
 }

@@ -8,19 +8,42 @@
 #ifndef P11AGENT_SERVER_H
 #define P11AGENT_SERVER_H
 
-#include "token.h"
+#include "handlers.h"
 
 struct server;
 
 /*
- * Creates the socket at path (mode 0600), creating its directory mode 0700
- * when missing. Refuses to replace a live socket; removes a stale one.
+ * Limits and socket settings (p11agent.conf(5)). A 0 picks the default noted,
+ * except for idle_timeout_ms and drain_ms, where 0 means what it says.
  */
-int server_open(const char *path, struct server **out_srv, char *msg, size_t msg_len);
-/* Serves until server_stop() (from a signal handler) is called. */
-int server_run(struct server *srv, struct token *tok);
+struct server_options {
+	unsigned max_connections;  /* connections open at once; more get BUSY (1024) */
+	unsigned max_frame;	   /* largest frame body read, <= P11A_MAX_FRAME (P11A_MAX_FRAME) */
+	unsigned idle_timeout_ms;  /* a connection may wait this long between frames; 0: forever */
+	unsigned frame_timeout_ms; /* a started frame must be complete within this (30000) */
+	unsigned drain_ms;	   /* at stop, requests in flight get this long; 0: no wait (with
+				      opt NULL: 5000) */
+	const char *socket_group;  /* NULL: socket 0600; else 0660 and of this group (name or
+				      number), and a directory the server creates 0710 for it */
+	/* Called from server_run()'s thread after server_hup(); may be NULL. */
+	void (*on_hup)(void *arg);
+	void *hup_arg;
+};
+
+/*
+ * Creates the socket at path (mode 0600, or 0660 for opt->socket_group),
+ * creating its directory mode 0700 (0710 for the group) when missing. Refuses
+ * to replace a live socket; removes a stale one. opt may be NULL (defaults);
+ * it is copied (socket_group is not used after the call).
+ */
+int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
+		char *msg, size_t msg_len);
+/* Serves until server_stop() (from a signal handler) is called. ctx outlives the call. */
+int server_run(struct server *srv, struct agent_ctx *ctx);
 /* Async-signal-safe: asks server_run() to return. */
 void server_stop(struct server *srv);
+/* Async-signal-safe: asks server_run() to call opt->on_hup (SIGHUP). */
+void server_hup(struct server *srv);
 /* Closes the socket, removes it, frees srv. */
 void server_close(struct server *srv);
 

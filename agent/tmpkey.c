@@ -60,39 +60,54 @@ static CK_RV read_value(struct token *tok, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
 	return CKR_OK;
 }
 
-int token_tmpkey_make(struct token *tok, const struct token_key *key, const struct token_tmpkey *op,
-		      struct secret **out, CK_RV *out_rv, char *msg, size_t msg_len)
+/* One attempt of token_tmpkey_make(); *fault is the CK_RV of the call that failed. */
+static int make_once(struct token *tok, const struct token_key *key, const struct token_tmpkey *op,
+		     struct secret **out, CK_RV *out_rv, CK_RV *fault, char *msg, size_t msg_len)
 {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE obj;
 	struct secret *v = NULL;
-	int attempt, ret, stale, broken;
+	int ret, broken;
 	CK_RV rv;
 
-	for (attempt = 0;; attempt++) {
-		if ((ret = pool_take(tok->pool, &s, msg, msg_len)) != P11A_OK)
-			return ret;
-		if ((rv = make_object(tok, s, key, op, &obj)) == CKR_OK)
-			break;
-		stale = rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
-		pool_put(tok->pool, s, stale);
-		if (!stale || attempt == 1) {
-			*out_rv = rv;
-			snprintf(msg, msg_len, "%s failed: %s",
-				 op->derive ? "C_DeriveKey" : "C_UnwrapKey", token_ckr_name(rv));
-			return P11A_ERR_TOKEN;
-		}
+	if ((ret = pool_take(tok->pool, &s, fault, msg, msg_len)) != P11A_OK)
+		return ret;
+	if ((rv = make_object(tok, s, key, op, &obj)) != CKR_OK) {
+		pool_put(tok->pool, s, 1);
+		*out_rv = *fault = rv;
+		snprintf(msg, msg_len, "%s failed: %s", op->derive ? "C_DeriveKey" : "C_UnwrapKey",
+			 token_ckr_name(rv));
+		return P11A_ERR_TOKEN;
 	}
 	rv = read_value(tok, s, obj, &v);
 	broken = tok->f->C_DestroyObject(s, obj) != CKR_OK;
-	pool_put(tok->pool, s, broken);
+	pool_put(tok->pool, s, broken || rv != CKR_OK);
 	if (rv != CKR_OK) {
+		*fault = rv;
 		snprintf(msg, msg_len, "C_GetAttributeValue(CKA_VALUE) of the new key failed: %s",
 			 token_ckr_name(rv));
 		return rv == CKR_HOST_MEMORY ? P11A_ERR_INTERNAL : P11A_ERR_TOKEN;
 	}
 	*out = v;
 	return P11A_OK;
+}
+
+int token_tmpkey_make(struct token *tok, const struct token_key *key, const struct token_tmpkey *op,
+		      struct secret **out, CK_RV *out_rv, char *msg, size_t msg_len)
+{
+	struct token_try t = TOKEN_TRY_INIT;
+	CK_RV fault;
+	int ret;
+
+	for (;;) {
+		if ((ret = token_enter(tok, key, &t, msg, msg_len)) != P11A_OK)
+			return ret;
+		*out_rv = fault = CKR_OK;
+		ret = make_once(tok, key, op, out, out_rv, &fault, msg, msg_len);
+		token_leave(tok);
+		if (ret == P11A_OK || !token_recover(tok, &t, fault, &ret, msg, msg_len))
+			return ret;
+	}
 }
 
 /* Does rv say the input was wrong? For RSA, every rv not about the session is taken so. */

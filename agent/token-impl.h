@@ -7,6 +7,8 @@
 #ifndef P11AGENT_TOKEN_IMPL_H
 #define P11AGENT_TOKEN_IMPL_H
 
+#include <pthread.h>
+
 #include <p11-kit/pkcs11.h>
 
 #include "pool.h"
@@ -50,6 +52,9 @@ struct token_mech {
 /* Indexed by M_x. */
 extern const struct token_mech token_mechs[M_COUNT];
 
+/* Is the token there (TOKEN_UP), or away while the agent tries to find it again? */
+enum token_state { TOKEN_UP, TOKEN_AWAY };
+
 struct token {
 	CK_FUNCTION_LIST *f;
 	int initialized;
@@ -68,9 +73,37 @@ struct token {
 	 * i-th OAEP algorithm of kex.c, without a label and with one.
 	 */
 	unsigned oaep_native, oaep_native_label;
+	/*
+	 * The index. The array never moves nor shrinks for the agent's life:
+	 * handlers hold key pointers across a request. A re-initialisation only
+	 * updates each key's handle, or marks it refused.
+	 */
 	struct token_key *keys;
 	size_t n_keys;
-	struct pool *pool;
+	unsigned char *refused; /* per key: 1 when it changed or went at a re-initialisation */
+	struct pool *pool;	/* NULL while the token is away */
+
+	/* What finding the token again takes (slot.c). */
+	char *uri;	    /* the token URI, or NULL */
+	char *pin_source;   /* where the PIN came from, for messages, or NULL */
+	struct secret *pin; /* the user PIN, kept (mlocked) to log in again; NULL: no login */
+	size_t pool_size;
+
+	/*
+	 * Recovery (slot.c). Requests hold use for reading while they touch
+	 * the module; a re-initialisation holds it for writing (writers
+	 * first), so it waits for requests in flight. state and gen change
+	 * only under the write lock.
+	 */
+	pthread_rwlock_t use;
+	int have_use;
+	enum token_state state;
+	unsigned long gen; /* bumped by each login again or re-initialisation */
+	/* The thread that tries to find an away token again, with backoff. */
+	pthread_mutex_t retry_lock;
+	pthread_cond_t retry_cond;
+	pthread_t retry_thread;
+	int have_retry_lock, have_retry_thread, retry_running, stopping;
 };
 
 /*
@@ -80,18 +113,77 @@ struct token {
 int token_select_slot(CK_FUNCTION_LIST *f, const char *uri_str, CK_SLOT_ID *out_slot,
 		      CK_TOKEN_INFO *out_ti, char *msg, size_t msg_len);
 
+/*
+ * slot.c: logs the user in on the login session with tok->pin, once. A wrong
+ * or locked PIN is never tried again: P11A_ERR_TOKEN with a message naming
+ * the pin source.
+ */
+int token_login(struct token *tok, char *msg, size_t msg_len);
+
+/*
+ * slot.c: fault recovery. Each operation runs as
+ *
+ *	struct token_try t = TOKEN_TRY_INIT;
+ *	for (;;) {
+ *		if ((ret = token_enter(tok, key, &t, msg, msg_len)) != P11A_OK)
+ *			return ret;
+ *		ret = one_attempt(..., &rv, msg, msg_len);
+ *		token_leave(tok);
+ *		if (ret == P11A_OK || !token_recover(tok, &t, rv, &ret, msg, msg_len))
+ *			return ret;
+ *	}
+ *
+ * where rv is the CK_RV of the PKCS#11 call that failed (CKR_OK when the
+ * failure was not the token's), and a failed call on a session has put the
+ * session back as broken.
+ */
+struct token_try {
+	int attempts;
+	int prev;	   /* the recovery done after the previous attempt */
+	unsigned long gen; /* tok->gen when the attempt started */
+};
+/* clang-format off */
+#define TOKEN_TRY_INIT {0, 0, 0}
+/* clang-format on */
+
+/* Initialises the recovery's locks (token_open). */
+int token_recovery_init(struct token *tok, char *msg, size_t msg_len);
+/* Stops the retry thread and destroys the locks (token_close). */
+void token_recovery_free(struct token *tok);
+/*
+ * Takes the token for an operation with key (NULL: none): fails fast with
+ * P11A_ERR_TOKEN_UNAVAILABLE while the token is away (or a re-initialisation
+ * takes longer than a request may wait), P11A_ERR_TOKEN for a refused key.
+ * On P11A_OK, token_leave() must follow.
+ */
+int token_enter(struct token *tok, const struct token_key *key, struct token_try *t, char *msg,
+		size_t msg_len);
+void token_leave(struct token *tok);
+/*
+ * After a failed attempt: sorts rv (retry once; a new session; log in
+ * again; re-initialise the module; or nothing to do), does the recovery and
+ * returns 1 when the operation should run again. 0 leaves *ret and msg as
+ * the attempt set them, or sets P11A_ERR_TOKEN_UNAVAILABLE when the token
+ * is away. Call without the token taken. A wrong PIN at a new login stops
+ * the agent (exit 1).
+ */
+int token_recover(struct token *tok, struct token_try *t, CK_RV rv, int *ret, char *msg,
+		  size_t msg_len);
+
 /* Operations token_op_init() starts. */
 enum token_op { TOKEN_OP_SIGN, TOKEN_OP_VERIFY, TOKEN_OP_DECRYPT };
 
 /*
  * Takes a session and starts op with mech and key on it (C_SignInit,
- * C_VerifyInit, C_DecryptInit). A session found with a stale operation, or
- * closed under us, is replaced once. On failure: P11A_ERR_NOT_ALLOWED
+ * C_VerifyInit, C_DecryptInit). A session found with a stale operation is
+ * replaced once; one that is gone is put back broken, for token_recover().
+ * On failure *out_rv is the failed call's CK_RV, and: P11A_ERR_NOT_ALLOWED
  * (CKR_KEY_FUNCTION_NOT_PERMITTED), P11A_ERR_NOT_SUPPORTED (mechanism or key
  * type refused), P11A_ERR_TOKEN, with msg naming the function.
  */
 int token_op_init(struct token *tok, const struct token_key *key, enum token_op op,
-		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, char *msg, size_t msg_len);
+		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, CK_RV *out_rv, char *msg,
+		  size_t msg_len);
 
 /* Is rv a sign that the session (or the login, or the token) is gone, not the data bad? */
 int token_rv_session_lost(CK_RV rv);
@@ -115,7 +207,8 @@ struct token_tmpkey {
  * it (closing the session if C_DestroyObject fails: that destroys it too).
  * When C_UnwrapKey / C_DeriveKey fails, *out_rv is its CK_RV and
  * P11A_ERR_TOKEN is returned with msg "C_UnwrapKey failed: CKR_...", for
- * token_tmpkey_error().
+ * token_tmpkey_error(). Faults are recovered from (token_recover()), and the
+ * operation tried again.
  */
 int token_tmpkey_make(struct token *tok, const struct token_key *key, const struct token_tmpkey *op,
 		      struct secret **out, CK_RV *out_rv, char *msg, size_t msg_len);

@@ -98,33 +98,6 @@ static int load_mechanisms(struct token *tok, char *msg, size_t msg_len)
 	return P11A_OK;
 }
 
-static int login(struct token *tok, const struct secret *pin, char *msg, size_t msg_len)
-{
-	CK_RV rv;
-
-	rv = tok->f->C_Login(tok->login_session, CKU_USER, pin->p, pin->len);
-	if (rv == CKR_OK) {
-		tok->logged_in = tok->user = 1;
-		return P11A_OK;
-	}
-	if (rv == CKR_USER_ALREADY_LOGGED_IN) {
-		tok->user = 1;
-		return P11A_OK;
-	}
-	/* Never retried: every wrong try counts against the token's retry counter. */
-	if (rv == CKR_PIN_INCORRECT)
-		snprintf(msg, msg_len,
-			 "C_Login failed: CKR_PIN_INCORRECT: the PIN is wrong "
-			 "(not retried, to spare the token's retry counter)");
-	else if (rv == CKR_PIN_LOCKED)
-		snprintf(msg, msg_len,
-			 "C_Login failed: CKR_PIN_LOCKED: the user PIN is locked; "
-			 "unlock it with the SO PIN");
-	else
-		snprintf(msg, msg_len, "C_Login failed: %s", token_ckr_name(rv));
-	return P11A_ERR_TOKEN;
-}
-
 int token_open(const struct token_options *opt, struct token **out_tok, char *msg, size_t msg_len)
 {
 	CK_C_INITIALIZE_ARGS args;
@@ -140,6 +113,18 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 		snprintf(msg, msg_len, "out of memory");
 		return P11A_ERR_INTERNAL;
 	}
+	if ((ret = token_recovery_init(tok, msg, msg_len)) != P11A_OK)
+		goto out;
+	ret = P11A_ERR_INTERNAL;
+	/* Kept to find the token again and log in again after a fault (secret: mlocked). */
+	tok->pool_size = opt->pool_size ? opt->pool_size : POOL_DEFAULT;
+	if ((opt->uri != NULL && (tok->uri = strdup(opt->uri)) == NULL) ||
+	    (opt->pin_source != NULL && (tok->pin_source = strdup(opt->pin_source)) == NULL) ||
+	    (opt->pin != NULL && (tok->pin = secret_dup(opt->pin->p, opt->pin->len)) == NULL)) {
+		snprintf(msg, msg_len, "out of memory");
+		goto out;
+	}
+	ret = P11A_ERR_TOKEN;
 	if ((tok->f = p11_kit_module_load(opt->module, 0)) == NULL) {
 		snprintf(msg, msg_len, "cannot load the PKCS#11 module %s: %s", opt->module,
 			 p11_kit_message() != NULL ? p11_kit_message() : "unknown error");
@@ -163,15 +148,24 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 		goto out;
 	}
 	tok->have_login_session = 1;
-	if (opt->pin != NULL && (ret = login(tok, opt->pin, msg, msg_len)) != P11A_OK)
+	/* One C_Login: a wrong PIN is never tried again (token_login()). */
+	if (tok->pin != NULL && (ret = token_login(tok, msg, msg_len)) != P11A_OK) {
+		ret = P11A_ERR_TOKEN;
 		goto out;
+	}
 	if ((ret = keyindex_load(tok->f, tok->login_session, &tok->tinfo, &tok->keys, &tok->n_keys,
 				 msg, msg_len)) != P11A_OK)
 		goto out;
-	if ((ret = pool_new(tok->f, tok->slot, opt->pool_size ? opt->pool_size : POOL_DEFAULT,
-			    &tok->pool, msg, msg_len)) != P11A_OK)
+	if ((tok->refused = calloc(tok->n_keys ? tok->n_keys : 1, 1)) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		ret = P11A_ERR_INTERNAL;
+		goto out;
+	}
+	if ((ret = pool_new(tok->f, tok->slot, tok->pool_size, &tok->pool, msg, msg_len)) !=
+	    P11A_OK)
 		goto out;
 	kex_probe(tok);
+	tok->state = TOKEN_UP;
 
 	*out_tok = tok;
 	tok = NULL;
@@ -185,6 +179,7 @@ void token_close(struct token *tok)
 {
 	if (tok == NULL)
 		return;
+	token_recovery_free(tok);
 	pool_free(tok->pool);
 	if (tok->logged_in)
 		(void)tok->f->C_Logout(tok->login_session);
@@ -195,6 +190,10 @@ void token_close(struct token *tok)
 	if (tok->f != NULL)
 		p11_kit_module_release(tok->f);
 	keyindex_free(tok->keys, tok->n_keys);
+	free(tok->refused);
+	free(tok->uri);
+	free(tok->pin_source);
+	secret_free(tok->pin);
 	free(tok);
 }
 
@@ -431,15 +430,16 @@ int token_rv_session_lost(CK_RV rv)
 }
 
 int token_op_init(struct token *tok, const struct token_key *key, enum token_op op,
-		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, char *msg, size_t msg_len)
+		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, CK_RV *out_rv, char *msg,
+		  size_t msg_len)
 {
 	static const char *const fns[] = {"C_SignInit", "C_VerifyInit", "C_DecryptInit"};
 	CK_SESSION_HANDLE s;
-	int attempt, ret, stale;
+	int attempt, ret;
 	CK_RV rv = CKR_OK;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((ret = pool_take(tok->pool, &s, msg, msg_len)) != P11A_OK)
+		if ((ret = pool_take(tok->pool, &s, out_rv, msg, msg_len)) != P11A_OK)
 			return ret;
 		if (op == TOKEN_OP_VERIFY)
 			rv = tok->f->C_VerifyInit(s, mech, key->handle);
@@ -451,12 +451,13 @@ int token_op_init(struct token *tok, const struct token_key *key, enum token_op 
 			*out_s = s;
 			return P11A_OK;
 		}
-		stale = rv == CKR_OPERATION_ACTIVE || rv == CKR_SESSION_HANDLE_INVALID ||
-			rv == CKR_SESSION_CLOSED;
-		pool_put(tok->pool, s, stale);
-		if (!stale)
+		/* Whatever failed, a new session is the safe one to go on with. */
+		pool_put(tok->pool, s, 1);
+		/* A stale operation: once more here; faults are token_recover()'s. */
+		if (rv != CKR_OPERATION_ACTIVE)
 			break;
 	}
+	*out_rv = rv;
 	return init_error(rv, fns[op], key, msg, msg_len);
 }
 
@@ -479,7 +480,8 @@ static size_t sig_capacity(const struct token_key *key, const struct p11a_alg_in
 
 /* C_Sign on a session where C_SignInit succeeded; *out_sig is malloc'd. */
 static int run_sign(struct token *tok, CK_SESSION_HANDLE s, const uint8_t *data, size_t data_len,
-		    size_t cap, uint8_t **out_sig, size_t *out_len, char *msg, size_t msg_len)
+		    size_t cap, uint8_t **out_sig, size_t *out_len, CK_RV *out_rv, char *msg,
+		    size_t msg_len)
 {
 	static uint8_t empty[1];
 	uint8_t *sig = NULL, *tmp;
@@ -503,6 +505,7 @@ static int run_sign(struct token *tok, CK_SESSION_HANDLE s, const uint8_t *data,
 	if (rv != CKR_OK) {
 		/* Any failure ends the operation, except a short buffer: to be sure, start over. */
 		broken = 1;
+		*out_rv = rv;
 		snprintf(msg, msg_len, "C_Sign failed: %s", token_ckr_name(rv));
 		ret = rv == CKR_DATA_LEN_RANGE ? P11A_ERR_BAD_INPUT : P11A_ERR_TOKEN;
 		goto out;
@@ -521,6 +524,7 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 	       const uint8_t *in, size_t in_len, uint8_t **out_sig, size_t *out_len, char *msg,
 	       size_t msg_len)
 {
+	struct token_try t = TOKEN_TRY_INIT;
 	const struct p11a_alg_info *info;
 	const struct alg_mech *am;
 	uint8_t digestinfo[SIGFMT_DIGESTINFO_MAX];
@@ -529,8 +533,9 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 	CK_SESSION_HANDLE s;
 	const uint8_t *data = in;
 	uint8_t *sig = NULL, *der;
-	size_t data_len = in_len, sig_len, der_len;
+	size_t data_len = in_len, sig_len = 0, der_len;
 	int ret;
+	CK_RV rv;
 
 	if ((ret = check_alg(tok, key, alg, P11A_OP_SIGN, &info, &am, msg, msg_len)) != P11A_OK)
 		return ret;
@@ -554,11 +559,20 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 		mech.ulParameterLen = sizeof(pss);
 	}
 
-	if ((ret = token_op_init(tok, key, TOKEN_OP_SIGN, &mech, &s, msg, msg_len)) != P11A_OK)
-		return ret;
-	if ((ret = run_sign(tok, s, data, data_len, sig_capacity(key, info), &sig, &sig_len, msg,
-			    msg_len)) != P11A_OK)
-		return ret;
+	for (;;) {
+		if ((ret = token_enter(tok, key, &t, msg, msg_len)) != P11A_OK)
+			return ret;
+		rv = CKR_OK;
+		if ((ret = token_op_init(tok, key, TOKEN_OP_SIGN, &mech, &s, &rv, msg, msg_len)) ==
+		    P11A_OK)
+			ret = run_sign(tok, s, data, data_len, sig_capacity(key, info), &sig,
+				       &sig_len, &rv, msg, msg_len);
+		token_leave(tok);
+		if (ret == P11A_OK)
+			break;
+		if (!token_recover(tok, &t, rv, &ret, msg, msg_len))
+			return ret;
+	}
 
 	if (am->mech == M_ECDSA && !(flags & TOKEN_SIGN_ECDSA_RAW)) {
 		ret = sigfmt_ecdsa_raw_to_der(sig, sig_len, &der, &der_len);
@@ -575,15 +589,41 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 	return P11A_OK;
 }
 
+/* One attempt of token_verify_hmac(); *out_rv is the CK_RV of the call that failed. */
+static int verify_once(struct token *tok, const struct token_key *key, CK_MECHANISM *mech,
+		       const uint8_t *in, size_t in_len, const uint8_t *mac, size_t mac_len,
+		       int *out_valid, CK_RV *out_rv, char *msg, size_t msg_len)
+{
+	static uint8_t empty[1];
+	CK_SESSION_HANDLE s;
+	int ret, answer;
+	CK_RV rv;
+
+	if ((ret = token_op_init(tok, key, TOKEN_OP_VERIFY, mech, &s, out_rv, msg, msg_len)) !=
+	    P11A_OK)
+		return ret;
+	rv = tok->f->C_Verify(s, in_len ? (CK_BYTE_PTR)in : empty, in_len,
+			      mac_len ? (CK_BYTE_PTR)mac : empty, mac_len);
+	answer = rv == CKR_OK || rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE;
+	/* C_Verify ends the operation whatever it returns; still, replace the session on errors. */
+	pool_put(tok->pool, s, !answer);
+	if (answer) {
+		*out_valid = rv == CKR_OK;
+		return P11A_OK;
+	}
+	*out_rv = rv;
+	snprintf(msg, msg_len, "C_Verify failed: %s", token_ckr_name(rv));
+	return rv == CKR_DATA_LEN_RANGE ? P11A_ERR_BAD_INPUT : P11A_ERR_TOKEN;
+}
+
 int token_verify_hmac(struct token *tok, const struct token_key *key, p11a_alg alg,
 		      const uint8_t *in, size_t in_len, const uint8_t *mac, size_t mac_len,
 		      int *out_valid, char *msg, size_t msg_len)
 {
-	static uint8_t empty[1];
+	struct token_try t = TOKEN_TRY_INIT;
 	const struct p11a_alg_info *info;
 	const struct alg_mech *am;
 	CK_MECHANISM mech;
-	CK_SESSION_HANDLE s;
 	int ret;
 	CK_RV rv;
 
@@ -594,17 +634,14 @@ int token_verify_hmac(struct token *tok, const struct token_key *key, p11a_alg a
 	if ((ret = check_alg(tok, key, alg, P11A_OP_VERIFY, &info, &am, msg, msg_len)) != P11A_OK)
 		return ret;
 	mech = (CK_MECHANISM){token_mechs[am->mech].type, NULL, 0};
-	if ((ret = token_op_init(tok, key, TOKEN_OP_VERIFY, &mech, &s, msg, msg_len)) != P11A_OK)
-		return ret;
-	rv = tok->f->C_Verify(s, in_len ? (CK_BYTE_PTR)in : empty, in_len,
-			      mac_len ? (CK_BYTE_PTR)mac : empty, mac_len);
-	/* C_Verify ends the operation whatever it returns; still, replace the session on errors. */
-	pool_put(tok->pool, s,
-		 rv != CKR_OK && rv != CKR_SIGNATURE_INVALID && rv != CKR_SIGNATURE_LEN_RANGE);
-	if (rv == CKR_OK || rv == CKR_SIGNATURE_INVALID || rv == CKR_SIGNATURE_LEN_RANGE) {
-		*out_valid = rv == CKR_OK;
-		return P11A_OK;
+	for (;;) {
+		if ((ret = token_enter(tok, key, &t, msg, msg_len)) != P11A_OK)
+			return ret;
+		rv = CKR_OK;
+		ret = verify_once(tok, key, &mech, in, in_len, mac, mac_len, out_valid, &rv, msg,
+				  msg_len);
+		token_leave(tok);
+		if (ret == P11A_OK || !token_recover(tok, &t, rv, &ret, msg, msg_len))
+			return ret;
 	}
-	snprintf(msg, msg_len, "C_Verify failed: %s", token_ckr_name(rv));
-	return rv == CKR_DATA_LEN_RANGE ? P11A_ERR_BAD_INPUT : P11A_ERR_TOKEN;
 }

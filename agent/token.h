@@ -11,6 +11,24 @@
  * hashes the token does itself is learnt once, at token_open(), by a round
  * trip with an RSA key; the agent decodes the others over raw RSA.
  *
+ * Faults: an operation whose token call fails with a fault is tried again
+ * once after the recovery its CK_RV calls for: at once (CKR_DEVICE_ERROR,
+ * CKR_DEVICE_MEMORY); on a new session (CKR_SESSION_HANDLE_INVALID,
+ * CKR_SESSION_CLOSED); after logging in again and finding the key handles
+ * again (CKR_USER_NOT_LOGGED_IN); after finding the handles again
+ * (CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID); or after
+ * re-initialising the module (CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT,
+ * CKR_CRYPTOKI_NOT_INITIALIZED, or a device error or lost session twice in
+ * a row): C_Finalize, C_Initialize, the token found again by its URI, a new
+ * login, the keys indexed again. A key whose public key (or type, size,
+ * use) is not what it was, or that is gone, is refused from then on
+ * (P11A_ERR_TOKEN), and logged; key pointers stay valid. While the token is
+ * away every operation fails at once with P11A_ERR_TOKEN_UNAVAILABLE, and a
+ * thread of the token's looks for it (0.5 s, doubling up to 30 s), logging
+ * each try. A wrong or locked PIN at a new login stops the process (exit
+ * 1): it is never tried twice. For the new logins, the token keeps a copy
+ * of the PIN (struct secret: locked in memory, wiped at token_close()).
+ *
  * Functions that can fail return a p11a_err and, on failure, write a human
  * message to msg (for the client; no secrets in it).
  *
@@ -69,7 +87,8 @@ struct token_key_binding {
 struct token_options {
 	const char *module; /* module path (required) */
 	const char *uri;    /* token URI; NULL or "pkcs11:" matches any, but only one may match */
-	const struct secret *pin; /* user PIN; NULL: no login (or the token needs none) */
+	const struct secret *pin; /* user PIN (copied); NULL: no login (or the token needs none) */
+	const char *pin_source;	  /* where the PIN came from ("file:PATH"), for messages */
 	unsigned pool_size;	  /* sessions in the pool; 0 means 8 */
 };
 

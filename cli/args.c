@@ -15,8 +15,8 @@
 
 #include "args.h"
 
-/* Most positional arguments any command takes (KEY). */
-#define MAX_POSITIONAL 1
+/* Most positional arguments any command takes (audit-verify's FILEs). */
+#define MAX_POSITIONAL CLI_MAX_FILES
 
 enum opt_id {
 	OPT_SOCKET,
@@ -36,6 +36,7 @@ enum opt_id {
 	OPT_PEER,
 	OPT_KEY_FILE,
 	OPT_KEY_ID,
+	OPT_KEYED,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -44,7 +45,8 @@ enum opt_id {
 	(CMD_BIT(CLI_CMD_PING) | CMD_BIT(CLI_CMD_LIST) | CMD_BIT(CLI_CMD_PUBKEY) |                 \
 	 CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC) |                 \
 	 CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE) |            \
-	 CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN) | CMD_BIT(CLI_CMD_HELP))
+	 CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN) | CMD_BIT(CLI_CMD_AUDIT_VERIFY) |           \
+	 CMD_BIT(CLI_CMD_HELP))
 #define IN_SIGNING (CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC))
 #define IN_KEYX (CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE))
 #define IN_ENVELOPE (CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN))
@@ -76,17 +78,28 @@ static const struct opt_def opts[] = {
     {"peer", 0, 1, OPT_PEER, CMD_BIT(CLI_CMD_DERIVE)},
     {"key-file", 0, 1, OPT_KEY_FILE, IN_ENVELOPE},
     {"key-id", 0, 1, OPT_KEY_ID, CMD_BIT(CLI_CMD_SEAL)},
+    {"keyed", 0, 0, OPT_KEYED, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
 };
 
 static const struct {
 	const char *name;
 	enum cli_cmd cmd;
-	size_t npos; /* positional arguments it needs */
+	size_t npos; /* positional arguments it needs (more allowed when many) */
+	int many;
 } cmds[] = {
-    {"ping", CLI_CMD_PING, 0},	     {"list", CLI_CMD_LIST, 0},	    {"pubkey", CLI_CMD_PUBKEY, 1},
-    {"sign", CLI_CMD_SIGN, 1},	     {"verify", CLI_CMD_VERIFY, 1}, {"hmac", CLI_CMD_HMAC, 1},
-    {"decrypt", CLI_CMD_DECRYPT, 1}, {"unwrap", CLI_CMD_UNWRAP, 1}, {"derive", CLI_CMD_DERIVE, 1},
-    {"seal", CLI_CMD_SEAL, 0},	     {"open", CLI_CMD_OPEN, 0},	    {"help", CLI_CMD_HELP, 0},
+    {"ping", CLI_CMD_PING, 0, 0},
+    {"list", CLI_CMD_LIST, 0, 0},
+    {"pubkey", CLI_CMD_PUBKEY, 1, 0},
+    {"sign", CLI_CMD_SIGN, 1, 0},
+    {"verify", CLI_CMD_VERIFY, 1, 0},
+    {"hmac", CLI_CMD_HMAC, 1, 0},
+    {"decrypt", CLI_CMD_DECRYPT, 1, 0},
+    {"unwrap", CLI_CMD_UNWRAP, 1, 0},
+    {"derive", CLI_CMD_DERIVE, 1, 0},
+    {"seal", CLI_CMD_SEAL, 0, 0},
+    {"open", CLI_CMD_OPEN, 0, 0},
+    {"help", CLI_CMD_HELP, 0, 0},
+    {"audit-verify", CLI_CMD_AUDIT_VERIFY, 1, 1},
 };
 
 #define ALG_NAMES                                                                                  \
@@ -146,6 +159,9 @@ static const char usage_general[] =
     "                        local, needs no agent\n"
     "  open --key-file FILE [-i IN] [-o OUT]\n"
     "                        decrypt what seal made; FILE may be - (stdin); local\n"
+    "  audit-verify [--keyed] FILE...\n"
+    "                        check the agent's audit trail (FILEs: one chain, oldest\n"
+    "                        first); asks the agent for keyed records\n"
     "  help [COMMAND]        print this help, or a command's\n"
     "\n"
     "Options:\n"
@@ -295,6 +311,24 @@ static const char usage_open[] =
     "  -o, --out OUT    the content file ('-': stdout)\n"
     "\n" SECRET_OUT_TEXT "\n" LOCAL_EXIT_TEXT;
 
+static const char usage_audit_verify[] =
+    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--keyed] FILE...\n"
+    "\n"
+    "Checks the agent's audit trail: FILEs are read in order as one chain (after\n"
+    "logrotate: the oldest file first). Prints \"audit trail intact: ...\" and exits\n"
+    "0, or names the first bad record and exits 1:\n"
+    "  record N (line L): changed|removed|reordered|damaged: ...\n"
+    "Unkeyed records (chain sha256) are checked here; they only show careless\n"
+    "edits, since whoever can write the file can recompute them. Keyed records\n"
+    "(chain hmac-sha256, the agent's audit-key) are checked by the agent, in the\n"
+    "token. Records removed from the end of the last FILE cannot be told from a\n"
+    "trail that ends there.\n"
+    "  --keyed          every record must be keyed (refuse a chain rewritten\n"
+    "                   without the key)\n"
+    "\n"
+    "Exit status: 0 intact; 1 a record is bad, or a FILE cannot be read; 2 usage\n"
+    "error; 3 agent unreachable (keyed records); 4 denied by policy.\n";
+
 static const char usage_help[] = "Usage: p11agent help [COMMAND]\n"
 				 "\n"
 				 "Prints the general help, or COMMAND's.\n";
@@ -324,6 +358,8 @@ const char *cli_args_usage(enum cli_cmd cmd)
 		return usage_seal;
 	case CLI_CMD_OPEN:
 		return usage_open;
+	case CLI_CMD_AUDIT_VERIFY:
+		return usage_audit_verify;
 	case CLI_CMD_HELP:
 		return usage_help;
 	case CLI_CMD_NONE:
@@ -344,7 +380,7 @@ const char *cli_args_cmd_name(enum cli_cmd cmd)
 	return "p11agent";
 }
 
-static int lookup_cmd(const char *name, enum cli_cmd *out_cmd, size_t *out_npos)
+static int lookup_cmd(const char *name, enum cli_cmd *out_cmd, size_t *out_npos, int *out_many)
 {
 	size_t i;
 
@@ -353,6 +389,8 @@ static int lookup_cmd(const char *name, enum cli_cmd *out_cmd, size_t *out_npos)
 			*out_cmd = cmds[i].cmd;
 			if (out_npos != NULL)
 				*out_npos = cmds[i].npos;
+			if (out_many != NULL)
+				*out_many = cmds[i].many;
 			return 0;
 		}
 	}
@@ -673,6 +711,9 @@ static int apply_opt(struct cli_args *a, const struct opt_def *def, const char *
 				     CLI_KEY_ID_MAX);
 		a->key_id = val;
 		break;
+	case OPT_KEYED:
+		a->keyed = 1;
+		break;
 	}
 	return 0;
 }
@@ -716,7 +757,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 	const char *val;
 	const char *pos[MAX_POSITIONAL] = {NULL};
 	size_t npos = 0, want = 0;
-	int i = 1, help = 0, version = 0, opts_done = 0, r;
+	int i = 1, help = 0, version = 0, opts_done = 0, many = 0, r;
 
 	memset(&a, 0, sizeof(a));
 	if (msg != NULL && msg_len > 0)
@@ -746,7 +787,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 		}
 		goto out;
 	}
-	if (lookup_cmd(argv[i], &a.cmd, &want) != 0) {
+	if (lookup_cmd(argv[i], &a.cmd, &want, &many) != 0) {
 		r = usage(msg, msg_len, "unknown command '%s'", argv[i]);
 		goto out;
 	}
@@ -761,7 +802,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 		/* help [COMMAND]; "help --help" is help's own usage. */
 		if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0))
 			a.help_cmd = CLI_CMD_HELP;
-		else if (i < argc && lookup_cmd(argv[i], &a.help_cmd, NULL) != 0) {
+		else if (i < argc && lookup_cmd(argv[i], &a.help_cmd, NULL, NULL) != 0) {
 			r = usage(msg, msg_len, "help: unknown command '%s'", argv[i]);
 			goto out;
 		}
@@ -794,20 +835,30 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 			}
 			continue;
 		}
-		if (npos >= want) {
-			r = usage(msg, msg_len, "%s: unexpected argument '%s'",
-				  cli_args_cmd_name(a.cmd), arg);
+		if (npos >= (many ? (size_t)MAX_POSITIONAL : want)) {
+			if (many)
+				r = usage(msg, msg_len, "%s: at most %d files",
+					  cli_args_cmd_name(a.cmd), MAX_POSITIONAL);
+			else
+				r = usage(msg, msg_len, "%s: unexpected argument '%s'",
+					  cli_args_cmd_name(a.cmd), arg);
 			goto out;
 		}
 		pos[npos++] = arg;
 		i++;
 	}
 	if (npos < want) {
-		r = usage(msg, msg_len, "%s: missing KEY", cli_args_cmd_name(a.cmd));
+		r = usage(msg, msg_len, "%s: missing %s", cli_args_cmd_name(a.cmd),
+			  many ? "FILE" : "KEY");
 		goto out;
 	}
-	if (want > 0)
+	if (many) {
+		for (size_t k = 0; k < npos; k++)
+			a.files[k] = pos[k];
+		a.n_files = npos;
+	} else if (want > 0) {
 		a.key = pos[0];
+	}
 	r = check_args(&a, msg, msg_len);
 out:
 	/* On an error too: the caller needs cmd and json to report it. */

@@ -22,6 +22,8 @@
 #define CLI_KEY_ID_DEFAULT "p11agent"
 /* Longest --key-id. */
 #define CLI_KEY_ID_MAX 256
+/* Most FILEs audit-verify takes. */
+#define CLI_MAX_FILES 64
 
 enum cli_cmd {
 	CLI_CMD_NONE = 0, /* no command: general help */
@@ -36,8 +38,9 @@ enum cli_cmd {
 	CLI_CMD_DECRYPT,
 	CLI_CMD_UNWRAP,
 	CLI_CMD_DERIVE,
-	CLI_CMD_SEAL, /* local: needs no agent */
-	CLI_CMD_OPEN, /* local: needs no agent */
+	CLI_CMD_SEAL,	      /* local: needs no agent */
+	CLI_CMD_OPEN,	      /* local: needs no agent */
+	CLI_CMD_AUDIT_VERIFY, /* local, asks the agent for keyed records */
 };
 
 enum cli_format {
@@ -63,8 +66,11 @@ struct cli_args {
 	int label_hex;	   /* label is --label-hex's (its syntax checked); see cli_args_label() */
 	size_t key_len;	   /* unwrap --key-len, 0 when absent */
 	const char *peer;  /* derive --peer */
-	const char *key_file; /* seal, open --key-file; "-" is stdin (kept as "-") */
-	const char *key_id;   /* seal --key-id, NULL when absent */
+	const char *key_file;		  /* seal, open --key-file; "-" is stdin (kept as "-") */
+	const char *key_id;		  /* seal --key-id, NULL when absent */
+	const char *files[CLI_MAX_FILES]; /* audit-verify FILE..., in order */
+	size_t n_files;
+	int keyed; /* audit-verify --keyed */
 };
 
 /*

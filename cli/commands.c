@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "audit.h"
 #include "commands.h"
 #include "ctx.h"
 #include "io.h"
@@ -507,6 +508,9 @@ int cli_run(const struct cli_args *args)
 		break;
 	case CLI_CMD_OPEN:
 		ret = cli_cmd_open(&c);
+		break;
+	case CLI_CMD_AUDIT_VERIFY:
+		ret = cli_cmd_audit_verify(&c);
 		break;
 	default:
 		ret = cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");

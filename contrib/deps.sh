@@ -8,8 +8,9 @@
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
 libcmocka-dev softhsm2 openssl"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
-# ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers).
-TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client clang libclang-rt-14-dev"
+# ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
+# valgrind (the integration tests under memcheck).
+TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client clang libclang-rt-14-dev valgrind"
 
 # missing_packages PKG...: prints the packages that are not installed.
 missing_packages() {

@@ -523,3 +523,25 @@ int p11a_derive(struct p11a_conn *conn, const char *key, p11a_alg alg, const uin
 	msg.f[2] = proto_str(peer_spki, peer_len);
 	return call_secret(conn, &msg, out, out_len);
 }
+
+int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_len,
+		     const uint8_t *record, size_t record_len, const uint8_t *mac, size_t mac_len,
+		     int *out_valid)
+{
+	struct proto_msg msg = {.op = PROTO_OP_AUDIT_VERIFY, .n = 3}, rep;
+	int r;
+
+	if (prev == NULL || prev_len != P11A_AUDIT_MAC_LEN || mac == NULL ||
+	    mac_len != P11A_AUDIT_MAC_LEN || record == NULL || record_len == 0)
+		return P11A_ERR_INVALID_ARG;
+	if (record_len > P11A_MAX_DATA)
+		return too_large(conn, record_len);
+	msg.f[0] = proto_str(prev, prev_len);
+	msg.f[1] = proto_str(record, record_len);
+	msg.f[2] = proto_str(mac, mac_len);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	*out_valid = rep.f[0].u32 == 1;
+	drop_reply(conn);
+	return P11A_OK;
+}

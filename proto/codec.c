@@ -21,6 +21,7 @@ static const struct proto_op_info ops[] = {
     {PROTO_OP_DECRYPT, "decrypt", "kuss", "s", {"key", "alg", "label", "data"}},
     {PROTO_OP_UNWRAP, "unwrap", "kuuss", "s", {"key", "alg", "key_len", "label", "data"}},
     {PROTO_OP_DERIVE, "derive", "kus", "s", {"key", "alg", "peer"}},
+    {PROTO_OP_AUDIT_VERIFY, "audit-verify", "sss", "u", {"prev", "record", "mac"}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)

@@ -249,6 +249,23 @@ int p11a_unwrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uin
 int p11a_derive(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *peer_spki,
 		size_t peer_len, uint8_t **out, size_t *out_len);
 
+/* Length of the MACs of the agent's audit chain (HMAC-SHA256). */
+#define P11A_AUDIT_MAC_LEN 32
+
+/*
+ * Asks the agent whether mac is the MAC of one record of its keyed audit
+ * chain: HMAC-SHA256(prev || record) under the agent's audit-key, checked in
+ * the token. prev is the previous record's MAC (32 zero bytes for the first
+ * record), record the record's line up to, not including, its ,"mac": field
+ * (it starts with {"seq":), mac the record's MAC; prev and mac are
+ * P11A_AUDIT_MAC_LEN bytes. The agent only confirms or denies: it never
+ * gives out a MAC. Returns P11A_OK with *out_valid 1 or 0;
+ * P11A_ERR_NOT_SUPPORTED when the agent's chain is not keyed.
+ */
+int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_len,
+		     const uint8_t *record, size_t record_len, const uint8_t *mac, size_t mac_len,
+		     int *out_valid);
+
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);
 

@@ -42,6 +42,7 @@ enum proto_op {
 	PROTO_OP_DECRYPT = 8,
 	PROTO_OP_UNWRAP = 9,
 	PROTO_OP_DERIVE = 10,
+	PROTO_OP_AUDIT_VERIFY = 11,
 };
 
 struct proto_op_info {

@@ -5,6 +5,10 @@
 #
 # Environment (exported by make check; guessed when a script is run by hand
 # from the build directory): top_srcdir, top_builddir, SOFTHSM_MODULE, OPENSSL.
+# P11AGENT_VALGRIND=1 runs every p11agentd that start_agent starts under
+# valgrind's memcheck; stop_agent then fails the test on any invalid read or
+# write, use of uninitialised memory or definite leak (tests/valgrind.supp
+# holds SoftHSM's own leaks).
 #
 # SPDX-License-Identifier: Apache-2.0
 
@@ -239,12 +243,13 @@ make_token() {
 	export SOFTHSM2_CONF
 }
 
-# wait_socket PATH PID: waits (10 s at most, while PID lives) until an agent
-# answers ping at PATH. (The socket file alone is not enough: a stale one may
-# be there before the new agent replaces it.)
+# wait_socket PATH PID [TENTHS]: waits (10 s, or TENTHS tenths of a second,
+# at most, while PID lives) until an agent answers ping at PATH. (The socket
+# file alone is not enough: a stale one may be there before the new agent
+# replaces it.)
 wait_socket() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq "${3:-100}"); do
 		if [ -S "$1" ] && timeout 10 "$P11AGENT" -S "$1" ping >/dev/null 2>&1; then
 			return 0
 		fi
@@ -254,39 +259,60 @@ wait_socket() {
 	return 1
 }
 
+# Under P11AGENT_VALGRIND=1: the command that runs p11agentd, and how many
+# tenths of a second to wait for it to start or stop.
+AGENT_WRAP=
+AGENT_WAIT=100
+if [ "${P11AGENT_VALGRIND:-0}" = 1 ]; then
+	AGENT_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+		--show-leak-kinds=definite --track-origins=yes --num-callers=30
+		--suppressions=$top_srcdir/tests/valgrind.supp --log-file=$T/valgrind.%p.log"
+	AGENT_WAIT=600
+fi
+
 # start_agent [ARGS...]: starts p11agentd in the foreground (in the background
 # of this shell) on $SOCK with the test token; extra ARGS are appended.
 # Sets AGENT_PID. Its log goes to $T/agent.log.
 start_agent() {
-	"$P11AGENTD" --foreground --module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" \
-		--pin-source "file:$PIN_FILE" --socket "$SOCK" --log-level debug "$@" \
-		</dev/null >>"$T/agent.log" 2>&1 &
+	# shellcheck disable=SC2086 # AGENT_WRAP is a command line
+	$AGENT_WRAP "$P11AGENTD" --foreground --module "$SOFTHSM_MODULE" \
+		--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$SOCK" \
+		--log-level debug "$@" </dev/null >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
-	if ! wait_socket "$SOCK" "$AGENT_PID"; then
-		fail "start agent" "no agent answers at $SOCK after 10 s; log: $(show "$T/agent.log")"
+	if ! wait_socket "$SOCK" "$AGENT_PID" "$AGENT_WAIT"; then
+		fail "start agent" "no agent answers at $SOCK after $((AGENT_WAIT / 10)) s; log: $(show "$T/agent.log")"
 		return 1
 	fi
 	return 0
 }
 
-# stop_agent: SIGTERM, then waits (10 s at most); sets AGENT_RC to its exit code.
+# stop_agent: SIGTERM, then waits (10 s at most, 60 s under valgrind); sets
+# AGENT_RC to its exit code. Under valgrind, a report of errors fails the test.
 stop_agent() {
-	local i
+	local i pid=$AGENT_PID
 	AGENT_RC=
 	[ -n "$AGENT_PID" ] || return 0
 	kill -TERM "$AGENT_PID" 2>/dev/null
-	for i in $(seq 100); do
+	for i in $(seq "$AGENT_WAIT"); do
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$AGENT_PID" 2>/dev/null; then
 		kill -KILL "$AGENT_PID" 2>/dev/null
-		fail "stop agent" "p11agentd did not exit within 10 s of SIGTERM"
+		fail "stop agent" "p11agentd did not exit within $((AGENT_WAIT / 10)) s of SIGTERM"
 	fi
 	wait "$AGENT_PID" 2>/dev/null
 	AGENT_RC=$?
 	AGENT_PID=
+	if [ -n "$AGENT_WRAP" ]; then
+		if [ "$AGENT_RC" = 99 ] || [ -s "$T/valgrind.$pid.log" ]; then
+			fail "valgrind" "p11agentd exited $AGENT_RC; report:"
+			sed 's/^/  /' "$T/valgrind.$pid.log"
+		else
+			pass "valgrind: no errors, no definite leaks"
+		fi
+	fi
 }
 
 # agent_alive NAME: passes when the agent still runs and answers ping.

@@ -18,7 +18,7 @@
 #include "p11agent.h"
 #include "proto.h"
 
-#define N_OPS 10
+#define N_OPS 11
 
 static const uint8_t der[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 			      0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
@@ -90,6 +90,11 @@ static struct proto_msg sample_request(uint8_t op)
 		f[1] = proto_u32(P11A_ALG_ECDH);
 		f[2] = proto_str(der, sizeof(der));
 		return mk(op, 10, 3, f);
+	case PROTO_OP_AUDIT_VERIFY:
+		f[0] = proto_str(digest, sizeof(digest));
+		f[1] = proto_cstr("{\"seq\":1,\"chain\":\"hmac-sha256\"");
+		f[2] = proto_str(digest, sizeof(digest));
+		return mk(op, 12, 3, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -120,6 +125,7 @@ static struct proto_msg sample_reply(uint8_t op)
 		f[0] = proto_str(digest, sizeof(digest));
 		return mk(op, 0xdeadbeef, 1, f);
 	case PROTO_OP_VERIFY_HMAC:
+	case PROTO_OP_AUDIT_VERIFY:
 		f[0] = proto_u32(1);
 		return mk(op, 0xffffffff, 1, f);
 	case PROTO_OP_KEY_INFO:
@@ -177,9 +183,9 @@ static struct buf *encode(const struct proto_msg *msg, int reply, const uint8_t 
 
 static void test_op_table(void **state)
 {
-	static const char *const names[] = {"hello",  "ping",	     "list",	 "pubkey",
-					    "sign",   "verify-hmac", "key-info", "decrypt",
-					    "unwrap", "derive"};
+	static const char *const names[] = {"hello",  "ping",	     "list",	    "pubkey",
+					    "sign",   "verify-hmac", "key-info",    "decrypt",
+					    "unwrap", "derive",	     "audit-verify"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);

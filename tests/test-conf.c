@@ -18,6 +18,15 @@
 #include <cmocka.h>
 
 #include "../agent/conf.h"
+#include "p11agent.h"
+
+/* The keys "unknown key" messages list, in table order. */
+#define GLOBAL_KEYS                                                                                \
+	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
+	"allow-root, audit-file, audit-syslog, audit-key, max-connections, max-frame, "            \
+	"idle-timeout, frame-timeout or shutdown-timeout"
+#define SECTION_KEYS                                                                               \
+	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
 
 /* Loads text (a C string) under the name "t.conf"; the message goes to msg. */
 static int load(struct agent_config *cfg, const char *text, char *msg, size_t msg_len)
@@ -67,6 +76,16 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.pool_size, 8);
 	assert_null(cfg.keys);
 	assert_int_equal(cfg.n_keys, 0);
+	assert_null(cfg.socket_group);
+	assert_int_equal(cfg.allow_root, 1);
+	assert_null(cfg.audit_file);
+	assert_int_equal(cfg.audit_syslog, 0);
+	assert_null(cfg.audit_key);
+	assert_int_equal(cfg.max_connections, 1024);
+	assert_int_equal(cfg.max_frame, 1048576);
+	assert_int_equal(cfg.idle_timeout, 0);
+	assert_int_equal(cfg.frame_timeout, 30);
+	assert_int_equal(cfg.drain_timeout, 5);
 	config_clear(&cfg);
 	config_clear(&cfg); /* twice: still fine */
 	config_clear(NULL);
@@ -220,8 +239,7 @@ static void test_env_pin_source(void **state)
 static void test_syntax_errors(void **state)
 {
 	expect_error("module = /m.so\nfrobnicate = 1\n",
-		     "t.conf:2: unknown key 'frobnicate' (expected module, token, pin-source, "
-		     "socket, foreground, log-level or pool-size)");
+		     "t.conf:2: unknown key 'frobnicate' (expected " GLOBAL_KEYS ")");
 	expect_error("# c\n\nmodule /m.so\n", "t.conf:3: missing '=' (expected key = value)");
 	expect_error("  = /m.so\n", "t.conf:1: missing key before '='");
 	expect_error("module = \"/m.so\n", "t.conf:1: missing closing double quote");
@@ -229,11 +247,9 @@ static void test_syntax_errors(void **state)
 		     "t.conf:1: unexpected text after the closing double quote");
 	/* Keys are exact: no case folding, no underscores. */
 	expect_error("Module = /m.so\n",
-		     "t.conf:1: unknown key 'Module' (expected module, token, pin-source, "
-		     "socket, foreground, log-level or pool-size)");
+		     "t.conf:1: unknown key 'Module' (expected " GLOBAL_KEYS ")");
 	expect_error("pin_source = env:X\n",
-		     "t.conf:1: unknown key 'pin_source' (expected module, token, pin-source, "
-		     "socket, foreground, log-level or pool-size)");
+		     "t.conf:1: unknown key 'pin_source' (expected " GLOBAL_KEYS ")");
 }
 
 static void test_overlong_line(void **state)
@@ -380,8 +396,7 @@ static void test_config_set(void **state)
 
 	config_init(&cfg);
 	assert_int_equal(config_set(&cfg, "colour", "blue", msg, sizeof(msg)), -1);
-	assert_string_equal(msg, "unknown key 'colour' (expected module, token, pin-source, "
-				 "socket, foreground, log-level or pool-size)");
+	assert_string_equal(msg, "unknown key 'colour' (expected " GLOBAL_KEYS ")");
 	assert_int_equal(config_set(&cfg, "foreground", "maybe", msg, sizeof(msg)), -1);
 	assert_string_equal(msg, "foreground: expected yes or no (or true, false, 1, 0)");
 	assert_int_equal(config_set(&cfg, "pool-size", "300", msg, sizeof(msg)), -1);
@@ -393,7 +408,7 @@ static void test_config_set(void **state)
 	assert_int_equal(config_set(&cfg, key, "v", msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "unknown key '?kkk"));
 	assert_non_null(strstr(msg, "kkk...'"));
-	assert_true(strlen(msg) < 200);
+	assert_true(strlen(msg) < 400);
 	assert_null(strchr(msg, '\x1b'));
 	/* A tiny or absent message buffer is fine. */
 	assert_int_equal(config_set(&cfg, "colour", "blue", msg, 4), -1);
@@ -561,8 +576,7 @@ static void test_section_keys(void **state)
 {
 	/* An unknown key in a section; the list of keys comes from the table. */
 	expect_error("[key a]\nuri = pkcs11:object=a\nallow-uid = 1000\n",
-		     "t.conf:3: unknown key 'allow-uid' in [key a] (expected uri or "
-		     "allow-rsa-pkcs1-decrypt)");
+		     "t.conf:3: unknown key 'allow-uid' in [key a] (expected " SECTION_KEYS ")");
 	/* Every global key is refused inside a section. */
 	expect_error("[key a]\nsocket = /s\nuri = pkcs11:object=a\n",
 		     "t.conf:2: 'socket' belongs before the first [key] section");
@@ -758,8 +772,9 @@ static void test_section_no_secret_in_messages(void **state)
 	assert_null(strstr(msg, "S3CRET"));
 	assert_int_equal(load(&cfg, "[key a]\nuri=pkcs11:object=a\nS3CRET = 1\n", msg, sizeof(msg)),
 			 -1);
-	assert_string_equal(msg, "t.conf:3: unknown key 'S3CRET' in [key a] (expected uri or "
-				 "allow-rsa-pkcs1-decrypt)"); /* keys are quoted, values never */
+	/* Keys are quoted, values never. */
+	assert_string_equal(msg, "t.conf:3: unknown key 'S3CRET' in [key a] (expected " SECTION_KEYS
+				 ")");
 	config_clear(&cfg);
 }
 
@@ -792,6 +807,306 @@ static int teardown_tmpdir(void **state)
 	rmdir(dir);
 	free(dir);
 	return 0;
+}
+
+/* The access, audit and limit keys of issue 4. */
+static void test_access_audit_limit_keys(void **state)
+{
+	struct agent_config cfg;
+	char msg[256] = "";
+
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "socket-group = p11agent-users\n"
+			      "allow-root = no\n"
+			      "audit-file = /var/log/p11agent/audit.jsonl\n"
+			      "audit-syslog = yes\n"
+			      "audit-key = pkcs11:object=audit-mac;type=secret-key\n"
+			      "max-connections = 64\n"
+			      "max-frame = 65536\n"
+			      "idle-timeout = 600\n"
+			      "frame-timeout = 10\n"
+			      "shutdown-timeout = 20\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_string_equal(cfg.socket_group, "p11agent-users");
+	assert_int_equal(cfg.allow_root, 0);
+	assert_string_equal(cfg.audit_file, "/var/log/p11agent/audit.jsonl");
+	assert_int_equal(cfg.audit_syslog, 1);
+	assert_string_equal(cfg.audit_key, "pkcs11:object=audit-mac;type=secret-key");
+	assert_int_equal(cfg.max_connections, 64);
+	assert_int_equal(cfg.max_frame, 65536);
+	assert_int_equal(cfg.idle_timeout, 600);
+	assert_int_equal(cfg.frame_timeout, 10);
+	assert_int_equal(cfg.drain_timeout, 20);
+	/* A second load keeps them (global keys merge); a failed one changes nothing. */
+	assert_int_equal(load(&cfg, "socket-group = 1234\naudit-key = hmac\n", msg, sizeof(msg)),
+			 0);
+	assert_string_equal(cfg.socket_group, "1234");
+	assert_string_equal(cfg.audit_key, "hmac");
+	assert_string_equal(cfg.audit_file, "/var/log/p11agent/audit.jsonl");
+	assert_int_equal(cfg.allow_root, 0);
+	assert_int_equal(cfg.max_frame, 65536);
+	assert_int_equal(cfg.drain_timeout, 20);
+	assert_int_equal(load(&cfg, "audit-file = /b\nmax-frame = 8192\nmax-connections = 0\n", msg,
+			      sizeof(msg)),
+			 -1);
+	assert_string_equal(msg, "t.conf:3: max-connections: expected a number from 1 to 65536");
+	assert_string_equal(cfg.audit_file, "/var/log/p11agent/audit.jsonl");
+	assert_int_equal(cfg.max_frame, 65536);
+	/* config_set takes them too; clear frees them and restores the defaults. */
+	assert_int_equal(config_set(&cfg, "allow-root", "true", msg, sizeof(msg)), 0);
+	assert_int_equal(cfg.allow_root, 1);
+	config_clear(&cfg);
+	assert_null(cfg.socket_group);
+	assert_null(cfg.audit_file);
+	assert_null(cfg.audit_key);
+	assert_int_equal(cfg.allow_root, 1);
+	assert_int_equal(cfg.max_frame, 1048576);
+	assert_int_equal(cfg.frame_timeout, 30);
+}
+
+/* Each number's bounds: the ends are in, one past them is out. */
+static void test_limit_ranges(void **state)
+{
+	static const struct {
+		const char *key;
+		unsigned min, max;
+		size_t offset;
+	} keys[] = {
+	    {"max-connections", 1, 65536, offsetof(struct agent_config, max_connections)},
+	    {"max-frame", 4096, 1048576, offsetof(struct agent_config, max_frame)},
+	    {"idle-timeout", 0, 86400, offsetof(struct agent_config, idle_timeout)},
+	    {"frame-timeout", 1, 3600, offsetof(struct agent_config, frame_timeout)},
+	    {"shutdown-timeout", 0, 300, offsetof(struct agent_config, drain_timeout)},
+	};
+	static const char *const junk[] = {
+	    "-1", "+5", "1x", "0x10", "1 2", "1.5", "99999999999999999999", "4294967297"};
+	struct agent_config cfg;
+	char line[128], msg[256], want[256];
+	unsigned *field;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		config_init(&cfg);
+		field = (unsigned *)(void *)((char *)&cfg + keys[i].offset);
+		snprintf(line, sizeof(line), "%s = %u\n", keys[i].key, keys[i].min);
+		assert_int_equal(load(&cfg, line, msg, sizeof(msg)), 0);
+		assert_int_equal(*field, keys[i].min);
+		snprintf(line, sizeof(line), "%s = %u\n", keys[i].key, keys[i].max);
+		assert_int_equal(load(&cfg, line, msg, sizeof(msg)), 0);
+		assert_int_equal(*field, keys[i].max);
+		config_clear(&cfg);
+		snprintf(want, sizeof(want), "t.conf:1: %s: expected a number from %u to %u",
+			 keys[i].key, keys[i].min, keys[i].max);
+		snprintf(line, sizeof(line), "%s = %u\n", keys[i].key, keys[i].max + 1);
+		expect_error(line, want);
+		if (keys[i].min > 0) {
+			snprintf(line, sizeof(line), "%s = %u\n", keys[i].key, keys[i].min - 1);
+			expect_error(line, want);
+		}
+		for (j = 0; j < sizeof(junk) / sizeof(junk[0]); j++) {
+			snprintf(line, sizeof(line), "%s = %s\n", keys[i].key, junk[j]);
+			expect_error(line, want);
+		}
+		snprintf(line, sizeof(line), "%s =\n", keys[i].key);
+		snprintf(want, sizeof(want), "t.conf:1: %s: empty value", keys[i].key);
+		expect_error(line, want);
+	}
+}
+
+static void test_access_audit_errors(void **state)
+{
+	struct agent_config cfg;
+	char path[4097], msg[256];
+
+	expect_error("allow-root = maybe\n",
+		     "t.conf:1: allow-root: expected yes or no (or true, false, 1, 0)");
+	expect_error("audit-syslog = 2\n",
+		     "t.conf:1: audit-syslog: expected yes or no (or true, false, 1, 0)");
+	expect_error("socket-group = \"my group\"\n",
+		     "t.conf:1: socket-group: expected a group name or a numeric gid");
+	expect_error("socket-group = a:b\n",
+		     "t.conf:1: socket-group: expected a group name or a numeric gid");
+	expect_error("socket-group = a,b\n",
+		     "t.conf:1: socket-group: expected a group name or a numeric gid");
+	expect_error("socket-group = "
+		     "g123456789g123456789g123456789g123456789g123456789g123456789g1234\n",
+		     "t.conf:1: socket-group: expected a group name or a numeric gid");
+	expect_error("audit-file = audit.jsonl\n",
+		     "t.conf:1: audit-file: expected an absolute path, shorter than 4096 bytes");
+	expect_error("audit-file = ~/audit.jsonl\n",
+		     "t.conf:1: audit-file: expected an absolute path, shorter than 4096 bytes");
+	/* Too long for a line of the file, but not for a flag. */
+	config_init(&cfg);
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(config_set(&cfg, "audit-file", path, msg, sizeof(msg)), -1);
+	assert_string_equal(msg, "audit-file: expected an absolute path, shorter than 4096 bytes");
+	path[sizeof(path) - 2] = '\0';
+	assert_int_equal(config_set(&cfg, "audit-file", path, msg, sizeof(msg)), 0);
+	assert_string_equal(cfg.audit_file, path);
+	config_clear(&cfg);
+	expect_error("audit-key =\n", "t.conf:1: audit-key: empty value");
+	expect_error("socket-group = \"\"\n", "t.conf:1: socket-group: empty value");
+	/* Global keys, not section keys. */
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-root = no\n",
+		     "t.conf:3: 'allow-root' belongs before the first [key] section");
+	expect_error("[key a]\nuri = pkcs11:object=a\naudit-key = a\n",
+		     "t.conf:3: 'audit-key' belongs before the first [key] section");
+	expect_error("[key a]\nuri = pkcs11:object=a\nmax-frame = 4096\n",
+		     "t.conf:3: 'max-frame' belongs before the first [key] section");
+}
+
+/* Checks a list against the expected items. */
+static void assert_list(char **got, size_t n, const char *const *want, size_t n_want)
+{
+	size_t i;
+
+	assert_int_equal(n, n_want);
+	for (i = 0; i < n; i++)
+		assert_string_equal(got[i], want[i]);
+}
+
+static void test_section_users_groups(void **state)
+{
+	static const char *const users[] = {"ci", "alice", "1001"};
+	static const char *const groups[] = {"release"};
+	static const char *const one[] = {"bob"};
+	struct agent_config cfg;
+	char msg[512] = "";
+
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "[key build-signer]\n"
+			      "uri = pkcs11:object=build-signer;type=private\n"
+			      "allow-users = ci,alice ,\t 1001  # a comment\n"
+			      "allow-groups = release\n"
+			      "[key b]\n"
+			      "allow-users = \" bob \"\n"
+			      "uri = pkcs11:object=b\n"
+			      "[key c]\n"
+			      "uri = pkcs11:object=c\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg.n_keys, 3);
+	assert_list(cfg.keys[0].allow_users, cfg.keys[0].n_allow_users, users, 3);
+	assert_list(cfg.keys[0].allow_groups, cfg.keys[0].n_allow_groups, groups, 1);
+	assert_list(cfg.keys[1].allow_users, cfg.keys[1].n_allow_users, one, 1);
+	assert_null(cfg.keys[1].allow_groups);
+	assert_int_equal(cfg.keys[1].n_allow_groups, 0);
+	assert_null(cfg.keys[2].allow_users);
+	assert_int_equal(cfg.keys[2].n_allow_users, 0);
+	config_clear(&cfg);
+
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-users = ci,,alice\n",
+		     "t.conf:3: allow-users: empty item in the list (expected A, B, ...)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-users = ci,\n",
+		     "t.conf:3: allow-users: empty item in the list (expected A, B, ...)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-groups = , release\n",
+		     "t.conf:3: allow-groups: empty item in the list (expected A, B, ...)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-groups = \" , \"\n",
+		     "t.conf:3: allow-groups: empty item in the list (expected A, B, ...)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-users = ci alice\n",
+		     "t.conf:3: allow-users: blank or control character inside an item (items "
+		     "are separated by commas)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-groups = a\x01\n",
+		     "t.conf:3: allow-groups: blank or control character inside an item (items "
+		     "are separated by commas)");
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-users =\n",
+		     "t.conf:3: allow-users: empty value");
+	/* A list key at most once per section; not outside one. */
+	expect_error("[key a]\nuri = pkcs11:object=a\nallow-users = ci\nallow-users = bob\n",
+		     "t.conf:4: 'allow-users' set twice in [key a] (first on line 3)");
+	expect_error("[key a]\nallow-groups = x\nuri = pkcs11:object=a\nallow-groups = y\n",
+		     "t.conf:4: 'allow-groups' set twice in [key a] (first on line 2)");
+	expect_error("allow-users = ci\n",
+		     "t.conf:1: 'allow-users' belongs in a [key NAME] section");
+	expect_error("allow-groups = ci\n",
+		     "t.conf:1: 'allow-groups' belongs in a [key NAME] section");
+}
+
+static void test_section_ops(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t want;
+	} cases[] = {
+	    {"sign", P11A_OP_SIGN},
+	    {"decrypt", P11A_OP_DECRYPT},
+	    {"unwrap", P11A_OP_UNWRAP},
+	    {"derive", P11A_OP_DERIVE},
+	    {"verify", P11A_OP_VERIFY},
+	    {"sign, verify", P11A_OP_SIGN | P11A_OP_VERIFY},
+	    {"decrypt,unwrap , derive", P11A_OP_DECRYPT | P11A_OP_UNWRAP | P11A_OP_DERIVE},
+	    {"sign, sign", P11A_OP_SIGN},
+	};
+	struct agent_config cfg;
+	char text[256], msg[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		snprintf(text, sizeof(text), "[key k]\nuri = pkcs11:object=k\nallow-ops = %s\n",
+			 cases[i].text);
+		assert_int_equal(load(&cfg, text, msg, sizeof(msg)), 0);
+		assert_int_equal(cfg.keys[0].allow_ops, cases[i].want);
+		config_clear(&cfg);
+	}
+	/* Absent: 0, every operation. */
+	config_init(&cfg);
+	assert_int_equal(load(&cfg, "[key k]\nuri = pkcs11:object=k\n", msg, sizeof(msg)), 0);
+	assert_int_equal(cfg.keys[0].allow_ops, 0);
+	config_clear(&cfg);
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-ops = sign, encrypt\n",
+		     "t.conf:3: allow-ops: unknown operation 'encrypt' (expected sign, decrypt, "
+		     "unwrap, derive or verify)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-ops = Sign\n",
+		     "t.conf:3: allow-ops: unknown operation 'Sign' (expected sign, decrypt, "
+		     "unwrap, derive or verify)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-ops = sign,\n",
+		     "t.conf:3: allow-ops: empty item in the list (expected A, B, ...)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-ops = sign\nallow-ops = verify\n",
+		     "t.conf:4: 'allow-ops' set twice in [key k] (first on line 3)");
+	expect_error("allow-ops = sign\n", "t.conf:1: 'allow-ops' belongs in a [key NAME] section");
+}
+
+static void test_section_algs(void **state)
+{
+	struct agent_config cfg;
+	char msg[256];
+
+	config_init(&cfg);
+	assert_int_equal(load(&cfg,
+			      "[key k]\nuri = pkcs11:object=k\n"
+			      "allow-algs = ecdsa-sha256, rsa-pss-sha256,hmac-sha512 , ecdh\n"
+			      "[key l]\nuri = pkcs11:object=l\n",
+			      msg, sizeof(msg)),
+			 0);
+	assert_int_equal(cfg.keys[0].n_allow_algs, 4);
+	assert_int_equal(cfg.keys[0].allow_algs[0], P11A_ALG_ECDSA_SHA256);
+	assert_int_equal(cfg.keys[0].allow_algs[1], P11A_ALG_RSA_PSS_SHA256);
+	assert_int_equal(cfg.keys[0].allow_algs[2], P11A_ALG_HMAC_SHA512);
+	assert_int_equal(cfg.keys[0].allow_algs[3], P11A_ALG_ECDH);
+	assert_null(cfg.keys[1].allow_algs); /* absent: every algorithm */
+	assert_int_equal(cfg.keys[1].n_allow_algs, 0);
+	config_clear(&cfg);
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-algs = ecdsa-sha256, ecdsa-md5\n",
+		     "t.conf:3: allow-algs: unknown algorithm 'ecdsa-md5' (names as p11agent list "
+		     "prints them, e.g. ecdsa-sha256)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-algs = ,ecdsa-sha256\n",
+		     "t.conf:3: allow-algs: empty item in the list (expected A, B, ...)");
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-algs = ed25519\nallow-algs = ecdh\n",
+		     "t.conf:4: 'allow-algs' set twice in [key k] (first on line 3)");
+	expect_error("allow-algs = ed25519\n",
+		     "t.conf:1: 'allow-algs' belongs in a [key NAME] section");
+	/* An unknown name is quoted bounded and printable. */
+	expect_error("[key k]\nuri = pkcs11:object=k\nallow-algs = x\xc3"
+		     "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n",
+		     "t.conf:3: allow-algs: unknown algorithm "
+		     "'x?yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy...' (names "
+		     "as p11agent list prints them, e.g. ecdsa-sha256)");
 }
 
 static void test_load_file(void **state)
@@ -904,6 +1219,12 @@ int main(void)
 	    cmocka_unit_test(test_section_limit),
 	    cmocka_unit_test(test_sections_load_twice),
 	    cmocka_unit_test(test_section_no_secret_in_messages),
+	    cmocka_unit_test(test_access_audit_limit_keys),
+	    cmocka_unit_test(test_limit_ranges),
+	    cmocka_unit_test(test_access_audit_errors),
+	    cmocka_unit_test(test_section_users_groups),
+	    cmocka_unit_test(test_section_ops),
+	    cmocka_unit_test(test_section_algs),
 	    cmocka_unit_test_setup_teardown(test_load_file, setup_tmpdir, teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_load_missing_file, setup_tmpdir, teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_load_large_file, setup_tmpdir, teardown_tmpdir),

@@ -137,6 +137,12 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[1] = proto_u32(P11A_ALG_ECDH);
 		m.f[2] = proto_str(digest, sizeof(digest));
 		break;
+	case PROTO_OP_AUDIT_VERIFY:
+		m.n = 3;
+		m.f[0] = proto_str(mac, 32);
+		m.f[1] = proto_cstr("{\"seq\":1,\"op\":\"sign\",\"chain\":\"hmac-sha256\"");
+		m.f[2] = proto_str(mac, 32);
+		break;
 	default:
 		die("no sample request for an opcode: update gen-seeds");
 	}
@@ -184,6 +190,7 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		m.f[0] = proto_str(sig, sizeof(sig));
 		break;
 	case PROTO_OP_VERIFY_HMAC:
+	case PROTO_OP_AUDIT_VERIFY:
 		m.n = 1;
 		m.f[0] = proto_u32(1);
 		break;

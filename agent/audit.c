@@ -1,0 +1,531 @@
+/*
+ * audit: the agent's audit trail. See audit.h; the line format is
+ * proto/auditlog.h's.
+ *
+ * A record's fields, always all of them and in this order:
+ *     seq, time (RFC 3339, UTC, microseconds), uid, gid, pid, exe, op, key
+ *     (config name, else label), key_uri, key_ref (what the client sent),
+ *     alg, input_len, input_sha256, status (the reply's code name),
+ *     latency_us, chain, prev, mac
+ * (null where a request had none). The chain goes on across restarts: at
+ * open, the last line of the file gives the last seq and MAC. When that line
+ * is damaged (a crash in the middle of a write, an edit), a new chain
+ * segment starts (seq 1, prev zeros) with an "audit-restart" record, and
+ * audit-verify reports the damage. The unkeyed chain (SHA-256) only shows
+ * careless edits: anyone who can write the file can recompute it. With
+ * audit-key, the MAC is an HMAC computed in the token.
+ *
+ * Records are written under one lock, with one write() each to a file opened
+ * O_APPEND, and fdatasync()ed before audit_write() returns.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "auditlog.h"
+#include "log.h"
+
+/* How much of the file's end is read at open to find the last record. */
+#define TAIL_MAX (256u * 1024u)
+#define SEQ_PREFIX "{\"seq\":"
+
+struct audit {
+	pthread_mutex_t lock;
+	char *path; /* audit-file, or NULL */
+	int fd;	    /* -1 without a file */
+	int to_syslog;
+	struct token *tok;
+	char *key_ref; /* audit-key, or NULL: unkeyed */
+	uint64_t seq;  /* of the last record written */
+	uint8_t prev[AUDITLOG_MAC_LEN];
+};
+
+static int fail(char *msg, size_t msg_len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t msg_len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msg_len, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Writes s as a JSON string (null for NULL); every byte outside 0x20..0x7e is escaped. */
+static void put_str(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p > 0x7e)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* "2024-05-01T12:00:00.123456Z" */
+static void put_time(FILE *f)
+{
+	struct timespec ts;
+	struct tm tm;
+	char date[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "\"%s.%06ldZ\"", date, ts.tv_nsec / 1000);
+}
+
+/* The key's name in the trail: its config name, else its label. */
+static const char *key_name(const struct token_key *key)
+{
+	if (key == NULL)
+		return NULL;
+	return key->name != NULL ? key->name : key->label;
+}
+
+/*
+ * Builds the body of a record (up to, not including, ,"mac":) into a
+ * malloc'd string.
+ */
+static int build_body(const struct audit *a, uint64_t seq, const struct audit_record *rec,
+		      char **out_body, size_t *out_len)
+{
+	const struct peer *peer = rec->peer;
+	char hex[2 * AUDITLOG_MAC_LEN + 1];
+	char *body = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&body, &len)) == NULL)
+		return P11A_ERR_INTERNAL;
+	fprintf(f, SEQ_PREFIX "%llu,\"time\":", (unsigned long long)seq);
+	put_time(f);
+	fprintf(f, ",\"uid\":%d,\"gid\":%d,\"pid\":%d,\"exe\":", peer->uid, peer->gid, peer->pid);
+	put_str(f, peer->exe);
+	fputs(",\"op\":", f);
+	put_str(f, rec->op);
+	fputs(",\"key\":", f);
+	put_str(f, key_name(rec->key));
+	fputs(",\"key_uri\":", f);
+	put_str(f, rec->key != NULL ? rec->key->uri : NULL);
+	fputs(",\"key_ref\":", f);
+	put_str(f, rec->key_ref);
+	fputs(",\"alg\":", f);
+	put_str(f, rec->alg);
+	fprintf(f, ",\"input_len\":%zu,\"input_sha256\":", rec->input_len);
+	if (rec->has_input_hash) {
+		auditlog_hex(rec->input_sha256, sizeof(rec->input_sha256), hex);
+		put_str(f, hex);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"status\":", f);
+	put_str(f, p11a_errname(rec->status));
+	fprintf(f, ",\"latency_us\":%llu", (unsigned long long)rec->latency_us);
+	auditlog_hex(a->prev, sizeof(a->prev), hex);
+	fprintf(f, ",\"chain\":\"%s\",\"prev\":\"%s\"",
+		a->key_ref != NULL ? AUDITLOG_CHAIN_KEYED : AUDITLOG_CHAIN_UNKEYED, hex);
+	if (fclose(f) != 0 || body == NULL) {
+		free(body);
+		return P11A_ERR_INTERNAL;
+	}
+	*out_body = body;
+	*out_len = len;
+	return P11A_OK;
+}
+
+/* MAC(prev || body): SHA-256, or HMAC-SHA256 with the audit key in the token. */
+static int chain_mac(struct audit *a, const uint8_t prev[AUDITLOG_MAC_LEN], const char *body,
+		     size_t body_len, uint8_t out[AUDITLOG_MAC_LEN], char *msg, size_t msg_len)
+{
+	const struct token_key *key;
+	uint8_t *in = NULL, *sig = NULL;
+	size_t sig_len = 0;
+	int rc;
+
+	if (a->key_ref == NULL) {
+		auditlog_sha256(prev, body, body_len, out);
+		return P11A_OK;
+	}
+	if ((rc = token_find_key(a->tok, a->key_ref, &key, msg, msg_len)) != P11A_OK)
+		return rc;
+	if ((in = malloc(AUDITLOG_MAC_LEN + body_len)) == NULL)
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+	memcpy(in, prev, AUDITLOG_MAC_LEN);
+	memcpy(in + AUDITLOG_MAC_LEN, body, body_len);
+	rc = token_sign(a->tok, key, P11A_ALG_HMAC_SHA256, 0, in, AUDITLOG_MAC_LEN + body_len, &sig,
+			&sig_len, msg, msg_len);
+	if (rc == P11A_OK && sig_len != AUDITLOG_MAC_LEN)
+		rc = fail(msg, msg_len, P11A_ERR_TOKEN, "HMAC-SHA256 gave %zu bytes", sig_len);
+	if (rc == P11A_OK)
+		memcpy(out, sig, AUDITLOG_MAC_LEN);
+	free(in);
+	free(sig);
+	return rc;
+}
+
+/*
+ * Makes, MACs and writes the next record (a->lock held); advances the chain
+ * only once it is written. lead: bytes written before the record ("\n" after
+ * a damaged last line), or NULL.
+ */
+static int write_locked(struct audit *a, const struct audit_record *rec, const char *lead,
+			char *msg, size_t msg_len)
+{
+	uint8_t mac[AUDITLOG_MAC_LEN];
+	char hex[2 * AUDITLOG_MAC_LEN + 1];
+	char *body = NULL, *line = NULL;
+	size_t body_len = 0, lead_len = lead != NULL ? strlen(lead) : 0, line_len;
+	struct stat st;
+	ssize_t n;
+	int k, rc;
+
+	if ((rc = build_body(a, a->seq + 1, rec, &body, &body_len)) != P11A_OK) {
+		fail(msg, msg_len, rc, "cannot build the record: out of memory");
+		goto out;
+	}
+	if ((rc = chain_mac(a, a->prev, body, body_len, mac, msg, msg_len)) != P11A_OK)
+		goto out;
+	auditlog_hex(mac, sizeof(mac), hex);
+	if ((k = asprintf(&line, "%s%s,\"mac\":\"%s\"}\n", lead != NULL ? lead : "", body, hex)) <
+	    0) {
+		line = NULL;
+		rc =
+		    fail(msg, msg_len, P11A_ERR_INTERNAL, "cannot build the record: out of memory");
+		goto out;
+	}
+	line_len = (size_t)k;
+	if (a->fd >= 0) {
+		if (fstat(a->fd, &st) != 0) {
+			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
+				  strerror(errno));
+			goto out;
+		}
+		n = write(a->fd, line, line_len);
+		if (n != (ssize_t)line_len) {
+			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
+				  n < 0 ? strerror(errno) : "short write");
+			/* No half record stays behind to damage the next one. */
+			if (n > 0 && ftruncate(a->fd, st.st_size) != 0)
+				log_error("audit: %s: cannot remove a partial record: %s", a->path,
+					  strerror(errno));
+			goto out;
+		}
+		if (fdatasync(a->fd) != 0) {
+			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: fdatasync: %s", a->path,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	if (a->to_syslog)
+		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", (int)(line_len - lead_len - 1),
+		       line + lead_len);
+	a->seq++;
+	memcpy(a->prev, mac, sizeof(mac));
+	rc = P11A_OK;
+out:
+	free(body);
+	free(line);
+	return rc;
+}
+
+int audit_write(struct audit *a, const struct audit_record *rec)
+{
+	char msg[1024] = "";
+	int rc;
+
+	if (a == NULL)
+		return P11A_OK;
+	pthread_mutex_lock(&a->lock);
+	rc = write_locked(a, rec, NULL, msg, sizeof(msg));
+	pthread_mutex_unlock(&a->lock);
+	if (rc != P11A_OK) {
+		log_error("audit: record %llu not written: %s", (unsigned long long)a->seq + 1,
+			  msg);
+		return P11A_ERR_INTERNAL;
+	}
+	return P11A_OK;
+}
+
+/* Opens the trail file for appending; -1 with msg on failure. */
+static int open_file(const char *path, char *msg, size_t msg_len)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* What the end of an existing trail file says. */
+enum tail_state { TAIL_EMPTY, TAIL_INTACT, TAIL_DAMAGED };
+
+/*
+ * Reads the last record of the file: its seq and MAC go to a->seq, a->prev.
+ * *out_state says whether there was one; *out_newline 0 when the file does
+ * not end with a newline.
+ */
+static int read_tail(struct audit *a, enum tail_state *out_state, int *out_newline,
+		     struct auditlog_rec *out_rec, char *msg, size_t msg_len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len, start;
+	ssize_t n;
+	int rc;
+
+	*out_newline = 1;
+	if (fstat(a->fd, &st) != 0)
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", a->path,
+			    strerror(errno));
+	if (st.st_size == 0) {
+		*out_state = TAIL_EMPTY;
+		return P11A_OK;
+	}
+	len = (uint64_t)st.st_size < TAIL_MAX ? (size_t)st.st_size : TAIL_MAX;
+	if ((buf = malloc(len)) == NULL)
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+	n = pread(a->fd, buf, len, st.st_size - (off_t)len);
+	if (n != (ssize_t)len) {
+		rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: cannot read its end: %s",
+			  a->path, n < 0 ? strerror(errno) : "short read");
+		goto out;
+	}
+	*out_state = TAIL_DAMAGED;
+	rc = P11A_OK;
+	if (buf[len - 1] != '\n') {
+		*out_newline = 0;
+		goto out;
+	}
+	for (start = len - 1; start > 0 && buf[start - 1] != '\n'; start--)
+		;
+	if (start == 0 && len < (uint64_t)st.st_size)
+		goto out; /* a last line longer than any record */
+	if (auditlog_parse(buf + start, len - 1 - start, out_rec) == 0)
+		*out_state = TAIL_INTACT;
+out:
+	free(buf);
+	return rc;
+}
+
+/* The agent itself, as the peer of the records it writes on its own. */
+static void self_peer(struct peer *p)
+{
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->uid = (int)getuid();
+	p->gid = (int)getgid();
+	p->pid = (int)getpid();
+	n = readlink("/proc/self/exe", p->exe, sizeof(p->exe) - 1);
+	p->exe[n > 0 ? n : 0] = '\0';
+}
+
+/* Finds the audit key and checks that it can key the chain. */
+static int check_key(struct audit *a, char *msg, size_t msg_len)
+{
+	static const uint8_t probe[] = "p11agent audit-key probe";
+	const struct token_key *key;
+	char why[512];
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	int rc;
+
+	if (a->tok == NULL)
+		return fail(msg, msg_len, P11A_ERR_TOKEN_UNAVAILABLE,
+			    "audit-key: the token is not available");
+	if (token_find_key(a->tok, a->key_ref, &key, why, sizeof(why)) != P11A_OK)
+		return fail(msg, msg_len, P11A_ERR_NO_SUCH_KEY, "audit-key '%s': %s", a->key_ref,
+			    why);
+	if (key->type != P11A_KEY_HMAC || !(key->ops & P11A_OP_SIGN))
+		return fail(msg, msg_len, P11A_ERR_NOT_SUPPORTED,
+			    "audit-key '%s' must be an HMAC key that allows signing (it is %s%s)",
+			    a->key_ref, p11a_key_type_name(key->type),
+			    key->type == P11A_KEY_HMAC ? " without CKA_SIGN" : "");
+	if (!(key->ops & P11A_OP_VERIFY))
+		log_warn("audit-key '%s' does not allow CKA_VERIFY: audit-verify cannot check the "
+			 "trail",
+			 a->key_ref);
+	rc = token_sign(a->tok, key, P11A_ALG_HMAC_SHA256, 0, probe, sizeof(probe) - 1, &sig,
+			&sig_len, why, sizeof(why));
+	free(sig);
+	if (rc != P11A_OK)
+		return fail(msg, msg_len, rc, "audit-key '%s': HMAC-SHA256 fails: %s", a->key_ref,
+			    why);
+	return P11A_OK;
+}
+
+/* Picks up the chain where the file ends, or starts a segment after a damaged end. */
+static int resume(struct audit *a, char *msg, size_t msg_len)
+{
+	enum tail_state state = TAIL_EMPTY;
+	struct auditlog_rec last;
+	struct audit_record rec;
+	struct peer self;
+	int newline, rc;
+
+	if ((rc = read_tail(a, &state, &newline, &last, msg, msg_len)) != P11A_OK)
+		return rc;
+	if (state == TAIL_INTACT) {
+		if (last.keyed && a->key_ref == NULL)
+			return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+				    "audit-file %s: its chain is keyed: set audit-key, or give a "
+				    "new audit-file",
+				    a->path);
+		a->seq = last.seq;
+		memcpy(a->prev, last.mac, sizeof(a->prev));
+		return P11A_OK;
+	}
+	if (state == TAIL_EMPTY)
+		return P11A_OK;
+	log_warn("audit: the last line of %s is damaged: starting a new chain segment", a->path);
+	self_peer(&self);
+	memset(&rec, 0, sizeof(rec));
+	rec.peer = &self;
+	rec.op = "audit-restart";
+	rec.status = P11A_OK;
+	return write_locked(a, &rec, newline ? NULL : "\n", msg, msg_len);
+}
+
+void audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	pthread_mutex_destroy(&a->lock);
+	free(a->path);
+	free(a->key_ref);
+	free(a);
+}
+
+int audit_open(const struct agent_config *cfg, struct token *tok, struct audit **out_audit,
+	       char *msg, size_t msg_len)
+{
+	struct audit *a = NULL;
+	int rc;
+
+	if (cfg->audit_file == NULL && !cfg->audit_syslog) {
+		if (cfg->audit_key != NULL)
+			return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+				    "audit-key is set, but neither audit-file nor audit-syslog");
+		*out_audit = NULL;
+		return P11A_OK;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+	a->fd = -1;
+	a->tok = tok;
+	a->to_syslog = cfg->audit_syslog;
+	if (pthread_mutex_init(&a->lock, NULL) != 0) {
+		free(a);
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "cannot make a lock");
+	}
+	if ((cfg->audit_file != NULL && (a->path = strdup(cfg->audit_file)) == NULL) ||
+	    (cfg->audit_key != NULL && (a->key_ref = strdup(cfg->audit_key)) == NULL)) {
+		rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (a->key_ref != NULL && (rc = check_key(a, msg, msg_len)) != P11A_OK)
+		goto out;
+	if (a->path != NULL) {
+		if ((a->fd = open_file(a->path, msg, msg_len)) < 0) {
+			rc = P11A_ERR_INTERNAL;
+			goto out;
+		}
+		if ((rc = resume(a, msg, msg_len)) != P11A_OK)
+			goto out;
+	}
+	log_info("audit: %s%s%s, %s chain, next record %llu", a->path != NULL ? a->path : "",
+		 a->path != NULL && a->to_syslog ? " and " : "", a->to_syslog ? "syslog" : "",
+		 a->key_ref != NULL ? "keyed (HMAC-SHA256 in the token)" : "unkeyed (SHA-256)",
+		 (unsigned long long)a->seq + 1);
+	*out_audit = a;
+	a = NULL;
+	rc = P11A_OK;
+out:
+	audit_close(a);
+	return rc;
+}
+
+int audit_reopen(struct audit *a)
+{
+	char msg[512];
+	int fd, old;
+
+	if (a == NULL || a->path == NULL)
+		return P11A_OK;
+	if ((fd = open_file(a->path, msg, sizeof(msg))) < 0) {
+		log_error("audit: reopen: %s; still writing to the old file", msg);
+		return P11A_ERR_INTERNAL;
+	}
+	pthread_mutex_lock(&a->lock);
+	old = a->fd;
+	a->fd = fd;
+	pthread_mutex_unlock(&a->lock);
+	close(old);
+	log_info("audit: reopened %s; the chain goes on at record %llu", a->path,
+		 (unsigned long long)a->seq + 1);
+	return P11A_OK;
+}
+
+int audit_key(struct audit *a, const struct token_key **out_key, char *msg, size_t msg_len)
+{
+	const struct token_key *key = NULL;
+	int rc;
+
+	if (a != NULL && a->key_ref != NULL &&
+	    (rc = token_find_key(a->tok, a->key_ref, &key, msg, msg_len)) != P11A_OK)
+		return rc;
+	*out_key = key;
+	return P11A_OK;
+}
+
+int audit_check(struct audit *a, const struct token_key *key, const uint8_t *prev, size_t prev_len,
+		const uint8_t *record, size_t record_len, const uint8_t *mac, size_t mac_len,
+		int *out_valid, char *msg, size_t msg_len)
+{
+	uint8_t *in = NULL;
+	int valid = 0, rc;
+
+	if (prev_len != AUDITLOG_MAC_LEN || mac_len != AUDITLOG_MAC_LEN)
+		return fail(msg, msg_len, P11A_ERR_BAD_INPUT, "prev and mac must be %d bytes",
+			    AUDITLOG_MAC_LEN);
+	if (record_len < sizeof(SEQ_PREFIX) - 1 ||
+	    memcmp(record, SEQ_PREFIX, sizeof(SEQ_PREFIX) - 1) != 0)
+		return fail(msg, msg_len, P11A_ERR_BAD_INPUT, "record: not an audit record");
+	if ((in = malloc(AUDITLOG_MAC_LEN + record_len)) == NULL)
+		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+	memcpy(in, prev, AUDITLOG_MAC_LEN);
+	memcpy(in + AUDITLOG_MAC_LEN, record, record_len);
+	rc = token_verify_hmac(a->tok, key, P11A_ALG_HMAC_SHA256, in, AUDITLOG_MAC_LEN + record_len,
+			       mac, mac_len, &valid, msg, msg_len);
+	free(in);
+	if (rc != P11A_OK)
+		return rc;
+	*out_valid = valid;
+	return P11A_OK;
+}

@@ -1,0 +1,47 @@
+/*
+ * policy: who may use which key for what.
+ *
+ * Built once at start from the config's [key NAME] sections (allow-users,
+ * allow-groups, allow-ops, allow-algs) and the token's bound names. A key
+ * without allow-users/allow-groups (or without a section) is usable only by
+ * the agent's own uid, and by root unless allow-root = no. The agent's own
+ * uid always sees every key and its public key.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_POLICY_H
+#define P11AGENT_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "handlers.h"
+#include "token.h"
+
+struct policy;
+
+/*
+ * Resolves users and groups (names with getpwnam/getgrnam, or numeric ids)
+ * and remembers each named key's rules. agent_uid is the agent's own uid.
+ * Unknown user or group: an error naming the section ("FILE:LINE: [key
+ * NAME]: no user 'x'").
+ */
+int policy_new(const struct agent_config *cfg, const struct token *tok, uid_t agent_uid,
+	       struct policy **out_policy, char *msg, size_t msg_len);
+void policy_free(struct policy *p);
+
+/*
+ * May peer use key for op (P11A_OP_*) with alg? P11A_OK, or
+ * P11A_ERR_DENIED with a message saying which rule refused ("uid 1001 is not
+ * in allow-users of [key build-signer]"). A NULL policy allows only the
+ * agent's own uid (geteuid()) and root.
+ */
+int policy_check(const struct policy *p, const struct peer *peer, const struct token_key *key,
+		 uint32_t op, p11a_alg alg, char *msg, size_t msg_len);
+
+/* Does peer see key in LIST (and may it read its public key)? 1 or 0. */
+int policy_visible(const struct policy *p, const struct peer *peer, const struct token_key *key);
+
+#endif
