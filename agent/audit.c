@@ -395,6 +395,13 @@ static int resume(struct audit *a, char *msg, size_t msg_len)
 				    "audit-file %s: its chain is keyed: set audit-key, or give a "
 				    "new audit-file",
 				    a->path);
+		/* Keyed records on an unkeyed history would vouch for what anyone can rewrite. */
+		if (!last.keyed && a->key_ref != NULL)
+			return fail(
+			    msg, msg_len, P11A_ERR_BAD_INPUT,
+			    "audit-file %s: its chain is not keyed: a keyed chain starts in "
+			    "a new audit-file",
+			    a->path);
 		a->seq = last.seq;
 		memcpy(a->prev, last.mac, sizeof(a->prev));
 		return P11A_OK;

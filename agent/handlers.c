@@ -520,6 +520,8 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	if (info != NULL && in->n > 0 && in->f[0].type == 'k') {
 		memcpy(ref, in->f[0].p, in->f[0].len);
 		ref[in->f[0].len] = '\0';
+		/* A URI's query part may carry pin-value: it never reaches the trail. */
+		ref[strcspn(ref, "?")] = '\0';
 		rec.key_ref = ref;
 	}
 	if (r->data != NULL) {

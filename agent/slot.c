@@ -444,6 +444,8 @@ static void start_retry(struct token *tok)
 	int r;
 
 	pthread_mutex_lock(&tok->retry_lock);
+	if (tok->retry_running)
+		tok->retry_again = 1; /* a thread that just found the token must look again */
 	if (!tok->retry_running && !tok->stopping) {
 		if (tok->have_retry_thread)
 			pthread_join(tok->retry_thread, NULL); /* it has ended */
@@ -478,6 +480,7 @@ static void *retry_main(void *arg)
 			;
 		if (tok->stopping)
 			break;
+		tok->retry_again = 0;
 		pthread_mutex_unlock(&tok->retry_lock);
 		tries++;
 		pthread_rwlock_wrlock(&tok->use);
@@ -491,6 +494,11 @@ static void *retry_main(void *arg)
 				 tries, msg, delay / 1000, delay % 1000 / 100);
 		}
 		pthread_mutex_lock(&tok->retry_lock);
+		if (back && tok->retry_again) {
+			/* Lost again between the re-init and here: keep looking. */
+			back = 0;
+			delay = BACKOFF_FIRST_MS;
+		}
 	}
 	tok->retry_running = 0;
 	pthread_mutex_unlock(&tok->retry_lock);

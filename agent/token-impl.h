@@ -104,6 +104,7 @@ struct token {
 	pthread_cond_t retry_cond;
 	pthread_t retry_thread;
 	int have_retry_lock, have_retry_thread, retry_running, stopping;
+	int retry_again; /* the token went away again while the thread was finishing */
 };
 
 /*

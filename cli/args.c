@@ -37,6 +37,7 @@ enum opt_id {
 	OPT_KEY_FILE,
 	OPT_KEY_ID,
 	OPT_KEYED,
+	OPT_PARTIAL,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -79,6 +80,7 @@ static const struct opt_def opts[] = {
     {"key-file", 0, 1, OPT_KEY_FILE, IN_ENVELOPE},
     {"key-id", 0, 1, OPT_KEY_ID, CMD_BIT(CLI_CMD_SEAL)},
     {"keyed", 0, 0, OPT_KEYED, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
+    {"partial", 0, 0, OPT_PARTIAL, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
 };
 
 static const struct {
@@ -159,7 +161,7 @@ static const char usage_general[] =
     "                        local, needs no agent\n"
     "  open --key-file FILE [-i IN] [-o OUT]\n"
     "                        decrypt what seal made; FILE may be - (stdin); local\n"
-    "  audit-verify [--keyed] FILE...\n"
+    "  audit-verify [--keyed] [--partial] FILE...\n"
     "                        check the agent's audit trail (FILEs: one chain, oldest\n"
     "                        first); asks the agent for keyed records\n"
     "  help [COMMAND]        print this help, or a command's\n"
@@ -312,7 +314,7 @@ static const char usage_open[] =
     "\n" SECRET_OUT_TEXT "\n" LOCAL_EXIT_TEXT;
 
 static const char usage_audit_verify[] =
-    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--keyed] FILE...\n"
+    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--keyed] [--partial] FILE...\n"
     "\n"
     "Checks the agent's audit trail: FILEs are read in order as one chain (after\n"
     "logrotate: the oldest file first). Prints \"audit trail intact: ...\" and exits\n"
@@ -323,6 +325,8 @@ static const char usage_audit_verify[] =
     "(chain hmac-sha256, the agent's audit-key) are checked by the agent, in the\n"
     "token. Records removed from the end of the last FILE cannot be told from a\n"
     "trail that ends there.\n"
+    "  --partial        accept a trail that starts after record 1 (its earlier\n"
+    "                   files were rotated away); else that is a removal\n"
     "  --keyed          every record must be keyed (refuse a chain rewritten\n"
     "                   without the key)\n"
     "\n"
@@ -713,6 +717,9 @@ static int apply_opt(struct cli_args *a, const struct opt_def *def, const char *
 		break;
 	case OPT_KEYED:
 		a->keyed = 1;
+		break;
+	case OPT_PARTIAL:
+		a->partial = 1;
 		break;
 	}
 	return 0;

@@ -110,8 +110,8 @@ static void print_intact(struct cli_ctx *c, const struct auditlog_result *res)
 		printf("%zu unkeyed, then %zu keyed (checked by the agent in the token)\n",
 		       res->n_records - res->n_keyed, res->n_keyed);
 	if (res->first_seq > 1)
-		printf("note: the chain starts at record %llu: the records before it are in an "
-		       "earlier file, not checked\n",
+		printf("note (--partial): the chain starts at record %llu: the records before it "
+		       "are in an earlier file, not checked\n",
 		       (unsigned long long)res->first_seq);
 }
 
@@ -140,6 +140,15 @@ int cli_cmd_audit_verify(struct cli_ctx *c)
 			ret = cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
 					  "record %llu (line %zu): %s",
 					  (unsigned long long)res.bad_seq, res.bad_line, res.what);
+		goto out;
+	}
+	if (res.first_seq > 1 && !c->a->partial) {
+		/* Records cut from the start would otherwise go unnoticed. */
+		ret =
+		    cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
+				"record 1 (line 1): removed: the trail starts at record %llu; give "
+				"the earlier files first, or --partial if they were rotated away",
+				(unsigned long long)res.first_seq);
 		goto out;
 	}
 	print_intact(c, &res);

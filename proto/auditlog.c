@@ -187,8 +187,12 @@ int auditlog_verify(const struct auditlog_line *lines, size_t n, int require_key
 		rc = P11A_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		ok[i] = auditlog_parse(lines[i].p, lines[i].len, &recs[i]) == 0;
+		/* One keyed record makes the whole trail keyed: the agent never mixes them. */
+		if (ok[i] && recs[i].keyed)
+			seen_keyed = 1;
+	}
 	res.intact = 1;
 	for (i = 0; i < n && res.intact; i++) {
 		const struct auditlog_rec *r = &recs[i];

@@ -167,6 +167,18 @@ check_err "removed record: named" '^p11agent: record 4 \(line 4\): removed'
 check_rc "swapped records: exit 1" 1 p11a audit-verify "$T/swapped.log"
 check_err "swapped records: named" '^p11agent: record 5 \(line 5\): reordered'
 
+sed '1,2d' "$T/base.log" >"$T/headless.log"
+check_rc "first records removed: exit 1" 1 p11a audit-verify "$T/headless.log"
+check_err "first records removed: named" '^p11agent: record 1 \(line 1\): removed'
+
+# A PIN in a key reference's query never reaches the trail.
+p11a sign 'pkcs11:object=no-such-key?pin-value=98765432' -i "$MSG" -o "$T/nosig" >/dev/null 2>&1
+if grep -q 98765432 "$LOG"; then
+	fail "pin-value in a key reference: not in the trail" "found in $LOG"
+else
+	pass "pin-value in a key reference: not in the trail"
+fi
+
 # Rewritten as an unkeyed SHA-256 chain by someone without the key.
 python3 - "$T/base.log" "$T/rewritten.log" <<'EOF'
 import hashlib, sys
@@ -206,6 +218,10 @@ check "rotated files verify as one chain" p11a audit-verify "$LOG.1" "$LOG"
 run p11a audit-verify "$LOG" "$LOG.1"
 if [ "$RC" -eq 1 ]; then pass "rotated files in the wrong order: exit 1"; else fail "rotated files in the wrong order: exit 1" "exit $RC"; fi
 
+check_rc "the newest file alone: exit 1" 1 p11a audit-verify "$LOG"
+check_err "the newest file alone: records before it removed" 'removed: the trail starts at record'
+check "the newest file alone, --partial: intact" p11a audit-verify --partial "$LOG"
+
 # --- restart: the chain goes on from the file's last record ---------------------
 stop_agent
 start_agent --config "$T/agent.conf" || finish
@@ -223,6 +239,19 @@ if [ "$rc" -ne 0 ] && grep -q "audit-key" "$T/bad.out"; then
 	pass "audit-key not an HMAC key: refused at start"
 else
 	fail "audit-key not an HMAC key: refused at start" "exit $rc: $(show "$T/bad.out")"
+fi
+
+# Keyed records are never appended to an unkeyed history (it could be anyone's).
+cp "$T/rewritten.log" "$T/unkeyed.log"
+sed "s|^audit-file = .*|audit-file = $T/unkeyed.log|" "$T/agent.conf" >"$T/unkeyed.conf"
+timeout 20 "$P11AGENTD" --foreground --config "$T/unkeyed.conf" --module "$SOFTHSM_MODULE" \
+	--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$T/unkeyed.sock" \
+	>"$T/unkeyed.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q "not keyed" "$T/unkeyed.out"; then
+	pass "audit-key on an unkeyed trail: refused at start"
+else
+	fail "audit-key on an unkeyed trail: refused at start" "exit $rc: $(show "$T/unkeyed.out")"
 fi
 
 finish

@@ -1,0 +1,48 @@
+/*
+ * run: runs the paths of one benchmark interleaved, in slices of at most
+ * RUN_SLICE_S seconds per path in turn, until each path has had its seconds,
+ * so that machine noise hits all paths alike.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef P11AGENT_BENCH_RUN_H
+#define P11AGENT_BENCH_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats.h"
+#include "direct.h"
+#include "agentpath.h"
+
+#define RUN_SLICE_S 0.2
+
+enum run_kind {
+	RUN_DIRECT, /* direct or module:PATH */
+	RUN_AGENT,
+};
+
+/* One path: set name, kind and clients[] (one open client per thread). */
+struct run_path {
+	const char *name; /* "direct", "agent", "module:PATH" */
+	enum run_kind kind;
+	const char *module; /* RUN_DIRECT: the module's path */
+	struct direct *d;   /* RUN_DIRECT: the loaded module */
+	union {
+		struct direct_client *direct;
+		struct agentpath_client *agent;
+	} * clients;
+	/* Results, filled by run_paths(). */
+	struct stats lat;
+	uint64_t ops;
+	double seconds;
+};
+
+/*
+ * Runs every path with num_clients threads for seconds each, interleaved.
+ * Returns 0, or -1 with the first failure in msg (the run stops there).
+ */
+int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, double seconds,
+	      char *msg, size_t msg_len);
+
+#endif

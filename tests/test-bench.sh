@@ -1,0 +1,82 @@
+#!/bin/sh
+# test-bench.sh: the smoke run of p11agent-bench: the direct and agent paths
+# on a small SoftHSM token for a fraction of a second, and ping. Checks the
+# output's shape (every JSON line parses, every path is there, ops/s > 0,
+# p50 <= p99) and the usage and error exits, never a performance ratio.
+#
+# SPDX-License-Identifier: Apache-2.0
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+BENCH=$top_builddir/p11agent-bench
+require_tools python3 timeout
+[ -x "$BENCH" ] || { echo "ERROR: $BENCH is not built"; exit 99; }
+make_token "$KEY_EC256" "$KEY_HMAC"
+start_agent || finish
+
+# bench ARGS...: the benchmark on the test token and socket, bounded in time.
+bench() {
+	timeout -k 2 30 "$BENCH" --module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" \
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" "$@"
+}
+
+# check_json NAME ALG PATHS: $OUT holds one JSON object a line, one per path
+# of the comma-separated PATHS, with the fields of the man page.
+check_json() {
+	if python3 - "$2" "$3" "$OUT" >"$T/py.out" 2>&1 <<'PY'
+import json, sys
+alg, paths, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+seen = []
+for line in open(out):
+    o = json.loads(line)
+    for k in ("path", "alg", "key", "clients", "ops_per_s", "batch", "p50_us", "p99_us",
+              "ratio_to_direct"):
+        assert k in o, "no %s in %s" % (k, line)
+    assert o["alg"] == alg, line
+    assert o["clients"] == 2, line
+    assert o["batch"] == 1, line
+    assert o["ops_per_s"] > 0, line
+    assert 0 < o["p50_us"] <= o["p99_us"], line
+    if "direct" in paths:
+        assert o["ratio_to_direct"] > 0, line
+    else:
+        assert o["ratio_to_direct"] is None, line
+    seen.append(o["path"])
+assert seen == paths, "paths %s, expected %s" % (seen, paths)
+PY
+	then
+		pass "$1"
+	else
+		fail "$1" "$(show "$T/py.out") output: $(show "$OUT")"
+	fi
+}
+
+check "ecdsa-sha256, direct and agent" \
+	bench --key ec256 --alg ecdsa-sha256 --paths direct,agent --clients 2 --seconds 0.3 --json
+check_json "ecdsa-sha256: JSON lines" ecdsa-sha256 direct,agent
+
+check "hmac-sha256 by id" \
+	bench --key id:10 --alg hmac-sha256 --clients 2 --seconds 0.1 --json
+check_json "hmac-sha256: JSON lines" hmac-sha256 direct,agent
+
+check "ping" timeout -k 2 30 "$BENCH" --socket "$SOCK" --alg ping --clients 2 --seconds 0.3 --json
+check_json "ping: JSON lines" ping agent
+
+check "table" bench --key ec256 --alg ecdsa-sha256 --seconds 0.05
+if grep -q '^direct ' "$OUT" && grep -q '^agent ' "$OUT" && grep -q 'ratio' "$OUT"; then
+	pass "table: header and both paths"
+else
+	fail "table: header and both paths" "$(show "$OUT")"
+fi
+
+check_rc "usage: no --alg" 2 bench --key ec256
+check_rc "usage: unknown path" 2 bench --key ec256 --alg ecdsa-sha256 --paths nowhere
+check_rc "usage: ping on direct" 2 bench --alg ping --paths direct
+check_rc "no such key" 1 bench --key nosuchkey --alg ecdsa-sha256 --seconds 0.05
+check_err "no such key: message" "no such key"
+check_rc "no agent" 1 bench --key ec256 --alg ecdsa-sha256 --seconds 0.05 --paths agent \
+	--socket "$T/nothing.sock"
+check_err "no agent: message" "agent at"
+
+stop_agent
+finish
