@@ -220,6 +220,40 @@ out:
 	return ret;
 }
 
+/* Refuses a key whose type does not fit alg (the token's error would be vague). */
+static int check_key_type(struct direct *d, const char *key, const struct p11a_alg_info *alg,
+			  char *msg, size_t msg_len)
+{
+	CK_KEY_TYPE kt = (CK_KEY_TYPE)-1;
+	CK_ATTRIBUTE a = {CKA_KEY_TYPE, &kt, sizeof(kt)};
+	int ok;
+
+	if (d->f->C_GetAttributeValue(d->login, d->key, &a, 1) != CKR_OK) {
+		snprintf(msg, msg_len, "--key %s: cannot read CKA_KEY_TYPE", key);
+		return -1;
+	}
+	switch (alg->key_type) {
+	case P11A_KEY_RSA:
+		ok = kt == CKK_RSA;
+		break;
+	case P11A_KEY_EC:
+		ok = kt == CKK_EC;
+		break;
+	case P11A_KEY_ED25519:
+		ok = kt == CKK_EC_EDWARDS;
+		break;
+	default:
+		ok = 1; /* HMAC: a secret key of any type; the token decides */
+		break;
+	}
+	if (!ok) {
+		snprintf(msg, msg_len, "--key %s: %s needs a key of type %s", key, alg->name,
+			 p11a_key_type_name(alg->key_type));
+		return -1;
+	}
+	return 0;
+}
+
 int direct_open(const char *module, const char *token_uri, const char *pin, size_t pin_len,
 		const char *key, const struct p11a_alg_info *alg, const uint8_t *data,
 		size_t data_len, struct direct **out, char *msg, size_t msg_len)
@@ -276,6 +310,8 @@ int direct_open(const char *module, const char *token_uri, const char *pin, size
 	}
 	if (find_key(d, key, alg->key_type == P11A_KEY_HMAC ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, msg,
 		     msg_len) != 0)
+		goto out;
+	if (check_key_type(d, key, alg, msg, msg_len) != 0)
 		goto out;
 	*out = d;
 	d = NULL;

@@ -29,21 +29,24 @@ static void json_string(FILE *f, const char *s)
 void report_write(FILE *f, const struct report_run *r, struct run_path *paths, size_t num_paths)
 {
 	double direct = 0, ops_s, p50, p99;
+	int w = 6; /* width of the path column */
 	size_t i;
 
 	for (i = 0; i < num_paths; i++) {
+		if ((int)strlen(paths[i].name) > w)
+			w = (int)strlen(paths[i].name);
 		if (strcmp(paths[i].name, "direct") == 0 && paths[i].seconds > 0)
 			direct = (double)paths[i].ops / paths[i].seconds;
 	}
 	if (!r->json)
-		fprintf(f, "%-24s %-16s %7s %10s %9s %9s %8s\n", "path", "alg", "clients", "ops/s",
-			"p50_us", "p99_us", "ratio");
+		fprintf(f, "%-*s %-16s %7s %10s %9s %9s %8s\n", w, "path", "alg", "clients",
+			"ops/s", "p50_us", "p99_us", "ratio");
 	for (i = 0; i < num_paths; i++) {
 		ops_s = paths[i].seconds > 0 ? (double)paths[i].ops / paths[i].seconds : 0;
 		p50 = stats_quantile_us(&paths[i].lat, 0.50);
 		p99 = stats_quantile_us(&paths[i].lat, 0.99);
 		if (!r->json) {
-			fprintf(f, "%-24s %-16s %7u %10.1f %9.1f %9.1f ", paths[i].name, r->alg,
+			fprintf(f, "%-*s %-16s %7u %10.1f %9.1f %9.1f ", w, paths[i].name, r->alg,
 				r->clients, ops_s, p50, p99);
 			if (direct > 0)
 				fprintf(f, "%7.3fx\n", ops_s / direct);
