@@ -49,7 +49,9 @@ struct audit {
 	int to_syslog;
 	struct token *tok;
 	char *key_ref; /* audit-key, or NULL: unkeyed */
-	uint64_t seq;  /* of the last record written */
+	/* The audit key, resolved once at open: token key pointers outlive re-indexing. */
+	const struct token_key *key;
+	uint64_t seq; /* of the last record written */
 	uint8_t prev[AUDITLOG_MAC_LEN];
 };
 
@@ -161,23 +163,20 @@ static int build_body(const struct audit *a, uint64_t seq, const struct audit_re
 static int chain_mac(struct audit *a, const uint8_t prev[AUDITLOG_MAC_LEN], const char *body,
 		     size_t body_len, uint8_t out[AUDITLOG_MAC_LEN], char *msg, size_t msg_len)
 {
-	const struct token_key *key;
 	uint8_t *in = NULL, *sig = NULL;
 	size_t sig_len = 0;
 	int rc;
 
-	if (a->key_ref == NULL) {
+	if (a->key == NULL) {
 		auditlog_sha256(prev, body, body_len, out);
 		return P11A_OK;
 	}
-	if ((rc = token_find_key(a->tok, a->key_ref, &key, msg, msg_len)) != P11A_OK)
-		return rc;
 	if ((in = malloc(AUDITLOG_MAC_LEN + body_len)) == NULL)
 		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
 	memcpy(in, prev, AUDITLOG_MAC_LEN);
 	memcpy(in + AUDITLOG_MAC_LEN, body, body_len);
-	rc = token_sign(a->tok, key, P11A_ALG_HMAC_SHA256, 0, in, AUDITLOG_MAC_LEN + body_len, &sig,
-			&sig_len, msg, msg_len);
+	rc = token_sign(a->tok, a->key, P11A_ALG_HMAC_SHA256, 0, in, AUDITLOG_MAC_LEN + body_len,
+			&sig, &sig_len, msg, msg_len);
 	if (rc == P11A_OK && sig_len != AUDITLOG_MAC_LEN)
 		rc = fail(msg, msg_len, P11A_ERR_TOKEN, "HMAC-SHA256 gave %zu bytes", sig_len);
 	if (rc == P11A_OK)
@@ -375,6 +374,7 @@ static int check_key(struct audit *a, char *msg, size_t msg_len)
 	if (rc != P11A_OK)
 		return fail(msg, msg_len, rc, "audit-key '%s': HMAC-SHA256 fails: %s", a->key_ref,
 			    why);
+	a->key = key;
 	return P11A_OK;
 }
 
@@ -499,16 +499,9 @@ int audit_reopen(struct audit *a)
 	return P11A_OK;
 }
 
-int audit_key(struct audit *a, const struct token_key **out_key, char *msg, size_t msg_len)
+const struct token_key *audit_key(const struct audit *a)
 {
-	const struct token_key *key = NULL;
-	int rc;
-
-	if (a != NULL && a->key_ref != NULL &&
-	    (rc = token_find_key(a->tok, a->key_ref, &key, msg, msg_len)) != P11A_OK)
-		return rc;
-	*out_key = key;
-	return P11A_OK;
+	return a != NULL ? a->key : NULL;
 }
 
 int audit_check(struct audit *a, const struct token_key *key, const uint8_t *prev, size_t prev_len,

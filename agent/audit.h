@@ -57,11 +57,11 @@ int audit_write(struct audit *a, const struct audit_record *rec);
 int audit_reopen(struct audit *a);
 
 /*
- * The key of a keyed chain, as the token indexes it now: P11A_OK with
- * *out_key, NULL when the chain is not keyed (or a is NULL); else
- * token_find_key's error.
+ * The key of a keyed chain, resolved once by audit_open() (token key
+ * pointers stay valid across re-indexing), or NULL when the chain is not
+ * keyed or a is NULL.
  */
-int audit_key(struct audit *a, const struct token_key **out_key, char *msg, size_t msg_len);
+const struct token_key *audit_key(const struct audit *a);
 /*
  * Checks a keyed chain's MAC for audit-verify: is mac the HMAC-SHA256 of
  * prev || record under key (from audit_key)? Done in the token with C_Verify:

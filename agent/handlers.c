@@ -262,13 +262,9 @@ static int pick_alg(struct req *r, size_t i, const struct token_key *key, uint32
 }
 
 /* Is key the one that keys the audit chain? Nobody may MAC with it directly. */
-static int is_audit_key(struct req *r, const struct token_key *key)
+static int is_audit_key(const struct req *r, const struct token_key *key)
 {
-	const struct token_key *ak = NULL;
-	char msg[256];
-
-	return r->ctx->audit != NULL &&
-	       audit_key(r->ctx->audit, &ak, msg, sizeof(msg)) == P11A_OK && ak == key;
+	return audit_key(r->ctx->audit) == key;
 }
 
 /*
@@ -428,9 +424,7 @@ static int handle_audit_verify(struct req *r)
 	int valid = 0, rc;
 
 	r->data = &r->in->f[1];
-	if ((rc = audit_key(r->ctx->audit, &key, r->msg, MSG_LEN)) != P11A_OK)
-		return rc;
-	if (key == NULL)
+	if ((key = audit_key(r->ctx->audit)) == NULL)
 		return err(r, P11A_ERR_NOT_SUPPORTED,
 			   "this agent's audit chain is not keyed (no audit-key)");
 	r->key = key;

@@ -80,69 +80,58 @@ static int policy_numeric_id(const char *s, unsigned long *out)
 	return 1;
 }
 
-/* A user name or a numeric uid into *out_uid. P11A_OK, P11A_ERR_BAD_INPUT (none), or INTERNAL. */
-static int policy_resolve_user(const char *name, uid_t *out_uid)
+/*
+ * A user (group 0) or group (group 1) name, or a numeric id, into *out_id.
+ * P11A_OK, P11A_ERR_BAD_INPUT (no such name), or P11A_ERR_INTERNAL.
+ */
+static int policy_resolve(const char *name, int group, unsigned long *out_id)
 {
-	struct passwd pw, *found = NULL;
-	unsigned long id;
+	struct passwd pw, *pw_found = NULL;
+	struct group gr, *gr_found = NULL;
 	size_t len = POLICY_NSS_BUF;
 	char *buf = NULL, *grown;
 	int r, rc = P11A_ERR_INTERNAL;
 
-	if (policy_numeric_id(name, &id)) {
-		*out_uid = (uid_t)id;
+	if (policy_numeric_id(name, out_id))
 		return P11A_OK;
-	}
 	for (;;) {
 		if ((grown = realloc(buf, len)) == NULL)
 			goto out;
 		buf = grown;
-		r = getpwnam_r(name, &pw, buf, len, &found);
+		r = group ? getgrnam_r(name, &gr, buf, len, &gr_found)
+			  : getpwnam_r(name, &pw, buf, len, &pw_found);
 		if (r != ERANGE || len >= POLICY_NSS_BUF_MAX)
 			break;
 		len *= 2;
 	}
-	if (found == NULL) {
+	if (pw_found == NULL && gr_found == NULL) {
 		rc = r == 0 || r == ENOENT || r == ESRCH ? P11A_ERR_BAD_INPUT : P11A_ERR_INTERNAL;
 		goto out;
 	}
-	*out_uid = pw.pw_uid;
+	*out_id = group ? (unsigned long)gr.gr_gid : (unsigned long)pw.pw_uid;
 	rc = P11A_OK;
 out:
 	free(buf);
 	return rc;
 }
 
-/* Same for a group. */
+static int policy_resolve_user(const char *name, uid_t *out_uid)
+{
+	unsigned long id;
+	int rc;
+
+	if ((rc = policy_resolve(name, 0, &id)) == P11A_OK)
+		*out_uid = (uid_t)id;
+	return rc;
+}
+
 static int policy_resolve_group(const char *name, gid_t *out_gid)
 {
-	struct group gr, *found = NULL;
 	unsigned long id;
-	size_t len = POLICY_NSS_BUF;
-	char *buf = NULL, *grown;
-	int r, rc = P11A_ERR_INTERNAL;
+	int rc;
 
-	if (policy_numeric_id(name, &id)) {
+	if ((rc = policy_resolve(name, 1, &id)) == P11A_OK)
 		*out_gid = (gid_t)id;
-		return P11A_OK;
-	}
-	for (;;) {
-		if ((grown = realloc(buf, len)) == NULL)
-			goto out;
-		buf = grown;
-		r = getgrnam_r(name, &gr, buf, len, &found);
-		if (r != ERANGE || len >= POLICY_NSS_BUF_MAX)
-			break;
-		len *= 2;
-	}
-	if (found == NULL) {
-		rc = r == 0 || r == ENOENT || r == ESRCH ? P11A_ERR_BAD_INPUT : P11A_ERR_INTERNAL;
-		goto out;
-	}
-	*out_gid = gr.gr_gid;
-	rc = P11A_OK;
-out:
-	free(buf);
 	return rc;
 }
 
