@@ -332,6 +332,59 @@ static int handle_sign(struct req *r)
 	return P11A_OK;
 }
 
+/*
+ * SIGN_BATCH: items is u32 count (1 to P11A_MAX_BATCH), then count strings,
+ * each signed as SIGN would; the reply is u32 count, then the signatures.
+ * The key, algorithm and policy are checked once; one audit record covers
+ * the batch (its input hash is over the items field). All or nothing.
+ */
+static int handle_sign_batch(struct req *r)
+{
+	const struct token_key *key;
+	const uint8_t *item;
+	struct buf items;
+	p11a_alg alg;
+	uint32_t flags = r->in->f[2].u32, count, i;
+	uint8_t *sig = NULL;
+	size_t item_len, sig_len;
+	int rc;
+
+	r->data = &r->in->f[3];
+	if ((rc = use_key(r, 1, P11A_OP_SIGN, &key, &alg)) != P11A_OK)
+		return rc;
+	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
+		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
+	buf_view(&items, r->in->f[3].p, r->in->f[3].len);
+	if (buf_get_u32(&items, &count) != P11A_OK || count == 0 || count > P11A_MAX_BATCH)
+		return err(r, P11A_ERR_BAD_REQUEST, "items: expected a count of 1 to %u",
+			   P11A_MAX_BATCH);
+	if ((rc = buf_put_u32(r->scratch, count)) != P11A_OK)
+		return rc;
+	for (i = 0; i < count; i++) {
+		if (buf_get_string_direct(&items, P11A_MAX_FRAME, &item, &item_len) != P11A_OK)
+			return err(r, P11A_ERR_BAD_REQUEST, "items: item %u of %u is truncated",
+				   i + 1, count);
+		rc = token_sign(r->tok, key, alg, flags, item, item_len, &sig, &sig_len, r->msg,
+				MSG_LEN);
+		if (rc != P11A_OK) {
+			char why[MSG_LEN];
+
+			snprintf(why, sizeof(why), "%s", r->msg);
+			return err(r, rc, "item %u of %u: %s", i + 1, count, why);
+		}
+		rc = buf_put_string(r->scratch, sig, sig_len);
+		free(sig);
+		if (rc != P11A_OK)
+			return err(r, P11A_ERR_TOO_LARGE,
+				   "the signatures would exceed the 1 MiB frame limit");
+	}
+	if (buf_avail(&items) != 0)
+		return err(r, P11A_ERR_BAD_REQUEST, "items: trailing bytes after item %u", count);
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
 static int handle_verify_hmac(struct req *r)
 {
 	const struct token_key *key;
@@ -453,6 +506,7 @@ static const struct handler handlers[] = {
     {PROTO_OP_UNWRAP, handle_unwrap, NEEDS_TOKEN},
     {PROTO_OP_DERIVE, handle_derive, NEEDS_TOKEN},
     {PROTO_OP_AUDIT_VERIFY, handle_audit_verify, NEEDS_TOKEN},
+    {PROTO_OP_SIGN_BATCH, handle_sign_batch, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)

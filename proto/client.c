@@ -385,18 +385,18 @@ static int hash(const struct p11a_alg_info *ai, const uint8_t *data, size_t len,
 	return P11A_OK;
 }
 
-int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
-	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len)
+/*
+ * The algorithm a signing request uses: alg, or the key's default when
+ * P11A_ALG_NONE (asked of the agent). Checks flags against it.
+ */
+static int sign_alg(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+		    const struct p11a_alg_info **out_ai)
 {
-	struct proto_msg msg = {.op = PROTO_OP_SIGN, .n = 4}, rep;
 	const struct p11a_alg_info *ai = NULL;
 	struct p11a_key_info *info = NULL;
-	uint8_t md[EVP_MAX_MD_SIZE];
-	size_t md_len;
 	int r;
 
-	if (!check_key(key) || (data == NULL && data_len > 0) ||
-	    (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
+	if (!check_key(key) || (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
 		return P11A_ERR_INVALID_ARG;
 	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
 		return P11A_ERR_INVALID_ARG;
@@ -411,26 +411,132 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 			return P11A_ERR_NOT_SUPPORTED;
 		}
 	}
-	if (ai != NULL && ai->input == P11A_INPUT_MESSAGE && (flags & P11A_SIGN_PREHASHED)) {
+	if (ai->input == P11A_INPUT_MESSAGE && (flags & P11A_SIGN_PREHASHED)) {
 		set_message(conn, "%s signs the message itself: --prehashed does not apply",
 			    ai->name);
 		return P11A_ERR_INVALID_ARG;
 	}
-	msg.f[0] = proto_key(key);
-	msg.f[1] = proto_u32(ai != NULL ? (uint32_t)ai->alg : P11A_ALG_NONE);
-	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
-	if (ai != NULL && ai->input == P11A_INPUT_DIGEST && !(flags & P11A_SIGN_PREHASHED)) {
-		if ((r = hash(ai, data, data_len, md, &md_len)) != P11A_OK)
+	*out_ai = ai;
+	return P11A_OK;
+}
+
+/*
+ * What a signing request carries for data: its digest (RSA, ECDSA, unless
+ * prehashed), hashed into md, or the data itself. Sets *out_p, *out_len.
+ */
+static int sign_input(struct p11a_conn *conn, const struct p11a_alg_info *ai, uint32_t flags,
+		      const uint8_t *data, size_t data_len, uint8_t md[EVP_MAX_MD_SIZE],
+		      const uint8_t **out_p, size_t *out_len)
+{
+	int r;
+
+	if (ai->input == P11A_INPUT_DIGEST && !(flags & P11A_SIGN_PREHASHED)) {
+		if ((r = hash(ai, data, data_len, md, out_len)) != P11A_OK)
 			return r;
-		msg.f[3] = proto_str(md, md_len);
-	} else {
-		if (data_len > P11A_MAX_DATA)
-			return too_large(conn, data_len);
-		msg.f[3] = proto_str(data, data_len);
+		*out_p = md;
+		return P11A_OK;
 	}
+	if (data_len > P11A_MAX_DATA)
+		return too_large(conn, data_len);
+	*out_p = data;
+	*out_len = data_len;
+	return P11A_OK;
+}
+
+int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_SIGN, .n = 4}, rep;
+	const struct p11a_alg_info *ai = NULL;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	const uint8_t *in;
+	size_t in_len;
+	int r;
+
+	if (data == NULL && data_len > 0)
+		return P11A_ERR_INVALID_ARG;
+	if ((r = sign_alg(conn, key, alg, flags, &ai)) != P11A_OK)
+		return r;
+	if ((r = sign_input(conn, ai, flags, data, data_len, md, &in, &in_len)) != P11A_OK)
+		return r;
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)ai->alg);
+	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
+	msg.f[3] = proto_str(in, in_len);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	r = take_bytes(&rep.f[0], out_sig, out_sig_len);
+	drop_reply(conn);
+	return r;
+}
+
+/* Frees the signatures of items[0..n) and clears them. */
+static void clear_sigs(struct p11a_sign_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		p11a_free(items[i].sig, items[i].sig_len);
+		items[i].sig = NULL;
+		items[i].sig_len = 0;
+	}
+}
+
+int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+		    struct p11a_sign_item *items, size_t n)
+{
+	struct proto_msg msg = {.op = PROTO_OP_SIGN_BATCH, .n = 4}, rep;
+	const struct p11a_alg_info *ai = NULL;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	struct buf *b = NULL, view;
+	const uint8_t *in;
+	size_t in_len, i, done = 0;
+	uint32_t count;
+	int r;
+
+	if (items == NULL || n == 0 || n > P11A_MAX_BATCH)
+		return P11A_ERR_INVALID_ARG;
+	for (i = 0; i < n; i++)
+		if (items[i].data == NULL && items[i].data_len > 0)
+			return P11A_ERR_INVALID_ARG;
+	if ((r = sign_alg(conn, key, alg, flags, &ai)) != P11A_OK)
+		return r;
+	if ((b = buf_new(P11A_MAX_DATA)) == NULL)
+		return P11A_ERR_NOMEM;
+	r = buf_put_u32(b, (uint32_t)n);
+	for (i = 0; i < n && r == P11A_OK; i++) {
+		if ((r = sign_input(conn, ai, flags, items[i].data, items[i].data_len, md, &in,
+				    &in_len)) == P11A_OK &&
+		    (r = buf_put_string(b, in, in_len)) == P11A_ERR_TOO_LARGE)
+			r = too_large(conn, buf_len(b) + in_len);
+	}
+	if (r != P11A_OK)
+		goto out;
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)ai->alg);
+	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
+	msg.f[3] = proto_rest(buf_data(b), buf_len(b));
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		goto out;
+	buf_view(&view, rep.f[0].p, rep.f[0].len);
+	if (buf_get_u32(&view, &count) != P11A_OK || count != n) {
+		r = P11A_ERR_PROTOCOL;
+		goto out;
+	}
+	for (done = 0; done < n; done++) {
+		struct proto_field f = {.type = 's'};
+
+		if (buf_get_string_direct(&view, P11A_MAX_FRAME, &f.p, &f.len) != P11A_OK) {
+			r = P11A_ERR_PROTOCOL;
+			goto out;
+		}
+		if ((r = take_bytes(&f, &items[done].sig, &items[done].sig_len)) != P11A_OK)
+			goto out;
+	}
+	r = buf_avail(&view) == 0 ? P11A_OK : P11A_ERR_PROTOCOL;
+out:
+	if (r != P11A_OK)
+		clear_sigs(items, done);
+	explicit_bzero(md, sizeof(md));
+	buf_free(b);
 	drop_reply(conn);
 	return r;
 }

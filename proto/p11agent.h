@@ -211,6 +211,27 @@ int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size
 int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
 	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len);
 
+/* Most items one p11a_sign_batch() request may carry. */
+#define P11A_MAX_BATCH 1024u
+
+/* One item of p11a_sign_batch(): data in, signature out. */
+struct p11a_sign_item {
+	const uint8_t *data; /* as p11a_sign()'s data */
+	size_t data_len;
+	uint8_t *sig; /* set on success; free with p11a_free(sig, sig_len) */
+	size_t sig_len;
+};
+
+/*
+ * Signs n items (1 to P11A_MAX_BATCH) with key in one round trip, as n calls
+ * of p11a_sign() with the same alg and flags would, one audit record for all.
+ * The request must fit a frame (for example 1024 SHA-512 digests do).
+ * All or nothing: on success every item's sig is set, on failure none is
+ * (the agent's message names the item at fault).
+ */
+int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+		    struct p11a_sign_item *items, size_t n);
+
 /*
  * Verifies an HMAC inside the token. Returns P11A_OK and sets *out_valid to 1
  * when mac is right for data, 0 when not.

@@ -83,6 +83,7 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 {
 	static const uint8_t digest[32] = {0xde, 0xad, 0xbe, 0xef};
 	static const uint8_t mac[32] = {0x42};
+	static const uint8_t batch[4 + 2 * 36] = {0, 0, 0, 2, 0, 0, 0, 32, [40] = 0, 0, 0, 32};
 	struct proto_msg m = {.op = op, .id = id};
 
 	switch (op) {
@@ -143,6 +144,14 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[1] = proto_cstr("{\"seq\":1,\"op\":\"sign\",\"chain\":\"hmac-sha256\"");
 		m.f[2] = proto_str(mac, 32);
 		break;
+	case PROTO_OP_SIGN_BATCH:
+		/* Two SHA-256 digests: count 2, then two strings of 32 bytes. */
+		m.n = 4;
+		m.f[0] = proto_key("signer");
+		m.f[1] = proto_u32(P11A_ALG_ECDSA_SHA256);
+		m.f[2] = proto_u32(0);
+		m.f[3] = proto_rest(batch, sizeof(batch));
+		break;
 	default:
 		die("no sample request for an opcode: update gen-seeds");
 	}
@@ -178,6 +187,14 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		break;
 	case PROTO_OP_KEY_INFO:
 		put_sample_key(scratch, 0);
+		m.n = 1;
+		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
+		break;
+	case PROTO_OP_SIGN_BATCH:
+		if (buf_put_u32(scratch, 2) != P11A_OK ||
+		    buf_put_string(scratch, sig, sizeof(sig)) != P11A_OK ||
+		    buf_put_string(scratch, sig, sizeof(sig)) != P11A_OK)
+			die("buf_put failed");
 		m.n = 1;
 		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
 		break;
