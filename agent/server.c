@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #define SERVER_THREAD_STACK (256 * 1024)
 /* A frame body is read in steps of this size, so memory follows the bytes received. */
 #define SERVER_READ_CHUNK (64 * 1024)
+/* A connection's input buffer (on its thread's stack): most frames fit. */
+#define SERVER_INBUF 16384
 /* Bytes written to the control pipe by the signal handlers. */
 #define SERVER_CTL_STOP 'x'
 #define SERVER_CTL_HUP 'h'
@@ -288,51 +291,99 @@ static int64_t now_ms(void)
 }
 
 /*
- * Reads exactly len bytes. deadline_ms < 0: wait as long as it takes (an
- * idle client between frames); else give up at that time on the monotonic
- * clock (a client that started a frame must finish it).
- * Returns 0, or -1 on EOF, error or timeout.
+ * A connection's input: frames are received into in[], usually a whole frame
+ * (or several) in one recv(). Waiting uses SO_RCVTIMEO rather than poll(),
+ * so that a request costs one recv() and one send(); the timeout is set only
+ * when it changes (the idle timeout between frames, what is left of the frame
+ * timeout within a frame).
  */
-static int read_full(int fd, uint8_t *p, size_t len, int64_t deadline_ms)
-{
-	while (len > 0) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline_ms < 0 ? -1 : deadline_ms - now_ms();
-		ssize_t n;
-		int pr;
+struct reader {
+	int fd;
+	int timeout_ms; /* SO_RCVTIMEO now set on fd; 0 means none */
+	size_t have;	/* bytes in in[] */
+	uint8_t in[SERVER_INBUF];
+};
 
-		if (deadline_ms >= 0 && left <= 0)
+/* Sets SO_RCVTIMEO to ms (0: wait forever) unless it already is. */
+static int set_timeout(struct reader *rd, int ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	if (ms == rd->timeout_ms)
+		return 0;
+	if (setsockopt(rd->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		return -1;
+	rd->timeout_ms = ms;
+	return 0;
+}
+
+/*
+ * Receives once into p (at most len bytes), waiting at most timeout_ms
+ * (0: as long as it takes). Returns the byte count, or -1 on EOF, error or
+ * timeout (errno EAGAIN).
+ */
+static ssize_t recv_some(struct reader *rd, uint8_t *p, size_t len, int timeout_ms)
+{
+	ssize_t n;
+
+	if (set_timeout(rd, timeout_ms) != 0)
+		return -1;
+	do
+		n = recv(rd->fd, p, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		errno = 0;
+	return n > 0 ? n : -1;
+}
+
+/* Milliseconds left until deadline_ms, at least 1; 0 when it has passed. */
+static int ms_left(int64_t deadline_ms)
+{
+	int64_t left = deadline_ms - now_ms();
+
+	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Receives into rd->in until it holds want bytes (want <= SERVER_INBUF). */
+static int fill(struct reader *rd, size_t want, int64_t deadline_ms)
+{
+	while (rd->have < want) {
+		int left = ms_left(deadline_ms);
+		ssize_t n;
+
+		if (left == 0)
 			return -1;
-		pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
+		if ((n = recv_some(rd, rd->in + rd->have, sizeof(rd->in) - rd->have, left)) < 0)
 			return -1;
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
+		rd->have += (size_t)n;
 	}
 	return 0;
 }
 
 /*
- * Reads a frame body of len bytes before the deadline. The buffer grows with
- * the bytes that actually arrive, so a client announcing 1 MiB and sending
- * little holds little. On success *out_body is malloc'd; wipe and free it.
+ * Reads the rest of a frame body of len bytes, larger than in[], before the
+ * deadline: what in[] holds after the length is its start. The buffer grows
+ * with the bytes that actually arrive, so a client announcing 1 MiB and
+ * sending little holds little. On success *out_body is malloc'd; wipe and
+ * free it. in[] is left empty.
  */
-static int read_body(int fd, uint32_t len, int64_t deadline_ms, uint8_t **out_body)
+static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, uint8_t **out_body)
 {
-	size_t alloc = len < SERVER_READ_CHUNK ? len : SERVER_READ_CHUNK, got = 0;
+	size_t got = rd->have - 4, alloc = SERVER_READ_CHUNK;
 	uint8_t *body, *bigger;
 	int r = -1;
 
+	if (alloc > len)
+		alloc = len;
 	if ((body = malloc(alloc)) == NULL)
 		return -1;
+	memcpy(body, rd->in + 4, got);
+	secret_wipe(rd->in, rd->have);
+	rd->have = 0;
 	while (got < len) {
+		int left = ms_left(deadline_ms);
+		ssize_t n;
+
 		if (got == alloc) {
 			size_t nalloc = alloc * 2 < len ? alloc * 2 : len;
 
@@ -345,9 +396,9 @@ static int read_body(int fd, uint32_t len, int64_t deadline_ms, uint8_t **out_bo
 			body = bigger;
 			alloc = nalloc;
 		}
-		if (read_full(fd, body + got, alloc - got, deadline_ms) != 0)
+		if (left == 0 || (n = recv_some(rd, body + got, alloc - got, left)) < 0)
 			goto out;
-		got = alloc;
+		got += (size_t)n;
 	}
 	*out_body = body;
 	body = NULL;
@@ -358,6 +409,17 @@ out:
 		free(body);
 	}
 	return r;
+}
+
+/* Drops the first used bytes of in[] (a frame answered), wiping them. */
+static void consume(struct reader *rd, size_t used)
+{
+	size_t left = rd->have - used;
+
+	if (left > 0)
+		memmove(rd->in, rd->in + used, left);
+	secret_wipe(rd->in + left, used);
+	rd->have = left;
 }
 
 /*
@@ -439,25 +501,30 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	const struct server_options *opt = &c->srv->opt;
 	struct buf *out = buf_new(0);
-	uint8_t hdr[4], *body = NULL;
+	struct reader rd = {.fd = c->fd};
+	uint8_t *body = NULL, *big = NULL;
 	uint32_t len = 0;
 	int64_t deadline = -1;
 	int partial = 0; /* a frame was started and not finished */
 
 	while (out != NULL) {
-		/* The first byte may take idle-timeout; then the frame has a deadline. */
-		deadline = opt->idle_timeout_ms > 0 ? now_ms() + opt->idle_timeout_ms : -1;
-		if (read_full(c->fd, hdr, 1, deadline) != 0) {
-			if (deadline >= 0 && now_ms() >= deadline)
-				log_info("uid %d pid %d: idle for %u ms, connection closed",
-					 c->peer.uid, c->peer.pid, opt->idle_timeout_ms);
-			break;
+		/* The first bytes may take idle-timeout; then the frame has a deadline. */
+		if (rd.have == 0) {
+			ssize_t n = recv_some(&rd, rd.in, sizeof(rd.in), (int)opt->idle_timeout_ms);
+
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					log_info("uid %d pid %d: idle for %u ms, connection closed",
+						 c->peer.uid, c->peer.pid, opt->idle_timeout_ms);
+				break;
+			}
+			rd.have = (size_t)n;
 		}
 		deadline = now_ms() + opt->frame_timeout_ms;
 		partial = 1;
-		if (read_full(c->fd, hdr + 1, sizeof(hdr) - 1, deadline) != 0)
+		if (fill(&rd, 4, deadline) != 0)
 			break;
-		len = proto_frame_len(hdr);
+		len = proto_frame_len(rd.in);
 		if (len > opt->max_frame || len < PROTO_MIN_BODY) {
 			char why[80];
 
@@ -472,14 +539,26 @@ static void *conn_main(void *arg)
 			partial = 0;
 			break;
 		}
-		if (read_body(c->fd, len, deadline, &body) != 0)
-			break;
+		if (4 + (size_t)len <= sizeof(rd.in)) {
+			if (fill(&rd, 4 + (size_t)len, deadline) != 0)
+				break;
+			body = rd.in + 4;
+		} else {
+			if (read_big_body(&rd, len, deadline, &big) != 0)
+				break;
+			body = big;
+		}
 		partial = 0;
 		buf_reset(out);
 		if (handlers_dispatch(c->srv->ctx, &c->peer, body, len, out) != 0)
 			break;
-		secret_wipe(body, len);
-		free(body);
+		if (big != NULL) {
+			secret_wipe(big, len);
+			free(big);
+			big = NULL;
+		} else {
+			consume(&rd, 4 + (size_t)len);
+		}
 		body = NULL;
 		if (write_full(c->fd, buf_data(out), buf_len(out),
 			       now_ms() + opt->frame_timeout_ms) != 0)
@@ -489,10 +568,11 @@ static void *conn_main(void *arg)
 	if (partial && now_ms() >= deadline)
 		log_info("uid %d pid %d: frame not complete within %u ms, connection closed",
 			 c->peer.uid, c->peer.pid, opt->frame_timeout_ms);
-	if (body != NULL) {
-		secret_wipe(body, len);
-		free(body);
+	if (big != NULL) {
+		secret_wipe(big, len);
+		free(big);
 	}
+	secret_wipe(rd.in, rd.have);
 	buf_free(out);
 	/* Unlink first: once closed, the fd number may be reused by anyone. */
 	conn_unlink(c);

@@ -21,14 +21,21 @@
 #include "proto.h"
 #include "secret.h"
 
+/* Replies are read into a buffer of this size, one recv() for most. */
+#define CONN_RBUF 16384
+
 struct p11a_conn {
 	int fd;
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *message;	 /* the agent's message for the last error, malloc'd; never NULL */
 	struct buf *out; /* request being sent */
-	uint8_t *reply;	 /* body of the last reply */
+	uint8_t *reply;	 /* body of the last reply: in rbuf, or malloc'd when larger */
 	size_t reply_len;
+	int reply_owned; /* reply was malloc'd */
+	size_t rhave;	 /* bytes received in rbuf */
+	size_t rused;	 /* of them, those of the last reply's frame */
+	uint8_t rbuf[CONN_RBUF];
 };
 
 const char *p11a_default_socket(void)
@@ -103,11 +110,25 @@ void p11a_free(void *p, size_t len)
 	free(p);
 }
 
+/* Wipes the last reply; bytes received after its frame move to the front. */
 static void drop_reply(struct p11a_conn *conn)
 {
-	p11a_free(conn->reply, conn->reply_len);
+	size_t left = conn->rhave - conn->rused;
+
+	if (conn->reply_owned)
+		p11a_free(conn->reply, conn->reply_len);
+	if (conn->rused > 0) {
+		secret_wipe(conn->rbuf, conn->rused);
+		if (left > 0) {
+			memmove(conn->rbuf, conn->rbuf + conn->rused, left);
+			secret_wipe(conn->rbuf + left, conn->rused);
+		}
+	}
+	conn->rhave = left;
+	conn->rused = 0;
 	conn->reply = NULL;
 	conn->reply_len = 0;
+	conn->reply_owned = 0;
 }
 
 void p11a_close(struct p11a_conn *conn)
@@ -118,6 +139,7 @@ void p11a_close(struct p11a_conn *conn)
 		close(conn->fd);
 	buf_free(conn->out);
 	drop_reply(conn);
+	secret_wipe(conn->rbuf, conn->rhave);
 	free(conn->message);
 	free(conn);
 }
@@ -152,14 +174,60 @@ static int read_all(int fd, uint8_t *p, size_t len)
 	return P11A_OK;
 }
 
+/* Receives into rbuf until it holds at least want bytes (want <= CONN_RBUF). */
+static int fill(struct p11a_conn *conn, size_t want)
+{
+	while (conn->rhave < want) {
+		ssize_t n = recv(conn->fd, conn->rbuf + conn->rhave, CONN_RBUF - conn->rhave, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return P11A_ERR_IO;
+		conn->rhave += (size_t)n;
+	}
+	return P11A_OK;
+}
+
+/*
+ * Reads one reply frame: a small one (most) stays in rbuf, often from one
+ * recv(); a larger one is read into a malloc'd body. Sets conn->reply.
+ */
+static int read_reply(struct p11a_conn *conn)
+{
+	size_t len, got;
+	int r;
+
+	if ((r = fill(conn, 4)) != P11A_OK)
+		return r;
+	len = proto_frame_len(conn->rbuf);
+	if (len < PROTO_MIN_BODY || len > P11A_MAX_FRAME)
+		return P11A_ERR_PROTOCOL;
+	if (4 + len <= CONN_RBUF) {
+		if ((r = fill(conn, 4 + len)) != P11A_OK)
+			return r;
+		conn->reply = conn->rbuf + 4;
+		conn->reply_len = len;
+		conn->rused = 4 + len;
+		return P11A_OK;
+	}
+	/* rbuf is smaller than the frame: all it holds belongs to this frame. */
+	if ((conn->reply = malloc(len)) == NULL)
+		return P11A_ERR_NOMEM;
+	conn->reply_owned = 1;
+	conn->reply_len = len;
+	got = conn->rhave - 4;
+	memcpy(conn->reply, conn->rbuf + 4, got);
+	conn->rused = conn->rhave;
+	return read_all(conn->fd, conn->reply + got, len - got);
+}
+
 /*
  * Sends msg as a request and reads the reply into conn->reply, decoded into
  * *rep. A non-zero status is returned as the error, its message kept.
  */
 static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg *rep)
 {
-	uint8_t hdr[4];
-	uint32_t len;
 	int r;
 
 	free(conn->message);
@@ -172,17 +240,9 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
 		return r;
 	buf_reset(conn->out);
-	if ((r = read_all(conn->fd, hdr, sizeof(hdr))) != P11A_OK)
+	if ((r = read_reply(conn)) != P11A_OK)
 		return r;
-	len = proto_frame_len(hdr);
-	if (len < PROTO_MIN_BODY || len > P11A_MAX_FRAME)
-		return P11A_ERR_PROTOCOL;
-	if ((conn->reply = malloc(len)) == NULL)
-		return P11A_ERR_NOMEM;
-	conn->reply_len = len;
-	if ((r = read_all(conn->fd, conn->reply, len)) != P11A_OK)
-		return r;
-	if ((r = proto_decode_reply(conn->reply, len, msg->op, rep)) != P11A_OK)
+	if ((r = proto_decode_reply(conn->reply, conn->reply_len, msg->op, rep)) != P11A_OK)
 		return r;
 	if (rep->id != msg->id && rep->op != 0)
 		return P11A_ERR_PROTOCOL;
