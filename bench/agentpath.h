@@ -11,20 +11,29 @@
 #include <stdint.h>
 
 #include "p11agent.h"
+#include "work.h"
 
 struct agentpath_client;
 
 /*
- * Connects to the agent at socket (NULL: the default socket). alg NULL means
- * ping; else each operation signs data with key (data is the digest for RSA
- * and ECDSA, sent with P11A_SIGN_PREHASHED, the message for Ed25519 and HMAC).
- * data must outlive the client. Returns 0 and *out, or -1 with msg.
+ * Connects to the agent at socket (NULL: the default socket) for w: ping,
+ * p11a_sign (RSA and ECDSA digests with P11A_SIGN_PREHASHED) or, for a batch,
+ * p11a_sign_batch of w->batch copies of w->in, p11a_decrypt or p11a_unwrap of
+ * w->in. w must outlive the client. Returns 0 and *out, or -1 with msg.
  */
-int agentpath_client_open(const char *socket, const char *key, const struct p11a_alg_info *alg,
-			  const uint8_t *data, size_t data_len, struct agentpath_client **out,
+int agentpath_client_open(const char *socket, const struct work *w, struct agentpath_client **out,
 			  char *msg, size_t msg_len);
-/* One operation (a round trip). Returns 0, or -1 with a message in msg. */
-int agentpath_client_op(struct agentpath_client *c, char *msg, size_t msg_len);
+/*
+ * One operation (a round trip). check: compare a plaintext or session key to
+ * w->plain, a signature's length to 0. Returns 0, or -1 with a message in
+ * msg (a wrong result too).
+ */
+int agentpath_client_op(struct agentpath_client *c, int check, char *msg, size_t msg_len);
+/*
+ * Does the agent complete w->alg for w->key in software (the key's sw_algs)?
+ * Returns 1 or 0, or -1 with a message in msg.
+ */
+int agentpath_alg_in_software(struct agentpath_client *c, char *msg, size_t msg_len);
 /* Closes the connection. NULL is a no-op. */
 void agentpath_client_close(struct agentpath_client *c);
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,15 @@
 #include "pinsrc.h"
 #include "report.h"
 #include "run.h"
+#include "work.h"
 
 #define MAX_PATHS 8
 #define MAX_CLIENTS 1024
 #define DEFAULT_MSG_LEN 64
 
 struct opts {
-	const char *module, *token, *pin_source, *socket, *key, *alg_name, *paths;
-	unsigned clients;
+	const char *module, *token, *pin_source, *socket, *key, *alg_name, *op_name, *paths;
+	unsigned clients, batch;
 	double seconds;
 	size_t msg_len;
 	int json;
@@ -32,12 +34,15 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: p11agent-bench --alg ALG [--key KEY] [--module PATH --token URI\n"
-		   "         --pin-source file:PATH|env:VAR] [--socket PATH]\n"
-		   "         [--paths direct,agent,module:PATH] [--clients N] [--seconds S]\n"
-		   "         [--msg-len N] [--json]\n"
-		   "ALG: a signing or HMAC algorithm of p11agent (ecdsa-sha256, rsa-pkcs1-sha256,\n"
-		   "     rsa-pss-sha256, ed25519, hmac-sha256, ...) or ping (agent path only).\n");
+	fprintf(f,
+		"usage: p11agent-bench --alg ALG [--key KEY] [--op sign|decrypt|unwrap]\n"
+		"         [--module PATH --token URI --pin-source file:PATH|env:VAR]\n"
+		"         [--socket PATH] [--paths direct,agent,module:PATH] [--clients N]\n"
+		"         [--seconds S] [--batch N] [--msg-len N] [--json]\n"
+		"ALG: an algorithm of p11agent: signing or HMAC (ecdsa-sha256, rsa-pkcs1-sha256,\n"
+		"     rsa-pss-sha256, ed25519, hmac-sha256, ...), decryption (rsa-oaep-sha256,\n"
+		"     ...), unwrapping (aes-kwp, aes-kw; rsa-oaep-* with --op unwrap), or ping\n"
+		"     (agent path only).\n");
 }
 
 static int usage_error(const char *what)
@@ -45,6 +50,32 @@ static int usage_error(const char *what)
 	fprintf(stderr, "p11agent-bench: %s\n", what);
 	usage(stderr);
 	return 2;
+}
+
+/* usage_error() with a printf format. */
+__attribute__((format(printf, 1, 2))) static int usage_errorf(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return usage_error(buf);
+}
+
+/* An unsigned number from lo to hi; -1 when s is not one. */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long ul;
+
+	errno = 0;
+	ul = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *s == '-' || ul < lo || ul > hi)
+		return -1;
+	*out = ul;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -56,9 +87,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"socket", required_argument, NULL, 'S'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"alg", required_argument, NULL, 'a'},
+	    {"op", required_argument, NULL, 'o'},
 	    {"paths", required_argument, NULL, 'P'},
 	    {"clients", required_argument, NULL, 'c'},
 	    {"seconds", required_argument, NULL, 's'},
+	    {"batch", required_argument, NULL, 'b'},
 	    {"msg-len", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -70,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->clients = 1;
+	o->batch = 1;
 	o->seconds = 3;
 	o->msg_len = DEFAULT_MSG_LEN;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -92,13 +126,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'a':
 			o->alg_name = optarg;
 			break;
+		case 'o':
+			o->op_name = optarg;
+			break;
 		case 'P':
 			o->paths = optarg;
 			break;
 		case 'c':
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || ul < 1 || ul > MAX_CLIENTS)
+			if (parse_uint(optarg, 1, MAX_CLIENTS, &ul) != 0)
 				return usage_error("--clients: expected 1 to 1024");
 			o->clients = (unsigned)ul;
 			break;
@@ -109,10 +144,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    o->seconds > 3600)
 				return usage_error("--seconds: expected 0.01 to 3600");
 			break;
+		case 'b':
+			if (parse_uint(optarg, 1, P11A_MAX_BATCH, &ul) != 0)
+				return usage_error("--batch: expected 1 to P11A_MAX_BATCH (1024)");
+			o->batch = (unsigned)ul;
+			break;
 		case 'l':
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || ul < 1 || ul > P11A_MAX_DATA)
+			if (parse_uint(optarg, 1, P11A_MAX_DATA, &ul) != 0)
 				return usage_error("--msg-len: expected 1 to P11A_MAX_DATA");
 			o->msg_len = ul;
 			break;
@@ -131,6 +169,47 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return usage_error("unexpected argument");
 	if (o->alg_name == NULL)
 		return usage_error("--alg is required");
+	return 0;
+}
+
+/* What each operation is: w->op, alg, key and batch from the options. Returns 0 or 2. */
+static int parse_work(const struct opts *o, struct work *w)
+{
+	static const uint32_t op_bits[] = {
+	    [WORK_SIGN] = P11A_OP_SIGN,
+	    [WORK_DECRYPT] = P11A_OP_DECRYPT,
+	    [WORK_UNWRAP] = P11A_OP_UNWRAP,
+	};
+
+	memset(w, 0, sizeof(*w));
+	w->batch = o->batch;
+	if (strcmp(o->alg_name, "ping") == 0) {
+		w->op = WORK_PING;
+		if (o->op_name != NULL)
+			return usage_error("--op: not with --alg ping");
+		if (o->batch > 1)
+			return usage_error("--batch: signing algorithms only, not ping");
+		return 0;
+	}
+	if ((w->alg = p11a_alg_by_name(o->alg_name)) == NULL)
+		return usage_error("--alg: no such algorithm");
+	if (o->op_name != NULL) {
+		if (work_op_by_name(o->op_name, &w->op) != 0)
+			return usage_error("--op: expected sign, decrypt or unwrap");
+		if (!(w->alg->ops & op_bits[w->op]))
+			return usage_errorf("--op: %s does not %s", w->alg->name, o->op_name);
+	} else if (work_default_op(w->alg, &w->op) != 0) {
+		return usage_errorf("--alg %s: derivation is not benchmarked", w->alg->name);
+	}
+	if (o->batch > 1 && w->op != WORK_SIGN)
+		return usage_errorf("--batch: signing algorithms only, not %s (%s)", w->alg->name,
+				    work_op_name(w->op));
+	if (w->op == WORK_SIGN && w->alg->input != P11A_INPUT_DIGEST &&
+	    (size_t)o->batch * (o->msg_len + 4) > P11A_MAX_DATA)
+		return usage_error("--batch times --msg-len: the request would not fit a frame");
+	if (o->key == NULL)
+		return usage_error("--key is required");
+	w->key = o->key;
 	return 0;
 }
 
@@ -179,47 +258,148 @@ static int parse_paths(const struct opts *o, int ping, char *names, struct run_p
 	return 0;
 }
 
-/* Loads the modules and opens one client per thread on every path. */
-static int open_paths(const struct opts *o, const struct p11a_alg_info *alg, const uint8_t *data,
-		      size_t data_len, struct run_path *paths, size_t num_paths, char *msg,
-		      size_t msg_len)
+/* Puts "NAME path: " before the message of a direct or module: path's failure. */
+static void prefix_path(const struct run_path *p, char *msg, size_t msg_len)
+{
+	size_t name_len = strlen(p->name), pre_len = name_len + sizeof(" path: ") - 1, len;
+
+	if (p->kind != RUN_DIRECT || pre_len >= msg_len)
+		return;
+	len = strnlen(msg, msg_len - 1);
+	if (pre_len + len >= msg_len)
+		len = msg_len - 1 - pre_len;
+	memmove(msg + pre_len, msg, len);
+	memcpy(msg, p->name, name_len);
+	memcpy(msg + name_len, " path: ", pre_len - name_len);
+	msg[pre_len + len] = '\0';
+}
+
+/*
+ * Opens the direct and module: paths, and makes the input with the first of
+ * them (or with a session of its own on --module when the input is wrapped
+ * in the token and no such path runs; or with the agent's public key).
+ */
+static int open_direct(const struct opts *o, struct work *w, struct run_path *paths,
+		       size_t num_paths, char *msg, size_t msg_len)
 {
 	char pin[BENCH_PIN_MAX + 1];
+	struct direct *setup = NULL, *own = NULL;
 	size_t pin_len = 0, i;
-	unsigned c;
-	int have_pin = 0, ret = -1;
+	int need_token = w->op != WORK_PING && w->alg->key_type == P11A_KEY_AES, ret = -1;
 
+	for (i = 0; i < num_paths; i++)
+		need_token |= paths[i].kind == RUN_DIRECT;
+	if (need_token && pinsrc_read(o->pin_source, pin, &pin_len, msg, msg_len) != 0)
+		goto out;
 	for (i = 0; i < num_paths; i++) {
-		struct run_path *p = &paths[i];
-
-		if ((p->clients = calloc(o->clients, sizeof(*p->clients))) == NULL) {
-			snprintf(msg, msg_len, "out of memory");
+		if (paths[i].kind != RUN_DIRECT)
+			continue;
+		if (direct_open(paths[i].module, o->token, pin, pin_len, w, &paths[i].d, msg,
+				msg_len) != 0) {
+			prefix_path(&paths[i], msg, msg_len);
 			goto out;
 		}
-		if (p->kind == RUN_DIRECT) {
-			if (!have_pin &&
-			    pinsrc_read(o->pin_source, pin, &pin_len, msg, msg_len) != 0)
-				goto out;
-			have_pin = 1;
-			if (direct_open(p->module, o->token, pin, pin_len, o->key, alg, data,
-					data_len, &p->d, msg, msg_len) != 0)
-				goto out;
+		if (setup == NULL)
+			setup = paths[i].d;
+	}
+	if (setup == NULL && need_token) {
+		if (direct_open(o->module, o->token, pin, pin_len, w, &own, msg, msg_len) != 0)
+			goto out;
+		setup = own;
+	}
+	if (work_make_input(w, o->msg_len, setup, o->socket, msg, msg_len) != 0)
+		goto out;
+	ret = 0;
+out:
+	direct_close(own);
+	explicit_bzero(pin, sizeof(pin));
+	return ret;
+}
+
+/* Sets up each direct path's mechanism; says when OAEP is decoded in software. */
+static int prepare_direct(const struct work *w, struct run_path *paths, size_t num_paths, char *msg,
+			  size_t msg_len)
+{
+	size_t i;
+
+	for (i = 0; i < num_paths; i++) {
+		if (paths[i].kind != RUN_DIRECT)
+			continue;
+		if (direct_prepare(paths[i].d, &paths[i].software, msg, msg_len) != 0) {
+			prefix_path(&paths[i], msg, msg_len);
+			return -1;
+		}
+		if (paths[i].software)
+			fprintf(stderr,
+				"p11agent-bench: note: %s path: the token does not do %s itself; "
+				"raw RSA (CKM_RSA_X_509) in the token and OAEP decoded in "
+				"software, as the agent does then\n",
+				paths[i].name, w->alg->name);
+	}
+	return 0;
+}
+
+/*
+ * Opens one client per thread on every path and checks each one's first
+ * result (untimed): a wrong plaintext or key fails the run.
+ */
+static int open_clients(const struct opts *o, const struct work *w, struct run_path *paths,
+			size_t num_paths, char *msg, size_t msg_len)
+{
+	struct run_path *p;
+	size_t i;
+	unsigned c;
+	int rc;
+
+	for (i = 0; i < num_paths; i++) {
+		p = &paths[i];
+		if ((p->clients = calloc(o->clients, sizeof(*p->clients))) == NULL) {
+			snprintf(msg, msg_len, "out of memory");
+			return -1;
 		}
 		for (c = 0; c < o->clients; c++) {
-			if (p->kind == RUN_DIRECT) {
-				if (direct_client_open(p->d, &p->clients[c].direct, msg, msg_len) !=
-				    0)
-					goto out;
-			} else if (agentpath_client_open(o->socket, o->key, alg, data, data_len,
-							 &p->clients[c].agent, msg, msg_len) != 0) {
-				goto out;
+			if (p->kind == RUN_DIRECT)
+				rc = direct_client_open(p->d, &p->clients[c].direct, msg,
+							msg_len) != 0 ||
+				     direct_client_op(p->clients[c].direct, 1, msg, msg_len) != 0;
+			else
+				rc = agentpath_client_open(o->socket, w, &p->clients[c].agent, msg,
+							   msg_len) != 0 ||
+				     agentpath_client_op(p->clients[c].agent, 1, msg, msg_len) != 0;
+			if (rc) {
+				prefix_path(p, msg, msg_len);
+				return -1;
 			}
 		}
 	}
-	ret = 0;
-out:
-	explicit_bzero(pin, sizeof(pin));
-	return ret;
+	return 0;
+}
+
+/* Warns when the agent completes OAEP in software and a direct path does not, or the reverse. */
+static void compare_plans(const struct work *w, struct run_path *paths, size_t num_paths)
+{
+	char msg[256];
+	size_t i, a;
+	int sw;
+
+	if (w->op != WORK_DECRYPT && w->op != WORK_UNWRAP)
+		return;
+	for (a = 0; a < num_paths && paths[a].kind != RUN_AGENT; a++)
+		;
+	if (a == num_paths)
+		return;
+	if ((sw = agentpath_alg_in_software(paths[a].clients[0].agent, msg, sizeof(msg))) < 0) {
+		fprintf(stderr, "p11agent-bench: note: %s\n", msg);
+		return;
+	}
+	for (i = 0; i < num_paths; i++) {
+		if (paths[i].kind == RUN_DIRECT && paths[i].software != sw)
+			fprintf(stderr,
+				"p11agent-bench: warning: %s decodes OAEP %s, the agent %s: not "
+				"the same work\n",
+				paths[i].name, paths[i].software ? "in software" : "in the token",
+				sw ? "in software" : "in the token");
+	}
 }
 
 static void close_paths(struct run_path *paths, size_t num_paths, unsigned clients)
@@ -243,49 +423,47 @@ static void close_paths(struct run_path *paths, size_t num_paths, unsigned clien
 int main(int argc, char **argv)
 {
 	struct run_path paths[MAX_PATHS];
-	const struct p11a_alg_info *alg = NULL;
 	struct report_run rep;
+	struct work w;
 	struct opts o;
 	char *names = NULL, msg[512];
-	uint8_t *data = NULL;
-	size_t num_paths = 0, data_len = 0, i;
-	int ping, rc, ret = 1;
+	size_t num_paths = 0, i;
+	int rc, has_direct = 0, ret = 1;
 
+	memset(&w, 0, sizeof(w));
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
 		return rc;
-	ping = strcmp(o.alg_name, "ping") == 0;
-	if (!ping) {
-		alg = p11a_alg_by_name(o.alg_name);
-		if (alg == NULL || !(alg->ops & P11A_OP_SIGN))
-			return usage_error("--alg: not a signing or HMAC algorithm (decrypt and "
-					   "unwrap are not benchmarked yet)");
-		if (o.key == NULL)
-			return usage_error("--key is required");
-	}
+	if ((rc = parse_work(&o, &w)) != 0)
+		return rc;
 	names = malloc(o.paths != NULL ? strlen(o.paths) + 1 : sizeof("direct,agent"));
 	if (names == NULL) {
 		fprintf(stderr, "p11agent-bench: out of memory\n");
 		return 1;
 	}
-	if ((rc = parse_paths(&o, ping, names, paths, &num_paths)) != 0) {
+	if ((rc = parse_paths(&o, w.op == WORK_PING, names, paths, &num_paths)) != 0) {
 		free(names);
 		return rc;
 	}
-	/* RSA and ECDSA sign a digest (no hashing on either side); the others a message. */
-	data_len = alg == NULL ? 0 : alg->input == P11A_INPUT_DIGEST ? alg->digest_len : o.msg_len;
-	if ((data = malloc(data_len + 1)) == NULL) {
-		snprintf(msg, sizeof(msg), "out of memory");
-		goto out;
+	for (i = 0; i < num_paths; i++)
+		has_direct |= paths[i].kind == RUN_DIRECT;
+	if (w.op != WORK_PING && w.alg->key_type == P11A_KEY_AES && !has_direct &&
+	    (o.module == NULL || o.token == NULL || o.pin_source == NULL)) {
+		free(names);
+		return usage_error("--alg aes-kw, aes-kwp: the input is wrapped in the token: "
+				   "--module, --token and --pin-source are needed");
 	}
-	for (i = 0; i < data_len; i++)
-		data[i] = (uint8_t)(0x5a ^ i);
-	if (open_paths(&o, alg, data, data_len, paths, num_paths, msg, sizeof(msg)) != 0)
+	if (open_direct(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
+	    prepare_direct(&w, paths, num_paths, msg, sizeof(msg)) != 0 ||
+	    open_clients(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0)
 		goto out;
-	if (run_paths(paths, num_paths, o.clients, o.seconds, msg, sizeof(msg)) != 0)
+	compare_plans(&w, paths, num_paths);
+	if (run_paths(paths, num_paths, o.clients, w.batch, o.seconds, msg, sizeof(msg)) != 0)
 		goto out;
 	rep.alg = o.alg_name;
-	rep.key = ping ? "" : o.key;
+	rep.op = work_op_name(w.op);
+	rep.key = w.key != NULL ? w.key : "";
 	rep.clients = o.clients;
+	rep.batch = w.batch;
 	rep.json = o.json;
 	report_write(stdout, &rep, paths, num_paths);
 	ret = 0;
@@ -293,7 +471,7 @@ out:
 	if (ret != 0)
 		fprintf(stderr, "p11agent-bench: %s\n", msg);
 	close_paths(paths, num_paths, o.clients);
-	free(data);
+	work_clear(&w);
 	free(names);
 	return ret;
 }

@@ -1,6 +1,7 @@
 /*
  * direct: PKCS#11 straight from the benchmark's own process: the ceiling the
- * agent is measured against.
+ * agent is measured against. The module, the login, the key and the client
+ * sessions; the operations are in directop.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -14,83 +15,7 @@
 #include <p11-kit/uri.h>
 #include <p11-kit/pkcs11.h>
 
-#include "direct.h"
-
-#define SIG_MAX 1024
-#define IN_MAX (P11A_MAX_DATA + 32)
-
-struct direct {
-	CK_FUNCTION_LIST *f;
-	int initialized;
-	CK_SLOT_ID slot;
-	CK_SESSION_HANDLE login; /* kept open: the login belongs to the application */
-	CK_OBJECT_HANDLE key;
-	CK_MECHANISM mech;
-	CK_RSA_PKCS_PSS_PARAMS pss;
-	uint8_t *in; /* what C_Sign gets: DigestInfo || digest for RSA PKCS#1 */
-	size_t in_len;
-};
-
-struct direct_client {
-	struct direct *d;
-	CK_SESSION_HANDLE s;
-};
-
-/* DigestInfo prefixes (RFC 8017, 9.2, note 1). */
-static const uint8_t di_sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
-static const uint8_t di_sha384[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
-static const uint8_t di_sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
-
-#define DI(p) (p), sizeof(p)
-
-/* How each algorithm runs on the token: as the agent's token layer does it. */
-static const struct alg_mech {
-	p11a_alg alg;
-	CK_MECHANISM_TYPE mech;
-	CK_MECHANISM_TYPE pss_hash; /* PSS: hashAlg (salt: the hash's length) */
-	CK_RSA_PKCS_MGF_TYPE pss_mgf;
-	const uint8_t *prefix; /* RSA PKCS#1: the DigestInfo before the digest */
-	size_t prefix_len;
-} alg_mechs[] = {
-    {P11A_ALG_RSA_PKCS1_SHA256, CKM_RSA_PKCS, 0, 0, DI(di_sha256)},
-    {P11A_ALG_RSA_PKCS1_SHA384, CKM_RSA_PKCS, 0, 0, DI(di_sha384)},
-    {P11A_ALG_RSA_PKCS1_SHA512, CKM_RSA_PKCS, 0, 0, DI(di_sha512)},
-    {P11A_ALG_RSA_PSS_SHA256, CKM_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, NULL, 0},
-    {P11A_ALG_RSA_PSS_SHA384, CKM_RSA_PKCS_PSS, CKM_SHA384, CKG_MGF1_SHA384, NULL, 0},
-    {P11A_ALG_RSA_PSS_SHA512, CKM_RSA_PKCS_PSS, CKM_SHA512, CKG_MGF1_SHA512, NULL, 0},
-    {P11A_ALG_ECDSA_SHA256, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ECDSA_SHA384, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ECDSA_SHA512, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ED25519, CKM_EDDSA, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA256, CKM_SHA256_HMAC, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA384, CKM_SHA384_HMAC, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA512, CKM_SHA512_HMAC, 0, 0, NULL, 0},
-};
-
-/* Sets d->mech for alg; returns its table row, or NULL when alg is not here. */
-static const struct alg_mech *set_mech(struct direct *d, const struct p11a_alg_info *alg)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(alg_mechs) / sizeof(alg_mechs[0]); i++) {
-		if (alg_mechs[i].alg != alg->alg)
-			continue;
-		memset(&d->mech, 0, sizeof(d->mech));
-		d->mech.mechanism = alg_mechs[i].mech;
-		if (alg_mechs[i].mech == CKM_RSA_PKCS_PSS) {
-			d->pss.hashAlg = alg_mechs[i].pss_hash;
-			d->pss.mgf = alg_mechs[i].pss_mgf;
-			d->pss.sLen = alg->digest_len;
-			d->mech.pParameter = &d->pss;
-			d->mech.ulParameterLen = sizeof(d->pss);
-		}
-		return &alg_mechs[i];
-	}
-	return NULL;
-}
+#include "direct-impl.h"
 
 /* The slot whose token matches uri_str. */
 static int find_slot(struct direct *d, const char *uri_str, char *msg, size_t msg_len)
@@ -242,6 +167,9 @@ static int check_key_type(struct direct *d, const char *key, const struct p11a_a
 	case P11A_KEY_ED25519:
 		ok = kt == CKK_EC_EDWARDS;
 		break;
+	case P11A_KEY_AES:
+		ok = kt == CKK_AES;
+		break;
 	default:
 		ok = 1; /* HMAC: a secret key of any type; the token decides */
 		break;
@@ -255,12 +183,11 @@ static int check_key_type(struct direct *d, const char *key, const struct p11a_a
 }
 
 int direct_open(const char *module, const char *token_uri, const char *pin, size_t pin_len,
-		const char *key, const struct p11a_alg_info *alg, const uint8_t *data,
-		size_t data_len, struct direct **out, char *msg, size_t msg_len)
+		const struct work *w, struct direct **out, char *msg, size_t msg_len)
 {
 	CK_C_INITIALIZE_ARGS args;
 	struct direct *d = NULL;
-	const struct alg_mech *am;
+	CK_OBJECT_CLASS cls;
 	CK_RV rv;
 	int ret = -1;
 
@@ -269,20 +196,7 @@ int direct_open(const char *module, const char *token_uri, const char *pin, size
 		goto out;
 	}
 	d->login = CK_INVALID_HANDLE;
-	if ((am = set_mech(d, alg)) == NULL) {
-		snprintf(msg, msg_len, "--alg %s: the direct path does not run it", alg->name);
-		goto out;
-	}
-	if (data_len > IN_MAX - am->prefix_len ||
-	    (d->in = malloc(am->prefix_len + data_len)) == NULL) {
-		snprintf(msg, msg_len, "input too large, or out of memory");
-		goto out;
-	}
-	if (am->prefix_len > 0)
-		memcpy(d->in, am->prefix, am->prefix_len);
-	memcpy(d->in + am->prefix_len, data, data_len);
-	d->in_len = am->prefix_len + data_len;
-
+	d->w = w;
 	if ((d->f = p11_kit_module_load(module, 0)) == NULL) {
 		snprintf(msg, msg_len, "%s: cannot load the module: %s", module,
 			 p11_kit_message() ? p11_kit_message() : "unknown error");
@@ -308,10 +222,12 @@ int direct_open(const char *module, const char *token_uri, const char *pin, size
 		snprintf(msg, msg_len, "C_Login: CKR 0x%lx", (unsigned long)rv);
 		goto out;
 	}
-	if (find_key(d, key, alg->key_type == P11A_KEY_HMAC ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, msg,
-		     msg_len) != 0)
+	cls = w->alg->key_type == P11A_KEY_HMAC || w->alg->key_type == P11A_KEY_AES
+		  ? CKO_SECRET_KEY
+		  : CKO_PRIVATE_KEY;
+	if (find_key(d, w->key, cls, msg, msg_len) != 0)
 		goto out;
-	if (check_key_type(d, key, alg, msg, msg_len) != 0)
+	if (check_key_type(d, w->key, w->alg, msg, msg_len) != 0)
 		goto out;
 	*out = d;
 	d = NULL;
@@ -340,29 +256,12 @@ int direct_client_open(struct direct *d, struct direct_client **out, char *msg, 
 	return 0;
 }
 
-int direct_client_op(struct direct_client *c, char *msg, size_t msg_len)
-{
-	struct direct *d = c->d;
-	CK_BYTE sig[SIG_MAX];
-	CK_ULONG sig_len = sizeof(sig);
-	CK_RV rv;
-
-	if ((rv = d->f->C_SignInit(c->s, &d->mech, d->key)) != CKR_OK) {
-		snprintf(msg, msg_len, "C_SignInit: CKR 0x%lx", (unsigned long)rv);
-		return -1;
-	}
-	if ((rv = d->f->C_Sign(c->s, d->in, d->in_len, sig, &sig_len)) != CKR_OK) {
-		snprintf(msg, msg_len, "C_Sign: CKR 0x%lx", (unsigned long)rv);
-		return -1;
-	}
-	return 0;
-}
-
 void direct_client_close(struct direct_client *c)
 {
 	if (c == NULL)
 		return;
 	c->d->f->C_CloseSession(c->s);
+	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
 

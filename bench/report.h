@@ -13,8 +13,10 @@
 /* What is common to every line of one run. */
 struct report_run {
 	const char *alg; /* "ecdsa-sha256", "ping" */
+	const char *op;	 /* "sign", "decrypt", "unwrap", "ping" */
 	const char *key; /* "" for ping */
 	unsigned clients;
+	unsigned batch; /* items per request: ops/s counts items, latencies requests */
 	int json;
 };
 

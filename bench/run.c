@@ -1,5 +1,6 @@
 /*
- * run: one thread per client per slice; each thread times every operation.
+ * run: one thread per client per slice; each thread times every operation
+ * (a request: batch items).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -41,9 +42,10 @@ static void *worker_main(void *arg)
 	do {
 		start = now_ns();
 		if (p->kind == RUN_DIRECT)
-			rc = direct_client_op(p->clients[w->client].direct, w->msg, sizeof(w->msg));
+			rc = direct_client_op(p->clients[w->client].direct, 0, w->msg,
+					      sizeof(w->msg));
 		else
-			rc = agentpath_client_op(p->clients[w->client].agent, w->msg,
+			rc = agentpath_client_op(p->clients[w->client].agent, 0, w->msg,
 						 sizeof(w->msg));
 		end = now_ns();
 		if (rc != 0) {
@@ -98,8 +100,8 @@ out:
 	return ret;
 }
 
-int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, double seconds,
-	      char *msg, size_t msg_len)
+int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, unsigned batch,
+	      double seconds, char *msg, size_t msg_len)
 {
 	struct worker *ws = NULL;
 	double done = 0, slice;
@@ -130,7 +132,7 @@ int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, do
 			snprintf(msg, msg_len, "out of memory");
 			goto out;
 		}
-		ws[i].path->ops += ws[i].ops;
+		ws[i].path->ops += ws[i].ops * batch;
 	}
 	ret = 0;
 out:

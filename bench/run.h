@@ -28,21 +28,23 @@ struct run_path {
 	enum run_kind kind;
 	const char *module; /* RUN_DIRECT: the module's path */
 	struct direct *d;   /* RUN_DIRECT: the loaded module */
+	int software;	    /* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
 	union {
 		struct direct_client *direct;
 		struct agentpath_client *agent;
 	} * clients;
 	/* Results, filled by run_paths(). */
-	struct stats lat;
-	uint64_t ops;
+	struct stats lat; /* per operation (a request of batch items) */
+	uint64_t ops;	  /* items: operations times batch */
 	double seconds;
 };
 
 /*
  * Runs every path with num_clients threads for seconds each, interleaved.
- * Returns 0, or -1 with the first failure in msg (the run stops there).
+ * Each operation does batch items (signatures), counted in ops. Returns 0,
+ * or -1 with the first failure in msg (the run stops there).
  */
-int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, double seconds,
-	      char *msg, size_t msg_len);
+int run_paths(struct run_path *paths, size_t num_paths, unsigned num_clients, unsigned batch,
+	      double seconds, char *msg, size_t msg_len);
 
 #endif
