@@ -32,6 +32,8 @@
 /* Exit codes of p11agentd (p11agentd.8). */
 #define EXIT_START 1 /* could not start: token, PIN, socket */
 #define EXIT_USAGE 2 /* bad command line or config file */
+/* The secure heap for secrets: room for hundreds of requests in flight; more spill over. */
+#define AGENT_SECRET_HEAP (256 * 1024)
 
 static struct server *the_server;
 
@@ -339,6 +341,12 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.foreground)
 		ready_fd = daemonize(&pin);
+	/*
+	 * Secrets from here on (the token's PIN copy, plaintexts, session keys)
+	 * live in one locked heap instead of an mlock/munlock pair each.
+	 */
+	if (secret_heap_init(AGENT_SECRET_HEAP) != 0)
+		log_warn("no secure heap: secrets are locked one by one");
 	memset(&topt, 0, sizeof(topt));
 	topt.module = cfg.module;
 	topt.uri = cfg.token;

@@ -1,6 +1,8 @@
 /*
  * secret: bytes that must not outlive their use (a PIN, a session key).
- * secret_free() wipes them. Locked in memory where the system allows.
+ * secret_free() wipes them. Locked in memory where the system allows: in
+ * OpenSSL's secure heap (mlocked once, kept out of core dumps) once
+ * secret_heap_init() has made one, else each in its own mlock()ed allocation.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -13,7 +15,19 @@
 struct secret {
 	uint8_t *p;
 	size_t len;
+	int locked; /* outside the secure heap: mlock() succeeded */
 };
+
+/* Smallest block of the secure heap. */
+#define SECRET_HEAP_MIN 32
+
+/*
+ * Makes the process's secure heap of size bytes (a power of two) for the
+ * secrets made after it; once per process, after any fork (locks are not
+ * inherited). 0 on success (also when the pages could not be locked), -1
+ * when there is none; secrets then go on the ordinary heap.
+ */
+int secret_heap_init(size_t size);
 
 /* A zeroed secret of len bytes (plus a NUL byte after them). NULL on OOM. */
 struct secret *secret_new(size_t len);
