@@ -40,6 +40,8 @@
 #define CONF_FRAME_TIMEOUT_DEFAULT 30u
 #define CONF_DRAIN_TIMEOUT_MAX 300u
 #define CONF_DRAIN_TIMEOUT_DEFAULT 5u
+#define CONF_BUSY_POLL_MAX 1000u
+#define CONF_BUSY_POLL_DEFAULT 50u
 /* Longest audit-file path, with its NUL. */
 #define CONF_MAX_PATH 4096u
 
@@ -311,6 +313,7 @@ static const struct {
 	{"idle-timeout", CONF_NUM(idle_timeout, 0, CONF_IDLE_TIMEOUT_MAX)},
 	{"frame-timeout", CONF_NUM(frame_timeout, 1, CONF_FRAME_TIMEOUT_MAX)},
 	{"shutdown-timeout", CONF_NUM(drain_timeout, 0, CONF_DRAIN_TIMEOUT_MAX)},
+	{"busy-poll", CONF_NUM(busy_poll, 0, CONF_BUSY_POLL_MAX)},
 };
 /* clang-format on */
 #define CONF_N_GLOBAL_KEYS (sizeof(conf_global_keys) / sizeof(conf_global_keys[0]))
@@ -350,6 +353,7 @@ void config_init(struct agent_config *cfg)
 	cfg->idle_timeout = 0;
 	cfg->frame_timeout = CONF_FRAME_TIMEOUT_DEFAULT;
 	cfg->drain_timeout = CONF_DRAIN_TIMEOUT_DEFAULT;
+	cfg->busy_poll = CONF_BUSY_POLL_DEFAULT;
 }
 
 void config_clear(struct agent_config *cfg)

@@ -66,6 +66,10 @@ struct agent_config {
 				     (default 30, 1..3600) */
 	unsigned drain_timeout;	  /* shutdown-timeout: seconds requests in flight get at
 				     SIGTERM (default 5) */
+
+	/* Speed (issue 5). */
+	unsigned busy_poll; /* busy-poll: microseconds to poll for a quick client's next
+			       request before sleeping (default 50, 0..1000; 0: never) */
 };
 
 /*

@@ -373,6 +373,7 @@ int main(int argc, char **argv)
 	sopt.idle_timeout_ms = secs_to_ms(cfg.idle_timeout);
 	sopt.frame_timeout_ms = secs_to_ms(cfg.frame_timeout);
 	sopt.drain_ms = secs_to_ms(cfg.drain_timeout);
+	sopt.busy_poll_us = cfg.busy_poll;
 	sopt.socket_group = cfg.socket_group;
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@
 #define SERVER_THREAD_STACK (256 * 1024)
 /* A frame body is read in steps of this size, so memory follows the bytes received. */
 #define SERVER_READ_CHUNK (64 * 1024)
+/* A sched_yield() that took longer than this (us) ran another thread. */
+#define SERVER_YIELDED_US 10
 /* A connection's input buffer (on its thread's stack): most frames fit. */
 #define SERVER_INBUF 16384
 /* Bytes written to the control pipe by the signal handlers. */
@@ -300,6 +303,7 @@ static int64_t now_ms(void)
 struct reader {
 	int fd;
 	int timeout_ms; /* SO_RCVTIMEO now set on fd; 0 means none */
+	int64_t gap_us; /* moving average: reply sent to next request, in us */
 	size_t have;	/* bytes in in[] */
 	uint8_t in[SERVER_INBUF];
 };
@@ -411,6 +415,54 @@ out:
 	return r;
 }
 
+/* Microseconds on the monotonic clock. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Just after a reply: when this client's next request has been coming within
+ * limit_us, poll for it that long instead of going to sleep. On virtual
+ * machines, waking a thread whose CPU went idle costs tens of microseconds,
+ * more than an ECDSA signature's whole overhead budget. It yields the CPU
+ * between polls and sleeps as soon as another thread took it (the CPU is
+ * busy, not going idle: nothing to gain); a client that pauses longer than
+ * limit_us is waited for asleep, so an idle connection costs nothing.
+ * Returns the bytes received into in[], or 0.
+ */
+static size_t busy_poll(struct reader *rd, unsigned limit_us, int64_t sent_us)
+{
+	int64_t now = now_us(), before;
+	ssize_t n = -1;
+
+	if (limit_us == 0 || rd->gap_us > (int64_t)limit_us)
+		return 0;
+	while (now - sent_us < (int64_t)limit_us) {
+		n = recv(rd->fd, rd->in, sizeof(rd->in), MSG_DONTWAIT);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			break;
+		before = now;
+		sched_yield();
+		/* Another thread had this CPU: it is not going idle, so sleep. */
+		if ((now = now_us()) - before > SERVER_YIELDED_US)
+			break;
+	}
+	/* 0 (EOF) and errors: the blocking recv() that follows sees them again. */
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Folds the gap before this request into the connection's moving average. */
+static void note_gap(struct reader *rd, int64_t sent_us)
+{
+	int64_t gap = now_us() - sent_us;
+
+	rd->gap_us += (gap - rd->gap_us) / 8;
+}
+
 /* Drops the first used bytes of in[] (a frame answered), wiping them. */
 static void consume(struct reader *rd, size_t used)
 {
@@ -504,11 +556,13 @@ static void *conn_main(void *arg)
 	struct reader rd = {.fd = c->fd};
 	uint8_t *body = NULL, *big = NULL;
 	uint32_t len = 0;
-	int64_t deadline = -1;
-	int partial = 0; /* a frame was started and not finished */
+	int64_t deadline = -1, sent_us = 0; /* sent_us: when the last reply went, 0: none yet */
+	int partial = 0;		    /* a frame was started and not finished */
 
 	while (out != NULL) {
 		/* The first bytes may take idle-timeout; then the frame has a deadline. */
+		if (rd.have == 0 && sent_us > 0)
+			rd.have = busy_poll(&rd, opt->busy_poll_us, sent_us);
 		if (rd.have == 0) {
 			ssize_t n = recv_some(&rd, rd.in, sizeof(rd.in), (int)opt->idle_timeout_ms);
 
@@ -520,6 +574,8 @@ static void *conn_main(void *arg)
 			}
 			rd.have = (size_t)n;
 		}
+		if (sent_us > 0)
+			note_gap(&rd, sent_us);
 		deadline = now_ms() + opt->frame_timeout_ms;
 		partial = 1;
 		if (fill(&rd, 4, deadline) != 0)
@@ -563,6 +619,7 @@ static void *conn_main(void *arg)
 		if (write_full(c->fd, buf_data(out), buf_len(out),
 			       now_ms() + opt->frame_timeout_ms) != 0)
 			break;
+		sent_us = now_us();
 		buf_reset(out); /* the reply may be a session key: wipe it now */
 	}
 	if (partial && now_ms() >= deadline)

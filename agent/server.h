@@ -14,7 +14,7 @@ struct server;
 
 /*
  * Limits and socket settings (p11agent.conf(5)). A 0 picks the default noted,
- * except for idle_timeout_ms and drain_ms, where 0 means what it says.
+ * except for idle_timeout_ms, drain_ms and busy_poll_us, where 0 means what it says.
  */
 struct server_options {
 	unsigned max_connections;  /* connections open at once; more get BUSY (1024) */
@@ -23,6 +23,9 @@ struct server_options {
 	unsigned frame_timeout_ms; /* a started frame must be complete within this (30000) */
 	unsigned drain_ms;	   /* at stop, requests in flight get this long; 0: no wait (with
 				      opt NULL: 5000) */
+	unsigned busy_poll_us;	   /* after a reply, poll this long for the client's next request
+				      before sleeping, on connections whose requests come that
+				      fast; 0: never */
 	const char *socket_group;  /* NULL: socket 0600; else 0660 and of this group (name or
 				      number), and a directory the server creates 0710 for it */
 	/* Called from server_run()'s thread after server_hup(); may be NULL. */

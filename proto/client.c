@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -21,6 +23,8 @@
 #include "proto.h"
 #include "secret.h"
 
+/* A sched_yield() that took longer than this ran another thread. */
+#define P11A_YIELDED_US 10
 /* Replies are read into a buffer of this size, one recv() for most. */
 #define CONN_RBUF 16384
 
@@ -32,9 +36,11 @@ struct p11a_conn {
 	struct buf *out; /* request being sent */
 	uint8_t *reply;	 /* body of the last reply: in rbuf, or malloc'd when larger */
 	size_t reply_len;
-	int reply_owned; /* reply was malloc'd */
-	size_t rhave;	 /* bytes received in rbuf */
-	size_t rused;	 /* of them, those of the last reply's frame */
+	int reply_owned;       /* reply was malloc'd */
+	unsigned busy_poll_us; /* poll at most this long for a reply (0: never) */
+	int64_t wait_avg;      /* moving average of the wait for a reply, in us */
+	size_t rhave;	       /* bytes received in rbuf */
+	size_t rused;	       /* of them, those of the last reply's frame */
 	uint8_t rbuf[CONN_RBUF];
 };
 
@@ -174,6 +180,57 @@ static int read_all(int fd, uint8_t *p, size_t len)
 	return P11A_OK;
 }
 
+/* Microseconds on the monotonic clock. */
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Waits for the first bytes of a reply sent at sent_us. With busy polling on
+ * (P11AGENT_BUSY_POLL) and this connection's replies coming within its
+ * limit, polls for up to that long before sleeping: waking a thread whose CPU
+ * went idle can cost more than a fast signature itself. A poll yields the CPU
+ * between tries and stops as soon as another thread took the CPU (it is busy,
+ * not going idle: nothing to gain). Slower replies are waited for asleep.
+ * Off by default: a polling thread looks busy to the scheduler, which then
+ * queues other threads behind it, so with more clients than CPUs polling
+ * costs throughput (PERFORMANCE.md).
+ */
+static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
+{
+	int64_t now = sent_us, before;
+	int polled = conn->busy_poll_us > 0 && conn->wait_avg <= (int64_t)conn->busy_poll_us;
+	ssize_t n;
+
+	while (polled && now - sent_us < (int64_t)conn->busy_poll_us) {
+		n = recv(conn->fd, conn->rbuf, CONN_RBUF, MSG_DONTWAIT);
+		if (n > 0) {
+			conn->rhave = (size_t)n;
+			goto out;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return P11A_ERR_IO;
+		before = now_us();
+		sched_yield();
+		/* Another thread had this CPU: it is not going idle, so sleep. */
+		if ((now = now_us()) - before > P11A_YIELDED_US)
+			break;
+	}
+	do
+		n = recv(conn->fd, conn->rbuf, CONN_RBUF, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return P11A_ERR_IO;
+	conn->rhave = (size_t)n;
+out:
+	conn->wait_avg += (now_us() - sent_us - conn->wait_avg) / 8;
+	return P11A_OK;
+}
+
 /* Receives into rbuf until it holds at least want bytes (want <= CONN_RBUF). */
 static int fill(struct p11a_conn *conn, size_t want)
 {
@@ -193,11 +250,13 @@ static int fill(struct p11a_conn *conn, size_t want)
  * Reads one reply frame: a small one (most) stays in rbuf, often from one
  * recv(); a larger one is read into a malloc'd body. Sets conn->reply.
  */
-static int read_reply(struct p11a_conn *conn)
+static int read_reply(struct p11a_conn *conn, int64_t sent_us)
 {
 	size_t len, got;
 	int r;
 
+	if (conn->rhave == 0 && (r = first_bytes(conn, sent_us)) != P11A_OK)
+		return r;
 	if ((r = fill(conn, 4)) != P11A_OK)
 		return r;
 	len = proto_frame_len(conn->rbuf);
@@ -240,7 +299,7 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
 		return r;
 	buf_reset(conn->out);
-	if ((r = read_reply(conn)) != P11A_OK)
+	if ((r = read_reply(conn, now_us())) != P11A_OK)
 		return r;
 	if ((r = proto_decode_reply(conn->reply, conn->reply_len, msg->op, rep)) != P11A_OK)
 		return r;
@@ -252,6 +311,22 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 		return rep->status >= 64 ? P11A_ERR_PROTOCOL : (int)rep->status;
 	}
 	return P11A_OK;
+}
+
+/* P11AGENT_BUSY_POLL (microseconds, 0 to 10000), else 0. */
+static unsigned busy_poll_setting(void)
+{
+	const char *env = getenv(P11A_BUSY_POLL_ENV);
+	char *end;
+	unsigned long v;
+
+	if (env == NULL || *env == '\0')
+		return 0;
+	errno = 0;
+	v = strtoul(env, &end, 10);
+	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || v > 10000)
+		return 0;
+	return (unsigned)v;
 }
 
 int p11a_connect(const char *path, struct p11a_conn **out_conn)
@@ -268,6 +343,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		return P11A_ERR_NOMEM;
 	conn->fd = -1;
 	conn->next_id = 1;
+	conn->busy_poll_us = busy_poll_setting();
 	snprintf(conn->path, sizeof(conn->path), "%s", path);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		set_message(conn, "socket path longer than %zu bytes", sizeof(sun.sun_path) - 1);

@@ -30,6 +30,14 @@ extern "C" {
 #define P11A_MAX_DATA (P11A_MAX_FRAME - 4096u)
 /* Environment variable naming the agent's socket, read before the default. */
 #define P11A_SOCK_ENV "P11AGENT_SOCK"
+/*
+ * Environment variable: microseconds (0 to 10000) a connection polls for a
+ * reply before sleeping, when its replies have been coming that fast. It
+ * lowers one client's latency where waking an idle CPU is slow (virtual
+ * machines) and costs throughput when clients outnumber CPUs. Read by
+ * p11a_connect(); unset, empty or unreadable means 0, never.
+ */
+#define P11A_BUSY_POLL_ENV "P11AGENT_BUSY_POLL"
 
 /*
  * Error codes. Codes below 64 travel on the wire (the agent's verdict);

@@ -279,6 +279,38 @@ def t_shutdown(path, pid):
     b.close()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def t_busy_poll(path, pid):
+    # Quick clients: every connection pings back to back, so the agent polls
+    # for each one's next request after a reply; then they all fall silent.
+    conns = []
+    for i in range(50):
+        s = connect(path)
+        greet(s)
+        conns.append(s)
+    good = all(ping(s, 2 + j) for s in conns for j in range(20))
+    report(good, "50 quick clients pinging back to back are answered", "a ping failed")
+    time.sleep(0.3)
+    before = cpu_seconds(pid)
+    time.sleep(2)
+    used = cpu_seconds(pid) - before
+    report(used <= 0.1, "50 idle connections after quick requests: the agent sleeps",
+           "it used %.2f s of CPU in 2 s" % used)
+    # A pause longer than the poll: the request is still read, asleep.
+    good = True
+    for j, s in enumerate(conns[:5]):
+        time.sleep(0.05)
+        good = good and ping(s, 100 + j)
+    report(good, "a request after a pause longer than busy-poll is answered", "a ping failed")
+    for s in conns:
+        s.close()
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__ if __doc__ else "usage: limits.py TEST SOCKET ARG", file=sys.stderr)
@@ -290,6 +322,7 @@ def main(argv):
         "idle-timeout": t_idle_timeout,
         "frame-timeout": t_frame_timeout,
         "shutdown": t_shutdown,
+        "busy-poll": t_busy_poll,
     }.get(test)
     if fn is None:
         print("limits.py: unknown test %s" % test, file=sys.stderr)

@@ -24,7 +24,7 @@
 #define GLOBAL_KEYS                                                                                \
 	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
 	"allow-root, audit-file, audit-syslog, audit-key, max-connections, max-frame, "            \
-	"idle-timeout, frame-timeout or shutdown-timeout"
+	"idle-timeout, frame-timeout, shutdown-timeout or busy-poll"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
 
@@ -864,6 +864,7 @@ static void test_access_audit_limit_keys(void **state)
 	assert_int_equal(cfg.allow_root, 1);
 	assert_int_equal(cfg.max_frame, 1048576);
 	assert_int_equal(cfg.frame_timeout, 30);
+	assert_int_equal(cfg.busy_poll, 50);
 }
 
 /* Each number's bounds: the ends are in, one past them is out. */
@@ -879,6 +880,7 @@ static void test_limit_ranges(void **state)
 	    {"idle-timeout", 0, 86400, offsetof(struct agent_config, idle_timeout)},
 	    {"frame-timeout", 1, 3600, offsetof(struct agent_config, frame_timeout)},
 	    {"shutdown-timeout", 0, 300, offsetof(struct agent_config, drain_timeout)},
+	    {"busy-poll", 0, 1000, offsetof(struct agent_config, busy_poll)},
 	};
 	static const char *const junk[] = {
 	    "-1", "+5", "1x", "0x10", "1 2", "1.5", "99999999999999999999", "4294967297"};

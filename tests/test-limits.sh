@@ -134,6 +134,18 @@ fi
 agent_alive "agent alive after SIGHUP"
 stop_agent
 
+# --- busy-poll: quick clients are polled for, idle ones cost nothing ---------
+printf 'busy-poll = 1000\n' >"$T/poll.conf"
+start_agent --config "$T/poll.conf" || finish
+limits busy-poll "$AGENT_PID"
+# The client's own polling (P11AGENT_BUSY_POLL); a value it cannot read is 0.
+P11AGENT_BUSY_POLL=1000 check "P11AGENT_BUSY_POLL=1000: a signature" \
+	p11a sign ec256 -i "$MSG" -o "$T/poll.sig"
+check "P11AGENT_BUSY_POLL=1000: it verifies" \
+	ossl dgst -sha256 -verify "$T/ec256.pem" -signature "$T/poll.sig" "$MSG"
+P11AGENT_BUSY_POLL=junk check "P11AGENT_BUSY_POLL=junk is ignored" p11a ping
+stop_agent
+
 # --- socket-group -----------------------------------------------------------
 GROUP=$(id -gn)
 SOCK=$T/run/agent.sock
