@@ -11,6 +11,10 @@ libcmocka-dev softhsm2 openssl"
 # ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
 # valgrind (the integration tests under memcheck).
 TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client clang libclang-rt-14-dev valgrind"
+# Also for `make bench` (bench/standard.sh): python3 (idle connections, the
+# report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
+# compares the agent with (without them it measures direct and agent only).
+BENCH_PACKAGES="$BUILD_PACKAGES python3 p11-kit p11-kit-modules"
 
 # missing_packages PKG...: prints the packages that are not installed.
 missing_packages() {

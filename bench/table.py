@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+# bench/table.py: turns the results of bench/standard.sh into one markdown
+# report, ready to paste into doc/PERFORMANCE.md.
+#
+#   table.py RESULTS.jsonl
+#
+# RESULTS.jsonl holds one JSON object a line, each with a "run" field:
+#   "std", "idle-without", "idle-with", "memory": p11agent-bench --json lines
+#       (path, alg, key, clients, ops_per_s, batch, p50_us, p99_us,
+#       ratio_to_direct), tagged with the run they belong to;
+#   "measure": {"name": ..., "value": ...}, a figure measured by the script
+#       (memory, start-up, the machine);
+#   "note": {"kind": "fail"|"skip"|"peer", "what": ..., "message": ...}.
+# Prints the report on stdout. Every target of issue 5 gets a line with the
+# measured figure and "met" or "missed" ("not measured" when its run failed or
+# was skipped).
+#
+# SPDX-License-Identifier: Apache-2.0
+
+import json
+import statistics
+import sys
+
+OPS = [
+    # (alg, what the table calls it)
+    ("rsa-pkcs1-sha256", "RSA-2048 PKCS#1 v1.5"),
+    ("rsa-pss-sha256", "RSA-2048 PSS"),
+    ("ecdsa-sha256", "ECDSA P-256"),
+    ("ecdsa-sha384", "ECDSA P-384"),
+    ("ed25519", "Ed25519"),
+    ("hmac-sha256", "HMAC-SHA-256"),
+    ("rsa-oaep-sha256", "RSA-2048 OAEP decrypt"),
+    ("aes-kwp", "AES-256 KWP unwrap"),
+]
+OP_NAME = dict(OPS)
+OP_NAME["ping"] = "ping (round trip)"
+
+# Issue 5's throughput targets at 2 clients: agent ops/s over direct ops/s.
+RATIO_TARGETS = [
+    ("rsa-pkcs1-sha256", 0.9),
+    ("rsa-pss-sha256", 0.9),
+    ("rsa-oaep-sha256", 0.9),
+    ("ed25519", 0.85),
+    ("ecdsa-sha256", 0.8),
+]
+# Agent over p11-kit's remoting: (alg, clients, factor).
+PEER_TARGETS = [
+    ("ecdsa-sha256", 1, 2.0),
+    ("hmac-sha256", 1, 2.0),
+    ("rsa-pkcs1-sha256", 2, 1.5),
+    ("rsa-pss-sha256", 2, 1.5),
+]
+OVERHEAD_SLACK_US = 15.0
+COLUMNS = 13  # of the main table
+BATCH_TARGET = 0.95
+MANY_CLIENTS_TARGET = 0.9
+MEM_GROWTH_KIB = 512  # "no growth beyond a few hundred KiB"
+CONN_KIB = 64
+IDLE_SLOWDOWN_PCT = 5.0
+STARTUP_MS = 1000.0
+
+
+def load(path):
+    runs, measures, notes = [], {}, []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                o = json.loads(line)
+            except ValueError as e:
+                sys.exit("table.py: %s:%d: %s" % (path, n, e))
+            run = o.get("run")
+            if run == "measure":
+                measures[o["name"]] = o["value"]
+            elif run == "note":
+                notes.append(o)
+            else:
+                runs.append(o)
+    return runs, measures, notes
+
+
+def path_kind(p):
+    return "p11kit" if p.startswith("module:") else p
+
+
+def index(runs, run):
+    """{(alg, clients, batch): {path kind: object}} of one run tag."""
+    out = {}
+    for o in runs:
+        if o.get("run") != run:
+            continue
+        k = (o["alg"], int(o["clients"]), int(o.get("batch") or 1))
+        out.setdefault(k, {})[path_kind(o["path"])] = o
+    return out
+
+
+def num(v, fmt="%.0f"):
+    return "—" if v is None else fmt % v
+
+
+def opt(v, fmt):
+    """v formatted, or None (not measured) when v is None."""
+    return None if v is None else fmt % v
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def get(row, path, field):
+    o = row.get(path) if row else None
+    return None if o is None else o.get(field)
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+class Report:
+    def __init__(self, runs, measures, notes):
+        self.std = index(runs, "std")
+        self.lat = index(runs, "lat")
+        self.m = measures
+        self.notes = notes
+        self.lines = []
+        self.targets = []  # (target, measured, result)
+
+    def out(self, s=""):
+        self.lines.append(s)
+
+    def target(self, what, measured, ok):
+        """One line of the targets table; measured None: not measured."""
+        if measured is None:
+            self.targets.append((what, "—", "not measured"))
+        elif ok is None:
+            self.targets.append((what, measured, "not fully measured"))
+        else:
+            self.targets.append((what, measured, verdict(ok)))
+
+    def ping_p50(self, rows=None):
+        rows = self.std if rows is None else rows
+        return get(rows.get(("ping", 1, 1)), "agent", "p50_us")
+
+    def overhead(self, alg, rows=None):
+        """(agent p50 - direct p50, limit) at 1 client, or None."""
+        rows = self.std if rows is None else rows
+        row = rows.get((alg, 1, 1))
+        a, d, p = get(row, "agent", "p50_us"), get(row, "direct", "p50_us"), self.ping_p50(rows)
+        if a is None or d is None or p is None:
+            return None
+        return a - d, p + OVERHEAD_SLACK_US
+
+    def header(self):
+        m = self.m
+        self.out("## p11agent-bench, standard set (`make bench`)")
+        self.out()
+        self.out("Machine: %s cores, %s, Linux %s; SoftHSM %s; p11-kit %s." % (
+            m.get("nproc", "?"), m.get("cpu", "?"), m.get("kernel", "?"),
+            m.get("softhsm", "?"), m.get("p11kit", "?")))
+        self.out("Run: %s s per path (BENCH_SECONDS), paths interleaved in 0.2 s slices; "
+                 "%s; p11agent %s." % (m.get("seconds", "?"), m.get("date", "?"),
+                                       m.get("version", "?")))
+        if m.get("p11kit_path"):
+            self.out("Peer: `p11-kit server` serving the same token, through %s."
+                     % m["p11kit_path"])
+        else:
+            self.out("Peer: p11-kit's remoting not measured (%s)."
+                     % m.get("p11kit_missing", "not available"))
+        self.out()
+
+    def main_table(self):
+        ping = self.ping_p50()
+        self.out("| operation | clients | batch | direct ops/s | agent ops/s | agent/direct "
+                 "| p11-kit ops/s | p11-kit/direct | agent/p11-kit | direct p50 µs "
+                 "| agent p50 µs | agent p99 µs | agent − direct p50, µs "
+                 "(≤ ping p50 + %g) |" % OVERHEAD_SLACK_US)
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        keys = [("ping", c, 1) for c in (1, 2)]
+        for alg, _ in OPS:
+            keys += [(alg, c, 1) for c in (1, 2)]
+        keys += [("ecdsa-sha256", c, 64) for c in (1, 2)]
+        keys += [("ecdsa-sha256", 64, 1)]
+        for k in keys:
+            alg, clients, batch = k
+            row = self.std.get(k)
+            if row is None:
+                self.out("| %s | %d | %d | no result: see the notes |%s" % (
+                    OP_NAME.get(alg, alg), clients, batch, " |" * (COLUMNS - 4)))
+                continue
+            d_ops = get(row, "direct", "ops_per_s")
+            a_ops = get(row, "agent", "ops_per_s")
+            p_ops = get(row, "p11kit", "ops_per_s")
+            ov = "—"
+            if clients == 1 and batch == 1 and alg != "ping":
+                o = self.overhead(alg)
+                if o is not None:
+                    ov = "%.1f vs %.1f: %s" % (o[0], o[1], verdict(o[0] <= o[1]))
+            self.out("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                OP_NAME.get(alg, alg), clients, batch, num(d_ops), num(a_ops),
+                num(ratio(a_ops, d_ops), "%.2fx"), num(p_ops),
+                num(ratio(p_ops, d_ops), "%.2fx"), num(ratio(a_ops, p_ops), "%.2fx"),
+                num(get(row, "direct", "p50_us"), "%.1f"),
+                num(get(row, "agent", "p50_us"), "%.1f"),
+                num(get(row, "agent", "p99_us"), "%.1f"), ov))
+        self.out()
+        self.out("ops/s count operations (a batch of 64 counts 64); in the batch rows, p50 and "
+                 "p99 are those of one request of 64 operations.")
+        if ping is None:
+            self.out("No ping result: the overhead column cannot be computed.")
+        self.out()
+
+    def latency_table(self):
+        if not self.lat:
+            return
+        poll = self.m.get("lat_poll_us", "?")
+        self.out("1 client, the client library polling for its replies "
+                 "(`P11AGENT_BUSY_POLL=%s`; the agent polls in both tables, "
+                 "`busy-poll = 50`, its default):" % poll)
+        self.out()
+        self.out("| operation | direct ops/s | agent ops/s | agent/direct | p11-kit ops/s "
+                 "| agent/p11-kit | direct p50 µs | agent p50 µs | agent p99 µs "
+                 "| agent − direct p50, µs (≤ ping p50 + %g) |" % OVERHEAD_SLACK_US)
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        for alg in ["ping"] + [a for a, _ in OPS]:
+            row = self.lat.get((alg, 1, 1))
+            if row is None:
+                self.out("| %s | no result: see the notes |%s" % (OP_NAME.get(alg, alg),
+                                                                 " |" * 8))
+                continue
+            d_ops = get(row, "direct", "ops_per_s")
+            a_ops = get(row, "agent", "ops_per_s")
+            p_ops = get(row, "p11kit", "ops_per_s")
+            ov = "—"
+            if alg != "ping":
+                o = self.overhead(alg, self.lat)
+                if o is not None:
+                    ov = "%.1f vs %.1f: %s" % (o[0], o[1], verdict(o[0] <= o[1]))
+            self.out("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                OP_NAME.get(alg, alg), num(d_ops), num(a_ops),
+                num(ratio(a_ops, d_ops), "%.2fx"), num(p_ops),
+                num(ratio(a_ops, p_ops), "%.2fx"),
+                num(get(row, "direct", "p50_us"), "%.1f"),
+                num(get(row, "agent", "p50_us"), "%.1f"),
+                num(get(row, "agent", "p99_us"), "%.1f"), ov))
+        self.out()
+
+    def overhead_target(self, rows, how):
+        met, missed, n = [], [], 0
+        for alg, name in OPS:
+            o = self.overhead(alg, rows)
+            if o is None:
+                continue
+            n += 1
+            (met if o[0] <= o[1] else missed).append("%s %+.1f µs" % (name, o[0] - o[1]))
+        what = ("Overhead at 1 client%s: agent p50 − direct p50 ≤ ping p50 + 15 µs, "
+                "every operation" % how)
+        if not n:
+            self.target(what, None, False)
+            return
+        s = "%d of %d operations within it" % (len(met), n)
+        if missed:
+            s += "; over by: " + ", ".join(missed)
+        if n < len(OPS):
+            s += " (%d not measured)" % (len(OPS) - n)
+        self.target(what, s, False if missed else (True if n == len(OPS) else None))
+
+    def speed_targets(self):
+        # Overhead, every operation at 1 client.
+        self.overhead_target(self.std, "")
+        if self.lat:
+            self.overhead_target(self.lat, ", client polling (P11AGENT_BUSY_POLL=%s)"
+                                 % self.m.get("lat_poll_us", "?"))
+        for alg, want in RATIO_TARGETS:
+            r = get(self.std.get((alg, 2, 1)), "agent", "ratio_to_direct")
+            self.target("%s, 2 clients: agent ≥ %gx direct" % (OP_NAME[alg], want),
+                        opt(r, "%.2fx"), r is not None and r >= want)
+        for clients in (1, 2):
+            r = get(self.std.get(("ecdsa-sha256", clients, 64)), "agent", "ratio_to_direct")
+            self.target("ECDSA P-256, batches of 64, %d client%s: agent ≥ %gx direct"
+                        % (clients, "s" if clients > 1 else "", BATCH_TARGET),
+                        opt(r, "%.2fx"), r is not None and r >= BATCH_TARGET)
+        for alg, clients, want in PEER_TARGETS:
+            for rows, how in ((self.std, ""), (self.lat, ", client polling")):
+                if clients != 1 and rows is self.lat:
+                    continue
+                row = rows.get((alg, clients, 1))
+                if rows is self.lat and row is None:
+                    continue
+                r = ratio(get(row, "agent", "ops_per_s"), get(row, "p11kit", "ops_per_s"))
+                self.target("%s, %d client%s%s: agent ≥ %gx p11-kit's remoting"
+                            % (OP_NAME[alg], clients, "s" if clients > 1 else "", how, want),
+                            opt(r, "%.2fx"), r is not None and r >= want)
+        many = self.std.get(("ecdsa-sha256", 64, 1))
+        two = get(self.std.get(("ecdsa-sha256", 2, 1)), "agent", "ops_per_s")
+        a64 = get(many, "agent", "ops_per_s")
+        r = ratio(a64, two)
+        s = None
+        if r is not None:
+            s = "%.0f vs %.0f ops/s (%.2fx), p99 %.0f µs, no errors" % (
+                a64, two, r, get(many, "agent", "p99_us"))
+        self.target("ECDSA P-256, 64 clients: agent throughput within 10% of 2 clients, "
+                    "no errors, p99 reported", s, r is not None and r >= MANY_CLIENTS_TARGET)
+
+    def resource_targets(self):
+        m = self.m
+        idle, after = m.get("rss_idle_kib"), m.get("rss_after_kib")
+        if idle is not None and after is not None:
+            growth = int(after) - int(idle)
+            s = "idle %s KiB, after %s operations %s KiB: %+d KiB" % (
+                idle, "{:,}".format(int(m.get("mem_ops", 0))), after, growth)
+            if m.get("rss_warm_kib") is not None:
+                s += " (after the first %s s: %s KiB)" % (m.get("mem_chunk_s", "?"),
+                                                        m["rss_warm_kib"])
+            if m.get("mem_how"):
+                s += "; operations: " + m["mem_how"]
+            ok = growth <= MEM_GROWTH_KIB
+            if ok and int(m.get("mem_ops", 0)) < 1000000:
+                ok = None
+            self.target("Memory: agent VmRSS growth from idle to after 1,000,000 operations "
+                        "≤ %d KiB" % MEM_GROWTH_KIB, s, ok)
+        else:
+            self.target("Memory: agent VmRSS growth from idle to after 1,000,000 operations "
+                        "≤ %d KiB" % MEM_GROWTH_KIB, None, False)
+
+        n = m.get("idle_conns")
+        b, a = m.get("rss_conns_before_kib"), m.get("rss_conns_after_kib")
+        if n and b is not None and a is not None:
+            per = (int(a) - int(b)) / int(n)
+            s = "%s connections: %s → %s KiB, %.1f KiB each" % (n, b, a, per)
+            ok = per < CONN_KIB
+            if ok and int(n) < 1000:
+                ok = None
+            self.target("1,000 idle connections: < %d KiB each" % CONN_KIB, s, ok)
+        else:
+            self.target("1,000 idle connections: < %d KiB each" % CONN_KIB, None, False)
+        self.idle_slowdown()
+
+        ms = m.get("startup_ms")
+        if ms:
+            vals = [float(x) for x in str(ms).split()]
+            med = statistics.median(vals)
+            s = "median %.0f ms of %s (%s keys)" % (
+                med, ", ".join("%.0f" % v for v in vals), m.get("startup_keys", "?"))
+            self.target("Start-up with 100 keys: ready < %.0f ms" % STARTUP_MS, s,
+                        med < STARTUP_MS)
+        else:
+            self.target("Start-up with 100 keys: ready < %.0f ms" % STARTUP_MS, None, False)
+
+    def idle_slowdown(self):
+        """Agent ops/s of the runs with the idle connections over those without."""
+        what = ("1,000 idle connections: 2-client ECDSA P-256 slowdown ≤ %g%%"
+                % IDLE_SLOWDOWN_PCT)
+        without = [o["ops_per_s"] for o in self.runs_of("idle-without") if o["path"] == "agent"]
+        with_ = [o["ops_per_s"] for o in self.runs_of("idle-with") if o["path"] == "agent"]
+        if not without or not with_:
+            self.target(what, None, False)
+            return
+        o0, o1 = statistics.mean(without), statistics.mean(with_)
+        pct = (1 - o1 / o0) * 100
+        s = "%.1f%% (agent %.0f ops/s without, %.0f with; runs: %s without, %s with)" % (
+            pct, o0, o1, ", ".join("%.0f" % v for v in without),
+            ", ".join("%.0f" % v for v in with_))
+        ok = pct <= IDLE_SLOWDOWN_PCT
+        if ok and int(self.m.get("idle_conns", 0)) < 1000:
+            ok = None
+        self.target(what, s, ok)
+
+    def runs_of(self, run):
+        return [o for o in self.all_runs if o.get("run") == run]
+
+    def targets_table(self):
+        self.out("| target | measured | result |")
+        self.out("|---|---|---|")
+        for t in self.targets:
+            self.out("| %s | %s | %s |" % t)
+        self.out()
+
+    def notes_section(self):
+        if not self.notes:
+            return
+        self.out("Notes:")
+        self.out()
+        for n in self.notes:
+            kind = {"fail": "FAILED", "skip": "skipped", "peer": "p11-kit"}.get(
+                n.get("kind"), n.get("kind"))
+            self.out("- %s: %s: %s" % (kind, n.get("what"), n.get("message")))
+        self.out()
+
+    def render(self, all_runs):
+        self.all_runs = all_runs
+        self.header()
+        self.main_table()
+        self.latency_table()
+        self.speed_targets()
+        self.resource_targets()
+        self.targets_table()
+        self.notes_section()
+        return "\n".join(self.lines)
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: table.py RESULTS.jsonl", file=sys.stderr)
+        return 2
+    runs, measures, notes = load(argv[1])
+    print(Report(runs, measures, notes).render(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
