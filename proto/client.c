@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 
 /* A sched_yield() that took longer than this ran another thread. */
 #define P11A_YIELDED_US 10
+/* Replies slower than this on average (a queue at the agent) are not polled for. */
+#define P11A_POLL_MAX_WAIT_US 20000
 /* Replies are read into a buffer of this size, one recv() for most. */
 #define CONN_RBUF 16384
 
@@ -191,22 +194,35 @@ static int64_t now_us(void)
 
 /*
  * Waits for the first bytes of a reply sent at sent_us. With busy polling on
- * (P11AGENT_BUSY_POLL) and this connection's replies coming within its
- * limit, polls for up to that long before sleeping: waking a thread whose CPU
- * went idle can cost more than a fast signature itself. A poll yields the CPU
- * between tries and stops as soon as another thread took the CPU (it is busy,
- * not going idle: nothing to gain). Slower replies are waited for asleep.
- * Off by default: a polling thread looks busy to the scheduler, which then
- * queues other threads behind it, so with more clients than CPUs polling
- * costs throughput (PERFORMANCE.md).
+ * (P11AGENT_BUSY_POLL, limit us) it polls instead of sleeping, because waking
+ * a thread whose CPU went idle can cost more than a fast signature itself
+ * (virtual machines): for up to limit when replies have been coming within
+ * it; for a slower reply (RSA), it first sleeps on a timer until limit before
+ * the reply is due (the timer's wake-up then happens before the reply rather
+ * than after it) and polls for at most 2 * limit from there. A poll yields the
+ * CPU between tries and stops as soon as another thread took the CPU (it is
+ * busy, not going idle: nothing to gain); then, or when polling ends, it
+ * sleeps until the reply comes. Off by default: a polling thread looks busy
+ * to the scheduler, which then queues other threads behind it, so with more
+ * clients than CPUs polling costs throughput (PERFORMANCE.md).
  */
 static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 {
-	int64_t now = sent_us, before;
-	int polled = conn->busy_poll_us > 0 && conn->wait_avg <= (int64_t)conn->busy_poll_us;
+	int64_t limit = conn->busy_poll_us, now = sent_us, until = limit, before, nap;
+	int polled = limit > 0 && conn->wait_avg <= P11A_POLL_MAX_WAIT_US;
 	ssize_t n;
 
-	while (polled && now - sent_us < (int64_t)conn->busy_poll_us) {
+	if (polled && conn->wait_avg > limit) {
+		struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
+		struct timespec ts;
+
+		nap = conn->wait_avg - limit;
+		ts.tv_sec = nap / 1000000;
+		ts.tv_nsec = (long)(nap % 1000000) * 1000;
+		(void)ppoll(&pfd, 1, &ts, NULL); /* a reply, a timeout or a signal: poll */
+		until = conn->wait_avg + limit;
+	}
+	while (polled && now - sent_us < until) {
 		n = recv(conn->fd, conn->rbuf, CONN_RBUF, MSG_DONTWAIT);
 		if (n > 0) {
 			conn->rhave = (size_t)n;
