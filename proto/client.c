@@ -197,9 +197,10 @@ static int64_t now_us(void)
  * (P11AGENT_BUSY_POLL, limit us) it polls instead of sleeping, because waking
  * a thread whose CPU went idle can cost more than a fast signature itself
  * (virtual machines): for up to limit when replies have been coming within
- * it; for a slower reply (RSA), it first sleeps on a timer until limit before
- * the reply is due (the timer's wake-up then happens before the reply rather
- * than after it) and polls for at most 2 * limit from there. A poll yields the
+ * it; for a slower reply (RSA), it first sleeps on a timer until 2 * limit
+ * before the reply is due (the timer's wake-up, late by up to the timer slack,
+ * then happens before the reply rather than after it; replies vary) and polls
+ * from there until limit after it is due. A poll yields the
  * CPU between tries and stops as soon as another thread took the CPU (it is
  * busy, not going idle: nothing to gain); then, or when polling ends, it
  * sleeps until the reply comes. Off by default: a polling thread looks busy
@@ -212,14 +213,16 @@ static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 	int polled = limit > 0 && conn->wait_avg <= P11A_POLL_MAX_WAIT_US;
 	ssize_t n;
 
-	if (polled && conn->wait_avg > limit) {
+	if (polled && conn->wait_avg > 2 * limit) {
 		struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
 		struct timespec ts;
 
-		nap = conn->wait_avg - limit;
+		nap = conn->wait_avg - 2 * limit;
 		ts.tv_sec = nap / 1000000;
 		ts.tv_nsec = (long)(nap % 1000000) * 1000;
 		(void)ppoll(&pfd, 1, &ts, NULL); /* a reply, a timeout or a signal: poll */
+		until = conn->wait_avg + limit;
+	} else if (polled && conn->wait_avg > limit) {
 		until = conn->wait_avg + limit;
 	}
 	while (polled && now - sent_us < until) {
