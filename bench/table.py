@@ -384,10 +384,14 @@ class Report:
             return
         self.out("Notes:")
         self.out()
+        seen = set()
         for n in self.notes:
             kind = {"fail": "FAILED", "skip": "skipped", "peer": "p11-kit"}.get(
                 n.get("kind"), n.get("kind"))
-            self.out("- %s: %s: %s" % (kind, n.get("what"), n.get("message")))
+            line = "- %s: %s: %s" % (kind, n.get("what"), n.get("message"))
+            if line not in seen:  # the client-polling rows repeat the 1-client ones
+                seen.add(line)
+                self.out(line)
         self.out()
 
     def render(self, all_runs):

@@ -1,0 +1,61 @@
+#!/bin/sh
+# test-make-bench.sh: the standard set of `make bench` (bench/standard.sh) in
+# miniature, so that it cannot rot: 0.05 s a path, 2,000 operations for the
+# memory figure, 20 idle connections, no p11-kit. Checks that every row ran,
+# that the raw lines parse and that the report holds every table and target
+# line; never a figure (those need the full run on a quiet machine).
+#
+# SPDX-License-Identifier: Apache-2.0
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+require_tools python3 timeout
+[ -x "$top_builddir/p11agent-bench" ] || { echo "ERROR: p11agent-bench is not built"; exit 99; }
+
+run env BENCH_SECONDS=0.05 BENCH_MEM_OPS=2000 BENCH_IDLE_CONNS=20 BENCH_NO_P11KIT=1 \
+	BENCH_OUT="$T/res" timeout -k 5 600 bash "$top_srcdir/bench/standard.sh"
+if [ "$RC" -eq 0 ]; then
+	pass "bench/standard.sh ran every row (exit 0)"
+else
+	fail "bench/standard.sh" "exit $RC; stderr: $(show "$ERR")"
+fi
+
+if python3 - "$T/res.jsonl" >"$T/py.out" 2>&1 <<'PY'
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+tags = {o.get("run") for o in runs}
+for t in ("std", "lat", "measure", "idle-with", "idle-without"):
+    assert t in tags, "no %s lines" % t
+rows = {(o["alg"], o["clients"], o["batch"], o["path"]) for o in runs if o.get("run") == "std"}
+for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384", "ed25519",
+            "hmac-sha256", "rsa-oaep-sha256", "aes-kwp"):
+    for c in (1, 2):
+        for p in ("direct", "agent"):
+            assert (alg, c, 1, p) in rows, "no %s %d clients %s" % (alg, c, p)
+assert ("ecdsa-sha256", 2, 64, "agent") in rows, "no batch row"
+assert ("ecdsa-sha256", 64, 1, "agent") in rows, "no 64-client row"
+names = {o["name"] for o in runs if o.get("run") == "measure"}
+for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms"):
+    assert n in names, "no measure %s" % n
+PY
+then
+	pass "bench-results.jsonl: every row and measure"
+else
+	fail "bench-results.jsonl" "$(show "$T/py.out")"
+fi
+for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
+	"Overhead at 1 client: agent p50" "Overhead at 1 client, client polling" \
+	"Memory: agent VmRSS growth" "1,000 idle connections: < 64 KiB each" \
+	"Start-up with 100 keys" "ECDSA P-256, 64 clients"; do
+	if grep -qF -- "$line" "$T/res.md"; then
+		pass "report: $line"
+	else
+		fail "report: $line" "not in the report: $(show "$T/res.md")"
+	fi
+done
+if grep -q "$T" "$T/res.md"; then
+	fail "report: no paths of this run" "the report names its temporary folder"
+else
+	pass "report: no paths of this run"
+fi
+finish
