@@ -23,8 +23,7 @@
 
 static void test_heaps(void **state)
 {
-	struct secret *before, *in, *spill[2 * HEAP / 64];
-	size_t n_spilled = 0;
+	struct secret *before;
 
 	(void)state;
 	/* No secure heap yet: a zeroed, NUL-terminated ordinary allocation. */
@@ -39,6 +38,9 @@ static void test_heaps(void **state)
 	secret_free(before);
 	skip();
 #else
+	struct secret *in, *spill[2 * HEAP / 64];
+	size_t n_spilled = 0;
+
 	assert_int_equal(secret_heap_init(HEAP), 0);
 	assert_true(CRYPTO_secure_malloc_initialized());
 	assert_non_null(in = secret_new(100));
