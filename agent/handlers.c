@@ -335,8 +335,10 @@ static int handle_sign(struct req *r)
 /*
  * SIGN_BATCH: items is u32 count (1 to P11A_MAX_BATCH), then count strings,
  * each signed as SIGN would; the reply is u32 count, then the signatures.
- * The key, algorithm and policy are checked once; one audit record covers
- * the batch (its input hash is over the items field). All or nothing.
+ * The key, algorithm, policy and the whole field are checked before the first
+ * signature; one audit record covers the batch (its input hash is over the
+ * items field). All or nothing. A batch is one request: at SIGTERM it
+ * finishes within shutdown-timeout or not at all, like any other.
  */
 static int handle_sign_batch(struct req *r)
 {
@@ -354,16 +356,25 @@ static int handle_sign_batch(struct req *r)
 		return rc;
 	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
 		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
+	/* The whole field first: a malformed batch costs the token nothing. */
 	buf_view(&items, r->in->f[3].p, r->in->f[3].len);
 	if (buf_get_u32(&items, &count) != P11A_OK || count == 0 || count > P11A_MAX_BATCH)
 		return err(r, P11A_ERR_BAD_REQUEST, "items: expected a count of 1 to %u",
 			   P11A_MAX_BATCH);
-	if ((rc = buf_put_u32(r->scratch, count)) != P11A_OK)
-		return rc;
 	for (i = 0; i < count; i++) {
 		if (buf_get_string_direct(&items, P11A_MAX_FRAME, &item, &item_len) != P11A_OK)
 			return err(r, P11A_ERR_BAD_REQUEST, "items: item %u of %u is truncated",
 				   i + 1, count);
+	}
+	if (buf_avail(&items) != 0)
+		return err(r, P11A_ERR_BAD_REQUEST, "items: trailing bytes after item %u", count);
+
+	if ((rc = buf_put_u32(r->scratch, count)) != P11A_OK)
+		return rc;
+	buf_view(&items, r->in->f[3].p, r->in->f[3].len);
+	(void)buf_get_u32(&items, &count);
+	for (i = 0; i < count; i++) {
+		(void)buf_get_string_direct(&items, P11A_MAX_FRAME, &item, &item_len);
 		rc = token_sign(r->tok, key, alg, flags, item, item_len, &sig, &sig_len, r->msg,
 				MSG_LEN);
 		if (rc != P11A_OK) {
@@ -374,12 +385,12 @@ static int handle_sign_batch(struct req *r)
 		}
 		rc = buf_put_string(r->scratch, sig, sig_len);
 		free(sig);
+		sig = NULL;
+		if (rc == P11A_ERR_TOO_LARGE)
+			return err(r, rc, "the signatures would exceed the 1 MiB frame limit");
 		if (rc != P11A_OK)
-			return err(r, P11A_ERR_TOO_LARGE,
-				   "the signatures would exceed the 1 MiB frame limit");
+			return rc;
 	}
-	if (buf_avail(&items) != 0)
-		return err(r, P11A_ERR_BAD_REQUEST, "items: trailing bytes after item %u", count);
 	r->out->n = 1;
 	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
 	return P11A_OK;

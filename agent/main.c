@@ -345,8 +345,12 @@ int main(int argc, char **argv)
 	 * Secrets from here on (the token's PIN copy, plaintexts, session keys)
 	 * live in one locked heap instead of an mlock/munlock pair each.
 	 */
-	if (secret_heap_init(AGENT_SECRET_HEAP) != 0)
-		log_warn("no secure heap: secrets are locked one by one");
+	if ((rc = secret_heap_init(AGENT_SECRET_HEAP)) == 1)
+		log_warn("the secure heap cannot be locked in memory (RLIMIT_MEMLOCK under %u "
+			 "KiB?): secrets are locked one by one where they can be",
+			 (unsigned)(AGENT_SECRET_HEAP / 1024));
+	else if (rc != 0)
+		log_info("no secure heap: secrets are locked one by one");
 	memset(&topt, 0, sizeof(topt));
 	topt.module = cfg.module;
 	topt.uri = cfg.token;

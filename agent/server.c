@@ -445,7 +445,7 @@ static size_t busy_poll(struct reader *rd, unsigned limit_us, int64_t sent_us)
 		n = recv(rd->fd, rd->in, sizeof(rd->in), MSG_DONTWAIT);
 		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			break;
-		before = now;
+		before = now_us();
 		sched_yield();
 		/* Another thread had this CPU: it is not going idle, so sleep. */
 		if ((now = now_us()) - before > SERVER_YIELDED_US)
@@ -784,7 +784,10 @@ static unsigned drain(struct server *srv)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&srv->lock);
-	/* A read waiting for the next frame sees EOF; a request in flight finishes. */
+	/*
+	 * A read waiting for the next frame sees EOF; a request in flight
+	 * finishes, and so do requests already received into its buffer.
+	 */
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
 		shutdown(c->fd, SHUT_RD);
 	while (srv->nconns > 0 && r == 0)

@@ -318,8 +318,14 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
 		return r;
 	buf_reset(conn->out);
-	if ((r = read_reply(conn, now_us())) != P11A_OK)
+	if ((r = read_reply(conn, now_us())) != P11A_OK) {
+		/* Out of step with the agent: no later call may read this reply's rest. */
+		secret_wipe(conn->rbuf, conn->rhave);
+		conn->rhave = conn->rused = 0;
+		close(conn->fd);
+		conn->fd = -1;
 		return r;
+	}
 	if ((r = proto_decode_reply(conn->reply, conn->reply_len, msg->op, rep)) != P11A_OK)
 		return r;
 	if (rep->id != msg->id && rep->op != 0)
@@ -625,14 +631,11 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 	return r;
 }
 
-/* Frees the signatures of items[0..n) and clears them. */
-static void clear_sigs(struct p11a_sign_item *items, size_t n)
+/* Frees sigs[0..n) (n signatures and their lengths). */
+static void free_sigs(uint8_t **sigs, size_t *lens, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		p11a_free(items[i].sig, items[i].sig_len);
-		items[i].sig = NULL;
-		items[i].sig_len = 0;
-	}
+	for (size_t i = 0; i < n; i++)
+		p11a_free(sigs[i], lens[i]);
 }
 
 int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
@@ -640,10 +643,10 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 {
 	struct proto_msg msg = {.op = PROTO_OP_SIGN_BATCH, .n = 4}, rep;
 	const struct p11a_alg_info *ai = NULL;
-	uint8_t md[EVP_MAX_MD_SIZE];
+	uint8_t md[EVP_MAX_MD_SIZE], **sigs = NULL;
 	struct buf *b = NULL, view;
 	const uint8_t *in;
-	size_t in_len, i, done = 0;
+	size_t in_len, i, done = 0, *lens = NULL;
 	uint32_t count;
 	int r;
 
@@ -654,8 +657,11 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 			return P11A_ERR_INVALID_ARG;
 	if ((r = sign_alg(conn, key, alg, flags, &ai)) != P11A_OK)
 		return r;
-	if ((b = buf_new(P11A_MAX_DATA)) == NULL)
-		return P11A_ERR_NOMEM;
+	if ((b = buf_new(P11A_MAX_DATA)) == NULL || (sigs = calloc(n, sizeof(*sigs))) == NULL ||
+	    (lens = calloc(n, sizeof(*lens))) == NULL) {
+		r = P11A_ERR_NOMEM;
+		goto out;
+	}
 	r = buf_put_u32(b, (uint32_t)n);
 	for (i = 0; i < n && r == P11A_OK; i++) {
 		if ((r = sign_input(conn, ai, flags, items[i].data, items[i].data_len, md, &in,
@@ -676,6 +682,7 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 		r = P11A_ERR_PROTOCOL;
 		goto out;
 	}
+	/* Into sigs first: the caller's items change only once all of them are here. */
 	for (done = 0; done < n; done++) {
 		struct proto_field f = {.type = 's'};
 
@@ -683,13 +690,24 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 			r = P11A_ERR_PROTOCOL;
 			goto out;
 		}
-		if ((r = take_bytes(&f, &items[done].sig, &items[done].sig_len)) != P11A_OK)
+		if ((r = take_bytes(&f, &sigs[done], &lens[done])) != P11A_OK)
 			goto out;
 	}
-	r = buf_avail(&view) == 0 ? P11A_OK : P11A_ERR_PROTOCOL;
+	if (buf_avail(&view) != 0) {
+		r = P11A_ERR_PROTOCOL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		items[i].sig = sigs[i];
+		items[i].sig_len = lens[i];
+	}
+	done = 0; /* the caller owns them now */
+	r = P11A_OK;
 out:
-	if (r != P11A_OK)
-		clear_sigs(items, done);
+	if (sigs != NULL && lens != NULL)
+		free_sigs(sigs, lens, done);
+	free(sigs);
+	free(lens);
 	explicit_bzero(md, sizeof(md));
 	buf_free(b);
 	drop_reply(conn);

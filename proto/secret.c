@@ -20,15 +20,27 @@ void secret_wipe(void *p, size_t len)
 		OPENSSL_cleanse(p, len);
 }
 
+/* The secure heap's size, 0 while there is none. */
+static size_t heap_size;
+
 int secret_heap_init(size_t size)
 {
 #if defined(__SANITIZE_ADDRESS__)
 	/* Under ASan, plain heap secrets keep their overflow checks. */
 	(void)size;
-	return 0;
+	return -1;
 #else
-	/* 2: the heap works but could not be locked (RLIMIT_MEMLOCK). */
-	return CRYPTO_secure_malloc_init(size, SECRET_HEAP_MIN) != 0 ? 0 : -1;
+	switch (CRYPTO_secure_malloc_init(size, SECRET_HEAP_MIN)) {
+	case 1:
+		heap_size = size;
+		return 0;
+	case 2:
+		/* It works but is not locked (RLIMIT_MEMLOCK): one mlock a secret may still be. */
+		CRYPTO_secure_malloc_done();
+		return 1;
+	default:
+		return -1;
+	}
 #endif
 }
 
@@ -39,10 +51,19 @@ struct secret *secret_new(size_t len)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->len = len;
-	/* The locked heap when there is one, and room left in it. */
-	if (CRYPTO_secure_malloc_initialized() && (s->p = OPENSSL_secure_zalloc(len + 1)) != NULL)
-		return s;
-	ERR_clear_error(); /* a full secure heap leaves an error on the queue */
+	/*
+	 * The locked heap while it is less than half full: libcrypto's own
+	 * secrets (ECDSA nonces, private keys of an in-process module such as
+	 * SoftHSM) come from it too, and fail when it is full, so ours leave
+	 * them room. The mark keeps a refusal's error off the caller's queue.
+	 */
+	if (heap_size > 0 && CRYPTO_secure_used() + len < heap_size / 2) {
+		ERR_set_mark();
+		s->p = OPENSSL_secure_zalloc(len + 1);
+		ERR_pop_to_mark();
+		if (s->p != NULL)
+			return s;
+	}
 	if ((s->p = calloc(1, len + 1)) == NULL) {
 		free(s);
 		return NULL;

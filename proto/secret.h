@@ -24,8 +24,10 @@ struct secret {
 /*
  * Makes the process's secure heap of size bytes (a power of two) for the
  * secrets made after it; once per process, after any fork (locks are not
- * inherited). 0 on success (also when the pages could not be locked), -1
- * when there is none; secrets then go on the ordinary heap.
+ * inherited). Our secrets take at most half of it: libcrypto's own (and an
+ * in-process PKCS#11 module's) use it too. 0: made and locked; 1: it could
+ * not be locked (RLIMIT_MEMLOCK), so none was kept; -1: none (also under
+ * ASan). Without one, each secret is mlock()ed on its own, where it can be.
  */
 int secret_heap_init(size_t size);
 
