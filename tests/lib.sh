@@ -306,6 +306,13 @@ stop_agent() {
 	AGENT_RC=$?
 	AGENT_PID=
 	if [ -n "$AGENT_WRAP" ]; then
+		# Valgrind 3.19 does not know mlock2 (syscall 325), which OpenSSL's
+		# secure heap tries before mlock: its 5-line notice is not an error.
+		if [ -f "$T/valgrind.$pid.log" ]; then
+			awk '/unhandled amd64-linux syscall: 325$/ { skip = 5 } skip > 0 { skip--; next } { print }' \
+				"$T/valgrind.$pid.log" >"$T/valgrind.$pid.tmp" &&
+				mv "$T/valgrind.$pid.tmp" "$T/valgrind.$pid.log"
+		fi
 		if [ "$AGENT_RC" = 99 ] || [ -s "$T/valgrind.$pid.log" ]; then
 			fail "valgrind" "p11agentd exited $AGENT_RC; report:"
 			sed 's/^/  /' "$T/valgrind.$pid.log"
