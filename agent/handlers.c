@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 
 #include "audit.h"
+#include "busypoll.h"
 #include "handlers.h"
 #include "log.h"
 #include "policy.h"
@@ -311,6 +312,23 @@ static int see_key(struct req *r, const struct token_key **out_key)
 	return P11A_OK;
 }
 
+/*
+ * What SIGN and SIGN_BATCH share: key in field 0, alg in 1, flags in 2, the
+ * data (or items) in 3, which the audit record hashes.
+ */
+static int sign_request(struct req *r, const struct token_key **out_key, p11a_alg *out_alg)
+{
+	uint32_t flags = r->in->f[2].u32;
+	int rc;
+
+	r->data = &r->in->f[3];
+	if ((rc = use_key(r, 1, P11A_OP_SIGN, out_key, out_alg)) != P11A_OK)
+		return rc;
+	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
+		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
+	return P11A_OK;
+}
+
 static int handle_sign(struct req *r)
 {
 	const struct token_key *key;
@@ -318,11 +336,8 @@ static int handle_sign(struct req *r)
 	uint32_t flags = r->in->f[2].u32;
 	int rc;
 
-	r->data = &r->in->f[3];
-	if ((rc = use_key(r, 1, P11A_OP_SIGN, &key, &alg)) != P11A_OK)
+	if ((rc = sign_request(r, &key, &alg)) != P11A_OK)
 		return rc;
-	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
-		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
 	rc = token_sign(r->tok, key, alg, flags, r->in->f[3].p, r->in->f[3].len, &r->owned,
 			&r->owned_len, r->msg, MSG_LEN);
 	if (rc != P11A_OK)
@@ -351,11 +366,8 @@ static int handle_sign_batch(struct req *r)
 	size_t item_len, sig_len;
 	int rc;
 
-	r->data = &r->in->f[3];
-	if ((rc = use_key(r, 1, P11A_OP_SIGN, &key, &alg)) != P11A_OK)
+	if ((rc = sign_request(r, &key, &alg)) != P11A_OK)
 		return rc;
-	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
-		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
 	/* The whole field first: a malformed batch costs the token nothing. */
 	buf_view(&items, r->in->f[3].p, r->in->f[3].len);
 	if (buf_get_u32(&items, &count) != P11A_OK || count == 0 || count > P11A_MAX_BATCH)
@@ -551,15 +563,6 @@ static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto
 	return h->fn(r);
 }
 
-/* Microseconds on the monotonic clock. */
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Records the request in the audit trail; P11A_OK or P11A_ERR_INTERNAL. */
 static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t start_us)
 {
@@ -588,7 +591,7 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 		rec.has_input_hash = 1;
 		SHA256(r->data->p, r->data->len, rec.input_sha256);
 	}
-	rec.latency_us = now_us() - start_us;
+	rec.latency_us = (uint64_t)busypoll_now_us() - start_us;
 	return audit_write(r->ctx->audit, &rec);
 }
 
@@ -598,7 +601,7 @@ int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *b
 	struct proto_msg in, rep;
 	struct req r;
 	char msg[MSG_LEN] = "";
-	uint64_t start = now_us();
+	uint64_t start = (uint64_t)busypoll_now_us();
 	static struct agent_ctx none;
 	int rc, ret = -1;
 

@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "busypoll.h"
 #include "handlers.h"
 #include "log.h"
 #include "proto.h"
@@ -36,8 +36,6 @@
 #define SERVER_THREAD_STACK (256 * 1024)
 /* A frame body is read in steps of this size, so memory follows the bytes received. */
 #define SERVER_READ_CHUNK (64 * 1024)
-/* A sched_yield() that took longer than this (us) ran another thread. */
-#define SERVER_YIELDED_US 10
 /* A connection's input buffer (on its thread's stack): most frames fit. */
 #define SERVER_INBUF 16384
 /* Bytes written to the control pipe by the signal handlers. */
@@ -415,15 +413,6 @@ out:
 	return r;
 }
 
-/* Microseconds on the monotonic clock. */
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Just after a reply: when this client's next request has been coming within
  * limit_us, poll for it that long instead of going to sleep. On virtual
@@ -436,29 +425,19 @@ static int64_t now_us(void)
  */
 static size_t busy_poll(struct reader *rd, unsigned limit_us, int64_t sent_us)
 {
-	int64_t now = now_us(), before;
-	ssize_t n = -1;
+	ssize_t n;
 
 	if (limit_us == 0 || rd->gap_us > (int64_t)limit_us)
 		return 0;
-	while (now - sent_us < (int64_t)limit_us) {
-		n = recv(rd->fd, rd->in, sizeof(rd->in), MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			break;
-		before = now_us();
-		sched_yield();
-		/* Another thread had this CPU: it is not going idle, so sleep. */
-		if ((now = now_us()) - before > SERVER_YIELDED_US)
-			break;
-	}
-	/* 0 (EOF) and errors: the blocking recv() that follows sees them again. */
+	n = busypoll_recv(rd->fd, rd->in, sizeof(rd->in), sent_us + limit_us);
+	/* End of stream and errors: the blocking recv() that follows sees them again. */
 	return n > 0 ? (size_t)n : 0;
 }
 
 /* Folds the gap before this request into the connection's moving average. */
 static void note_gap(struct reader *rd, int64_t sent_us)
 {
-	int64_t gap = now_us() - sent_us;
+	int64_t gap = busypoll_now_us() - sent_us;
 
 	rd->gap_us += (gap - rd->gap_us) / 8;
 }
@@ -619,7 +598,7 @@ static void *conn_main(void *arg)
 		if (write_full(c->fd, buf_data(out), buf_len(out),
 			       now_ms() + opt->frame_timeout_ms) != 0)
 			break;
-		sent_us = now_us();
+		sent_us = busypoll_now_us();
 		buf_reset(out); /* the reply may be a session key: wipe it now */
 	}
 	if (partial && now_ms() >= deadline)

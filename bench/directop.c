@@ -17,17 +17,8 @@
 #include <string.h>
 
 #include "direct-impl.h"
+#include "sigfmt.h"
 #include "soft.h"
-
-/* DigestInfo prefixes (RFC 8017, 9.2, note 1). */
-static const uint8_t di_sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
-static const uint8_t di_sha384[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
-static const uint8_t di_sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-				    0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
-
-#define DI(p) (p), sizeof(p)
 
 /* How each algorithm runs on the token: as the agent's token layer does it. */
 static const struct alg_mech {
@@ -35,29 +26,28 @@ static const struct alg_mech {
 	CK_MECHANISM_TYPE mech;
 	CK_MECHANISM_TYPE hash; /* PSS: hashAlg (salt: the hash's length); OAEP: hashAlg */
 	CK_RSA_PKCS_MGF_TYPE mgf;
-	const uint8_t *prefix; /* RSA PKCS#1 signing: the DigestInfo before the digest */
-	size_t prefix_len;
+	int digestinfo; /* RSA PKCS#1 signing: the input is DigestInfo(digest) */
 } alg_mechs[] = {
-    {P11A_ALG_RSA_PKCS1_SHA256, CKM_RSA_PKCS, 0, 0, DI(di_sha256)},
-    {P11A_ALG_RSA_PKCS1_SHA384, CKM_RSA_PKCS, 0, 0, DI(di_sha384)},
-    {P11A_ALG_RSA_PKCS1_SHA512, CKM_RSA_PKCS, 0, 0, DI(di_sha512)},
-    {P11A_ALG_RSA_PSS_SHA256, CKM_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, NULL, 0},
-    {P11A_ALG_RSA_PSS_SHA384, CKM_RSA_PKCS_PSS, CKM_SHA384, CKG_MGF1_SHA384, NULL, 0},
-    {P11A_ALG_RSA_PSS_SHA512, CKM_RSA_PKCS_PSS, CKM_SHA512, CKG_MGF1_SHA512, NULL, 0},
-    {P11A_ALG_ECDSA_SHA256, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ECDSA_SHA384, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ECDSA_SHA512, CKM_ECDSA, 0, 0, NULL, 0},
-    {P11A_ALG_ED25519, CKM_EDDSA, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA256, CKM_SHA256_HMAC, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA384, CKM_SHA384_HMAC, 0, 0, NULL, 0},
-    {P11A_ALG_HMAC_SHA512, CKM_SHA512_HMAC, 0, 0, NULL, 0},
-    {P11A_ALG_RSA_OAEP_SHA1, CKM_RSA_PKCS_OAEP, CKM_SHA_1, CKG_MGF1_SHA1, NULL, 0},
-    {P11A_ALG_RSA_OAEP_SHA256, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256, NULL, 0},
-    {P11A_ALG_RSA_OAEP_SHA384, CKM_RSA_PKCS_OAEP, CKM_SHA384, CKG_MGF1_SHA384, NULL, 0},
-    {P11A_ALG_RSA_OAEP_SHA512, CKM_RSA_PKCS_OAEP, CKM_SHA512, CKG_MGF1_SHA512, NULL, 0},
-    {P11A_ALG_RSA_PKCS1, CKM_RSA_PKCS, 0, 0, NULL, 0},
-    {P11A_ALG_AES_KW, CKM_AES_KEY_WRAP, 0, 0, NULL, 0},
-    {P11A_ALG_AES_KWP, CKM_AES_KEY_WRAP_PAD, 0, 0, NULL, 0},
+    {P11A_ALG_RSA_PKCS1_SHA256, CKM_RSA_PKCS, 0, 0, 1},
+    {P11A_ALG_RSA_PKCS1_SHA384, CKM_RSA_PKCS, 0, 0, 1},
+    {P11A_ALG_RSA_PKCS1_SHA512, CKM_RSA_PKCS, 0, 0, 1},
+    {P11A_ALG_RSA_PSS_SHA256, CKM_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 0},
+    {P11A_ALG_RSA_PSS_SHA384, CKM_RSA_PKCS_PSS, CKM_SHA384, CKG_MGF1_SHA384, 0},
+    {P11A_ALG_RSA_PSS_SHA512, CKM_RSA_PKCS_PSS, CKM_SHA512, CKG_MGF1_SHA512, 0},
+    {P11A_ALG_ECDSA_SHA256, CKM_ECDSA, 0, 0, 0},
+    {P11A_ALG_ECDSA_SHA384, CKM_ECDSA, 0, 0, 0},
+    {P11A_ALG_ECDSA_SHA512, CKM_ECDSA, 0, 0, 0},
+    {P11A_ALG_ED25519, CKM_EDDSA, 0, 0, 0},
+    {P11A_ALG_HMAC_SHA256, CKM_SHA256_HMAC, 0, 0, 0},
+    {P11A_ALG_HMAC_SHA384, CKM_SHA384_HMAC, 0, 0, 0},
+    {P11A_ALG_HMAC_SHA512, CKM_SHA512_HMAC, 0, 0, 0},
+    {P11A_ALG_RSA_OAEP_SHA1, CKM_RSA_PKCS_OAEP, CKM_SHA_1, CKG_MGF1_SHA1, 0},
+    {P11A_ALG_RSA_OAEP_SHA256, CKM_RSA_PKCS_OAEP, CKM_SHA256, CKG_MGF1_SHA256, 0},
+    {P11A_ALG_RSA_OAEP_SHA384, CKM_RSA_PKCS_OAEP, CKM_SHA384, CKG_MGF1_SHA384, 0},
+    {P11A_ALG_RSA_OAEP_SHA512, CKM_RSA_PKCS_OAEP, CKM_SHA512, CKG_MGF1_SHA512, 0},
+    {P11A_ALG_RSA_PKCS1, CKM_RSA_PKCS, 0, 0, 0},
+    {P11A_ALG_AES_KW, CKM_AES_KEY_WRAP, 0, 0, 0},
+    {P11A_ALG_AES_KWP, CKM_AES_KEY_WRAP_PAD, 0, 0, 0},
 };
 
 static const struct alg_mech *find_mech(p11a_alg alg)
@@ -209,19 +199,24 @@ int direct_wrap(struct direct *d, const uint8_t *plain, size_t plain_len, uint8_
 	return 0;
 }
 
-/* The sign input: DigestInfo || digest for RSA PKCS#1, else w->in. */
+/* The sign input: DigestInfo(digest) for RSA PKCS#1 (as the agent builds it), else w->in. */
 static int prepare_sign(struct direct *d, const struct alg_mech *am, char *msg, size_t msg_len)
 {
 	const struct work *w = d->w;
 
-	if ((d->in = malloc(am->prefix_len + w->in_len + 1)) == NULL) {
+	if ((d->in = malloc(SIGFMT_DIGESTINFO_MAX + w->in_len + 1)) == NULL) {
 		snprintf(msg, msg_len, "out of memory");
 		return -1;
 	}
-	if (am->prefix_len > 0)
-		memcpy(d->in, am->prefix, am->prefix_len);
-	memcpy(d->in + am->prefix_len, w->in, w->in_len);
-	d->in_len = am->prefix_len + w->in_len;
+	if (!am->digestinfo) {
+		memcpy(d->in, w->in, w->in_len);
+		d->in_len = w->in_len;
+		return 0;
+	}
+	if (sigfmt_digestinfo(w->alg->hash, w->in, w->in_len, d->in, &d->in_len) != P11A_OK) {
+		snprintf(msg, msg_len, "cannot build a DigestInfo for %s", w->alg->hash);
+		return -1;
+	}
 	return 0;
 }
 

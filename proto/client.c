@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +19,11 @@
 
 #include <openssl/evp.h>
 
+#include "busypoll.h"
 #include "p11agent.h"
 #include "proto.h"
 #include "secret.h"
 
-/* A sched_yield() that took longer than this ran another thread. */
-#define P11A_YIELDED_US 10
 /* Replies slower than this on average (a queue at the agent) are not polled for. */
 #define P11A_POLL_MAX_WAIT_US 20000
 /* Replies are read into a buffer of this size, one recv() for most. */
@@ -183,15 +181,6 @@ static int read_all(int fd, uint8_t *p, size_t len)
 	return P11A_OK;
 }
 
-/* Microseconds on the monotonic clock. */
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Waits for the first bytes of a reply sent at sent_us. With busy polling on
  * (P11AGENT_BUSY_POLL, limit us) it polls instead of sleeping, because waking
@@ -200,44 +189,33 @@ static int64_t now_us(void)
  * it; for a slower reply (RSA), it first sleeps on a timer until 2 * limit
  * before the reply is due (the timer's wake-up, late by up to the timer slack,
  * then happens before the reply rather than after it; replies vary) and polls
- * from there until limit after it is due. A poll yields the
- * CPU between tries and stops as soon as another thread took the CPU (it is
- * busy, not going idle: nothing to gain); then, or when polling ends, it
- * sleeps until the reply comes. Off by default: a polling thread looks busy
- * to the scheduler, which then queues other threads behind it, so with more
- * clients than CPUs polling costs throughput (PERFORMANCE.md).
+ * from there until limit after it is due (busypoll_recv(): it stops early
+ * when another thread takes the CPU); then it sleeps until the reply comes. Off by default: a
+ * polling thread looks busy to the scheduler, which then queues other threads behind it, so with
+ * more clients than CPUs polling costs throughput (PERFORMANCE.md).
  */
 static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 {
-	int64_t limit = conn->busy_poll_us, now = sent_us, until = limit, before, nap;
-	int polled = limit > 0 && conn->wait_avg <= P11A_POLL_MAX_WAIT_US;
+	int64_t limit = conn->busy_poll_us, avg = conn->wait_avg, nap;
+	struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
+	struct timespec ts;
 	ssize_t n;
 
-	if (polled && conn->wait_avg > 2 * limit) {
-		struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
-		struct timespec ts;
-
-		nap = conn->wait_avg - 2 * limit;
-		ts.tv_sec = nap / 1000000;
-		ts.tv_nsec = (long)(nap % 1000000) * 1000;
-		(void)ppoll(&pfd, 1, &ts, NULL); /* a reply, a timeout or a signal: poll */
-		until = conn->wait_avg + limit;
-	} else if (polled && conn->wait_avg > limit) {
-		until = conn->wait_avg + limit;
-	}
-	while (polled && now - sent_us < until) {
-		n = recv(conn->fd, conn->rbuf, CONN_RBUF, MSG_DONTWAIT);
+	if (limit > 0 && avg <= P11A_POLL_MAX_WAIT_US) {
+		if (avg > 2 * limit) {
+			nap = avg - 2 * limit;
+			ts.tv_sec = nap / 1000000;
+			ts.tv_nsec = (long)(nap % 1000000) * 1000;
+			(void)ppoll(&pfd, 1, &ts, NULL); /* a reply, a timeout or a signal: poll */
+		}
+		n = busypoll_recv(conn->fd, conn->rbuf, CONN_RBUF,
+				  sent_us + (avg > limit ? avg + limit : limit));
 		if (n > 0) {
 			conn->rhave = (size_t)n;
 			goto out;
 		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		if (n < 0)
 			return P11A_ERR_IO;
-		before = now_us();
-		sched_yield();
-		/* Another thread had this CPU: it is not going idle, so sleep. */
-		if ((now = now_us()) - before > P11A_YIELDED_US)
-			break;
 	}
 	do
 		n = recv(conn->fd, conn->rbuf, CONN_RBUF, 0);
@@ -246,7 +224,7 @@ static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 		return P11A_ERR_IO;
 	conn->rhave = (size_t)n;
 out:
-	conn->wait_avg += (now_us() - sent_us - conn->wait_avg) / 8;
+	conn->wait_avg += (busypoll_now_us() - sent_us - conn->wait_avg) / 8;
 	return P11A_OK;
 }
 
@@ -318,7 +296,7 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
 		return r;
 	buf_reset(conn->out);
-	if ((r = read_reply(conn, now_us())) != P11A_OK) {
+	if ((r = read_reply(conn, busypoll_now_us())) != P11A_OK) {
 		/* Out of step with the agent: no later call may read this reply's rest. */
 		secret_wipe(conn->rbuf, conn->rhave);
 		conn->rhave = conn->rused = 0;
