@@ -6,7 +6,8 @@
  *     seq, time (RFC 3339, UTC, microseconds), uid, gid, pid, exe, op, key
  *     (config name, else label), key_uri, key_ref (what the client sent),
  *     alg, input_len, input_sha256, status (the reply's code name),
- *     latency_us, chain, prev, mac
+ *     latency_us, detail (null, or an object on the agent's own records),
+ *     chain, prev, mac
  * (null where a request had none). The chain goes on across restarts: at
  * open, the last line of the file gives the last seq and MAC. When that line
  * is damaged (a crash in the middle of a write, an edit), a new chain
@@ -146,7 +147,8 @@ static int build_body(const struct audit *a, uint64_t seq, const struct audit_re
 	}
 	fputs(",\"status\":", f);
 	put_str(f, p11a_errname(rec->status));
-	fprintf(f, ",\"latency_us\":%llu", (unsigned long long)rec->latency_us);
+	fprintf(f, ",\"latency_us\":%llu,\"detail\":%s", (unsigned long long)rec->latency_us,
+		rec->detail != NULL ? rec->detail : "null");
 	auditlog_hex(a->prev, sizeof(a->prev), hex);
 	fprintf(f, ",\"chain\":\"%s\",\"prev\":\"%s\"",
 		a->key_ref != NULL ? AUDITLOG_CHAIN_KEYED : AUDITLOG_CHAIN_UNKEYED, hex);

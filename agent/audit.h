@@ -32,6 +32,11 @@ struct audit_record {
 	uint8_t input_sha256[32];
 	int status; /* the reply's status code */
 	uint64_t latency_us;
+	/*
+	 * The agent's own records (audit-restart, ...) say what they are about
+	 * here: a flat JSON object, written as it is; NULL for requests (null).
+	 */
+	const char *detail;
 };
 
 /*

@@ -176,7 +176,7 @@ static void test_records(void **state)
 		   "\"key_ref\":\"weird \\\"ref\\\"\\u000a\\u0001\\u00c3\\u00a9\","
 		   "\"alg\":\"ecdsa-sha256\",\"input_len\":32,\"input_sha256\":"
 		   "\"abababababababababababababababababababababababababababababababab\","
-		   "\"status\":\"OK\",\"latency_us\":123,\"chain\":\"sha256\","
+		   "\"status\":\"OK\",\"latency_us\":123,\"detail\":null,\"chain\":\"sha256\","
 		   "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\","
 		   "\"mac\":\""));
 	assert_non_null(strstr(ls.l[1].p, "\"status\":\"DENIED\""));
