@@ -95,15 +95,34 @@ static const char *key_name(const struct token_key *key)
 	return key->label[0] != '\0' ? key->label : key->uri;
 }
 
-/* Resolves the key reference in field i. */
+/* token_key_filter: the keys the peer of the request may know exist. */
+static int peer_sees(void *arg, const struct token_key *key)
+{
+	const struct req *r = arg;
+
+	return policy_visible(r->ctx->policy, r->peer, key);
+}
+
+/*
+ * Resolves the key reference in field i. A key the peer may not see does
+ * not exist for it: NO_SUCH_KEY, and left out of an ambiguity's list. The
+ * audit trail still names the one key such a reference meant (r->key).
+ */
 static int find_key(struct req *r, size_t i, const struct token_key **out_key)
 {
-	char ref[PROTO_MAX_KEYREF + 1];
+	char ref[PROTO_MAX_KEYREF + 1], why[MSG_LEN];
 	const struct proto_field *f = &r->in->f[i];
+	const struct token_key_filter seen_by_peer = {peer_sees, r};
+	const struct token_key *hidden;
+	int rc;
 
 	memcpy(ref, f->p, f->len);
 	ref[f->len] = '\0';
-	return token_find_key(r->tok, ref, out_key, r->msg, MSG_LEN);
+	rc = token_find_key_for(r->tok, &seen_by_peer, ref, out_key, r->msg, MSG_LEN);
+	if (rc == P11A_ERR_NO_SUCH_KEY &&
+	    token_find_key(r->tok, ref, &hidden, why, sizeof(why)) == P11A_OK)
+		r->key = hidden;
+	return rc;
 }
 
 /* Joins the names of algs[0..n) with commas into out; 0, or -1 when it does not fit. */
@@ -305,9 +324,6 @@ static int see_key(struct req *r, const struct token_key **out_key)
 	if ((rc = find_key(r, 0, &key)) != P11A_OK)
 		return rc;
 	r->key = key;
-	if (!policy_visible(r->ctx->policy, r->peer, key))
-		return err(r, P11A_ERR_DENIED, "key '%s' is not for uid %d", key_name(key),
-			   r->peer->uid);
 	*out_key = key;
 	return P11A_OK;
 }
@@ -582,9 +598,10 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	if (info != NULL && in->n > 0 && in->f[0].type == 'k') {
 		memcpy(ref, in->f[0].p, in->f[0].len);
 		ref[in->f[0].len] = '\0';
-		/* A URI's query part may carry pin-value: it never reaches the trail. */
+		/* A URI's query part may carry a pin-value: it never reaches the trail. */
 		ref[strcspn(ref, "?")] = '\0';
-		rec.key_ref = ref;
+		/* Nor one put in its path, where p11-kit does not look for it. */
+		rec.key_ref = token_ref_shown(ref);
 	}
 	if (r->data != NULL) {
 		rec.input_len = r->data->len;

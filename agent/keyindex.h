@@ -37,9 +37,13 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 /* Frees n keys and the array. NULL is a no-op. */
 void keyindex_free(struct token_key *keys, size_t n);
 
-/* token_find_key() on the index: a name bound by keyindex_bind() first, then labels. */
+/*
+ * token_find_key_for() on the index: a name bound by keyindex_bind() first,
+ * then labels; only the keys filter lets through (NULL: all) are considered.
+ */
 int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
-		  const char *ref, const struct token_key **out_key, char *msg, size_t msg_len);
+		  const struct token_key_filter *filter, const char *ref,
+		  const struct token_key **out_key, char *msg, size_t msg_len);
 
 /*
  * token_bind_names() on the index. Nothing is bound unless every binding
@@ -54,7 +58,10 @@ const char *keyindex_key_name(const struct token_key *key);
 /* "an RSA", "an EC", ..., "a CKK_SHA256_HMAC": for "does not fit %s key". */
 const char *keyindex_type_article(const struct token_key *key);
 
-/* Is ref fit to quote in a message? Not when it may carry a PIN (a URI's pin-value). */
+/*
+ * Is ref fit to quote in a message? Not when it may carry a PIN (a URI's
+ * pin-value, in any case, in its path or its query).
+ */
 const char *keyindex_quotable(const char *ref);
 
 #endif

@@ -17,7 +17,7 @@
 
 const char *keyindex_quotable(const char *ref)
 {
-	return strstr(ref, "pin-value") != NULL ? "(a URI with a pin-value, not shown)" : ref;
+	return strcasestr(ref, "pin-value") != NULL ? "(a URI with a pin-value, not shown)" : ref;
 }
 
 /* Parses "id:HEX" into a malloc'd buffer. */
@@ -50,6 +50,12 @@ struct ref {
 	P11KitUri *uri;
 	const CK_TOKEN_INFO *tinfo;
 };
+
+/* Is key one the caller may know of? */
+static int ref_visible(const struct token_key_filter *filter, const struct token_key *key)
+{
+	return filter == NULL || filter->visible(filter->arg, key);
+}
 
 static int ref_matches(const struct ref *ref, const struct token_key *key)
 {
@@ -84,13 +90,14 @@ static size_t more_len(size_t n)
  * whole lines as fit; when one does not, "(and N more)" ends the list. Room
  * for that line is kept while listing, so it always fits after the header.
  */
-static void list_candidates(const struct ref *ref, const struct token_key *keys, size_t n,
-			    size_t count, char *msg, size_t msg_len)
+static void list_candidates(const struct ref *ref, const struct token_key_filter *filter,
+			    const struct token_key *keys, size_t n, size_t count, char *msg,
+			    size_t msg_len)
 {
 	size_t i, line, listed = 0, used = strnlen(msg, msg_len);
 
 	for (i = 0; i < n && listed < count; i++) {
-		if (!ref_matches(ref, &keys[i]))
+		if (!ref_matches(ref, &keys[i]) || !ref_visible(filter, &keys[i]))
 			continue;
 		line = 1 + strlen(keys[i].uri);
 		if (listed + 1 < count)
@@ -153,7 +160,8 @@ static const struct token_key *find_by_name(const struct token_key *keys, size_t
 }
 
 int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *tinfo,
-		  const char *ref_str, const struct token_key **out_key, char *msg, size_t msg_len)
+		  const struct token_key_filter *filter, const char *ref_str,
+		  const struct token_key **out_key, char *msg, size_t msg_len)
 {
 	struct ref ref = {REF_LABEL, ref_str, NULL, 0, NULL, tinfo};
 	const struct token_key *match;
@@ -162,14 +170,15 @@ int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *t
 	int ret;
 
 	/* A config name cannot look like a URI or an id: it has no ':'. */
-	if ((match = find_by_name(keys, n, ref_str)) != NULL) {
+	if ((match = find_by_name(keys, n, ref_str)) != NULL && ref_visible(filter, match)) {
 		*out_key = match;
 		return P11A_OK;
 	}
+	match = NULL;
 	if ((ret = ref_parse(&ref, msg, msg_len)) != P11A_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (!ref_matches(&ref, &keys[i]))
+		if (!ref_matches(&ref, &keys[i]) || !ref_visible(filter, &keys[i]))
 			continue;
 		if (count++ == 0)
 			match = &keys[i];
@@ -181,7 +190,7 @@ int keyindex_find(const struct token_key *keys, size_t n, const CK_TOKEN_INFO *t
 	}
 	if (count > 1) {
 		snprintf(msg, msg_len, "key '%s' matches %zu keys:", shown, count);
-		list_candidates(&ref, keys, n, count, msg, msg_len);
+		list_candidates(&ref, filter, keys, n, count, msg, msg_len);
 		ret = P11A_ERR_AMBIGUOUS_KEY;
 		goto out;
 	}
@@ -215,7 +224,8 @@ static int bind_one(const struct token_key *keys, size_t n, const CK_TOKEN_INFO 
 		snprintf(msg, msg_len, "%s: key %s: uri must be a pkcs11: URI", where, b[i].name);
 		return P11A_ERR_BAD_INPUT;
 	}
-	if ((ret = keyindex_find(keys, n, tinfo, b[i].uri, &key, why, sizeof(why))) != P11A_OK) {
+	if ((ret = keyindex_find(keys, n, tinfo, NULL, b[i].uri, &key, why, sizeof(why))) !=
+	    P11A_OK) {
 		snprintf(msg, msg_len, "%s: key %s: %s", where, b[i].name, why);
 		return ret;
 	}

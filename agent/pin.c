@@ -1,7 +1,8 @@
 /*
  * pin: reads the user PIN from file:PATH, env:VAR, an absolute path or a
- * file:// URI. Messages name the source, never the PIN; when the source is
- * not understood it is not quoted either (it might be the PIN itself).
+ * file:// URI. Messages never hold the PIN, nor anything that may be the PIN
+ * typed where its source belongs: a variable's name, a relative path, a
+ * source that is not understood. They name an absolute PIN file's path.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -125,18 +126,22 @@ static int pin_from_env(const char *name, struct secret **out_pin, char *msg, si
 	char *value;
 	size_t len;
 
+	/* The name is never shown: env:<the PIN> is an easy mistake to make. */
 	if (*name == '\0' || strchr(name, '=') != NULL) {
-		snprintf(msg, msg_len, "PIN source env:%s: not a variable name", name);
+		snprintf(msg, msg_len, "PIN source env:VAR: '%s' is not a variable name",
+			 *name == '\0' ? "" : "(not shown)");
 		return P11A_ERR_BAD_INPUT;
 	}
 	if ((value = getenv(name)) == NULL) {
-		snprintf(msg, msg_len, "PIN source env:%s: the variable is not set", name);
+		snprintf(msg, msg_len,
+			 "PIN source env:VAR: the variable is not set in p11agentd's environment "
+			 "(its name is not shown, in case it is the PIN itself)");
 		return P11A_ERR_BAD_INPUT;
 	}
 	len = strlen(value);
 	if (len == 0 || len > PIN_MAX) {
 		unsetenv(name);
-		snprintf(msg, msg_len, "PIN source env:%s: %s", name,
+		snprintf(msg, msg_len, "PIN source env:VAR: %s",
 			 len == 0 ? "the variable is empty" : "the value is too long");
 		return P11A_ERR_BAD_INPUT;
 	}
@@ -145,7 +150,7 @@ static int pin_from_env(const char *name, struct secret **out_pin, char *msg, si
 	secret_wipe(value, len);
 	unsetenv(name);
 	if (pin == NULL) {
-		snprintf(msg, msg_len, "PIN source env:%s: out of memory", name);
+		snprintf(msg, msg_len, "PIN source env:VAR: out of memory");
 		return P11A_ERR_INTERNAL;
 	}
 	*out_pin = pin;
@@ -162,17 +167,19 @@ static int pin_from_file_uri(const char *source, struct secret **out_pin, char *
 	if (strncmp(p, "localhost/", strlen("localhost/")) == 0)
 		p += strlen("localhost");
 	if (*p != '/') {
-		snprintf(msg, msg_len, "PIN source %s: only local file: URIs (file:///path) work",
-			 source);
+		snprintf(msg, msg_len,
+			 "PIN source file://: only local file: URIs (file:///path) work (the "
+			 "source is not shown)");
 		goto out;
 	}
 	if ((path = malloc(strlen(p) + 1)) == NULL) {
 		ret = P11A_ERR_INTERNAL;
-		snprintf(msg, msg_len, "PIN source %s: out of memory", source);
+		snprintf(msg, msg_len, "PIN source file://: out of memory");
 		goto out;
 	}
 	if (percent_decode(p, path) != 0) {
-		snprintf(msg, msg_len, "PIN source %s: bad %%-escape in the path", source);
+		snprintf(msg, msg_len,
+			 "PIN source file://: bad %%-escape in the path (the source is not shown)");
 		goto out;
 	}
 	ret = pin_from_file(path, out_pin, msg, msg_len);
@@ -189,8 +196,14 @@ int pin_read(const char *source, struct secret **out_pin, char *msg, size_t msg_
 	}
 	if (strncmp(source, "file://", strlen("file://")) == 0)
 		return pin_from_file_uri(source, out_pin, msg, msg_len);
-	if (strncmp(source, "file:", strlen("file:")) == 0 && source[strlen("file:")] != '\0')
+	if (strncmp(source, "file:", strlen("file:")) == 0 && source[strlen("file:")] == '/')
 		return pin_from_file(source + strlen("file:"), out_pin, msg, msg_len);
+	if (strncmp(source, "file:", strlen("file:")) == 0 && source[strlen("file:")] != '\0') {
+		snprintf(msg, msg_len,
+			 "PIN source file:PATH: the path must be absolute (it is not shown, in "
+			 "case it is the PIN itself)");
+		return P11A_ERR_BAD_INPUT;
+	}
 	if (strncmp(source, "env:", strlen("env:")) == 0)
 		return pin_from_env(source + strlen("env:"), out_pin, msg, msg_len);
 	if (source[0] == '/')

@@ -210,11 +210,23 @@ const struct token_key *token_key_at(const struct token *tok, size_t i)
 int token_find_key(const struct token *tok, const char *ref, const struct token_key **out_key,
 		   char *msg, size_t msg_len)
 {
+	return token_find_key_for(tok, NULL, ref, out_key, msg, msg_len);
+}
+
+int token_find_key_for(const struct token *tok, const struct token_key_filter *filter,
+		       const char *ref, const struct token_key **out_key, char *msg, size_t msg_len)
+{
 	if (ref == NULL) {
 		snprintf(msg, msg_len, "no key given");
 		return P11A_ERR_BAD_INPUT;
 	}
-	return keyindex_find(tok->keys, tok->n_keys, &tok->tinfo, ref, out_key, msg, msg_len);
+	return keyindex_find(tok->keys, tok->n_keys, &tok->tinfo, filter, ref, out_key, msg,
+			     msg_len);
+}
+
+const char *token_ref_shown(const char *ref)
+{
+	return keyindex_quotable(ref);
 }
 
 int token_bind_names(struct token *tok, const struct token_key_binding *b, size_t n, char *msg,

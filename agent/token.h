@@ -117,6 +117,31 @@ int token_find_key(const struct token *tok, const char *ref, const struct token_
 		   char *msg, size_t msg_len);
 
 /*
+ * Which keys a caller may know exist: visible(arg, key) is 1 for those, 0
+ * for the others (the access policy's view of one peer).
+ */
+struct token_key_filter {
+	int (*visible)(void *arg, const struct token_key *key);
+	void *arg;
+};
+
+/*
+ * token_find_key() as seen by a caller who may know only the keys filter
+ * lets through (NULL: every key): the others do not exist for it. A
+ * reference that names only such keys is P11A_ERR_NO_SUCH_KEY with the same
+ * message as a reference that names nothing, and an ambiguity counts and
+ * lists only keys it may see, so that no error tells which keys exist.
+ */
+int token_find_key_for(const struct token *tok, const struct token_key_filter *filter,
+		       const char *ref, const struct token_key **out_key, char *msg,
+		       size_t msg_len);
+/*
+ * ref as it may be quoted in a message, a log or the audit trail: itself, or
+ * a placeholder when it may carry a PIN (a URI's pin-value, wherever it is).
+ */
+const char *token_ref_shown(const char *ref);
+
+/*
  * The algorithms this key serves, for any operation (its type fits, an RSA
  * modulus is long enough for the encoding, the token offers the mechanism,
  * or for OAEP the agent completes it over CKM_RSA_X_509; rsa-pkcs1 only with

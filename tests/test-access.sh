@@ -150,6 +150,22 @@ denied() {
 	fi
 }
 
+# hidden NAME CMD...: CMD is told the key does not exist (exit 5), exactly as
+# for a reference that names nothing: a key the caller may not use is not
+# there for it, so that errors do not tell which keys exist.
+hidden() {
+	local name=$1
+	shift
+	check_rc "$name: exit 5, as for no key" 5 "$@" || return
+	check_err "$name: message" 'no key matches'
+	if grep -Eqi 'denied|allow-|not for uid' "$ERR"; then
+		fail "$name: nothing tells the key exists" "$(show "$ERR")"
+	fi
+	if [ -s "$OUT" ]; then
+		fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
+	fi
+}
+
 # listed NAME UID GID GROUPS KEY...: list as that user shows exactly the KEYs (a
 # key's first column is its config name when it has one).
 listed() {
@@ -178,10 +194,28 @@ if cmp -s "$OUT" "$D/ec256.pem"; then
 else
 	fail "user A: pubkey a-signer is the agent's" "$(show "$OUT")"
 fi
-denied "user A: sign private (no allow-users)" p11u "$UA" "$SGID" - sign private -i "$MSG"
-denied "user A: sign a key without a section" p11u "$UA" "$SGID" - sign ec521 -i "$MSG"
-denied "user A: pubkey private" p11u "$UA" "$SGID" - pubkey private
-denied "user A: sign group-signer" p11u "$UA" "$SGID" - sign group-signer -i "$MSG"
+hidden "user A: sign private (no allow-users)" p11u "$UA" "$SGID" - sign private -i "$MSG"
+hidden "user A: sign a key without a section" p11u "$UA" "$SGID" - sign ec521 -i "$MSG"
+hidden "user A: pubkey private" p11u "$UA" "$SGID" - pubkey private
+hidden "user A: sign group-signer" p11u "$UA" "$SGID" - sign group-signer -i "$MSG"
+# A key that is there for others and one that is nowhere: the same answer.
+p11u "$UA" "$SGID" - pubkey private >/dev/null 2>"$T/hidden.err"
+p11u "$UA" "$SGID" - pubkey no-such-key >/dev/null 2>"$T/none.err"
+if [ "$(sed 's/private/KEY/g' "$T/hidden.err")" = "$(sed 's/no-such-key/KEY/g' "$T/none.err")" ]; then
+	pass "user A: a hidden key and a missing one get the same message"
+else
+	fail "user A: a hidden key and a missing one get the same message" \
+		"$(show "$T/hidden.err") vs $(show "$T/none.err")"
+fi
+# An ambiguous reference lists only the keys A may see.
+run p11u "$UA" "$SGID" - pubkey "pkcs11:"
+if grep -q 'matches 3 keys' "$ERR" && grep -q 'object=ec256' "$ERR" &&
+	! grep -Eq 'object=(ec384|ec521|ed25519)' "$ERR"; then
+	pass "user A: 'pkcs11:' lists only A's keys"
+else
+	fail "user A: 'pkcs11:' lists only A's keys" "exit $RC: $(show "$ERR")"
+fi
+hidden "user A: key by id of a hidden key" p11u "$UA" "$SGID" - pubkey id:04
 # allow-ops = sign, allow-algs = rsa-pss-sha256
 if check_rc "user A: sign a-restricted rsa-pss-sha256" 0 \
 	p11u "$UA" "$SGID" - sign a-restricted --alg rsa-pss-sha256 -i "$MSG"; then
@@ -215,15 +249,30 @@ if check_rc "user B: sign group-signer" 0 p11u "$UB" "$SGID" "$GB" sign group-si
 	check_ossl "user B: group-signer's signature verifies" \
 		pkeyutl -verify -rawin -pubin -inkey "$D/ed25519.pem" -in "$MSG" -sigfile "$D/b.sig"
 fi
-denied "user B without its group: sign group-signer" \
+hidden "user B without its group: sign group-signer" \
 	p11u "$UB" "$SGID" - sign group-signer -i "$MSG"
-denied "user B: sign a-signer" p11u "$UB" "$SGID" "$GB" sign a-signer -i "$MSG"
+hidden "user B: sign a-signer" p11u "$UB" "$SGID" "$GB" sign a-signer -i "$MSG"
 
 # --- user C: may connect, may use nothing ---------------------------------------------
 listed "user C" "$UC" "$SGID" -
-denied "user C: sign a-signer" p11u "$UC" "$SGID" - sign a-signer -i "$MSG"
-check_err "user C: the message names the key and the uid" "a-signer.*$UC|$UC.*a-signer"
+hidden "user C: sign a-signer" p11u "$UC" "$SGID" - sign a-signer -i "$MSG"
+run p11u "$UC" "$SGID" - pubkey "pkcs11:"
+if [ "$RC" -eq 5 ] && ! grep -q 'pkcs11:.*object=' "$ERR"; then
+	pass "user C: 'pkcs11:' names no key"
+else
+	fail "user C: 'pkcs11:' names no key" "exit $RC: $(show "$ERR")"
+fi
 check_rc "user C: ping" 0 p11u "$UC" "$SGID" - ping
+
+# --- a PIN in a key reference never reaches the trail or the log -----------------------
+for ref in "pkcs11:object=ec256;pin-value=97531864" "pkcs11:object=ec256?pin-value=97531864"; do
+	run p11u "$UA" "$SGID" - sign "$ref" -i "$MSG"
+	if grep -q 97531864 "$ERR" "$OUT"; then
+		fail "pin-value in '${ref%%=9*}': not echoed" "$(show "$ERR")"
+	else
+		pass "pin-value in '${ref%%=9*}': not echoed (exit $RC)"
+	fi
+done
 
 # --- user D: not in the socket group --------------------------------------------------
 check_rc "user D: cannot reach the socket (exit 3)" 3 p11u "$UD" "$UD" - ping
@@ -245,24 +294,30 @@ denied "agent uid: a-restricted rsa-pkcs1-sha256 (allow-algs binds it too)" \
 # --- the audit trail has the refusals, with the peer's uid ----------------------------
 if python3 - "$T/audit.jsonl" "$UA" "$UC" >"$T/audit.out" 2>&1 <<'EOF'; then
 import json, sys
+# Keys the peer may not see: the peer was told NO_SUCH_KEY; the trail names the key.
 want = {(int(sys.argv[2]), "private"), (int(sys.argv[2]), "group-signer"),
         (int(sys.argv[3]), "a-signer")}
 seen = set()
 ok = 0
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    if r.get("status") == "DENIED":
+    if r.get("status") == "NO_SUCH_KEY":
         seen.add((r.get("uid"), r.get("key")))
     if r.get("status") == "OK" and r.get("uid") == int(sys.argv[2]) and r.get("key") == "a-signer":
         ok += 1
 missing = want - seen
 if missing or ok == 0:
-    print("missing DENIED records:", sorted(missing), "OK records of A on a-signer:", ok)
+    print("missing NO_SUCH_KEY records:", sorted(missing), "OK records of A on a-signer:", ok)
     sys.exit(1)
 EOF
 	pass "audit trail records the refusals and the uses"
 else
 	fail "audit trail records the refusals and the uses" "$(show "$T/audit.out")"
+fi
+if grep -q 97531864 "$T/audit.jsonl" "$T/agent.log"; then
+	fail "no pin-value in the trail or the log" "$(grep -c 97531864 "$T/audit.jsonl") in the trail"
+else
+	pass "no pin-value in the trail or the log"
 fi
 
 agent_alive "agent still serving"

@@ -130,7 +130,21 @@ else
 fi
 agent_fails "env: PIN source, variable unset" --token "pkcs11:token=$TOKEN" \
 	--pin-source env:P11A_NO_SUCH_VARIABLE
-check_err "env: PIN source, variable unset: message" 'P11A_NO_SUCH_VARIABLE'
+check_err "env: PIN source, variable unset: message" 'variable is not set'
+# The PIN typed where its source belongs is refused and never echoed: not on
+# stderr, not in argv (it is in a config file here).
+for kind in env file; do
+	printf 'pin-source = %s:%s\n' "$kind" "$(cat "$PIN_FILE")" >"$T/pin-typo.conf"
+	chmod 600 "$T/pin-typo.conf"
+	agent_fails "pin-source = $kind:<the PIN> refused" --token "pkcs11:token=$TOKEN" \
+		--config "$T/pin-typo.conf"
+	if grep -qF -- "$(cat "$PIN_FILE")" "$ERR" "$OUT"; then
+		fail "pin-source = $kind:<the PIN>: not echoed" "the PIN is in the agent's output"
+	else
+		pass "pin-source = $kind:<the PIN>: not echoed"
+	fi
+done
+rm -f "$T/pin-typo.conf"
 
 # pin-source in the token URI
 "$P11AGENTD" --foreground --module "$SOFTHSM_MODULE" \

@@ -136,7 +136,7 @@ static void find_ambiguous(const struct index *ix, const char *ref, char *msg, s
 	memset(msg, 0x55, msg_len);
 	if (msg_len > 0)
 		msg[0] = '\0';
-	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, ref, &key, msg, msg_len),
+	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, ref, &key, msg, msg_len),
 			 P11A_ERR_AMBIGUOUS_KEY);
 	assert_null(key);
 }
@@ -207,15 +207,97 @@ static void test_unique_and_missing(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, "id:02", &key, msg, sizeof(msg)), P11A_OK);
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "id:02", &key, msg, sizeof(msg)),
+	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[1]);
 	key = NULL;
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, "id:09", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "id:09", &key, msg, sizeof(msg)),
 	    P11A_ERR_NO_SUCH_KEY);
 	assert_null(key);
 	assert_string_equal(msg, "no key matches 'id:09'");
 	index_free(ix);
+}
+
+/* The keys of ix a filter lets through: their positions, as digits. */
+struct only {
+	const struct index *ix;
+	char set[8];
+};
+
+/* token_key_filter over a struct only. */
+static int only_some(void *arg, const struct token_key *key)
+{
+	const struct only *o = arg;
+
+	return strchr(o->set, '0' + (int)(key - o->ix->keys)) != NULL;
+}
+
+/*
+ * A caller sees only the keys the filter lets through: ambiguity counts and
+ * lists those, and a reference to the others (label, id, URI or name) is
+ * NO_SUCH_KEY with the message of a key that does not exist.
+ */
+static void test_filter_hides_keys(void **state)
+{
+	struct index *ix = index_new(4, "dup", 60);
+	/* Key 0 (id 01) has a config name; keys 1 and 3 are visible. */
+	const struct token_key_binding b[] = {{"hidden", "pkcs11:id=%01", 0, "a.conf:1"}};
+	struct only some = {ix, "13"};
+	const struct token_key_filter filter = {only_some, &some};
+	const struct token_key *key = NULL;
+	char msg[HANDLER_MSG_LEN] = "", want[HANDLER_MSG_LEN];
+
+	(void)state;
+	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, 1, msg, sizeof(msg)),
+			 P11A_OK);
+	/* Keys 1 and 3 are visible: "dup" matches those two only. */
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
+	    P11A_ERR_AMBIGUOUS_KEY);
+	snprintf(want, sizeof(want), "key 'dup' matches 2 keys:\n%s\n%s", ix->keys[1].uri,
+		 ix->keys[3].uri);
+	assert_string_equal(msg, want);
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "pkcs11:", &key, msg, sizeof(msg)),
+	    P11A_ERR_AMBIGUOUS_KEY);
+	assert_null(strstr(msg, ix->keys[0].uri));
+	assert_null(strstr(msg, ix->keys[2].uri));
+	/* Only one visible key left: it is found. */
+	some.set[0] = '3';
+	some.set[1] = '\0';
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
+	    P11A_OK);
+	assert_ptr_equal(key, &ix->keys[3]);
+	/* Hidden keys: the same answer as for a key that is not there. */
+	key = NULL;
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "id:03", &key, msg, sizeof(msg)),
+	    P11A_ERR_NO_SUCH_KEY);
+	assert_string_equal(msg, "no key matches 'id:03'");
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "hidden", &key, msg, sizeof(msg)),
+	    P11A_ERR_NO_SUCH_KEY);
+	assert_string_equal(msg, "no key matches 'hidden'");
+	assert_null(key);
+	/* The same name, with every key visible: found. */
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "hidden", &key, msg, sizeof(msg)),
+	    P11A_OK);
+	assert_ptr_equal(key, &ix->keys[0]);
+	index_free(ix);
+}
+
+/* A pin-value anywhere in a reference keeps it out of messages. */
+static void test_quotable(void **state)
+{
+	(void)state;
+	assert_string_equal(keyindex_quotable("pkcs11:object=a"), "pkcs11:object=a");
+	assert_string_equal(keyindex_quotable("pkcs11:object=a?pin-value=1234"),
+			    "(a URI with a pin-value, not shown)");
+	assert_string_equal(keyindex_quotable("pkcs11:object=a;PIN-VALUE=1234"),
+			    "(a URI with a pin-value, not shown)");
 }
 
 /* Names bind to one key each, come before labels, and carry the policy. */
@@ -236,12 +318,14 @@ static void test_names(void **state)
 	assert_int_equal(ix->keys[1].policy, TOKEN_POLICY_RSA_PKCS1_DECRYPT);
 	assert_null(ix->keys[0].name);
 	assert_int_equal(ix->keys[0].policy, 0);
-	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, "srv", &key, msg, sizeof(msg)),
-			 P11A_OK);
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "srv", &key, msg, sizeof(msg)),
+	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[1]);
 	/* "one" is a label of all three and the name of the third: the name wins. */
-	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, "one", &key, msg, sizeof(msg)),
-			 P11A_OK);
+	assert_int_equal(
+	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "one", &key, msg, sizeof(msg)),
+	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[2]);
 	assert_string_equal(keyindex_key_name(&ix->keys[1]), "srv");
 	assert_string_equal(keyindex_key_name(&ix->keys[0]), "one");
@@ -292,6 +376,8 @@ int main(void)
 	    cmocka_unit_test(test_ambiguous_uri_longer_than_msg),
 	    cmocka_unit_test(test_unique_and_missing),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_filter_hides_keys),
+	    cmocka_unit_test(test_quotable),
 	    cmocka_unit_test(test_bind_errors),
 	};
 

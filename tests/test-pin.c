@@ -229,7 +229,7 @@ static void test_env_cleared(void **state)
 	expect_pin("env:P11A_TEST_PIN", TEST_PIN);
 	assert_null(getenv("P11A_TEST_PIN"));
 	/* Read once: the second time it is gone. */
-	expect_refused("env:P11A_TEST_PIN", "P11A_TEST_PIN");
+	expect_refused("env:P11A_TEST_PIN", "not set");
 }
 
 static void test_env_missing_or_bad(void **state)
@@ -257,6 +257,20 @@ static void test_unknown_scheme(void **state)
 	assert_null(pin);
 }
 
+/*
+ * The PIN typed where its source belongs (pin-source = env:PIN, file:PIN,
+ * file://PIN) is refused without being echoed (expect_refused checks).
+ */
+static void test_pin_as_source_not_echoed(void **state)
+{
+	unsetenv(TEST_PIN);
+	expect_refused("env:" TEST_PIN, "not set");
+	expect_refused("env:" TEST_PIN "=x", "not a variable name");
+	expect_refused("file:" TEST_PIN, "absolute");
+	expect_refused("file://" TEST_PIN, "local");
+	expect_refused("file:///%zz" TEST_PIN, "escape");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_env_cleared),
 	    cmocka_unit_test(test_env_missing_or_bad),
 	    cmocka_unit_test(test_unknown_scheme),
+	    cmocka_unit_test(test_pin_as_source_not_echoed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
