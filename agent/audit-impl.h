@@ -77,7 +77,7 @@ int audit_write_locked(struct audit *a, const struct audit_record *rec, const ch
 /* The agent itself, as the peer of the records it writes on its own. */
 void audit_self_peer(struct peer *p);
 
-/* What the end of the trail file holds (audit.c's read_tail). */
+/* What the end of the trail file holds (audit-tail.c). */
 enum audit_tail_state { AUDIT_TAIL_EMPTY, AUDIT_TAIL_INTACT, AUDIT_TAIL_DAMAGED };
 
 struct audit_tail {
@@ -90,6 +90,11 @@ struct audit_tail {
 	struct auditlog_rec found_rec;
 };
 
+/*
+ * What the end of the file holds: its last record, or a damaged line and
+ * the last intact record before it (a few dozen lines back at most).
+ */
+int audit_read_tail(struct audit *a, struct audit_tail *t, char *msg, size_t msg_len);
 /*
  * Looks for the record with seq in the file, reading back from its end over
  * records that come after it (and over a damaged last line). Sets t->found
