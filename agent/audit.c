@@ -16,8 +16,16 @@
  * careless edits: anyone who can write the file can recompute it. With
  * audit-key, the MAC is an HMAC computed in the token.
  *
+ * Every start writes one record first: "audit-start", or "audit-restart"
+ * after a damaged end, or "audit-new-chain" (--new-audit-chain), whose
+ * detail names the previous head. With audit-key and a file, that head is
+ * kept in the token too, and checked at start (anchor.c).
+ *
  * Records are written under one lock, with one write() each to a file opened
- * O_APPEND, and fdatasync()ed before audit_write() returns.
+ * O_APPEND (never through a symbolic link; it must be the agent's, writable
+ * by no one else), and fdatasync()ed before audit_write() returns. A file
+ * that cannot be reopened, or that was removed, takes no more records: the
+ * requests they would record are refused until a SIGHUP reopens it.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -35,31 +43,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "auditlog.h"
+#include "audit-impl.h"
 #include "log.h"
 
-/* How much of the file's end is read at open to find the last record. */
-#define TAIL_MAX (256u * 1024u)
 #define SEQ_PREFIX "{\"seq\":"
 
-struct audit {
-	pthread_mutex_t lock;
-	char *path; /* audit-file, or NULL */
-	int fd;	    /* -1 without a file */
-	int to_syslog;
-	struct token *tok;
-	char *key_ref; /* audit-key, or NULL: unkeyed */
-	/* The audit key, resolved once at open: token key pointers outlive re-indexing. */
-	const struct token_key *key;
-	uint64_t seq; /* of the last record written */
-	uint8_t prev[AUDITLOG_MAC_LEN];
-};
-
-static int fail(char *msg, size_t msg_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *msg, size_t msg_len, int code, const char *fmt, ...)
+int audit_fail(char *msg, size_t msg_len, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -174,13 +163,14 @@ static int chain_mac(struct audit *a, const uint8_t prev[AUDITLOG_MAC_LEN], cons
 		return P11A_OK;
 	}
 	if ((in = malloc(AUDITLOG_MAC_LEN + body_len)) == NULL)
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+		return audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
 	memcpy(in, prev, AUDITLOG_MAC_LEN);
 	memcpy(in + AUDITLOG_MAC_LEN, body, body_len);
 	rc = token_sign(a->tok, a->key, P11A_ALG_HMAC_SHA256, 0, in, AUDITLOG_MAC_LEN + body_len,
 			&sig, &sig_len, msg, msg_len);
 	if (rc == P11A_OK && sig_len != AUDITLOG_MAC_LEN)
-		rc = fail(msg, msg_len, P11A_ERR_TOKEN, "HMAC-SHA256 gave %zu bytes", sig_len);
+		rc =
+		    audit_fail(msg, msg_len, P11A_ERR_TOKEN, "HMAC-SHA256 gave %zu bytes", sig_len);
 	if (rc == P11A_OK)
 		memcpy(out, sig, AUDITLOG_MAC_LEN);
 	free(in);
@@ -188,13 +178,8 @@ static int chain_mac(struct audit *a, const uint8_t prev[AUDITLOG_MAC_LEN], cons
 	return rc;
 }
 
-/*
- * Makes, MACs and writes the next record (a->lock held); advances the chain
- * only once it is written. lead: bytes written before the record ("\n" after
- * a damaged last line), or NULL.
- */
-static int write_locked(struct audit *a, const struct audit_record *rec, const char *lead,
-			char *msg, size_t msg_len)
+int audit_write_locked(struct audit *a, const struct audit_record *rec, const char *lead,
+		       int begins, char *msg, size_t msg_len)
 {
 	uint8_t mac[AUDITLOG_MAC_LEN];
 	char hex[2 * AUDITLOG_MAC_LEN + 1];
@@ -204,8 +189,12 @@ static int write_locked(struct audit *a, const struct audit_record *rec, const c
 	ssize_t n;
 	int k, rc;
 
+	if (a->broken[0] != '\0') {
+		rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "%s", a->broken);
+		goto out;
+	}
 	if ((rc = build_body(a, a->seq + 1, rec, &body, &body_len)) != P11A_OK) {
-		fail(msg, msg_len, rc, "cannot build the record: out of memory");
+		audit_fail(msg, msg_len, rc, "cannot build the record: out of memory");
 		goto out;
 	}
 	if ((rc = chain_mac(a, a->prev, body, body_len, mac, msg, msg_len)) != P11A_OK)
@@ -214,21 +203,31 @@ static int write_locked(struct audit *a, const struct audit_record *rec, const c
 	if ((k = asprintf(&line, "%s%s,\"mac\":\"%s\"}\n", lead != NULL ? lead : "", body, hex)) <
 	    0) {
 		line = NULL;
-		rc =
-		    fail(msg, msg_len, P11A_ERR_INTERNAL, "cannot build the record: out of memory");
+		rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL,
+				"cannot build the record: out of memory");
 		goto out;
 	}
 	line_len = (size_t)k;
 	if (a->fd >= 0) {
 		if (fstat(a->fd, &st) != 0) {
-			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
-				  strerror(errno));
+			rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
+					strerror(errno));
+			goto out;
+		}
+		/* Records written to a removed file would be lost with it. */
+		if (st.st_nlink == 0) {
+			snprintf(a->broken, sizeof(a->broken),
+				 "audit-file %s was removed: audited requests are refused until "
+				 "a SIGHUP reopens it",
+				 a->path);
+			log_error("audit: %s", a->broken);
+			rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "%s", a->broken);
 			goto out;
 		}
 		n = write(a->fd, line, line_len);
 		if (n != (ssize_t)line_len) {
-			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
-				  n < 0 ? strerror(errno) : "short write");
+			rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: %s", a->path,
+					n < 0 ? strerror(errno) : "short write");
 			/* No half record stays behind to damage the next one. */
 			if (n > 0 && ftruncate(a->fd, st.st_size) != 0)
 				log_error("audit: %s: cannot remove a partial record: %s", a->path,
@@ -236,8 +235,8 @@ static int write_locked(struct audit *a, const struct audit_record *rec, const c
 			goto out;
 		}
 		if (fdatasync(a->fd) != 0) {
-			rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: fdatasync: %s", a->path,
-				  strerror(errno));
+			rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "%s: fdatasync: %s",
+					a->path, strerror(errno));
 			goto out;
 		}
 	}
@@ -246,6 +245,9 @@ static int write_locked(struct audit *a, const struct audit_record *rec, const c
 		       line + lead_len);
 	a->seq++;
 	memcpy(a->prev, mac, sizeof(mac));
+	if (anchor_line(a, line + lead_len, line_len - lead_len, begins) != 0)
+		log_error("audit: cannot hash record %llu for the next checkpoint: out of memory",
+			  (unsigned long long)a->seq);
 	rc = P11A_OK;
 out:
 	free(body);
@@ -261,7 +263,7 @@ int audit_write(struct audit *a, const struct audit_record *rec)
 	if (a == NULL)
 		return P11A_OK;
 	pthread_mutex_lock(&a->lock);
-	rc = write_locked(a, rec, NULL, msg, sizeof(msg));
+	rc = audit_write_locked(a, rec, NULL, 0, msg, sizeof(msg));
 	pthread_mutex_unlock(&a->lock);
 	if (rc != P11A_OK) {
 		log_error("audit: record %llu not written: %s", (unsigned long long)a->seq + 1,
@@ -271,69 +273,54 @@ int audit_write(struct audit *a, const struct audit_record *rec)
 	return P11A_OK;
 }
 
-/* Opens the trail file for appending; -1 with msg on failure. */
+/*
+ * Opens the trail file for appending: never through a symbolic link, and
+ * only a regular file of the agent's euid that no one else may write. -1
+ * with msg on failure.
+ */
 static int open_file(const char *path, char *msg, size_t msg_len)
 {
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", path, strerror(errno));
-	return fd;
-}
-
-/* What the end of an existing trail file says. */
-enum tail_state { TAIL_EMPTY, TAIL_INTACT, TAIL_DAMAGED };
-
-/*
- * Reads the last record of the file: its seq and MAC go to a->seq, a->prev.
- * *out_state says whether there was one; *out_newline 0 when the file does
- * not end with a newline.
- */
-static int read_tail(struct audit *a, enum tail_state *out_state, int *out_newline,
-		     struct auditlog_rec *out_rec, char *msg, size_t msg_len)
-{
 	struct stat st;
-	char *buf = NULL;
-	size_t len, start;
-	ssize_t n;
-	int rc;
+	int fd =
+	    open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 
-	*out_newline = 1;
-	if (fstat(a->fd, &st) != 0)
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", a->path,
-			    strerror(errno));
-	if (st.st_size == 0) {
-		*out_state = TAIL_EMPTY;
-		return P11A_OK;
+	if (fd < 0 && errno == ELOOP) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL,
+			   "audit-file %s is a symbolic link: the trail is never written through "
+			   "one; remove it, or set audit-file to the real file",
+			   path);
+		return -1;
 	}
-	len = (uint64_t)st.st_size < TAIL_MAX ? (size_t)st.st_size : TAIL_MAX;
-	if ((buf = malloc(len)) == NULL)
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
-	n = pread(a->fd, buf, len, st.st_size - (off_t)len);
-	if (n != (ssize_t)len) {
-		rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: cannot read its end: %s",
-			  a->path, n < 0 ? strerror(errno) : "short read");
-		goto out;
+	if (fd < 0) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", path,
+			   strerror(errno));
+		return -1;
 	}
-	*out_state = TAIL_DAMAGED;
-	rc = P11A_OK;
-	if (buf[len - 1] != '\n') {
-		*out_newline = 0;
-		goto out;
+	if (fstat(fd, &st) != 0) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "audit-file %s: %s", path,
+			   strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL,
+			   "audit-file %s is not a regular file; set audit-file to a file", path);
+	} else if (st.st_uid != geteuid()) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL,
+			   "audit-file %s is owned by uid %u, not by the agent's uid %u: chown it "
+			   "to uid %u, or move it away",
+			   path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid());
+	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		audit_fail(msg, msg_len, P11A_ERR_INTERNAL,
+			   "audit-file %s may be written by others (mode %04o): chmod go-w %s",
+			   path, (unsigned)(st.st_mode & 07777), path);
+	} else {
+		/* Only the open needed not to block (a FIFO); writes do. */
+		(void)fcntl(fd, F_SETFL, O_APPEND);
+		return fd;
 	}
-	for (start = len - 1; start > 0 && buf[start - 1] != '\n'; start--)
-		;
-	if (start == 0 && len < (uint64_t)st.st_size)
-		goto out; /* a last line longer than any record */
-	if (auditlog_parse(buf + start, len - 1 - start, out_rec) == 0)
-		*out_state = TAIL_INTACT;
-out:
-	free(buf);
-	return rc;
+	close(fd);
+	return -1;
 }
 
-/* The agent itself, as the peer of the records it writes on its own. */
-static void self_peer(struct peer *p)
+void audit_self_peer(struct peer *p)
 {
 	ssize_t n;
 
@@ -356,16 +343,17 @@ static int check_key(struct audit *a, char *msg, size_t msg_len)
 	int rc;
 
 	if (a->tok == NULL)
-		return fail(msg, msg_len, P11A_ERR_TOKEN_UNAVAILABLE,
-			    "audit-key: the token is not available");
+		return audit_fail(msg, msg_len, P11A_ERR_TOKEN_UNAVAILABLE,
+				  "audit-key: the token is not available");
 	if (token_find_key(a->tok, a->key_ref, &key, why, sizeof(why)) != P11A_OK)
-		return fail(msg, msg_len, P11A_ERR_NO_SUCH_KEY, "audit-key '%s': %s", a->key_ref,
-			    why);
+		return audit_fail(msg, msg_len, P11A_ERR_NO_SUCH_KEY, "audit-key '%s': %s",
+				  a->key_ref, why);
 	if (key->type != P11A_KEY_HMAC || !(key->ops & P11A_OP_SIGN))
-		return fail(msg, msg_len, P11A_ERR_NOT_SUPPORTED,
-			    "audit-key '%s' must be an HMAC key that allows signing (it is %s%s)",
-			    a->key_ref, p11a_key_type_name(key->type),
-			    key->type == P11A_KEY_HMAC ? " without CKA_SIGN" : "");
+		return audit_fail(
+		    msg, msg_len, P11A_ERR_NOT_SUPPORTED,
+		    "audit-key '%s' must be an HMAC key that allows signing (it is %s%s)",
+		    a->key_ref, p11a_key_type_name(key->type),
+		    key->type == P11A_KEY_HMAC ? " without CKA_SIGN" : "");
 	if (!(key->ops & P11A_OP_VERIFY))
 		log_warn("audit-key '%s' does not allow CKA_VERIFY: audit-verify cannot check the "
 			 "trail",
@@ -374,104 +362,153 @@ static int check_key(struct audit *a, char *msg, size_t msg_len)
 			&sig_len, why, sizeof(why));
 	free(sig);
 	if (rc != P11A_OK)
-		return fail(msg, msg_len, rc, "audit-key '%s': HMAC-SHA256 fails: %s", a->key_ref,
-			    why);
+		return audit_fail(msg, msg_len, rc, "audit-key '%s': HMAC-SHA256 fails: %s",
+				  a->key_ref, why);
 	a->key = key;
 	return P11A_OK;
 }
 
-/* Picks up the chain where the file ends, or starts a segment after a damaged end. */
-static int resume(struct audit *a, char *msg, size_t msg_len)
+/* Refuses a keyed chain on an unkeyed file's end, and the other way round. */
+static int check_mix(const struct audit *a, const struct audit_tail *t, char *msg, size_t msg_len)
 {
-	enum tail_state state = TAIL_EMPTY;
-	struct auditlog_rec last;
+	if (t->state != AUDIT_TAIL_INTACT)
+		return P11A_OK;
+	if (t->last.keyed && a->key_ref == NULL)
+		return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+				  "audit-file %s: its chain is keyed: set audit-key, or give a "
+				  "new audit-file",
+				  a->path);
+	/* Keyed records on an unkeyed history would vouch for what anyone can rewrite. */
+	if (!t->last.keyed && a->key_ref != NULL)
+		return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+				  "audit-file %s: its chain is not keyed: a keyed chain starts in "
+				  "a new audit-file",
+				  a->path);
+	return P11A_OK;
+}
+
+/*
+ * Starts this run of the trail: checks the file's end against the token's
+ * head, picks up the chain (or starts a new one: after a damaged end, or
+ * with AUDIT_NEW_CHAIN) and writes the run's first record, naming the
+ * previous head.
+ */
+static int begin(struct audit *a, unsigned flags, char *msg, size_t msg_len)
+{
+	struct audit_tail t;
 	struct audit_record rec;
 	struct peer self;
-	int newline, rc;
+	uint8_t head_mac[AUDITLOG_MAC_LEN] = {0};
+	uint64_t head_seq = 0;
+	char hex[2 * AUDITLOG_MAC_LEN + 1], detail[160];
+	int have_head = 0, rc;
 
-	if ((rc = read_tail(a, &state, &newline, &last, msg, msg_len)) != P11A_OK)
+	memset(&t, 0, sizeof(t));
+	t.newline = 1;
+	if (a->fd >= 0 && (rc = audit_read_tail(a, &t, msg, msg_len)) != P11A_OK)
 		return rc;
-	if (state == TAIL_INTACT) {
-		if (last.keyed && a->key_ref == NULL)
-			return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
-				    "audit-file %s: its chain is keyed: set audit-key, or give a "
-				    "new audit-file",
-				    a->path);
-		/* Keyed records on an unkeyed history would vouch for what anyone can rewrite. */
-		if (!last.keyed && a->key_ref != NULL)
-			return fail(
-			    msg, msg_len, P11A_ERR_BAD_INPUT,
-			    "audit-file %s: its chain is not keyed: a keyed chain starts in "
-			    "a new audit-file",
-			    a->path);
-		a->seq = last.seq;
-		memcpy(a->prev, last.mac, sizeof(a->prev));
-		return P11A_OK;
+	if (!(flags & AUDIT_NEW_CHAIN) && (rc = check_mix(a, &t, msg, msg_len)) != P11A_OK)
+		return rc;
+	if (a->anchored &&
+	    (rc = anchor_check(a, &t, &have_head, &head_seq, head_mac, msg, msg_len)) != P11A_OK &&
+	    !(flags & AUDIT_NEW_CHAIN))
+		return rc;
+	/* The chain goes on from the file's last record. */
+	if (!(flags & AUDIT_NEW_CHAIN) && t.state == AUDIT_TAIL_INTACT) {
+		a->seq = t.last.seq;
+		memcpy(a->prev, t.last.mac, sizeof(a->prev));
 	}
-	if (state == TAIL_EMPTY)
-		return P11A_OK;
-	log_warn("audit: the last line of %s is damaged: starting a new chain segment", a->path);
-	self_peer(&self);
+	/* The previous head: the token's, else the file's last record. */
+	if (!have_head && t.have_last) {
+		head_seq = t.last.seq;
+		memcpy(head_mac, t.last.mac, sizeof(head_mac));
+	}
+	auditlog_hex(head_mac, sizeof(head_mac), hex);
+	snprintf(detail, sizeof(detail), "{\"prev_seq\":%llu,\"prev_mac\":\"%s\"}",
+		 (unsigned long long)head_seq, hex);
+	audit_self_peer(&self);
 	memset(&rec, 0, sizeof(rec));
 	rec.peer = &self;
-	rec.op = "audit-restart";
+	rec.op = "audit-start";
 	rec.status = P11A_OK;
-	return write_locked(a, &rec, newline ? NULL : "\n", msg, msg_len);
+	rec.detail = detail;
+	if (flags & AUDIT_NEW_CHAIN) {
+		rec.op = "audit-new-chain";
+		a->seq = 0;
+		memset(a->prev, 0, sizeof(a->prev));
+		log_warn("audit: --new-audit-chain: a new chain starts in %s; the previous head "
+			 "was record %llu",
+			 a->path != NULL ? a->path : "syslog", (unsigned long long)head_seq);
+	} else if (t.state == AUDIT_TAIL_DAMAGED) {
+		rec.op = "audit-restart";
+		log_warn("audit: the last line of %s is damaged: starting a new chain segment",
+			 a->path);
+	}
+	return audit_write_locked(a, &rec, t.newline ? NULL : "\n", AUDIT_BEGINS_RUN, msg, msg_len);
 }
 
 void audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	anchor_stop(a);
 	if (a->fd >= 0)
 		close(a->fd);
+	anchor_free(a);
 	pthread_mutex_destroy(&a->lock);
 	free(a->path);
 	free(a->key_ref);
 	free(a);
 }
 
-int audit_open(const struct agent_config *cfg, struct token *tok, struct audit **out_audit,
-	       char *msg, size_t msg_len)
+int audit_open(const struct agent_config *cfg, struct token *tok, unsigned flags,
+	       struct audit **out_audit, char *msg, size_t msg_len)
 {
 	struct audit *a = NULL;
 	int rc;
 
 	if (cfg->audit_file == NULL && !cfg->audit_syslog) {
-		if (cfg->audit_key != NULL)
-			return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
-				    "audit-key is set, but neither audit-file nor audit-syslog");
+		if (cfg->audit_key != NULL || cfg->audit_sign_key != NULL)
+			return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+					  "%s is set, but neither audit-file nor audit-syslog",
+					  cfg->audit_key != NULL ? "audit-key" : "audit-sign-key");
+		if (flags & AUDIT_NEW_CHAIN)
+			return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+					  "--new-audit-chain: there is no audit trail (no "
+					  "audit-file, no audit-syslog)");
 		*out_audit = NULL;
 		return P11A_OK;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+		return audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
 	a->fd = -1;
 	a->tok = tok;
 	a->to_syslog = cfg->audit_syslog;
 	if (pthread_mutex_init(&a->lock, NULL) != 0) {
 		free(a);
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "cannot make a lock");
+		return audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "cannot make a lock");
 	}
 	if ((cfg->audit_file != NULL && (a->path = strdup(cfg->audit_file)) == NULL) ||
 	    (cfg->audit_key != NULL && (a->key_ref = strdup(cfg->audit_key)) == NULL)) {
-		rc = fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+		rc = audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (a->key_ref != NULL && (rc = check_key(a, msg, msg_len)) != P11A_OK)
 		goto out;
-	if (a->path != NULL) {
-		if ((a->fd = open_file(a->path, msg, msg_len)) < 0) {
-			rc = P11A_ERR_INTERNAL;
-			goto out;
-		}
-		if ((rc = resume(a, msg, msg_len)) != P11A_OK)
-			goto out;
+	if ((rc = anchor_open(a, cfg, msg, msg_len)) != P11A_OK)
+		goto out;
+	if (a->path != NULL && (a->fd = open_file(a->path, msg, msg_len)) < 0) {
+		rc = P11A_ERR_INTERNAL;
+		goto out;
 	}
-	log_info("audit: %s%s%s, %s chain, next record %llu", a->path != NULL ? a->path : "",
+	if ((rc = begin(a, flags, msg, msg_len)) != P11A_OK ||
+	    (rc = anchor_started(a, msg, msg_len)) != P11A_OK)
+		goto out;
+	log_info("audit: %s%s%s, %s chain%s%s, next record %llu", a->path != NULL ? a->path : "",
 		 a->path != NULL && a->to_syslog ? " and " : "", a->to_syslog ? "syslog" : "",
 		 a->key_ref != NULL ? "keyed (HMAC-SHA256 in the token)" : "unkeyed (SHA-256)",
-		 (unsigned long long)a->seq + 1);
+		 a->anchored ? ", head kept in the token" : "",
+		 a->sign_key != NULL ? ", signed checkpoints" : "", (unsigned long long)a->seq + 1);
 	*out_audit = a;
 	a = NULL;
 	rc = P11A_OK;
@@ -482,20 +519,33 @@ out:
 
 int audit_reopen(struct audit *a)
 {
-	char msg[512];
+	char msg[400];
 	int fd, old;
 
 	if (a == NULL || a->path == NULL)
 		return P11A_OK;
 	if ((fd = open_file(a->path, msg, sizeof(msg))) < 0) {
-		log_error("audit: reopen: %s; still writing to the old file", msg);
+		/* Records must not go on into a file that is no longer the trail. */
+		pthread_mutex_lock(&a->lock);
+		old = a->fd;
+		a->fd = -1;
+		snprintf(a->broken, sizeof(a->broken), "the audit trail cannot be reopened: %.*s",
+			 (int)(sizeof(a->broken) - 64), msg);
+		pthread_mutex_unlock(&a->lock);
+		if (old >= 0)
+			close(old);
+		log_error("audit: reopen: %s; audited requests are refused until a SIGHUP reopens "
+			  "it",
+			  msg);
 		return P11A_ERR_INTERNAL;
 	}
 	pthread_mutex_lock(&a->lock);
 	old = a->fd;
 	a->fd = fd;
+	a->broken[0] = '\0';
 	pthread_mutex_unlock(&a->lock);
-	close(old);
+	if (old >= 0)
+		close(old);
 	log_info("audit: reopened %s; the chain goes on at record %llu", a->path,
 		 (unsigned long long)a->seq + 1);
 	return P11A_OK;
@@ -514,13 +564,13 @@ int audit_check(struct audit *a, const struct token_key *key, const uint8_t *pre
 	int valid = 0, rc;
 
 	if (prev_len != AUDITLOG_MAC_LEN || mac_len != AUDITLOG_MAC_LEN)
-		return fail(msg, msg_len, P11A_ERR_BAD_INPUT, "prev and mac must be %d bytes",
-			    AUDITLOG_MAC_LEN);
+		return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT, "prev and mac must be %d bytes",
+				  AUDITLOG_MAC_LEN);
 	if (record_len < sizeof(SEQ_PREFIX) - 1 ||
 	    memcmp(record, SEQ_PREFIX, sizeof(SEQ_PREFIX) - 1) != 0)
-		return fail(msg, msg_len, P11A_ERR_BAD_INPUT, "record: not an audit record");
+		return audit_fail(msg, msg_len, P11A_ERR_BAD_INPUT, "record: not an audit record");
 	if ((in = malloc(AUDITLOG_MAC_LEN + record_len)) == NULL)
-		return fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
+		return audit_fail(msg, msg_len, P11A_ERR_INTERNAL, "out of memory");
 	memcpy(in, prev, AUDITLOG_MAC_LEN);
 	memcpy(in + AUDITLOG_MAC_LEN, record, record_len);
 	rc = token_verify_hmac(a->tok, key, P11A_ALG_HMAC_SHA256, in, AUDITLOG_MAC_LEN + record_len,

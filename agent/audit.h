@@ -39,14 +39,20 @@ struct audit_record {
 	const char *detail;
 };
 
+/* audit_open() flags. */
+#define AUDIT_NEW_CHAIN 0x01u /* --new-audit-chain: start a new chain, whatever the head */
+
 /*
  * Opens the trail per cfg (audit-file, audit-syslog, audit-key resolved with
- * token_find_key; the key must be an HMAC key that can sign). *out_audit is
- * NULL-safe to use when neither file nor syslog is configured (records are
- * then dropped).
+ * token_find_key; the key must be an HMAC key that can sign; audit-sign-key,
+ * an EC or Ed25519 key that can sign, needs audit-file) and writes this run's
+ * first record. With audit-key and audit-file, the file's end must hold the
+ * head kept in the token: else P11A_ERR_BAD_INPUT with a message naming the
+ * missing records (unless AUDIT_NEW_CHAIN). *out_audit is NULL-safe to use
+ * when neither file nor syslog is configured (records are then dropped).
  */
-int audit_open(const struct agent_config *cfg, struct token *tok, struct audit **out_audit,
-	       char *msg, size_t msg_len);
+int audit_open(const struct agent_config *cfg, struct token *tok, unsigned flags,
+	       struct audit **out_audit, char *msg, size_t msg_len);
 /*
  * Appends one record and flushes it (fdatasync for the file). Thread-safe;
  * records are chained in the order they are written. A NULL audit is a no-op.
@@ -57,7 +63,9 @@ int audit_write(struct audit *a, const struct audit_record *rec);
  * Reopens the file (SIGHUP, for logrotate): a file moved away is left as it
  * is and a new one is made; the chain goes on from the last record written.
  * Not async-signal-safe: call it from the server loop, not a signal handler.
- * P11A_OK, or P11A_ERR_INTERNAL (the old file stays in use).
+ * P11A_OK, or P11A_ERR_INTERNAL: the file cannot be opened at its path (gone,
+ * a symbolic link, another owner's), and every record fails, so that
+ * audited requests are refused, until a later reopen succeeds.
  */
 int audit_reopen(struct audit *a);
 
@@ -67,6 +75,18 @@ int audit_reopen(struct audit *a);
  * keyed or a is NULL.
  */
 const struct token_key *audit_key(const struct audit *a);
+/*
+ * The checkpoints' key (audit-sign-key), or NULL. Like the audit key, it
+ * serves the trail only: nobody may sign with it directly.
+ */
+const struct token_key *audit_sign_key(const struct audit *a);
+/*
+ * The chain's head as kept in the token (read from it): the seq and MAC of
+ * the last record the agent stored there. P11A_ERR_NOT_SUPPORTED when no
+ * head is kept (the chain is not keyed, or there is no audit-file); errors
+ * as token_data_get().
+ */
+int audit_head(struct audit *a, uint64_t *out_seq, uint8_t out_mac[32], char *msg, size_t msg_len);
 /*
  * Checks a keyed chain's MAC for audit-verify: is mac the HMAC-SHA256 of
  * prev || record under key (from audit_key)? Done in the token with C_Verify:
@@ -78,6 +98,10 @@ const struct token_key *audit_key(const struct audit *a);
 int audit_check(struct audit *a, const struct token_key *key, const uint8_t *prev, size_t prev_len,
 		const uint8_t *record, size_t record_len, const uint8_t *mac, size_t mac_len,
 		int *out_valid, char *msg, size_t msg_len);
+/*
+ * At a clean stop: writes the last checkpoint (audit-sign-key) and stores the
+ * head in the token, then frees. NULL is a no-op.
+ */
 void audit_close(struct audit *a);
 
 #endif

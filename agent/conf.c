@@ -42,6 +42,8 @@
 #define CONF_DRAIN_TIMEOUT_DEFAULT 5u
 #define CONF_BUSY_POLL_MAX 1000u
 #define CONF_BUSY_POLL_DEFAULT 50u
+#define CONF_CHECKPOINT_MAX 86400u
+#define CONF_CHECKPOINT_DEFAULT 60u
 /* Longest audit-file path, with its NUL. */
 #define CONF_MAX_PATH 4096u
 
@@ -286,6 +288,12 @@ static int set_audit_key(struct agent_config *cfg, const char *key, const char *
 	return conf_store(&cfg->audit_key, key, value, msg, msg_len);
 }
 
+static int set_audit_sign_key(struct agent_config *cfg, const char *key, const char *value,
+			      char *msg, size_t msg_len)
+{
+	return conf_store(&cfg->audit_sign_key, key, value, msg, msg_len);
+}
+
 /* Numbers: set is NULL, the value goes to the unsigned at offset, from min to max. */
 #define CONF_NUM(field, min, max) NULL, offsetof(struct agent_config, field), min, max
 /* clang-format off */
@@ -307,6 +315,9 @@ static const struct {
 	{"audit-file", set_audit_file, 0, 0, 0},
 	{"audit-syslog", set_audit_syslog, 0, 0, 0},
 	{"audit-key", set_audit_key, 0, 0, 0},
+	{"audit-sign-key", set_audit_sign_key, 0, 0, 0},
+	{"audit-checkpoint-interval", CONF_NUM(audit_checkpoint_interval, 1,
+					       CONF_CHECKPOINT_MAX)},
 	{"max-connections", CONF_NUM(max_connections, CONF_MAX_CONNECTIONS_MIN,
 				     CONF_MAX_CONNECTIONS_MAX)},
 	{"max-frame", CONF_NUM(max_frame, CONF_MAX_FRAME_MIN, CONF_MAX_FRAME_MAX)},
@@ -320,10 +331,11 @@ static const struct {
 
 /* The string members of struct agent_config: freed by config_clear, copied by conf_copy. */
 static const size_t conf_strings[] = {
-    offsetof(struct agent_config, module),     offsetof(struct agent_config, token),
-    offsetof(struct agent_config, pin_source), offsetof(struct agent_config, socket),
-    offsetof(struct agent_config, log_level),  offsetof(struct agent_config, socket_group),
-    offsetof(struct agent_config, audit_file), offsetof(struct agent_config, audit_key),
+    offsetof(struct agent_config, module),	   offsetof(struct agent_config, token),
+    offsetof(struct agent_config, pin_source),	   offsetof(struct agent_config, socket),
+    offsetof(struct agent_config, log_level),	   offsetof(struct agent_config, socket_group),
+    offsetof(struct agent_config, audit_file),	   offsetof(struct agent_config, audit_key),
+    offsetof(struct agent_config, audit_sign_key),
 };
 #define CONF_N_STRINGS (sizeof(conf_strings) / sizeof(conf_strings[0]))
 
@@ -354,6 +366,7 @@ void config_init(struct agent_config *cfg)
 	cfg->frame_timeout = CONF_FRAME_TIMEOUT_DEFAULT;
 	cfg->drain_timeout = CONF_DRAIN_TIMEOUT_DEFAULT;
 	cfg->busy_poll = CONF_BUSY_POLL_DEFAULT;
+	cfg->audit_checkpoint_interval = CONF_CHECKPOINT_DEFAULT;
 }
 
 void config_clear(struct agent_config *cfg)

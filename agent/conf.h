@@ -51,10 +51,14 @@ struct agent_config {
 	int allow_root;	    /* allow-root: root may use keys without a policy (default 1) */
 
 	/* Audit (issue 4). */
-	char *audit_file; /* audit-file: JSON lines appended here; NULL: none */
-	int audit_syslog; /* audit-syslog: yes also sends each record to syslog */
-	char *audit_key;  /* audit-key: a KEY (name, label, id:, URI) of an HMAC key
-			     in the token that keys the chain; NULL: unkeyed chain */
+	char *audit_file;     /* audit-file: JSON lines appended here; NULL: none */
+	int audit_syslog;     /* audit-syslog: yes also sends each record to syslog */
+	char *audit_key;      /* audit-key: a KEY (name, label, id:, URI) of an HMAC key
+				 in the token that keys the chain; NULL: unkeyed chain */
+	char *audit_sign_key; /* audit-sign-key: a KEY of an EC or Ed25519 key that signs
+				 checkpoints; NULL: none */
+	unsigned audit_checkpoint_interval; /* audit-checkpoint-interval: seconds (default
+					       60, 1..86400) */
 
 	/* Limits (issue 4), each with a safe default. */
 	unsigned max_connections; /* max-connections (default 1024, 1..65536) */

@@ -39,6 +39,7 @@ struct req {
 	size_t owned_len;
 	struct secret *secret; /* a secret reply field, wiped after encoding */
 	char *msg;	       /* the human message of an error */
+	int unrecorded;	       /* 1: the trail already holds this connection's check */
 };
 
 typedef int (*handler_fn)(struct req *r);
@@ -281,10 +282,13 @@ static int pick_alg(struct req *r, size_t i, const struct token_key *key, uint32
 	return P11A_OK;
 }
 
-/* Is key the one that keys the audit chain? Nobody may MAC with it directly. */
+/*
+ * Is key one of the audit trail's (the key of the chain, the checkpoints'
+ * signing key)? Nobody may MAC or sign with them directly.
+ */
 static int is_audit_key(const struct req *r, const struct token_key *key)
 {
-	return audit_key(r->ctx->audit) == key;
+	return audit_key(r->ctx->audit) == key || audit_sign_key(r->ctx->audit) == key;
 }
 
 /*
@@ -506,6 +510,37 @@ static int handle_derive(struct req *r)
 }
 
 /*
+ * Checks of the trail add one record per connection: the first audit-verify
+ * or audit-head; a later one only when it does not succeed (an invalid MAC,
+ * an error), so that a check of the whole trail adds one record, not one per
+ * record checked, and a failed check is never hidden.
+ */
+static void record_once(struct req *r, int ok)
+{
+	if (ok && r->peer->audit_checked)
+		r->unrecorded = 1;
+	r->peer->audit_checked = 1;
+}
+
+/* The audit key, for a peer the policy lets check the trail. */
+static int audit_checker(struct req *r, const struct token_key **out_key)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((key = audit_key(r->ctx->audit)) == NULL)
+		return err(r, P11A_ERR_NOT_SUPPORTED,
+			   "this agent's audit chain is not keyed (no audit-key)");
+	r->key = key;
+	r->alg = P11A_ALG_HMAC_SHA256;
+	if ((rc = policy_check(r->ctx->policy, r->peer, key, P11A_OP_VERIFY, r->alg, r->msg,
+			       MSG_LEN)) != P11A_OK)
+		return rc;
+	*out_key = key;
+	return P11A_OK;
+}
+
+/*
  * Confirms or denies one MAC of the keyed audit chain, in the token: the
  * agent never hands out a MAC of the audit key (that would let a client
  * rebuild the chain).
@@ -516,20 +551,38 @@ static int handle_audit_verify(struct req *r)
 	int valid = 0, rc;
 
 	r->data = &r->in->f[1];
-	if ((key = audit_key(r->ctx->audit)) == NULL)
-		return err(r, P11A_ERR_NOT_SUPPORTED,
-			   "this agent's audit chain is not keyed (no audit-key)");
-	r->key = key;
-	r->alg = P11A_ALG_HMAC_SHA256;
-	if ((rc = policy_check(r->ctx->policy, r->peer, key, P11A_OP_VERIFY, r->alg, r->msg,
-			       MSG_LEN)) != P11A_OK)
+	if ((rc = audit_checker(r, &key)) != P11A_OK)
 		return rc;
 	rc = audit_check(r->ctx->audit, key, r->in->f[0].p, r->in->f[0].len, r->in->f[1].p,
 			 r->in->f[1].len, r->in->f[2].p, r->in->f[2].len, &valid, r->msg, MSG_LEN);
+	record_once(r, rc == P11A_OK && valid);
 	if (rc != P11A_OK)
 		return rc;
 	r->out->n = 1;
 	r->out->f[0] = proto_u32(valid ? 1 : 0);
+	return P11A_OK;
+}
+
+/* The chain's head as the token holds it: seq (two u32, high first) and MAC. */
+static int handle_audit_head(struct req *r)
+{
+	const struct token_key *key;
+	uint64_t seq = 0;
+	int rc;
+
+	if ((rc = audit_checker(r, &key)) != P11A_OK)
+		return rc;
+	if ((r->owned = malloc(P11A_AUDIT_MAC_LEN)) == NULL)
+		return err(r, P11A_ERR_INTERNAL, "out of memory");
+	r->owned_len = P11A_AUDIT_MAC_LEN;
+	rc = audit_head(r->ctx->audit, &seq, r->owned, r->msg, MSG_LEN);
+	record_once(r, rc == P11A_OK);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 3;
+	r->out->f[0] = proto_u32((uint32_t)(seq >> 32));
+	r->out->f[1] = proto_u32((uint32_t)seq);
+	r->out->f[2] = proto_str(r->owned, r->owned_len);
 	return P11A_OK;
 }
 
@@ -546,6 +599,7 @@ static const struct handler handlers[] = {
     {PROTO_OP_DERIVE, handle_derive, NEEDS_TOKEN},
     {PROTO_OP_AUDIT_VERIFY, handle_audit_verify, NEEDS_TOKEN},
     {PROTO_OP_SIGN_BATCH, handle_sign_batch, NEEDS_TOKEN},
+    {PROTO_OP_AUDIT_HEAD, handle_audit_head, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)
@@ -593,7 +647,8 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	    .status = status,
 	};
 
-	if (r->ctx->audit == NULL || in->op == PROTO_OP_HELLO || in->op == PROTO_OP_PING)
+	if (r->ctx->audit == NULL || in->op == PROTO_OP_HELLO || in->op == PROTO_OP_PING ||
+	    r->unrecorded)
 		return P11A_OK;
 	if (info != NULL && in->n > 0 && in->f[0].type == 'k') {
 		memcpy(ref, in->f[0].p, in->f[0].len);

@@ -19,6 +19,8 @@
 struct peer {
 	int uid, gid, pid;		  /* SO_PEERCRED at accept */
 	int greeted;			  /* HELLO done: the only request allowed before is HELLO */
+	int audit_checked;		  /* an audit-verify or audit-head of this connection is
+					     in the trail: later ones that succeed are not */
 	unsigned groups[PEER_MAX_GROUPS]; /* supplementary gids (SO_PEERGROUPS), if known */
 	int n_groups;
 	char exe[256]; /* the peer's executable (/proc/PID/exe) at accept, or "" */

@@ -54,7 +54,8 @@ static void on_hup(void *arg)
 	if (ctx->audit == NULL)
 		return;
 	if (audit_reopen(ctx->audit) != P11A_OK)
-		log_error("SIGHUP: cannot reopen the audit trail; records may be lost");
+		log_error("SIGHUP: cannot reopen the audit trail: audited requests are refused "
+			  "until a SIGHUP reopens it");
 	else
 		log_info("SIGHUP: audit trail reopened");
 }
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: p11agentd [--config FILE] [--module PATH] [--token URI]\n"
 		   "                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
 		   "                 [--foreground] [--log-level error|warn|info|debug]\n"
+		   "                 [--new-audit-chain]\n"
 		   "       p11agentd --help | --version\n"
 		   "See p11agentd(8) and p11agent.conf(5).\n");
 }
@@ -208,8 +210,12 @@ static int bind_names(struct token *tok, const struct agent_config *cfg, char *m
 	return r;
 }
 
-/* Parses the command line into cfg: --config first, flags then override it. */
-static void parse_args(int argc, char **argv, struct agent_config *cfg)
+/*
+ * Parses the command line into cfg: --config first, flags then override it.
+ * *out_audit_flags: AUDIT_NEW_CHAIN for --new-audit-chain (a flag only, never
+ * a config key: each new chain is a deliberate act).
+ */
+static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned *out_audit_flags)
 {
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -221,6 +227,7 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg)
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"new-audit-chain", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL;
@@ -281,6 +288,9 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg)
 		case 'l':
 			key = "log-level";
 			break;
+		case 'N':
+			*out_audit_flags |= AUDIT_NEW_CHAIN;
+			break;
 		default:
 			break;
 		}
@@ -303,11 +313,12 @@ int main(int argc, char **argv)
 	enum log_level lvl = LOG_LVL_INFO;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	char msg[4096];
+	unsigned audit_flags = 0;
 	int ready_fd = -1, rc, status = EXIT_START;
 
 	harden();
 	config_init(&cfg);
-	parse_args(argc, argv, &cfg);
+	parse_args(argc, argv, &cfg, &audit_flags);
 	if (cfg.module == NULL) {
 		fprintf(stderr,
 			"p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
@@ -366,7 +377,7 @@ int main(int argc, char **argv)
 	}
 	if (bind_names(tok, &cfg, msg, sizeof(msg)) != P11A_OK ||
 	    policy_new(&cfg, tok, geteuid(), &ctx.policy, msg, sizeof(msg)) != P11A_OK ||
-	    audit_open(&cfg, tok, &ctx.audit, msg, sizeof(msg)) != P11A_OK) {
+	    audit_open(&cfg, tok, audit_flags, &ctx.audit, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

@@ -245,6 +245,21 @@ int token_verify_hmac(struct token *tok, const struct token_key *key, p11a_alg a
 		      const uint8_t *in, size_t in_len, const uint8_t *mac, size_t mac_len,
 		      int *out_valid, char *msg, size_t msg_len);
 
+/*
+ * The agent's own data objects in the token (tokdata.c): CKO_DATA with
+ * CKA_TOKEN, CKA_PRIVATE and CKA_MODIFIABLE true, CKA_APPLICATION "p11agent"
+ * and the given CKA_LABEL, used on a read-write session opened for the call.
+ * token_data_get() copies CKA_VALUE into out (out_cap bytes; a longer value
+ * is P11A_ERR_BAD_INPUT) and sets *out_found 0 when there is no such object.
+ * token_data_put() sets CKA_VALUE, making the object when there is none.
+ * Errors: P11A_ERR_TOKEN ("the token's object 'LABEL': C_... failed:
+ * CKR_..."), P11A_ERR_TOKEN_UNAVAILABLE.
+ */
+int token_data_get(struct token *tok, const char *label, uint8_t *out, size_t out_cap,
+		   size_t *out_len, int *out_found, char *msg, size_t msg_len);
+int token_data_put(struct token *tok, const char *label, const uint8_t *value, size_t value_len,
+		   char *msg, size_t msg_len);
+
 /* "CKR_PIN_INCORRECT" for rv, or "CKR_0x%lx". */
 const char *token_ckr_name(CK_RV rv);
 

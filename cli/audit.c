@@ -86,6 +86,65 @@ static int check_keyed(void *arg, const uint8_t prev[AUDITLOG_MAC_LEN], const ch
 				mac, AUDITLOG_MAC_LEN, out_valid);
 }
 
+/* The head of the agent's keyed chain, asked for before the trail is read. */
+struct head {
+	int rc; /* P11A_OK when seq and mac are set */
+	uint64_t seq;
+	uint8_t mac[AUDITLOG_MAC_LEN];
+};
+
+/*
+ * Asks the agent for its chain's head (kept in the token). Asked before the
+ * trail is read, the head can only be behind the trail's end, never ahead
+ * of it, even while the agent writes records.
+ */
+static void fetch_head(struct cli_ctx *c, struct head *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (c->conn == NULL && (h->rc = p11a_connect(c->a->socket, &c->conn)) != P11A_OK) {
+		c->conn = NULL;
+		return;
+	}
+	h->rc = p11a_audit_head(c->conn, &h->seq, h->mac);
+}
+
+/*
+ * A keyed trail that verified must reach the token's head: it must hold
+ * record H with the head's MAC. Returns 0, or the exit status of the
+ * failure it reported ("truncated", or a record replaced).
+ */
+static int check_head(struct cli_ctx *c, const struct trail *t, const struct auditlog_result *res,
+		      const struct head *h)
+{
+	struct auditlog_rec rec;
+
+	if (res->n_keyed == 0)
+		return 0;
+	if (h->rc != P11A_OK)
+		return cli_fail_agent(c, h->rc, "ask the agent for its audit chain's head");
+	if (h->seq > res->last_seq)
+		return cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
+				   "truncated: the token's head is record %llu, the trail ends at "
+				   "record %llu (records %llu..%llu are missing)",
+				   (unsigned long long)h->seq, (unsigned long long)res->last_seq,
+				   (unsigned long long)res->last_seq + 1,
+				   (unsigned long long)h->seq);
+	for (size_t i = t->n_lines; i-- > 0;) {
+		if (auditlog_parse(t->lines[i].p, t->lines[i].len, &rec) != 0 || rec.seq < h->seq)
+			break;
+		if (rec.seq > h->seq)
+			continue;
+		if (memcmp(rec.mac, h->mac, AUDITLOG_MAC_LEN) == 0)
+			return 0;
+		return cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
+				   "record %llu (line %zu): replaced: it is not the token's head "
+				   "(another MAC)",
+				   (unsigned long long)h->seq, t->lines[i].line_no);
+	}
+	/* The head's record is in an earlier file that was not given (--partial). */
+	return 0;
+}
+
 /* Prints the verdict on an intact trail. */
 static void print_intact(struct cli_ctx *c, const struct auditlog_result *res)
 {
@@ -119,9 +178,11 @@ int cli_cmd_audit_verify(struct cli_ctx *c)
 {
 	struct trail t;
 	struct auditlog_result res;
+	struct head head;
 	int r, ret;
 
 	memset(&t, 0, sizeof(t));
+	fetch_head(c, &head);
 	if ((ret = read_trail(c, &t)) != 0)
 		goto out;
 	r = auditlog_verify(t.lines, t.n_lines, c->a->keyed, check_keyed, c, &res);
@@ -151,6 +212,8 @@ int cli_cmd_audit_verify(struct cli_ctx *c)
 				(unsigned long long)res.first_seq);
 		goto out;
 	}
+	if ((ret = check_head(c, &t, &res, &head)) != 0)
+		goto out;
 	print_intact(c, &res);
 	ret = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))

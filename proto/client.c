@@ -802,3 +802,22 @@ int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_le
 	drop_reply(conn);
 	return P11A_OK;
 }
+
+int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[32])
+{
+	struct proto_msg msg = {.op = PROTO_OP_AUDIT_HEAD, .n = 0}, rep;
+	int r;
+
+	if (out_seq == NULL || out_mac == NULL)
+		return P11A_ERR_INVALID_ARG;
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	if (rep.f[2].len != P11A_AUDIT_MAC_LEN) {
+		drop_reply(conn);
+		return P11A_ERR_PROTOCOL;
+	}
+	*out_seq = (uint64_t)rep.f[0].u32 << 32 | rep.f[1].u32;
+	memcpy(out_mac, rep.f[2].p, P11A_AUDIT_MAC_LEN);
+	drop_reply(conn);
+	return P11A_OK;
+}

@@ -295,6 +295,18 @@ int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_le
 		     const uint8_t *record, size_t record_len, const uint8_t *mac, size_t mac_len,
 		     int *out_valid);
 
+/*
+ * Asks the agent for the head of its keyed audit chain, as kept in the
+ * token: the seq and MAC (P11A_AUDIT_MAC_LEN bytes, written to out_mac) of
+ * the last record it stored there (at most about a second behind the
+ * trail's end while records are written). A trail that ends before the head,
+ * or holds another MAC at its seq, was cut short or replaced. Returns
+ * P11A_OK; P11A_ERR_NOT_SUPPORTED when the agent keeps no head (no audit-key
+ * or no audit-file); P11A_ERR_DENIED for a peer that may not check the
+ * trail. Outputs are set only on success.
+ */
+int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[32]);
+
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);
 

@@ -44,6 +44,7 @@ enum proto_op {
 	PROTO_OP_DERIVE = 10,
 	PROTO_OP_AUDIT_VERIFY = 11,
 	PROTO_OP_SIGN_BATCH = 12,
+	PROTO_OP_AUDIT_HEAD = 13,
 };
 
 struct proto_op_info {

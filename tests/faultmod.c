@@ -260,6 +260,8 @@ WRAP(C_GetSessionInfo, ON_SESSION, (CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR i),
 WRAP(C_Login, ON_SESSION, (CK_SESSION_HANDLE s, CK_USER_TYPE u, CK_UTF8CHAR_PTR p, CK_ULONG n),
      (s, u, p, n))
 WRAP(C_Logout, ON_SESSION, (CK_SESSION_HANDLE s), (s))
+WRAP(C_CreateObject, ON_SESSION,
+     (CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR o), (s, t, n, o))
 WRAP(C_DestroyObject, ON_SESSION, (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o), (s, o))
 WRAP(C_GetAttributeValue, ON_SESSION,
      (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n), (s, o, t, n))
@@ -315,7 +317,8 @@ static CK_RV load(void)
 	SET(C_Initialize), SET(C_Finalize), SET(C_GetInfo), SET(C_GetSlotList);
 	SET(C_GetSlotInfo), SET(C_GetTokenInfo), SET(C_GetMechanismList), SET(C_GetMechanismInfo);
 	SET(C_OpenSession), SET(C_CloseSession), SET(C_CloseAllSessions), SET(C_GetSessionInfo);
-	SET(C_Login), SET(C_Logout), SET(C_DestroyObject), SET(C_GetAttributeValue);
+	SET(C_Login), SET(C_Logout), SET(C_CreateObject), SET(C_DestroyObject);
+	SET(C_GetAttributeValue);
 	SET(C_FindObjectsInit), SET(C_FindObjects), SET(C_FindObjectsFinal);
 	SET(C_DecryptInit), SET(C_Decrypt), SET(C_SignInit), SET(C_Sign);
 	SET(C_VerifyInit), SET(C_Verify), SET(C_UnwrapKey), SET(C_DeriveKey);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,7 +74,7 @@ static struct audit *open_trail(const char *path)
 	config_init(&cfg);
 	cfg.audit_file = strdup(path);
 	assert_non_null(cfg.audit_file);
-	if (audit_open(&cfg, NULL, &a, msg, sizeof(msg)) != P11A_OK)
+	if (audit_open(&cfg, NULL, 0, &a, msg, sizeof(msg)) != P11A_OK)
 		fail_msg("audit_open: %s", msg);
 	config_clear(&cfg);
 	assert_non_null(a);
@@ -138,16 +139,19 @@ static void verify(const struct auditlog_line *l, size_t n, struct auditlog_resu
 	assert_int_equal(auditlog_verify(l, n, 0, NULL, NULL, res), P11A_OK);
 }
 
-/* Makes a trail of n records in fx->path and reads it back. */
+/*
+ * Makes a trail in fx->path of the start record and n requests, the first
+ * one denied (record 2, line 2), and reads it back.
+ */
 static void make_trail(struct fixture *fx, size_t n, struct lines *ls)
 {
 	struct audit *a = open_trail(fx->path);
 
 	for (size_t i = 0; i < n; i++)
-		write_sign(a, "build-signer", i == 1 ? P11A_ERR_DENIED : P11A_OK);
+		write_sign(a, "build-signer", i == 0 ? P11A_ERR_DENIED : P11A_OK);
 	audit_close(a);
 	read_lines(fx->path, ls);
-	assert_int_equal(ls->n, n);
+	assert_int_equal(ls->n, n + 1);
 }
 
 static void test_records(void **state)
@@ -165,34 +169,40 @@ static void test_records(void **state)
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	read_lines(fx->path, &ls);
-	assert_int_equal(ls.n, 2);
-	/* Fixed order, every string escaped, ASCII only. */
+	assert_int_equal(ls.n, 3);
+	/* Every start first names the previous head: none here. */
 	assert_true(strncmp(ls.l[0].p, "{\"seq\":1,\"time\":\"", 17) == 0);
-	assert_non_null(
-	    strstr(ls.l[0].p,
-		   "\"uid\":1001,\"gid\":1002,\"pid\":4242,"
-		   "\"exe\":\"/usr/bin/p11agent\",\"op\":\"sign\","
-		   "\"key\":null,\"key_uri\":null,"
-		   "\"key_ref\":\"weird \\\"ref\\\"\\u000a\\u0001\\u00c3\\u00a9\","
-		   "\"alg\":\"ecdsa-sha256\",\"input_len\":32,\"input_sha256\":"
-		   "\"abababababababababababababababababababababababababababababababab\","
-		   "\"status\":\"OK\",\"latency_us\":123,\"detail\":null,\"chain\":\"sha256\","
-		   "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\","
-		   "\"mac\":\""));
-	assert_non_null(strstr(ls.l[1].p, "\"status\":\"DENIED\""));
+	assert_non_null(strstr(ls.l[0].p, "\"op\":\"audit-start\""));
+	assert_non_null(strstr(
+	    ls.l[0].p, "\"detail\":{\"prev_seq\":0,\"prev_mac\":"
+		       "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+		       "\"chain\":\"sha256\",\"prev\":"
+		       "\"0000000000000000000000000000000000000000000000000000000000000000\""));
+	/* Fixed order, every string escaped, ASCII only. */
+	assert_true(strncmp(ls.l[1].p, "{\"seq\":2,\"time\":\"", 17) == 0);
+	assert_non_null(strstr(
+	    ls.l[1].p, "\"uid\":1001,\"gid\":1002,\"pid\":4242,"
+		       "\"exe\":\"/usr/bin/p11agent\",\"op\":\"sign\","
+		       "\"key\":null,\"key_uri\":null,"
+		       "\"key_ref\":\"weird \\\"ref\\\"\\u000a\\u0001\\u00c3\\u00a9\","
+		       "\"alg\":\"ecdsa-sha256\",\"input_len\":32,\"input_sha256\":"
+		       "\"abababababababababababababababababababababababababababababababab\","
+		       "\"status\":\"OK\",\"latency_us\":123,\"detail\":null,\"chain\":\"sha256\","
+		       "\"prev\":\""));
+	assert_non_null(strstr(ls.l[2].p, "\"status\":\"DENIED\""));
 	for (size_t i = 0; i < ls.len; i++)
 		assert_true(ls.data[i] == '\n' || (ls.data[i] >= 0x20 && ls.data[i] < 0x7f));
 	/* The time: RFC 3339, UTC, microseconds. */
 	assert_int_equal(ls.l[0].p[17 + 26], 'Z');
 	assert_int_equal(ls.l[0].p[17 + 19], '.');
-	assert_int_equal(auditlog_parse(ls.l[1].p, ls.l[1].len, &rec), 0);
-	assert_int_equal(rec.seq, 2);
+	assert_int_equal(auditlog_parse(ls.l[2].p, ls.l[2].len, &rec), 0);
+	assert_int_equal(rec.seq, 3);
 	assert_int_equal(rec.keyed, 0);
 	verify(ls.l, ls.n, &res);
 	assert_true(res.intact);
-	assert_int_equal(res.n_records, 2);
+	assert_int_equal(res.n_records, 3);
 	assert_int_equal(res.first_seq, 1);
-	assert_int_equal(res.last_seq, 2);
+	assert_int_equal(res.last_seq, 3);
 	free(ls.data);
 }
 
@@ -224,10 +234,10 @@ static void test_removed(void **state)
 
 	make_trail(fx, 5, &ls);
 	/* Record 3 goes. */
-	memmove(&ls.l[2], &ls.l[3], 2 * sizeof(ls.l[0]));
+	memmove(&ls.l[2], &ls.l[3], 3 * sizeof(ls.l[0]));
 	ls.n--;
-	ls.l[2].line_no = 3;
-	ls.l[3].line_no = 4;
+	for (size_t i = 2; i < ls.n; i++)
+		ls.l[i].line_no = i + 1;
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
 	assert_int_equal(res.bad_seq, 3);
@@ -289,17 +299,28 @@ static void test_restart_continues(void **state)
 	struct lines ls;
 	struct audit *a;
 
+	struct auditlog_rec last;
+	char hex[2 * AUDITLOG_MAC_LEN + 1], want[160];
+
 	make_trail(fx, 2, &ls);
+	assert_int_equal(auditlog_parse(ls.l[2].p, ls.l[2].len, &last), 0);
 	free(ls.data);
 	a = open_trail(fx->path); /* the agent starts again */
 	write_sign(a, "k", P11A_OK);
 	audit_close(a);
 	read_lines(fx->path, &ls);
-	assert_int_equal(ls.n, 3);
-	assert_true(strncmp(ls.l[2].p, "{\"seq\":3,", 9) == 0);
+	assert_int_equal(ls.n, 5);
+	/* The start record names the file's last record before it. */
+	assert_true(strncmp(ls.l[3].p, "{\"seq\":4,", 9) == 0);
+	auditlog_hex(last.mac, sizeof(last.mac), hex);
+	snprintf(want, sizeof(want), "\"op\":\"audit-start\"");
+	assert_non_null(strstr(ls.l[3].p, want));
+	snprintf(want, sizeof(want), "\"detail\":{\"prev_seq\":3,\"prev_mac\":\"%s\"}", hex);
+	assert_non_null(strstr(ls.l[3].p, want));
+	assert_true(strncmp(ls.l[4].p, "{\"seq\":5,", 9) == 0);
 	verify(ls.l, ls.n, &res);
 	assert_true(res.intact);
-	assert_int_equal(res.last_seq, 3);
+	assert_int_equal(res.last_seq, 5);
 	free(ls.data);
 }
 
@@ -321,19 +342,19 @@ static void test_reopen_rotated(void **state)
 	audit_close(a);
 	read_lines(fx->rotated, &old);
 	read_lines(fx->path, &cur);
-	assert_int_equal(old.n, 2);
+	assert_int_equal(old.n, 3);
 	assert_int_equal(cur.n, 2);
-	assert_true(strncmp(cur.l[0].p, "{\"seq\":3,", 9) == 0);
+	assert_true(strncmp(cur.l[0].p, "{\"seq\":4,", 9) == 0);
 	/* Both files as one chain. */
 	memcpy(all, old.l, old.n * sizeof(all[0]));
 	memcpy(all + old.n, cur.l, cur.n * sizeof(all[0]));
 	verify(all, old.n + cur.n, &res);
 	assert_true(res.intact);
-	assert_int_equal(res.n_records, 4);
+	assert_int_equal(res.n_records, 5);
 	/* The new file alone: intact, continuing an earlier one. */
 	verify(cur.l, cur.n, &res);
 	assert_true(res.intact);
-	assert_int_equal(res.first_seq, 3);
+	assert_int_equal(res.first_seq, 4);
 	/* In the wrong order: record 1 where 3 should be. */
 	memcpy(all, cur.l, cur.n * sizeof(all[0]));
 	memcpy(all + cur.n, old.l, old.n * sizeof(all[0]));
@@ -362,18 +383,19 @@ static void test_damaged_tail(void **state)
 	write_sign(a, "k", P11A_OK);
 	audit_close(a);
 	read_lines(fx->path, &ls);
-	assert_int_equal(ls.n, 5);
+	assert_int_equal(ls.n, 6);
 	/* A new segment, saying so, then the chain goes on in it. */
-	assert_true(strncmp(ls.l[3].p, "{\"seq\":1,", 9) == 0);
-	assert_non_null(strstr(ls.l[3].p, "\"op\":\"audit-restart\""));
-	assert_true(strncmp(ls.l[4].p, "{\"seq\":2,", 9) == 0);
+	assert_true(strncmp(ls.l[4].p, "{\"seq\":1,", 9) == 0);
+	assert_non_null(strstr(ls.l[4].p, "\"op\":\"audit-restart\""));
+	assert_non_null(strstr(ls.l[4].p, "\"detail\":{\"prev_seq\":3,"));
+	assert_true(strncmp(ls.l[5].p, "{\"seq\":2,", 9) == 0);
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_line, 3);
-	assert_int_equal(res.bad_seq, 3);
+	assert_int_equal(res.bad_line, 4);
+	assert_int_equal(res.bad_seq, 4);
 	assert_true(strncmp(res.what, "damaged", 7) == 0);
 	/* The segment itself verifies. */
-	verify(ls.l + 3, 2, &res);
+	verify(ls.l + 4, 2, &res);
 	assert_true(res.intact);
 	free(ls.data);
 }
@@ -390,6 +412,87 @@ static void test_keyed_needs_check(void **state)
 	assert_false(res.intact);
 	assert_int_equal(res.bad_seq, 1);
 	free(ls.data);
+}
+
+/* Opens the trail as audit_open() would; its error message goes to msg. */
+static int try_open(const char *path, char *msg, size_t msg_len)
+{
+	struct agent_config cfg;
+	struct audit *a = NULL;
+	int rc;
+
+	config_init(&cfg);
+	cfg.audit_file = strdup(path);
+	assert_non_null(cfg.audit_file);
+	rc = audit_open(&cfg, NULL, 0, &a, msg, msg_len);
+	config_clear(&cfg);
+	audit_close(a);
+	return rc;
+}
+
+/* A symbolic link at the trail's path, another's file, a writable one: refused. */
+static void test_untrusted_file(void **state)
+{
+	struct fixture *fx = *state;
+	char msg[512] = "", target[160];
+	struct stat st;
+	int fd;
+
+	snprintf(target, sizeof(target), "%s/target", fx->dir);
+	fd = open(target, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(target, fx->path), 0);
+	assert_int_not_equal(try_open(fx->path, msg, sizeof(msg)), P11A_OK);
+	assert_non_null(strstr(msg, "symbolic link"));
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	unlink(fx->path);
+
+	fd = open(fx->path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(fx->path, 0620), 0);
+	assert_int_not_equal(try_open(fx->path, msg, sizeof(msg)), P11A_OK);
+	assert_non_null(strstr(msg, "chmod go-w"));
+	assert_int_equal(chmod(fx->path, 0600), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(fx->path, 54401, 54401), 0);
+		assert_int_not_equal(try_open(fx->path, msg, sizeof(msg)), P11A_OK);
+		assert_non_null(strstr(msg, "owned by uid 54401"));
+	}
+	unlink(fx->path);
+	unlink(target);
+}
+
+/*
+ * A trail that cannot be reopened at its path, or whose file was removed,
+ * takes no records (the requests are refused) until a reopen works.
+ */
+static void test_gone_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct audit_record rec;
+	struct peer peer;
+	struct audit *a = open_trail(fx->path);
+
+	memset(&peer, 0, sizeof(peer));
+	memset(&rec, 0, sizeof(rec));
+	rec.peer = &peer;
+	rec.op = "sign";
+	write_sign(a, "k", P11A_OK);
+	/* Removed: the open file is no longer the trail. */
+	assert_int_equal(unlink(fx->path), 0);
+	assert_int_equal(audit_write(a, &rec), P11A_ERR_INTERNAL);
+	/* Its folder gone too: the reopen fails, and records still do. */
+	assert_int_equal(rmdir(fx->dir), 0);
+	assert_int_equal(audit_reopen(a), P11A_ERR_INTERNAL);
+	assert_int_equal(audit_write(a, &rec), P11A_ERR_INTERNAL);
+	/* Back: the next reopen works, and so do records. */
+	assert_int_equal(mkdir(fx->dir, 0700), 0);
+	assert_int_equal(audit_reopen(a), P11A_OK);
+	write_sign(a, "k", P11A_OK);
+	audit_close(a);
 }
 
 static void test_parse(void **state)
@@ -437,6 +540,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_rotated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_tail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keyed_needs_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_untrusted_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gone_file, setup, teardown),
 	    cmocka_unit_test(test_parse),
 	};
 

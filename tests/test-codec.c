@@ -18,7 +18,7 @@
 #include "p11agent.h"
 #include "proto.h"
 
-#define N_OPS 12
+#define N_OPS 13
 
 static const uint8_t der[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 			      0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
@@ -104,6 +104,8 @@ static struct proto_msg sample_request(uint8_t op)
 		f[2] = proto_u32(0);
 		f[3] = proto_rest(batch_items, sizeof(batch_items));
 		return mk(op, 13, 4, f);
+	case PROTO_OP_AUDIT_HEAD:
+		return mk(op, 14, 0, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -114,9 +116,14 @@ static const uint8_t list_bytes[] = {0, 0, 0, 0}; /* a LIST reply with no key */
 /* A valid success reply of each opcode. */
 static struct proto_msg sample_reply(uint8_t op)
 {
-	struct proto_field f[2] = {{0}};
+	struct proto_field f[3] = {{0}};
 
 	switch (op) {
+	case PROTO_OP_AUDIT_HEAD:
+		f[0] = proto_u32(1);
+		f[1] = proto_u32(0xfffffffe);
+		f[2] = proto_str(digest, sizeof(digest));
+		return mk(op, 14, 3, f);
 	case PROTO_OP_HELLO:
 		f[0] = proto_u32(1);
 		f[1] = proto_cstr("p11agentd 0.1.0");
@@ -193,9 +200,9 @@ static struct buf *encode(const struct proto_msg *msg, int reply, const uint8_t 
 
 static void test_op_table(void **state)
 {
-	static const char *const names[] = {"hello",  "ping",	     "list",	     "pubkey",
-					    "sign",   "verify-hmac", "key-info",     "decrypt",
-					    "unwrap", "derive",	     "audit-verify", "sign-batch"};
+	static const char *const names[] = {
+	    "hello",   "ping",	 "list",   "pubkey",	   "sign",	 "verify-hmac", "key-info",
+	    "decrypt", "unwrap", "derive", "audit-verify", "sign-batch", "audit-head"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);

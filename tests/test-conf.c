@@ -23,7 +23,8 @@
 /* The keys "unknown key" messages list, in table order. */
 #define GLOBAL_KEYS                                                                                \
 	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
-	"allow-root, audit-file, audit-syslog, audit-key, max-connections, max-frame, "            \
+	"allow-root, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
+	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
 	"idle-timeout, frame-timeout, shutdown-timeout or busy-poll"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
@@ -392,7 +393,7 @@ static void test_last_wins_and_keeps_previous(void **state)
 static void test_config_set(void **state)
 {
 	struct agent_config cfg;
-	char msg[256], key[200];
+	char msg[512], key[200];
 
 	config_init(&cfg);
 	assert_int_equal(config_set(&cfg, "colour", "blue", msg, sizeof(msg)), -1);

@@ -144,6 +144,9 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[1] = proto_cstr("{\"seq\":1,\"op\":\"sign\",\"chain\":\"hmac-sha256\"");
 		m.f[2] = proto_str(mac, 32);
 		break;
+	case PROTO_OP_AUDIT_HEAD:
+		m.n = 0;
+		break;
 	case PROTO_OP_SIGN_BATCH:
 		/* Two SHA-256 digests: count 2, then two strings of 32 bytes. */
 		m.n = 4;
@@ -164,6 +167,7 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 {
 	static const uint8_t spki[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
 	static const uint8_t sig[] = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+	static const uint8_t head_mac[32] = {0x5a};
 	struct proto_msg m = {.op = op, .id = id, .status = P11A_OK};
 
 	buf_reset(scratch);
@@ -216,6 +220,12 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 	case PROTO_OP_DERIVE:
 		m.n = 1;
 		m.f[0] = proto_str(sig, sizeof(sig));
+		break;
+	case PROTO_OP_AUDIT_HEAD:
+		m.n = 3;
+		m.f[0] = proto_u32(0);
+		m.f[1] = proto_u32(42);
+		m.f[2] = proto_str(head_mac, sizeof(head_mac));
 		break;
 	default:
 		die("no sample reply for an opcode: update gen-seeds");
