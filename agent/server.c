@@ -186,8 +186,11 @@ static int bind_socket(int fd, const struct sockaddr_un *sun, int has_group, gid
 		snprintf(msg, msg_len, "cannot bind %s: %s", sun->sun_path, strerror(e));
 		return P11A_ERR_INTERNAL;
 	}
-	if (lstat(sun->sun_path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 07777) != want) {
+	if (lstat(sun->sun_path, &st) != 0) {
+		snprintf(msg, msg_len, "the socket %s: %s", sun->sun_path, strerror(errno));
+		return P11A_ERR_INTERNAL;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != want) {
 		snprintf(msg, msg_len, "the socket %s is not the one just made (mode %04o, uid %u)",
 			 sun->sun_path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 		unlink(sun->sun_path);
