@@ -369,8 +369,14 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 	}
 	r = safepath_check("the agent's socket directory", dir, uid, SAFEPATH_DIR, real,
 			   sizeof(real), msg, msg_len);
+	if (r == P11A_ERR_UNSAFE_PATH) {
+		n = (int)strlen(msg);
+		snprintf(msg + n, msg_len - (size_t)n,
+			 "; or use an agent socket of root's or your own (-S, %s)", P11A_SOCK_ENV);
+		return r;
+	}
 	if (r != P11A_OK)
-		return r == P11A_ERR_UNSAFE_PATH ? r : P11A_ERR_CONNECT;
+		return P11A_ERR_CONNECT;
 	n = snprintf(out_real, real_len, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base);
 	if (n < 0 || (size_t)n >= real_len) {
 		snprintf(msg, msg_len, "the socket's real path is longer than %zu bytes: %.900s/%s",

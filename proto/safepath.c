@@ -32,10 +32,8 @@ static int check_component(const char *what, const char *path, const char *comp,
 
 	if (st->st_uid != 0 && st->st_uid != uid) {
 		snprintf(msg, msg_len,
-			 "%s %s: %s%s is owned by uid %u, not by root or uid %u: chown %u %s, or "
-			 "use one in a directory of your own",
-			 what, path, comp, sep, (unsigned)st->st_uid, (unsigned)uid, (unsigned)uid,
-			 comp);
+			 "%s %s: %s%s is owned by uid %u, not by root or uid %u: chown %u %s", what,
+			 path, comp, sep, (unsigned)st->st_uid, (unsigned)uid, (unsigned)uid, comp);
 		return P11A_ERR_UNSAFE_PATH;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
@@ -56,7 +54,11 @@ int safepath_check(const char *what, const char *path, uid_t uid, unsigned flags
 	int r = P11A_ERR_INVALID_ARG, is_dir = (flags & SAFEPATH_DIR) != 0, sticky_ok;
 
 	if ((flags & SAFEPATH_NOFOLLOW) != 0) {
-		if (lstat(path, &st) != 0) {
+		/* lstat("link/") would follow the link: look at the name without its slashes. */
+		snprintf(cur, sizeof(cur), "%s", path);
+		for (slash = cur + strlen(cur); slash > cur + 1 && slash[-1] == '/'; slash--)
+			slash[-1] = '\0';
+		if (lstat(cur, &st) != 0) {
 			snprintf(msg, msg_len, "%s %s: %s", what, path, strerror(errno));
 			goto out;
 		}

@@ -170,6 +170,10 @@ static void test_symlinks(void **state)
 	snprintf(dlink, sizeof(dlink), "%s/dlink", fx->dir);
 	assert_int_equal(symlink(fx->dir, dlink), 0);
 	expect(dlink, SAFEPATH_DIR | SAFEPATH_NOFOLLOW, P11A_ERR_UNSAFE_PATH, "symbolic link");
+	/* A trailing slash does not get a link past SAFEPATH_NOFOLLOW. */
+	strcat(dlink, "//");
+	expect(dlink, SAFEPATH_DIR | SAFEPATH_NOFOLLOW, P11A_ERR_UNSAFE_PATH, "symbolic link");
+	dlink[strlen(dlink) - 2] = '\0';
 	expect(dlink, SAFEPATH_DIR, P11A_OK, NULL);
 }
 

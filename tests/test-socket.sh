@@ -160,7 +160,7 @@ mkdir -m 0755 "$T/fake"
 chown "$UO:$UO" "$T/fake"
 fake_start "$T/fake" "$UO"
 client_refuses "socket directory of uid $UO" "$T/fake/agent.sock" \
-	"refusing to talk to the agent at $T/fake/agent.sock: the agent's socket directory $T/fake: .*owned by uid $UO, not by root or uid 0"
+	"refusing to talk to the agent at $T/fake/agent.sock: the agent's socket directory $T/fake: .*owned by uid $UO, not by root or uid 0: chown 0 $T/fake; or use an agent socket of root's or your own"
 check_rc "P11AGENT_SOCK in a directory of uid $UO: ping refused" 3 \
 	env P11AGENT_SOCK="$T/fake/agent.sock" timeout 30 "$P11AGENT" ping
 check_err "P11AGENT_SOCK in a directory of uid $UO: message" "owned by uid $UO"
