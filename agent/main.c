@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +27,12 @@
 #include "pin.h"
 #include "policy.h"
 #include "proto.h"
+#include "safepath.h"
 #include "server.h"
 #include "token.h"
 
 /* Exit codes of p11agentd (p11agentd.8). */
-#define EXIT_START 1 /* could not start: token, PIN, socket */
+#define EXIT_START 1 /* could not start: token, PIN, socket, a file others could change */
 #define EXIT_USAGE 2 /* bad command line or config file */
 /* The secure heap for secrets: room for hundreds of requests in flight; more spill over. */
 #define AGENT_SECRET_HEAP (256 * 1024)
@@ -211,6 +213,41 @@ static int bind_names(struct token *tok, const struct agent_config *cfg, char *m
 }
 
 /*
+ * The module's real path into out when no other user could change it or its
+ * directories (safepath_check); a file name alone is looked for where p11-kit
+ * looks. Returns P11A_OK, or P11A_ERR_UNSAFE_PATH or P11A_ERR_INVALID_ARG
+ * (no such file) with a message.
+ */
+static int trust_module(const char *module, char *out, size_t out_len, char *msg, size_t msg_len)
+{
+	char path[PATH_MAX];
+
+	if (strchr(module, '/') == NULL)
+		snprintf(path, sizeof(path), "%s/%s", P11A_P11KIT_MODULE_PATH, module);
+	else
+		snprintf(path, sizeof(path), "%s", module);
+	return safepath_check("PKCS#11 module", path, geteuid(), 0, out, out_len, msg, msg_len);
+}
+
+/*
+ * Refuses an audit-file whose directory another user could change: returns
+ * P11A_ERR_UNSAFE_PATH with a message (P11A_ERR_INVALID_ARG: no such
+ * directory, which audit_open() reports).
+ */
+static int trust_audit_dir(const char *file, char *msg, size_t msg_len)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return P11A_OK; /* not absolute: conf.c refuses it */
+	slash[slash == dir ? 1 : 0] = '\0';
+	return safepath_check("audit-file directory", dir, geteuid(), SAFEPATH_DIR, NULL, 0, msg,
+			      msg_len);
+}
+
+/*
  * Parses the command line into cfg: --config first, flags then override it.
  * *out_audit_flags: AUDIT_NEW_CHAIN for --new-audit-chain (a flag only, never
  * a config key: each new chain is a deliberate act).
@@ -231,7 +268,7 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_file = NULL;
-	char msg[1024];
+	char msg[4096], real[PATH_MAX];
 	int c;
 
 	opterr = 0;
@@ -259,6 +296,17 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		fprintf(stderr, "p11agentd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		exit(EXIT_USAGE);
+	}
+	/* A path that does not resolve (or a pipe) is left to config_load_file() to report. */
+	if (config_file != NULL) {
+		c = safepath_check("config file", config_file, geteuid(), 0, real, sizeof(real),
+				   msg, sizeof(msg));
+		if (c == P11A_ERR_UNSAFE_PATH) {
+			fprintf(stderr, "p11agentd: %s\n", msg);
+			exit(EXIT_START);
+		}
+		if (c == P11A_OK)
+			config_file = real;
 	}
 	if (config_file != NULL && config_load_file(cfg, config_file, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "p11agentd: %s\n", msg);
@@ -312,7 +360,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	enum log_level lvl = LOG_LVL_INFO;
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-	char msg[4096];
+	char msg[4096], module[PATH_MAX];
 	unsigned audit_flags = 0;
 	int ready_fd = -1, rc, status = EXIT_START;
 
@@ -343,6 +391,20 @@ int main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* until the server can take it: never a reason to die */
 
+	/*
+	 * Nothing another user could change is loaded (the config file was
+	 * checked before it was read): the module, the PIN file, the audit
+	 * trail's directory.
+	 */
+	if ((rc = trust_module(cfg.module, module, sizeof(module), msg, sizeof(msg))) ==
+		P11A_ERR_UNSAFE_PATH ||
+	    (cfg.audit_file != NULL &&
+	     trust_audit_dir(cfg.audit_file, msg, sizeof(msg)) == P11A_ERR_UNSAFE_PATH)) {
+		log_error("%s", msg);
+		goto out;
+	}
+	if (rc != P11A_OK) /* not found: token_open() says so */
+		snprintf(module, sizeof(module), "%s", cfg.module);
 	/* Read before forking: an env: source is cleared in both processes. */
 	if (cfg.pin_source == NULL)
 		cfg.pin_source = uri_pin_source(cfg.token);
@@ -363,7 +425,7 @@ int main(int argc, char **argv)
 	else if (rc != 0)
 		log_info("no secure heap: secrets are locked one by one");
 	memset(&topt, 0, sizeof(topt));
-	topt.module = cfg.module;
+	topt.module = module;
 	topt.uri = cfg.token;
 	topt.pin = pin;
 	topt.pin_source = cfg.pin_source;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "p11agent.h"
+#include "safepath.h"
 #include "secret.h"
 #include "pin.h"
 
@@ -48,17 +50,28 @@ static int percent_decode(const char *in, char *out)
 
 /*
  * Reads the PIN from the file at path: a regular file, not a symbolic link,
- * that neither group nor others may access.
+ * that neither group nor others may access, owned by root or the agent's uid
+ * in directories no other user may change (safepath_check).
  */
 static int pin_from_file(const char *path, struct secret **out_pin, char *msg, size_t msg_len)
 {
-	char buf[PIN_MAX + 2];
+	char buf[PIN_MAX + 2], real[PATH_MAX];
 	struct secret *pin = NULL;
 	struct stat st;
 	size_t len = 0;
 	ssize_t n;
 	int fd = -1, ret = P11A_ERR_BAD_INPUT;
 
+	/* A path that does not resolve is left to open() to report. */
+	ret = safepath_check("PIN file", path, geteuid(), SAFEPATH_NOFOLLOW, real, sizeof(real),
+			     msg, msg_len);
+	if (ret == P11A_OK)
+		path = real;
+	else if (ret == P11A_ERR_UNSAFE_PATH) {
+		ret = P11A_ERR_BAD_INPUT;
+		goto out;
+	}
+	ret = P11A_ERR_BAD_INPUT;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(msg, msg_len, "PIN file %s: %s", path,

@@ -12,8 +12,9 @@
 #include "secret.h"
 
 /*
- * source is "file:PATH" (refused when group or others may read the file, or
- * it is not a regular file; one trailing newline is dropped) or "env:VAR"
+ * source is "file:PATH" (refused when group or others may read the file, it
+ * is not a regular file, or another user could change it or its directories:
+ * safepath_check; one trailing newline is dropped) or "env:VAR"
  * (the variable is cleared after reading). A token URI's pin-source attribute
  * may be a plain path or a file: URI ("file:///path"): pass it as it is.
  * Returns P11A_OK and *out_pin, or P11A_ERR_BAD_INPUT with a message naming

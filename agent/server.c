@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -26,6 +27,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "proto.h"
+#include "safepath.h"
 #include "secret.h"
 #include "server.h"
 
@@ -90,47 +92,120 @@ static int find_group(const char *name, gid_t *out_gid, char *msg, size_t msg_le
 }
 
 /*
- * Creates the socket's directory when missing: mode 0700, or 0710 and of
+ * The socket's directory: created when missing, mode 0700, or 0710 and of
  * group gid when a socket group is set (its members may reach the socket but
- * not list the directory). Refuses an existing one that others may write.
+ * not list the directory); its mode and group are set through a descriptor
+ * of the new directory, opened without following a symbolic link. New or
+ * not, it is then accepted only as a real directory (not a symbolic link)
+ * owned by root or the agent's uid that neither group nor others may write,
+ * below directories others cannot change either (safepath_check; a sticky
+ * one like /tmp will do). That is what makes the socket's setup race-free:
+ * no other user can add, rename or remove an entry in the directory, so the
+ * socket bound there stays the agent's.
  */
 static int make_dir(const char *path, int has_group, gid_t gid, char *msg, size_t msg_len)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], why[2048];
 	char *slash;
 	struct stat st;
+	int fd = -1, r = P11A_ERR_INTERNAL;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return P11A_OK;
-	*slash = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
 	if (mkdir(dir, 0700) == 0) {
-		if (has_group && (chown(dir, (uid_t)-1, gid) != 0 || chmod(dir, 0710) != 0)) {
+		errno = 0;
+		if (has_group &&
+		    ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+		     fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+		     fchown(fd, (uid_t)-1, gid) != 0 || fchmod(fd, 0710) != 0)) {
 			snprintf(msg, msg_len,
 				 "cannot give the socket directory %s to group %u: %s", dir,
-				 (unsigned)gid, strerror(errno));
-			return P11A_ERR_INTERNAL;
+				 (unsigned)gid, errno != 0 ? strerror(errno) : "it is not ours");
+			goto out;
 		}
-		return P11A_OK;
-	}
-	if (errno != EEXIST) {
+	} else if (errno != EEXIST) {
 		snprintf(msg, msg_len, "cannot create the socket directory %s: %s", dir,
 			 strerror(errno));
-		return P11A_ERR_INTERNAL;
+		goto out;
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, msg_len, "%s is not a directory", dir);
-		return P11A_ERR_INTERNAL;
-	}
-	if ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
+	r = safepath_check("socket directory", dir, geteuid(), SAFEPATH_DIR | SAFEPATH_NOFOLLOW,
+			   NULL, 0, why, sizeof(why));
+	if (r != P11A_OK) {
 		snprintf(msg, msg_len,
-			 "socket directory %s is writable by others: use a private one", dir);
-		return P11A_ERR_INTERNAL;
+			 "%s; or remove it (p11agentd creates it) or give --socket in a directory "
+			 "of your own",
+			 why);
+		goto out;
 	}
 	/* An existing directory is left as it is; say when the group cannot pass it. */
-	if (has_group && !(st.st_mode & 0001) && !(st.st_gid == gid && (st.st_mode & 0010)))
+	if (has_group && stat(dir, &st) == 0 && !(st.st_mode & 0001) &&
+	    !(st.st_gid == gid && (st.st_mode & 0010)))
 		log_warn("socket-group %u cannot reach the socket: %s is mode %04o, group %u",
 			 (unsigned)gid, dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+	r = P11A_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/*
+ * Binds fd to sun with the socket's mode and group from the first instant:
+ * no chmod or chown by path follows, which a user able to rename a symbolic
+ * link over the socket could redirect to another file. The mode comes from
+ * the umask (bind makes the socket 0777 less the umask; 0600, or 0660 with a
+ * group); the group from this thread's file-system gid, switched to gid
+ * around bind (setfsgid changes only the calling thread). An agent that may
+ * not switch to gid (not root, and gid only a supplementary group) gets the
+ * group from a directory with the setgid bit and group gid, or fails. The
+ * directory is private (make_dir), so the socket checked after bind is the
+ * one bound.
+ */
+static int bind_socket(int fd, const struct sockaddr_un *sun, int has_group, gid_t gid, char *msg,
+		       size_t msg_len)
+{
+	mode_t old_mask, want = has_group ? 0660 : 0600;
+	gid_t old_fsgid = 0;
+	struct stat st;
+	int e = 0;
+
+	old_mask = umask(has_group ? 0117 : 0177);
+	if (has_group)
+		old_fsgid = (gid_t)setfsgid(gid);
+	if (bind(fd, (const struct sockaddr *)sun, sizeof(*sun)) != 0)
+		e = errno;
+	if (has_group)
+		setfsgid(old_fsgid);
+	umask(old_mask);
+	if (e != 0) {
+		snprintf(msg, msg_len, "cannot bind %s: %s", sun->sun_path, strerror(e));
+		return P11A_ERR_INTERNAL;
+	}
+	if (lstat(sun->sun_path, &st) != 0) {
+		snprintf(msg, msg_len, "the socket %s: %s", sun->sun_path, strerror(errno));
+		return P11A_ERR_INTERNAL;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != want) {
+		snprintf(msg, msg_len, "the socket %s is not the one just made (mode %04o, uid %u)",
+			 sun->sun_path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		unlink(sun->sun_path);
+		return P11A_ERR_INTERNAL;
+	}
+	if (has_group && st.st_gid != gid) {
+		snprintf(msg, msg_len,
+			 "cannot make the socket %s of group %u: p11agentd (uid %u) may not create "
+			 "files of that group; run it as root or with that group as its primary "
+			 "group, or give the socket's directory that group and the setgid bit "
+			 "(chgrp %u DIR; chmod 2710 DIR)",
+			 sun->sun_path, (unsigned)gid, (unsigned)geteuid(), (unsigned)gid);
+		unlink(sun->sun_path);
+		return P11A_ERR_INTERNAL;
+	}
 	return P11A_OK;
 }
 
@@ -186,7 +261,6 @@ int server_open(const char *path, const struct server_options *opt, struct serve
 	struct sockaddr_un sun;
 	const char *group = opt != NULL ? opt->socket_group : NULL;
 	gid_t gid = (gid_t)-1;
-	mode_t old;
 	int r = P11A_ERR_INTERNAL, bound = 0;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
@@ -213,22 +287,11 @@ int server_open(const char *path, const struct server_options *opt, struct serve
 		snprintf(msg, msg_len, "socket: %s", strerror(errno));
 		goto out;
 	}
-	old = umask(0177); /* the socket is born 0600 */
-	if (bind(srv->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		umask(old);
-		snprintf(msg, msg_len, "cannot bind %s: %s", path, strerror(errno));
+	if ((r = bind_socket(srv->fd, &sun, group != NULL, gid, msg, msg_len)) != P11A_OK)
 		goto out;
-	}
-	umask(old);
 	bound = 1;
-	/* Group first, then the mode: the group never sees the socket with the wrong owner. */
-	if (group != NULL && (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0)) {
-		snprintf(msg, msg_len, "cannot give the socket %s to group %s: %s", path, group,
-			 strerror(errno));
-		goto out;
-	}
-	if ((group == NULL && chmod(path, 0600) != 0) || listen(srv->fd, 128) != 0 ||
-	    pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+	r = P11A_ERR_INTERNAL;
+	if (listen(srv->fd, 128) != 0 || pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(msg, msg_len, "cannot listen on %s: %s", path, strerror(errno));
 		goto out;
 	}

@@ -26,7 +26,8 @@ int cli_exit_code(int err)
 	case P11A_ERR_CONNECT:
 	case P11A_ERR_IO:
 	case P11A_ERR_PROTOCOL:
-	case P11A_ERR_VERSION: /* an agent we cannot talk to is as good as none */
+	case P11A_ERR_VERSION:	   /* an agent we cannot talk to is as good as none */
+	case P11A_ERR_UNSAFE_PATH: /* and so is one we cannot trust */
 		return CLI_EXIT_UNREACHABLE;
 	case P11A_ERR_TOKEN_UNAVAILABLE:
 		return CLI_EXIT_TOKEN;
@@ -208,6 +209,9 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 			len = asprintf(
 			    &msg, "cannot reach the agent at %s: is p11agentd running? is %s set?",
 			    path, P11A_SOCK_ENV);
+	} else if (err == P11A_ERR_UNSAFE_PATH) {
+		len = asprintf(&msg, "refusing to talk to the agent at %s: %s", path,
+			       p11a_connect_message());
 	} else if (err == P11A_ERR_IO || err == P11A_ERR_PROTOCOL || err == P11A_ERR_VERSION) {
 		len = asprintf(&msg, "%s: the agent at %s: %s%s%s%s%s", what, path,
 			       p11a_strerror(err), agent_msg[0] != '\0' ? ": " : "", agent_msg,

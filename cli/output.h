@@ -16,7 +16,7 @@
 /* Exit statuses (p11agent.1, EXIT STATUS). */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1	       /* verification failed, or the agent/token refused */
-#define CLI_EXIT_UNREACHABLE 3 /* connect, I/O, protocol errors */
+#define CLI_EXIT_UNREACHABLE 3 /* connect, I/O, protocol errors, an unsafe socket */
 #define CLI_EXIT_DENIED 4
 #define CLI_EXIT_NO_KEY 5 /* no such key, ambiguous key */
 #define CLI_EXIT_TOKEN 6  /* token unavailable */

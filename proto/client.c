@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "busypoll.h"
 #include "p11agent.h"
 #include "proto.h"
+#include "safepath.h"
 #include "secret.h"
 
 /* Replies slower than this on average (a queue at the agent) are not polled for. */
@@ -332,8 +335,76 @@ static unsigned busy_poll_setting(void)
 	return (unsigned)v;
 }
 
+/*
+ * Checks, as ssh does with its agent's socket, that no other user could have
+ * put the socket at path: its directory (symbolic links resolved) is owned by
+ * root or us and writable by nobody else, the directories above it are safe
+ * (safepath_check), and the socket is a socket of root or ours. Then nobody
+ * else can replace it before we connect to its real path, out_real.
+ * Returns P11A_OK; P11A_ERR_CONNECT when there is nothing at path;
+ * P11A_ERR_UNSAFE_PATH or P11A_ERR_CONNECT (path too long) with a message.
+ */
+static int check_socket(const char *path, char *out_real, size_t real_len, char *msg,
+			size_t msg_len)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], real[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	uid_t uid = geteuid();
+	struct stat st;
+	int r, n;
+
+	if (base == NULL) {
+		snprintf(dir, sizeof(dir), ".");
+		base = path;
+	} else if (base == path) {
+		snprintf(dir, sizeof(dir), "/");
+		base++;
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+		base++;
+	}
+	if (stat(dir, &st) != 0) {
+		snprintf(msg, msg_len, "%s", strerror(errno));
+		return P11A_ERR_CONNECT;
+	}
+	r = safepath_check("the agent's socket directory", dir, uid, SAFEPATH_DIR, real,
+			   sizeof(real), msg, msg_len);
+	if (r == P11A_ERR_UNSAFE_PATH) {
+		n = (int)strlen(msg);
+		snprintf(msg + n, msg_len - (size_t)n,
+			 "; or use an agent socket of root's or your own (-S, %s)", P11A_SOCK_ENV);
+		return r;
+	}
+	if (r != P11A_OK)
+		return P11A_ERR_CONNECT;
+	n = snprintf(out_real, real_len, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base);
+	if (n < 0 || (size_t)n >= real_len) {
+		snprintf(msg, msg_len, "the socket's real path is longer than %zu bytes: %.900s/%s",
+			 real_len - 1, real, base);
+		return P11A_ERR_CONNECT;
+	}
+	if (lstat(out_real, &st) != 0) {
+		snprintf(msg, msg_len, "%s", strerror(errno));
+		return P11A_ERR_CONNECT;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(msg, msg_len, "%s is not a socket: is --socket right?", out_real);
+		return P11A_ERR_UNSAFE_PATH;
+	}
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		snprintf(msg, msg_len,
+			 "the socket %s is owned by uid %u, not by root or uid %u: another user's "
+			 "agent, or one put there by another user; use an agent of root or "
+			 "your own",
+			 out_real, (unsigned)st.st_uid, (unsigned)uid);
+		return P11A_ERR_UNSAFE_PATH;
+	}
+	return P11A_OK;
+}
+
 int p11a_connect(const char *path, struct p11a_conn **out_conn)
 {
+	char real[sizeof(((struct sockaddr_un *)0)->sun_path)], why[1024];
 	struct p11a_conn *conn;
 	struct sockaddr_un sun;
 	struct proto_msg msg = {.op = PROTO_OP_HELLO, .n = 1}, rep;
@@ -357,9 +428,13 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		r = P11A_ERR_NOMEM;
 		goto out;
 	}
+	if ((r = check_socket(path, real, sizeof(real), why, sizeof(why))) != P11A_OK) {
+		set_message(conn, "%s", why);
+		goto out;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
+	memcpy(sun.sun_path, real, strlen(real) + 1);
 	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		set_message(conn, "%s", strerror(errno));

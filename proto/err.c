@@ -35,6 +35,7 @@ static const struct {
     {P11A_ERR_NOMEM, "NOMEM", "out of memory"},
     {P11A_ERR_INVALID_ARG, "INVALID_ARG", "invalid argument"},
     {P11A_ERR_CRYPTO, "CRYPTO", "local cryptographic operation failed"},
+    {P11A_ERR_UNSAFE_PATH, "UNSAFE_PATH", "another user could replace the file or socket"},
 };
 
 const char *p11a_strerror(int code)

@@ -67,6 +67,13 @@ typedef enum {
 	P11A_ERR_NOMEM = 67,	   /* out of memory */
 	P11A_ERR_INVALID_ARG = 68, /* a caller's argument is wrong */
 	P11A_ERR_CRYPTO = 69,	   /* a local OpenSSL operation failed */
+	/*
+	 * Another user could replace the file, or the agent's socket: its
+	 * directory or the socket is not owned by root or the caller, or
+	 * others may write the directory (which and how to fix it in the
+	 * message).
+	 */
+	P11A_ERR_UNSAFE_PATH = 70,
 } p11a_err;
 
 /* A short, stable English description of code. Never NULL. */
@@ -166,8 +173,16 @@ struct p11a_conn;
  * Connects to the agent at path; NULL path means $P11AGENT_SOCK, else the
  * default $XDG_RUNTIME_DIR/p11agent/agent.sock. Performs the version handshake.
  * On success *out_conn is set; free it with p11a_close().
- * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_VERSION when
- * no common protocol version exists.
+ * Before it connects, it checks that no other user could have put the socket
+ * there, as ssh does with its agent's: the socket's directory (symbolic links
+ * resolved) must be a directory owned by root or the caller's effective uid
+ * that neither group nor others may write, every directory above it owned by
+ * root or the caller and not writable by others unless sticky (like /tmp),
+ * and the socket a socket owned by root or the caller. It then connects to
+ * the socket's real path.
+ * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_UNSAFE_PATH
+ * when the check fails (p11a_connect_message() says what is wrong and how to
+ * fix it), P11A_ERR_VERSION when no common protocol version exists.
  */
 int p11a_connect(const char *path, struct p11a_conn **out_conn);
 /*

@@ -191,6 +191,7 @@ static const struct {
     {P11A_ERR_NOMEM, "NOMEM"},
     {P11A_ERR_INVALID_ARG, "INVALID_ARG"},
     {P11A_ERR_CRYPTO, "CRYPTO"},
+    {P11A_ERR_UNSAFE_PATH, "UNSAFE_PATH"},
 };
 
 #define N_CODES (sizeof(codes) / sizeof(codes[0]))
@@ -217,7 +218,7 @@ static void test_error_names(void **state)
 
 static void test_error_unknown(void **state)
 {
-	static const int unknown[] = {-1, 15, 63, 70, 1000, 0x7fffffff};
+	static const int unknown[] = {-1, 15, 63, 71, 1000, 0x7fffffff};
 
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_string_equal(p11a_errname(unknown[i]), "UNKNOWN");

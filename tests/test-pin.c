@@ -183,6 +183,34 @@ static void test_file_symlink_refused(void **state)
 	expect_refused(source, "symbolic link");
 }
 
+/* Another uid's PIN file, even mode 0600, is refused (needs root to chown). */
+static void test_file_other_owner_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char source[320];
+
+	if (geteuid() != 0)
+		skip();
+	write_file(fx->path, TEST_PIN "\n", 0600);
+	assert_int_equal(chown(fx->path, 54402, 54402), 0);
+	snprintf(source, sizeof(source), "file:%s", fx->path);
+	expect_refused(source, "owned by uid 54402");
+}
+
+/* A PIN file in a directory its group may write is refused. */
+static void test_file_dir_writable_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char source[320];
+
+	write_file(fx->path, TEST_PIN "\n", 0600);
+	assert_int_equal(chmod(fx->dir, 0770), 0);
+	snprintf(source, sizeof(source), "file:%s", fx->path);
+	expect_refused(source, "writable by its group: chmod go-w");
+	assert_int_equal(chmod(fx->dir, 0700), 0);
+	expect_pin(source, TEST_PIN);
+}
+
 static void test_file_empty_or_long(void **state)
 {
 	struct fixture *fx = *state;
@@ -281,6 +309,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_file_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_not_regular, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_symlink_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_other_owner_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_dir_writable_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_empty_or_long, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uri_forms, setup, teardown),
 	    cmocka_unit_test(test_env_cleared),
