@@ -264,6 +264,12 @@ static void check_new_chain(struct auditlog_result *res, struct trail *t, size_t
 			break;
 		mac[n] = (uint8_t)byte;
 	}
+	if (prev_seq == before->last_seq + 1) {
+		problem(res, t, AUDITLOG_REMOVED, prev_seq, i,
+			"removed: record %llu is missing: the new chain on line %zu follows it",
+			(unsigned long long)prev_seq, l->line_no);
+		return;
+	}
 	if (prev_seq > before->last_seq) {
 		problem(res, t, AUDITLOG_REMOVED, before->last_seq + 1, i,
 			"removed: records %llu to %llu are missing: the new chain on line %zu "
