@@ -42,29 +42,10 @@ static int fail(char *msg, size_t msg_len, const char *fmt, ...)
 	return -1;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Lowercase hex of at most max bytes into out. */
+/* A string field's lowercase hex, at most max bytes. */
 static int unhex(const struct auditlog_val *v, uint8_t *out, size_t max, size_t *out_len)
 {
-	if (v->type != AUDITLOG_V_STRING || v->len % 2 != 0 || v->len / 2 > max)
-		return -1;
-	for (size_t i = 0; i < v->len / 2; i++) {
-		int hi = nibble(v->p[2 * i]), lo = nibble(v->p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out_len = v->len / 2;
-	return 0;
+	return v->type == AUDITLOG_V_STRING ? auditlog_unhex(v->p, v->len, out, max, out_len) : -1;
 }
 
 /* A number field of the object p[0..len). */

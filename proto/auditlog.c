@@ -45,17 +45,27 @@ static int hex_nibble(char c)
 	return -1; /* the trail writes lowercase only */
 }
 
-/* Reads exactly AUDITLOG_MAC_LEN bytes of lowercase hex at s. */
-static int unhex_mac(const char *s, uint8_t out[AUDITLOG_MAC_LEN])
+int auditlog_unhex(const char *s, size_t len, uint8_t *out, size_t max, size_t *out_len)
 {
-	for (size_t i = 0; i < AUDITLOG_MAC_LEN; i++) {
+	if (len % 2 != 0 || len / 2 > max)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
 		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
+	*out_len = len / 2;
 	return 0;
+}
+
+/* Reads exactly AUDITLOG_MAC_LEN bytes of lowercase hex at s. */
+static int unhex_mac(const char *s, uint8_t out[AUDITLOG_MAC_LEN])
+{
+	size_t n;
+
+	return auditlog_unhex(s, 2 * AUDITLOG_MAC_LEN, out, AUDITLOG_MAC_LEN, &n);
 }
 
 /* Does p[0..len) end with the string s? */

@@ -77,6 +77,12 @@ struct auditlog_val {
 
 int auditlog_field(const char *p, size_t len, const char *name, struct auditlog_val *out);
 
+/*
+ * Reads the lowercase hex s[0..len) into out, at most max bytes. Returns 0
+ * with *out_len set, or -1 (odd length, too long, not lowercase hex).
+ */
+int auditlog_unhex(const char *s, size_t len, uint8_t *out, size_t max, size_t *out_len);
+
 /* Reads a decimal u64 (no sign, no leading zero) that is all of p[0..len). */
 int auditlog_u64(const char *p, size_t len, uint64_t *out);
 

@@ -257,13 +257,8 @@ static void check_new_chain(struct auditlog_result *res, struct trail *t, size_t
 			l->line_no);
 		return;
 	}
-	for (n = 0; n < AUDITLOG_MAC_LEN; n++) {
-		unsigned int byte;
-
-		if (sscanf(v.p + 2 * n, "%2x", &byte) != 1)
-			break;
-		mac[n] = (uint8_t)byte;
-	}
+	if (auditlog_unhex(v.p, v.len, mac, sizeof(mac), &n) != 0)
+		n = 0;
 	if (prev_seq == before->last_seq + 1) {
 		problem(res, t, AUDITLOG_REMOVED, prev_seq, i,
 			"removed: record %llu is missing: the new chain on line %zu follows it",
