@@ -296,10 +296,9 @@ int cli_cmd_audit_verify(struct cli_ctx *c)
 				  strerror(errno));
 	else if (!res.intact)
 		ret = cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
-				  "audit trail NOT intact: %zu problem%s and %zu warning%s in %zu "
-				  "records",
-				  res.n_failures, res.n_failures == 1 ? "" : "s", res.n_warnings,
-				  res.n_warnings == 1 ? "" : "s", res.n_records);
+				  "audit trail NOT intact: %zu problem%s in %zu records%s",
+				  res.n_failures, res.n_failures == 1 ? "" : "s", res.n_records,
+				  res.n_warnings > 0 ? ", and warnings" : "");
 out:
 	auditlog_result_free(&res);
 	EVP_PKEY_free(pkey);

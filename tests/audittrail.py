@@ -7,6 +7,8 @@
 #                                         OK), every MAC and prev recomputed
 #                                         as SHA-256: what a forger without
 #                                         the audit key can write
+#   audittrail.py unkeyed IN OUT          IN rewritten as an unkeyed chain
+#                                         (chain sha256), records unchanged
 #   audittrail.py fake-agent SOCK LOG SECONDS
 #                                         a fake p11agentd on SOCK that
 #                                         answers every request "OK, valid";
@@ -104,13 +106,15 @@ def make(key, out):
         f.write("".join(t.lines))
 
 
-def forge(src, out):
+def rechain(src, out, edit, unkeyed):
     prev = bytes(32)
     lines = []
     for line in open(src).read().splitlines():
         body = line[:line.rindex(',"mac":"')]
-        if body.startswith('{"seq":3,'):
+        if edit and body.startswith('{"seq":3,'):
             body = body.replace('"status":"DENIED"', '"status":"OK"')
+        if unkeyed:
+            body = body.replace('"chain":"hmac-sha256"', '"chain":"sha256"')
         body = body[:body.rindex(',"prev":"')] + ',"prev":"%s"' % prev.hex()
         prev = hashlib.sha256(prev + body.encode()).digest()
         lines.append('%s,"mac":"%s"}\n' % (body, prev.hex()))
@@ -164,7 +168,9 @@ def main(argv):
     if len(argv) == 4 and argv[1] == "make":
         make(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "forge":
-        forge(argv[2], argv[3])
+        rechain(argv[2], argv[3], edit=True, unkeyed=False)
+    elif len(argv) == 4 and argv[1] == "unkeyed":
+        rechain(argv[2], argv[3], edit=False, unkeyed=True)
     elif len(argv) == 5 and argv[1] == "fake-agent":
         fake_agent(argv[2], argv[3], float(argv[4]))
     else:

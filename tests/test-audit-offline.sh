@@ -23,7 +23,7 @@ $TRAIL forge "$T/trail.log" "$T/forged.log" 2>"$ERR" || die "forge trail: $(show
 FAKE=$T/fake.sock
 $TRAIL fake-agent "$FAKE" "$T/fake.log" 60 2>"$T/fake.err" &
 AGENT_PIDS="$AGENT_PIDS $!"
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	[ -S "$FAKE" ] && break
 	sleep 0.1
 done
@@ -91,6 +91,36 @@ check_rc "offline: damaged line and a later edit: exit 1" 1 timeout -k 2 30 "$P1
 check_err "offline: the damaged line is reported" '^p11agent: record 3 \(line 3\): damaged'
 check_err "offline: the edit after it is reported too" \
 	'^p11agent: record 10 \(line 10\): checkpoint: records 7 to 9 .*do not match'
+
+# --json: the verdict and every problem, on stdout.
+run timeout -k 2 30 "$P11AGENT" --json audit-verify --pubkey "$T/pub.pem" "$T/two.log"
+if python3 - "$OUT" >"$T/json.out" 2>&1 <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert v["intact"] is False and v["mode"] == "offline" and v["agent"] is None, v
+kinds = [(p["seq"], p["kind"], p["warning"]) for p in v["problems"]]
+assert (3, "damaged", False) in kinds and (10, "checkpoint", False) in kinds, kinds
+assert v["failures"] == sum(1 for k in kinds if not k[2]), v
+PY
+then
+	pass "offline --json: problems listed"
+else
+	fail "offline --json: problems listed" "$(show "$T/json.out") $(show "$OUT")"
+fi
+
+# Online, an unkeyed chain (checked here, no agent asked): both problems too.
+$TRAIL unkeyed "$T/trail.log" "$T/unkeyed.log" 2>"$ERR" || die "unkeyed trail: $(show "$ERR")"
+sed -e '3s/.*/{"seq":3,"time":"20/' -e '8s/"input_len":32/"input_len":1/' \
+	"$T/unkeyed.log" >"$T/unkeyed-two.log"
+: >"$T/fake.log"
+check_rc "online: damaged line and a later edit: exit 1" 1 timeout -k 2 30 "$P11AGENT" \
+	-S "$FAKE" audit-verify "$T/unkeyed-two.log"
+sed 's/^/  /' "$ERR"
+check_err "online: the damaged line is reported" '^p11agent: record 3 \(line 3\): damaged'
+check_err "online: the edit after it is reported too" \
+	'^p11agent: record 8 \(line 8\): changed: its MAC does not match its content'
+check "online: the unkeyed trail itself is intact" timeout -k 2 30 "$P11AGENT" -S "$FAKE" \
+	audit-verify "$T/unkeyed.log"
 
 # Another key's public half confirms nothing.
 ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other.key" 2>/dev/null
