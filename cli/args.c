@@ -38,6 +38,7 @@ enum opt_id {
 	OPT_KEY_ID,
 	OPT_KEYED,
 	OPT_PARTIAL,
+	OPT_PUBKEY,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -81,6 +82,7 @@ static const struct opt_def opts[] = {
     {"key-id", 0, 1, OPT_KEY_ID, CMD_BIT(CLI_CMD_SEAL)},
     {"keyed", 0, 0, OPT_KEYED, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
     {"partial", 0, 0, OPT_PARTIAL, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
+    {"pubkey", 0, 1, OPT_PUBKEY, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
 };
 
 static const struct {
@@ -161,9 +163,10 @@ static const char usage_general[] =
     "                        local, needs no agent\n"
     "  open --key-file FILE [-i IN] [-o OUT]\n"
     "                        decrypt what seal made; FILE may be - (stdin); local\n"
-    "  audit-verify [--keyed] [--partial] FILE...\n"
+    "  audit-verify [--pubkey FILE] [--keyed] [--partial] FILE...\n"
     "                        check the agent's audit trail (FILEs: one chain, oldest\n"
-    "                        first); asks the agent for keyed records\n"
+    "                        first); asks the agent for keyed records, or with\n"
+    "                        --pubkey checks its signed checkpoints offline\n"
     "  help [COMMAND]        print this help, or a command's\n"
     "\n"
     "Options:\n"
@@ -314,24 +317,39 @@ static const char usage_open[] =
     "\n" SECRET_OUT_TEXT "\n" LOCAL_EXIT_TEXT;
 
 static const char usage_audit_verify[] =
-    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--keyed] [--partial] FILE...\n"
+    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--pubkey FILE] [--keyed] [--partial]\n"
+    "        FILE...\n"
     "\n"
     "Checks the agent's audit trail: FILEs are read in order as one chain (after\n"
-    "logrotate: the oldest file first). Prints \"audit trail intact: ...\" and exits\n"
-    "0, or names the first bad record and exits 1:\n"
-    "  record N (line L): changed|removed|reordered|damaged: ...\n"
+    "logrotate: the oldest file first). Reports every problem it finds, a line\n"
+    "each on stderr, and goes on past a damaged line:\n"
+    "  record N (line L): changed|removed|reordered|damaged|checkpoint: ...\n"
+    "then prints \"audit trail intact: ...\" and exits 0, or exits 1.\n"
     "Unkeyed records (chain sha256) are checked here; they only show careless\n"
-    "edits, since whoever can write the file can recompute them. Keyed records\n"
-    "(chain hmac-sha256, the agent's audit-key) are checked by the agent, in the\n"
-    "token. Records removed from the end of the last FILE cannot be told from a\n"
-    "trail that ends there.\n"
+    "edits, since whoever can write the file can recompute them.\n"
+    "Keyed records (chain hmac-sha256, the agent's audit-key):\n"
+    "  without --pubkey, each MAC is checked by the agent at SOCKET: the result\n"
+    "  is only as good as whoever answers on that socket;\n"
+    "  with --pubkey FILE, offline, trusting no agent (no socket is used): the\n"
+    "  checkpoint records, signed by the agent's audit-sign-key, are verified with\n"
+    "  its public key in FILE (PEM, as 'p11agent pubkey KEY' prints it), and each\n"
+    "  confirms the records it covers. Records after the last checkpoint are\n"
+    "  reported as unconfirmed: a warning, not a failure. A trail with no\n"
+    "  checkpoint, a checkpoint whose signature or hash does not hold, or one\n"
+    "  whose records are missing, fails.\n"
+    "Records removed from the end of the last FILE cannot be told from a trail\n"
+    "that ends there, unless a checkpoint or the agent's head says so.\n"
+    "  --pubkey FILE    check offline with the audit-sign-key's public key\n"
     "  --partial        accept a trail that starts after record 1 (its earlier\n"
     "                   files were rotated away); else that is a removal\n"
     "  --keyed          every record must be keyed (refuse a chain rewritten\n"
     "                   without the key)\n"
+    "With --json: one JSON object on stdout with the verdict and a \"problems\"\n"
+    "array.\n"
     "\n"
-    "Exit status: 0 intact; 1 a record is bad, or a FILE cannot be read; 2 usage\n"
-    "error; 3 agent unreachable (keyed records); 4 denied by policy.\n";
+    "Exit status: 0 intact (warnings allowed); 1 a problem was found, or a FILE\n"
+    "cannot be read; 2 usage error; 3 agent unreachable (keyed records, without\n"
+    "--pubkey); 4 denied by policy.\n";
 
 static const char usage_help[] = "Usage: p11agent help [COMMAND]\n"
 				 "\n"
@@ -720,6 +738,11 @@ static int apply_opt(struct cli_args *a, const struct opt_def *def, const char *
 		break;
 	case OPT_PARTIAL:
 		a->partial = 1;
+		break;
+	case OPT_PUBKEY:
+		if (*val == '\0')
+			return usage(msg, msg_len, "option '--pubkey' needs a file name");
+		a->pubkey = val;
 		break;
 	}
 	return 0;

@@ -70,8 +70,9 @@ struct cli_args {
 	const char *key_id;		  /* seal --key-id, NULL when absent */
 	const char *files[CLI_MAX_FILES]; /* audit-verify FILE..., in order */
 	size_t n_files;
-	int keyed;   /* audit-verify --keyed */
-	int partial; /* audit-verify --partial */
+	int keyed;	    /* audit-verify --keyed */
+	int partial;	    /* audit-verify --partial */
+	const char *pubkey; /* audit-verify --pubkey FILE: offline, no agent */
 };
 
 /*

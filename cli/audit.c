@@ -10,10 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "audit.h"
 #include "auditlog.h"
 #include "io.h"
 #include "output.h"
+#include "pkey.h"
 
 /* The files of the trail, read whole, and their lines in order. */
 struct trail {
@@ -109,11 +114,11 @@ static void fetch_head(struct cli_ctx *c, struct head *h)
 }
 
 /*
- * A keyed trail that verified must reach the token's head: it must hold
- * record H with the head's MAC. Returns 0, or the exit status of the
- * failure it reported ("truncated", or a record replaced).
+ * A keyed trail must reach the token's head: it must hold record H with the
+ * head's MAC. Adds a "truncated" or "replaced" problem to res otherwise.
+ * Returns 0, or the exit status of a failure to ask the agent.
  */
-static int check_head(struct cli_ctx *c, const struct trail *t, const struct auditlog_result *res,
+static int check_head(struct cli_ctx *c, const struct trail *t, struct auditlog_result *res,
 		      const struct head *h)
 {
 	struct auditlog_rec rec;
@@ -122,52 +127,184 @@ static int check_head(struct cli_ctx *c, const struct trail *t, const struct aud
 		return 0;
 	if (h->rc != P11A_OK)
 		return cli_fail_agent(c, h->rc, "ask the agent for its audit chain's head");
-	if (h->seq > res->last_seq)
-		return cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
-				   "truncated: the token's head is record %llu, the trail ends at "
-				   "record %llu (records %llu..%llu are missing)",
-				   (unsigned long long)h->seq, (unsigned long long)res->last_seq,
-				   (unsigned long long)res->last_seq + 1,
-				   (unsigned long long)h->seq);
+	if (h->seq > res->last_seq) {
+		auditlog_result_add(res, AUDITLOG_TRUNCATED, res->last_seq + 1, NULL,
+				    "truncated: the token's head is record %llu, the trail ends "
+				    "at record %llu (records %llu..%llu are missing)",
+				    (unsigned long long)h->seq, (unsigned long long)res->last_seq,
+				    (unsigned long long)res->last_seq + 1,
+				    (unsigned long long)h->seq);
+		return 0;
+	}
 	for (size_t i = t->n_lines; i-- > 0;) {
 		if (auditlog_parse(t->lines[i].p, t->lines[i].len, &rec) != 0 || rec.seq < h->seq)
 			break;
 		if (rec.seq > h->seq)
 			continue;
-		if (memcmp(rec.mac, h->mac, AUDITLOG_MAC_LEN) == 0)
-			return 0;
-		return cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
-				   "record %llu (line %zu): replaced: it is not the token's head "
-				   "(another MAC)",
-				   (unsigned long long)h->seq, t->lines[i].line_no);
+		if (memcmp(rec.mac, h->mac, AUDITLOG_MAC_LEN) != 0)
+			auditlog_result_add(res, AUDITLOG_CHANGED, h->seq, &t->lines[i],
+					    "replaced: it is not the token's head (another MAC)");
+		return 0;
 	}
 	/* The head's record is in an earlier file that was not given (--partial). */
 	return 0;
 }
 
-/* Prints the verdict on an intact trail. */
-static void print_intact(struct cli_ctx *c, const struct auditlog_result *res)
+/* Most bytes of a --pubkey file. */
+#define PUBKEY_MAX (64u * 1024u)
+
+/* Reads --pubkey FILE: an EC or Ed25519 SubjectPublicKeyInfo, PEM or DER. */
+static int read_pubkey(struct cli_ctx *c, EVP_PKEY **out_pkey)
 {
+	const char *file = c->a->pubkey;
+	uint8_t *data = NULL, *der = NULL;
+	size_t len = 0, der_len = 0;
+	const unsigned char *p;
+	EVP_PKEY *pkey = NULL;
+	int ret, r;
+
+	if (cli_read_file(file, PUBKEY_MAX, &data, &len, c->msg, sizeof(c->msg)) != 0) {
+		ret = cli_fail_file(c);
+		goto out;
+	}
+	if ((r = cli_pkey_spki_der(data, len, &der, &der_len)) != P11A_OK) {
+		ret = r == P11A_ERR_NOMEM
+			  ? cli_report(c->a->json, "NOMEM", CLI_EXIT_FAIL, "out of memory")
+			  : cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL,
+					"--pubkey %s: no public key in it; give the PEM that "
+					"'p11agent pubkey AUDIT-SIGN-KEY' prints",
+					file);
+		goto out;
+	}
+	p = der;
+	pkey = d2i_PUBKEY(NULL, &p, (long)der_len);
+	ERR_clear_error();
+	if (pkey == NULL) {
+		ret = cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL,
+				  "--pubkey %s: OpenSSL cannot read its public key", file);
+		goto out;
+	}
+	if (cli_pkey_type(pkey) != P11A_KEY_EC && cli_pkey_type(pkey) != P11A_KEY_ED25519) {
+		ret = cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL,
+				  "--pubkey %s: not an EC or Ed25519 key: checkpoints are signed "
+				  "with the agent's audit-sign-key, which is one of those",
+				  file);
+		goto out;
+	}
+	*out_pkey = pkey;
+	pkey = NULL;
+	ret = 0;
+out:
+	EVP_PKEY_free(pkey);
+	free(der);
+	cli_data_free(data, len);
+	return ret;
+}
+
+/* Where a problem shows: "record N (line L)", " of FILE" with several FILEs. */
+static void print_place(struct cli_ctx *c, const struct auditlog_problem *p)
+{
+	if (p->file == NULL)
+		return;
+	fprintf(stderr, "record %llu (line %zu", (unsigned long long)p->seq, p->line);
+	if (c->a->n_files > 1)
+		fprintf(stderr, " of %s", p->file);
+	fprintf(stderr, "): ");
+}
+
+/* Every problem kept: a line each on stderr (text), or a JSON array on stdout. */
+static void print_problems(struct cli_ctx *c, const struct auditlog_result *res)
+{
+	size_t all = res->n_failures + res->n_warnings;
+
 	if (c->a->json) {
-		printf("{\"intact\":true,\"records\":%zu,\"first_seq\":%llu,\"last_seq\":%llu,"
-		       "\"keyed\":%zu}\n",
-		       res->n_records, (unsigned long long)res->first_seq,
-		       (unsigned long long)res->last_seq, res->n_keyed);
+		printf("\"problems\":[");
+		for (size_t i = 0; i < res->n_problems; i++) {
+			const struct auditlog_problem *p = &res->problems[i];
+
+			printf("%s{\"seq\":%llu,\"file\":", i > 0 ? "," : "",
+			       (unsigned long long)p->seq);
+			if (p->file != NULL)
+				cli_json_string(stdout, p->file);
+			else
+				printf("null");
+			printf(",\"line\":%zu,\"kind\":\"%s\",\"warning\":%s,\"message\":", p->line,
+			       auditlog_kind_name(p->kind), p->warning ? "true" : "false");
+			cli_json_string(stdout, p->what);
+			printf("}");
+		}
+		printf("],\"failures\":%zu,\"warnings\":%zu", res->n_failures, res->n_warnings);
 		return;
 	}
+	for (size_t i = 0; i < res->n_problems; i++) {
+		const struct auditlog_problem *p = &res->problems[i];
+
+		fprintf(stderr, "p11agent: %s", p->warning ? "warning: " : "");
+		print_place(c, p);
+		fprintf(stderr, "%s\n", p->what);
+	}
+	if (all > res->n_problems)
+		fprintf(stderr, "p11agent: ... and %zu more problems (the first %zu are shown)\n",
+			all - res->n_problems, res->n_problems);
+}
+
+/* The socket whose agent confirmed the keyed MACs, or NULL when none was asked. */
+static const char *asked(const struct cli_ctx *c)
+{
+	return c->conn != NULL ? p11a_conn_path(c->conn) : NULL;
+}
+
+/* The verdict's numbers, as the fields of a JSON object. */
+static void print_json_fields(const struct cli_ctx *c, const struct auditlog_result *res)
+{
+	printf("\"intact\":%s,\"records\":%zu,\"first_seq\":%llu,\"last_seq\":%llu,\"keyed\":%zu,"
+	       "\"mode\":\"%s\",\"agent\":",
+	       res->intact ? "true" : "false", res->n_records, (unsigned long long)res->first_seq,
+	       (unsigned long long)res->last_seq, res->n_keyed,
+	       c->a->pubkey != NULL ? "offline" : "online");
+	if (asked(c) != NULL)
+		cli_json_string(stdout, asked(c));
+	else
+		printf("null");
+	printf(",\"checkpoints\":%zu,\"checkpoints_valid\":%zu,\"confirmed\":%zu,",
+	       res->n_checkpoint_records, res->n_checkpoints, res->n_confirmed);
+}
+
+/* Prints the verdict on an intact trail (text; its warnings are on stderr already). */
+static void print_intact(struct cli_ctx *c, const struct auditlog_result *res)
+{
+	const char *agent = asked(c);
+
 	if (res->n_records == 0) {
 		printf("audit trail intact: no records\n");
 		return;
 	}
 	printf("audit trail intact: %zu records, seq %llu to %llu, ", res->n_records,
 	       (unsigned long long)res->first_seq, (unsigned long long)res->last_seq);
-	if (res->n_keyed == res->n_records)
-		printf("keyed (every MAC checked by the agent in the token)\n");
-	else if (res->n_keyed == 0)
+	if (c->a->pubkey != NULL) {
+		printf("checked offline with the public key in %s (no agent asked): %zu confirmed "
+		       "by %zu checkpoint%s\n",
+		       c->a->pubkey, res->n_confirmed, res->n_checkpoints,
+		       res->n_checkpoints == 1 ? "" : "s");
+		if (res->n_confirmed < res->n_records)
+			printf("warning: %zu records are unconfirmed (listed on stderr): not a "
+			       "failure, but no checkpoint signature vouches for them\n",
+			       res->n_records - res->n_confirmed);
+	} else if (res->n_keyed == res->n_records) {
+		printf("keyed: every MAC confirmed by the agent at %s\n", agent);
+	} else if (res->n_keyed == 0) {
 		printf("unkeyed (SHA-256 chain: it shows careless edits only)\n");
-	else
-		printf("%zu unkeyed, then %zu keyed (checked by the agent in the token)\n",
-		       res->n_records - res->n_keyed, res->n_keyed);
+	} else {
+		printf("%zu unkeyed, then %zu keyed (confirmed by the agent at %s)\n",
+		       res->n_records - res->n_keyed, res->n_keyed, agent);
+	}
+	if (c->a->pubkey == NULL && res->n_keyed > 0)
+		printf("note: this trusts whoever answers at %s; 'audit-verify --pubkey FILE' "
+		       "checks the signed checkpoints offline, trusting no agent\n",
+		       agent);
+	if (c->a->pubkey == NULL && res->n_checkpoint_records > 0)
+		printf("note: %zu checkpoint%s not checked: give --pubkey FILE to check them\n",
+		       res->n_checkpoint_records, res->n_checkpoint_records == 1 ? "" : "s");
 	if (res->first_seq > 1)
 		printf("note (--partial): the chain starts at record %llu: the records before it "
 		       "are in an earlier file, not checked\n",
@@ -178,48 +315,59 @@ int cli_cmd_audit_verify(struct cli_ctx *c)
 {
 	struct trail t;
 	struct auditlog_result res;
+	struct auditlog_opts opts;
 	struct head head;
+	EVP_PKEY *pkey = NULL;
 	int r, ret;
 
 	memset(&t, 0, sizeof(t));
-	fetch_head(c, &head);
+	memset(&res, 0, sizeof(res));
+	memset(&head, 0, sizeof(head));
+	/* Online only: offline, no socket is used at all. */
+	if (c->a->pubkey == NULL)
+		fetch_head(c, &head);
 	if ((ret = read_trail(c, &t)) != 0)
 		goto out;
-	r = auditlog_verify(t.lines, t.n_lines, c->a->keyed, check_keyed, c, &res);
+	if (c->a->pubkey != NULL && (ret = read_pubkey(c, &pkey)) != 0)
+		goto out;
+	memset(&opts, 0, sizeof(opts));
+	opts.require_keyed = c->a->keyed;
+	opts.partial = c->a->partial;
+	/* Offline, no socket is used: the checkpoints vouch for the keyed records. */
+	opts.check = pkey == NULL ? check_keyed : NULL;
+	opts.arg = c;
+	opts.pubkey = pkey;
+	r = auditlog_verify(t.lines, t.n_lines, &opts, &res);
 	if (r != P11A_OK) {
 		ret = r == P11A_ERR_NOMEM
 			  ? cli_report(c->a->json, "NOMEM", CLI_EXIT_FAIL, "out of memory")
 			  : cli_fail_agent(c, r, "check a keyed audit record");
 		goto out;
 	}
-	if (!res.intact) {
-		if (c->a->n_files > 1)
-			ret = cli_reportf(
-			    c->a->json, "AUDIT", CLI_EXIT_FAIL, "record %llu (line %zu of %s): %s",
-			    (unsigned long long)res.bad_seq, res.bad_line, res.bad_file, res.what);
-		else
-			ret = cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
-					  "record %llu (line %zu): %s",
-					  (unsigned long long)res.bad_seq, res.bad_line, res.what);
+	if (pkey == NULL && (ret = check_head(c, &t, &res, &head)) != 0)
 		goto out;
+	if (c->a->json) {
+		printf("{");
+		print_json_fields(c, &res);
+		print_problems(c, &res);
+		printf("}\n");
+	} else {
+		print_problems(c, &res);
+		if (res.intact)
+			print_intact(c, &res);
 	}
-	if (res.first_seq > 1 && !c->a->partial) {
-		/* Records cut from the start would otherwise go unnoticed. */
-		ret =
-		    cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
-				"record 1 (line 1): removed: the trail starts at record %llu; give "
-				"the earlier files first, or --partial if they were rotated away",
-				(unsigned long long)res.first_seq);
-		goto out;
-	}
-	if ((ret = check_head(c, &t, &res, &head)) != 0)
-		goto out;
-	print_intact(c, &res);
 	ret = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		ret = cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
 				  strerror(errno));
+	else if (!res.intact)
+		ret = cli_reportf(c->a->json, "AUDIT", CLI_EXIT_FAIL,
+				  "audit trail NOT intact: %zu problem%s in %zu records%s",
+				  res.n_failures, res.n_failures == 1 ? "" : "s", res.n_records,
+				  res.n_warnings > 0 ? ", and warnings" : "");
 out:
+	auditlog_result_free(&res);
+	EVP_PKEY_free(pkey);
 	trail_free(&t);
 	return ret;
 }

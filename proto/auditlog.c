@@ -1,16 +1,15 @@
 /*
- * auditlog: audit trail lines and their chain check. See auditlog.h.
+ * auditlog: the format of audit trail lines: a record's frame, its fields,
+ * its unkeyed MAC. See auditlog.h.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "auditlog.h"
@@ -25,8 +24,6 @@
 #define MAC_FIELD_LEN (sizeof(MAC_PREFIX) - 1 + HEX_LEN + 2)
 /* ,"prev":"HEX" */
 #define PREV_FIELD_LEN (sizeof(PREV_PREFIX) - 1 + HEX_LEN + 1)
-
-static const uint8_t zero_mac[AUDITLOG_MAC_LEN];
 
 void auditlog_hex(const uint8_t *p, size_t len, char *out)
 {
@@ -48,17 +45,27 @@ static int hex_nibble(char c)
 	return -1; /* the trail writes lowercase only */
 }
 
-/* Reads exactly AUDITLOG_MAC_LEN bytes of lowercase hex at s. */
-static int unhex_mac(const char *s, uint8_t out[AUDITLOG_MAC_LEN])
+int auditlog_unhex(const char *s, size_t len, uint8_t *out, size_t max, size_t *out_len)
 {
-	for (size_t i = 0; i < AUDITLOG_MAC_LEN; i++) {
+	if (len % 2 != 0 || len / 2 > max)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
 		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
+	*out_len = len / 2;
 	return 0;
+}
+
+/* Reads exactly AUDITLOG_MAC_LEN bytes of lowercase hex at s. */
+static int unhex_mac(const char *s, uint8_t out[AUDITLOG_MAC_LEN])
+{
+	size_t n;
+
+	return auditlog_unhex(s, 2 * AUDITLOG_MAC_LEN, out, AUDITLOG_MAC_LEN, &n);
 }
 
 /* Does p[0..len) end with the string s? */
@@ -75,20 +82,17 @@ int auditlog_parse(const char *line, size_t len, struct auditlog_rec *out)
 	const char *p;
 	size_t body_len, rest;
 	uint64_t seq = 0;
-	int digits = 0;
 
 	memset(&r, 0, sizeof(r));
 	if (len < sizeof(SEQ_PREFIX) - 1 + MAC_FIELD_LEN + PREV_FIELD_LEN ||
 	    memcmp(line, SEQ_PREFIX, sizeof(SEQ_PREFIX) - 1) != 0)
 		return -1;
 	/* seq: decimal, no leading zero, no overflow. */
-	for (p = line + sizeof(SEQ_PREFIX) - 1; p < line + len && *p >= '0' && *p <= '9'; p++) {
-		if (seq > (UINT64_MAX - 9) / 10 || (digits > 0 && seq == 0))
-			return -1;
-		seq = seq * 10 + (uint64_t)(*p - '0');
-		digits++;
-	}
-	if (digits == 0 || seq == 0 || p >= line + len || *p != ',')
+	for (p = line + sizeof(SEQ_PREFIX) - 1; p < line + len && *p >= '0' && *p <= '9'; p++)
+		;
+	if (auditlog_u64(line + sizeof(SEQ_PREFIX) - 1,
+			 (size_t)(p - line) - (sizeof(SEQ_PREFIX) - 1), &seq) != 0 ||
+	    seq == 0 || p >= line + len || *p != ',')
 		return -1;
 	/* ,"mac":"HEX"} at the very end. */
 	body_len = len - MAC_FIELD_LEN;
@@ -125,147 +129,115 @@ void auditlog_sha256(const uint8_t prev[AUDITLOG_MAC_LEN], const char *body, siz
 	EVP_MD_CTX_free(ctx);
 }
 
-/* Records the first bad record in res. */
-static void bad(struct auditlog_result *res, uint64_t seq, const struct auditlog_line *l,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void bad(struct auditlog_result *res, uint64_t seq, const struct auditlog_line *l,
-		const char *fmt, ...)
+int auditlog_u64(const char *p, size_t len, uint64_t *out)
 {
-	va_list ap;
+	uint64_t v = 0;
 
-	res->intact = 0;
-	res->bad_seq = seq;
-	res->bad_file = l->file;
-	res->bad_line = l->line_no;
-	va_start(ap, fmt);
-	vsnprintf(res->what, sizeof(res->what), fmt, ap);
-	va_end(ap);
+	if (len == 0 || (len > 1 && p[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v;
+	return 0;
 }
 
-/* Index of the first line from i on that holds record seq, or n. */
-static size_t find_seq(const struct auditlog_rec *recs, const int *ok, size_t i, size_t n,
-		       uint64_t seq)
+/* Nesting of objects and arrays a record's value may have. */
+#define MAX_DEPTH 4
+
+/*
+ * Skips one JSON value at p[*i] (p[0..len)), setting *i past it. The trail's
+ * values are strings, numbers, true, false, null and flat objects; arrays
+ * and nesting up to MAX_DEPTH are skipped too.
+ */
+static int skip_value(const char *p, size_t len, size_t *i, int depth)
 {
-	for (; i < n; i++)
-		if (ok[i] && recs[i].seq == seq)
-			return i;
-	return n;
-}
+	size_t j = *i;
 
-/* Checks one record's MAC against its own prev and body. */
-static int check_mac(const struct auditlog_line *l, const struct auditlog_rec *rec,
-		     auditlog_check_fn check, void *arg, int *out_valid)
-{
-	uint8_t mac[AUDITLOG_MAC_LEN];
-
-	if (rec->keyed) {
-		if (check == NULL) {
-			*out_valid = 0;
-			return P11A_OK;
+	if (j >= len || depth > MAX_DEPTH)
+		return -1;
+	if (p[j] == '"') {
+		for (j++; j < len && p[j] != '"'; j++) {
+			if (p[j] == '\\' && ++j >= len)
+				return -1;
 		}
-		return check(arg, rec->prev, l->p, rec->body_len, rec->mac, out_valid);
+		if (j >= len)
+			return -1;
+		*i = j + 1;
+		return 0;
 	}
-	auditlog_sha256(rec->prev, l->p, rec->body_len, mac);
-	*out_valid = CRYPTO_memcmp(mac, rec->mac, sizeof(mac)) == 0;
-	return P11A_OK;
-}
+	if (p[j] == '{' || p[j] == '[') {
+		char close = p[j] == '{' ? '}' : ']';
 
-int auditlog_verify(const struct auditlog_line *lines, size_t n, int require_keyed,
-		    auditlog_check_fn check, void *arg, struct auditlog_result *out)
-{
-	struct auditlog_result res;
-	struct auditlog_rec *recs = NULL;
-	int *ok = NULL, seen_keyed = 0, valid, rc;
-	uint8_t last_mac[AUDITLOG_MAC_LEN];
-	uint64_t exp = 1;
-	size_t i, j;
-
-	memset(&res, 0, sizeof(res));
-	if ((recs = calloc(n + 1, sizeof(*recs))) == NULL ||
-	    (ok = calloc(n + 1, sizeof(*ok))) == NULL) {
-		rc = P11A_ERR_NOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		ok[i] = auditlog_parse(lines[i].p, lines[i].len, &recs[i]) == 0;
-		/* One keyed record makes the whole trail keyed: the agent never mixes them. */
-		if (ok[i] && recs[i].keyed)
-			seen_keyed = 1;
-	}
-	res.intact = 1;
-	for (i = 0; i < n && res.intact; i++) {
-		const struct auditlog_rec *r = &recs[i];
-		const struct auditlog_line *l = &lines[i];
-
-		if (!ok[i]) {
-			bad(&res, exp, l, "damaged: the line is not an audit record");
-			break;
+		j++;
+		if (j < len && p[j] == close) {
+			*i = j + 1;
+			return 0;
 		}
-		if (!r->keyed && (require_keyed || seen_keyed)) {
-			bad(&res, r->seq, l,
-			    "changed: not keyed (%s), where the chain must be keyed: it was "
-			    "rewritten without the audit key",
-			    AUDITLOG_CHAIN_UNKEYED);
-			break;
-		}
-		if ((rc = check_mac(l, r, check, arg, &valid)) != P11A_OK)
-			goto out;
-		if (!valid) {
-			bad(&res, r->seq, l,
-			    r->keyed && check == NULL
-				? "keyed: its MAC can only be checked by the agent"
-				: "changed: its MAC does not match its content");
-			break;
-		}
-		if (i == 0) {
-			/* A chain starts at 1 from zeros; a later seq continues an earlier file. */
-			if (r->seq == 1 &&
-			    CRYPTO_memcmp(r->prev, zero_mac, sizeof(zero_mac)) != 0) {
-				bad(&res, 1, l, "changed: record 1 does not start a chain");
-				break;
+		for (;;) {
+			if (close == '}') {
+				if (j >= len || p[j] != '"' ||
+				    skip_value(p, len, &j, depth + 1) != 0 || j >= len ||
+				    p[j++] != ':')
+					return -1;
 			}
-			res.first_seq = r->seq;
-		} else if (r->seq > exp) {
-			j = find_seq(recs, ok, i + 1, n, exp);
-			if (j < n)
-				bad(&res, exp, l,
-				    "reordered: line %zu holds record %llu; record %llu is on line "
-				    "%zu%s%s",
-				    l->line_no, (unsigned long long)r->seq, (unsigned long long)exp,
-				    lines[j].line_no, lines[j].file != l->file ? " of " : "",
-				    lines[j].file != l->file ? lines[j].file : "");
-			else if (r->seq == exp + 1)
-				bad(&res, exp, l, "removed: line %zu holds record %llu", l->line_no,
-				    (unsigned long long)r->seq);
-			else
-				bad(&res, exp, l, "removed: records %llu to %llu are missing",
-				    (unsigned long long)exp, (unsigned long long)(r->seq - 1));
-			break;
-		} else if (r->seq < exp) {
-			bad(&res, exp, l,
-			    "reordered: line %zu holds record %llu, which belongs before record "
-			    "%llu",
-			    l->line_no, (unsigned long long)r->seq, (unsigned long long)exp - 1);
-			break;
-		} else if (CRYPTO_memcmp(r->prev, last_mac, sizeof(last_mac)) != 0) {
-			/* Its own MAC covers its prev: the record before it was altered. */
-			bad(&res, exp - 1, &lines[i - 1],
-			    "changed: record %llu does not chain to it (its MAC was replaced)",
-			    (unsigned long long)r->seq);
-			break;
+			if (skip_value(p, len, &j, depth + 1) != 0 || j >= len)
+				return -1;
+			if (p[j] == close) {
+				*i = j + 1;
+				return 0;
+			}
+			if (p[j++] != ',')
+				return -1;
 		}
-		memcpy(last_mac, r->mac, sizeof(last_mac));
-		exp = r->seq + 1;
-		seen_keyed |= r->keyed;
-		res.n_keyed += r->keyed ? 1 : 0;
-		res.n_records++;
-		res.last_seq = r->seq;
 	}
-	*out = res;
-	rc = P11A_OK;
-out:
-	free(recs);
-	free(ok);
-	return rc;
+	/* A number, true, false or null. */
+	while (j < len && ((p[j] >= '0' && p[j] <= '9') || (p[j] >= 'a' && p[j] <= 'z') ||
+			   p[j] == '-' || p[j] == '+' || p[j] == '.' || p[j] == 'E'))
+		j++;
+	if (j == *i)
+		return -1;
+	*i = j;
+	return 0;
+}
+
+int auditlog_field(const char *p, size_t len, const char *name, struct auditlog_val *out)
+{
+	size_t name_len = strlen(name), i = 1, k, v;
+
+	if (len < 2 || p[0] != '{')
+		return -1;
+	while (i < len && p[i] != '}') {
+		k = i;
+		if (p[i] != '"' || skip_value(p, len, &i, 1) != 0 || i >= len || p[i++] != ':')
+			return -1;
+		v = i;
+		if (skip_value(p, len, &i, 1) != 0 || i >= len)
+			return -1;
+		if (v == k + name_len + 3 && memcmp(p + k + 1, name, name_len) == 0) {
+			struct auditlog_val val;
+
+			if (p[v] == '"') {
+				val.type = AUDITLOG_V_STRING;
+				val.p = p + v + 1;
+				val.len = i - v - 2;
+			} else {
+				val.type = p[v] == '{' ? AUDITLOG_V_OBJECT
+					   : (i - v == 4 && memcmp(p + v, "null", 4) == 0)
+					       ? AUDITLOG_V_NULL
+					       : AUDITLOG_V_NUMBER;
+				val.p = p + v;
+				val.len = i - v;
+			}
+			*out = val;
+			return 0;
+		}
+		if (p[i] == ',')
+			i++;
+		else if (p[i] != '}')
+			return -1;
+	}
+	return -1;
 }

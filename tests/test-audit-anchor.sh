@@ -126,7 +126,11 @@ check_field "--new-audit-chain: first record" 1 op '"audit-new-chain"'
 check_field "--new-audit-chain: seq 1" 1 seq 1
 check_field "--new-audit-chain: names the old head" 1 detail \
 	"{\"prev_seq\": $last, \"prev_mac\": $head_mac}"
-check "--new-audit-chain: the new chain verifies" p11a audit-verify "$LOG"
+# The new trail alone still shows what was lost, unless the earlier file is
+# declared gone (--partial); then the new chain verifies.
+check_rc "--new-audit-chain: the lost records still show" 1 p11a audit-verify "$LOG"
+check_err "--new-audit-chain: names the abandoned head" "new chain after record $last"
+check "--new-audit-chain: the new chain verifies with --partial" p11a audit-verify --partial "$LOG"
 
 # --- the audit folder deleted, then SIGHUP: audited requests are refused --------
 rm -rf "$DIR"

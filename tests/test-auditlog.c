@@ -134,9 +134,14 @@ static void read_lines(const char *path, struct lines *ls)
 	}
 }
 
+/* Verifies online with no check function (unkeyed trails); frees the last result. */
 static void verify(const struct auditlog_line *l, size_t n, struct auditlog_result *res)
 {
-	assert_int_equal(auditlog_verify(l, n, 0, NULL, NULL, res), P11A_OK);
+	struct auditlog_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	auditlog_result_free(res);
+	assert_int_equal(auditlog_verify(l, n, &opts, res), P11A_OK);
 }
 
 /*
@@ -157,7 +162,7 @@ static void make_trail(struct fixture *fx, size_t n, struct lines *ls)
 static void test_records(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 	struct auditlog_rec rec;
 	struct stat st;
@@ -203,13 +208,14 @@ static void test_records(void **state)
 	assert_int_equal(res.n_records, 3);
 	assert_int_equal(res.first_seq, 1);
 	assert_int_equal(res.last_seq, 3);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_edited(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 	char *p;
 
@@ -220,16 +226,17 @@ static void test_edited(void **state)
 	memcpy(p, "\"OK\"    ", 8);
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_seq, 2);
-	assert_int_equal(res.bad_line, 2);
-	assert_true(strncmp(res.what, "changed", 7) == 0);
+	assert_int_equal(res.problems[0].seq, 2);
+	assert_int_equal(res.problems[0].line, 2);
+	assert_true(strncmp(res.problems[0].what, "changed", 7) == 0);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_removed(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 
 	make_trail(fx, 5, &ls);
@@ -240,16 +247,17 @@ static void test_removed(void **state)
 		ls.l[i].line_no = i + 1;
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_seq, 3);
-	assert_int_equal(res.bad_line, 3);
-	assert_true(strncmp(res.what, "removed", 7) == 0);
+	assert_int_equal(res.problems[0].seq, 3);
+	assert_int_equal(res.problems[0].line, 3);
+	assert_true(strncmp(res.problems[0].what, "removed", 7) == 0);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_swapped(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 	struct auditlog_line t;
 
@@ -261,9 +269,10 @@ static void test_swapped(void **state)
 	ls.l[2].line_no = 3;
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_seq, 2);
-	assert_int_equal(res.bad_line, 2);
-	assert_true(strncmp(res.what, "reordered", 9) == 0);
+	assert_int_equal(res.problems[0].seq, 2);
+	assert_int_equal(res.problems[0].line, 2);
+	assert_true(strncmp(res.problems[0].what, "reordered", 9) == 0);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
@@ -271,7 +280,7 @@ static void test_swapped(void **state)
 static void test_recomputed(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct auditlog_rec rec;
 	struct lines ls;
 	uint8_t mac[AUDITLOG_MAC_LEN];
@@ -286,16 +295,17 @@ static void test_recomputed(void **state)
 	memcpy((char *)ls.l[1].p + rec.body_len + 8, hex, 2 * AUDITLOG_MAC_LEN);
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_seq, 2);
-	assert_true(strncmp(res.what, "changed", 7) == 0);
+	assert_int_equal(res.problems[0].seq, 2);
+	assert_true(strncmp(res.problems[0].what, "changed", 7) == 0);
 	/* ... unless every later record is recomputed too: unkeyed is only evident. */
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_restart_continues(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 	struct audit *a;
 
@@ -321,15 +331,17 @@ static void test_restart_continues(void **state)
 	verify(ls.l, ls.n, &res);
 	assert_true(res.intact);
 	assert_int_equal(res.last_seq, 5);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_reopen_rotated(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines old, cur;
 	struct auditlog_line all[64];
+	struct auditlog_opts partial = {.partial = 1};
 	struct audit *a = open_trail(fx->path);
 
 	write_sign(a, "k", P11A_OK);
@@ -351,15 +363,30 @@ static void test_reopen_rotated(void **state)
 	verify(all, old.n + cur.n, &res);
 	assert_true(res.intact);
 	assert_int_equal(res.n_records, 5);
-	/* The new file alone: intact, continuing an earlier one. */
+	/* The new file alone: the records before it are missing ... */
 	verify(cur.l, cur.n, &res);
+	assert_false(res.intact);
+	assert_int_equal(res.n_problems, 1);
+	assert_int_equal(res.problems[0].kind, AUDITLOG_REMOVED);
+	assert_int_equal(res.problems[0].seq, 1);
+	assert_string_equal(res.problems[0].what,
+			    "removed: the trail starts at record 4; give the earlier files first, "
+			    "or --partial if they were rotated away");
+	/* ... unless they were rotated away: intact, continuing an earlier one. */
+	auditlog_result_free(&res);
+	assert_int_equal(auditlog_verify(cur.l, cur.n, &partial, &res), P11A_OK);
 	assert_true(res.intact);
 	assert_int_equal(res.first_seq, 4);
-	/* In the wrong order: record 1 where 3 should be. */
+	/* In the wrong order: record 1 where 4 should be, reported once. */
 	memcpy(all, cur.l, cur.n * sizeof(all[0]));
 	memcpy(all + cur.n, old.l, old.n * sizeof(all[0]));
-	verify(all, old.n + cur.n, &res);
+	auditlog_result_free(&res);
+	assert_int_equal(auditlog_verify(all, old.n + cur.n, &partial, &res), P11A_OK);
 	assert_false(res.intact);
+	assert_int_equal(res.n_failures, 1);
+	assert_string_equal(res.problems[0].what,
+			    "reordered: line 1 holds record 1, which belongs before record 5");
+	auditlog_result_free(&res);
 	free(old.data);
 	free(cur.data);
 }
@@ -367,7 +394,7 @@ static void test_reopen_rotated(void **state)
 static void test_damaged_tail(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
 	struct lines ls;
 	struct audit *a;
 	FILE *f;
@@ -391,26 +418,29 @@ static void test_damaged_tail(void **state)
 	assert_true(strncmp(ls.l[5].p, "{\"seq\":2,", 9) == 0);
 	verify(ls.l, ls.n, &res);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_line, 4);
-	assert_int_equal(res.bad_seq, 4);
-	assert_true(strncmp(res.what, "damaged", 7) == 0);
+	assert_int_equal(res.problems[0].line, 4);
+	assert_int_equal(res.problems[0].seq, 4);
+	assert_true(strncmp(res.problems[0].what, "damaged", 7) == 0);
 	/* The segment itself verifies. */
 	verify(ls.l + 4, 2, &res);
 	assert_true(res.intact);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 
 static void test_keyed_needs_check(void **state)
 {
 	struct fixture *fx = *state;
-	struct auditlog_result res;
+	struct auditlog_result res = {0};
+	struct auditlog_opts opts = {.require_keyed = 1};
 	struct lines ls;
 
 	make_trail(fx, 2, &ls);
 	/* An unkeyed chain where a keyed one is required. */
-	assert_int_equal(auditlog_verify(ls.l, ls.n, 1, NULL, NULL, &res), P11A_OK);
+	assert_int_equal(auditlog_verify(ls.l, ls.n, &opts, &res), P11A_OK);
 	assert_false(res.intact);
-	assert_int_equal(res.bad_seq, 1);
+	assert_int_equal(res.problems[0].seq, 1);
+	auditlog_result_free(&res);
 	free(ls.data);
 }
 

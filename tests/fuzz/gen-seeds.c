@@ -11,6 +11,8 @@
  *             opcode, error replies, truncated, oversized, trailing bytes
  *   handler/  a client's byte stream each (fuzz-handler): frames after HELLO
  *   conf/     config files (fuzz-conf)
+ *   audit/    audit trails (fuzz-audit): a chain built with auditlog_sha256,
+ *             checkpoints, a new chain, and the same damaged, cut and reordered
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -21,6 +23,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
+#include "auditlog.h"
 #include "buf.h"
 #include "proto.h"
 
@@ -481,6 +486,74 @@ static void gen_conf(void)
 	write_seed("conf", "long-line", line, sizeof(line));
 }
 
+/* Appends record seq of an unkeyed chain to t (prev: the last MAC, updated). */
+static size_t audit_line(char *t, size_t len, size_t cap, uint64_t seq, const char *op,
+			 size_t input_len, const char *sha256_hex, const char *detail,
+			 uint8_t prev[AUDITLOG_MAC_LEN])
+{
+	char hex[2 * AUDITLOG_MAC_LEN + 1];
+	size_t start = len;
+	uint8_t mac[AUDITLOG_MAC_LEN];
+
+	auditlog_hex(prev, AUDITLOG_MAC_LEN, hex);
+	len += (size_t)snprintf(
+	    t + len, cap - len,
+	    "{\"seq\":%llu,\"time\":\"2026-12-05T07:00:00.000000Z\",\"uid\":0,\"gid\":0,"
+	    "\"pid\":1,\"exe\":\"/usr/sbin/p11agentd\",\"op\":\"%s\",\"key\":\"k\","
+	    "\"key_uri\":null,\"key_ref\":\"a\\\"b\",\"alg\":\"ecdsa-sha256\",\"input_len\":%zu,"
+	    "\"input_sha256\":\"%s\",\"status\":\"OK\",\"latency_us\":1,\"detail\":%s,"
+	    "\"chain\":\"sha256\",\"prev\":\"%s\"",
+	    (unsigned long long)seq, op, input_len, sha256_hex, detail, hex);
+	auditlog_sha256(prev, t + start, len - start, mac);
+	auditlog_hex(mac, sizeof(mac), hex);
+	len += (size_t)snprintf(t + len, cap - len, ",\"mac\":\"%s\"}\n", hex);
+	memcpy(prev, mac, AUDITLOG_MAC_LEN);
+	return len;
+}
+
+static void gen_audit(void)
+{
+	static char t[8192], cut[8192];
+	uint8_t prev[AUDITLOG_MAC_LEN] = {0}, digest[AUDITLOG_MAC_LEN];
+	char detail[512], hex[2 * AUDITLOG_MAC_LEN + 1];
+	static const char none[] =
+	    "abababababababababababababababababababababababababababababababab";
+	size_t len = 0, l3, l4;
+	unsigned int dlen = 0;
+
+	for (uint64_t seq = 1; seq <= 3; seq++)
+		len = audit_line(t, len, sizeof(t), seq, "sign", 32, none, "null", prev);
+	/* A checkpoint over 1..3 with the right hash, signed by no key. */
+	if (EVP_Digest(t, len, digest, &dlen, EVP_sha256(), NULL) != 1)
+		die("sha256");
+	auditlog_hex(digest, sizeof(digest), hex);
+	snprintf(detail, sizeof(detail),
+		 "{\"from_seq\":1,\"to_seq\":3,\"sig\":\"3006020101020101\"}");
+	len = audit_line(t, len, sizeof(t), 4, AUDITLOG_OP_CHECKPOINT, len, hex, detail, prev);
+	len = audit_line(t, len, sizeof(t), 5, "sign", 32, none, "null", prev);
+	auditlog_hex(prev, AUDITLOG_MAC_LEN, hex);
+	snprintf(detail, sizeof(detail), "{\"prev_seq\":5,\"prev_mac\":\"%s\"}", hex);
+	memset(prev, 0, sizeof(prev));
+	len = audit_line(t, len, sizeof(t), 1, "audit-new-chain", 0, none, detail, prev);
+	len = audit_line(t, len, sizeof(t), 2, "audit-suppressed", 0, none,
+			 "{\"uid\":7,\"suppressed\":3}", prev);
+	write_seed("audit", "chain", t, len);
+	/* Line 3 damaged, line 4 gone, lines 2 and 3 swapped. */
+	l3 = (size_t)(strchr(strchr(t, '\n') + 1, '\n') - t) + 1;
+	l4 = (size_t)(strchr(t + l3, '\n') - t) + 1;
+	memcpy(cut, t, len);
+	cut[l3 + 20] = '\n';
+	write_seed("audit", "damaged", cut, len);
+	memcpy(cut, t, l4);
+	memcpy(cut + l4, strchr(t + l4, '\n') + 1, len - (size_t)(strchr(t + l4, '\n') + 1 - t));
+	write_seed("audit", "removed", cut, len - (size_t)(strchr(t + l4, '\n') + 1 - t - l4));
+	memcpy(cut, t, len);
+	memcpy(cut, t + l3, l4 - l3);
+	memcpy(cut + (l4 - l3), t, l3);
+	write_seed("audit", "reordered", cut, len);
+	write_seed("audit", "nested", "{\"seq\":1,\"detail\":{\"a\":[[[[[[1]]]]]]}}\n{\"\n", 44);
+}
+
 int main(int argc, char **argv)
 {
 	struct buf *b, *scratch;
@@ -497,6 +570,7 @@ int main(int argc, char **argv)
 	gen_frame(b, scratch);
 	gen_handler(b);
 	gen_conf();
+	gen_audit();
 	buf_free(b);
 	buf_free(scratch);
 	return failed;
