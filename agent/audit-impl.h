@@ -1,5 +1,5 @@
 /*
- * audit-impl: what audit.c (records, the file) and anchor.c (the chain's
+ * audit-impl: what audit.c (records, the file) and audit-anchor.c (the chain's
  * head in the token, signed checkpoints) share. Not for other modules: they
  * use audit.h.
  *
@@ -36,13 +36,13 @@ struct audit {
 	 */
 	char broken[512];
 
-	/* anchor.c: the head in the token (keyed chain with a file). */
+	/* audit-anchor.c: the head in the token (keyed chain with a file). */
 	int anchored;
 	uint64_t head_seq; /* what the token's head holds, once known */
 	uint8_t head_mac[AUDITLOG_MAC_LEN];
 	int head_known;
 
-	/* anchor.c: checkpoints (audit-sign-key). */
+	/* audit-anchor.c: checkpoints (audit-sign-key). */
 	char *sign_ref;
 	const struct token_key *sign_key;
 	p11a_alg sign_alg;
@@ -53,7 +53,7 @@ struct audit {
 	uint64_t cp_pending;  /* records after the last checkpoint (or the run's first record) */
 	uint64_t cp_due_ms;   /* monotonic time of the next checkpoint */
 
-	/* anchor.c: the thread that keeps the head and writes checkpoints. */
+	/* audit-anchor.c: the thread that keeps the head and writes checkpoints. */
 	pthread_t thread;
 	pthread_cond_t cond;
 	int have_thread, have_cond, stopping;
@@ -104,7 +104,7 @@ int audit_read_tail(struct audit *a, struct audit_tail *t, char *msg, size_t msg
 int audit_find_seq(struct audit *a, uint64_t seq, struct audit_tail *t, char *msg, size_t msg_len);
 
 /*
- * anchor.c. anchor_open(): resolves audit-sign-key and sets up the
+ * audit-anchor.c. anchor_open(): resolves audit-sign-key and sets up the
  * checkpoints (cfg), and whether the head is kept. anchor_check(): at start,
  * compares the file's end (t) with the token's head; P11A_ERR_BAD_INPUT with
  * the gap named when records are missing. *out_have_head, out_seq and out_mac

@@ -19,7 +19,7 @@
  * Every start writes one record first: "audit-start", or "audit-restart"
  * after a damaged end, or "audit-new-chain" (--new-audit-chain), whose
  * detail names the previous head. With audit-key and a file, that head is
- * kept in the token too, and checked at start (anchor.c).
+ * kept in the token too, and checked at start (audit-anchor.c).
  *
  * Records are written under one lock, with one write() each to a file opened
  * O_APPEND (never through a symbolic link; it must be the agent's, writable

@@ -1,5 +1,5 @@
 /*
- * anchor: what holds the audit trail outside its file.
+ * audit-anchor: what holds the audit trail outside its file.
  *
  * The head: with audit-key and audit-file, the seq and MAC of the last
  * record written are kept in the token, in the data object
