@@ -378,6 +378,9 @@ int main(int argc, char **argv)
 	sopt.frame_timeout_ms = secs_to_ms(cfg.frame_timeout);
 	sopt.drain_ms = secs_to_ms(cfg.drain_timeout);
 	sopt.busy_poll_us = cfg.busy_poll;
+	sopt.max_conns_per_uid = cfg.max_conns_per_uid;
+	sopt.max_request_memory = (size_t)cfg.max_request_memory << 20;
+	sopt.max_request_mem_uid = (size_t)cfg.max_request_mem_uid << 20;
 	sopt.socket_group = cfg.socket_group;
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;
@@ -404,11 +407,13 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if (rc != P11A_OK) {
+	if (rc == P11A_ERR_BUSY) {
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");
 		_exit(0);
 	}
+	if (rc != P11A_OK)
+		goto out;
 	log_info("stopped");
 	status = 0;
 out:
