@@ -45,6 +45,8 @@
 #define CONF_REQUEST_MEMORY_MAX 65536u
 #define CONF_REQUEST_MEMORY_DEFAULT 64u
 #define CONF_REQUEST_MEM_UID_DEFAULT 16u
+#define CONF_DENIED_PER_UID_MAX 1000000u
+#define CONF_DENIED_PER_UID_DEFAULT 20u
 #define CONF_BUSY_POLL_MAX 1000u
 #define CONF_BUSY_POLL_DEFAULT 50u
 /* Longest audit-file path, with its NUL. */
@@ -325,6 +327,7 @@ static const struct {
 					CONF_REQUEST_MEMORY_MAX)},
 	{"max-request-memory-per-uid", CONF_NUM(max_request_mem_uid, CONF_REQUEST_MEMORY_MIN,
 						CONF_REQUEST_MEMORY_MAX)},
+	{"max-denied-per-uid", CONF_NUM(max_denied_per_uid, 0, CONF_DENIED_PER_UID_MAX)},
 };
 /* clang-format on */
 #define CONF_N_GLOBAL_KEYS (sizeof(conf_global_keys) / sizeof(conf_global_keys[0]))
@@ -368,6 +371,7 @@ void config_init(struct agent_config *cfg)
 	cfg->max_conns_per_uid = CONF_CONNS_PER_UID_DEFAULT;
 	cfg->max_request_memory = CONF_REQUEST_MEMORY_DEFAULT;
 	cfg->max_request_mem_uid = CONF_REQUEST_MEM_UID_DEFAULT;
+	cfg->max_denied_per_uid = CONF_DENIED_PER_UID_DEFAULT;
 }
 
 void config_clear(struct agent_config *cfg)

@@ -76,6 +76,9 @@ struct agent_config {
 					 held for all clients (default 64, 2..65536) */
 	unsigned max_request_mem_uid; /* max-request-memory-per-uid: the same for one uid
 					 (default 16, 2..65536) */
+	unsigned max_denied_per_uid;  /* max-denied-per-uid: audit records a second of one
+					 uid's refused requests (default 20, 0..1000000;
+					 0: no limit) */
 
 	/* Speed (issue 5). */
 	unsigned busy_poll; /* busy-poll: microseconds to poll for a quick client's next

@@ -26,6 +26,7 @@
 #include "pin.h"
 #include "policy.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "token.h"
 
@@ -296,7 +297,7 @@ int main(int argc, char **argv)
 	struct agent_config cfg;
 	struct token_options topt;
 	struct token *tok = NULL;
-	struct agent_ctx ctx = {NULL, NULL, NULL};
+	struct agent_ctx ctx = {NULL, NULL, NULL, NULL};
 	struct server_options sopt;
 	struct secret *pin = NULL;
 	struct sigaction sa;
@@ -370,6 +371,17 @@ int main(int argc, char **argv)
 		log_error("%s", msg);
 		goto out;
 	}
+	if (ctx.audit != NULL && cfg.max_denied_per_uid > 0) {
+		if (ratelimit_new(cfg.max_denied_per_uid, (int)geteuid(), ctx.audit,
+				  &ctx.ratelimit) != P11A_OK) {
+			log_error("out of memory");
+			goto out;
+		}
+		if (ratelimit_start(ctx.ratelimit, msg, sizeof(msg)) != P11A_OK) {
+			log_error("%s", msg);
+			goto out;
+		}
+	}
 	ctx.tok = tok;
 	memset(&sopt, 0, sizeof(sopt));
 	sopt.max_connections = cfg.max_connections;
@@ -410,6 +422,7 @@ int main(int argc, char **argv)
 	if (rc == P11A_ERR_BUSY) {
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");
+		ratelimit_flush(ctx.ratelimit);
 		_exit(0);
 	}
 	if (rc != P11A_OK)
@@ -418,6 +431,7 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	server_close(the_server);
+	ratelimit_free(ctx.ratelimit);
 	audit_close(ctx.audit);
 	policy_free(ctx.policy);
 	token_close(tok);

@@ -25,7 +25,7 @@
 	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
 	"allow-root, audit-file, audit-syslog, audit-key, max-connections, max-frame, "            \
 	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
-	"max-request-memory or max-request-memory-per-uid"
+	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
 
@@ -871,6 +871,7 @@ static void test_access_audit_limit_keys(void **state)
 	assert_int_equal(cfg.max_conns_per_uid, 64);
 	assert_int_equal(cfg.max_request_memory, 64);
 	assert_int_equal(cfg.max_request_mem_uid, 16);
+	assert_int_equal(cfg.max_denied_per_uid, 20);
 }
 
 /* Each number's bounds: the ends are in, one past them is out. */
@@ -891,6 +892,7 @@ static void test_limit_ranges(void **state)
 	    {"max-request-memory", 2, 65536, offsetof(struct agent_config, max_request_memory)},
 	    {"max-request-memory-per-uid", 2, 65536,
 	     offsetof(struct agent_config, max_request_mem_uid)},
+	    {"max-denied-per-uid", 0, 1000000, offsetof(struct agent_config, max_denied_per_uid)},
 	};
 	static const char *const junk[] = {
 	    "-1", "+5", "1x", "0x10", "1 2", "1.5", "99999999999999999999", "4294967297"};

@@ -10,7 +10,12 @@
 #       each send a 1 MiB request and never read the reply: the agent's
 #       VmHWM stays under 200 MiB (max-request-memory is 64 MiB, 16 MiB a
 #       uid), and what does not fit the flooder's share is refused BUSY
-#       after frame-timeout (5 s).
+#       after frame-timeout (5 s);
+#   (c) denied requests as fast as it can: the trail holds at most
+#       max-denied-per-uid (20) of its records a second, and summaries
+#       (op audit-suppressed) count the rest, written within a second of
+#       the flood's end and at shutdown; every signature of the signer is
+#       in the trail.
 # Meanwhile all the signer's signatures succeed, each within 2 s and with
 # a median under 250 ms (fairness.py). Skipped (exit 77) unless run as root
 # with setpriv (util-linux).
@@ -145,4 +150,31 @@ else
 	fail "exit 0 on SIGTERM, no request left waiting for memory" "exit $AGENT_RC"
 fi
 
+# --- (c) a flood of denied requests -----------------------------------------------
+config deny "audit-file = $T/audit.jsonl"
+start_agent --config "$T/deny.conf" || finish
+fair "$UF" deny "$SOCK" 3 good-hmac "$W/deny1.count" >"$T/deny.out" 2>&1 &
+FLOODER=$!
+wait_ready "$T/deny.out"
+fair "$UG" signer "$SOCK" 3 good-hmac "$HMAC_HEX" "$W/deny.hashes" >"$T/deny-signer.out" 2>&1
+wait "$FLOODER"
+sleep 1.5 # the last second's summary is due by now
+echo "(c) denied requests as fast as they go"
+results "$T/deny.out" "$T/deny-signer.out"
+$FAIR_ROOT trail "$T/audit.jsonl" "$UF" 20 "$W/deny1.count" -- "$W/deny.hashes" "$UG" \
+	>"$T/trail.out" 2>&1
+results "$T/trail.out"
+if grep -Eq "uid $UF: [0-9]+ more denied requests suppressed" "$T/agent.log"; then
+	pass "the log says how many denied requests were suppressed"
+else
+	fail "the log says how many denied requests were suppressed" "not in its log"
+fi
+# A short flood, and the agent stopped at once: its count is written at shutdown.
+fair "$UF" deny "$SOCK" 0.5 good-hmac "$W/deny2.count" >"$T/deny2.out" 2>&1
+stop_agent
+echo "(c) a short flood, then SIGTERM"
+results "$T/deny2.out"
+$FAIR_ROOT trail "$T/audit.jsonl" "$UF" 20 "$W/deny1.count" "$W/deny2.count" -- \
+	"$W/deny.hashes" "$UG" >"$T/trail2.out" 2>&1
+results "$T/trail2.out"
 finish
