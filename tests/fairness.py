@@ -19,7 +19,9 @@
 #       message is BIG bytes. Latency bounds: LATENCY_MAX, LATENCY_MEDIAN.
 #       OUT_FILE gets the SHA-256 of each message signed, one a line.
 #   fairness.py memwatch PID SECONDS LIMIT_MIB
-#       samples the agent's VmRSS for SECONDS; VmHWM must stay under LIMIT_MIB.
+#       samples the agent's VmRSS for SECONDS; VmHWM must stay under LIMIT_MIB
+#       (not checked, SKIP, with FAIRNESS_SLOW=1: the sanitizers' and
+#       valgrind's own memory would count).
 #   fairness.py trail AUDIT_FILE FLOOD_UID LIMIT COUNT_FILE... -- HASH_FILE GOOD_UID
 #       checks the audit trail after deny floods and a signer.
 #
@@ -45,9 +47,11 @@ from limits import (MAX_FRAME, OP_HELLO, OP_SIGN, ST_BUSY, ST_OK, connect,  # no
 
 ST_DENIED = 11
 ALG_HMAC_SHA256 = 11
-# The signer's latency bounds, per signature (connect, hello, sign, close).
-LATENCY_MAX = 2.0
-LATENCY_MEDIAN = 0.25
+# The signer's latency bounds, per signature (connect, hello, sign, close);
+# FAIRNESS_SLOW=1 (an agent under AddressSanitizer or valgrind) gives it more.
+SLOW = os.environ.get("FAIRNESS_SLOW") == "1"
+LATENCY_MAX = 10.0 if SLOW else 2.0
+LATENCY_MEDIAN = 2.0 if SLOW else 0.25
 
 
 def raise_nofile(want):
@@ -262,6 +266,9 @@ def t_memwatch(pid, seconds, limit_mib):
     print("agent VmRSS: %d MiB at start, %d MiB at most while sampled; VmHWM %d MiB; "
           "%d threads at the end" % (start // 1024, peak // 1024, hwm // 1024, threads),
           flush=True)
+    if SLOW:
+        print("SKIP the agent's memory: it runs under AddressSanitizer or valgrind", flush=True)
+        return
     report(0 < hwm < limit_mib * 1024,
            "the agent's memory stays under %d MiB (VmHWM %d MiB)" % (limit_mib, hwm // 1024),
            "VmHWM %d MiB" % (hwm // 1024))
@@ -338,7 +345,7 @@ def main(argv):
     except Exception as e:  # noqa: BLE001 - any exception is a failure to report
         report(False, test, "%s: %s" % (type(e).__name__, e))
     from limits import results
-    return 0 if results and all(results) else 1
+    return 0 if all(results) and (results or test == "memwatch") else 1
 
 
 if __name__ == "__main__":
