@@ -40,6 +40,13 @@
 #define CONF_FRAME_TIMEOUT_DEFAULT 30u
 #define CONF_DRAIN_TIMEOUT_MAX 300u
 #define CONF_DRAIN_TIMEOUT_DEFAULT 5u
+#define CONF_CONNS_PER_UID_DEFAULT 64u
+#define CONF_REQUEST_MEMORY_MIN 2u /* MiB: a whole frame and its reply */
+#define CONF_REQUEST_MEMORY_MAX 65536u
+#define CONF_REQUEST_MEMORY_DEFAULT 64u
+#define CONF_REQUEST_MEM_UID_DEFAULT 16u
+#define CONF_DENIED_PER_UID_MAX 1000000u
+#define CONF_DENIED_PER_UID_DEFAULT 20u
 #define CONF_BUSY_POLL_MAX 1000u
 #define CONF_BUSY_POLL_DEFAULT 50u
 #define CONF_CHECKPOINT_MAX 86400u
@@ -325,6 +332,13 @@ static const struct {
 	{"frame-timeout", CONF_NUM(frame_timeout, 1, CONF_FRAME_TIMEOUT_MAX)},
 	{"shutdown-timeout", CONF_NUM(drain_timeout, 0, CONF_DRAIN_TIMEOUT_MAX)},
 	{"busy-poll", CONF_NUM(busy_poll, 0, CONF_BUSY_POLL_MAX)},
+	{"max-connections-per-uid", CONF_NUM(max_conns_per_uid, CONF_MAX_CONNECTIONS_MIN,
+					     CONF_MAX_CONNECTIONS_MAX)},
+	{"max-request-memory", CONF_NUM(max_request_memory, CONF_REQUEST_MEMORY_MIN,
+					CONF_REQUEST_MEMORY_MAX)},
+	{"max-request-memory-per-uid", CONF_NUM(max_request_mem_uid, CONF_REQUEST_MEMORY_MIN,
+						CONF_REQUEST_MEMORY_MAX)},
+	{"max-denied-per-uid", CONF_NUM(max_denied_per_uid, 0, CONF_DENIED_PER_UID_MAX)},
 };
 /* clang-format on */
 #define CONF_N_GLOBAL_KEYS (sizeof(conf_global_keys) / sizeof(conf_global_keys[0]))
@@ -367,6 +381,10 @@ void config_init(struct agent_config *cfg)
 	cfg->drain_timeout = CONF_DRAIN_TIMEOUT_DEFAULT;
 	cfg->busy_poll = CONF_BUSY_POLL_DEFAULT;
 	cfg->audit_checkpoint_interval = CONF_CHECKPOINT_DEFAULT;
+	cfg->max_conns_per_uid = CONF_CONNS_PER_UID_DEFAULT;
+	cfg->max_request_memory = CONF_REQUEST_MEMORY_DEFAULT;
+	cfg->max_request_mem_uid = CONF_REQUEST_MEM_UID_DEFAULT;
+	cfg->max_denied_per_uid = CONF_DENIED_PER_UID_DEFAULT;
 }
 
 void config_clear(struct agent_config *cfg)

@@ -71,6 +71,19 @@ struct agent_config {
 	unsigned drain_timeout;	  /* shutdown-timeout: seconds requests in flight get at
 				     SIGTERM (default 5) */
 
+	/*
+	 * Shares per peer uid (root and the agent's own uid have none), each
+	 * with a safe default.
+	 */
+	unsigned max_conns_per_uid;   /* max-connections-per-uid (default 64, 1..65536) */
+	unsigned max_request_memory;  /* max-request-memory: MiB of requests and replies
+					 held for all clients (default 64, 2..65536) */
+	unsigned max_request_mem_uid; /* max-request-memory-per-uid: the same for one uid
+					 (default 16, 2..65536) */
+	unsigned max_denied_per_uid;  /* max-denied-per-uid: audit records a second of one
+					 uid's refused requests (default 20, 0..1000000;
+					 0: no limit) */
+
 	/* Speed (issue 5). */
 	unsigned busy_poll; /* busy-poll: microseconds to poll for a quick client's next
 			       request before sleeping (default 50, 0..1000; 0: never) */

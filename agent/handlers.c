@@ -20,6 +20,7 @@
 #include "log.h"
 #include "policy.h"
 #include "proto.h"
+#include "ratelimit.h"
 
 #define MSG_LEN 2048
 #define AGENT_IDENT "p11agentd " PACKAGE_VERSION
@@ -40,6 +41,8 @@ struct req {
 	struct secret *secret; /* a secret reply field, wiped after encoding */
 	char *msg;	       /* the human message of an error */
 	int unrecorded;	       /* 1: the trail already holds this connection's check */
+	int allowed;	       /* the policy let the peer use r->key */
+	int suppressed;	       /* a refusal counted, not recorded (ratelimit.h) */
 };
 
 typedef int (*handler_fn)(struct req *r);
@@ -314,6 +317,7 @@ static int use_key(struct req *r, size_t alg_field, uint32_t op, const struct to
 		return err(r, P11A_ERR_DENIED,
 			   "key '%s' keys the audit trail: it serves audit-verify only",
 			   key_name(key));
+	r->allowed = 1;
 	*out_key = key;
 	*out_alg = alg;
 	return P11A_OK;
@@ -328,6 +332,7 @@ static int see_key(struct req *r, const struct token_key **out_key)
 	if ((rc = find_key(r, 0, &key)) != P11A_OK)
 		return rc;
 	r->key = key;
+	r->allowed = 1;
 	*out_key = key;
 	return P11A_OK;
 }
@@ -553,6 +558,7 @@ static int handle_audit_verify(struct req *r)
 	r->data = &r->in->f[1];
 	if ((rc = audit_checker(r, &key)) != P11A_OK)
 		return rc;
+	r->allowed = 1;
 	rc = audit_check(r->ctx->audit, key, r->in->f[0].p, r->in->f[0].len, r->in->f[1].p,
 			 r->in->f[1].len, r->in->f[2].p, r->in->f[2].len, &valid, r->msg, MSG_LEN);
 	record_once(r, rc == P11A_OK && valid);
@@ -633,7 +639,11 @@ static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto
 	return h->fn(r);
 }
 
-/* Records the request in the audit trail; P11A_OK or P11A_ERR_INTERNAL. */
+/*
+ * Records the request in the audit trail; P11A_OK or P11A_ERR_INTERNAL. A
+ * request refused before any key was used may be counted instead, beyond
+ * max-denied-per-uid a second (ratelimit.h): r->suppressed is then set.
+ */
 static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t start_us)
 {
 	const struct proto_op_info *info = proto_op_info(in->op);
@@ -650,6 +660,11 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	if (r->ctx->audit == NULL || in->op == PROTO_OP_HELLO || in->op == PROTO_OP_PING ||
 	    r->unrecorded)
 		return P11A_OK;
+	if (status != P11A_OK && !r->allowed &&
+	    !ratelimit_record(r->ctx->ratelimit, r->peer->uid, busypoll_now_us() / 1000)) {
+		r->suppressed = 1;
+		return P11A_OK;
+	}
 	if (info != NULL && in->n > 0 && in->f[0].type == 'k') {
 		memcpy(ref, in->f[0].p, in->f[0].len);
 		ref[in->f[0].len] = '\0';
@@ -702,6 +717,12 @@ int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *b
 		secret_free(r.secret);
 		r.secret = NULL;
 		rc = err(&r, P11A_ERR_INTERNAL, "the audit trail cannot be written");
+	}
+	if (r.suppressed) {
+		/* A flood of refusals: slow it down, this connection only. */
+		struct timespec pause = {.tv_sec = 0, .tv_nsec = RATELIMIT_DELAY_MS * 1000000L};
+
+		nanosleep(&pause, NULL);
 	}
 	rep.op = in.op;
 	rep.id = in.id;

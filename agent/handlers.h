@@ -28,12 +28,17 @@ struct peer {
 
 struct policy;
 struct audit;
+struct ratelimit;
 
-/* What the handlers work with; any member may be NULL (token away, no policy, no audit). */
+/*
+ * What the handlers work with; any member may be NULL (token away, no
+ * policy, no audit, every refusal recorded).
+ */
 struct agent_ctx {
 	struct token *tok;
 	struct policy *policy;
 	struct audit *audit;
+	struct ratelimit *ratelimit; /* records of refused requests per uid and second */
 };
 
 /*
@@ -45,6 +50,8 @@ struct agent_ctx {
  * TOKEN_UNAVAILABLE. Every request but HELLO and PING is checked against
  * ctx->policy and recorded in ctx->audit before the reply is encoded; a
  * record that cannot be written turns the reply into an INTERNAL error.
+ * Refusals beyond ctx->ratelimit's share are counted instead of recorded,
+ * and answered after RATELIMIT_DELAY_MS.
  */
 int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *body,
 		      size_t body_len, struct buf *out);

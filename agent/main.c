@@ -27,6 +27,7 @@
 #include "pin.h"
 #include "policy.h"
 #include "proto.h"
+#include "ratelimit.h"
 #include "safepath.h"
 #include "server.h"
 #include "token.h"
@@ -354,7 +355,7 @@ int main(int argc, char **argv)
 	struct agent_config cfg;
 	struct token_options topt;
 	struct token *tok = NULL;
-	struct agent_ctx ctx = {NULL, NULL, NULL};
+	struct agent_ctx ctx = {NULL, NULL, NULL, NULL};
 	struct server_options sopt;
 	struct secret *pin = NULL;
 	struct sigaction sa;
@@ -443,6 +444,17 @@ int main(int argc, char **argv)
 		log_error("%s", msg);
 		goto out;
 	}
+	if (ctx.audit != NULL && cfg.max_denied_per_uid > 0) {
+		if (ratelimit_new(cfg.max_denied_per_uid, (int)geteuid(), ctx.audit,
+				  &ctx.ratelimit) != P11A_OK) {
+			log_error("out of memory");
+			goto out;
+		}
+		if (ratelimit_start(ctx.ratelimit, msg, sizeof(msg)) != P11A_OK) {
+			log_error("%s", msg);
+			goto out;
+		}
+	}
 	ctx.tok = tok;
 	memset(&sopt, 0, sizeof(sopt));
 	sopt.max_connections = cfg.max_connections;
@@ -451,6 +463,9 @@ int main(int argc, char **argv)
 	sopt.frame_timeout_ms = secs_to_ms(cfg.frame_timeout);
 	sopt.drain_ms = secs_to_ms(cfg.drain_timeout);
 	sopt.busy_poll_us = cfg.busy_poll;
+	sopt.max_conns_per_uid = cfg.max_conns_per_uid;
+	sopt.max_request_memory = (size_t)cfg.max_request_memory << 20;
+	sopt.max_request_mem_uid = (size_t)cfg.max_request_mem_uid << 20;
 	sopt.socket_group = cfg.socket_group;
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;
@@ -477,15 +492,19 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if (rc != P11A_OK) {
+	if (rc == P11A_ERR_BUSY) {
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");
+		ratelimit_flush(ctx.ratelimit);
 		_exit(0);
 	}
+	if (rc != P11A_OK)
+		goto out;
 	log_info("stopped");
 	status = 0;
 out:
 	server_close(the_server);
+	ratelimit_free(ctx.ratelimit);
 	audit_close(ctx.audit);
 	policy_free(ctx.policy);
 	token_close(tok);

@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "proto.h"
+#include "quota.h"
 #include "safepath.h"
 #include "secret.h"
 #include "server.h"
@@ -36,8 +37,11 @@
 #define SERVER_FRAME_TIMEOUT_MS 30000
 #define SERVER_DRAIN_MS 5000
 #define SERVER_THREAD_STACK (256 * 1024)
-/* A frame body is read in steps of this size, so memory follows the bytes received. */
-#define SERVER_READ_CHUNK (64 * 1024)
+#define SERVER_CONNS_PER_UID 64
+#define SERVER_REQUEST_MEMORY ((size_t)64 << 20)
+#define SERVER_REQUEST_MEM_UID ((size_t)16 << 20)
+/* Least request memory, for all and per uid: a whole frame and its length. */
+#define SERVER_MIN_MEMORY ((size_t)P11A_MAX_FRAME + 4)
 /* A connection's input buffer (on its thread's stack): most frames fit. */
 #define SERVER_INBUF 16384
 /* Bytes written to the control pipe by the signal handlers. */
@@ -61,6 +65,7 @@ struct server {
 	pthread_cond_t idle;
 	struct conn *conns; /* live connections */
 	unsigned nconns;
+	struct quota *quota; /* what each peer uid holds; made by server_run */
 };
 
 /*
@@ -252,6 +257,16 @@ static void set_options(struct server *srv, const struct server_options *opt)
 		srv->opt.max_frame = PROTO_MIN_BODY;
 	if (srv->opt.frame_timeout_ms == 0)
 		srv->opt.frame_timeout_ms = SERVER_FRAME_TIMEOUT_MS;
+	if (srv->opt.max_conns_per_uid == 0)
+		srv->opt.max_conns_per_uid = SERVER_CONNS_PER_UID;
+	if (srv->opt.max_request_memory == 0)
+		srv->opt.max_request_memory = SERVER_REQUEST_MEMORY;
+	if (srv->opt.max_request_mem_uid == 0)
+		srv->opt.max_request_mem_uid = SERVER_REQUEST_MEM_UID;
+	if (srv->opt.max_request_memory < SERVER_MIN_MEMORY)
+		srv->opt.max_request_memory = SERVER_MIN_MEMORY;
+	if (srv->opt.max_request_mem_uid < SERVER_MIN_MEMORY)
+		srv->opt.max_request_mem_uid = SERVER_MIN_MEMORY;
 }
 
 int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
@@ -342,6 +357,7 @@ void server_close(struct server *srv)
 		close(srv->stop_pipe[1]);
 	pthread_mutex_destroy(&srv->lock);
 	pthread_cond_destroy(&srv->idle);
+	quota_free(srv->quota);
 	free(srv);
 }
 
@@ -427,20 +443,17 @@ static int fill(struct reader *rd, size_t want, int64_t deadline_ms)
 
 /*
  * Reads the rest of a frame body of len bytes, larger than in[], before the
- * deadline: what in[] holds after the length is its start. The buffer grows
- * with the bytes that actually arrive, so a client announcing 1 MiB and
- * sending little holds little. On success *out_body is malloc'd; wipe and
- * free it. in[] is left empty.
+ * deadline: what in[] holds after the length is its start. The connection
+ * holds len bytes of the quota for it (hold_body). On success *out_body is
+ * malloc'd; wipe and free it. in[] is left empty.
  */
 static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, uint8_t **out_body)
 {
-	size_t got = rd->have - 4, alloc = SERVER_READ_CHUNK;
-	uint8_t *body, *bigger;
+	size_t got = rd->have - 4;
+	uint8_t *body;
 	int r = -1;
 
-	if (alloc > len)
-		alloc = len;
-	if ((body = malloc(alloc)) == NULL)
+	if ((body = malloc(len)) == NULL)
 		return -1;
 	memcpy(body, rd->in + 4, got);
 	secret_wipe(rd->in, rd->have);
@@ -449,19 +462,7 @@ static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, u
 		int left = ms_left(deadline_ms);
 		ssize_t n;
 
-		if (got == alloc) {
-			size_t nalloc = alloc * 2 < len ? alloc * 2 : len;
-
-			/* Not realloc: the bytes may be an HMAC message; wipe the old copy. */
-			if ((bigger = malloc(nalloc)) == NULL)
-				goto out;
-			memcpy(bigger, body, got);
-			secret_wipe(body, alloc);
-			free(body);
-			body = bigger;
-			alloc = nalloc;
-		}
-		if (left == 0 || (n = recv_some(rd, body + got, alloc - got, left)) < 0)
+		if (left == 0 || (n = recv_some(rd, body + got, len - got, left)) < 0)
 			goto out;
 		got += (size_t)n;
 	}
@@ -470,7 +471,7 @@ static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, u
 	r = 0;
 out:
 	if (body != NULL) {
-		secret_wipe(body, alloc);
+		secret_wipe(body, got);
 		free(body);
 	}
 	return r;
@@ -569,6 +570,103 @@ static void refuse(int fd, int code, const char *why)
 		;
 }
 
+/* Bytes as whole MiB, rounded up, for messages. */
+static size_t mib(size_t bytes)
+{
+	return (bytes + ((size_t)1 << 20) - 1) >> 20;
+}
+
+/* Why a connection cannot have which more bytes, for the client and the log. */
+static void memory_full(const struct conn *c, enum quota_limit which, size_t held, char *why,
+			size_t why_len)
+{
+	const struct server_options *opt = &c->srv->opt;
+
+	if (which == QUOTA_STOPPED)
+		snprintf(why, why_len, "the agent is stopping");
+	else if (which == QUOTA_PER_UID)
+		snprintf(why, why_len,
+			 "requests of uid %d hold %zu MiB already (max-request-memory-per-uid %zu "
+			 "MiB); try again later",
+			 c->peer.uid, mib(held), mib(opt->max_request_mem_uid));
+	else
+		snprintf(why, why_len,
+			 "requests hold %zu MiB already (max-request-memory %zu MiB); try again "
+			 "later",
+			 mib(held), mib(opt->max_request_memory));
+}
+
+/*
+ * Takes len bytes of the quota for a frame body larger than in[], waiting
+ * for room until the frame's deadline; *held counts what the connection
+ * holds. When there is no room in time, tells the client BUSY and why;
+ * the connection is then closed (the body cannot be skipped unread).
+ */
+static int hold_body(struct conn *c, size_t *held, size_t len, int64_t deadline_ms)
+{
+	enum quota_limit which;
+	size_t now_held = 0;
+	char why[200];
+
+	if (quota_mem_take(c->srv->quota, c->peer.uid, len, deadline_ms, &which, &now_held) ==
+	    P11A_OK) {
+		*held += len;
+		return 0;
+	}
+	memory_full(c, which, now_held, why, sizeof(why));
+	log_info("uid %d pid %d: request of %zu bytes refused, connection closed: %s", c->peer.uid,
+		 c->peer.pid, len, why);
+	refuse(c->fd, P11A_ERR_BUSY, why);
+	return -1;
+}
+
+/* Replaces the reply frame in out with an error reply of code to the same request. */
+static int replace_reply(struct buf *out, int code, const char *why)
+{
+	struct proto_msg rep = {.status = (uint32_t)code, .n = 1};
+	struct buf view;
+
+	buf_view(&view, buf_data(out), buf_len(out));
+	if (buf_skip(&view, 4) != P11A_OK || buf_get_u8(&view, &rep.op) != P11A_OK ||
+	    buf_get_u32(&view, &rep.id) != P11A_OK)
+		return -1;
+	buf_reset(out); /* wiped: it may hold a session key */
+	rep.f[0] = proto_cstr(why);
+	return proto_encode_reply(out, &rep) == P11A_OK ? 0 : -1;
+}
+
+/*
+ * Makes what the connection holds of the quota (*held) match the reply in
+ * out, now that the request's body is gone: a reply larger than in[] holds
+ * its size until it is written (a client that does not read it is dropped
+ * after frame-timeout), a smaller one nothing. A reply that does not fit in
+ * what is left, without waiting, becomes a BUSY error reply to the same
+ * request. Returns 0, or -1 when the connection must be closed.
+ */
+static int hold_reply(struct conn *c, size_t *held, struct buf *out)
+{
+	struct quota *q = c->srv->quota;
+	size_t len = buf_len(out), want = len > SERVER_INBUF ? len : 0, now_held = 0;
+	enum quota_limit which;
+	char why[200];
+
+	if (want <= *held) {
+		quota_mem_put(q, c->peer.uid, *held - want);
+		*held = want;
+		return 0;
+	}
+	if (quota_mem_take(q, c->peer.uid, want - *held, 0, &which, &now_held) == P11A_OK) {
+		*held = want;
+		return 0;
+	}
+	quota_mem_put(q, c->peer.uid, *held);
+	*held = 0;
+	memory_full(c, which, now_held, why, sizeof(why));
+	log_info("uid %d pid %d: reply of %zu bytes dropped: %s", c->peer.uid, c->peer.pid, len,
+		 why);
+	return replace_reply(out, P11A_ERR_BUSY, why);
+}
+
 static void conn_unlink(struct conn *c)
 {
 	struct server *srv = c->srv;
@@ -583,6 +681,7 @@ static void conn_unlink(struct conn *c)
 	if (--srv->nconns == 0)
 		pthread_cond_broadcast(&srv->idle);
 	pthread_mutex_unlock(&srv->lock);
+	quota_conn_put(srv->quota, c->peer.uid);
 }
 
 /*
@@ -598,8 +697,10 @@ static void *conn_main(void *arg)
 	struct reader rd = {.fd = c->fd};
 	uint8_t *body = NULL, *big = NULL;
 	uint32_t len = 0;
+	size_t held = 0;		    /* bytes of the server's quota this connection holds */
 	int64_t deadline = -1, sent_us = 0; /* sent_us: when the last reply went, 0: none yet */
 	int partial = 0;		    /* a frame was started and not finished */
+	int big_out = 0;		    /* out grew past in[]'s size for this reply */
 
 	while (out != NULL) {
 		/* The first bytes may take idle-timeout; then the frame has a deadline. */
@@ -642,6 +743,10 @@ static void *conn_main(void *arg)
 				break;
 			body = rd.in + 4;
 		} else {
+			if (hold_body(c, &held, len, deadline) != 0) {
+				partial = 0; /* refused, and logged so */
+				break;
+			}
 			if (read_big_body(&rd, len, deadline, &big) != 0)
 				break;
 			body = big;
@@ -658,11 +763,20 @@ static void *conn_main(void *arg)
 			consume(&rd, 4 + (size_t)len);
 		}
 		body = NULL;
-		if (write_full(c->fd, buf_data(out), buf_len(out),
+		big_out = buf_len(out) > SERVER_INBUF;
+		if (hold_reply(c, &held, out) != 0 ||
+		    write_full(c->fd, buf_data(out), buf_len(out),
 			       now_ms() + opt->frame_timeout_ms) != 0)
 			break;
 		sent_us = busypoll_now_us();
 		buf_reset(out); /* the reply may be a session key: wipe it now */
+		quota_mem_put(c->srv->quota, c->peer.uid, held);
+		held = 0;
+		if (big_out) {
+			/* What a large reply grew is given back, not kept while idle. */
+			buf_free(out);
+			out = buf_new(0);
+		}
 	}
 	if (partial && now_ms() >= deadline)
 		log_info("uid %d pid %d: frame not complete within %u ms, connection closed",
@@ -673,6 +787,7 @@ static void *conn_main(void *arg)
 	}
 	secret_wipe(rd.in, rd.have);
 	buf_free(out);
+	quota_mem_put(c->srv->quota, c->peer.uid, held);
 	/* Unlink first: once closed, the fd number may be reused by anyone. */
 	conn_unlink(c);
 	close(c->fd);
@@ -758,6 +873,8 @@ static void accept_one(struct server *srv)
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct conn *c = NULL;
+	char why[120];
+	unsigned report = 0;
 	int fd, rc;
 
 	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
@@ -779,9 +896,26 @@ static void accept_one(struct server *srv)
 	c->peer.uid = (int)cred.uid;
 	c->peer.gid = (int)cred.gid;
 	c->peer.pid = (int)cred.pid;
+	if ((rc = quota_conn_take(srv->quota, c->peer.uid, now_ms(), &report)) != P11A_OK) {
+		if (rc == P11A_ERR_BUSY && report > 0)
+			log_warn("uid %d pid %d: max-connections-per-uid (%u) reached: %u "
+				 "connection%s refused",
+				 c->peer.uid, c->peer.pid, srv->opt.max_conns_per_uid, report,
+				 report == 1 ? "" : "s");
+		if (rc == P11A_ERR_BUSY)
+			snprintf(why, sizeof(why),
+				 "too many connections from uid %d (max-connections-per-uid %u); "
+				 "try again later",
+				 c->peer.uid, srv->opt.max_conns_per_uid);
+		else
+			snprintf(why, sizeof(why), "agent out of memory; try again later");
+		refuse(fd, P11A_ERR_BUSY, why);
+		goto out;
+	}
 	pthread_mutex_lock(&srv->lock);
 	if (srv->nconns >= srv->opt.max_connections) {
 		pthread_mutex_unlock(&srv->lock);
+		quota_conn_put(srv->quota, c->peer.uid);
 		log_warn("uid %d pid %d: %u connections already open, refused", (int)cred.uid,
 			 (int)cred.pid, srv->opt.max_connections);
 		refuse(fd, P11A_ERR_BUSY, "too many connections; try again later");
@@ -828,10 +962,12 @@ static unsigned drain(struct server *srv)
 	pthread_mutex_lock(&srv->lock);
 	/*
 	 * A read waiting for the next frame sees EOF; a request in flight
-	 * finishes, and so do requests already received into its buffer.
+	 * finishes, and so do requests already received into its buffer; one
+	 * waiting for memory is refused.
 	 */
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
 		shutdown(c->fd, SHUT_RD);
+	quota_stop(srv->quota);
 	while (srv->nconns > 0 && r == 0)
 		r = pthread_cond_timedwait(&srv->idle, &srv->lock, &until);
 	if ((left = srv->nconns) > 0)
@@ -863,8 +999,18 @@ static int read_ctl(struct server *srv)
 
 int server_run(struct server *srv, struct agent_ctx *ctx)
 {
+	struct quota_limits lim = {
+	    .conns_per_uid = srv->opt.max_conns_per_uid,
+	    .bytes = srv->opt.max_request_memory,
+	    .bytes_per_uid = srv->opt.max_request_mem_uid,
+	    .self_uid = (int)geteuid(),
+	};
 	struct pollfd pfd[2];
 
+	if (srv->quota == NULL && quota_new(&lim, &srv->quota) != P11A_OK) {
+		log_error("out of memory");
+		return P11A_ERR_NOMEM;
+	}
 	srv->ctx = ctx;
 	pfd[0].fd = srv->fd;
 	pfd[0].events = POLLIN;

@@ -26,8 +26,17 @@ struct server_options {
 	unsigned busy_poll_us;	   /* after a reply, poll this long for the client's next request
 				      before sleeping, on connections whose requests come that
 				      fast; 0: never */
-	const char *socket_group;  /* NULL: socket 0600; else 0660 and of this group (name or
-				      number), and a directory the server creates 0710 for it */
+	/*
+	 * Shares per peer uid (agent/quota.h: root and the agent's own uid
+	 * have none). Memory: bytes of frame bodies larger than a
+	 * connection's own 16 KiB buffer, and of replies as large, held from
+	 * the frame's length until the body is answered or the reply written.
+	 */
+	unsigned max_conns_per_uid; /* connections of one uid; more get BUSY (64) */
+	size_t max_request_memory;  /* bytes held for all connections (64 MiB) */
+	size_t max_request_mem_uid; /* bytes held for one uid's connections (16 MiB) */
+	const char *socket_group;   /* NULL: socket 0600; else 0660 and of this group (name or
+				       number), and a directory the server creates 0710 for it */
 	/* Called from server_run()'s thread after server_hup(); may be NULL. */
 	void (*on_hup)(void *arg);
 	void *hup_arg;
@@ -41,7 +50,12 @@ struct server_options {
  */
 int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
 		char *msg, size_t msg_len);
-/* Serves until server_stop() (from a signal handler) is called. ctx outlives the call. */
+/*
+ * Serves until server_stop() (from a signal handler) is called. ctx outlives
+ * the call. Returns P11A_OK once every connection has ended; P11A_ERR_BUSY
+ * when some were still busy after drain_ms (their threads still use ctx);
+ * P11A_ERR_NOMEM when it could not start serving.
+ */
 int server_run(struct server *srv, struct agent_ctx *ctx);
 /* Async-signal-safe: asks server_run() to return. */
 void server_stop(struct server *srv);

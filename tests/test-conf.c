@@ -25,7 +25,8 @@
 	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
 	"allow-root, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
 	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
-	"idle-timeout, frame-timeout, shutdown-timeout or busy-poll"
+	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
+	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
 
@@ -409,7 +410,9 @@ static void test_config_set(void **state)
 	assert_int_equal(config_set(&cfg, key, "v", msg, sizeof(msg)), -1);
 	assert_non_null(strstr(msg, "unknown key '?kkk"));
 	assert_non_null(strstr(msg, "kkk...'"));
-	assert_true(strlen(msg) < 400);
+	/* At most 64 characters of the key, and "...". */
+	assert_true(strlen(msg) <=
+		    sizeof("unknown key '' (expected " GLOBAL_KEYS ")") - 1 + 64 + 3);
 	assert_null(strchr(msg, '\x1b'));
 	/* A tiny or absent message buffer is fine. */
 	assert_int_equal(config_set(&cfg, "colour", "blue", msg, 4), -1);
@@ -866,6 +869,10 @@ static void test_access_audit_limit_keys(void **state)
 	assert_int_equal(cfg.max_frame, 1048576);
 	assert_int_equal(cfg.frame_timeout, 30);
 	assert_int_equal(cfg.busy_poll, 50);
+	assert_int_equal(cfg.max_conns_per_uid, 64);
+	assert_int_equal(cfg.max_request_memory, 64);
+	assert_int_equal(cfg.max_request_mem_uid, 16);
+	assert_int_equal(cfg.max_denied_per_uid, 20);
 }
 
 /* Each number's bounds: the ends are in, one past them is out. */
@@ -882,6 +889,11 @@ static void test_limit_ranges(void **state)
 	    {"frame-timeout", 1, 3600, offsetof(struct agent_config, frame_timeout)},
 	    {"shutdown-timeout", 0, 300, offsetof(struct agent_config, drain_timeout)},
 	    {"busy-poll", 0, 1000, offsetof(struct agent_config, busy_poll)},
+	    {"max-connections-per-uid", 1, 65536, offsetof(struct agent_config, max_conns_per_uid)},
+	    {"max-request-memory", 2, 65536, offsetof(struct agent_config, max_request_memory)},
+	    {"max-request-memory-per-uid", 2, 65536,
+	     offsetof(struct agent_config, max_request_mem_uid)},
+	    {"max-denied-per-uid", 0, 1000000, offsetof(struct agent_config, max_denied_per_uid)},
 	};
 	static const char *const junk[] = {
 	    "-1", "+5", "1x", "0x10", "1 2", "1.5", "99999999999999999999", "4294967297"};
