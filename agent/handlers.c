@@ -660,7 +660,8 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	if (r->ctx->audit == NULL || in->op == PROTO_OP_HELLO || in->op == PROTO_OP_PING ||
 	    r->unrecorded)
 		return P11A_OK;
-	if (status != P11A_OK && !r->allowed &&
+	/* Requests that use no key (refusals, LIST): a flood of them is counted. */
+	if (!r->allowed &&
 	    !ratelimit_record(r->ctx->ratelimit, r->peer->uid, busypoll_now_us() / 1000)) {
 		r->suppressed = 1;
 		return P11A_OK;

@@ -91,7 +91,7 @@ static int summarize(struct ratelimit *rl, struct window *w)
 	rec.op = "audit-suppressed";
 	rec.status = P11A_OK;
 	rec.detail = detail;
-	log_warn("uid %d: %llu more denied requests suppressed", w->uid,
+	log_warn("uid %d: %llu more denied or keyless requests suppressed", w->uid,
 		 (unsigned long long)w->suppressed);
 	if (audit_write(rl->audit, &rec) != P11A_OK)
 		return -1;

@@ -1,12 +1,13 @@
 /*
  * ratelimit: at most so many audit records a second, per peer uid, of the
- * requests the agent refuses before any key is used (denied by the policy,
- * malformed, unknown, for a key that does not exist, before HELLO, ...).
+ * requests that use no key: those the agent refuses before any key is used
+ * (denied by the policy, malformed, unknown, for a key that does not exist
+ * or is hidden, before HELLO, ...) and key lists.
  * Beyond that, such requests are still answered but counted instead of
  * recorded, and one summary record a second per uid says how many were left
  * out: op "audit-suppressed", detail {"uid":U,"suppressed":N}, written by the
- * agent as itself, and the log says "uid U: N more denied requests
- * suppressed". Requests that use a key are always recorded, and so are all
+ * agent as itself, and the log says "uid U: N more denied or keyless
+ * requests suppressed". Requests that use a key are always recorded, and so are all
  * of root's and the agent's own uid's.
  *
  * A uid's second starts at its first refusal; a summary is written when that
