@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <pwd.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -336,6 +338,48 @@ static unsigned busy_poll_setting(void)
 }
 
 /*
+ * The uid $P11AGENT_AGENT_USER names (a user name, or a number), or -1 when it
+ * is unset, empty or names nobody.
+ */
+static long trusted_agent_uid(void)
+{
+	const char *env = getenv(P11A_AGENT_USER_ENV);
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end;
+	unsigned long v;
+
+	if (env == NULL || *env == '\0')
+		return -1;
+	if (getpwnam_r(env, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		return (long)res->pw_uid;
+	errno = 0;
+	v = strtoul(env, &end, 10);
+	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || v >= (uid_t)-1)
+		return -1;
+	return (long)v;
+}
+
+/*
+ * A socket directory of the trusted agent user (agent_uid): real is its real
+ * path. It must be that user's, a directory that neither group nor others
+ * may write, in a directory that only root or uid could have made it in: owned
+ * by one of them and writable by nobody else, sticky or not (safepath_check
+ * on it). Returns P11A_OK, or P11A_ERR_UNSAFE_PATH.
+ */
+static int agent_user_dir(const char *real, uid_t uid, long agent_uid)
+{
+	char parent[PATH_MAX], why[512];
+	struct stat st;
+
+	if (agent_uid < 0 || lstat(real, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != (uid_t)agent_uid || (st.st_mode & 0022) != 0)
+		return P11A_ERR_UNSAFE_PATH;
+	snprintf(parent, sizeof(parent), "%s", real);
+	return safepath_check("the directory above the agent's socket directory", dirname(parent),
+			      uid, SAFEPATH_DIR, NULL, 0, why, sizeof(why));
+}
+
+/*
  * Checks, as ssh does with its agent's socket, that no other user could have
  * put the socket at path: its directory (symbolic links resolved) is owned by
  * root or us and writable by nobody else, the directories above it are safe
@@ -350,6 +394,7 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], real[PATH_MAX];
 	const char *base = strrchr(path, '/');
 	uid_t uid = geteuid();
+	long agent_uid = trusted_agent_uid();
 	struct stat st;
 	int r, n;
 
@@ -369,10 +414,15 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 	}
 	r = safepath_check("the agent's socket directory", dir, uid, SAFEPATH_DIR, real,
 			   sizeof(real), msg, msg_len);
+	if (r == P11A_ERR_UNSAFE_PATH && realpath(dir, real) != NULL &&
+	    agent_user_dir(real, uid, agent_uid) == P11A_OK)
+		r = P11A_OK;
 	if (r == P11A_ERR_UNSAFE_PATH) {
 		n = (int)strlen(msg);
 		snprintf(msg + n, msg_len - (size_t)n,
-			 "; or use an agent socket of root's or your own (-S, %s)", P11A_SOCK_ENV);
+			 "; or use an agent socket of root's or your own (-S, %s), or set %s to "
+			 "the user of an agent you trust",
+			 P11A_SOCK_ENV, P11A_AGENT_USER_ENV);
 		return r;
 	}
 	if (r != P11A_OK)
@@ -391,12 +441,13 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 		snprintf(msg, msg_len, "%s is not a socket: is --socket right?", out_real);
 		return P11A_ERR_UNSAFE_PATH;
 	}
-	if (st.st_uid != 0 && st.st_uid != uid) {
+	if (st.st_uid != 0 && st.st_uid != uid &&
+	    (agent_uid < 0 || st.st_uid != (uid_t)agent_uid)) {
 		snprintf(msg, msg_len,
 			 "the socket %s is owned by uid %u, not by root or uid %u: another user's "
 			 "agent, or one put there by another user; use an agent of root or "
-			 "your own",
-			 out_real, (unsigned)st.st_uid, (unsigned)uid);
+			 "your own, or set %s to the user of an agent you trust",
+			 out_real, (unsigned)st.st_uid, (unsigned)uid, P11A_AGENT_USER_ENV);
 		return P11A_ERR_UNSAFE_PATH;
 	}
 	return P11A_OK;

@@ -38,6 +38,14 @@ extern "C" {
  * p11a_connect(); unset, empty or unreadable means 0, never.
  */
 #define P11A_BUSY_POLL_ENV "P11AGENT_BUSY_POLL"
+/*
+ * Environment variable: the user (name or number) of an agent the caller
+ * trusts besides root's and its own, such as a service user that serves a
+ * socket-group. p11a_connect() then also accepts a socket of that user's in a
+ * directory of that user's, when the directory above it is one that only
+ * root or the caller could have made it in (not /tmp).
+ */
+#define P11A_AGENT_USER_ENV "P11AGENT_AGENT_USER"
 
 /*
  * Error codes. Codes below 64 travel on the wire (the agent's verdict);
@@ -178,8 +186,11 @@ struct p11a_conn;
  * resolved) must be a directory owned by root or the caller's effective uid
  * that neither group nor others may write, every directory above it owned by
  * root or the caller and not writable by others unless sticky (like /tmp),
- * and the socket a socket owned by root or the caller. It then connects to
- * the socket's real path.
+ * and the socket a socket owned by root or the caller. With
+ * $P11AGENT_AGENT_USER, a directory and socket of that user are accepted too,
+ * when the directory above is owned by root or the caller and writable by
+ * nobody else (P11A_AGENT_USER_ENV). It then connects to the socket's real
+ * path.
  * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_UNSAFE_PATH
  * when the check fails (p11a_connect_message() says what is wrong and how to
  * fix it), P11A_ERR_VERSION when no common protocol version exists.

@@ -164,6 +164,39 @@ client_refuses "socket directory of uid $UO" "$T/fake/agent.sock" \
 check_rc "P11AGENT_SOCK in a directory of uid $UO: ping refused" 3 \
 	env P11AGENT_SOCK="$T/fake/agent.sock" timeout 30 "$P11AGENT" ping
 check_err "P11AGENT_SOCK in a directory of uid $UO: message" "owned by uid $UO"
+check_err "P11AGENT_SOCK in a directory of uid $UO: names P11AGENT_AGENT_USER" P11AGENT_AGENT_USER
+# Naming another user as the one whose agent is trusted changes nothing.
+run env P11AGENT_AGENT_USER=54499 timeout -k 2 30 "$P11AGENT" -S "$T/fake/agent.sock" ping
+if [ "$RC" -eq 3 ] && [ ! -s "$T/got" ]; then
+	pass "P11AGENT_AGENT_USER of another uid: still refused"
+else
+	fail "P11AGENT_AGENT_USER of another uid: still refused" "exit $RC, $(wc -c <"$T/got") bytes sent"
+fi
+# A service user's agent (socket-group) in a directory root made for it: the
+# client trusts it only when told to, by P11AGENT_AGENT_USER.
+run env P11AGENT_AGENT_USER=$UO timeout -k 2 30 "$P11AGENT" -S "$T/fake/agent.sock" ping
+sleep 0.2
+if [ -s "$T/got" ]; then
+	pass "P11AGENT_AGENT_USER=$UO: the client talks to that user's agent (exit $RC)"
+else
+	fail "P11AGENT_AGENT_USER=$UO: the client talks to that user's agent" "exit $RC: $(show "$ERR")"
+fi
+fake_stop
+# ... but not in a directory anyone could have made, such as one in /tmp.
+mkdir -m 1777 "$T/sticky"
+chmod 1777 "$T/sticky"
+mkdir -m 0755 "$T/sticky/fake"
+chown "$UO:$UO" "$T/sticky/fake"
+fake_start "$T/sticky/fake" "$UO"
+run env P11AGENT_AGENT_USER=$UO timeout -k 2 30 "$P11AGENT" -S "$T/sticky/fake/agent.sock" \
+	sign ec256 -i "$MSG" -o "$T/fake.sig"
+sleep 0.2
+if [ "$RC" -eq 3 ] && [ ! -s "$T/got" ]; then
+	pass "P11AGENT_AGENT_USER=$UO, its directory in a sticky one: refused"
+else
+	fail "P11AGENT_AGENT_USER=$UO, its directory in a sticky one: refused" \
+		"exit $RC, $(wc -c <"$T/got") bytes sent: $(show "$ERR")"
+fi
 fake_stop
 
 mkdir -m 0777 "$T/fakeworld"
