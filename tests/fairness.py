@@ -65,7 +65,10 @@ def raise_nofile(want):
 def hello_refused(s):
     """Greets the agent on s: None when it answers, else why not (the
     message of its BUSY error frame, or what else came)."""
-    s.sendall(hello())
+    try:
+        s.sendall(hello())
+    except OSError:
+        pass  # refused before the hello went: its error frame may be there all the same
     try:
         r = read_reply(s)
     except (OSError, ValueError) as e:
