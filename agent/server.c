@@ -667,10 +667,16 @@ static int hold_reply(struct conn *c, size_t *held, struct buf *out)
 	return replace_reply(out, P11A_ERR_BUSY, why);
 }
 
+/*
+ * Takes c off the list. Once the count reaches zero, drain() returns and the
+ * server, its quota with it, may be freed at once: what c holds of the quota
+ * is given back first, and srv is not touched after the unlock.
+ */
 static void conn_unlink(struct conn *c)
 {
 	struct server *srv = c->srv;
 
+	quota_conn_put(srv->quota, c->peer.uid);
 	pthread_mutex_lock(&srv->lock);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -681,7 +687,6 @@ static void conn_unlink(struct conn *c)
 	if (--srv->nconns == 0)
 		pthread_cond_broadcast(&srv->idle);
 	pthread_mutex_unlock(&srv->lock);
-	quota_conn_put(srv->quota, c->peer.uid);
 }
 
 /*

@@ -518,6 +518,8 @@ static void gen_audit(void)
 	char detail[512], hex[2 * AUDITLOG_MAC_LEN + 1];
 	static const char none[] =
 	    "abababababababababababababababababababababababababababababababab";
+	/* Deep nesting, then a line cut inside a string. */
+	static const char nested[] = "{\"seq\":1,\"detail\":{\"a\":[[[[[[1]]]]]]}}\n{\"\n";
 	size_t len = 0, l3, l4;
 	unsigned int dlen = 0;
 
@@ -551,7 +553,7 @@ static void gen_audit(void)
 	memcpy(cut, t + l3, l4 - l3);
 	memcpy(cut + (l4 - l3), t, l3);
 	write_seed("audit", "reordered", cut, len);
-	write_seed("audit", "nested", "{\"seq\":1,\"detail\":{\"a\":[[[[[[1]]]]]]}}\n{\"\n", 44);
+	write_seed("audit", "nested", nested, sizeof(nested) - 1);
 }
 
 int main(int argc, char **argv)
