@@ -52,11 +52,14 @@ signer() {
 	echo "$ok $bad" >"$T/signer.result"
 }
 
-# The bound on the whole run: an agent under AddressSanitizer or valgrind,
-# beside the other tests of a parallel make check, gets twice as long.
-BOUND=30
+# The bound on the whole run catches an attack that stalls the agent (the
+# attacks take about 25 s, the stalled frames 6 of them); that the good
+# client is served quickly is checked above, per ping. It is loose because a
+# shared machine running a parallel make check may be slow; an agent under
+# AddressSanitizer or valgrind gets twice as long.
+BOUND=60
 if [ -n "$AGENT_WRAP" ] || grep -q libasan "/proc/$AGENT_PID/maps" 2>/dev/null; then
-	BOUND=60
+	BOUND=120
 fi
 signer >"$T/signer.log" 2>&1 &
 SIGNER=$!
