@@ -73,7 +73,7 @@ is_kind() {
 only_files() {
 	local name=$1 dir=$2 got want
 	shift 2
-	got=$(cd "$dir" && ls -A | sort | tr '\n' ' ')
+	got=$(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')
 	want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
 	if [ "$got" = "$want" ]; then
 		pass "$name"
@@ -211,10 +211,11 @@ if [ "$ROOT" = yes ] && [ "$DEVICES_OK" = yes ] && [ "$SYMLINK_OK" = yes ]; then
 	fi
 	before=$(stat -c '%F %N' /dev/stdout /dev/stderr)
 	p11a sign signer -i "$MSG" -o /dev/stdout 2>"$ERR" | cat >"$T/piped.sig"
-	if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+	RC=${PIPESTATUS[0]}
+	if [ "$RC" -eq 0 ]; then
 		pass "/dev/stdout to a pipe"
 	else
-		fail "/dev/stdout to a pipe" "exit ${PIPESTATUS[0]}; stderr: $(show "$ERR")"
+		fail "/dev/stdout to a pipe" "exit $RC; stderr: $(show "$ERR")"
 	fi
 	sig_ok "/dev/stdout to a pipe: signature" "$T/piped.sig"
 	printf 'head\n' >"$T/appended"
@@ -290,10 +291,11 @@ else
 fi
 is_kind "user: /dev/null still a device" /dev/null "character special file"
 p11u sign signer -i "$MSG" -o /dev/stdout 2>"$ERR" | cat >"$T/user-piped.sig"
-if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+RC=${PIPESTATUS[0]}
+if [ "$RC" -eq 0 ]; then
 	pass "user: /dev/stdout to a pipe"
 else
-	fail "user: /dev/stdout to a pipe" "exit ${PIPESTATUS[0]}; stderr: $(show "$ERR")"
+	fail "user: /dev/stdout to a pipe" "exit $RC; stderr: $(show "$ERR")"
 fi
 sig_ok "user: /dev/stdout to a pipe: signature" "$T/user-piped.sig"
 run p11u sign signer -i "$MSG" -o /dev/stdout
