@@ -36,15 +36,15 @@ head -c 2000 /dev/urandom >>"$MSG"
 chmod 0644 "$MSG"
 cp "$top_srcdir/tests/lsan.supp" "$D/lsan.supp" 2>/dev/null && chmod 0644 "$D/lsan.supp"
 
+# As root, the socket and the key are for the ordinary user too.
 SOCK=$T/run/agent.sock
-cat >"$T/p11agent.conf" <<EOF
-# p11agentd test configuration: a key the ordinary user may sign with
-socket-group = $SGID
-
-[key signer]
-uri = pkcs11:object=ec256;type=private
-allow-users = $UU
-EOF
+{
+	echo "# p11agentd test configuration: a key the ordinary user may sign with"
+	[ "$ROOT" = yes ] && echo "socket-group = $SGID"
+	echo "[key signer]"
+	echo "uri = pkcs11:object=ec256;type=private"
+	[ "$ROOT" = yes ] && echo "allow-users = $UU"
+} >"$T/p11agent.conf"
 start_agent --config "$T/p11agent.conf" || finish
 p11a pubkey signer >"$D/pub.pem" 2>"$ERR" || die "pubkey signer: $(show "$ERR")"
 
