@@ -3,8 +3,10 @@
  *
  * Input (-i FILE, or stdin) is read in two steps: a bounded head, then, for
  * inputs that are hashed here, the rest in chunks, so that a large file never
- * sits in memory whole. Output (-o FILE, or stdout) is written whole or not
- * at all: to a temporary file beside FILE, renamed over it on success.
+ * sits in memory whole. Output (-o PATH, or stdout) goes where PATH leads,
+ * and PATH stays what it was: a regular file is written whole or not at all
+ * (a temporary file beside it, renamed over it on success); a device or a
+ * FIFO is written into; a symlink is followed to what it points at.
  *
  * Functions return 0, or -1 with a one-line message in msg naming the file.
  *
@@ -45,15 +47,29 @@ int cli_read_file(const char *path, size_t max, uint8_t **out_data, size_t *out_
 void cli_data_free(uint8_t *data, size_t len);
 
 /*
- * Writes data to path (NULL: stdout). A file is written to a temporary file
- * in the same folder and renamed over path only once all of it is on disk;
- * on failure nothing is left behind.
+ * Writes data to path (NULL: stdout), by what is there:
+ * - /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: written to the
+ *   descriptor this process holds, never opened again.
+ * - a symlink: followed, link by link, to what it points at, which is then
+ *   written as below; the link stays. A dangling link is refused, as cp
+ *   refuses it, and so is another user's link in a world-writable sticky
+ *   folder (as fs.protected_symlinks).
+ * - a regular file, or nothing: data goes to a temporary file in the same
+ *   folder, synced, and renamed over it, so a failure leaves the old file as
+ *   it was and nothing beside it. An existing file must be writable by this
+ *   user; its mode (without set-id bits) is kept, and its owner and group
+ *   where this user may give them; other hard links keep the old file. A new
+ *   file gets the mode creat() would give.
+ * - a character or block device, or a FIFO: opened for writing as it is
+ *   (not made, truncated or replaced) and written into; a FIFO waits for a
+ *   reader.
+ * - a directory or a socket: refused.
  */
 int cli_write_output(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len);
 
 /*
  * As cli_write_output(), for a secret (a plaintext, a session key, a shared
- * secret): a file is made with mode 0600 whatever the umask.
+ * secret): a regular file gets mode 0600, new or replaced, whatever the umask.
  */
 int cli_write_secret(const char *path, const uint8_t *data, size_t len, char *msg, size_t msg_len);
 
