@@ -97,6 +97,32 @@ else
 fi
 PPID2=$(sed -n 's/^P11AGENT_PID=\([0-9]*\);.*/\1/p' "$OUT")
 
+# In the foreground, the lines only with -s or -c, once the socket answers.
+timeout -k 2 60 "$P11AGENTD" -f -s --config "$CONF" --socket "$T/fg.sock" \
+	</dev/null >"$T/fg.out" 2>>"$T/agent.log" &
+FGPID=$!
+AGENT_PIDS="$AGENT_PIDS $FGPID"
+if wait_socket "$T/fg.sock" "$FGPID" && sleep 0.2 &&
+	grep -qx "P11AGENT_SOCK=$T/fg.sock; export P11AGENT_SOCK;" "$T/fg.out" &&
+	grep -qxE "P11AGENT_PID=[0-9]+; export P11AGENT_PID;" "$T/fg.out"; then
+	pass "--foreground -s: the lines on stdout"
+else
+	fail "--foreground -s: the lines on stdout" "$(show "$T/fg.out")"
+fi
+kill -TERM "$FGPID" 2>/dev/null
+wait "$FGPID" 2>/dev/null
+timeout -k 2 60 "$P11AGENTD" -f --config "$CONF" --socket "$T/fg.sock" \
+	</dev/null >"$T/fg.out" 2>>"$T/agent.log" &
+FGPID=$!
+AGENT_PIDS="$AGENT_PIDS $FGPID"
+if wait_socket "$T/fg.sock" "$FGPID" && [ ! -s "$T/fg.out" ]; then
+	pass "--foreground without -s or -c: nothing on stdout"
+else
+	fail "--foreground without -s or -c: nothing on stdout" "$(show "$T/fg.out")"
+fi
+kill -TERM "$FGPID" 2>/dev/null
+wait "$FGPID" 2>/dev/null
+
 # --- -k ------------------------------------------------------------------------------
 # kill_agent NAME CODE [VAR=VALUE...]: p11agentd -k with that environment.
 kill_agent() {
