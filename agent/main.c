@@ -637,8 +637,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("serving %zu keys on %s", token_key_count(tok), st.sock);
-	if (ready_fd < 0 && st.shell_given)
-		(void)startup_print_env(stdout, st.shell, st.sock, getpid());
+	if (ready_fd < 0 && st.shell_given &&
+	    startup_print_env(stdout, st.shell, st.sock, getpid()) != 0)
+		log_warn("cannot print the shell lines on standard output: %s", strerror(errno));
 	ready(ready_fd);
 	ready_fd = -1;
 	rc = server_run(the_server, &ctx);
