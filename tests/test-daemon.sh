@@ -218,6 +218,12 @@ if SHELL=/bin/sh timeout -k 2 20 "$P11AGENTD" --module "$SOFTHSM_MODULE" \
 		fi
 	else
 		fail "daemon mode: P11AGENT_PID printed" "stdout: $(show "$T/daemon.out")"
+		# Stop it all the same: found by its socket path, unique to this test.
+		for p in /proc/[0-9]*; do
+			case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+			*p11agentd*"$SOCK"*) kill -TERM "${p#/proc/}" ;;
+			esac
+		done
 	fi
 else
 	fail "daemon mode: the command returns 0" "exit $?; stderr: $(show "$ERR")"
