@@ -286,4 +286,14 @@ if [ "$RC" = 2 ] && [ "$(grep -o 'pin-source' "$ERR" | wc -l)" = 1 ]; then
 else
 	fail "--pin-source error names the option once" "exit $RC; $(show "$ERR")"
 fi
+
+# Every agent of this test is gone; one still here (its pid never printed) is stopped.
+for p in /proc/[0-9]*; do
+	case $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) in
+	*p11agentd*"$T"*)
+		fail "no agent left running" "pid ${p#/proc/}"
+		kill -TERM "${p#/proc/}"
+		;;
+	esac
+done
 finish
