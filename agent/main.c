@@ -30,6 +30,7 @@
 #include "ratelimit.h"
 #include "safepath.h"
 #include "server.h"
+#include "startup.h"
 #include "token.h"
 
 /* Exit codes of p11agentd (p11agentd.8). */
@@ -39,6 +40,17 @@
 #define AGENT_SECRET_HEAP (256 * 1024)
 
 static struct server *the_server;
+
+/* How this p11agentd starts (or, with -k, stops another): the ssh-agent-like part. */
+struct start {
+	int kill;	 /* -k */
+	int shell_given; /* -s or -c */
+	enum startup_shell shell;
+	const char *pidfile_arg;				  /* --pidfile as given */
+	char pidfile[PATH_MAX];					  /* its absolute path, or "" */
+	char tmpdir[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* private socket dir, or "" */
+	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];	  /* absolute */
+};
 
 /* Only writes to the server's pipe: the server loop does the work (server_run). */
 static void on_signal(int sig)
@@ -65,12 +77,18 @@ static void on_hup(void *arg)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: p11agentd [--config FILE] [--module PATH] [--token URI]\n"
-		   "                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
-		   "                 [--foreground] [--log-level error|warn|info|debug]\n"
-		   "                 [--new-audit-chain]\n"
-		   "       p11agentd --help | --version\n"
-		   "See p11agentd(8) and p11agent.conf(5).\n");
+	fprintf(f,
+		"Usage: p11agentd [-s | -c] [--config FILE] [--module PATH] [--token URI]\n"
+		"                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
+		"                 [--pidfile FILE] [--foreground]\n"
+		"                 [--log-level error|warn|info|debug] [--new-audit-chain]\n"
+		"       p11agentd [-s | -c] -k\n"
+		"       p11agentd --help | --version\n"
+		"\n"
+		"Started in the background, prints the shell lines that set P11AGENT_SOCK and\n"
+		"P11AGENT_PID: eval \"$(p11agentd --config FILE)\". -k stops the agent named by\n"
+		"P11AGENT_PID. -s: sh syntax, -c: csh syntax (default: from $SHELL).\n"
+		"See p11agentd(8) and p11agent.conf(5).\n");
 }
 
 /*
@@ -120,15 +138,18 @@ static unsigned secs_to_ms(unsigned secs)
 
 /*
  * Forks before anything touches the token (never fork after C_Initialize).
- * The parent waits until the child says it is ready (exit 0) or dies (its
- * status). Returns in the child with the write end of the ready pipe.
+ * The parent waits until the child says it is ready, then prints the shell
+ * lines that name the socket and the child's pid, and exits 0; or, when the
+ * child dies first, exits with its status. Returns in the child with the
+ * write end of the ready pipe.
  */
-static int daemonize(struct secret **pin)
+static int daemonize(struct secret **pin, const struct start *st)
 {
 	int p[2], status;
 	pid_t pid;
 	char c;
 
+	fflush(NULL); /* nothing buffered is written twice */
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
 		fprintf(stderr, "p11agentd: cannot daemonize: %s\n", strerror(errno));
 		exit(EXIT_START);
@@ -138,8 +159,17 @@ static int daemonize(struct secret **pin)
 		secret_free(*pin);
 		*pin = NULL;
 		close(p[1]);
-		if (read(p[0], &c, 1) == 1)
+		if (read(p[0], &c, 1) == 1) {
+			if (startup_print_env(stdout, st->shell, st->sock, pid) != 0)
+				fprintf(stderr,
+					"p11agentd: cannot print the shell lines (%s); the agent "
+					"runs as pid %ld on %s\n",
+					strerror(errno), (long)pid, st->sock);
 			exit(0);
+		}
+		/* The child removes its directory itself, unless it was killed. */
+		if (st->tmpdir[0] != '\0')
+			(void)rmdir(st->tmpdir);
 		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
 			exit(WEXITSTATUS(status));
 		exit(EXIT_START);
@@ -249,18 +279,37 @@ static int trust_audit_dir(const char *file, char *msg, size_t msg_len)
 }
 
 /*
+ * Reports a config_set() error for the option --key: its message starts with
+ * the key's name, which is said once.
+ */
+static void option_error(const char *key, const char *msg)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(msg, key, n) == 0 && msg[n] == ':')
+		fprintf(stderr, "p11agentd: --%s%s\n", key, msg + n);
+	else
+		fprintf(stderr, "p11agentd: --%s: %s\n", key, msg);
+	exit(EXIT_USAGE);
+}
+
+/*
  * Parses the command line into cfg: --config first, flags then override it.
  * *out_audit_flags: AUDIT_NEW_CHAIN for --new-audit-chain (a flag only, never
- * a config key: each new chain is a deliberate act).
+ * a config key: each new chain is a deliberate act). The ssh-agent-like
+ * flags (-k, -s, -c, --pidfile) go to st, and are not config keys either.
  */
-static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned *out_audit_flags)
+static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned *out_audit_flags,
+		       struct start *st)
 {
+	static const char shorts[] = "F:m:t:p:S:fl:hVksc";
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
+	    {"config", required_argument, NULL, 'F'},
 	    {"module", required_argument, NULL, 'm'},
 	    {"token", required_argument, NULL, 't'},
 	    {"pin-source", required_argument, NULL, 'p'},
-	    {"socket", required_argument, NULL, 's'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"pidfile", required_argument, NULL, 'P'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
@@ -273,9 +322,16 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:m:t:p:s:fl:hV", opts, NULL)) != -1) {
-		if (c == 'c')
+	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		if (c == 'F')
 			config_file = optarg;
+		else if (c == 'k')
+			st->kill = 1;
+		else if (c == 's' || c == 'c') {
+			st->shell_given = 1;
+			st->shell = c == 's' ? STARTUP_SH : STARTUP_CSH;
+		} else if (c == 'P')
+			st->pidfile_arg = optarg;
 		else if (c == 'h') {
 			usage(stdout);
 			exit(0);
@@ -298,6 +354,8 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	if (st->kill)
+		return;
 	/* A path that does not resolve (or a pipe) is left to config_load_file() to report. */
 	if (config_file != NULL) {
 		c = safepath_check("config file", config_file, geteuid(), 0, real, sizeof(real),
@@ -314,7 +372,7 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		exit(EXIT_USAGE);
 	}
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:m:t:p:s:fl:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		const char *key = NULL, *val = optarg;
 
 		switch (c) {
@@ -327,7 +385,7 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		case 'p':
 			key = "pin-source";
 			break;
-		case 's':
+		case 'S':
 			key = "socket";
 			break;
 		case 'f':
@@ -343,11 +401,88 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		default:
 			break;
 		}
-		if (key != NULL && config_set(cfg, key, val, msg, sizeof(msg)) != 0) {
-			fprintf(stderr, "p11agentd: --%s: %s\n", key, msg);
-			exit(EXIT_USAGE);
-		}
+		if (key != NULL && config_set(cfg, key, val, msg, sizeof(msg)) != 0)
+			option_error(key, msg);
 	}
+}
+
+/* -k: stops the agent named by P11AGENT_PID and prints the lines that unset the variables. */
+static int stop_other(const struct start *st)
+{
+	char msg[1024];
+	pid_t pid;
+	int r;
+
+	if ((r = startup_kill(&pid, msg, sizeof(msg))) != 0) {
+		fprintf(stderr, "p11agentd: -k: %s\n", msg);
+		return r;
+	}
+	if (startup_print_unset(stdout, st->shell, pid) != 0) {
+		fprintf(stderr,
+			"p11agentd: -k: agent %ld stopped, but the shell lines could not be "
+			"printed: %s\n",
+			(long)pid, strerror(errno));
+		return STARTUP_KILL_FAILED;
+	}
+	return 0;
+}
+
+/*
+ * The socket's absolute path into st->sock: --socket (or socket =), else
+ * the default under XDG_RUNTIME_DIR, else a directory of its own made here
+ * (st->tmpdir), as ssh-agent does. Exits with a message when there is none.
+ */
+static void socket_path(const struct agent_config *cfg, struct start *st)
+{
+	char path[sizeof(st->sock)], msg[1024];
+	int r;
+
+	if (cfg->socket != NULL) {
+		if (startup_abspath("--socket", cfg->socket, st->sock, sizeof(st->sock), msg,
+				    sizeof(msg)) != P11A_OK)
+			goto usage;
+		return;
+	}
+	if ((r = proto_default_socket(path, sizeof(path))) == P11A_OK) {
+		if (startup_abspath("the default socket", path, st->sock, sizeof(st->sock), msg,
+				    sizeof(msg)) != P11A_OK)
+			goto usage;
+		return;
+	}
+	if (r != P11A_ERR_NOT_SUPPORTED) {
+		snprintf(msg, sizeof(msg),
+			 "the default socket path ($XDG_RUNTIME_DIR/p11agent/agent.sock) is too "
+			 "long: pass --socket");
+		goto usage;
+	}
+	if (startup_private_dir(st->tmpdir, sizeof(st->tmpdir), msg, sizeof(msg)) != P11A_OK) {
+		fprintf(stderr, "p11agentd: %s\n", msg);
+		exit(EXIT_START);
+	}
+	if (snprintf(st->sock, sizeof(st->sock), "%s/agent.sock", st->tmpdir) >=
+	    (int)sizeof(st->sock)) {
+		(void)rmdir(st->tmpdir);
+		snprintf(msg, sizeof(msg),
+			 "XDG_RUNTIME_DIR is not set and %s/agent.sock is too long for a socket: "
+			 "set XDG_RUNTIME_DIR, a shorter TMPDIR, or pass --socket",
+			 st->tmpdir);
+		goto usage;
+	}
+	log_info("XDG_RUNTIME_DIR is not set: the socket is in a directory of its own, %s",
+		 st->tmpdir);
+	return;
+usage:
+	fprintf(stderr, "p11agentd: %s\n", msg);
+	exit(EXIT_USAGE);
+}
+
+/* Removes what start-up made beside the socket: the pid file, the private directory. */
+static void remove_startup_files(const struct start *st)
+{
+	if (st->pidfile[0] != '\0')
+		startup_remove_pidfile(st->pidfile, getpid());
+	if (st->tmpdir[0] != '\0')
+		(void)rmdir(st->tmpdir);
 }
 
 int main(int argc, char **argv)
@@ -359,15 +494,22 @@ int main(int argc, char **argv)
 	struct server_options sopt;
 	struct secret *pin = NULL;
 	struct sigaction sa;
+	struct start st;
 	enum log_level lvl = LOG_LVL_INFO;
-	char sock[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	char msg[4096], module[PATH_MAX];
 	unsigned audit_flags = 0;
 	int ready_fd = -1, rc, status = EXIT_START;
 
 	harden();
+	memset(&st, 0, sizeof(st));
 	config_init(&cfg);
-	parse_args(argc, argv, &cfg, &audit_flags);
+	parse_args(argc, argv, &cfg, &audit_flags, &st);
+	if (!st.shell_given)
+		st.shell = startup_shell_from_env();
+	if (st.kill) {
+		config_clear(&cfg);
+		return stop_other(&st);
+	}
 	if (cfg.module == NULL) {
 		fprintf(stderr,
 			"p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
@@ -380,11 +522,17 @@ int main(int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 	log_set_level(lvl);
-	if (cfg.socket != NULL)
-		snprintf(sock, sizeof(sock), "%s", cfg.socket);
-	else if (proto_default_socket(sock, sizeof(sock)) != P11A_OK) {
-		fprintf(stderr, "p11agentd: the default socket path is too long: pass --socket\n");
+	if (st.pidfile_arg != NULL &&
+	    startup_abspath("--pidfile", st.pidfile_arg, st.pidfile, sizeof(st.pidfile), msg,
+			    sizeof(msg)) != P11A_OK) {
+		fprintf(stderr, "p11agentd: %s\n", msg);
 		exit(EXIT_USAGE);
+	}
+	socket_path(&cfg, &st);
+	if ((!cfg.foreground || st.shell_given) &&
+	    startup_check_printable(st.sock, msg, sizeof(msg)) != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
 	}
 
 	memset(&sa, 0, sizeof(sa));
@@ -414,7 +562,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!cfg.foreground)
-		ready_fd = daemonize(&pin);
+		ready_fd = daemonize(&pin, &st);
 	/*
 	 * Secrets from here on (the token's PIN copy, plaintexts, session keys)
 	 * live in one locked heap instead of an mlock/munlock pair each.
@@ -470,7 +618,7 @@ int main(int argc, char **argv)
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;
 	raise_nofile(cfg.max_connections);
-	if (server_open(sock, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
+	if (server_open(st.sock, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
@@ -483,7 +631,15 @@ int main(int argc, char **argv)
 	if (token_key_count(tok) == 0)
 		log_warn("the token shows no keys: if it needs a login, give a PIN source "
 			 "(--pin-source, or pin-source in the token URI)");
-	log_info("serving %zu keys on %s", token_key_count(tok), sock);
+	if (st.pidfile[0] != '\0' &&
+	    startup_write_pidfile(st.pidfile, getpid(), msg, sizeof(msg)) != P11A_OK) {
+		log_error("%s", msg);
+		goto out;
+	}
+	log_info("serving %zu keys on %s", token_key_count(tok), st.sock);
+	if (ready_fd < 0 && st.shell_given &&
+	    startup_print_env(stdout, st.shell, st.sock, getpid()) != 0)
+		log_warn("cannot print the shell lines on standard output: %s", strerror(errno));
 	ready(ready_fd);
 	ready_fd = -1;
 	rc = server_run(the_server, &ctx);
@@ -496,6 +652,7 @@ int main(int argc, char **argv)
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");
 		ratelimit_flush(ctx.ratelimit);
+		remove_startup_files(&st);
 		_exit(0);
 	}
 	if (rc != P11A_OK)
@@ -504,6 +661,7 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	server_close(the_server);
+	remove_startup_files(&st);
 	ratelimit_free(ctx.ratelimit);
 	audit_close(ctx.audit);
 	policy_free(ctx.policy);

@@ -9,8 +9,9 @@ BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-
 libcmocka-dev softhsm2 openssl"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
-# valgrind (the integration tests under memcheck).
-TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client clang libclang-rt-14-dev valgrind"
+# valgrind (the integration tests under memcheck), tcsh (p11agentd's csh lines
+# eval'ed by a real csh).
+TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client tcsh clang libclang-rt-14-dev valgrind"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
 # compares the agent with (without them it measures direct and agent only).

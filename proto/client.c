@@ -462,8 +462,19 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	int r;
 
 	connect_message[0] = '\0';
-	if (path == NULL)
-		path = p11a_default_socket();
+	if (path == NULL && *(path = p11a_default_socket()) == '\0') {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+		snprintf(connect_message, sizeof(connect_message),
+			 xdg == NULL || *xdg == '\0'
+			     ? "no socket to connect to: " P11A_SOCK_ENV
+			       " is not set, nor XDG_RUNTIME_DIR (without it p11agentd makes a "
+			       "directory of its own): set " P11A_SOCK_ENV
+			       " to the socket p11agentd printed"
+			     : "no socket to connect to: $XDG_RUNTIME_DIR/p11agent/agent.sock is "
+			       "too long: set " P11A_SOCK_ENV);
+		return P11A_ERR_CONNECT;
+	}
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		return P11A_ERR_NOMEM;
 	conn->fd = -1;

@@ -179,7 +179,9 @@ struct p11a_conn;
 
 /*
  * Connects to the agent at path; NULL path means $P11AGENT_SOCK, else the
- * default $XDG_RUNTIME_DIR/p11agent/agent.sock. Performs the version handshake.
+ * default $XDG_RUNTIME_DIR/p11agent/agent.sock (without XDG_RUNTIME_DIR there
+ * is no default: P11A_ERR_CONNECT, and p11a_connect_message() says to set
+ * P11AGENT_SOCK). Performs the version handshake.
  * On success *out_conn is set; free it with p11a_close().
  * Before it connects, it checks that no other user could have put the socket
  * there, as ssh does with its agent's: the socket's directory (symbolic links
@@ -203,7 +205,11 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn);
 const char *p11a_connect_message(void);
 /* Closes conn and frees it. NULL is a no-op. */
 void p11a_close(struct p11a_conn *conn);
-/* The socket path p11a_connect(NULL, ...) would use, in a static buffer. */
+/*
+ * The socket path p11a_connect(NULL, ...) would use, in a thread-local
+ * buffer; "" when there is none (neither P11AGENT_SOCK nor XDG_RUNTIME_DIR
+ * set, or a path too long).
+ */
 const char *p11a_default_socket(void);
 /* The path conn is connected to. */
 const char *p11a_conn_path(const struct p11a_conn *conn);

@@ -98,9 +98,11 @@ int proto_encode_request(struct buf *out, const struct proto_msg *msg);
 int proto_encode_reply(struct buf *out, const struct proto_msg *msg);
 
 /*
- * The agent's default socket: $XDG_RUNTIME_DIR/p11agent/agent.sock, or
- * /run/user/UID/p11agent/agent.sock when XDG_RUNTIME_DIR is unset.
- * P11A_ERR_INVALID_ARG when it does not fit in len bytes.
+ * The agent's default socket: $XDG_RUNTIME_DIR/p11agent/agent.sock.
+ * P11A_ERR_NOT_SUPPORTED when XDG_RUNTIME_DIR is unset or empty: there is no
+ * default then (p11agentd makes a directory of its own, whose name a client
+ * learns from P11AGENT_SOCK). P11A_ERR_INVALID_ARG when it does not fit in
+ * len bytes.
  */
 int proto_default_socket(char *out, size_t len);
 

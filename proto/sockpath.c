@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "proto.h"
 
@@ -16,9 +15,8 @@ int proto_default_socket(char *out, size_t len)
 	const char *dir = getenv("XDG_RUNTIME_DIR");
 	int n;
 
-	if (dir != NULL && *dir != '\0')
-		n = snprintf(out, len, "%s/p11agent/agent.sock", dir);
-	else
-		n = snprintf(out, len, "/run/user/%u/p11agent/agent.sock", (unsigned)getuid());
+	if (dir == NULL || *dir == '\0')
+		return P11A_ERR_NOT_SUPPORTED;
+	n = snprintf(out, len, "%s/p11agent/agent.sock", dir);
 	return n < 0 || (size_t)n >= len ? P11A_ERR_INVALID_ARG : P11A_OK;
 }
