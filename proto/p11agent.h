@@ -191,14 +191,19 @@ struct p11a_conn;
  * when the directory above is owned by root or the caller and writable by
  * nobody else (P11A_AGENT_USER_ENV). It then connects to the socket's real
  * path.
- * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_UNSAFE_PATH
- * when the check fails (p11a_connect_message() says what is wrong and how to
- * fix it), P11A_ERR_VERSION when no common protocol version exists.
+ * Returns P11A_ERR_CONNECT when it cannot reach an agent there: nothing at
+ * path, a socket nobody listens on (an agent that stopped), a socket or
+ * directory this user may not use (the agent's socket-group), or a file that
+ * is not a socket; P11A_ERR_UNSAFE_PATH when the check fails or path is a
+ * symbolic link; P11A_ERR_VERSION when no common protocol version exists.
+ * p11a_connect_message() says which and what to do.
  */
 int p11a_connect(const char *path, struct p11a_conn **out_conn);
 /*
- * Why the calling thread's last p11a_connect() failed ("Connection refused",
- * "No such file or directory", the agent's message), or "". Thread-local.
+ * Why the calling thread's last p11a_connect() failed, and what to do, as a
+ * sentence to follow the socket's path ("no such file, so no agent listens
+ * there; start p11agentd, ... (P11AGENT_SOCK is not set)"), or the agent's
+ * message; "" after a success. Thread-local.
  */
 const char *p11a_connect_message(void);
 /* Closes conn and frees it. NULL is a no-op. */
