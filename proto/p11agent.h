@@ -2,8 +2,10 @@
  * p11agent.h: the client library of p11agent, libp11agent.
  *
  * A client connects to p11agentd over its Unix socket and asks it to list the
- * keys it holds, export a public key, sign, or verify an HMAC. The keys never
- * leave the token; this library never loads a PKCS#11 module.
+ * keys it holds, export a public key, sign, compute or verify an HMAC,
+ * decrypt, unwrap a session key, derive an ECDH shared secret, or check its
+ * audit trail. The keys never leave the token; this library never loads a
+ * PKCS#11 module.
  *
  * Every fallible function returns a p11a_err (P11A_OK is 0) and writes its
  * outputs only on success. Buffers returned to the caller are freed with
