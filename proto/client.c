@@ -443,20 +443,18 @@ static void unreachable(int e, const char *dir, int given, char *msg, size_t len
 	}
 }
 
-/* What a file of mode m is, when it is not a socket: "a regular file", ... */
+/* What a file of mode m is, when it is neither a socket nor a link: "a regular file", ... */
 static const char *file_kind(mode_t m)
 {
 	if (S_ISREG(m))
 		return "a regular file";
 	if (S_ISDIR(m))
 		return "a directory";
-	if (S_ISLNK(m))
-		return "a symbolic link";
 	if (S_ISFIFO(m))
 		return "a FIFO";
 	if (S_ISCHR(m) || S_ISBLK(m))
 		return "a device";
-	return "not a socket";
+	return "a file of another kind";
 }
 
 /*
