@@ -198,13 +198,11 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 	if (path == NULL)
 		path = p11a_default_socket();
 	if (err == P11A_ERR_CONNECT) {
+		/* p11a_connect() says why and what to do. */
 		const char *why = p11a_connect_message();
 
 		if (why[0] != '\0')
-			len = asprintf(&msg,
-				       "cannot reach the agent at %s (%s): is p11agentd running? "
-				       "is %s set?",
-				       path, why, P11A_SOCK_ENV);
+			len = asprintf(&msg, "cannot reach the agent at %s: %s", path, why);
 		else
 			len = asprintf(
 			    &msg, "cannot reach the agent at %s: is p11agentd running? is %s set?",

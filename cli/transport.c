@@ -61,6 +61,51 @@ static int read_all(struct cli_ctx *c, struct cli_input *in, size_t max, int emp
 	return 0;
 }
 
+/* What the agent says of every ciphertext, or AES-wrapped key, that does not open. */
+#define RSA_FAILED "decryption failed"
+#define AES_FAILED "unwrap failed: the wrapped key does not authenticate"
+
+/*
+ * The report of a ciphertext or wrapped key that did not open. The agent
+ * gives one message whatever the cause (a wrong key, algorithm or label, or a
+ * damaged input), so that no reply is a padding oracle; this adds the next
+ * step, which depends only on the algorithm tried: its name, and that --alg
+ * picks another. Returns the exit status; -1 when the agent's message is
+ * another one.
+ */
+static int report_not_opened(struct cli_ctx *c, int err, const char *what)
+{
+	const struct cli_args *a = c->a;
+	const char *m = p11a_conn_message(c->conn);
+	const struct p11a_alg_info *info;
+	const char *tried, *other;
+	int rsa;
+
+	if (err != P11A_ERR_BAD_INPUT)
+		return -1;
+	if (strcmp(m, RSA_FAILED) == 0)
+		rsa = 1;
+	else if (strcmp(m, AES_FAILED) == 0)
+		rsa = 0;
+	else
+		return -1;
+	/* Without --alg the agent used the default: rsa-oaep-sha256, or aes-kwp. */
+	info = p11a_alg_by_id(a->alg);
+	tried = info != NULL ? info->name : rsa ? "rsa-oaep-sha256" : "aes-kwp";
+	if (!rsa)
+		return cli_reportf(
+		    a->json, p11a_errname(err), cli_exit_code(err),
+		    "%s with '%s': unwrap failed with %s: the wrapped key does not "
+		    "authenticate (wrong key, wrong --alg or damaged input); try --alg %s",
+		    what, a->key, tried, strcmp(tried, "aes-kwp") == 0 ? "aes-kw" : "aes-kwp");
+	other = strcmp(tried, "rsa-oaep-sha256") == 0 ? "rsa-oaep-sha1" : "rsa-oaep-sha256";
+	return cli_reportf(a->json, p11a_errname(err), cli_exit_code(err),
+			   "%s with '%s': decryption failed with %s: wrong key, wrong --alg, %sor "
+			   "damaged input; try --alg %s",
+			   what, a->key, tried,
+			   strncmp(tried, "rsa-oaep", 8) == 0 ? "wrong label " : "", other);
+}
+
 int cli_cmd_decrypt(struct cli_ctx *c)
 {
 	const struct cli_args *a = c->a;
@@ -88,7 +133,8 @@ int cli_cmd_decrypt(struct cli_ctx *c)
 		r = p11a_decrypt(c->conn, a->key, a->alg, label, label_len, data, len, &secret,
 				 &secret_len);
 	if (r != P11A_OK) {
-		ret = cli_fail_agent(c, r, "%s with '%s'", what, a->key);
+		if ((ret = report_not_opened(c, r, what)) < 0)
+			ret = cli_fail_agent(c, r, "%s with '%s'", what, a->key);
 		goto out;
 	}
 	if (cli_write_secret(a->out, secret, secret_len, c->msg, sizeof(c->msg)) != 0) {

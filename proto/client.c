@@ -380,15 +380,96 @@ static int agent_user_dir(const char *real, uid_t uid, long agent_uid)
 }
 
 /*
+ * Where the socket path came from, for the message when nothing is there:
+ * given (by -S), from P11AGENT_SOCK, or the default.
+ */
+static void socket_source(int given, char *out, size_t len)
+{
+	const char *env = getenv(P11A_SOCK_ENV);
+
+	if (env != NULL && *env != '\0')
+		snprintf(out, len, "%s is set to %.240s", P11A_SOCK_ENV, env);
+	else if (given)
+		snprintf(out, len, "%s is not set", P11A_SOCK_ENV);
+	else
+		snprintf(out, len, "%s is not set: this is the default socket", P11A_SOCK_ENV);
+}
+
+/* What advises a user who may not use the socket: the agent's socket-group. */
+#define SOCKET_GROUP_ADVICE                                                                        \
+	"the agent's socket-group setting (p11agent.conf(5)) lets the members of one group use "   \
+	"it: ask whoever runs the agent to add this user to that group, or start an agent of "     \
+	"your own"
+
+/*
+ * The message for errno e, met reaching the socket: by stat or lstat of the
+ * socket's directory dir (dir not NULL), or by connect() to the socket.
+ * given: the caller named the path (else it is P11AGENT_SOCK's or the default).
+ */
+static void unreachable(int e, const char *dir, int given, char *msg, size_t len)
+{
+	char source[320];
+
+	switch (e) {
+	case ENOENT:
+		socket_source(given, source, sizeof(source));
+		snprintf(msg, len,
+			 "no such file, so no agent listens there; start p11agentd, or name its "
+			 "socket with -S or %s (%s)",
+			 P11A_SOCK_ENV, source);
+		break;
+	case ECONNREFUSED:
+		snprintf(msg, len,
+			 "no agent is running there (connection refused): the socket is left from "
+			 "an agent that stopped; start p11agentd, which replaces it");
+		break;
+	case EACCES:
+	case EPERM:
+		if (dir != NULL)
+			snprintf(msg, len,
+				 "uid %u may not enter the socket's directory %s (permission "
+				 "denied); " SOCKET_GROUP_ADVICE,
+				 (unsigned)geteuid(), dir);
+		else
+			snprintf(
+			    msg, len,
+			    "the agent's socket is there, but uid %u may not use it (permission "
+			    "denied); " SOCKET_GROUP_ADVICE,
+			    (unsigned)geteuid());
+		break;
+	default:
+		snprintf(msg, len, "%s: is p11agentd running?", strerror(e));
+		break;
+	}
+}
+
+/* What a file of mode m is, when it is neither a socket nor a link: "a regular file", ... */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "a file of another kind";
+}
+
+/*
  * Checks, as ssh does with its agent's socket, that no other user could have
  * put the socket at path: its directory (symbolic links resolved) is owned by
  * root or us and writable by nobody else, the directories above it are safe
  * (safepath_check), and the socket is a socket of root or ours. Then nobody
  * else can replace it before we connect to its real path, out_real.
- * Returns P11A_OK; P11A_ERR_CONNECT when there is nothing at path;
- * P11A_ERR_UNSAFE_PATH or P11A_ERR_CONNECT (path too long) with a message.
+ * given: the caller named the path (for the message when nothing is there).
+ * Returns P11A_OK; P11A_ERR_CONNECT when there is nothing at path, this user
+ * may not reach it, or it is no socket (a symbolic link excepted), with a
+ * message that says which and what to do; P11A_ERR_UNSAFE_PATH when another
+ * user could have put it there, or it is a symbolic link.
  */
-static int check_socket(const char *path, char *out_real, size_t real_len, char *msg,
+static int check_socket(const char *path, int given, char *out_real, size_t real_len, char *msg,
 			size_t msg_len)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], real[PATH_MAX];
@@ -409,7 +490,7 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 		base++;
 	}
 	if (stat(dir, &st) != 0) {
-		snprintf(msg, msg_len, "%s", strerror(errno));
+		unreachable(errno, dir, given, msg, msg_len);
 		return P11A_ERR_CONNECT;
 	}
 	r = safepath_check("the agent's socket directory", dir, uid, SAFEPATH_DIR, real,
@@ -434,12 +515,21 @@ static int check_socket(const char *path, char *out_real, size_t real_len, char 
 		return P11A_ERR_CONNECT;
 	}
 	if (lstat(out_real, &st) != 0) {
-		snprintf(msg, msg_len, "%s", strerror(errno));
+		unreachable(errno, real, given, msg, msg_len);
 		return P11A_ERR_CONNECT;
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(msg, msg_len, "%s is not a socket: is --socket right?", out_real);
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(msg, msg_len,
+			 "%s is a symbolic link, not a socket: give the socket's own path",
+			 out_real);
 		return P11A_ERR_UNSAFE_PATH;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(msg, msg_len,
+			 "%s is %s, not a socket; -S or %s must name the socket p11agentd "
+			 "listens on",
+			 out_real, file_kind(st.st_mode), P11A_SOCK_ENV);
+		return P11A_ERR_CONNECT;
 	}
 	if (st.st_uid != 0 && st.st_uid != uid &&
 	    (agent_uid < 0 || st.st_uid != (uid_t)agent_uid)) {
@@ -459,7 +549,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	struct p11a_conn *conn;
 	struct sockaddr_un sun;
 	struct proto_msg msg = {.op = PROTO_OP_HELLO, .n = 1}, rep;
-	int r;
+	int r, given = path != NULL;
 
 	connect_message[0] = '\0';
 	if (path == NULL && *(path = p11a_default_socket()) == '\0') {
@@ -482,7 +572,8 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn->busy_poll_us = busy_poll_setting();
 	snprintf(conn->path, sizeof(conn->path), "%s", path);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		set_message(conn, "socket path longer than %zu bytes", sizeof(sun.sun_path) - 1);
+		set_message(conn, "the socket path is longer than %zu bytes",
+			    sizeof(sun.sun_path) - 1);
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -490,23 +581,31 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		r = P11A_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = check_socket(path, real, sizeof(real), why, sizeof(why))) != P11A_OK) {
+	if ((r = check_socket(path, given, real, sizeof(real), why, sizeof(why))) != P11A_OK) {
 		set_message(conn, "%s", why);
 		goto out;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, real, strlen(real) + 1);
-	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		set_message(conn, "%s", strerror(errno));
+	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		set_message(conn, "cannot make a socket: %s", strerror(errno));
+		r = P11A_ERR_CONNECT;
+		goto out;
+	}
+	if (connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		unreachable(errno, NULL, given, why, sizeof(why));
+		set_message(conn, "%s", why);
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
 	msg.f[0] = proto_u32(P11A_PROTOCOL_VERSION);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK) {
-		if (r == P11A_ERR_IO)
+		if (r == P11A_ERR_IO) {
+			set_message(conn, "the agent closed the connection before it answered; see "
+					  "p11agentd's log");
 			r = P11A_ERR_CONNECT;
+		}
 		goto out;
 	}
 	if (rep.f[0].u32 != P11A_PROTOCOL_VERSION) {

@@ -2,8 +2,10 @@
  * p11agent.h: the client library of p11agent, libp11agent.
  *
  * A client connects to p11agentd over its Unix socket and asks it to list the
- * keys it holds, export a public key, sign, or verify an HMAC. The keys never
- * leave the token; this library never loads a PKCS#11 module.
+ * keys it holds, export a public key, sign, compute or verify an HMAC,
+ * decrypt, unwrap a session key, derive an ECDH shared secret, or check its
+ * audit trail. The keys never leave the token; this library never loads a
+ * PKCS#11 module.
  *
  * Every fallible function returns a p11a_err (P11A_OK is 0) and writes its
  * outputs only on success. Buffers returned to the caller are freed with
@@ -193,14 +195,19 @@ struct p11a_conn;
  * when the directory above is owned by root or the caller and writable by
  * nobody else (P11A_AGENT_USER_ENV). It then connects to the socket's real
  * path.
- * Returns P11A_ERR_CONNECT when nothing listens there, P11A_ERR_UNSAFE_PATH
- * when the check fails (p11a_connect_message() says what is wrong and how to
- * fix it), P11A_ERR_VERSION when no common protocol version exists.
+ * Returns P11A_ERR_CONNECT when it cannot reach an agent there: nothing at
+ * path, a socket nobody listens on (an agent that stopped), a socket or
+ * directory this user may not use (the agent's socket-group), or a file that
+ * is not a socket; P11A_ERR_UNSAFE_PATH when the check fails or path is a
+ * symbolic link; P11A_ERR_VERSION when no common protocol version exists.
+ * p11a_connect_message() says which and what to do.
  */
 int p11a_connect(const char *path, struct p11a_conn **out_conn);
 /*
- * Why the calling thread's last p11a_connect() failed ("Connection refused",
- * "No such file or directory", the agent's message), or "". Thread-local.
+ * Why the calling thread's last p11a_connect() failed, and what to do, as a
+ * sentence to follow the socket's path ("no such file, so no agent listens
+ * there; start p11agentd, ... (P11AGENT_SOCK is not set)"), or the agent's
+ * message; "" after a success. Thread-local.
  */
 const char *p11a_connect_message(void);
 /* Closes conn and frees it. NULL is a no-op. */

@@ -142,6 +142,28 @@ if check_rc "decrypt default alg" 0 p11a decrypt rsa2048 -i "$T/ct.sha256" -o "$
 fi
 check_refused "decrypt default alg is not rsa-oaep-sha1" 1 'decryption failed' \
 	p11a decrypt rsa2048 -i "$T/ct.sha1"
+# The failure names the algorithm tried and the option that picks another,
+# and says the same for every cause: a wrong hash, a wrong label, a damaged
+# ciphertext (no oracle).
+check_err "decrypt OAEP-SHA1 by default: names rsa-oaep-sha256" \
+	'decryption failed with rsa-oaep-sha256: wrong key, wrong --alg, wrong label or damaged input'
+check_err "decrypt OAEP-SHA1 by default: try --alg rsa-oaep-sha1" 'try --alg rsa-oaep-sha1'
+cp "$ERR" "$T/err.hash"
+oaep_encrypt "$T/rsa.pem" sha256 "$T/pt" "$T/ct.labelled" "$LABEL_HEX"
+flip "$T/ct.sha256" "$T/ct.flipped"
+for what in labelled flipped; do
+	check_refused "decrypt rsa-oaep-sha256, $what" 1 'decryption failed with rsa-oaep-sha256' \
+		p11a decrypt rsa2048 -i "$T/ct.$what"
+	if cmp -s "$ERR" "$T/err.hash"; then
+		pass "decrypt rsa-oaep-sha256, $what: the same error as a wrong hash"
+	else
+		fail "decrypt rsa-oaep-sha256, $what: the same error as a wrong hash" \
+			"'$(show "$ERR")' vs '$(show "$T/err.hash")'"
+	fi
+done
+check_refused "decrypt --alg rsa-oaep-sha1 of OAEP-SHA256" 1 \
+	'decryption failed with rsa-oaep-sha1: .*try --alg rsa-oaep-sha256' \
+	p11a decrypt rsa2048 --alg rsa-oaep-sha1 -i "$T/ct.sha256"
 if check_rc "decrypt by config name" 0 p11a decrypt server-rsa -i "$T/ct.sha256" -o "$T/pt.out"
 then
 	same_bytes "decrypt by config name: OpenSSL's plaintext" "$T/pt.out" "$T/pt"
@@ -215,7 +237,7 @@ for h in sha1 sha256; do
 	flip "$T/ct.$h" "$T/ct.bad"
 	check_refused "decrypt rsa-oaep-$h corrupted ciphertext" 1 'decryption failed' \
 		p11a decrypt rsa2048 --alg "rsa-oaep-$h" -i "$T/ct.bad"
-	sed "s/rsa-oaep-$h/ALG/g" "$ERR" >"$T/err.$h"
+	sed "s/rsa-oaep-sha[0-9]*/ALG/g" "$ERR" >"$T/err.$h"
 done
 if cmp -s "$T/err.sha1" "$T/err.sha256"; then
 	pass "corrupted OAEP: one error, native or software"
@@ -373,6 +395,11 @@ check_refused "unwrap RSA wrapped key 1 byte short" 1 'length|size|short|bytes|f
 flip "$T/wk.sha256" "$T/wk.bad"
 check_refused "unwrap RSA corrupted wrapped key" 1 'decryption failed|unwrap|failed' \
 	p11a unwrap rsa2048 -i "$T/wk.bad"
+check_refused "unwrap OAEP-SHA1 by default" 1 \
+	'decryption failed with rsa-oaep-sha256: .*try --alg rsa-oaep-sha1' \
+	p11a unwrap rsa2048 -i "$T/wk.sha1"
+check_refused "unwrap aes-kw by default (aes-kwp)" 1 \
+	'unwrap failed with aes-kwp: .*try --alg aes-kw' p11a unwrap aes256 -i "$T/wk.kw.32"
 check_refused "unwrap with an EC key" 1 'EC|RSA|AES|key' p11a unwrap ec256 -i "$T/wk.sha256"
 check_refused "unwrap aes-kw with an RSA key" 1 'AES|RSA|fit|key' \
 	p11a unwrap rsa2048 --alg aes-kw -i "$T/wk.kw.32"

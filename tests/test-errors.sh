@@ -164,7 +164,7 @@ fi
 
 # --- agent not running: exit 3 ------------------------------------------------------
 check_rc "agent not running" 3 timeout 30 "$P11AGENT" -S "$T/nowhere.sock" ping
-check_err "agent not running: message" 'is p11agentd running'
+check_err "agent not running: message" 'no agent listens there; start p11agentd'
 check_err "agent not running: names the socket" "$T/nowhere.sock"
 check_rc "agent not running (sign)" 3 timeout 30 "$P11AGENT" -S "$T/nowhere.sock" sign ec256 -i "$MSG"
 check_rc "P11AGENT_SOCK to nowhere" 3 \

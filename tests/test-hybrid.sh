@@ -89,6 +89,30 @@ for key in ec256 no-such-key; do
 		fail "hybrid example fails with $key" "exit $RC; stdout: $(show "$OUT")"
 	fi
 done
+# --help prints the usage and exits 0; an unknown option, or too many
+# arguments, is a usage error (exit 2), never taken for a key name.
+for arg in --help -h; do
+	run_example "$arg"
+	if [ "$RC" -eq 0 ] && grep -q 'Usage: contrib/hybrid-example \[-S SOCKET\] \[KEY \[FILE\]\]' "$OUT" &&
+		! grep -q 'pubkey' "$OUT"; then
+		pass "hybrid example $arg: usage, exit 0"
+	else
+		fail "hybrid example $arg: usage, exit 0" "exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+	fi
+done
+# (Each case: the arguments, then the word the message must name.)
+for case in "--bogus|'--bogus'" "-x rsa2048|'-x'" "-S|'-S'" "rsa2048 file extra|'extra'"; do
+	args=${case%|*}
+	# shellcheck disable=SC2086 # each case is a list of words
+	run_example $args
+	if [ "$RC" -eq 2 ] && grep -q 'Usage: contrib/hybrid-example' "$ERR" &&
+		grep -qF -- "${case#*|}" "$ERR" && [ ! -s "$OUT" ]; then
+		pass "hybrid example '$args': usage error, exit 2"
+	else
+		fail "hybrid example '$args': usage error, exit 2" \
+			"exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+	fi
+done
 if [ -z "$(find "$EXAMPLE_TMP" -mindepth 1 -print -quit)" ]; then
 	pass "hybrid example leaves no files behind"
 else

@@ -1,0 +1,130 @@
+#!/bin/sh
+# test-quickstart.sh: contrib/quickstart's arguments. A mistyped one (stpo)
+# is named, with the valid ones, exit 2, before anything is installed, built
+# or started; --help prints the usage, exit 0. Then the quickstart itself,
+# with this build and its demo in the test's folder, and README's tour after
+# it: it says the packages were already there, prints the socket's absolute
+# path, keeps an audit trail that audit-verify finds intact (online, then
+# offline after 'stop'), and 'clean' removes the demo. (Skipped when a
+# package the quickstart needs is missing: it would install it.)
+#
+# SPDX-License-Identifier: Apache-2.0
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+QS=$top_srcdir/contrib/quickstart
+
+# Its demo folder, were it to make one: it must not.
+P11AGENT_DEMO_DIR="$T/demo"
+P11AGENT_BUILD_DIR="$T/build"
+export P11AGENT_DEMO_DIR P11AGENT_BUILD_DIR
+for arg in stpo --bogus "stop now"; do
+	# shellcheck disable=SC2086 # "stop now" is two words
+	run timeout -k 2 30 bash "$QS" $arg
+	if [ "$RC" -eq 2 ]; then
+		pass "quickstart '$arg': exit 2"
+	else
+		fail "quickstart '$arg': exit 2" "exit $RC; stderr: $(show "$ERR")"
+	fi
+	bad=${arg##* }
+	[ "$arg" = "stop now" ] && bad=now
+	check_err "quickstart '$arg': names it" "'$bad'"
+	check_err "quickstart '$arg': lists the valid ones" "run.*stop.*clean.*--help"
+	if [ -e "$T/demo" ] || [ -e "$T/build" ] || [ -s "$OUT" ]; then
+		fail "quickstart '$arg': does nothing" "stdout: $(show "$OUT")"
+	else
+		pass "quickstart '$arg': does nothing"
+	fi
+done
+run timeout -k 2 30 bash "$QS" --help
+if [ "$RC" -eq 0 ] && grep -q 'contrib/quickstart clean' "$OUT"; then
+	pass "quickstart --help: usage, exit 0"
+else
+	fail "quickstart --help: usage, exit 0" "exit $RC; stdout: $(show "$OUT")"
+fi
+
+# --- the quickstart and README's tour -------------------------------------------
+# shellcheck source=contrib/deps.sh
+. "$top_srcdir/contrib/deps.sh"
+# shellcheck disable=SC2086
+if [ -n "$(missing_packages $BUILD_PACKAGES)" ]; then
+	skip "the quickstart" "missing Debian packages: $(missing_packages $BUILD_PACKAGES | tr '\n' ' ')"
+	finish
+fi
+DEMO=$T/demo
+P11AGENT_DEMO_DIR="$DEMO"
+P11AGENT_BUILD_DIR="$top_builddir"
+# The demo agent is stopped on every exit, whatever happens here.
+trap 'timeout 30 bash "$QS" stop >/dev/null 2>&1; _cleanup' EXIT
+run env -u P11AGENT_SOCK timeout -k 2 600 bash "$QS"
+cp "$OUT" "$T/qs.out"
+if [ "$RC" -eq 0 ]; then
+	pass "quickstart: exit 0"
+else
+	fail "quickstart: exit 0" "exit $RC; stderr: $(show "$ERR"); stdout: $(tail -n 5 "$T/qs.out" | tr '\n' ' ')"
+	finish
+fi
+# qs_says NAME ERE: the quickstart's output matches ERE.
+qs_says() {
+	if grep -Eq -- "$2" "$T/qs.out"; then
+		pass "quickstart: $1"
+	else
+		fail "quickstart: $1" "no line matches /$2/"
+	fi
+}
+qs_says "packages already installed" '^Already installed: build-essential'
+if grep -q '^Installed' "$T/qs.out"; then
+	fail "quickstart: installed nothing" "$(grep '^Installed' "$T/qs.out")"
+else
+	pass "quickstart: installed nothing"
+fi
+qs_says "the socket's absolute path" "listening on $DEMO/agent.sock\$"
+qs_says "P11AGENT_SOCK, absolute" "^\\\$ export P11AGENT_SOCK=$DEMO/agent.sock\$"
+qs_says "lists the audit keys" '^audit-mac +hmac:256'
+qs_says "signatures verify" '^Verified OK'
+qs_says "the hybrid example" 'round-tripped'
+qs_says "the audit trail is intact" '^audit trail intact: [0-9]+ records, .*keyed: every MAC confirmed'
+
+# README's tour, as written there, from the checkout: demo/ and build/ are
+# this test's.
+export P11AGENT_SOCK=$DEMO/agent.sock
+cd "$T" || die "cd $T"
+check_rc "README: sign with an algorithm that does not fit" 1 \
+	"$P11AGENT" sign web-ecdsa --alg rsa-pss-sha256 -i demo/release.txt -o release.sig
+check_err "README: ... its message" "algorithm rsa-pss-sha256 does not fit an EC key"
+check_rc "README: sign with no such key" 5 "$P11AGENT" sign release -i demo/release.txt
+check_err "README: ... its message" "no key matches 'release'; run 'p11agent list'"
+check_rc "README: ping at no agent" 3 "$P11AGENT" -S demo/none.sock ping
+check_err "README: ... its message" \
+	"cannot reach the agent at demo/none.sock: no such file, so no agent listens there"
+check "README: openssl encrypts with PKCS#1 v1.5" ossl pkeyutl -encrypt -pubin \
+	-inkey demo/release-rsa.pem -in demo/release.txt -out demo/release.v15
+check_rc "README: rsa-pkcs1 decryption refused" 1 \
+	"$P11AGENT" decrypt release-rsa --alg rsa-pkcs1 -i demo/release.v15
+check_err "README: ... its message" "rsa-pkcs1 decryption is a padding oracle"
+check "README: list --json" "$P11AGENT" --json list
+if python3 -c 'import json, sys
+keys = [k for k in json.load(open(sys.argv[1])) if k["label"] == "release-rsa"]
+assert keys[0]["ops"] == ["sign", "decrypt", "unwrap"], keys
+assert keys[0]["sw_algs"] == ["rsa-oaep-sha256", "rsa-oaep-sha384", "rsa-oaep-sha512"], keys' "$OUT"
+then
+	pass "README: list --json shows release-rsa's ops and sw_algs"
+else
+	fail "README: list --json shows release-rsa's ops and sw_algs" "$(show "$OUT")"
+fi
+check "README: quickstart stop" timeout -k 2 60 bash "$QS" stop
+check "README: audit-verify offline after stop" "$P11AGENT" audit-verify \
+	--pubkey demo/audit-sig.pem demo/audit.jsonl
+if grep -Eq '^audit trail intact: ([0-9]+) records, .*: \1 confirmed by [0-9]+ checkpoint' "$OUT"; then
+	pass "README: every record confirmed offline"
+else
+	fail "README: every record confirmed offline" "$(show "$OUT")"
+fi
+check "quickstart clean" timeout -k 2 60 bash "$QS" clean
+if [ -e "$DEMO" ]; then
+	fail "quickstart clean: the demo is gone" "$DEMO is still there"
+else
+	pass "quickstart clean: the demo is gone"
+fi
+
+finish
