@@ -1,7 +1,7 @@
 /*
  * commands: the p11agent commands that list keys, export public keys, sign
- * and verify; cli_run() dispatches every command (the key transport ones are
- * in transport.c). See commands.h.
+ * and verify, each with its usage text; cli_run() runs the command the
+ * parser found in the table (table.c). See commands.h.
  *
  * Every helper here that can fail reports the failure itself (output.h) and
  * returns the exit status, 0 meaning "go on".
@@ -25,6 +25,7 @@
 #include "output.h"
 #include "pkey.h"
 #include "transport.h"
+#include "usage.h"
 
 /* Largest signature or MAC file verify reads (RSA-16384 is 2 KiB). */
 #define MAX_SIG_FILE (16u * 1024u)
@@ -32,6 +33,81 @@
 #define MAX_ONESHOT (64u * 1024u * 1024u)
 /* Bytes of input read before deciding to stream the rest through a hash. */
 #define HEAD_LOCAL (64u * 1024u)
+
+const char cli_usage_ping[] = "Usage: p11agent [-S SOCKET] ping\n"
+			      "\n"
+			      "Checks that the agent answers. Prints \"agent at SOCKET: ok\".\n";
+
+const char cli_exit_ping[] =
+    "Exit status: 0 the agent answers; 1 the agent refused (busy, out of memory);\n"
+    "2 usage error; 3 agent unreachable, or not one to trust.\n";
+
+const char cli_usage_list[] =
+    "Usage: p11agent [-S SOCKET] [--json] list\n"
+    "\n"
+    "Lists the keys the agent holds, a line a key:\n"
+    "  NAME  TYPE  OPS  FINGERPRINT  URI\n"
+    "NAME is the agent's config name for the key, else its label, else id:HEX;\n"
+    "TYPE e.g. rsa:2048, ec:P-256, ed25519, hmac:256, aes:256; OPS the operations\n"
+    "the key allows; FINGERPRINT the SHA-256 fingerprint of its public key as\n"
+    "'ssh-add -l' and 'ssh-keygen -l' print it (SHA256:base64), or '-' for a key\n"
+    "with no OpenSSH form (HMAC, AES); URI its pkcs11: URI, which works as KEY.\n"
+    "The fingerprints cost one request per key (its public key).\n"
+    "With --json: a JSON array of objects with label, id, uri, type, bits, curve,\n"
+    "ops, algs, default_alg, sw_algs (those of algs that the agent completes in\n"
+    "software), name (the config name) and fingerprint (\"\" when none).\n";
+
+const char cli_usage_pubkey[] =
+    "Usage: p11agent [-S SOCKET] pubkey KEY [--format pem|der|ssh]\n"
+    "       p11agent [-S SOCKET] pubkey --all [--format pem|ssh]\n"
+    "\n"
+    "Prints the public key of KEY on stdout:\n"
+    "  --format pem   SubjectPublicKeyInfo, PEM (the default)\n"
+    "  --format der   SubjectPublicKeyInfo, DER (binary)\n"
+    "  --format ssh   an OpenSSH public key line (RSA, ECDSA, Ed25519)\n"
+    "  --all          every key 'p11agent list' shows that has a public key, in\n"
+    "                 its order, instead of KEY: with --format ssh one line each,\n"
+    "                 as 'ssh-add -L' prints them (keys with no OpenSSH form are\n"
+    "                 left out); with pem one PEM block each; der is refused\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_sign[] =
+    "Usage: p11agent [-S SOCKET] sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]\n"
+    "\n"
+    "Signs the bytes of IN (default stdin) with KEY; writes the signature to OUT\n"
+    "(default stdout). OUT is written whole or not at all.\n"
+    "  --alg ALG      the algorithm (default: the key's own: rsa-pkcs1-sha256 for RSA,\n"
+    "                 the curve's hash for ECDSA, ed25519, hmac-sha256)\n"
+    "  -i, --in IN    the input file ('-': stdin)\n"
+    "  -o, --out OUT  the signature file ('-': stdout)\n"
+    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
+    "  --raw          ECDSA: r||s instead of a DER ECDSA-Sig-Value\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_verify[] =
+    "Usage: p11agent [-S SOCKET] verify KEY --sig FILE [--alg ALG] [-i IN] [--prehashed] "
+    "[--raw]\n"
+    "\n"
+    "Checks the signature in FILE over the bytes of IN (default stdin). Prints\n"
+    "\"Verified OK\" and exits 0 when it is valid, prints \"Verification failure\"\n"
+    "and exits 1 when not. Signatures are checked here with OpenSSL on the key's\n"
+    "public key; HMACs are checked by the agent, inside the token.\n"
+    "  --sig FILE     the signature or HMAC\n"
+    "  --alg ALG      the algorithm (default: the key's own)\n"
+    "  -i, --in IN    the signed file ('-': stdin)\n"
+    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
+    "  --raw          ECDSA: FILE holds r||s instead of DER\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_hmac[] =
+    "Usage: p11agent [-S SOCKET] hmac KEY [--alg ALG] [-i IN] [-o OUT]\n"
+    "\n"
+    "Computes the HMAC of IN (default stdin) with the secret key KEY, inside the\n"
+    "token; writes it to OUT (default stdout). Check one with 'p11agent verify'.\n"
+    "  --alg ALG      the algorithm (default: hmac-sha256)\n"
+    "  -i, --in IN    the input file ('-': stdin)\n"
+    "  -o, --out OUT  the HMAC file ('-': stdout)\n"
+    "\n" CLI_USAGE_KEY;
 
 /*
  * The algorithm to use when --alg is absent: the key's default as the agent
@@ -91,7 +167,7 @@ static int fetch_pubkey(struct cli_ctx *c, EVP_PKEY **out_pkey)
 	return ret;
 }
 
-static int cmd_ping(struct cli_ctx *c)
+int cli_cmd_ping(struct cli_ctx *c)
 {
 	int r;
 
@@ -109,7 +185,7 @@ static int cmd_ping(struct cli_ctx *c)
 	return 0;
 }
 
-static int cmd_list(struct cli_ctx *c)
+int cli_cmd_list(struct cli_ctx *c)
 {
 	struct p11a_key_info *keys = NULL;
 	size_t n = 0;
@@ -139,7 +215,7 @@ static char *ssh_comment(struct cli_ctx *c)
 	return name != NULL ? name : strdup(c->a->key);
 }
 
-static int cmd_pubkey(struct cli_ctx *c)
+int cli_cmd_pubkey(struct cli_ctx *c)
 {
 	EVP_PKEY *pkey = NULL;
 	uint8_t *der = NULL;
@@ -296,8 +372,7 @@ static int sign_input(struct cli_ctx *c, p11a_alg alg, uint32_t flags)
 	}
 	r = p11a_sign(c->conn, c->a->key, alg, flags, tbs, tbs_len, &sig, &sig_len);
 	if (r != P11A_OK) {
-		ret = cli_fail_agent(c, r, "%s with '%s'",
-				     c->a->cmd == CLI_CMD_HMAC ? "hmac" : "sign", c->a->key);
+		ret = cli_fail_agent(c, r, "%s with '%s'", c->a->cmd->name, c->a->key);
 		goto out;
 	}
 	if (cli_write_output(c->a->out, sig, sig_len, c->msg, sizeof(c->msg)) != 0) {
@@ -312,7 +387,7 @@ out:
 	return ret;
 }
 
-static int cmd_sign(struct cli_ctx *c)
+int cli_cmd_sign(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	uint32_t flags = 0;
@@ -332,7 +407,7 @@ static int cmd_sign(struct cli_ctx *c)
 	return sign_input(c, alg, flags);
 }
 
-static int cmd_hmac(struct cli_ctx *c)
+int cli_cmd_hmac(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	int r;
@@ -436,7 +511,7 @@ out:
 	return ret;
 }
 
-static int cmd_verify(struct cli_ctx *c)
+int cli_cmd_verify(struct cli_ctx *c)
 {
 	const struct p11a_alg_info *info;
 	struct cli_input *in = NULL;
@@ -477,45 +552,9 @@ int cli_run(const struct cli_args *args)
 
 	memset(&c, 0, sizeof(c));
 	c.a = args;
-	switch (args->cmd) {
-	case CLI_CMD_PING:
-		ret = cmd_ping(&c);
-		break;
-	case CLI_CMD_LIST:
-		ret = cmd_list(&c);
-		break;
-	case CLI_CMD_PUBKEY:
-		ret = cmd_pubkey(&c);
-		break;
-	case CLI_CMD_SIGN:
-		ret = cmd_sign(&c);
-		break;
-	case CLI_CMD_VERIFY:
-		ret = cmd_verify(&c);
-		break;
-	case CLI_CMD_HMAC:
-		ret = cmd_hmac(&c);
-		break;
-	case CLI_CMD_DECRYPT:
-	case CLI_CMD_UNWRAP:
-		ret = cli_cmd_decrypt(&c);
-		break;
-	case CLI_CMD_DERIVE:
-		ret = cli_cmd_derive(&c);
-		break;
-	case CLI_CMD_SEAL:
-		ret = cli_cmd_seal(&c);
-		break;
-	case CLI_CMD_OPEN:
-		ret = cli_cmd_open(&c);
-		break;
-	case CLI_CMD_AUDIT_VERIFY:
-		ret = cli_cmd_audit_verify(&c);
-		break;
-	default:
-		ret = cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");
-		break;
-	}
+	if (args->cmd == NULL || args->cmd->run == NULL)
+		return cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");
+	ret = args->cmd->run(&c);
 	p11a_close(c.conn);
 	return ret;
 }
