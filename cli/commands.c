@@ -185,22 +185,85 @@ int cli_cmd_ping(struct cli_ctx *c)
 	return 0;
 }
 
+/* Whether keys of type t have a public key (and so maybe an OpenSSH form). */
+static int has_pubkey(p11a_key_type t)
+{
+	return t == P11A_KEY_RSA || t == P11A_KEY_EC || t == P11A_KEY_ED25519;
+}
+
+/*
+ * The public key of the key at uri, as OpenSSL's; *out_err is the agent's
+ * p11a_err when it came from there (0 for a local failure). The caller
+ * reports: list shows '-' for a key it cannot fingerprint.
+ */
+static int key_pkey(struct cli_ctx *c, const char *uri, EVP_PKEY **out_pkey)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int r;
+
+	if ((r = p11a_pubkey(c->conn, uri, &der, &der_len)) != P11A_OK)
+		return r;
+	r = cli_pkey_from_der(der, der_len, out_pkey, c->msg, sizeof(c->msg));
+	p11a_free(der, der_len);
+	return r;
+}
+
+/*
+ * The OpenSSH fingerprint of every key that has one (one pubkey request per
+ * key), else "": fps[i] is malloc'd, fps too; free with free_fps().
+ */
+static char **key_fingerprints(struct cli_ctx *c, const struct p11a_key_info *keys, size_t n)
+{
+	char **fps = calloc(n > 0 ? n : 1, sizeof(*fps));
+	char fp[CLI_SSH_FP_LEN];
+	EVP_PKEY *pkey;
+	size_t i;
+
+	if (fps == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pkey = NULL;
+		fp[0] = '\0';
+		if (has_pubkey(keys[i].type) && keys[i].uri != NULL &&
+		    key_pkey(c, keys[i].uri, &pkey) == P11A_OK &&
+		    cli_pkey_ssh_fingerprint(pkey, fp, c->msg, sizeof(c->msg)) != P11A_OK)
+			fp[0] = '\0';
+		EVP_PKEY_free(pkey);
+		fps[i] = strdup(fp);
+	}
+	return fps;
+}
+
+static void free_fps(char **fps, size_t n)
+{
+	if (fps == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(fps[i]);
+	free(fps);
+}
+
 int cli_cmd_list(struct cli_ctx *c)
 {
 	struct p11a_key_info *keys = NULL;
+	char **fps = NULL;
 	size_t n = 0;
-	int r;
+	int r, ret;
 
 	if ((r = cli_connect(c)) != 0)
 		return r;
 	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
 		return cli_fail_agent(c, r, "list the keys");
-	cli_print_keys(stdout, keys, n, c->a->json);
-	p11a_keys_free(keys, n);
+	fps = key_fingerprints(c, keys, n);
+	cli_print_keys(stdout, keys, (const char *const *)fps, n, c->a->json);
+	ret = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))
-		return cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
-				   strerror(errno));
-	return 0;
+		ret = cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
+				  strerror(errno));
+	free_fps(fps, n);
+	p11a_keys_free(keys, n);
+	return ret;
 }
 
 /* The comment of an OpenSSH line: the key's name as list shows it, else KEY as typed. */
@@ -215,6 +278,62 @@ static char *ssh_comment(struct cli_ctx *c)
 	return name != NULL ? name : strdup(c->a->key);
 }
 
+/* pem or ssh text of pkey (comment for ssh); *out malloc'd. */
+static int pubkey_text(struct cli_ctx *c, EVP_PKEY *pkey, const char *comment, char **out,
+		       size_t *out_len)
+{
+	if (c->a->format == CLI_FORMAT_SSH)
+		return cli_pkey_ssh(pkey, comment, out, out_len, c->msg, sizeof(c->msg));
+	return cli_pkey_pem(pkey, out, out_len, c->msg, sizeof(c->msg));
+}
+
+/*
+ * pubkey --all: every listed key that has a public key, in list's order; with
+ * --format ssh those with an OpenSSH form, as 'ssh-add -L' prints them.
+ */
+static int pubkey_all(struct cli_ctx *c)
+{
+	struct p11a_key_info *keys = NULL;
+	EVP_PKEY *pkey = NULL;
+	char *text = NULL, *name = NULL;
+	size_t n = 0, text_len = 0, i;
+	int r, ret = 0;
+
+	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
+		return cli_fail_agent(c, r, "list the keys");
+	for (i = 0; i < n && ret == 0; i++) {
+		if (!has_pubkey(keys[i].type))
+			continue;
+		if ((r = key_pkey(c, keys[i].uri, &pkey)) != P11A_OK) {
+			ret = r < P11A_ERR_CONNECT ? cli_fail_agent(c, r,
+								    "export the public key of "
+								    "'%s'",
+								    keys[i].uri)
+						   : cli_fail_local(c, r);
+			break;
+		}
+		name = cli_key_name(&keys[i]);
+		r = pubkey_text(c, pkey, name, &text, &text_len);
+		if (r == P11A_OK)
+			r = cli_write_output(NULL, (const uint8_t *)text, text_len, c->msg,
+					     sizeof(c->msg));
+		else if (r == P11A_ERR_NOT_SUPPORTED && c->a->format == CLI_FORMAT_SSH)
+			r = P11A_OK; /* no OpenSSH form: left out, as ssh-add -L would */
+		else
+			ret = cli_fail_local(c, r);
+		if (ret == 0 && r != P11A_OK)
+			ret = cli_fail_file(c);
+		free(text);
+		free(name);
+		EVP_PKEY_free(pkey);
+		text = NULL;
+		name = NULL;
+		pkey = NULL;
+	}
+	p11a_keys_free(keys, n);
+	return ret;
+}
+
 int cli_cmd_pubkey(struct cli_ctx *c)
 {
 	EVP_PKEY *pkey = NULL;
@@ -225,6 +344,10 @@ int cli_cmd_pubkey(struct cli_ctx *c)
 
 	if ((ret = cli_connect(c)) != 0)
 		goto out;
+	if (c->a->all) {
+		ret = pubkey_all(c);
+		goto out;
+	}
 	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK) {
 		ret = cli_fail_agent(c, r, "export the public key of '%s'", c->a->key);
 		goto out;
@@ -233,19 +356,11 @@ int cli_cmd_pubkey(struct cli_ctx *c)
 		ret = cli_fail_local(c, r);
 		goto out;
 	}
-	switch (c->a->format) {
-	case CLI_FORMAT_DER:
-		r = P11A_OK;
-		break;
-	case CLI_FORMAT_SSH:
+	r = P11A_OK;
+	if (c->a->format == CLI_FORMAT_SSH)
 		comment = ssh_comment(c);
-		r = cli_pkey_ssh(pkey, comment, &text, &text_len, c->msg, sizeof(c->msg));
-		break;
-	case CLI_FORMAT_PEM:
-	default:
-		r = cli_pkey_pem(pkey, &text, &text_len, c->msg, sizeof(c->msg));
-		break;
-	}
+	if (c->a->format != CLI_FORMAT_DER)
+		r = pubkey_text(c, pkey, comment, &text, &text_len);
 	if (r != P11A_OK) {
 		ret = cli_fail_local(c, r);
 		goto out;
