@@ -18,7 +18,7 @@ python3 -c '
 import json, sys
 for k in json.load(open(sys.argv[1])):
     print("%s\t%s\t%s" % (k["uri"], k["type"], k["fingerprint"]))
-' "$OUT" >"$T/keys" || die "list --json is not JSON: $(show "$OUT")"
+' "$OUT" >"$T/keys" || die "list --json: not JSON, or a key without \"fingerprint\": $(show "$OUT")"
 check "list" p11a list
 cp "$OUT" "$T/table"
 
