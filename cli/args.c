@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,405 +19,69 @@
 /* Most positional arguments any command takes (audit-verify's FILEs). */
 #define MAX_POSITIONAL CLI_MAX_FILES
 
-enum opt_id {
-	OPT_SOCKET,
-	OPT_JSON,
-	OPT_HELP,
-	OPT_VERSION,
-	OPT_ALG,
-	OPT_IN,
-	OPT_OUT,
-	OPT_SIG,
-	OPT_PREHASHED,
-	OPT_RAW,
-	OPT_FORMAT,
-	OPT_LABEL,
-	OPT_LABEL_HEX,
-	OPT_KEY_LEN,
-	OPT_PEER,
-	OPT_KEY_FILE,
-	OPT_KEY_ID,
-	OPT_KEYED,
-	OPT_PARTIAL,
-	OPT_PUBKEY,
+static const struct cli_option opts[] = {
+    {"socket", 'S', CLI_OPT_SOCKET, CLI_VALUE_FILE, "SOCKET"},
+    {"json", 0, CLI_OPT_JSON, CLI_VALUE_NONE, NULL},
+    {"help", 'h', CLI_OPT_HELP, CLI_VALUE_NONE, NULL},
+    {"version", 0, CLI_OPT_VERSION, CLI_VALUE_NONE, NULL},
+    {"alg", 0, CLI_OPT_ALG, CLI_VALUE_ALG, "ALG"},
+    {"in", 'i', CLI_OPT_IN, CLI_VALUE_FILE, "IN"},
+    {"out", 'o', CLI_OPT_OUT, CLI_VALUE_FILE, "OUT"},
+    {"sig", 0, CLI_OPT_SIG, CLI_VALUE_FILE, "FILE"},
+    {"prehashed", 0, CLI_OPT_PREHASHED, CLI_VALUE_NONE, NULL},
+    {"raw", 0, CLI_OPT_RAW, CLI_VALUE_NONE, NULL},
+    {"format", 0, CLI_OPT_FORMAT, CLI_VALUE_FORMAT, "pem|der|ssh"},
+    {"label", 0, CLI_OPT_LABEL, CLI_VALUE_TEXT, "TEXT"},
+    {"label-hex", 0, CLI_OPT_LABEL_HEX, CLI_VALUE_TEXT, "HEX"},
+    {"key-len", 0, CLI_OPT_KEY_LEN, CLI_VALUE_TEXT, "N"},
+    {"peer", 0, CLI_OPT_PEER, CLI_VALUE_FILE, "PEER"},
+    {"key-file", 0, CLI_OPT_KEY_FILE, CLI_VALUE_FILE, "FILE"},
+    {"key-id", 0, CLI_OPT_KEY_ID, CLI_VALUE_TEXT, "TEXT"},
+    {"keyed", 0, CLI_OPT_KEYED, CLI_VALUE_NONE, NULL},
+    {"partial", 0, CLI_OPT_PARTIAL, CLI_VALUE_NONE, NULL},
+    {"pubkey", 0, CLI_OPT_PUBKEY, CLI_VALUE_FILE, "FILE"},
+    {"all", 0, CLI_OPT_ALL, CLI_VALUE_NONE, NULL},
 };
 
-#define CMD_BIT(c) (1u << (c))
-#define IN_GLOBAL CMD_BIT(CLI_CMD_NONE)
-#define IN_ANY_CMD                                                                                 \
-	(CMD_BIT(CLI_CMD_PING) | CMD_BIT(CLI_CMD_LIST) | CMD_BIT(CLI_CMD_PUBKEY) |                 \
-	 CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC) |                 \
-	 CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE) |            \
-	 CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN) | CMD_BIT(CLI_CMD_AUDIT_VERIFY) |           \
-	 CMD_BIT(CLI_CMD_HELP))
-#define IN_SIGNING (CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY) | CMD_BIT(CLI_CMD_HMAC))
-#define IN_KEYX (CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP) | CMD_BIT(CLI_CMD_DERIVE))
-#define IN_ENVELOPE (CMD_BIT(CLI_CMD_SEAL) | CMD_BIT(CLI_CMD_OPEN))
-#define IN_OAEP (CMD_BIT(CLI_CMD_DECRYPT) | CMD_BIT(CLI_CMD_UNWRAP))
+/* The longest spelling of an option as typed, "--label-hex", and its NUL. */
+#define TYPED_MAX 16
 
-struct opt_def {
-	const char *long_name;
-	char short_name; /* 0: long form only */
-	int has_arg;
-	enum opt_id id;
-	unsigned scope; /* CMD_BIT()s of the commands that take it; IN_GLOBAL: before one */
-};
-
-static const struct opt_def opts[] = {
-    {"socket", 'S', 1, OPT_SOCKET, IN_GLOBAL | IN_ANY_CMD},
-    {"json", 0, 0, OPT_JSON, IN_GLOBAL | IN_ANY_CMD},
-    {"help", 'h', 0, OPT_HELP, IN_GLOBAL | IN_ANY_CMD},
-    {"version", 0, 0, OPT_VERSION, IN_GLOBAL},
-    {"alg", 0, 1, OPT_ALG, IN_SIGNING | IN_KEYX},
-    {"in", 'i', 1, OPT_IN, IN_SIGNING | IN_OAEP | IN_ENVELOPE},
-    {"out", 'o', 1, OPT_OUT, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_HMAC) | IN_KEYX | IN_ENVELOPE},
-    {"sig", 0, 1, OPT_SIG, CMD_BIT(CLI_CMD_VERIFY)},
-    {"prehashed", 0, 0, OPT_PREHASHED, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY)},
-    {"raw", 0, 0, OPT_RAW, CMD_BIT(CLI_CMD_SIGN) | CMD_BIT(CLI_CMD_VERIFY)},
-    {"format", 0, 1, OPT_FORMAT, CMD_BIT(CLI_CMD_PUBKEY)},
-    {"label", 0, 1, OPT_LABEL, IN_OAEP},
-    {"label-hex", 0, 1, OPT_LABEL_HEX, IN_OAEP},
-    {"key-len", 0, 1, OPT_KEY_LEN, CMD_BIT(CLI_CMD_UNWRAP)},
-    {"peer", 0, 1, OPT_PEER, CMD_BIT(CLI_CMD_DERIVE)},
-    {"key-file", 0, 1, OPT_KEY_FILE, IN_ENVELOPE},
-    {"key-id", 0, 1, OPT_KEY_ID, CMD_BIT(CLI_CMD_SEAL)},
-    {"keyed", 0, 0, OPT_KEYED, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
-    {"partial", 0, 0, OPT_PARTIAL, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
-    {"pubkey", 0, 1, OPT_PUBKEY, CMD_BIT(CLI_CMD_AUDIT_VERIFY)},
-};
-
-static const struct {
-	const char *name;
-	enum cli_cmd cmd;
-	size_t npos; /* positional arguments it needs (more allowed when many) */
-	int many;
-} cmds[] = {
-    {"ping", CLI_CMD_PING, 0, 0},
-    {"list", CLI_CMD_LIST, 0, 0},
-    {"pubkey", CLI_CMD_PUBKEY, 1, 0},
-    {"sign", CLI_CMD_SIGN, 1, 0},
-    {"verify", CLI_CMD_VERIFY, 1, 0},
-    {"hmac", CLI_CMD_HMAC, 1, 0},
-    {"decrypt", CLI_CMD_DECRYPT, 1, 0},
-    {"unwrap", CLI_CMD_UNWRAP, 1, 0},
-    {"derive", CLI_CMD_DERIVE, 1, 0},
-    {"seal", CLI_CMD_SEAL, 0, 0},
-    {"open", CLI_CMD_OPEN, 0, 0},
-    {"help", CLI_CMD_HELP, 0, 0},
-    {"audit-verify", CLI_CMD_AUDIT_VERIFY, 1, 1},
-};
-
-#define ALG_NAMES                                                                                  \
-	"  rsa-pkcs1-sha256, rsa-pkcs1-sha384, rsa-pkcs1-sha512,\n"                                \
-	"  rsa-pss-sha256, rsa-pss-sha384, rsa-pss-sha512,\n"                                      \
-	"  ecdsa-sha256, ecdsa-sha384, ecdsa-sha512, ed25519,\n"                                   \
-	"  hmac-sha256, hmac-sha384, hmac-sha512"
-
-#define OAEP_NAMES "rsa-oaep-sha1, rsa-oaep-sha256, rsa-oaep-sha384, rsa-oaep-sha512"
-
-#define KEYX_ALG_NAMES                                                                             \
-	"  decrypt: " OAEP_NAMES ",\n"                                                             \
-	"           rsa-pkcs1 (where the agent's configuration allows it)\n"                       \
-	"  unwrap:  " OAEP_NAMES ",\n"                                                             \
-	"           aes-kw, aes-kwp\n"                                                             \
-	"  derive:  ecdh"
-
-#define KEY_TEXT                                                                                   \
-	"KEY is a key's label, id:HEX (its CKA_ID) or a pkcs11: URI as 'p11agent list'\n"          \
-	"prints it.\n"
-
-#define EXIT_TEXT                                                                                  \
-	"Exit status: 0 ok; 1 signature invalid, or the agent or the token refused;\n"             \
-	"2 usage error; 3 agent unreachable; 4 denied by policy; 5 no such key or\n"               \
-	"ambiguous key; 6 token unavailable.\n"
-
-#define SECRET_OUT_TEXT "OUT is written whole or not at all; a file is made with mode 0600.\n"
-
-#define LOCAL_EXIT_TEXT                                                                            \
-	"Exit status: 0 ok; 1 the key file, the input or the output is wrong, or the\n"            \
-	"envelope does not open or does not authenticate; 2 usage error.\n"
-
-static const char usage_general[] =
-    "Usage: p11agent [-S SOCKET] [--json] COMMAND [ARGS]\n"
-    "\n"
-    "Uses keys held by p11agentd. The keys never leave the token.\n"
-    "\n"
-    "Commands:\n"
-    "  ping                  check that the agent answers\n"
-    "  list                  list the keys, a line a key: NAME  TYPE  OPS  URI\n"
-    "  pubkey KEY [--format pem|der|ssh]\n"
-    "                        print a public key (SubjectPublicKeyInfo PEM by default)\n"
-    "  sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]\n"
-    "                        sign IN (default stdin), signature to OUT (default stdout)\n"
-    "  verify KEY --sig FILE [--alg ALG] [-i IN] [--prehashed] [--raw]\n"
-    "                        check a signature or an HMAC: exit 0 valid, 1 invalid\n"
-    "  hmac KEY [--alg ALG] [-i IN] [-o OUT]\n"
-    "                        compute an HMAC inside the token\n"
-    "  decrypt KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]\n"
-    "                        decrypt IN with KEY (RSA), plaintext to OUT\n"
-    "  unwrap KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]\n"
-    "         [--key-len N]  recover the session key wrapped in IN (RSA, AES keys)\n"
-    "  derive KEY --peer PEER [-o OUT]\n"
-    "                        ECDH with the peer's public key: the shared secret\n"
-    "  seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]\n"
-    "                        encrypt IN under the key in FILE (CMS, AES-256-GCM);\n"
-    "                        local, needs no agent\n"
-    "  open --key-file FILE [-i IN] [-o OUT]\n"
-    "                        decrypt what seal made; FILE may be - (stdin); local\n"
-    "  audit-verify [--pubkey FILE] [--keyed] [--partial] FILE...\n"
-    "                        check the agent's audit trail (FILEs: one chain, oldest\n"
-    "                        first); asks the agent for keyed records, or with\n"
-    "                        --pubkey checks its signed checkpoints offline\n"
-    "  help [COMMAND]        print this help, or a command's\n"
-    "\n"
-    "Options:\n"
-    "  -S, --socket SOCKET   the agent's socket (default: $P11AGENT_SOCK, else\n"
-    "                        $XDG_RUNTIME_DIR/p11agent/agent.sock)\n"
-    "  --json                machine-readable output (list, and errors on stderr)\n"
-    "  -h, --help            print help and exit; 'p11agent COMMAND --help' too\n"
-    "  --version             print the version and exit\n"
-    "\n" KEY_TEXT "ALG is, for sign, verify and hmac, one of:\n" ALG_NAMES "\n"
-    "and for the other commands:\n" KEYX_ALG_NAMES "\n\n" EXIT_TEXT;
-
-static const char usage_ping[] = "Usage: p11agent [-S SOCKET] ping\n"
-				 "\n"
-				 "Checks that the agent answers. Prints \"agent at SOCKET: ok\".\n"
-				 "\n" EXIT_TEXT;
-
-static const char usage_list[] =
-    "Usage: p11agent [-S SOCKET] [--json] list\n"
-    "\n"
-    "Lists the keys the agent holds, a line a key: NAME  TYPE  OPS  URI.\n"
-    "NAME is the agent's config name for the key, else its label, else id:HEX;\n"
-    "TYPE e.g. rsa:2048, ec:P-256,\n"
-    "ed25519, hmac:256, aes:256; OPS the operations the key allows; URI its\n"
-    "pkcs11: URI, which works as KEY. With --json: a JSON array of objects with\n"
-    "label, id, uri, type, bits, curve, ops, algs, default_alg, sw_algs (those\n"
-    "of algs that the agent completes in software) and name (the config name).\n"
-    "\n" EXIT_TEXT;
-
-static const char usage_pubkey[] =
-    "Usage: p11agent [-S SOCKET] pubkey KEY [--format pem|der|ssh]\n"
-    "\n"
-    "Prints the public key of KEY on stdout:\n"
-    "  --format pem   SubjectPublicKeyInfo, PEM (the default)\n"
-    "  --format der   SubjectPublicKeyInfo, DER (binary)\n"
-    "  --format ssh   an OpenSSH public key line (RSA, ECDSA, Ed25519)\n"
-    "\n" KEY_TEXT "\n" EXIT_TEXT;
-
-static const char usage_sign[] =
-    "Usage: p11agent [-S SOCKET] sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]\n"
-    "\n"
-    "Signs the bytes of IN (default stdin) with KEY; writes the signature to OUT\n"
-    "(default stdout). OUT is written whole or not at all.\n"
-    "  --alg ALG      the algorithm (default: the key's own: rsa-pkcs1-sha256 for RSA,\n"
-    "                 the curve's hash for ECDSA, ed25519, hmac-sha256)\n"
-    "  -i, --in IN    the input file ('-': stdin)\n"
-    "  -o, --out OUT  the signature file ('-': stdout)\n"
-    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
-    "  --raw          ECDSA: r||s instead of a DER ECDSA-Sig-Value\n"
-    "\n" KEY_TEXT "ALG is one of:\n" ALG_NAMES "\n\n" EXIT_TEXT;
-
-static const char usage_verify[] =
-    "Usage: p11agent [-S SOCKET] verify KEY --sig FILE [--alg ALG] [-i IN] [--prehashed] "
-    "[--raw]\n"
-    "\n"
-    "Checks the signature in FILE over the bytes of IN (default stdin). Prints\n"
-    "\"Verified OK\" and exits 0 when it is valid, prints \"Verification failure\"\n"
-    "and exits 1 when not. Signatures are checked here with OpenSSL on the key's\n"
-    "public key; HMACs are checked by the agent, inside the token.\n"
-    "  --sig FILE     the signature or HMAC\n"
-    "  --alg ALG      the algorithm (default: the key's own)\n"
-    "  -i, --in IN    the signed file ('-': stdin)\n"
-    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
-    "  --raw          ECDSA: FILE holds r||s instead of DER\n"
-    "\n" KEY_TEXT "ALG is one of:\n" ALG_NAMES "\n\n" EXIT_TEXT;
-
-static const char usage_hmac[] =
-    "Usage: p11agent [-S SOCKET] hmac KEY [--alg ALG] [-i IN] [-o OUT]\n"
-    "\n"
-    "Computes the HMAC of IN (default stdin) with the secret key KEY, inside the\n"
-    "token; writes it to OUT (default stdout). Check one with 'p11agent verify'.\n"
-    "  --alg ALG      hmac-sha256 (default), hmac-sha384 or hmac-sha512\n"
-    "  -i, --in IN    the input file ('-': stdin)\n"
-    "  -o, --out OUT  the HMAC file ('-': stdout)\n"
-    "\n" KEY_TEXT "\n" EXIT_TEXT;
-
-static const char usage_decrypt[] =
-    "Usage: p11agent [-S SOCKET] decrypt KEY [--alg ALG]\n"
-    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT]\n"
-    "\n"
-    "Decrypts IN (default stdin), made with the public key of KEY, inside the\n"
-    "token; writes the plaintext to OUT (default stdout).\n"
-    "  --alg ALG        rsa-oaep-sha256 (the default), rsa-oaep-sha1, rsa-oaep-sha384\n"
-    "                   or rsa-oaep-sha512: RSA-OAEP, MGF1 with the same hash;\n"
-    "                   rsa-pkcs1 (PKCS#1 v1.5) only where the agent's configuration\n"
-    "                   allows it for KEY\n"
-    "  --label TEXT     the OAEP label, as text (default: none)\n"
-    "  --label-hex HEX  the OAEP label, in hex\n"
-    "  -i, --in IN      the ciphertext ('-': stdin)\n"
-    "  -o, --out OUT    the plaintext file ('-': stdout)\n"
-    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
-
-static const char usage_unwrap[] =
-    "Usage: p11agent [-S SOCKET] unwrap KEY [--alg ALG]\n"
-    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT] "
-    "[--key-len N]\n"
-    "\n"
-    "Recovers the session key wrapped in IN (default stdin) with KEY, which stays\n"
-    "in the token; writes the session key to OUT (default stdout).\n"
-    "  --alg ALG        RSA keys: rsa-oaep-sha256 (the default), rsa-oaep-sha1,\n"
-    "                   rsa-oaep-sha384, rsa-oaep-sha512; AES keys: aes-kwp\n"
-    "                   (RFC 5649, the default) or aes-kw (RFC 3394)\n"
-    "  --label TEXT     RSA-OAEP: the label, as text (default: none)\n"
-    "  --label-hex HEX  RSA-OAEP: the label, in hex\n"
-    "  --key-len N      the session key must be N bytes long (the agent checks it)\n"
-    "  -i, --in IN      the wrapped key ('-': stdin)\n"
-    "  -o, --out OUT    the session key file ('-': stdout)\n"
-    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
-
-static const char usage_derive[] =
-    "Usage: p11agent [-S SOCKET] derive KEY --peer PEER [-o OUT]\n"
-    "\n"
-    "ECDH of the EC key KEY (P-256, P-384, P-521) with the peer's public key,\n"
-    "inside the token; writes the shared secret Z, the x coordinate with no KDF\n"
-    "(as 'openssl pkeyutl -derive' gives it), to OUT (default stdout).\n"
-    "  --peer PEER      the peer's public key on KEY's curve: SubjectPublicKeyInfo,\n"
-    "                   PEM or DER ('-': stdin)\n"
-    "  --alg ALG        ecdh (the default and only one)\n"
-    "  -o, --out OUT    the shared secret file ('-': stdout)\n"
-    "\n" SECRET_OUT_TEXT KEY_TEXT "\n" EXIT_TEXT;
-
-static const char usage_seal[] =
-    "Usage: p11agent seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]\n"
-    "\n"
-    "Encrypts IN (default stdin) under the key in FILE, here, without the agent:\n"
-    "writes a CMS AuthEnvelopedData (DER) to OUT (default stdout), its content\n"
-    "encrypted with AES-256-GCM under a fresh key that the key in FILE wraps\n"
-    "(AES key wrap). 'openssl cms -decrypt -inform DER -secretkey HEX' opens it.\n"
-    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
-    "                   others cannot read; '-' reads it from stdin (then give -i)\n"
-    "  --key-id TEXT    the key identifier written in the envelope\n"
-    "                   (default: " CLI_KEY_ID_DEFAULT ")\n"
-    "  -i, --in IN      the input file ('-': stdin), at most 256 MiB\n"
-    "  -o, --out OUT    the envelope file ('-': stdout)\n"
-    "\n" LOCAL_EXIT_TEXT;
-
-static const char usage_open[] =
-    "Usage: p11agent open --key-file FILE [-i IN] [-o OUT]\n"
-    "\n"
-    "Decrypts, here, without the agent, a CMS AuthEnvelopedData (DER) made by\n"
-    "'p11agent seal' or by 'openssl cms -encrypt -aes-256-gcm -secretkey HEX\n"
-    "-outform DER' under the key in FILE; writes its content to OUT (default\n"
-    "stdout) only once the whole envelope authenticates.\n"
-    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
-    "                   others cannot read; '-' reads it from stdin, e.g. from\n"
-    "                   'p11agent unwrap' through a pipe (then give -i)\n"
-    "  -i, --in IN      the envelope ('-': stdin), at most 256 MiB\n"
-    "  -o, --out OUT    the content file ('-': stdout)\n"
-    "\n" SECRET_OUT_TEXT "\n" LOCAL_EXIT_TEXT;
-
-static const char usage_audit_verify[] =
-    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--pubkey FILE] [--keyed] [--partial]\n"
-    "        FILE...\n"
-    "\n"
-    "Checks the agent's audit trail: FILEs are read in order as one chain (after\n"
-    "logrotate: the oldest file first). Reports every problem it finds, a line\n"
-    "each on stderr, and goes on past a damaged line:\n"
-    "  record N (line L): changed|removed|reordered|damaged|checkpoint: ...\n"
-    "then prints \"audit trail intact: ...\" and exits 0, or exits 1.\n"
-    "Unkeyed records (chain sha256) are checked here; they only show careless\n"
-    "edits, since whoever can write the file can recompute them.\n"
-    "Keyed records (chain hmac-sha256, the agent's audit-key):\n"
-    "  without --pubkey, each MAC is checked by the agent at SOCKET: the result\n"
-    "  is only as good as whoever answers on that socket;\n"
-    "  with --pubkey FILE, offline, trusting no agent (no socket is used): the\n"
-    "  checkpoint records, signed by the agent's audit-sign-key, are verified with\n"
-    "  its public key in FILE (PEM, as 'p11agent pubkey KEY' prints it), and each\n"
-    "  confirms the records it covers. Records after the last checkpoint are\n"
-    "  reported as unconfirmed: a warning, not a failure. A trail with no\n"
-    "  checkpoint, a checkpoint whose signature or hash does not hold, or one\n"
-    "  whose records are missing, fails.\n"
-    "Records removed from the end of the last FILE cannot be told from a trail\n"
-    "that ends there, unless a checkpoint or the agent's head says so.\n"
-    "  --pubkey FILE    check offline with the audit-sign-key's public key\n"
-    "  --partial        accept a trail that starts after record 1 (its earlier\n"
-    "                   files were rotated away); else that is a removal\n"
-    "  --keyed          every record must be keyed (refuse a chain rewritten\n"
-    "                   without the key)\n"
-    "With --json: one JSON object on stdout with the verdict and a \"problems\"\n"
-    "array.\n"
-    "\n"
-    "Exit status: 0 intact (warnings allowed); 1 a problem was found, or a FILE\n"
-    "cannot be read; 2 usage error; 3 agent unreachable (keyed records, without\n"
-    "--pubkey); 4 denied by policy.\n";
-
-static const char usage_help[] = "Usage: p11agent help [COMMAND]\n"
-				 "\n"
-				 "Prints the general help, or COMMAND's.\n";
-
-const char *cli_args_usage(enum cli_cmd cmd)
+const struct cli_option *cli_args_option_at(size_t i)
 {
-	switch (cmd) {
-	case CLI_CMD_PING:
-		return usage_ping;
-	case CLI_CMD_LIST:
-		return usage_list;
-	case CLI_CMD_PUBKEY:
-		return usage_pubkey;
-	case CLI_CMD_SIGN:
-		return usage_sign;
-	case CLI_CMD_VERIFY:
-		return usage_verify;
-	case CLI_CMD_HMAC:
-		return usage_hmac;
-	case CLI_CMD_DECRYPT:
-		return usage_decrypt;
-	case CLI_CMD_UNWRAP:
-		return usage_unwrap;
-	case CLI_CMD_DERIVE:
-		return usage_derive;
-	case CLI_CMD_SEAL:
-		return usage_seal;
-	case CLI_CMD_OPEN:
-		return usage_open;
-	case CLI_CMD_AUDIT_VERIFY:
-		return usage_audit_verify;
-	case CLI_CMD_HELP:
-		return usage_help;
-	case CLI_CMD_NONE:
-	case CLI_CMD_VERSION:
-		break;
-	}
-	return usage_general;
+	return i < sizeof(opts) / sizeof(opts[0]) ? &opts[i] : NULL;
 }
 
-const char *cli_args_cmd_name(enum cli_cmd cmd)
+const struct cli_command *cli_command_by_name(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (cmds[i].cmd == cmd)
-			return cmds[i].name;
+	for (i = 0; i < cli_n_commands; i++) {
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
 	}
-	return "p11agent";
+	return NULL;
 }
 
-static int lookup_cmd(const char *name, enum cli_cmd *out_cmd, size_t *out_npos, int *out_many)
+const char *cli_args_cmd_name(const struct cli_command *cmd)
+{
+	return cmd != NULL ? cmd->name : "p11agent";
+}
+
+/* The options cmd takes after it (NULL: before any command). */
+static uint32_t cmd_opts(const struct cli_command *cmd)
+{
+	return cmd != NULL ? cmd->opts | CLI_OPTS_COMMON : CLI_OPTS_GLOBAL;
+}
+
+static const struct cli_option *opt_by_bit(uint32_t bit)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(cmds[i].name, name) == 0) {
-			*out_cmd = cmds[i].cmd;
-			if (out_npos != NULL)
-				*out_npos = cmds[i].npos;
-			if (out_many != NULL)
-				*out_many = cmds[i].many;
-			return 0;
-		}
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (opts[i].bit == bit)
+			return &opts[i];
 	}
-	return -1;
+	return NULL;
 }
 
 /* snprintf into msg; always returns CLI_EXIT_USAGE, for "return usage(...)". */
@@ -435,7 +100,7 @@ static int usage(char *msg, size_t msg_len, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-static const struct opt_def *find_long(const char *name, size_t name_len)
+static const struct cli_option *find_long(const char *name, size_t name_len)
 {
 	size_t i;
 
@@ -447,7 +112,7 @@ static const struct opt_def *find_long(const char *name, size_t name_len)
 	return NULL;
 }
 
-static const struct opt_def *find_short(char c)
+static const struct cli_option *find_short(char c)
 {
 	size_t i;
 
@@ -460,14 +125,15 @@ static const struct opt_def *find_short(char c)
 
 /*
  * Reads the option at argv[*i] (and its value, from "=", the same word or the
- * next one), advancing *i past it. cmd is the command it follows (CLI_CMD_NONE
- * before the command).
+ * next one), advancing *i past it. cmd is the command it follows (NULL before
+ * the command). typed gets the option as the user spelled it: "-i" or "--in".
  */
-static int read_opt(int argc, char *const argv[], int *i, enum cli_cmd cmd,
-		    const struct opt_def **out_def, const char **out_val, char *msg, size_t msg_len)
+static int read_opt(int argc, char *const argv[], int *i, const struct cli_command *cmd,
+		    const struct cli_option **out_def, const char **out_val, char typed[TYPED_MAX],
+		    char *msg, size_t msg_len)
 {
 	const char *arg = argv[*i];
-	const struct opt_def *def;
+	const struct cli_option *def;
 	const char *val = NULL;
 	const char *eq;
 	int next = *i + 1;
@@ -478,32 +144,33 @@ static int read_opt(int argc, char *const argv[], int *i, enum cli_cmd cmd,
 		if (def == NULL)
 			return usage(msg, msg_len, "unknown option '%.*s'",
 				     eq != NULL ? (int)(eq - arg) : (int)strlen(arg), arg);
-		if (eq != NULL && !def->has_arg)
-			return usage(msg, msg_len, "option '--%s' takes no value", def->long_name);
+		snprintf(typed, TYPED_MAX, "--%s", def->long_name);
+		if (eq != NULL && def->value == CLI_VALUE_NONE)
+			return usage(msg, msg_len, "option '%s' takes no value", typed);
 		if (eq != NULL)
 			val = eq + 1;
 	} else {
 		def = find_short(arg[1]);
 		if (def == NULL)
 			return usage(msg, msg_len, "unknown option '-%c'", arg[1]);
+		snprintf(typed, TYPED_MAX, "-%c", def->short_name);
 		if (arg[2] != '\0') {
-			if (!def->has_arg)
+			if (def->value == CLI_VALUE_NONE)
 				return usage(msg, msg_len, "unknown option '%s'", arg);
 			val = arg + 2;
 		}
 	}
 
-	if ((def->scope & CMD_BIT(cmd)) == 0) {
-		if (cmd == CLI_CMD_NONE)
-			return usage(msg, msg_len, "option '--%s' must come after the command",
-				     def->long_name);
-		return usage(msg, msg_len, "option '--%s' is not valid for '%s'", def->long_name,
-			     cli_args_cmd_name(cmd));
+	if ((def->bit & cmd_opts(cmd)) == 0) {
+		if (cmd == NULL)
+			return usage(msg, msg_len, "option '%s' must come after the command",
+				     typed);
+		return usage(msg, msg_len, "option '%s' is not valid for '%s'", typed, cmd->name);
 	}
 
-	if (def->has_arg && val == NULL) {
+	if (def->value != CLI_VALUE_NONE && val == NULL) {
 		if (next >= argc)
-			return usage(msg, msg_len, "option '--%s' needs a value", def->long_name);
+			return usage(msg, msg_len, "option '%s' needs a value", typed);
 		val = argv[next++];
 	}
 
@@ -513,26 +180,11 @@ static int read_opt(int argc, char *const argv[], int *i, enum cli_cmd cmd,
 	return 0;
 }
 
-/* The operation (P11A_OP_*) an algorithm must serve to fit cmd. */
-static uint32_t cmd_op(enum cli_cmd cmd)
+static int alg_fits(const struct p11a_alg_info *info, const struct cli_command *cmd)
 {
-	switch (cmd) {
-	case CLI_CMD_DECRYPT:
-		return P11A_OP_DECRYPT;
-	case CLI_CMD_UNWRAP:
-		return P11A_OP_UNWRAP;
-	case CLI_CMD_DERIVE:
-		return P11A_OP_DERIVE;
-	default:
-		return P11A_OP_SIGN; /* sign, verify, hmac */
-	}
-}
-
-static int alg_fits(const struct p11a_alg_info *info, enum cli_cmd cmd)
-{
-	if ((info->ops & cmd_op(cmd)) == 0)
+	if ((info->ops & cmd->alg_ops) == 0)
 		return 0;
-	return cmd != CLI_CMD_HMAC || info->key_type == P11A_KEY_HMAC;
+	return cmd->alg_key == P11A_KEY_UNKNOWN || info->key_type == cmd->alg_key;
 }
 
 /* RSA-OAEP: the algorithms that take a label. */
@@ -542,13 +194,14 @@ static int alg_is_oaep(const struct p11a_alg_info *info)
 	       (info->ops & (P11A_OP_DECRYPT | P11A_OP_UNWRAP)) != 0;
 }
 
-/* The names of the algorithms that fit cmd, ", "-separated (truncated to out_len). */
-static void alg_names(enum cli_cmd cmd, char *out, size_t out_len)
+void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len)
 {
 	const struct p11a_alg_info *info;
 	size_t i, used = 0;
 	int n;
 
+	if (out_len == 0)
+		return;
 	out[0] = '\0';
 	for (i = 0; (info = p11a_alg_at(i)) != NULL; i++) {
 		if (!alg_fits(info, cmd))
@@ -560,22 +213,31 @@ static void alg_names(enum cli_cmd cmd, char *out, size_t out_len)
 	}
 }
 
-static int parse_alg(const char *name, enum cli_cmd cmd, p11a_alg *out_alg, char *msg,
+static int parse_alg(const char *name, const struct cli_command *cmd, p11a_alg *out_alg, char *msg,
 		     size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_name(name);
 	char valid[384];
 
-	alg_names(cmd, valid, sizeof(valid));
+	cli_args_alg_names(cmd, valid, sizeof(valid));
 	if (info == NULL)
 		return usage(msg, msg_len, "unknown algorithm '%s'; valid for %s: %s", name,
-			     cli_args_cmd_name(cmd), valid);
+			     cmd->name, valid);
 	if (!alg_fits(info, cmd)) {
-		if (cmd == CLI_CMD_HMAC)
-			return usage(msg, msg_len, "'%s' is not an HMAC algorithm; valid: %s", name,
-				     valid);
-		return usage(msg, msg_len, "'%s' cannot %s; valid for %s: %s", name,
-			     cli_args_cmd_name(cmd), cli_args_cmd_name(cmd), valid);
+		if (cmd->alg_key != P11A_KEY_UNKNOWN) {
+			/* "an HMAC algorithm": the key type's name in capitals. */
+			const char *t = p11a_key_type_name(cmd->alg_key);
+			char type[16];
+			size_t k;
+
+			for (k = 0; t[k] != '\0' && k + 1 < sizeof(type); k++)
+				type[k] = (char)toupper((unsigned char)t[k]);
+			type[k] = '\0';
+			return usage(msg, msg_len, "'%s' is not an %s algorithm; valid: %s", name,
+				     type, valid);
+		}
+		return usage(msg, msg_len, "'%s' cannot %s; valid for %s: %s", name, cmd->name,
+			     cmd->name, valid);
 	}
 	*out_alg = info->alg;
 	return 0;
@@ -626,7 +288,8 @@ int cli_args_label(const struct cli_args *a, uint8_t **out, size_t *out_len)
 }
 
 /* --key-len: a decimal number of bytes, 1 to P11A_MAX_DATA. */
-static int parse_key_len(const char *val, size_t *out_len, char *msg, size_t msg_len)
+static int parse_key_len(const char *typed, const char *val, size_t *out_len, char *msg,
+			 size_t msg_len)
 {
 	size_t n = 0;
 	const char *p;
@@ -636,18 +299,18 @@ static int parse_key_len(const char *val, size_t *out_len, char *msg, size_t msg
 			break;
 		n = n * 10 + (size_t)(*p - '0');
 		if (n > P11A_MAX_DATA)
-			return usage(msg, msg_len,
-				     "--key-len: %.32s is too large (at most %u bytes)", val,
-				     (unsigned)P11A_MAX_DATA);
+			return usage(msg, msg_len, "%s: %.32s is too large (at most %u bytes)",
+				     typed, val, (unsigned)P11A_MAX_DATA);
 	}
 	if (*p != '\0' || p == val || n == 0)
-		return usage(msg, msg_len, "--key-len: '%.32s' is not a positive number of bytes",
+		return usage(msg, msg_len, "%s: '%.32s' is not a positive number of bytes", typed,
 			     val);
 	*out_len = n;
 	return 0;
 }
 
-static int parse_format(const char *name, enum cli_format *out_format, char *msg, size_t msg_len)
+static int parse_format(const char *typed, const char *name, enum cli_format *out_format, char *msg,
+			size_t msg_len)
 {
 	if (strcmp(name, "pem") == 0)
 		*out_format = CLI_FORMAT_PEM;
@@ -656,108 +319,115 @@ static int parse_format(const char *name, enum cli_format *out_format, char *msg
 	else if (strcmp(name, "ssh") == 0)
 		*out_format = CLI_FORMAT_SSH;
 	else
-		return usage(msg, msg_len, "unknown format '%s'; valid: pem, der, ssh", name);
+		return usage(msg, msg_len, "%s: unknown format '%s'; valid: pem, der, ssh", typed,
+			     name);
 	return 0;
 }
 
-/* Stores one option's effect in a. Sets *out_help for --help, *out_version for --version. */
-static int apply_opt(struct cli_args *a, const struct opt_def *def, const char *val, int *out_help,
-		     int *out_version, char *msg, size_t msg_len)
+/* A file option's value: not empty; "-" (stdin or stdout) is NULL when dash_null. */
+static int file_value(const char *typed, const char *val, int dash_null, const char **out,
+		      char *msg, size_t msg_len)
 {
-	switch (def->id) {
-	case OPT_SOCKET:
+	if (*val == '\0')
+		return usage(msg, msg_len, "option '%s' needs a file name", typed);
+	*out = dash_null && strcmp(val, "-") == 0 ? NULL : val;
+	return 0;
+}
+
+/* Stores one option's effect in a. typed is the option as the user spelled it. */
+static int apply_opt(struct cli_args *a, const struct cli_option *def, const char *typed,
+		     const char *val, int *out_help, char *msg, size_t msg_len)
+{
+	switch (def->bit) {
+	case CLI_OPT_SOCKET:
 		if (*val == '\0')
-			return usage(msg, msg_len, "option '--socket' needs a path");
+			return usage(msg, msg_len, "option '%s' needs a path", typed);
 		a->socket = val;
 		break;
-	case OPT_JSON:
+	case CLI_OPT_JSON:
 		a->json = 1;
 		break;
-	case OPT_HELP:
+	case CLI_OPT_HELP:
 		*out_help = 1;
 		break;
-	case OPT_VERSION:
-		*out_version = 1;
+	case CLI_OPT_VERSION:
+		a->version = 1;
 		break;
-	case OPT_ALG:
+	case CLI_OPT_ALG:
 		return parse_alg(val, a->cmd, &a->alg, msg, msg_len);
-	case OPT_IN:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--in' needs a file name");
-		a->in = strcmp(val, "-") == 0 ? NULL : val;
-		break;
-	case OPT_OUT:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--out' needs a file name");
-		a->out = strcmp(val, "-") == 0 ? NULL : val;
-		break;
-	case OPT_SIG:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--sig' needs a file name");
-		a->sig = val;
-		break;
-	case OPT_PREHASHED:
+	case CLI_OPT_IN:
+		return file_value(typed, val, 1, &a->in, msg, msg_len);
+	case CLI_OPT_OUT:
+		return file_value(typed, val, 1, &a->out, msg, msg_len);
+	case CLI_OPT_SIG:
+		return file_value(typed, val, 0, &a->sig, msg, msg_len);
+	case CLI_OPT_PREHASHED:
 		a->prehashed = 1;
 		break;
-	case OPT_RAW:
+	case CLI_OPT_RAW:
 		a->raw = 1;
 		break;
-	case OPT_FORMAT:
-		return parse_format(val, &a->format, msg, msg_len);
-	case OPT_LABEL:
-	case OPT_LABEL_HEX:
-		if (a->label != NULL && a->label_hex != (def->id == OPT_LABEL_HEX))
+	case CLI_OPT_FORMAT:
+		return parse_format(typed, val, &a->format, msg, msg_len);
+	case CLI_OPT_LABEL:
+	case CLI_OPT_LABEL_HEX:
+		if (a->label != NULL && a->label_hex != (def->bit == CLI_OPT_LABEL_HEX))
 			return usage(msg, msg_len, "--label and --label-hex exclude each other");
-		if (def->id == OPT_LABEL_HEX && !hex_ok(val))
+		if (def->bit == CLI_OPT_LABEL_HEX && !hex_ok(val))
 			return usage(msg, msg_len,
 				     "--label-hex: '%.64s' is not an even number of hex digits",
 				     val);
 		a->label = val;
-		a->label_hex = def->id == OPT_LABEL_HEX;
+		a->label_hex = def->bit == CLI_OPT_LABEL_HEX;
 		break;
-	case OPT_KEY_LEN:
-		return parse_key_len(val, &a->key_len, msg, msg_len);
-	case OPT_PEER:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--peer' needs a file name");
-		a->peer = val;
-		break;
-	case OPT_KEY_FILE:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--key-file' needs a file name");
-		a->key_file = val;
-		break;
-	case OPT_KEY_ID:
+	case CLI_OPT_KEY_LEN:
+		return parse_key_len(typed, val, &a->key_len, msg, msg_len);
+	case CLI_OPT_PEER:
+		return file_value(typed, val, 0, &a->peer, msg, msg_len);
+	case CLI_OPT_KEY_FILE:
+		return file_value(typed, val, 0, &a->key_file, msg, msg_len);
+	case CLI_OPT_KEY_ID:
 		if (*val == '\0' || strlen(val) > CLI_KEY_ID_MAX)
 			return usage(msg, msg_len, "--key-id: give 1 to %d characters",
 				     CLI_KEY_ID_MAX);
 		a->key_id = val;
 		break;
-	case OPT_KEYED:
+	case CLI_OPT_KEYED:
 		a->keyed = 1;
 		break;
-	case OPT_PARTIAL:
+	case CLI_OPT_PARTIAL:
 		a->partial = 1;
 		break;
-	case OPT_PUBKEY:
-		if (*val == '\0')
-			return usage(msg, msg_len, "option '--pubkey' needs a file name");
-		a->pubkey = val;
+	case CLI_OPT_PUBKEY:
+		return file_value(typed, val, 0, &a->pubkey, msg, msg_len);
+	case CLI_OPT_ALL:
+		a->all = 1;
 		break;
 	}
 	return 0;
+}
+
+/* The CLI_OPT_*s present in a (those the row's required set checks). */
+static uint32_t opts_given(const struct cli_args *a)
+{
+	return (a->sig != NULL ? CLI_OPT_SIG : 0) | (a->peer != NULL ? CLI_OPT_PEER : 0) |
+	       (a->key_file != NULL ? CLI_OPT_KEY_FILE : 0) |
+	       (a->pubkey != NULL ? CLI_OPT_PUBKEY : 0);
 }
 
 /* Checks that hold across options, once they are all read. */
 static int check_args(const struct cli_args *a, char *msg, size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(a->alg);
-	const char *name = cli_args_cmd_name(a->cmd);
+	const char *name = a->cmd->name;
+	uint32_t missing = a->cmd->required & ~opts_given(a);
+	const struct cli_option *o;
 
 	if (a->key != NULL && a->key[0] == '\0')
 		return usage(msg, msg_len, "%s: KEY must not be empty", name);
-	if (a->cmd == CLI_CMD_VERIFY && a->sig == NULL)
-		return usage(msg, msg_len, "verify: missing --sig FILE");
+	if (missing != 0 && (o = opt_by_bit(missing & -missing)) != NULL)
+		return usage(msg, msg_len, "%s: missing --%s %s", name, o->long_name,
+			     o->metavar != NULL ? o->metavar : "");
 	if (a->prehashed && info != NULL && info->input != P11A_INPUT_DIGEST)
 		return usage(msg, msg_len,
 			     "%s: --prehashed needs an RSA or ECDSA algorithm, not '%s'", name,
@@ -768,26 +438,57 @@ static int check_args(const struct cli_args *a, char *msg, size_t msg_len)
 	if (a->label != NULL && info != NULL && !alg_is_oaep(info))
 		return usage(msg, msg_len, "%s: --label%s applies to RSA-OAEP only, not '%s'", name,
 			     a->label_hex ? "-hex" : "", info->name);
-	if (a->cmd == CLI_CMD_DERIVE && a->peer == NULL)
-		return usage(msg, msg_len, "derive: missing --peer PEER");
-	if ((a->cmd == CLI_CMD_SEAL || a->cmd == CLI_CMD_OPEN) && a->key_file == NULL)
-		return usage(msg, msg_len, "%s: missing --key-file FILE", name);
 	if (a->key_file != NULL && strcmp(a->key_file, "-") == 0 && a->in == NULL)
 		return usage(msg, msg_len,
 			     "%s: --key-file - reads the key from stdin: give the input with -i "
 			     "FILE",
 			     name);
+	if (a->all && a->key != NULL)
+		return usage(msg, msg_len,
+			     "%s: --all takes every key; give either KEY or --all, not both", name);
+	if (a->all && a->format == CLI_FORMAT_DER)
+		return usage(msg, msg_len,
+			     "%s: --all with --format der would run the keys together; use "
+			     "--format pem or ssh, or one KEY at a time",
+			     name);
 	return 0;
+}
+
+/* help [COMMAND]: sets help_cmd from the one positional, if any. */
+static int parse_help(int argc, char *const argv[], int i, struct cli_args *a, char *msg,
+		      size_t msg_len)
+{
+	/* "help --help" is help's own usage. */
+	if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0))
+		a->help_cmd = a->cmd;
+	else if (i < argc && (a->help_cmd = cli_command_by_name(argv[i])) == NULL)
+		return usage(msg, msg_len, "help: unknown command '%s'", argv[i]);
+	if (i + 1 < argc)
+		return usage(msg, msg_len, "help: unexpected argument '%s'", argv[i + 1]);
+	return 0;
+}
+
+/* The help command's row: the one that takes a command name. */
+static const struct cli_command *help_command(void)
+{
+	size_t i;
+
+	for (i = 0; i < cli_n_commands; i++) {
+		if (cli_commands[i].pos == CLI_POS_COMMAND)
+			return &cli_commands[i];
+	}
+	return NULL;
 }
 
 int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg, size_t msg_len)
 {
 	struct cli_args a;
-	const struct opt_def *def;
+	const struct cli_option *def;
 	const char *val;
 	const char *pos[MAX_POSITIONAL] = {NULL};
-	size_t npos = 0, want = 0;
-	int i = 1, help = 0, version = 0, opts_done = 0, many = 0, r;
+	char typed[TYPED_MAX];
+	size_t npos = 0, want;
+	int i = 1, help = 0, opts_done = 0, many, r;
 
 	memset(&a, 0, sizeof(a));
 	if (msg != NULL && msg_len > 0)
@@ -799,50 +500,40 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 			i++;
 			break;
 		}
-		if ((r = read_opt(argc, argv, &i, CLI_CMD_NONE, &def, &val, msg, msg_len)) != 0 ||
-		    (r = apply_opt(&a, def, val, &help, &version, msg, msg_len)) != 0)
+		if ((r = read_opt(argc, argv, &i, NULL, &def, &val, typed, msg, msg_len)) != 0 ||
+		    (r = apply_opt(&a, def, typed, val, &help, msg, msg_len)) != 0)
 			goto out;
 	}
-	if (version) {
-		a.cmd = CLI_CMD_VERSION;
+	if (a.version) {
 		r = 0;
 		goto out;
 	}
 	if (i >= argc) {
 		if (help) {
-			a.cmd = CLI_CMD_HELP;
+			a.cmd = help_command();
 			r = 0;
 		} else {
 			r = usage(msg, msg_len, "missing COMMAND");
 		}
 		goto out;
 	}
-	if (lookup_cmd(argv[i], &a.cmd, &want, &many) != 0) {
+	if ((a.cmd = cli_command_by_name(argv[i])) == NULL) {
 		r = usage(msg, msg_len, "unknown command '%s'", argv[i]);
 		goto out;
 	}
 	i++;
 	if (help) {
-		a.help_cmd = a.cmd == CLI_CMD_HELP ? CLI_CMD_NONE : a.cmd;
-		a.cmd = CLI_CMD_HELP;
+		a.help_cmd = a.cmd->pos == CLI_POS_COMMAND ? NULL : a.cmd;
+		a.cmd = help_command();
 		r = 0;
 		goto out;
 	}
-	if (a.cmd == CLI_CMD_HELP) {
-		/* help [COMMAND]; "help --help" is help's own usage. */
-		if (i < argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0))
-			a.help_cmd = CLI_CMD_HELP;
-		else if (i < argc && lookup_cmd(argv[i], &a.help_cmd, NULL, NULL) != 0) {
-			r = usage(msg, msg_len, "help: unknown command '%s'", argv[i]);
-			goto out;
-		}
-		if (i + 1 < argc) {
-			r = usage(msg, msg_len, "help: unexpected argument '%s'", argv[i + 1]);
-			goto out;
-		}
-		r = 0;
+	if (a.cmd->pos == CLI_POS_COMMAND) {
+		r = parse_help(argc, argv, i, &a, msg, msg_len);
 		goto out;
 	}
+	many = a.cmd->pos == CLI_POS_FILES;
+	want = a.cmd->pos == CLI_POS_NONE ? 0 : 1;
 
 	/* The command's options and positionals, in any order. */
 	while (i < argc) {
@@ -854,12 +545,13 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 			continue;
 		}
 		if (!opts_done && arg[0] == '-' && arg[1] != '\0') {
-			if ((r = read_opt(argc, argv, &i, a.cmd, &def, &val, msg, msg_len)) != 0 ||
-			    (r = apply_opt(&a, def, val, &help, &version, msg, msg_len)) != 0)
+			if ((r = read_opt(argc, argv, &i, a.cmd, &def, &val, typed, msg,
+					  msg_len)) != 0 ||
+			    (r = apply_opt(&a, def, typed, val, &help, msg, msg_len)) != 0)
 				goto out;
 			if (help) {
 				a.help_cmd = a.cmd;
-				a.cmd = CLI_CMD_HELP;
+				a.cmd = help_command();
 				r = 0;
 				goto out;
 			}
@@ -867,26 +559,25 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 		}
 		if (npos >= (many ? (size_t)MAX_POSITIONAL : want)) {
 			if (many)
-				r = usage(msg, msg_len, "%s: at most %d files",
-					  cli_args_cmd_name(a.cmd), MAX_POSITIONAL);
+				r = usage(msg, msg_len, "%s: at most %d files", a.cmd->name,
+					  MAX_POSITIONAL);
 			else
-				r = usage(msg, msg_len, "%s: unexpected argument '%s'",
-					  cli_args_cmd_name(a.cmd), arg);
+				r = usage(msg, msg_len, "%s: unexpected argument '%s'", a.cmd->name,
+					  arg);
 			goto out;
 		}
 		pos[npos++] = arg;
 		i++;
 	}
-	if (npos < want) {
-		r = usage(msg, msg_len, "%s: missing %s", cli_args_cmd_name(a.cmd),
-			  many ? "FILE" : "KEY");
+	if (npos < want && !a.all) {
+		r = usage(msg, msg_len, "%s: missing %s", a.cmd->name, many ? "FILE" : "KEY");
 		goto out;
 	}
 	if (many) {
 		for (size_t k = 0; k < npos; k++)
 			a.files[k] = pos[k];
 		a.n_files = npos;
-	} else if (want > 0) {
+	} else if (npos > 0) {
 		a.key = pos[0];
 	}
 	r = check_args(&a, msg, msg_len);

@@ -25,23 +25,93 @@
 /* Most FILEs audit-verify takes. */
 #define CLI_MAX_FILES 64
 
-enum cli_cmd {
-	CLI_CMD_NONE = 0, /* no command: general help */
-	CLI_CMD_HELP,	  /* print usage of cli_args.help_cmd (CLI_CMD_NONE: general) */
-	CLI_CMD_VERSION,
-	CLI_CMD_PING,
-	CLI_CMD_LIST,
-	CLI_CMD_PUBKEY,
-	CLI_CMD_SIGN,
-	CLI_CMD_VERIFY,
-	CLI_CMD_HMAC,
-	CLI_CMD_DECRYPT,
-	CLI_CMD_UNWRAP,
-	CLI_CMD_DERIVE,
-	CLI_CMD_SEAL,	      /* local: needs no agent */
-	CLI_CMD_OPEN,	      /* local: needs no agent */
-	CLI_CMD_AUDIT_VERIFY, /* local, asks the agent for keyed records */
+/* The options, as bits of a command's set (struct cli_command.opts). */
+enum cli_opt {
+	CLI_OPT_SOCKET = 1u << 0,
+	CLI_OPT_JSON = 1u << 1,
+	CLI_OPT_HELP = 1u << 2,
+	CLI_OPT_VERSION = 1u << 3,
+	CLI_OPT_ALG = 1u << 4,
+	CLI_OPT_IN = 1u << 5,
+	CLI_OPT_OUT = 1u << 6,
+	CLI_OPT_SIG = 1u << 7,
+	CLI_OPT_PREHASHED = 1u << 8,
+	CLI_OPT_RAW = 1u << 9,
+	CLI_OPT_FORMAT = 1u << 10,
+	CLI_OPT_LABEL = 1u << 11,
+	CLI_OPT_LABEL_HEX = 1u << 12,
+	CLI_OPT_KEY_LEN = 1u << 13,
+	CLI_OPT_PEER = 1u << 14,
+	CLI_OPT_KEY_FILE = 1u << 15,
+	CLI_OPT_KEY_ID = 1u << 16,
+	CLI_OPT_KEYED = 1u << 17,
+	CLI_OPT_PARTIAL = 1u << 18,
+	CLI_OPT_PUBKEY = 1u << 19,
+	CLI_OPT_ALL = 1u << 20,
 };
+
+/* The options every command takes, after it as before it. */
+#define CLI_OPTS_COMMON (CLI_OPT_SOCKET | CLI_OPT_JSON | CLI_OPT_HELP)
+/* The options that may come before the command. */
+#define CLI_OPTS_GLOBAL (CLI_OPTS_COMMON | CLI_OPT_VERSION)
+
+/* What an option's value is, for messages and shell completion. */
+enum cli_value {
+	CLI_VALUE_NONE = 0, /* a flag */
+	CLI_VALUE_FILE,	    /* a file name ('-' for stdin or stdout where the text says so) */
+	CLI_VALUE_ALG,	    /* an algorithm of proto's table that fits the command */
+	CLI_VALUE_FORMAT,   /* pem, der or ssh */
+	CLI_VALUE_TEXT,	    /* anything else: a number, a label, hex */
+};
+
+/* One option of the command line. */
+struct cli_option {
+	const char *long_name; /* "in": typed as --in */
+	char short_name;       /* 'i', or 0 for the long form only */
+	enum cli_opt bit;
+	enum cli_value value;
+	const char *metavar; /* the value's name in messages ("FILE"), NULL for a flag */
+};
+
+/* The i-th option (for help and completion), or NULL past the end. */
+const struct cli_option *cli_args_option_at(size_t i);
+
+/* The positional arguments a command takes. */
+enum cli_pos {
+	CLI_POS_NONE = 0,
+	CLI_POS_KEY,	 /* one KEY */
+	CLI_POS_FILES,	 /* FILE..., one to CLI_MAX_FILES */
+	CLI_POS_COMMAND, /* an optional command name (help) */
+};
+
+struct cli_ctx;
+
+/*
+ * One command: a row of cli_commands (table.c). The handler and the usage
+ * text live together in the handler's file; the parser, the help and the
+ * shell completion read everything else from the row.
+ */
+struct cli_command {
+	const char *name;
+	/* Runs the command; reports any error itself, returns the exit status. */
+	int (*run)(struct cli_ctx *c);
+	enum cli_pos pos;
+	uint32_t opts;	       /* the CLI_OPT_*s it takes besides CLI_OPTS_COMMON */
+	uint32_t required;     /* those of opts it cannot do without */
+	uint32_t alg_ops;      /* --alg: the P11A_OP_* an algorithm must serve */
+	p11a_key_type alg_key; /* --alg: the key type it must be for, or P11A_KEY_UNKNOWN */
+	const char *synopsis;  /* the general help's line: "sign KEY [--alg ALG] ..." */
+	const char *summary;   /* what it does, for the general help ('\n' between lines) */
+	const char *usage;     /* its help: "Usage: ...", the options, KEY; before ALG */
+	const char *exit_text; /* its exit statuses, after ALG ("Exit status: ..."), or NULL */
+};
+
+/* The commands, in the order the help lists them; cli_n_commands rows. */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+
+/* The command named name, or NULL. */
+const struct cli_command *cli_command_by_name(const char *name);
 
 enum cli_format {
 	CLI_FORMAT_PEM = 0,
@@ -50,10 +120,11 @@ enum cli_format {
 };
 
 struct cli_args {
-	enum cli_cmd cmd;
-	enum cli_cmd help_cmd;	/* CLI_CMD_HELP: the command whose usage to print */
-	const char *socket;	/* -S, NULL: $P11AGENT_SOCK, else the default */
-	int json;		/* --json */
+	const struct cli_command *cmd;	    /* NULL: none (--version, or a usage error before it) */
+	const struct cli_command *help_cmd; /* help: the command whose usage to print, NULL: all */
+	int version;			    /* --version */
+	const char *socket;		    /* -S, NULL: $P11AGENT_SOCK, else the default */
+	int json;			    /* --json */
 	const char *key;	/* KEY positional (pubkey, sign, verify, hmac, decrypt, ...) */
 	p11a_alg alg;		/* --alg, P11A_ALG_NONE when absent */
 	const char *in;		/* -i, NULL for stdin ("-" too) */
@@ -62,6 +133,7 @@ struct cli_args {
 	int prehashed;		/* --prehashed */
 	int raw;		/* --raw: ECDSA r||s */
 	enum cli_format format; /* pubkey --format */
+	int all;		/* pubkey --all: every key's */
 	const char *label; /* decrypt, unwrap: --label TEXT or --label-hex HEX, NULL if absent */
 	int label_hex;	   /* label is --label-hex's (its syntax checked); see cli_args_label() */
 	size_t key_len;	   /* unwrap --key-len, 0 when absent */
@@ -79,8 +151,9 @@ struct cli_args {
  * Parses argv[0..argc) (argv[0] is the program name). Options may come
  * before or after the KEY positional; "--" ends options; "--opt=value" and
  * "--opt value" are both accepted; -S and --json are also accepted after the
- * command. On success returns 0 and fills *out (CLI_CMD_HELP for --help,
- * help and COMMAND --help, CLI_CMD_VERSION for --version). On a usage error
+ * command. On success returns 0 and fills *out (the help command, with
+ * help_cmd, for --help, help and COMMAND --help; version set and no command
+ * for --version). On a usage error
  * returns CLI_EXIT_USAGE, writes a one-line message (without "p11agent: ")
  * to msg, and leaves *out with at least the command and json fields set so
  * that the caller can print the right usage.
@@ -94,10 +167,13 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
  */
 int cli_args_label(const struct cli_args *a, uint8_t **out, size_t *out_len);
 
-/* The usage text of cmd (CLI_CMD_NONE: the general one), ending with a newline. */
-const char *cli_args_usage(enum cli_cmd cmd);
+/* The command's name ("sign"), or "p11agent" for NULL. */
+const char *cli_args_cmd_name(const struct cli_command *cmd);
 
-/* The command's name ("sign"), or "p11agent" for CLI_CMD_NONE. */
-const char *cli_args_cmd_name(enum cli_cmd cmd);
+/*
+ * The names of the algorithms --alg takes for cmd, ", "-separated, in the
+ * order of proto's table; truncated to out_len.
+ */
+void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len);
 
 #endif

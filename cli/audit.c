@@ -20,6 +20,42 @@
 #include "output.h"
 #include "pkey.h"
 
+const char cli_usage_audit_verify[] =
+    "Usage: p11agent [-S SOCKET] [--json] audit-verify [--pubkey FILE] [--keyed] [--partial]\n"
+    "        FILE...\n"
+    "\n"
+    "Checks the agent's audit trail: FILEs are read in order as one chain (after\n"
+    "logrotate: the oldest file first). Reports every problem it finds, a line\n"
+    "each on stderr, and goes on past a damaged line:\n"
+    "  record N (line L): changed|removed|reordered|damaged|checkpoint: ...\n"
+    "then prints \"audit trail intact: ...\" and exits 0, or exits 1.\n"
+    "Unkeyed records (chain sha256) are checked here; they only show careless\n"
+    "edits, since whoever can write the file can recompute them.\n"
+    "Keyed records (chain hmac-sha256, the agent's audit-key):\n"
+    "  without --pubkey, each MAC is checked by the agent at SOCKET: the result\n"
+    "  is only as good as whoever answers on that socket;\n"
+    "  with --pubkey FILE, offline, trusting no agent (no socket is used): the\n"
+    "  checkpoint records, signed by the agent's audit-sign-key, are verified with\n"
+    "  its public key in FILE (PEM, as 'p11agent pubkey KEY' prints it), and each\n"
+    "  confirms the records it covers. Records after the last checkpoint are\n"
+    "  reported as unconfirmed: a warning, not a failure. A trail with no\n"
+    "  checkpoint, a checkpoint whose signature or hash does not hold, or one\n"
+    "  whose records are missing, fails.\n"
+    "Records removed from the end of the last FILE cannot be told from a trail\n"
+    "that ends there, unless a checkpoint or the agent's head says so.\n"
+    "  --pubkey FILE    check offline with the audit-sign-key's public key\n"
+    "  --partial        accept a trail that starts after record 1 (its earlier\n"
+    "                   files were rotated away); else that is a removal\n"
+    "  --keyed          every record must be keyed (refuse a chain rewritten\n"
+    "                   without the key)\n"
+    "With --json: one JSON object on stdout with the verdict and a \"problems\"\n"
+    "array.\n";
+
+const char cli_exit_audit_verify[] =
+    "Exit status: 0 intact (warnings allowed); 1 a problem was found, or a FILE\n"
+    "cannot be read; 2 usage error; 3 agent unreachable (keyed records, without\n"
+    "--pubkey); 4 denied by policy.\n";
+
 /* The files of the trail, read whole, and their lines in order. */
 struct trail {
 	uint8_t *data[CLI_MAX_FILES];

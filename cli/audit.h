@@ -15,5 +15,6 @@
 
 /* Reports its failures itself and returns the exit status (ctx.h). */
 int cli_cmd_audit_verify(struct cli_ctx *c);
+extern const char cli_usage_audit_verify[], cli_exit_audit_verify[];
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * commands: the p11agent commands that list keys, export public keys, sign
- * and verify; cli_run() dispatches every command (the key transport ones are
- * in transport.c). See commands.h.
+ * and verify, each with its usage text; cli_run() runs the command the
+ * parser found in the table (table.c). See commands.h.
  *
  * Every helper here that can fail reports the failure itself (output.h) and
  * returns the exit status, 0 meaning "go on".
@@ -25,6 +25,7 @@
 #include "output.h"
 #include "pkey.h"
 #include "transport.h"
+#include "usage.h"
 
 /* Largest signature or MAC file verify reads (RSA-16384 is 2 KiB). */
 #define MAX_SIG_FILE (16u * 1024u)
@@ -32,6 +33,81 @@
 #define MAX_ONESHOT (64u * 1024u * 1024u)
 /* Bytes of input read before deciding to stream the rest through a hash. */
 #define HEAD_LOCAL (64u * 1024u)
+
+const char cli_usage_ping[] = "Usage: p11agent [-S SOCKET] ping\n"
+			      "\n"
+			      "Checks that the agent answers. Prints \"agent at SOCKET: ok\".\n";
+
+const char cli_exit_ping[] =
+    "Exit status: 0 the agent answers; 1 the agent refused (busy, out of memory);\n"
+    "2 usage error; 3 agent unreachable, or not one to trust.\n";
+
+const char cli_usage_list[] =
+    "Usage: p11agent [-S SOCKET] [--json] list\n"
+    "\n"
+    "Lists the keys the agent holds, a line a key:\n"
+    "  NAME  TYPE  OPS  FINGERPRINT  URI\n"
+    "NAME is the agent's config name for the key, else its label, else id:HEX;\n"
+    "TYPE e.g. rsa:2048, ec:P-256, ed25519, hmac:256, aes:256; OPS the operations\n"
+    "the key allows; FINGERPRINT the SHA-256 fingerprint of its public key as\n"
+    "'ssh-add -l' and 'ssh-keygen -l' print it (SHA256:base64), or '-' for a key\n"
+    "with no OpenSSH form (HMAC, AES); URI its pkcs11: URI, which works as KEY.\n"
+    "The fingerprints cost one request per key (its public key).\n"
+    "With --json: a JSON array of objects with label, id, uri, type, bits, curve,\n"
+    "ops, algs, default_alg, sw_algs (those of algs that the agent completes in\n"
+    "software), name (the config name) and fingerprint (\"\" when none).\n";
+
+const char cli_usage_pubkey[] =
+    "Usage: p11agent [-S SOCKET] pubkey KEY [--format pem|der|ssh]\n"
+    "       p11agent [-S SOCKET] pubkey --all [--format pem|ssh]\n"
+    "\n"
+    "Prints the public key of KEY on stdout:\n"
+    "  --format pem   SubjectPublicKeyInfo, PEM (the default)\n"
+    "  --format der   SubjectPublicKeyInfo, DER (binary)\n"
+    "  --format ssh   an OpenSSH public key line (RSA, ECDSA, Ed25519)\n"
+    "  --all          every key 'p11agent list' shows that has a public key, in\n"
+    "                 its order, instead of KEY: with --format ssh one line each,\n"
+    "                 as 'ssh-add -L' prints them (keys with no OpenSSH form are\n"
+    "                 left out); with pem one PEM block each; der is refused\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_sign[] =
+    "Usage: p11agent [-S SOCKET] sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]\n"
+    "\n"
+    "Signs the bytes of IN (default stdin) with KEY; writes the signature to OUT\n"
+    "(default stdout). OUT is written whole or not at all.\n"
+    "  --alg ALG      the algorithm (default: the key's own: rsa-pkcs1-sha256 for RSA,\n"
+    "                 the curve's hash for ECDSA, ed25519, hmac-sha256)\n"
+    "  -i, --in IN    the input file ('-': stdin)\n"
+    "  -o, --out OUT  the signature file ('-': stdout)\n"
+    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
+    "  --raw          ECDSA: r||s instead of a DER ECDSA-Sig-Value\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_verify[] =
+    "Usage: p11agent [-S SOCKET] verify KEY --sig FILE [--alg ALG] [-i IN] [--prehashed] "
+    "[--raw]\n"
+    "\n"
+    "Checks the signature in FILE over the bytes of IN (default stdin). Prints\n"
+    "\"Verified OK\" and exits 0 when it is valid, prints \"Verification failure\"\n"
+    "and exits 1 when not. Signatures are checked here with OpenSSL on the key's\n"
+    "public key; HMACs are checked by the agent, inside the token.\n"
+    "  --sig FILE     the signature or HMAC\n"
+    "  --alg ALG      the algorithm (default: the key's own)\n"
+    "  -i, --in IN    the signed file ('-': stdin)\n"
+    "  --prehashed    IN is the digest itself (RSA and ECDSA only)\n"
+    "  --raw          ECDSA: FILE holds r||s instead of DER\n"
+    "\n" CLI_USAGE_KEY;
+
+const char cli_usage_hmac[] =
+    "Usage: p11agent [-S SOCKET] hmac KEY [--alg ALG] [-i IN] [-o OUT]\n"
+    "\n"
+    "Computes the HMAC of IN (default stdin) with the secret key KEY, inside the\n"
+    "token; writes it to OUT (default stdout). Check one with 'p11agent verify'.\n"
+    "  --alg ALG      the algorithm (default: hmac-sha256)\n"
+    "  -i, --in IN    the input file ('-': stdin)\n"
+    "  -o, --out OUT  the HMAC file ('-': stdout)\n"
+    "\n" CLI_USAGE_KEY;
 
 /*
  * The algorithm to use when --alg is absent: the key's default as the agent
@@ -91,7 +167,7 @@ static int fetch_pubkey(struct cli_ctx *c, EVP_PKEY **out_pkey)
 	return ret;
 }
 
-static int cmd_ping(struct cli_ctx *c)
+int cli_cmd_ping(struct cli_ctx *c)
 {
 	int r;
 
@@ -109,22 +185,85 @@ static int cmd_ping(struct cli_ctx *c)
 	return 0;
 }
 
-static int cmd_list(struct cli_ctx *c)
+/* Whether keys of type t have a public key (and so maybe an OpenSSH form). */
+static int has_pubkey(p11a_key_type t)
+{
+	return t == P11A_KEY_RSA || t == P11A_KEY_EC || t == P11A_KEY_ED25519;
+}
+
+/*
+ * The public key of the key at uri, as OpenSSL's; *out_err is the agent's
+ * p11a_err when it came from there (0 for a local failure). The caller
+ * reports: list shows '-' for a key it cannot fingerprint.
+ */
+static int key_pkey(struct cli_ctx *c, const char *uri, EVP_PKEY **out_pkey)
+{
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int r;
+
+	if ((r = p11a_pubkey(c->conn, uri, &der, &der_len)) != P11A_OK)
+		return r;
+	r = cli_pkey_from_der(der, der_len, out_pkey, c->msg, sizeof(c->msg));
+	p11a_free(der, der_len);
+	return r;
+}
+
+/*
+ * The OpenSSH fingerprint of every key that has one (one pubkey request per
+ * key), else "": fps[i] is malloc'd, fps too; free with free_fps().
+ */
+static char **key_fingerprints(struct cli_ctx *c, const struct p11a_key_info *keys, size_t n)
+{
+	char **fps = calloc(n > 0 ? n : 1, sizeof(*fps));
+	char fp[CLI_SSH_FP_LEN];
+	EVP_PKEY *pkey;
+	size_t i;
+
+	if (fps == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pkey = NULL;
+		fp[0] = '\0';
+		if (has_pubkey(keys[i].type) && keys[i].uri != NULL &&
+		    key_pkey(c, keys[i].uri, &pkey) == P11A_OK &&
+		    cli_pkey_ssh_fingerprint(pkey, fp, c->msg, sizeof(c->msg)) != P11A_OK)
+			fp[0] = '\0';
+		EVP_PKEY_free(pkey);
+		fps[i] = strdup(fp);
+	}
+	return fps;
+}
+
+static void free_fps(char **fps, size_t n)
+{
+	if (fps == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(fps[i]);
+	free(fps);
+}
+
+int cli_cmd_list(struct cli_ctx *c)
 {
 	struct p11a_key_info *keys = NULL;
+	char **fps = NULL;
 	size_t n = 0;
-	int r;
+	int r, ret;
 
 	if ((r = cli_connect(c)) != 0)
 		return r;
 	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
 		return cli_fail_agent(c, r, "list the keys");
-	cli_print_keys(stdout, keys, n, c->a->json);
-	p11a_keys_free(keys, n);
+	fps = key_fingerprints(c, keys, n);
+	cli_print_keys(stdout, keys, (const char *const *)fps, n, c->a->json);
+	ret = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))
-		return cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
-				   strerror(errno));
-	return 0;
+		ret = cli_reportf(c->a->json, "FILE", CLI_EXIT_FAIL, "cannot write to stdout: %s",
+				  strerror(errno));
+	free_fps(fps, n);
+	p11a_keys_free(keys, n);
+	return ret;
 }
 
 /* The comment of an OpenSSH line: the key's name as list shows it, else KEY as typed. */
@@ -139,7 +278,63 @@ static char *ssh_comment(struct cli_ctx *c)
 	return name != NULL ? name : strdup(c->a->key);
 }
 
-static int cmd_pubkey(struct cli_ctx *c)
+/* pem or ssh text of pkey (comment for ssh); *out malloc'd. */
+static int pubkey_text(struct cli_ctx *c, EVP_PKEY *pkey, const char *comment, char **out,
+		       size_t *out_len)
+{
+	if (c->a->format == CLI_FORMAT_SSH)
+		return cli_pkey_ssh(pkey, comment, out, out_len, c->msg, sizeof(c->msg));
+	return cli_pkey_pem(pkey, out, out_len, c->msg, sizeof(c->msg));
+}
+
+/*
+ * pubkey --all: every listed key that has a public key, in list's order; with
+ * --format ssh those with an OpenSSH form, as 'ssh-add -L' prints them.
+ */
+static int pubkey_all(struct cli_ctx *c)
+{
+	struct p11a_key_info *keys = NULL;
+	EVP_PKEY *pkey = NULL;
+	char *text = NULL, *name = NULL;
+	size_t n = 0, text_len = 0, i;
+	int r, ret = 0;
+
+	if ((r = p11a_list(c->conn, &keys, &n)) != P11A_OK)
+		return cli_fail_agent(c, r, "list the keys");
+	for (i = 0; i < n && ret == 0; i++) {
+		if (!has_pubkey(keys[i].type))
+			continue;
+		if ((r = key_pkey(c, keys[i].uri, &pkey)) != P11A_OK) {
+			ret = r < P11A_ERR_CONNECT ? cli_fail_agent(c, r,
+								    "export the public key of "
+								    "'%s'",
+								    keys[i].uri)
+						   : cli_fail_local(c, r);
+			break;
+		}
+		name = cli_key_name(&keys[i]);
+		r = pubkey_text(c, pkey, name, &text, &text_len);
+		if (r == P11A_OK)
+			r = cli_write_output(NULL, (const uint8_t *)text, text_len, c->msg,
+					     sizeof(c->msg));
+		else if (r == P11A_ERR_NOT_SUPPORTED && c->a->format == CLI_FORMAT_SSH)
+			r = P11A_OK; /* no OpenSSH form: left out, as ssh-add -L would */
+		else
+			ret = cli_fail_local(c, r);
+		if (ret == 0 && r != P11A_OK)
+			ret = cli_fail_file(c);
+		free(text);
+		free(name);
+		EVP_PKEY_free(pkey);
+		text = NULL;
+		name = NULL;
+		pkey = NULL;
+	}
+	p11a_keys_free(keys, n);
+	return ret;
+}
+
+int cli_cmd_pubkey(struct cli_ctx *c)
 {
 	EVP_PKEY *pkey = NULL;
 	uint8_t *der = NULL;
@@ -149,6 +344,10 @@ static int cmd_pubkey(struct cli_ctx *c)
 
 	if ((ret = cli_connect(c)) != 0)
 		goto out;
+	if (c->a->all) {
+		ret = pubkey_all(c);
+		goto out;
+	}
 	if ((r = p11a_pubkey(c->conn, c->a->key, &der, &der_len)) != P11A_OK) {
 		ret = cli_fail_agent(c, r, "export the public key of '%s'", c->a->key);
 		goto out;
@@ -157,19 +356,11 @@ static int cmd_pubkey(struct cli_ctx *c)
 		ret = cli_fail_local(c, r);
 		goto out;
 	}
-	switch (c->a->format) {
-	case CLI_FORMAT_DER:
-		r = P11A_OK;
-		break;
-	case CLI_FORMAT_SSH:
+	r = P11A_OK;
+	if (c->a->format == CLI_FORMAT_SSH)
 		comment = ssh_comment(c);
-		r = cli_pkey_ssh(pkey, comment, &text, &text_len, c->msg, sizeof(c->msg));
-		break;
-	case CLI_FORMAT_PEM:
-	default:
-		r = cli_pkey_pem(pkey, &text, &text_len, c->msg, sizeof(c->msg));
-		break;
-	}
+	if (c->a->format != CLI_FORMAT_DER)
+		r = pubkey_text(c, pkey, comment, &text, &text_len);
 	if (r != P11A_OK) {
 		ret = cli_fail_local(c, r);
 		goto out;
@@ -296,8 +487,7 @@ static int sign_input(struct cli_ctx *c, p11a_alg alg, uint32_t flags)
 	}
 	r = p11a_sign(c->conn, c->a->key, alg, flags, tbs, tbs_len, &sig, &sig_len);
 	if (r != P11A_OK) {
-		ret = cli_fail_agent(c, r, "%s with '%s'",
-				     c->a->cmd == CLI_CMD_HMAC ? "hmac" : "sign", c->a->key);
+		ret = cli_fail_agent(c, r, "%s with '%s'", c->a->cmd->name, c->a->key);
 		goto out;
 	}
 	if (cli_write_output(c->a->out, sig, sig_len, c->msg, sizeof(c->msg)) != 0) {
@@ -312,7 +502,7 @@ out:
 	return ret;
 }
 
-static int cmd_sign(struct cli_ctx *c)
+int cli_cmd_sign(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	uint32_t flags = 0;
@@ -332,7 +522,7 @@ static int cmd_sign(struct cli_ctx *c)
 	return sign_input(c, alg, flags);
 }
 
-static int cmd_hmac(struct cli_ctx *c)
+int cli_cmd_hmac(struct cli_ctx *c)
 {
 	p11a_alg alg = c->a->alg;
 	int r;
@@ -436,7 +626,7 @@ out:
 	return ret;
 }
 
-static int cmd_verify(struct cli_ctx *c)
+int cli_cmd_verify(struct cli_ctx *c)
 {
 	const struct p11a_alg_info *info;
 	struct cli_input *in = NULL;
@@ -477,45 +667,9 @@ int cli_run(const struct cli_args *args)
 
 	memset(&c, 0, sizeof(c));
 	c.a = args;
-	switch (args->cmd) {
-	case CLI_CMD_PING:
-		ret = cmd_ping(&c);
-		break;
-	case CLI_CMD_LIST:
-		ret = cmd_list(&c);
-		break;
-	case CLI_CMD_PUBKEY:
-		ret = cmd_pubkey(&c);
-		break;
-	case CLI_CMD_SIGN:
-		ret = cmd_sign(&c);
-		break;
-	case CLI_CMD_VERIFY:
-		ret = cmd_verify(&c);
-		break;
-	case CLI_CMD_HMAC:
-		ret = cmd_hmac(&c);
-		break;
-	case CLI_CMD_DECRYPT:
-	case CLI_CMD_UNWRAP:
-		ret = cli_cmd_decrypt(&c);
-		break;
-	case CLI_CMD_DERIVE:
-		ret = cli_cmd_derive(&c);
-		break;
-	case CLI_CMD_SEAL:
-		ret = cli_cmd_seal(&c);
-		break;
-	case CLI_CMD_OPEN:
-		ret = cli_cmd_open(&c);
-		break;
-	case CLI_CMD_AUDIT_VERIFY:
-		ret = cli_cmd_audit_verify(&c);
-		break;
-	default:
-		ret = cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");
-		break;
-	}
+	if (args->cmd == NULL || args->cmd->run == NULL)
+		return cli_report(args->json, "USAGE", CLI_EXIT_USAGE, "no command to run");
+	ret = args->cmd->run(&c);
 	p11a_close(c.conn);
 	return ret;
 }

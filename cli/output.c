@@ -302,9 +302,15 @@ static void put_cell(FILE *f, const char *s, size_t width)
 		fputc(' ', f);
 }
 
-static void print_table(FILE *f, const struct p11a_key_info *keys, size_t n)
+/* The FINGERPRINT column of key i: its fingerprint, or "-" when it has none. */
+static const char *fp_text(const char *const *fps, size_t i)
 {
-	size_t i, w_name = 4, w_type = 4, w_ops = 3;
+	return fps != NULL && fps[i] != NULL && fps[i][0] != '\0' ? fps[i] : "-";
+}
+
+static void print_table(FILE *f, const struct p11a_key_info *keys, const char *const *fps, size_t n)
+{
+	size_t i, w_name = 4, w_type = 4, w_ops = 3, w_fp = 1;
 	char type[64], ops[64];
 	char *name;
 
@@ -318,6 +324,8 @@ static void print_table(FILE *f, const struct p11a_key_info *keys, size_t n)
 			w_type = strlen(type);
 		if (strlen(ops) > w_ops)
 			w_ops = strlen(ops);
+		if (strlen(fp_text(fps, i)) > w_fp)
+			w_fp = strlen(fp_text(fps, i));
 		free(name);
 	}
 	for (i = 0; i < n; i++) {
@@ -327,6 +335,7 @@ static void print_table(FILE *f, const struct p11a_key_info *keys, size_t n)
 		put_cell(f, name != NULL ? name : "?", w_name + 2);
 		put_cell(f, type, w_type + 2);
 		put_cell(f, ops, w_ops + 2);
+		put_cell(f, fp_text(fps, i), w_fp + 2);
 		put_cell(f, keys[i].uri != NULL ? keys[i].uri : "", 0);
 		fputc('\n', f);
 		free(name);
@@ -359,7 +368,7 @@ static void json_list(FILE *f, const char *csv)
 	fputc(']', f);
 }
 
-static void print_json(FILE *f, const struct p11a_key_info *keys, size_t n)
+static void print_json(FILE *f, const struct p11a_key_info *keys, const char *const *fps, size_t n)
 {
 	const struct p11a_key_info *k;
 	char ops[64];
@@ -389,15 +398,18 @@ static void print_json(FILE *f, const struct p11a_key_info *keys, size_t n)
 		json_list(f, k->sw_algs);
 		fputs(",\"name\":", f);
 		cli_json_string(f, k->name != NULL ? k->name : "");
+		fputs(",\"fingerprint\":", f);
+		cli_json_string(f, fps != NULL && fps[i] != NULL ? fps[i] : "");
 		fputc('}', f);
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", f);
 }
 
-void cli_print_keys(FILE *f, const struct p11a_key_info *keys, size_t n, int json)
+void cli_print_keys(FILE *f, const struct p11a_key_info *keys, const char *const *fingerprints,
+		    size_t n, int json)
 {
 	if (json)
-		print_json(f, keys, n);
+		print_json(f, keys, fingerprints, n);
 	else
-		print_table(f, keys, n);
+		print_table(f, keys, fingerprints, n);
 }

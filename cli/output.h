@@ -54,7 +54,13 @@ void cli_hex(FILE *f, const uint8_t *p, size_t len);
 /* The NAME column of a key: its label, or "id:HEX" when it has none. Caller frees. */
 char *cli_key_name(const struct p11a_key_info *k);
 
-/* Prints the key list: a table, or with json a JSON array (a newline after either). */
-void cli_print_keys(FILE *f, const struct p11a_key_info *keys, size_t n, int json);
+/*
+ * Prints the key list: a table (NAME  TYPE  OPS  FINGERPRINT  URI), or with
+ * json a JSON array (a newline after either). fingerprints (may be NULL)
+ * holds n OpenSSH fingerprints, NULL or "" for a key without one: "-" in the
+ * table, "" in JSON.
+ */
+void cli_print_keys(FILE *f, const struct p11a_key_info *keys, const char *const *fingerprints,
+		    size_t n, int json);
 
 #endif

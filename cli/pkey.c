@@ -293,6 +293,33 @@ out:
 	return r;
 }
 
+int cli_pkey_ssh_fingerprint(EVP_PKEY *pkey, char out[CLI_SSH_FP_LEN], char *msg, size_t msg_len)
+{
+	struct blob b = {NULL, 0, 0, 0};
+	uint8_t md[32];
+	char b64[48];
+	char type[32];
+	size_t n;
+	int r;
+
+	if ((r = ssh_blob(pkey, &b, type, sizeof(type), msg, msg_len)) != P11A_OK)
+		goto out;
+	if (EVP_Digest(b.p, b.len, md, NULL, EVP_sha256(), NULL) != 1) {
+		snprintf(msg, msg_len, "cannot hash the public key");
+		r = P11A_ERR_CRYPTO;
+		goto out;
+	}
+	/* Base64 of 32 bytes is 44 characters, the last one '=': OpenSSH drops it. */
+	EVP_EncodeBlock((unsigned char *)b64, md, (int)sizeof(md));
+	n = strcspn(b64, "=");
+	snprintf(out, CLI_SSH_FP_LEN, "SHA256:%.*s", (int)n, b64);
+	r = P11A_OK;
+out:
+	ERR_clear_error();
+	free(b.p);
+	return r;
+}
+
 int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_len, char *msg,
 		 size_t msg_len)
 {

@@ -52,6 +52,17 @@ int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t 
 int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_len, char *msg,
 		 size_t msg_len);
 
+/* Room for an OpenSSH fingerprint, "SHA256:" and 43 base64 characters. */
+#define CLI_SSH_FP_LEN 52
+
+/*
+ * The fingerprint of pkey as 'ssh-add -l' and 'ssh-keygen -l' print it:
+ * "SHA256:" and the base64, without padding, of the SHA-256 of the OpenSSH
+ * key blob (the one cli_pkey_ssh() writes). P11A_ERR_NOT_SUPPORTED for a key
+ * with no OpenSSH form.
+ */
+int cli_pkey_ssh_fingerprint(EVP_PKEY *pkey, char out[CLI_SSH_FP_LEN], char *msg, size_t msg_len);
+
 /*
  * Hashes head[0..head_len) followed by the rest of in with the OpenSSL digest
  * hash ("SHA256"). out must hold CLI_MAX_DIGEST bytes.

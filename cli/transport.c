@@ -21,9 +21,82 @@
 #include "output.h"
 #include "pkey.h"
 #include "transport.h"
+#include "usage.h"
 
 /* Largest peer public key file derive reads (a PEM P-521 key is under 300 bytes). */
 #define MAX_PEER_FILE (64u * 1024u)
+
+const char cli_usage_decrypt[] =
+    "Usage: p11agent [-S SOCKET] decrypt KEY [--alg ALG]\n"
+    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT]\n"
+    "\n"
+    "Decrypts IN (default stdin), made with the public key of KEY, inside the\n"
+    "token; writes the plaintext to OUT (default stdout).\n"
+    "  --alg ALG        rsa-oaep-sha256 (the default); RSA-OAEP uses MGF1 with the\n"
+    "                   same hash; rsa-pkcs1 (PKCS#1 v1.5) only where the agent's\n"
+    "                   configuration allows it for KEY\n"
+    "  --label TEXT     the OAEP label, as text (default: none)\n"
+    "  --label-hex HEX  the OAEP label, in hex\n"
+    "  -i, --in IN      the ciphertext ('-': stdin)\n"
+    "  -o, --out OUT    the plaintext file ('-': stdout)\n"
+    "\n" CLI_USAGE_SECRET_OUT CLI_USAGE_KEY;
+
+const char cli_usage_unwrap[] =
+    "Usage: p11agent [-S SOCKET] unwrap KEY [--alg ALG]\n"
+    "        [--label TEXT | --label-hex HEX] [-i IN] [-o OUT] "
+    "[--key-len N]\n"
+    "\n"
+    "Recovers the session key wrapped in IN (default stdin) with KEY, which stays\n"
+    "in the token; writes the session key to OUT (default stdout).\n"
+    "  --alg ALG        RSA keys: rsa-oaep-sha256 (the default), RSA-OAEP with\n"
+    "                   MGF1 on the same hash; AES keys: aes-kwp (RFC 5649, the\n"
+    "                   default) or aes-kw (RFC 3394)\n"
+    "  --label TEXT     RSA-OAEP: the label, as text (default: none)\n"
+    "  --label-hex HEX  RSA-OAEP: the label, in hex\n"
+    "  --key-len N      the session key must be N bytes long (the agent checks it)\n"
+    "  -i, --in IN      the wrapped key ('-': stdin)\n"
+    "  -o, --out OUT    the session key file ('-': stdout)\n"
+    "\n" CLI_USAGE_SECRET_OUT CLI_USAGE_KEY;
+
+const char cli_usage_derive[] =
+    "Usage: p11agent [-S SOCKET] derive KEY --peer PEER [-o OUT]\n"
+    "\n"
+    "ECDH of the EC key KEY (P-256, P-384, P-521) with the peer's public key,\n"
+    "inside the token; writes the shared secret Z, the x coordinate with no KDF\n"
+    "(as 'openssl pkeyutl -derive' gives it), to OUT (default stdout).\n"
+    "  --peer PEER      the peer's public key on KEY's curve: SubjectPublicKeyInfo,\n"
+    "                   PEM or DER ('-': stdin)\n"
+    "  --alg ALG        the algorithm (default: ecdh)\n"
+    "  -o, --out OUT    the shared secret file ('-': stdout)\n"
+    "\n" CLI_USAGE_SECRET_OUT CLI_USAGE_KEY;
+
+const char cli_usage_seal[] =
+    "Usage: p11agent seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]\n"
+    "\n"
+    "Encrypts IN (default stdin) under the key in FILE, here, without the agent:\n"
+    "writes a CMS AuthEnvelopedData (DER) to OUT (default stdout), its content\n"
+    "encrypted with AES-256-GCM under a fresh key that the key in FILE wraps\n"
+    "(AES key wrap). 'openssl cms -decrypt -inform DER -secretkey HEX' opens it.\n"
+    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
+    "                   others cannot read; '-' reads it from stdin (then give -i)\n"
+    "  --key-id TEXT    the key identifier written in the envelope\n"
+    "                   (default: " CLI_KEY_ID_DEFAULT ")\n"
+    "  -i, --in IN      the input file ('-': stdin), at most 256 MiB\n"
+    "  -o, --out OUT    the envelope file ('-': stdout)\n";
+
+const char cli_usage_open[] =
+    "Usage: p11agent open --key-file FILE [-i IN] [-o OUT]\n"
+    "\n"
+    "Decrypts, here, without the agent, a CMS AuthEnvelopedData (DER) made by\n"
+    "'p11agent seal' or by 'openssl cms -encrypt -aes-256-gcm -secretkey HEX\n"
+    "-outform DER' under the key in FILE; writes its content to OUT (default\n"
+    "stdout) only once the whole envelope authenticates.\n"
+    "  --key-file FILE  the key: 16, 24 or 32 raw bytes, in a file that group and\n"
+    "                   others cannot read; '-' reads it from stdin, e.g. from\n"
+    "                   'p11agent unwrap' through a pipe (then give -i)\n"
+    "  -i, --in IN      the envelope ('-': stdin), at most 256 MiB\n"
+    "  -o, --out OUT    the content file ('-': stdout)\n"
+    "\n" CLI_USAGE_SECRET_OUT;
 
 static int out_of_memory(struct cli_ctx *c)
 {
@@ -109,7 +182,7 @@ static int report_not_opened(struct cli_ctx *c, int err, const char *what)
 int cli_cmd_decrypt(struct cli_ctx *c)
 {
 	const struct cli_args *a = c->a;
-	const char *what = a->cmd == CLI_CMD_UNWRAP ? "unwrap" : "decrypt";
+	const char *what = a->cmd->name;
 	struct cli_input *in = NULL;
 	uint8_t *data = NULL, *label = NULL, *secret = NULL;
 	size_t len = 0, label_len = 0, secret_len = 0;
@@ -126,7 +199,7 @@ int cli_cmd_decrypt(struct cli_ctx *c)
 	if ((ret = read_all(c, in, P11A_MAX_DATA, 0, what, &data, &len)) != 0 ||
 	    (ret = cli_connect(c)) != 0)
 		goto out;
-	if (a->cmd == CLI_CMD_UNWRAP)
+	if (a->cmd->alg_ops == P11A_OP_UNWRAP)
 		r = p11a_unwrap(c->conn, a->key, a->alg, label, label_len, a->key_len, data, len,
 				&secret, &secret_len);
 	else

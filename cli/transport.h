@@ -13,10 +13,12 @@
 
 #include "ctx.h"
 
-/* decrypt and unwrap (c->a->cmd says which). */
+/* decrypt and unwrap (c->a->cmd says which: its alg_ops). */
 int cli_cmd_decrypt(struct cli_ctx *c);
 int cli_cmd_derive(struct cli_ctx *c);
 int cli_cmd_seal(struct cli_ctx *c);
 int cli_cmd_open(struct cli_ctx *c);
+extern const char cli_usage_decrypt[], cli_usage_unwrap[], cli_usage_derive[], cli_usage_seal[],
+    cli_usage_open[];
 
 #endif

@@ -16,6 +16,21 @@
 #include <cmocka.h>
 
 #include "../cli/args.h"
+#include "../cli/usage.h"
+
+/* The row of the command named name. */
+#define CMD(name) cli_command_by_name(name)
+
+/* The help of cmd (NULL: the general help); four can be held at once. */
+static const char *usage_of(const struct cli_command *cmd)
+{
+	static char bufs[4][8192];
+	static int next;
+	char *b = bufs[next++ % 4];
+
+	assert_int_equal(cli_usage_text(cmd, b, sizeof(bufs[0])), 0);
+	return b;
+}
 
 #define MSG_LEN 512
 
@@ -65,7 +80,7 @@ static void test_no_args(void **state)
 	(void)state;
 	assert_int_equal(parse_v(&a, msg, v), CLI_EXIT_USAGE);
 	assert_non_null(strstr(msg, "missing COMMAND"));
-	assert_int_equal(a.cmd, CLI_CMD_NONE);
+	assert_null(a.cmd);
 }
 
 static void test_help_forms(void **state)
@@ -75,41 +90,41 @@ static void test_help_forms(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "--help"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_NONE);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_null(a.help_cmd);
 
 	assert_int_equal(PARSE(&a, msg, "-h"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_NONE);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_null(a.help_cmd);
 
 	assert_int_equal(PARSE(&a, msg, "help"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_NONE);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_null(a.help_cmd);
 
 	assert_int_equal(PARSE(&a, msg, "help", "verify"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_VERIFY);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_ptr_equal(a.help_cmd, CMD("verify"));
 
 	assert_int_equal(PARSE(&a, msg, "--help", "sign"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_SIGN);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_ptr_equal(a.help_cmd, CMD("sign"));
 
 	/* --help wins over a missing KEY or --sig, wherever it comes. */
 	assert_int_equal(PARSE(&a, msg, "sign", "--help"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_SIGN);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_ptr_equal(a.help_cmd, CMD("sign"));
 
 	assert_int_equal(PARSE(&a, msg, "verify", "k", "-i", "f", "-h"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_VERIFY);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_ptr_equal(a.help_cmd, CMD("verify"));
 
 	assert_int_equal(PARSE(&a, msg, "-S", "/s", "--json", "hmac", "--help"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HELP);
-	assert_int_equal(a.help_cmd, CLI_CMD_HMAC);
+	assert_ptr_equal(a.cmd, CMD("help"));
+	assert_ptr_equal(a.help_cmd, CMD("hmac"));
 	assert_int_equal(a.json, 1);
 
 	assert_int_equal(PARSE(&a, msg, "help", "-h"), 0);
-	assert_int_equal(a.help_cmd, CLI_CMD_HELP);
+	assert_ptr_equal(a.help_cmd, CMD("help"));
 	ASSERT_USAGE("unknown command 'bogus'", "help", "bogus");
 	ASSERT_USAGE("unexpected argument 'list'", "help", "sign", "list");
 }
@@ -118,12 +133,9 @@ static void test_help_every_command(void **state)
 {
 	static const struct {
 		const char *name;
-		enum cli_cmd cmd;
 	} all[] = {
-	    {"ping", CLI_CMD_PING},	  {"list", CLI_CMD_LIST},     {"pubkey", CLI_CMD_PUBKEY},
-	    {"sign", CLI_CMD_SIGN},	  {"verify", CLI_CMD_VERIFY}, {"hmac", CLI_CMD_HMAC},
-	    {"decrypt", CLI_CMD_DECRYPT}, {"unwrap", CLI_CMD_UNWRAP}, {"derive", CLI_CMD_DERIVE},
-	    {"seal", CLI_CMD_SEAL},	  {"open", CLI_CMD_OPEN},     {"help", CLI_CMD_HELP},
+	    {"ping"},	{"list"},   {"pubkey"}, {"sign"}, {"verify"}, {"hmac"},		{"decrypt"},
+	    {"unwrap"}, {"derive"}, {"seal"},	{"open"}, {"help"},   {"audit-verify"},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -132,15 +144,21 @@ static void test_help_every_command(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		assert_int_equal(PARSE(&a, msg, all[i].name, "--help"), 0);
-		assert_int_equal(a.cmd, CLI_CMD_HELP);
-		assert_int_equal(a.help_cmd, all[i].cmd);
-		assert_string_equal(cli_args_cmd_name(all[i].cmd), all[i].name);
-		if (strstr(cli_args_usage(all[i].cmd), all[i].name) == NULL ||
-		    strncmp(cli_args_usage(all[i].cmd), "Usage: ", 7) != 0)
-			fail_msg("usage of %s: %s", all[i].name, cli_args_usage(all[i].cmd));
+		assert_ptr_equal(a.cmd, CMD("help"));
+		assert_ptr_equal(a.help_cmd, CMD(all[i].name));
+		assert_string_equal(cli_args_cmd_name(CMD(all[i].name)), all[i].name);
+		if (strstr(usage_of(CMD(all[i].name)), all[i].name) == NULL ||
+		    strncmp(usage_of(CMD(all[i].name)), "Usage: ", 7) != 0)
+			fail_msg("usage of %s: %s", all[i].name, usage_of(CMD(all[i].name)));
 		/* Every command that talks to the agent documents the exit status. */
-		if (all[i].cmd != CLI_CMD_HELP)
-			assert_non_null(strstr(cli_args_usage(all[i].cmd), "Exit status"));
+		if (strcmp(all[i].name, "help") != 0)
+			assert_non_null(strstr(usage_of(CMD(all[i].name)), "Exit status"));
+	}
+	/* And the list above is the whole table. */
+	assert_int_equal(cli_n_commands, sizeof(all) / sizeof(all[0]));
+	for (i = 0; i < cli_n_commands; i++) {
+		assert_int_equal(PARSE(&a, msg, cli_commands[i].name, "--help"), 0);
+		assert_non_null(cli_commands[i].run);
 	}
 }
 
@@ -163,19 +181,21 @@ static int names(const char *text, const char *name)
 static void test_usage_texts(void **state)
 {
 	static const struct {
-		enum cli_cmd cmd;
+		const char *cmd;
 		uint32_t op;
 	} by_op[] = {
-	    {CLI_CMD_SIGN, P11A_OP_SIGN},
-	    {CLI_CMD_DECRYPT, P11A_OP_DECRYPT},
-	    {CLI_CMD_UNWRAP, P11A_OP_UNWRAP},
-	    {CLI_CMD_DERIVE, P11A_OP_DERIVE},
+	    {"sign", P11A_OP_SIGN},
+	    {"decrypt", P11A_OP_DECRYPT},
+	    {"unwrap", P11A_OP_UNWRAP},
+	    {"derive", P11A_OP_DERIVE},
 	};
+	static const char *const transport[] = {"decrypt", "unwrap", "derive", "seal", "open"};
 	const struct p11a_alg_info *info;
-	const char *general = cli_args_usage(CLI_CMD_NONE);
+	static char general[8192];
 	size_t i, j;
 
 	(void)state;
+	assert_int_equal(cli_usage_text(NULL, general, sizeof(general)), 0);
 	assert_non_null(strstr(general, "Usage: p11agent [-S SOCKET] [--json] COMMAND"));
 	assert_non_null(strstr(general, "Exit status"));
 	/*
@@ -186,31 +206,30 @@ static void test_usage_texts(void **state)
 		if (!names(general, info->name))
 			fail_msg("general usage lacks %s", info->name);
 		for (j = 0; j < sizeof(by_op) / sizeof(by_op[0]); j++) {
-			const char *u = cli_args_usage(by_op[j].cmd);
+			const char *u = usage_of(CMD(by_op[j].cmd));
 			int want = (info->ops & by_op[j].op) != 0;
 			if (names(u, info->name) != want)
-				fail_msg("%s usage %s %s", cli_args_cmd_name(by_op[j].cmd),
-					 want ? "lacks" : "names", info->name);
+				fail_msg("%s usage %s %s", by_op[j].cmd, want ? "lacks" : "names",
+					 info->name);
 		}
 	}
 	assert_true(i >= 21);
 	/* The new commands' help: options, defaults, the 0600 outputs. */
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_DECRYPT), "--label-hex HEX"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_DECRYPT), "rsa-oaep-sha256 (the default)"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_UNWRAP), "--key-len N"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_UNWRAP), "aes-kwp"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_DERIVE), "--peer PEER"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_SEAL), "--key-id TEXT"));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_SEAL), CLI_KEY_ID_DEFAULT));
-	assert_non_null(strstr(cli_args_usage(CLI_CMD_OPEN), "authenticates"));
-	for (j = CLI_CMD_DECRYPT; j <= CLI_CMD_OPEN; j++) {
-		if (j != CLI_CMD_SEAL)
-			assert_non_null(strstr(cli_args_usage((enum cli_cmd)j), "mode 0600"));
-		assert_non_null(strstr(general, cli_args_cmd_name((enum cli_cmd)j)));
+	assert_non_null(strstr(usage_of(CMD("decrypt")), "--label-hex HEX"));
+	assert_non_null(strstr(usage_of(CMD("decrypt")), "rsa-oaep-sha256 (the default)"));
+	assert_non_null(strstr(usage_of(CMD("unwrap")), "--key-len N"));
+	assert_non_null(strstr(usage_of(CMD("unwrap")), "aes-kwp"));
+	assert_non_null(strstr(usage_of(CMD("derive")), "--peer PEER"));
+	assert_non_null(strstr(usage_of(CMD("seal")), "--key-id TEXT"));
+	assert_non_null(strstr(usage_of(CMD("seal")), CLI_KEY_ID_DEFAULT));
+	assert_non_null(strstr(usage_of(CMD("open")), "authenticates"));
+	for (j = 0; j < sizeof(transport) / sizeof(transport[0]); j++) {
+		if (strcmp(transport[j], "seal") != 0)
+			assert_non_null(strstr(usage_of(CMD(transport[j])), "mode 0600"));
+		assert_non_null(strstr(general, transport[j]));
 	}
-	assert_null(strstr(cli_args_usage(CLI_CMD_SEAL), "mode 0600"));
-	assert_ptr_equal(cli_args_usage(CLI_CMD_VERSION), general);
-	assert_string_equal(cli_args_cmd_name(CLI_CMD_NONE), "p11agent");
+	assert_null(strstr(usage_of(CMD("seal")), "mode 0600"));
+	assert_string_equal(cli_args_cmd_name(NULL), "p11agent");
 }
 
 static void test_version(void **state)
@@ -220,7 +239,8 @@ static void test_version(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "--version"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_VERSION);
+	assert_int_equal(a.version, 1);
+	assert_null(a.cmd);
 	ASSERT_USAGE("--version", "list", "--version");
 }
 
@@ -231,7 +251,7 @@ static void test_ping_list(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "ping"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_PING);
+	assert_ptr_equal(a.cmd, CMD("ping"));
 	assert_null(a.socket);
 	assert_int_equal(a.json, 0);
 	assert_null(a.key);
@@ -250,7 +270,7 @@ static void test_ping_list(void **state)
 	assert_null(a.key_id);
 
 	assert_int_equal(PARSE(&a, msg, "list"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_LIST);
+	assert_ptr_equal(a.cmd, CMD("list"));
 	assert_int_equal(a.json, 0);
 
 	ASSERT_USAGE("ping: unexpected argument 'extra'", "ping", "extra");
@@ -266,7 +286,7 @@ static void test_json(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "--json", "list"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_LIST);
+	assert_ptr_equal(a.cmd, CMD("list"));
 	assert_int_equal(a.json, 1);
 
 	assert_int_equal(PARSE(&a, msg, "list", "--json"), 0);
@@ -281,7 +301,7 @@ static void test_json(void **state)
 	/* A usage error still says whether JSON was asked for. */
 	assert_int_equal(PARSE(&a, msg, "--json", "sign"), CLI_EXIT_USAGE);
 	assert_int_equal(a.json, 1);
-	assert_int_equal(a.cmd, CLI_CMD_SIGN);
+	assert_ptr_equal(a.cmd, CMD("sign"));
 }
 
 static void test_socket(void **state)
@@ -309,8 +329,9 @@ static void test_socket(void **state)
 	assert_int_equal(PARSE(&a, msg, "-S", "/one", "list", "-S", "/two"), 0);
 	assert_string_equal(a.socket, "/two");
 
-	ASSERT_USAGE("'--socket' needs a value", "-S");
-	ASSERT_USAGE("'--socket' needs a value", "list", "-S");
+	ASSERT_USAGE("'-S' needs a value", "-S");
+	ASSERT_USAGE("'-S' needs a value", "list", "-S");
+	ASSERT_USAGE("'--socket' needs a value", "list", "--socket");
 	ASSERT_USAGE("needs a path", "-S", "", "list");
 	ASSERT_USAGE("needs a path", "--socket=", "list");
 }
@@ -322,7 +343,7 @@ static void test_pubkey(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "pubkey", "signer"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_PUBKEY);
+	assert_ptr_equal(a.cmd, CMD("pubkey"));
 	assert_string_equal(a.key, "signer");
 	assert_int_equal(a.format, CLI_FORMAT_PEM);
 
@@ -362,7 +383,7 @@ static void test_sign(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "sign", "mykey"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_SIGN);
+	assert_ptr_equal(a.cmd, CMD("sign"));
 	assert_string_equal(a.key, "mykey");
 	assert_int_equal(a.alg, P11A_ALG_NONE);
 	assert_null(a.in);
@@ -420,8 +441,8 @@ static void test_sign(void **state)
 	ASSERT_USAGE("unknown option '--bogus'", "sign", "k", "--bogus=1");
 	ASSERT_USAGE("unknown option '-x'", "sign", "k", "-x");
 	ASSERT_USAGE("unknown option '--al'", "sign", "k", "--al", "ed25519");
-	ASSERT_USAGE("'--in' needs a value", "sign", "k", "-i");
-	ASSERT_USAGE("'--out' needs a value", "sign", "k", "-o");
+	ASSERT_USAGE("'-i' needs a value", "sign", "k", "-i");
+	ASSERT_USAGE("'-o' needs a value", "sign", "k", "-o");
 	ASSERT_USAGE("'--alg' needs a value", "sign", "k", "--alg");
 	ASSERT_USAGE("needs a file name", "sign", "k", "-i", "");
 	ASSERT_USAGE("takes no value", "sign", "k", "--prehashed=yes");
@@ -525,7 +546,7 @@ static void test_verify(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "verify", "k", "--sig", "f.sig"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_VERIFY);
+	assert_ptr_equal(a.cmd, CMD("verify"));
 	assert_string_equal(a.key, "k");
 	assert_string_equal(a.sig, "f.sig");
 	assert_null(a.in);
@@ -564,7 +585,7 @@ static void test_hmac(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "hmac", "mac-key"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_HMAC);
+	assert_ptr_equal(a.cmd, CMD("hmac"));
 	assert_string_equal(a.key, "mac-key");
 	assert_int_equal(a.alg, P11A_ALG_NONE);
 
@@ -606,7 +627,7 @@ static void test_decrypt(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "decrypt", "server-rsa"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_DECRYPT);
+	assert_ptr_equal(a.cmd, CMD("decrypt"));
 	assert_string_equal(a.key, "server-rsa");
 	assert_int_equal(a.alg, P11A_ALG_NONE); /* the agent picks rsa-oaep-sha256 */
 	assert_null(a.in);
@@ -679,7 +700,7 @@ static void test_unwrap(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "unwrap", "kek"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_UNWRAP);
+	assert_ptr_equal(a.cmd, CMD("unwrap"));
 	assert_string_equal(a.key, "kek");
 	assert_int_equal(a.alg, P11A_ALG_NONE);
 	assert_int_equal(a.key_len, 0);
@@ -743,7 +764,7 @@ static void test_derive(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "derive", "ec256", "--peer", "peer.pem"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_DERIVE);
+	assert_ptr_equal(a.cmd, CMD("derive"));
 	assert_string_equal(a.key, "ec256");
 	assert_string_equal(a.peer, "peer.pem");
 	assert_int_equal(a.alg, P11A_ALG_NONE);
@@ -783,7 +804,7 @@ static void test_seal_open(void **state)
 
 	(void)state;
 	assert_int_equal(PARSE(&a, msg, "seal", "--key-file", "k.bin"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_SEAL);
+	assert_ptr_equal(a.cmd, CMD("seal"));
 	assert_null(a.key);
 	assert_string_equal(a.key_file, "k.bin");
 	assert_null(a.key_id);
@@ -798,7 +819,7 @@ static void test_seal_open(void **state)
 	assert_string_equal(a.key_id, "transfer 42");
 
 	assert_int_equal(PARSE(&a, msg, "open", "--key-file", "k.bin", "-i", "doc.cms"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_OPEN);
+	assert_ptr_equal(a.cmd, CMD("open"));
 	assert_string_equal(a.key_file, "k.bin");
 	assert_string_equal(a.in, "doc.cms");
 
@@ -853,13 +874,13 @@ static void test_global_errors(void **state)
 	ASSERT_USAGE("unknown option '--verbose'", "--verbose", "list");
 	ASSERT_USAGE("unknown option '-q'", "-q", "list");
 	ASSERT_USAGE("'--alg' must come after the command", "--alg", "ed25519", "sign", "k");
-	ASSERT_USAGE("'--in' must come after the command", "-i", "f", "sign", "k");
+	ASSERT_USAGE("'-i' must come after the command", "-i", "f", "sign", "k");
 	ASSERT_USAGE("missing COMMAND", "--json");
 	ASSERT_USAGE("missing COMMAND", "-S", "/s");
 
 	/* "--" before the command. */
 	assert_int_equal(PARSE(&a, msg, "--", "list"), 0);
-	assert_int_equal(a.cmd, CLI_CMD_LIST);
+	assert_ptr_equal(a.cmd, CMD("list"));
 	ASSERT_USAGE("unknown command '--json'", "--", "--json");
 
 	/* No message buffer: still the right verdict. */
@@ -904,6 +925,32 @@ static void test_reentrant(void **state)
 	}
 }
 
+/* Messages name the option as it was typed: "-i" or "--in". */
+static void test_typed_spelling(void **state)
+{
+	(void)state;
+	ASSERT_USAGE("option '-i' needs a file name", "sign", "k", "-i", "");
+	ASSERT_USAGE("option '--in' needs a file name", "sign", "k", "--in", "");
+	ASSERT_USAGE("option '--in' needs a file name", "sign", "k", "--in=");
+	ASSERT_USAGE("option '-o' needs a file name", "sign", "k", "-o", "");
+	ASSERT_USAGE("option '-S' needs a path", "-S", "", "ping");
+	ASSERT_USAGE("option '-i' is not valid for 'list'", "list", "-i", "x");
+	ASSERT_USAGE("option '-o' must come after the command", "-o", "x", "list");
+	ASSERT_USAGE("option '-i' needs a value", "sign", "k", "-i");
+	ASSERT_USAGE("option '--in' needs a value", "sign", "k", "--in");
+}
+
+/* ping's help lists only the exit statuses ping returns: 0, 1, 2, 3. */
+static void test_ping_exit_text(void **state)
+{
+	const char *u = usage_of(CMD("ping"));
+
+	(void)state;
+	assert_non_null(strstr(u, "Exit status"));
+	if (strstr(u, "4 ") != NULL || strstr(u, "5 ") != NULL || strstr(u, "6 ") != NULL)
+		fail_msg("ping's usage lists a status ping never returns:\n%s", u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -926,6 +973,8 @@ int main(void)
 	    cmocka_unit_test(test_seal_open),
 	    cmocka_unit_test(test_global_errors),
 	    cmocka_unit_test(test_reentrant),
+	    cmocka_unit_test(test_typed_spelling),
+	    cmocka_unit_test(test_ping_exit_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -350,8 +350,9 @@ if check_rc "list" 0 p11a list; then
 	while read -r line <&3; do
 		i=$((i + 1))
 		uri=$(echo "$line" | awk '{ print $NF }')
-		ops=$(echo "$line" | awk '{ print $(NF - 1) }')
-		type=$(echo "$line" | awk '{ print $(NF - 2) }')
+		# NAME  TYPE  OPS  FINGERPRINT  URI
+		ops=$(echo "$line" | awk '{ print $(NF - 2) }')
+		type=$(echo "$line" | awk '{ print $(NF - 3) }')
 		case $type,$ops, in
 		aes*) want=1 ;;
 		*,sign,*) want=0 ;;

@@ -1,0 +1,72 @@
+/*
+ * table: the commands of p11agent, one row each. A row says everything the
+ * parser, the help and the shell completion need; the handler and its usage
+ * text live in the handler's file. Adding a command is one row here and its
+ * handler.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include "args.h"
+#include "audit.h"
+#include "commands.h"
+#include "transport.h"
+#include "usage.h"
+
+/* The options of the commands that read IN and write OUT. */
+#define IN_OUT (CLI_OPT_IN | CLI_OPT_OUT)
+#define OAEP_LABEL (CLI_OPT_LABEL | CLI_OPT_LABEL_HEX)
+
+const struct cli_command cli_commands[] = {
+    {"ping", cli_cmd_ping, CLI_POS_NONE, 0, 0, 0, P11A_KEY_UNKNOWN, "ping",
+     "check that the agent answers", cli_usage_ping, cli_exit_ping},
+    {"list", cli_cmd_list, CLI_POS_NONE, 0, 0, 0, P11A_KEY_UNKNOWN, "list",
+     "list the keys, a line a key:\nNAME  TYPE  OPS  FINGERPRINT  URI", cli_usage_list,
+     CLI_USAGE_EXIT_AGENT},
+    {"pubkey", cli_cmd_pubkey, CLI_POS_KEY, CLI_OPT_FORMAT | CLI_OPT_ALL, 0, 0, P11A_KEY_UNKNOWN,
+     "pubkey KEY|--all [--format pem|der|ssh]",
+     "print a public key (SubjectPublicKeyInfo PEM by default),\nor every key's (--all)",
+     cli_usage_pubkey, CLI_USAGE_EXIT_AGENT},
+    {"sign", cli_cmd_sign, CLI_POS_KEY, CLI_OPT_ALG | IN_OUT | CLI_OPT_PREHASHED | CLI_OPT_RAW, 0,
+     P11A_OP_SIGN, P11A_KEY_UNKNOWN, "sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]",
+     "sign IN (default stdin), signature to OUT (default stdout)", cli_usage_sign,
+     CLI_USAGE_EXIT_AGENT},
+    {"verify", cli_cmd_verify, CLI_POS_KEY,
+     CLI_OPT_SIG | CLI_OPT_ALG | CLI_OPT_IN | CLI_OPT_PREHASHED | CLI_OPT_RAW, CLI_OPT_SIG,
+     P11A_OP_SIGN, P11A_KEY_UNKNOWN,
+     "verify KEY --sig FILE [--alg ALG] [-i IN] [--prehashed] [--raw]",
+     "check a signature or an HMAC: exit 0 valid, 1 invalid", cli_usage_verify,
+     CLI_USAGE_EXIT_AGENT},
+    {"hmac", cli_cmd_hmac, CLI_POS_KEY, CLI_OPT_ALG | IN_OUT, 0, P11A_OP_SIGN, P11A_KEY_HMAC,
+     "hmac KEY [--alg ALG] [-i IN] [-o OUT]", "compute an HMAC inside the token", cli_usage_hmac,
+     CLI_USAGE_EXIT_AGENT},
+    {"decrypt", cli_cmd_decrypt, CLI_POS_KEY, CLI_OPT_ALG | OAEP_LABEL | IN_OUT, 0, P11A_OP_DECRYPT,
+     P11A_KEY_UNKNOWN, "decrypt KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]",
+     "decrypt IN with KEY (RSA), plaintext to OUT", cli_usage_decrypt, CLI_USAGE_EXIT_AGENT},
+    {"unwrap", cli_cmd_decrypt, CLI_POS_KEY, CLI_OPT_ALG | OAEP_LABEL | IN_OUT | CLI_OPT_KEY_LEN, 0,
+     P11A_OP_UNWRAP, P11A_KEY_UNKNOWN,
+     "unwrap KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT] [--key-len N]",
+     "recover the session key wrapped in IN (RSA, AES keys)", cli_usage_unwrap,
+     CLI_USAGE_EXIT_AGENT},
+    {"derive", cli_cmd_derive, CLI_POS_KEY, CLI_OPT_PEER | CLI_OPT_ALG | CLI_OPT_OUT, CLI_OPT_PEER,
+     P11A_OP_DERIVE, P11A_KEY_UNKNOWN, "derive KEY --peer PEER [-o OUT]",
+     "ECDH with the peer's public key: the shared secret", cli_usage_derive, CLI_USAGE_EXIT_AGENT},
+    {"seal", cli_cmd_seal, CLI_POS_NONE, CLI_OPT_KEY_FILE | CLI_OPT_KEY_ID | IN_OUT,
+     CLI_OPT_KEY_FILE, 0, P11A_KEY_UNKNOWN, "seal --key-file FILE [--key-id TEXT] [-i IN] [-o OUT]",
+     "encrypt IN under the key in FILE (CMS, AES-256-GCM);\nlocal, needs no agent", cli_usage_seal,
+     CLI_USAGE_EXIT_LOCAL},
+    {"open", cli_cmd_open, CLI_POS_NONE, CLI_OPT_KEY_FILE | IN_OUT, CLI_OPT_KEY_FILE, 0,
+     P11A_KEY_UNKNOWN, "open --key-file FILE [-i IN] [-o OUT]",
+     "decrypt what seal made; FILE may be - (stdin); local", cli_usage_open, CLI_USAGE_EXIT_LOCAL},
+    {"audit-verify", cli_cmd_audit_verify, CLI_POS_FILES,
+     CLI_OPT_PUBKEY | CLI_OPT_KEYED | CLI_OPT_PARTIAL, 0, 0, P11A_KEY_UNKNOWN,
+     "audit-verify [--pubkey FILE] [--keyed] [--partial] FILE...",
+     "check the agent's audit trail (FILEs: one chain, oldest\nfirst); asks the agent for "
+     "keyed records, or with\n--pubkey checks its signed checkpoints offline",
+     cli_usage_audit_verify, cli_exit_audit_verify},
+    {"help", cli_cmd_help, CLI_POS_COMMAND, 0, 0, 0, P11A_KEY_UNKNOWN, "help [COMMAND]",
+     "print this help, or a command's", cli_usage_help, NULL},
+};
+
+const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
