@@ -201,7 +201,10 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 		/* p11a_connect() says why and what to do. */
 		const char *why = p11a_connect_message();
 
-		if (why[0] != '\0')
+		if (path[0] == '\0')
+			len = asprintf(&msg, "cannot reach the agent: %s",
+				       why[0] != '\0' ? why : "no socket to connect to");
+		else if (why[0] != '\0')
 			len = asprintf(&msg, "cannot reach the agent at %s: %s", path, why);
 		else
 			len = asprintf(

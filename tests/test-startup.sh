@@ -271,6 +271,8 @@ check_rc "no XDG_RUNTIME_DIR, no P11AGENT_SOCK: the client fails" 3 \
 	env -u XDG_RUNTIME_DIR -u P11AGENT_SOCK timeout -k 2 30 "$P11AGENT" ping
 check_err "no XDG_RUNTIME_DIR, no P11AGENT_SOCK: the client says to set P11AGENT_SOCK" \
 	'XDG_RUNTIME_DIR.*P11AGENT_SOCK'
+check_err "no XDG_RUNTIME_DIR, no P11AGENT_SOCK: no empty socket path in the message" \
+	'^p11agent: cannot reach the agent: '
 check_rc "no XDG_RUNTIME_DIR: -k" 0 env P11AGENT_PID="$XPID" timeout -k 2 30 "$P11AGENTD" -k
 gone "$XPID"
 if [ -n "$XDIR" ] && [ ! -e "$XDIR" ]; then pass "no XDG_RUNTIME_DIR: directory removed at stop"; else
