@@ -371,3 +371,27 @@ check_refused() {
 		fail "$name: agent still serving" "ping failed or p11agentd is gone"
 	fi
 }
+
+# cli_for_other_users UID RUNNER...: makes $CLI runnable by another uid. When
+# "RUNNER... $CLI --version" fails (the build tree is not readable by that uid),
+# copies the CLI and libp11agent to $T/bin, readable by all, and points CLI and
+# CLI_ENV (LD_LIBRARY_PATH for RUNNER to pass on) at the copy; when the copy does
+# not run either, the test is skipped (exit 77), naming UID.
+cli_for_other_users() {
+	_uid=$1
+	shift
+	"$@" "$CLI" --version >/dev/null 2>&1 && return 0
+	mkdir -m 0755 "$T/bin"
+	for f in "$top_builddir/.libs/p11agent" "$top_builddir/.libs/lt-p11agent"; do
+		[ -x "$f" ] && cp "$f" "$T/bin/p11agent"
+	done
+	cp -P "$top_builddir"/.libs/libp11agent.so* "$T/bin/" 2>/dev/null
+	chmod -R a+rX "$T/bin"
+	CLI=$T/bin/p11agent
+	CLI_ENV="LD_LIBRARY_PATH=$T/bin"
+	if ! "$@" "$CLI" --version >/dev/null 2>&1; then
+		echo "SKIP: uid $_uid cannot run the CLI from $top_builddir, nor a copy of it"
+		exit 77
+	fi
+	echo "  (the other users run a copy of the CLI in $T/bin)"
+}

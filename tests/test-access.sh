@@ -105,21 +105,7 @@ p11u() {
 	shift 3
 	as "$uid" "$gid" "$groups" "$CLI" -S "$SOCK" "$@"
 }
-if ! as "$UA" "$SGID" - "$CLI" --version >/dev/null 2>&1; then
-	mkdir -m 0755 "$T/bin"
-	for f in "$top_builddir/.libs/p11agent" "$top_builddir/.libs/lt-p11agent"; do
-		[ -x "$f" ] && cp "$f" "$T/bin/p11agent"
-	done
-	cp -P "$top_builddir"/.libs/libp11agent.so* "$T/bin/" 2>/dev/null
-	chmod -R a+rX "$T/bin"
-	CLI=$T/bin/p11agent
-	CLI_ENV="LD_LIBRARY_PATH=$T/bin"
-	if ! as "$UA" "$SGID" - "$CLI" --version >/dev/null 2>&1; then
-		echo "SKIP: uid $UA cannot run the CLI from $top_builddir, nor a copy of it"
-		exit 77
-	fi
-	echo "  (the other users run a copy of the CLI in $T/bin)"
-fi
+cli_for_other_users "$UA" as "$UA" "$SGID" -
 
 # The public keys, as the agent's own uid exports them.
 p11a pubkey a-signer >"$D/ec256.pem" 2>"$ERR" || fail "pubkey a-signer (agent uid)" "$(show "$ERR")"

@@ -41,21 +41,7 @@ as() {
 	timeout -k 2 30 setpriv --reuid="$uid" --regid="$gid" --clear-groups \
 		env -u P11AGENT_SOCK $CLI_ENV "$@"
 }
-if ! as "$UO" "$UO" "$CLI" --version >/dev/null 2>&1; then
-	mkdir -m 0755 "$T/bin"
-	for f in "$top_builddir/.libs/p11agent" "$top_builddir/.libs/lt-p11agent"; do
-		[ -x "$f" ] && cp "$f" "$T/bin/p11agent"
-	done
-	cp -P "$top_builddir"/.libs/libp11agent.so* "$T/bin/" 2>/dev/null
-	chmod -R a+rX "$T/bin"
-	CLI=$T/bin/p11agent
-	CLI_ENV="LD_LIBRARY_PATH=$T/bin"
-	if ! as "$UO" "$UO" "$CLI" --version >/dev/null 2>&1; then
-		echo "SKIP: uid $UO cannot run the CLI from $top_builddir, nor a copy of it"
-		exit 77
-	fi
-	echo "  (the other users run a copy of the CLI in $T/bin)"
-fi
+cli_for_other_users "$UO" as "$UO" "$UO"
 
 # who_ping WHO ARGS...: ping with ARGS as WHO (root, or a uid whose gid is the
 # same number), without P11AGENT_SOCK unless ARGS set it with env.
