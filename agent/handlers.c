@@ -240,6 +240,22 @@ static int handle_pubkey(struct req *r)
 	return P11A_OK;
 }
 
+/*
+ * The key's X.509 certificate as the token holds it; an empty string when it
+ * holds none (that is not an error: most keys have none).
+ */
+static int handle_cert(struct req *r)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = see_key(r, &key)) != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_str(key->cert, key->cert_len);
+	return P11A_OK;
+}
+
 /* The algorithm in field i, or the key's default when 0. */
 static const char *op_name(uint32_t op)
 {
@@ -349,7 +365,8 @@ static int sign_request(struct req *r, const struct token_key **out_key, p11a_al
 	r->data = &r->in->f[3];
 	if ((rc = use_key(r, 1, P11A_OP_SIGN, out_key, out_alg)) != P11A_OK)
 		return rc;
-	if (flags & ~(uint32_t)TOKEN_SIGN_ECDSA_RAW)
+	if ((flags & ~(uint32_t)(TOKEN_SIGN_ECDSA_RAW | TOKEN_SIGN_PSS_SALT | 0xffff0000u)) ||
+	    (!(flags & TOKEN_SIGN_PSS_SALT) && (flags >> 16) != 0))
 		return err(r, P11A_ERR_BAD_INPUT, "flags: unknown bits 0x%x", flags);
 	return P11A_OK;
 }
@@ -606,6 +623,7 @@ static const struct handler handlers[] = {
     {PROTO_OP_AUDIT_VERIFY, handle_audit_verify, NEEDS_TOKEN},
     {PROTO_OP_SIGN_BATCH, handle_sign_batch, NEEDS_TOKEN},
     {PROTO_OP_AUDIT_HEAD, handle_audit_head, NEEDS_TOKEN},
+    {PROTO_OP_CERT, handle_cert, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)

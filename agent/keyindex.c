@@ -256,6 +256,50 @@ static int find_spki(const struct scan *sc, CK_OBJECT_HANDLE priv, const struct 
 	return -1;
 }
 
+/*
+ * The X.509 certificate of key: the first certificate object with the key's
+ * CKA_ID (its label when the key has no id) whose public key is the key's
+ * own. A certificate for another key is never taken.
+ */
+static void find_cert(const struct scan *sc, struct token_key *key)
+{
+	CK_OBJECT_CLASS cert_class = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE cert_type = CKC_X_509;
+	CK_OBJECT_HANDLE *found = NULL;
+	CK_ATTRIBUTE templ[] = {
+	    {CKA_CLASS, &cert_class, sizeof(cert_class)},
+	    {CKA_CERTIFICATE_TYPE, &cert_type, sizeof(cert_type)},
+	    {CKA_ID, key->id, key->id_len},
+	};
+	uint8_t *cert, *spki;
+	size_t i, n = 0, cert_len, spki_len;
+	const char *fn;
+
+	if (key->spki == NULL)
+		return;
+	if (key->id_len == 0) {
+		if (key->label[0] == '\0')
+			return;
+		templ[2] = (CK_ATTRIBUTE){CKA_LABEL, key->label, strlen(key->label)};
+	}
+	if (find_objects(sc, templ, 3, CANDIDATES_MAX, &found, &n, &fn) != CKR_OK)
+		return;
+	for (i = 0; i < n && key->cert == NULL; i++) {
+		if (attr_get(sc, found[i], CKA_VALUE, &cert, &cert_len) != CKR_OK)
+			continue;
+		if (spki_of_cert(cert, cert_len, &spki, &spki_len) == 0) {
+			if (spki_len == key->spki_len && memcmp(spki, key->spki, spki_len) == 0) {
+				key->cert = cert;
+				key->cert_len = cert_len;
+				cert = NULL;
+			}
+			free(spki);
+		}
+		free(cert);
+	}
+	free(found);
+}
+
 /* Key size in bits of a DER SubjectPublicKeyInfo, 0 if unknown. */
 static uint32_t spki_bits(const uint8_t *der, size_t len)
 {
@@ -343,6 +387,7 @@ static void key_clear(struct token_key *key)
 	free(key->id);
 	free(key->uri);
 	free(key->spki);
+	free(key->cert);
 	free(key->name);
 	memset(key, 0, sizeof(*key));
 }
@@ -452,6 +497,7 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 			key->spki = NULL;
 			key->spki_len = 0;
 		}
+		find_cert(sc, key);
 		if (curve != NULL)
 			key->bits = curve->bits;
 		else if (key->spki != NULL)

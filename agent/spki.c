@@ -238,3 +238,20 @@ out:
 	X509_free(x509);
 	return ret;
 }
+
+int spki_of_cert(const uint8_t *cert, size_t cert_len, uint8_t **out_der, size_t *out_len)
+{
+	const unsigned char *p = cert;
+	X509 *x509;
+	EVP_PKEY *pkey;
+	int ret = -1;
+
+	if (cert == NULL || cert_len == 0 || cert_len > 1024 * 1024)
+		return -1;
+	if ((x509 = d2i_X509(NULL, &p, (long)cert_len)) == NULL)
+		return -1;
+	if (p == cert + cert_len && (pkey = X509_get0_pubkey(x509)) != NULL)
+		ret = pubkey_der(pkey, out_der, out_len);
+	X509_free(x509);
+	return ret;
+}

@@ -51,4 +51,11 @@ int spki_from_ec_point(const struct spki_curve *curve, const uint8_t *point, siz
 int spki_from_cert(const uint8_t *cert, size_t cert_len, p11a_key_type type,
 		   const struct spki_curve *curve, uint8_t **out_der, size_t *out_len);
 
+/*
+ * The DER SubjectPublicKeyInfo of the X.509 certificate cert (whatever its
+ * key type), in *out_der (freed with free()). 0, or -1 when cert is not
+ * exactly one certificate.
+ */
+int spki_of_cert(const uint8_t *cert, size_t cert_len, uint8_t **out_der, size_t *out_len);
+
 #endif

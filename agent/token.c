@@ -532,6 +532,16 @@ out:
 	return ret;
 }
 
+/* The longest PSS salt a key of key->bits takes with info's hash (RFC 8017, 9.1.1). */
+static size_t pss_salt_max(const struct token_key *key, const struct p11a_alg_info *info)
+{
+	size_t em_len = ((size_t)key->bits - 1 + 7) / 8;
+
+	if (key->bits < 2 || em_len < info->digest_len + 2)
+		return 0;
+	return em_len - info->digest_len - 2;
+}
+
 int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uint32_t flags,
 	       const uint8_t *in, size_t in_len, uint8_t **out_sig, size_t *out_len, char *msg,
 	       size_t msg_len)
@@ -557,6 +567,11 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 		return P11A_ERR_BAD_INPUT;
 	}
 
+	if ((flags & TOKEN_SIGN_PSS_SALT) && am->mech != M_RSA_PSS) {
+		snprintf(msg, msg_len, "flags: a salt length is for rsa-pss algorithms, not %s",
+			 info->name);
+		return P11A_ERR_BAD_INPUT;
+	}
 	mech = (CK_MECHANISM){token_mechs[am->mech].type, NULL, 0};
 	if (am->mech == M_RSA_PKCS) {
 		if (sigfmt_digestinfo(info->hash, in, in_len, digestinfo, &data_len) != P11A_OK) {
@@ -567,6 +582,19 @@ int token_sign(struct token *tok, const struct token_key *key, p11a_alg alg, uin
 		data = digestinfo;
 	} else if (am->mech == M_RSA_PSS) {
 		pss = (CK_RSA_PKCS_PSS_PARAMS){am->pss_hash, am->pss_mgf, info->digest_len};
+		if (flags & TOKEN_SIGN_PSS_SALT) {
+			size_t max = pss_salt_max(key, info);
+
+			pss.sLen = flags >> 16;
+			if (key->bits != 0 && pss.sLen > max) {
+				snprintf(
+				    msg, msg_len,
+				    "flags: a %lu-byte salt does not fit a %u-bit key with %s: "
+				    "at most %zu bytes",
+				    (unsigned long)pss.sLen, (unsigned)key->bits, info->hash, max);
+				return P11A_ERR_BAD_INPUT;
+			}
+		}
 		mech.pParameter = &pss;
 		mech.ulParameterLen = sizeof(pss);
 	}

@@ -69,6 +69,8 @@ struct token_key {
 	uint8_t *spki; /* DER SubjectPublicKeyInfo; NULL for secret keys, and for a
 			  private key whose public key the token does not hold */
 	size_t spki_len;
+	uint8_t *cert; /* DER X.509 certificate of the key held by the token, or NULL */
+	size_t cert_len;
 	char *name;	 /* the config's [key NAME] bound to this key, or NULL */
 	uint32_t policy; /* TOKEN_POLICY_* from the config */
 };
@@ -224,11 +226,13 @@ int token_derive(struct token *tok, const struct token_key *key, p11a_alg alg,
 
 /* Flags of token_sign(). */
 #define TOKEN_SIGN_ECDSA_RAW 0x02u /* same bit as P11A_SIGN_ECDSA_RAW */
+#define TOKEN_SIGN_PSS_SALT 0x04u  /* P11A_SIGN_PSS_SALT: salt length in bits 16-31 */
 
 /*
  * Signs. For RSA and ECDSA, in is the digest (its length must equal the
  * algorithm's); for Ed25519 and HMAC, the message. ECDSA signatures come back
- * DER unless TOKEN_SIGN_ECDSA_RAW. *out_sig is malloc'd; free() it.
+ * DER unless TOKEN_SIGN_ECDSA_RAW. RSA-PSS uses a salt as long as the hash, or
+ * with TOKEN_SIGN_PSS_SALT the length in flags' bits 16-31. *out_sig is malloc'd; free() it.
  * Errors: P11A_ERR_NOT_SUPPORTED (alg does not fit the key type or the token
  * lacks the mechanism), P11A_ERR_NOT_ALLOWED (CKA_SIGN false),
  * P11A_ERR_BAD_INPUT (wrong digest length), P11A_ERR_TOKEN (CKR_ name and function).

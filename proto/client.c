@@ -747,6 +747,29 @@ int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size
 	return r;
 }
 
+int p11a_cert(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_CERT, .n = 1}, rep;
+	int r = P11A_OK;
+
+	if (!check_key(key))
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	if (rep.f[0].len == 0) {
+		*out_der = NULL;
+		*out_len = 0;
+	} else {
+		r = take_bytes(&rep.f[0], out_der, out_len);
+	}
+	drop_reply(conn);
+	return r;
+}
+
+/* The flags of p11a_sign() that travel on the wire. */
+#define WIRE_SIGN_FLAGS (P11A_SIGN_ECDSA_RAW | P11A_SIGN_SALT(0xffff))
+
 /* Hashes data with the algorithm's digest into md. */
 static int hash(const struct p11a_alg_info *ai, const uint8_t *data, size_t len,
 		uint8_t md[EVP_MAX_MD_SIZE], size_t *out_len)
@@ -771,7 +794,9 @@ static int sign_alg(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 	struct p11a_key_info *info = NULL;
 	int r;
 
-	if (!check_key(key) || (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW)))
+	if (!check_key(key) ||
+	    (flags & ~(P11A_SIGN_PREHASHED | P11A_SIGN_ECDSA_RAW | P11A_SIGN_SALT(0xffff))) ||
+	    (!(flags & P11A_SIGN_PSS_SALT) && P11A_SIGN_SALT_LEN(flags) != 0))
 		return P11A_ERR_INVALID_ARG;
 	if (alg != P11A_ALG_NONE && (ai = p11a_alg_by_id(alg)) == NULL)
 		return P11A_ERR_INVALID_ARG;
@@ -836,7 +861,7 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 		return r;
 	msg.f[0] = proto_key(key);
 	msg.f[1] = proto_u32((uint32_t)ai->alg);
-	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
+	msg.f[2] = proto_u32(flags & WIRE_SIGN_FLAGS);
 	msg.f[3] = proto_str(in, in_len);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
@@ -887,7 +912,7 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 		goto out;
 	msg.f[0] = proto_key(key);
 	msg.f[1] = proto_u32((uint32_t)ai->alg);
-	msg.f[2] = proto_u32(flags & P11A_SIGN_ECDSA_RAW);
+	msg.f[2] = proto_u32(flags & WIRE_SIGN_FLAGS);
 	msg.f[3] = proto_rest(buf_data(b), buf_len(b));
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		goto out;

@@ -24,6 +24,7 @@ static const struct proto_op_info ops[] = {
     {PROTO_OP_AUDIT_VERIFY, "audit-verify", "sss", "u", {"prev", "record", "mac"}},
     {PROTO_OP_SIGN_BATCH, "sign-batch", "kuu*", "*", {"key", "alg", "flags", "items"}},
     {PROTO_OP_AUDIT_HEAD, "audit-head", "", "uus", {NULL}},
+    {PROTO_OP_CERT, "cert", "k", "s", {"key"}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)

@@ -245,9 +245,25 @@ int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_i
  */
 int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t *out_len);
 
+/*
+ * The X.509 certificate the token holds for key (a certificate object with
+ * the key's CKA_ID whose public key is the key's), as DER. When the token
+ * holds none, P11A_OK with *out_der NULL and *out_len 0. *out_der is freed
+ * with p11a_free().
+ */
+int p11a_cert(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t *out_len);
+
 /* Flags of p11a_sign(). */
 #define P11A_SIGN_PREHASHED 0x01u /* data is the digest itself (RSA, ECDSA only) */
 #define P11A_SIGN_ECDSA_RAW 0x02u /* ECDSA: return r||s instead of DER */
+/*
+ * RSA-PSS: the salt length is P11A_SIGN_SALT_LEN(flags) (bits 16-31 of
+ * flags) instead of the hash's length; at most the key allows,
+ * ceil((bits - 1) / 8) - hash length - 2. Make flags with P11A_SIGN_SALT(n).
+ */
+#define P11A_SIGN_PSS_SALT 0x04u
+#define P11A_SIGN_SALT(n) (P11A_SIGN_PSS_SALT | ((uint32_t)(n)&0xffffu) << 16)
+#define P11A_SIGN_SALT_LEN(flags) ((uint32_t)(flags) >> 16)
 
 /*
  * Signs with key. alg may be P11A_ALG_NONE for the key's default.

@@ -45,6 +45,7 @@ enum proto_op {
 	PROTO_OP_AUDIT_VERIFY = 11,
 	PROTO_OP_SIGN_BATCH = 12,
 	PROTO_OP_AUDIT_HEAD = 13,
+	PROTO_OP_CERT = 14,
 };
 
 struct proto_op_info {

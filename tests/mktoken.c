@@ -16,6 +16,7 @@
  *   hmac:VALUEHEX:LABEL:IDHEX[:generic|sha256|sha384|sha512]
  *   hmac:random:LABEL:IDHEX      (a generic secret of 32 bytes made in the token)
  *   aes:VALUEHEX:LABEL:IDHEX
+ *   cert:DERFILE:LABEL:IDHEX     (an X.509 certificate object, read from a DER file)
  *
  * FLAGS, comma-separated, clear one usage attribute of a private key:
  * nosign (CKA_SIGN), nodecrypt (CKA_DECRYPT, RSA), nounwrap (CKA_UNWRAP, RSA),
@@ -33,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/x509.h>
 
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
@@ -333,6 +336,43 @@ static CK_RV make_secret(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct 
 	return rv;
 }
 
+/* Reads the DER certificate in ks->param into a certificate object. */
+static CK_RV make_cert(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct keyspec *ks)
+{
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE ct = CKC_X_509;
+	CK_OBJECT_HANDLE h;
+	struct attrs t = {.n = 0};
+	unsigned char der[16384], *subject = NULL;
+	const unsigned char *p = der;
+	size_t len;
+	int subject_len;
+	X509 *x = NULL;
+	FILE *f;
+	CK_RV rv = CKR_ARGUMENTS_BAD;
+
+	if ((f = fopen(ks->param, "rb")) == NULL) {
+		fprintf(stderr, "mktoken: cannot open %s\n", ks->param);
+		return CKR_ARGUMENTS_BAD;
+	}
+	len = fread(der, 1, sizeof(der), f);
+	fclose(f);
+	if (len == 0 || len == sizeof(der) || (x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    (subject_len = i2d_X509_NAME(X509_get_subject_name(x), &subject)) <= 0) {
+		fprintf(stderr, "mktoken: %s is not one DER certificate\n", ks->param);
+		goto out;
+	}
+	common_attrs(&t, &cls, ks);
+	attr_add(&t, CKA_CERTIFICATE_TYPE, &ct, sizeof(ct));
+	attr_add(&t, CKA_SUBJECT, subject, (CK_ULONG)subject_len);
+	attr_add(&t, CKA_VALUE, der, len);
+	rv = m->C_CreateObject(s, t.a, t.n, &h);
+out:
+	OPENSSL_free(subject);
+	X509_free(x);
+	return rv;
+}
+
 /* Finds the slot whose token is labelled label; free: the first uninitialized one. */
 static CK_RV find_slot(CK_FUNCTION_LIST *m, const char *label, int free_slot, CK_SLOT_ID *out_slot)
 {
@@ -401,7 +441,7 @@ static void usage(void)
 			"  SPEC: rsa:BITS:LABEL:ID[:FLAGS]  ec:P-256|P-384|P-521:LABEL:ID[:FLAGS]\n"
 			"        ed25519:-:LABEL:ID[:FLAGS]  "
 			"hmac:VALUEHEX|random:LABEL:ID[:generic|sha256|sha384|sha512]\n"
-			"        aes:VALUEHEX:LABEL:ID\n"
+			"        aes:VALUEHEX:LABEL:ID  cert:DERFILE:LABEL:ID\n"
 			"  FLAGS: comma-separated nosign, nodecrypt, nounwrap, noderive\n");
 	exit(2);
 }
@@ -478,6 +518,8 @@ int main(int argc, char **argv)
 			rv = make_pair(m, s, &ks);
 		else if (strcmp(ks.kind, "hmac") == 0 || strcmp(ks.kind, "aes") == 0)
 			rv = make_secret(m, s, &ks);
+		else if (strcmp(ks.kind, "cert") == 0)
+			rv = make_cert(m, s, &ks);
 		else
 			rv = CKR_ARGUMENTS_BAD;
 		memset(ks.param, 0, sizeof(ks.param));

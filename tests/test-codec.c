@@ -18,7 +18,7 @@
 #include "p11agent.h"
 #include "proto.h"
 
-#define N_OPS 13
+#define N_OPS 14
 
 static const uint8_t der[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 			      0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
@@ -106,6 +106,9 @@ static struct proto_msg sample_request(uint8_t op)
 		return mk(op, 13, 4, f);
 	case PROTO_OP_AUDIT_HEAD:
 		return mk(op, 14, 0, f);
+	case PROTO_OP_CERT:
+		f[0] = proto_key("web-ecdsa");
+		return mk(op, 15, 1, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -137,6 +140,9 @@ static struct proto_msg sample_reply(uint8_t op)
 	case PROTO_OP_PUBKEY:
 		f[0] = proto_str(der, sizeof(der));
 		return mk(op, 4, 1, f);
+	case PROTO_OP_CERT:
+		f[0] = proto_str(der, sizeof(der));
+		return mk(op, 15, 1, f);
 	case PROTO_OP_SIGN:
 		f[0] = proto_str(digest, sizeof(digest));
 		return mk(op, 0xdeadbeef, 1, f);
@@ -202,7 +208,7 @@ static void test_op_table(void **state)
 {
 	static const char *const names[] = {
 	    "hello",   "ping",	 "list",   "pubkey",	   "sign",	 "verify-hmac", "key-info",
-	    "decrypt", "unwrap", "derive", "audit-verify", "sign-batch", "audit-head"};
+	    "decrypt", "unwrap", "derive", "audit-verify", "sign-batch", "audit-head",	"cert"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);

@@ -286,7 +286,7 @@ static void test_no_token(void **state)
 
 static void test_unknown_op(void **state)
 {
-	static const uint8_t ops[] = {0, PROTO_OP_AUDIT_HEAD + 1, 0x7f, 0xff};
+	static const uint8_t ops[] = {0, PROTO_OP_CERT + 1, 0x7f, 0xff};
 	struct peer peer = {0};
 	struct reply rep;
 

@@ -105,6 +105,7 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		break;
 	case PROTO_OP_PUBKEY:
 	case PROTO_OP_KEY_INFO:
+	case PROTO_OP_CERT:
 		m.n = 1;
 		m.f[0] = proto_key("signer");
 		break;
@@ -208,6 +209,7 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
 		break;
 	case PROTO_OP_PUBKEY:
+	case PROTO_OP_CERT:
 		m.n = 1;
 		m.f[0] = proto_str(spki, sizeof(spki));
 		break;
