@@ -362,6 +362,36 @@ int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_le
  */
 int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[32]);
 
+/*
+ * Key files, for programs that only read a key file (nginx, curl, Python's
+ * ssl): PEM text under P11A_KEYFILE_PEM_NAME whose DER body names an agent
+ * key by its pkcs11: URI and carries its public key:
+ *   P11agentKey ::= SEQUENCE { version INTEGER (1), uri UTF8String,
+ *                              publicKey SubjectPublicKeyInfo }
+ * OpenSSL with the p11agent provider loaded reads one as the agent key;
+ * without it, OpenSSL refuses it as it refuses any unknown PEM.
+ */
+#define P11A_KEYFILE_PEM_NAME "P11AGENT KEY"
+/*
+ * Encodes a key file for uri (a pkcs11: URI) and spki (DER
+ * SubjectPublicKeyInfo). *out is NUL-terminated PEM text, *out_len its
+ * length without the NUL; free it with p11a_free(*out, *out_len + 1).
+ * P11A_ERR_INVALID_ARG for a uri that is not a pkcs11: URI or an spki that
+ * is not one.
+ */
+int p11a_keyfile_encode(const char *uri, const uint8_t *spki, size_t spki_len, char **out,
+			size_t *out_len);
+/*
+ * Decodes a key file's DER body (strict DER, nothing after it). *out_uri
+ * (NUL-terminated) and *out_spki are freed with p11a_free(). P11A_ERR_BAD_INPUT
+ * for anything else.
+ */
+int p11a_keyfile_decode_der(const uint8_t *der, size_t der_len, char **out_uri, uint8_t **out_spki,
+			    size_t *out_spki_len);
+/* Decodes the first P11A_KEYFILE_PEM_NAME block of PEM text, as above. */
+int p11a_keyfile_decode(const char *pem, size_t pem_len, char **out_uri, uint8_t **out_spki,
+			size_t *out_spki_len);
+
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);
 

@@ -1,0 +1,13 @@
+/*
+ * RSA decryption by the agent.
+ * (Scaffolding: this file is being written.)
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "provider.h"
+
+const OSSL_DISPATCH p11ap_rsa_cipher_functions[] = {{0, NULL}};

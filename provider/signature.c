@@ -1,0 +1,15 @@
+/*
+ * Signatures by the agent.
+ * (Scaffolding: this file is being written.)
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "provider.h"
+
+const OSSL_DISPATCH p11ap_rsa_signature_functions[] = {{0, NULL}};
+const OSSL_DISPATCH p11ap_ecdsa_signature_functions[] = {{0, NULL}};
+const OSSL_DISPATCH p11ap_ed25519_signature_functions[] = {{0, NULL}};

@@ -1,0 +1,13 @@
+/*
+ * The p11agent: store scheme.
+ * (Scaffolding: this file is being written.)
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "provider.h"
+
+const OSSL_DISPATCH p11ap_store_functions[] = {{0, NULL}};
