@@ -173,8 +173,8 @@ static int set_key(struct sigctx *ctx, void *vkey)
 		return 0;
 	}
 	if (key->type != ctx->type) {
-		p11ap_raise(ctx->prov, P11AP_R_BAD_INPUT, "%s signatures need a %s key",
-			    type_name(ctx->type), type_name(ctx->type));
+		p11ap_raise(ctx->prov, P11AP_R_BAD_INPUT, "%s signatures need a key of type %s",
+			    type_name(ctx->type), p11a_key_type_name(ctx->type));
 		return 0;
 	}
 	if (key->ref == NULL) {
@@ -492,10 +492,10 @@ static size_t der_uint(uint8_t *out, unsigned long n)
 	return der_tlv(out, 0x02, v, len);
 }
 
-/* hashAlgorithm: id-sha256 etc. with absent parameters, as OpenSSL writes them. */
+/* hashAlgorithm: id-sha256 etc. with NULL parameters, as OpenSSL 3.0 writes them. */
 static size_t der_hash_aid(uint8_t *out, const struct sig_digest *md)
 {
-	uint8_t oid[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0};
+	uint8_t oid[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0, 0x05, 0x00};
 
 	oid[10] = md->hash_oid_last;
 	return der_tlv(out, 0x30, oid, sizeof(oid));
@@ -747,8 +747,15 @@ static int set_ctx_params(void *vctx, const OSSL_PARAM params[])
 	    !set_saltlen(ctx, p))
 		return 0;
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL) {
-		if (!OSSL_PARAM_get_utf8_string_ptr(p, &s) || !find_digest(ctx, s, &md, NULL))
+		if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
 			return 0;
+		if (!find_digest(ctx, s, &md, NULL)) {
+			p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
+				    "RSA-PSS by the agent uses MGF1 with the signature's digest, "
+				    "not with %s",
+				    s);
+			return 0;
+		}
 		ctx->mgf1 = md;
 	}
 	return 1;
