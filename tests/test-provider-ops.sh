@@ -5,11 +5,12 @@
 # OpenSSL names, ECDSA P-256 and P-384 over a digest and over the message,
 # Ed25519), dgst -sign, pkeyutl -decrypt (RSA-OAEP with every digest, with a
 # label, PKCS#1 v1.5 only for the key whose policy allows it), pkeyutl
-# -derive (ECDH), self-signed certificates from req -x509, and CMS envelopes
-# to an RSA and an EC recipient opened with cms -decrypt. Every result is
-# checked by the default provider alone, on the public key the provider
-# exports. Last, a uid that a key's policy refuses gets an OpenSSL error
-# saying so, and the agent's audit trail a DENIED record.
+# -derive (ECDH), self-signed certificates from req -x509, CMS signed data
+# (ECDSA, RSA PKCS#1 v1.5 and PSS), and CMS envelopes to an RSA and an EC
+# recipient opened with cms -decrypt. Every result is checked by the default
+# provider alone, on the public key the provider exports. Last, a uid that a
+# key's policy refuses gets an OpenSSL error saying so, and the agent's audit
+# trail a DENIED record.
 #
 # Shared secrets and plaintexts are compared with cmp, never printed. The
 # helpers that run openssl with the provider are tests/provider-lib.sh's.
@@ -270,6 +271,27 @@ if check_rc "req -x509 rsa2048 pss" 0 posl req -x509 -new -key p11agent:rsa2048 
 		fail "pss certificate: RSASSA-PSS with SHA-384 and a 48-byte salt" "$(show "$T/pss.txt")"
 	fi
 fi
+
+# --- CMS signing: SignerInfo's algorithm from the provider's algorithm-id ----------------------
+printf 'a message to sign in CMS\n' >"$T/cms.msg"
+for c in ec256: rsa2048: rsa2048:pss; do
+	k=${c%%:*} pss=${c#*:}
+	name="cms -sign $k${pss:+ $pss}"
+	[ -f "$T/$k.crt" ] || {
+		fail "$name" "no certificate for $k"
+		continue
+	}
+	opts=()
+	[ -n "$pss" ] && opts=(-keyopt rsa_padding_mode:pss)
+	rm -f "$T/msg.out"
+	if check_rc "$name" 0 posl cms -sign -nodetach -binary -signer "$T/$k.crt" \
+		-inkey "p11agent:$k" "${opts[@]}" -in "$T/cms.msg" -outform PEM -out "$T/signed.pem"
+	then
+		check_rc "$name: the default provider verifies it" 0 ossl cms -verify \
+			-binary -inform PEM -in "$T/signed.pem" -CAfile "$T/$k.crt" -out "$T/msg.out"
+		same_bytes "$name: the signed content" "$T/msg.out" "$T/cms.msg"
+	fi
+done
 
 # --- CMS: envelopes to an RSA (OAEP SHA-256) and an EC recipient, opened by the agent --------
 for c in rsa2048:oaep ec256:ecdh; do
