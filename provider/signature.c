@@ -671,9 +671,16 @@ static int set_pad(struct sigctx *ctx, const OSSL_PARAM *p)
 		return 0;
 	}
 	if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
-		p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
-			    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not padding %s",
-			    s != NULL ? s : "mode");
+		if (s != NULL)
+			p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
+				    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not %s",
+				    s);
+		else
+			p11ap_raise(
+			    ctx->prov, P11AP_R_UNSUPPORTED,
+			    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not padding "
+			    "mode %d",
+			    pad);
 		return 0;
 	}
 	ctx->pad = pad;
