@@ -227,6 +227,10 @@ static int digest_sign_init(void *vctx, const char *mdname, void *key, const OSS
 	ctx->evp_md = evp_md;
 	if (!set_ctx_params(ctx, params))
 		return 0;
+	if (ctx->md != md) { /* params named another digest */
+		EVP_MD_free(ctx->evp_md);
+		ctx->evp_md = EVP_MD_fetch(ctx->prov->libctx, ctx->md->name, P11AP_LOCAL_PROPQ);
+	}
 	if ((ctx->mdctx = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex2(ctx->mdctx, ctx->evp_md, NULL)) {
 		p11ap_raise(ctx->prov, P11AP_R_INTERNAL, "cannot start a %s hash", ctx->md->name);
