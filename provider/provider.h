@@ -30,6 +30,8 @@
 #define P11AP_LOCAL_PROPQ "provider!=p11agent"
 /* The OSSL_STORE scheme: p11agent:KEY. */
 #define P11AP_SCHEME "p11agent"
+/* The decoder structure of a key file's DER (decoder.c). */
+#define P11AP_KEYFILE_STRUCTURE "p11agent-key"
 /* The openssl.cnf parameter naming the agent's socket. */
 #define P11AP_PARAM_SOCKET "socket"
 
@@ -133,7 +135,10 @@ extern const OSSL_DISPATCH p11ap_rsapss_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_ed25519_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_store_functions[];
-extern const OSSL_DISPATCH p11ap_pem_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_keyfile_pem_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_rsa_keyfile_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_ec_keyfile_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_ed25519_keyfile_decoder_functions[];
 extern const OSSL_DISPATCH p11ap_rsa_signature_functions[];
 extern const OSSL_DISPATCH p11ap_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH p11ap_ed25519_signature_functions[];
