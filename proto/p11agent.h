@@ -41,6 +41,16 @@ extern "C" {
  */
 #define P11A_BUSY_POLL_ENV "P11AGENT_BUSY_POLL"
 /*
+ * Environment variable: seconds (0 to 3600) a connection waits for the agent
+ * to accept it, to take a request or to answer one; past it the call fails
+ * with P11A_ERR_IO (P11A_ERR_CONNECT while connecting) and a message saying
+ * so, so that a stopped or frozen agent never hangs its clients. 0 waits
+ * without limit; unset, empty or unreadable means P11A_DEFAULT_TIMEOUT.
+ * Read by p11a_connect().
+ */
+#define P11A_TIMEOUT_ENV "P11AGENT_TIMEOUT"
+#define P11A_DEFAULT_TIMEOUT 30
+/*
  * Environment variable: the user (name or number) of an agent the caller
  * trusts besides root's and its own, such as a service user that serves a
  * socket-group. p11a_connect() then also accepts a socket of that user's in a
