@@ -89,7 +89,8 @@ same_pubkey() {
 	fi
 }
 for spec in rsa2048:web-rsa:01 ec256:web-ec:03 ed25519:web-ed:06; do
-	IFS=: read -r k name id <<<"$spec"
+	k=${spec%%:*} name=${spec#*:} id=${spec##*:}
+	name=${name%:*}
 	same_pubkey "$k: by label" "$k" "$k"
 	same_pubkey "$k: by config name" "$name" "$k"
 	same_pubkey "$k: by id:$id" "id:$id" "$k"
