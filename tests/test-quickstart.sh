@@ -4,7 +4,9 @@
 # or started; --help prints the usage, exit 0. Then the quickstart itself,
 # with this build and its demo in the test's folder, and README's tour after
 # it: it says the packages were already there, prints the socket's absolute
-# path, keeps an audit trail that audit-verify finds intact (online, then
+# path, makes a certificate with openssl and an agent key, README's TLS
+# example (s_server with an agent key, s_client) works as written and leaves
+# its signature in the audit trail, keeps an audit trail that audit-verify finds intact (online, then
 # offline after 'stop'), and 'clean' removes the demo. (Skipped when a
 # package the quickstart needs is missing: it would install it.)
 #
@@ -83,6 +85,7 @@ qs_says "P11AGENT_SOCK, absolute" "^\\\$ export P11AGENT_SOCK=$DEMO/agent.sock\$
 qs_says "lists the audit keys" '^audit-mac +hmac:256'
 qs_says "signatures verify" '^Verified OK'
 qs_says "the hybrid example" 'round-tripped'
+qs_says "a certificate by openssl req with an agent key" "^$DEMO/web-ecdsa.crt: OK\$"
 qs_says "the audit trail is intact" '^audit trail intact: [0-9]+ records, .*keyed: every MAC confirmed'
 
 # README's tour, as written there, from the checkout: demo/ and build/ are
@@ -112,6 +115,39 @@ then
 else
 	fail "README: list --json shows release-rsa's ops and sw_algs" "$(show "$OUT")"
 fi
+# README's TLS example, as written there, on a free port of 127.0.0.1.
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+awk '/^<!-- tests\/test-quickstart.sh runs the next block/ { want = 1; next }
+	want && /^```/ { if (inblock) exit; inblock = 1; next }
+	inblock { print }' "$top_srcdir/README.md" | sed "s/8443/$PORT/g" >"$T/tls-example.sh"
+if grep -q 's_client' "$T/tls-example.sh"; then
+	pass "README: the TLS example found"
+else
+	fail "README: the TLS example found" "no block after the marker: $(show "$T/tls-example.sh")"
+fi
+AUDIT_BEFORE=$(grep -c '"op":"sign"' demo/audit.jsonl)
+run env -u OPENSSL_CONF timeout -k 2 60 bash -e "$T/tls-example.sh"
+if [ "$RC" -eq 0 ]; then
+	pass "README: the TLS example: exit 0"
+else
+	fail "README: the TLS example: exit 0" "exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+fi
+if grep -q '^Verification: OK' "$OUT" "$ERR" && grep -q '^Protocol version: TLSv1.3' "$OUT" "$ERR"; then
+	pass "README: the TLS example: TLS 1.3, the server's certificate verified"
+else
+	fail "README: the TLS example: TLS 1.3, the server's certificate verified" \
+		"stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+fi
+if [ "$(grep -c '"op":"sign"' demo/audit.jsonl)" -gt "$AUDIT_BEFORE" ]; then
+	pass "README: the TLS example: the handshake's signature is in the audit trail"
+else
+	fail "README: the TLS example: the handshake's signature is in the audit trail" \
+		"$AUDIT_BEFORE sign records before, as many after"
+fi
+check "README: keyfile" "$P11AGENT" keyfile web-ecdsa -o demo/web.keyfile
+check "README: openssl reads the key file as the agent key" \
+	env OPENSSL_CONF="$DEMO/openssl.cnf" openssl pkey -in demo/web.keyfile -pubout -out web.pub
+check "README: ... whose public key is web-ecdsa's" cmp web.pub demo/web-ecdsa.pem
 check "README: quickstart stop" timeout -k 2 60 bash "$QS" stop
 check "README: audit-verify offline after stop" "$P11AGENT" audit-verify \
 	--pubkey demo/audit-sig.pem demo/audit.jsonl
