@@ -86,8 +86,10 @@ typedef int p11ap_call_fn(struct p11a_conn *conn, void *arg);
  * Runs fn on a connection to the agent (the environment's P11AGENT_SOCK,
  * else prov->socket, else the default socket), from the provider's small
  * pool or a new one; after a fork the child's first call connects anew. A
- * pooled connection that fails with an I/O error (the agent restarted) is
- * replaced and fn run once more. On failure raises an error that names what
+ * pooled connection that fails at once with an I/O error (the agent
+ * restarted) is replaced and fn run once more; one that failed by
+ * P11AGENT_TIMEOUT (a frozen agent) is not. fn may run twice: it must set
+ * its outputs only on success. On failure raises an error that names what
  * was asked (what), the socket and the agent's message. Returns fn's code.
  */
 int p11ap_call(struct p11ap_prov *prov, const char *what, p11ap_call_fn *fn, void *arg);

@@ -162,21 +162,21 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
 		      OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
 	struct store *st = loaderctx;
-	enum step step = st->step;
+	int ok;
 
-	/* One object per call; a failure ends the store. */
-	st->step = step == STEP_KEY ? STEP_CERT : STEP_DONE;
-	if (step == STEP_KEY && wanted(st, OSSL_STORE_INFO_PKEY)) {
-		if (load_key(st, object_cb, object_cbarg))
-			return 1;
-		st->step = STEP_DONE;
-		return 0;
+	/* One object a call; a failure ends the store. */
+	if (st->step == STEP_KEY) {
+		st->step = wanted(st, OSSL_STORE_INFO_CERT) ? STEP_CERT : STEP_DONE;
+		if (wanted(st, OSSL_STORE_INFO_PKEY)) {
+			if ((ok = load_key(st, object_cb, object_cbarg)) == 0)
+				st->step = STEP_DONE;
+			return ok;
+		}
 	}
-	if (step == STEP_KEY)
-		step = STEP_CERT;
-	st->step = STEP_DONE;
-	if (step == STEP_CERT && wanted(st, OSSL_STORE_INFO_CERT))
+	if (st->step == STEP_CERT) {
+		st->step = STEP_DONE;
 		return load_cert(st, object_cb, object_cbarg);
+	}
 	return 0;
 }
 
