@@ -5,8 +5,8 @@
 # every signature verified by the default provider; the agent killed (a clean
 # OpenSSL error naming the socket within 10 s); the agent restarted on the
 # same socket (the next signature works, nothing reloaded); the agent frozen
-# with SIGSTOP under P11AGENT_TIMEOUT=2 (an error within 6 s: the timeout,
-# once more for the provider's one retry on a new connection, and slack);
+# with SIGSTOP under P11AGENT_TIMEOUT=2 (an error within 4 s: the timeout
+# and slack);
 # restarted again, the program signs on.
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -75,7 +75,7 @@ ask sign
 
 # Frozen: connections and requests wait; P11AGENT_TIMEOUT=2 bounds them.
 kill -STOP "$AGENT_PID"
-ask "fail 6"
+ask "fail 4"
 kill -KILL "$AGENT_PID"
 kill -CONT "$AGENT_PID" 2>/dev/null
 wait "$AGENT_PID" 2>/dev/null
