@@ -240,12 +240,13 @@ issue_cert() {
 			echo "extendedKeyUsage = clientAuth"
 		fi
 	} >"$ext"
-	env -u OPENSSL_CONF timeout -k 2 30 "$OPENSSL" req -new -newkey ec \
+	if ! env -u OPENSSL_CONF timeout -k 2 30 "$OPENSSL" req -new -newkey ec \
 		-pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/throwaway.key" -subj "/CN=$cn" \
-		-out "$T/throwaway.csr" >"$T/issue.log" 2>&1 &&
-		env -u OPENSSL_CONF timeout -k 2 30 "$OPENSSL" x509 -req -in "$T/throwaway.csr" \
+		-out "$T/throwaway.csr" >"$T/issue.log" 2>&1 ||
+		! env -u OPENSSL_CONF timeout -k 2 30 "$OPENSSL" x509 -req -in "$T/throwaway.csr" \
 			-CA "$CA_PEM" -CAkey "$CA_KEY" -CAcreateserial -CAserial "$T/ca.srl" -days 2 \
-			-force_pubkey "$pub" -extfile "$ext" -out "$out" >>"$T/issue.log" 2>&1 ||
+			-force_pubkey "$pub" -extfile "$ext" -out "$out" >>"$T/issue.log" 2>&1; then
 		die "cannot issue a certificate for $cn: $(show "$T/issue.log")" "issue certificate $cn"
+	fi
 	rm -f "$ext"
 }

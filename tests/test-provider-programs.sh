@@ -29,9 +29,11 @@ for k in ec256:server rsa2048:server ed25519:server cli-rsa:client cli-ec:client
 	issue_cert "$T/$name.pub" "${k#*:}-$name" "$T/$name.pem" "${k#*:}"
 	check "$name: p11agent keyfile" p11a keyfile "$name" -o "$T/$name.keyfile"
 done
-grep -q -- '-----BEGIN P11AGENT KEY-----' "$T/ec256.keyfile" &&
-	pass "a key file is PEM 'P11AGENT KEY'" ||
+if grep -q -- '-----BEGIN P11AGENT KEY-----' "$T/ec256.keyfile"; then
+	pass "a key file is PEM 'P11AGENT KEY'"
+else
 	fail "a key file is PEM 'P11AGENT KEY'" "$(show "$T/ec256.keyfile")"
+fi
 
 # fetch NAME URL [CERT KEYFILE]: GET URL verifying the server against the
 # CA, with a client certificate when given: curl, or in a sanitizer build
@@ -151,7 +153,7 @@ port_open() {
 }
 
 NGINX_PID=
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
 	NGINX_PORT=$(free_port)
 	nginx_conf "$NGINX_PORT"
 	provider_env
@@ -193,8 +195,11 @@ if [ -n "$NGINX_PID" ]; then
 		[ "$(cat "$T/nginx-$i.rc")" = 0 ] && [ "$(cat "$T/nginx-$i.out")" = "nginx: NONE " ] &&
 			ok=$((ok + 1))
 	done
-	[ "$ok" = 6 ] && pass "nginx: 6 fetches at once" ||
+	if [ "$ok" = 6 ]; then
+		pass "nginx: 6 fetches at once"
+	else
 		fail "nginx: 6 fetches at once" "$ok of 6 worked: $(show "$T/nginx-1.err")"
+	fi
 	stop_bg "$NGINX_PID"
 	if grep -E '\[(emerg|alert|crit)\]' "$NGX/error.log" >"$T/nginx-errors"; then
 		fail "nginx: no emerg, alert or crit in its log" "$(show "$T/nginx-errors")"

@@ -95,7 +95,7 @@ client() {
 # signature type"). With CLIENT_KEY, mutual authentication: the server
 # requires a client certificate and checks it.
 tls() {
-	local name=$1 proto=$2 skey=$3 sigtype=$4 ckey= version f=$T/${1// /_}
+	local name=$1 proto=$2 skey=$3 sigtype=$4 ckey='' version f=$T/${1// /_}
 	shift 4
 	if [ $# -gt 0 ] && [ "$1" != -- ]; then
 		ckey=$1
@@ -173,8 +173,11 @@ fi
 # The server's certificate from the token, beside its key: -cert p11agent:ec256.
 if server "token cert" p11agent:ec256 p11agent:ec256 -tls1_3; then
 	client "token cert" -tls1_3
-	[ "$CRC" -eq 0 ] && pass "token cert: s_client exits 0" ||
+	if [ "$CRC" -eq 0 ]; then
+		pass "token cert: s_client exits 0"
+	else
 		fail "token cert: s_client exits 0" "exit $CRC: $(show "$T/token_cert.client")"
+	fi
 	wait_bg "$SPID" 100
 	has "token cert: verified" "$T/token_cert.client" '^ *Verify return code: 0 \(ok\)$'
 	has "token cert: the server's certificate is the token's" "$T/token_cert.client" \

@@ -76,8 +76,11 @@ case_csr() {
 	check "$name: req -new" posl req -new -key "p11agent:$key" -subj "/CN=$name" "$@" \
 		-out "$T/$name.csr"
 	[ "$RC" -eq 0 ] || return 1
+	# (openssl 3.0's req -verify may exit 0 on a bad signature: its message counts.)
 	check "$name: req -verify (default provider)" dossl req -verify -noout -in "$T/$name.csr"
+	check_err "$name: req -verify says verify OK" "self-signature verify OK"
 	check "$name: req -verify (with the provider)" posl req -verify -noout -in "$T/$name.csr"
+	check_err "$name: req -verify with the provider says verify OK" "self-signature verify OK"
 	dossl req -in "$T/$name.csr" -noout -pubkey >"$T/$name.csr.pub" 2>/dev/null
 	same_pub "$name: the CSR holds the agent key" "$T/$name.csr.pub" "$T/$key.pub"
 	dossl req -in "$T/$name.csr" -noout -text >"$T/$name.csr.txt" 2>&1
@@ -151,8 +154,8 @@ if dossl req -in "$T/ecdsa-p256.csr" -outform DER -out "$T/t.der" 2>/dev/null; t
 	if cmp -s "$T/t.der" "$T/t2.der"; then
 		fail "tampered CSR" "the subject was not found in the DER"
 	else
-		check_rc "tampered CSR: req -verify refuses it" 1 dossl req -verify -noout \
-			-inform DER -in "$T/t2.der"
+		run dossl req -verify -noout -inform DER -in "$T/t2.der"
+		check_err "tampered CSR: req -verify refuses it" "verify failure"
 	fi
 else
 	fail "tampered CSR" "not tried: no ecdsa-p256 CSR"
