@@ -11,7 +11,14 @@
 #     its replies (P11AGENT_BUSY_POLL=250);
 #   - the agent's resident memory at idle and after 1,000,000 operations;
 #   - what 1,000 idle connections cost in memory and in speed;
-#   - the agent's start-up time on a token with 100 keys (median of 3).
+#   - the agent's start-up time on a token with 100 keys (median of 3);
+#   - RSA-2048 PKCS#1 and PSS, ECDSA P-256 and Ed25519 signatures at 1 and
+#     2 clients through the p11agent OpenSSL provider (p11agent.so) beside
+#     the agent path;
+#   - TLS handshakes per second against openssl s_server with the key in a
+#     PEM file, in the token through libp11's engine, and through the
+#     provider (bench/tls.sh);
+#   - the load average before and after (the machine may be shared).
 # It prints one markdown report (bench/table.py) and writes it, with the raw
 # JSON lines, beside the build: bench-results.md and bench-results.jsonl.
 #
@@ -22,6 +29,8 @@
 #   BENCH_MEM_OPS     operations of the memory run (default 1000000)
 #   BENCH_IDLE_CONNS  idle connections held open (default 1000)
 #   BENCH_NO_P11KIT=1 leaves p11-kit's remoting out
+#   BENCH_NO_PROVIDER=1 leaves the provider rows out
+#   BENCH_TLS_ROUNDS, BENCH_TLS_SECONDS, BENCH_NO_TLS: see bench/tls.sh
 #   KEEP_TMP=1        keeps the temporary folder
 # and, as for make check: top_builddir, top_srcdir, SOFTHSM_MODULE.
 #
@@ -55,6 +64,7 @@ P11AGENTD=$top_builddir/p11agentd
 P11AGENT=$top_builddir/p11agent
 BENCH=$top_builddir/p11agent-bench
 MKTOKEN=$top_builddir/tests/mktoken
+PROVIDER_MODULE=$top_builddir/.libs/p11agent.so
 CONNS=$top_srcdir/bench/conns.py
 TABLE=$top_srcdir/bench/table.py
 export MKTOKEN
@@ -143,6 +153,7 @@ exec 3>&1 4>&2
 
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
+	tls_stop
 	stop_pid "$HOLD_PID"
 	stop_pid "$AGENT_PID"
 	stop_pid "$STARTUP_PID"
@@ -203,7 +214,7 @@ bench() {
 	local bound=$1
 	shift
 	timeout -k 5 "$bound" "$BENCH" --module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" \
-		--pin-source "file:$PIN_FILE" --socket "$SOCK" "$@"
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" --provider-module "$PROVIDER_MODULE" "$@"
 }
 
 # bound PATHS: seconds a run over PATHS (comma-separated) may take.
@@ -295,7 +306,17 @@ hexrand() {
 	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
 }
 
+# load: the load average over 1, 5 and 15 minutes.
+load() {
+	cut -d' ' -f1-3 /proc/loadavg
+}
+
+# The TLS part: tls_bench and tls_stop.
+# shellcheck source=bench/tls.sh
+. "$top_srcdir/bench/tls.sh"
+
 # --- The machine --------------------------------------------------------------
+measure load_before "$(load)"
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 measure nproc "$(nproc 2>/dev/null || echo '?')"
 measure cpu "${cpu:-unknown CPU}"
@@ -529,9 +550,30 @@ if [ -n "$startup_ms" ]; then
 	measure startup_keys "${keys:-?}"
 fi
 
-# --- The report -----------------------------------------------------------------
+# --- Through the OpenSSL provider ------------------------------------------------
+# The same signatures as the standard set, through p11agent.so beside the
+# agent path (the provider forwards them to the same agent).
+if [ -n "${BENCH_NO_PROVIDER:-}" ]; then
+	measure provider_missing "BENCH_NO_PROVIDER is set"
+elif [ ! -f "$PROVIDER_MODULE" ]; then
+	note fail "provider rows" "$PROVIDER_MODULE is not built"
+else
+	say "signatures through the provider p11agent.so"
+	for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
+		ed25519:ed25519; do
+		for c in 1 2; do
+			row prov "${spec%%:*}" "${spec#*:}" "$c" 1 agent,provider
+		done
+	done
+fi
 stop_pid "$AGENT_PID"
 AGENT_PID=
+
+# --- TLS handshakes -----------------------------------------------------------------
+tls_bench
+
+# --- The report -----------------------------------------------------------------
+measure load_after "$(load)"
 if ! python3 "$TABLE" "$RESULTS" >"$T/report.md" 2>"$T/table.err"; then
 	die "bench/table.py failed: $(head -c 400 "$T/table.err")"
 fi

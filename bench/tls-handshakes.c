@@ -208,23 +208,44 @@ static void ssl_error(char *msg, size_t msg_len, const char *what)
 	ERR_clear_error();
 }
 
+/* The server's signature scheme: "RSA-PSS+SHA256", "ECDSA+SHA256", "ED25519". */
+static void sigalg_name(SSL *ssl, char *out, size_t out_len)
+{
+	const char *type;
+	int nid, md;
+
+	if (SSL_get_peer_signature_type_nid(ssl, &nid) != 1) {
+		snprintf(out, out_len, "?");
+		return;
+	}
+	switch (nid) {
+	case NID_rsassaPss:
+		type = "RSA-PSS";
+		break;
+	case EVP_PKEY_RSA:
+		type = "RSA-PKCS1";
+		break;
+	case EVP_PKEY_EC:
+		type = "ECDSA";
+		break;
+	default:
+		type = OBJ_nid2sn(nid);
+		break;
+	}
+	if (SSL_get_peer_signature_nid(ssl, &md) == 1 && md != NID_undef)
+		snprintf(out, out_len, "%s+%s", type, OBJ_nid2sn(md));
+	else
+		snprintf(out, out_len, "%s", type);
+}
+
 /* Notes what the first handshake negotiated. */
 static void note_first(struct shared *sh, SSL *ssl)
 {
-	const char *sig = NULL;
-	int nid;
-
 	pthread_mutex_lock(&sh->first);
 	if (sh->proto[0] == '\0') {
 		snprintf(sh->proto, sizeof(sh->proto), "%s", SSL_get_version(ssl));
 		snprintf(sh->cipher, sizeof(sh->cipher), "%s", SSL_get_cipher_name(ssl));
-		if (SSL_get_peer_signature_type_nid(ssl, &nid) == 1)
-			sig = OBJ_nid2sn(nid);
-		if (sig != NULL && (nid == EVP_PKEY_EC || nid == EVP_PKEY_RSA) &&
-		    SSL_get_peer_signature_nid(ssl, &nid) == 1)
-			snprintf(sh->sigalg, sizeof(sh->sigalg), "%s+%s", sig, OBJ_nid2sn(nid));
-		else
-			snprintf(sh->sigalg, sizeof(sh->sigalg), "%s", sig != NULL ? sig : "?");
+		sigalg_name(ssl, sh->sigalg, sizeof(sh->sigalg));
 	}
 	pthread_mutex_unlock(&sh->first);
 }

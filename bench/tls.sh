@@ -29,6 +29,18 @@ TLS_AGENT_PID=
 TLS_PIDS=
 declare -A TLS_PORT=()
 
+# tls_sanitizer_env: in a build with --enable-sanitizers, the openssl program
+# (not built with them) that loads p11agent.so needs ASan's and UBSan's
+# runtimes preloaded, and no leak report of its own: sets TLS_SAN_ENV.
+tls_sanitizer_env() {
+	local cc
+	TLS_SAN_ENV=()
+	grep -q '^CFLAGS = .*-fsanitize=address' "$top_builddir/Makefile" 2>/dev/null || return 0
+	cc=$(sed -n 's/^CC = //p' "$top_builddir/Makefile")
+	TLS_SAN_ENV=("LD_PRELOAD=$($cc -print-file-name=libasan.so) $($cc \
+		-print-file-name=libubsan.so)" "ASAN_OPTIONS=detect_leaks=0")
+}
+
 # tls_stop: stops the servers and the agent of the TLS part (cleanup calls it too).
 tls_stop() {
 	local pid
@@ -82,7 +94,7 @@ tls_server() {
 			"pkcs11:token=$TLS_TOKEN;object=$key;type=private;pin-source=file:$dir/pin.engine")
 		;;
 	provider)
-		envs+=("OPENSSL_CONF=$dir/provider.cnf")
+		envs+=("OPENSSL_CONF=$dir/provider.cnf" "${TLS_SAN_ENV[@]}")
 		args+=(-cert "$dir/tok-$key.crt" -key "p11agent:$key")
 		;;
 	esac
@@ -134,6 +146,7 @@ tls_bench() {
 		note fail "TLS handshakes" "$TLS_CLIENT is not built (run make bench)"
 		return 1
 	fi
+	tls_sanitizer_env
 	say "TLS: making a token with RSA-2048 and EC P-256 keys"
 	mkdir -m 0700 "$dir"
 	make_token "$dir/token" "$TLS_TOKEN" rsa:2048:rsa2048:01 ec:P-256:ec256:03
