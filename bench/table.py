@@ -175,6 +175,8 @@ class Report:
         m = self.m
         self.out("## p11agent-bench, standard set (`make bench`)")
         self.out()
+        if self.m.get("parts", "all") != "all":
+            self.out("Parts run (BENCH_PARTS): %s." % self.m["parts"])
         self.out("Machine: %s cores, %s, Linux %s; SoftHSM %s; p11-kit %s." % (
             m.get("nproc", "?"), m.get("cpu", "?"), m.get("kernel", "?"),
             m.get("softhsm", "?"), m.get("p11kit", "?")))
@@ -520,15 +522,20 @@ class Report:
 
     def render(self, all_runs):
         self.all_runs = all_runs
+        parts = str(self.m.get("parts", "all")).split(",")
+        std = "all" in parts or "std" in parts
         self.header()
-        self.main_table()
-        self.latency_table()
+        if std:
+            self.main_table()
+            self.latency_table()
         self.provider_table()
         self.tls_table()
-        self.speed_targets()
+        if std:
+            self.speed_targets()
         self.provider_targets()
         self.tls_targets()
-        self.resource_targets()
+        if std:
+            self.resource_targets()
         self.targets_table()
         self.notes_section()
         return "\n".join(self.lines)
