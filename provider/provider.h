@@ -61,11 +61,18 @@ enum {
 
 /*
  * Puts an error on OpenSSL's error stack, reason one of P11AP_R_*, with a
- * printf-style message.
+ * printf-style message; p11ap_raise() records the caller's file, line and
+ * function.
  */
-void p11ap_raise(struct p11ap_prov *prov, int reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* The error of a libp11agent call that returned rc, with conn's message. */
+#define p11ap_raise(prov, reason, ...)                                                             \
+	p11ap_raise_at((prov), __FILE__, __LINE__, __func__, (reason), __VA_ARGS__)
+void p11ap_raise_at(struct p11ap_prov *prov, const char *file, int line, const char *func,
+		    int reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/*
+ * The error of a libp11agent call that returned rc: "WHAT: VERDICT: the
+ * agent's message (agent at SOCKET)", where VERDICT for P11A_ERR_DENIED is
+ * "refused by the key's policy". conn may be NULL.
+ */
 void p11ap_raise_agent(struct p11ap_prov *prov, int rc, const char *what,
 		       const struct p11a_conn *conn);
 /* The reason strings OpenSSL prints. */
@@ -103,7 +110,19 @@ struct p11ap_key *p11ap_key_from_agent(struct p11ap_prov *prov, const char *ref)
 /* A key from a URI and its DER SubjectPublicKeyInfo, without asking the agent. */
 struct p11ap_key *p11ap_key_from_spki(struct p11ap_prov *prov, const char *uri, const uint8_t *spki,
 				      size_t spki_len);
+/* A copy of key (its public key shared: a key's pub is replaced, never changed). */
 struct p11ap_key *p11ap_key_dup(const struct p11ap_key *key);
+/*
+ * Makes pub (RSA, EC on P-256/384/521 or Ed25519, of key's type unless that
+ * is P11A_KEY_UNKNOWN) key's public key, taking it over, and sets type, bits
+ * and curve_nid from it. Returns 1; 0 with an error raised, pub still the
+ * caller's.
+ */
+int p11ap_key_set_pub(struct p11ap_key *key, EVP_PKEY *pub);
+/* The NID of a curve name ("P-256", "prime256v1", ...), or NID_undef. */
+int p11ap_curve_nid(const char *name);
+/* Whether the agent serves the curve nid (P-256, P-384, P-521). */
+int p11ap_curve_supported(int nid);
 void p11ap_key_free(struct p11ap_key *key);
 /* The OpenSSL key type name ("RSA", "EC", "ED25519"), NULL for others. */
 const char *p11ap_key_type_name(p11a_key_type type);
