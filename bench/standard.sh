@@ -432,8 +432,8 @@ if want std; then
 		fi
 		sed 's/^{/{"run": "memory", /' "$T/mem.out" >>"$RESULTS"
 		mem_ops=$(python3 -c 'import json, sys
-	n = sum(json.loads(l)["ops_per_s"] * float(sys.argv[2]) for l in open(sys.argv[1]) if l.strip())
-	print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
+n = sum(json.loads(l)["ops_per_s"] * float(sys.argv[2]) for l in open(sys.argv[1]) if l.strip())
+print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 		mem_s=$((mem_s + MEM_CHUNK))
 		if [ "$mem_s" -eq "$MEM_CHUNK" ]; then
 			measure rss_warm_kib "$(rss "$AGENT_PID")"
