@@ -16,7 +16,7 @@
 # rounds of TLS_SECS seconds a row; table.py reports the medians.
 #
 # Environment (read by tls_bench):
-#   BENCH_TLS_ROUNDS  rounds (default 3)
+#   BENCH_TLS_ROUNDS  rounds (default 5)
 #   BENCH_TLS_SECONDS seconds a row and round (default: BENCH_SECONDS)
 #   BENCH_NO_TLS=1    leaves the TLS part out
 #
@@ -131,7 +131,7 @@ tls_row() {
 }
 
 tls_bench() {
-	local dir=$T/tls kind key threads r rounds=${BENCH_TLS_ROUNDS:-3}
+	local dir=$T/tls kind key threads r rounds=${BENCH_TLS_ROUNDS:-5}
 	TLS_SECS=${BENCH_TLS_SECONDS:-$SECS}
 	TLS_CLIENT=$top_builddir/bench/tls-handshakes
 	if [ -n "${BENCH_NO_TLS:-}" ]; then
