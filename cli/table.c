@@ -11,6 +11,7 @@
 #include "args.h"
 #include "audit.h"
 #include "commands.h"
+#include "keyfile.h"
 #include "transport.h"
 #include "usage.h"
 
@@ -28,6 +29,10 @@ const struct cli_command cli_commands[] = {
      "pubkey KEY|--all [--format pem|der|ssh]",
      "print a public key (SubjectPublicKeyInfo PEM by default),\nor every key's (--all)",
      cli_usage_pubkey, CLI_USAGE_EXIT_AGENT},
+    {"keyfile", cli_cmd_keyfile, CLI_POS_KEY, CLI_OPT_OUT, 0, 0, P11A_KEY_UNKNOWN,
+     "keyfile KEY [-o OUT]",
+     "write a key file naming KEY, for OpenSSL programs\n(nginx, curl) with the p11agent provider",
+     cli_usage_keyfile, cli_exit_keyfile},
     {"sign", cli_cmd_sign, CLI_POS_KEY, CLI_OPT_ALG | IN_OUT | CLI_OPT_PREHASHED | CLI_OPT_RAW, 0,
      P11A_OP_SIGN, P11A_KEY_UNKNOWN, "sign KEY [--alg ALG] [-i IN] [-o OUT] [--prehashed] [--raw]",
      "sign IN (default stdin), signature to OUT (default stdout)", cli_usage_sign,

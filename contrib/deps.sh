@@ -10,12 +10,16 @@ libcmocka-dev softhsm2 openssl"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
 # valgrind (the integration tests under memcheck), tcsh (p11agentd's csh lines
-# eval'ed by a real csh).
-TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client tcsh clang libclang-rt-14-dev valgrind"
+# eval'ed by a real csh), nginx and curl (unmodified programs using agent keys
+# through the OpenSSL provider), libp11's engine (make bench's smoke test: TLS
+# with the key loaded into the server through PKCS#11, the provider's peer).
+TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client tcsh clang libclang-rt-14-dev valgrind
+nginx curl libengine-pkcs11-openssl"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
-# compares the agent with (without them it measures direct and agent only).
-BENCH_PACKAGES="$BUILD_PACKAGES python3 p11-kit p11-kit-modules"
+# compares the agent with (without them it measures direct and agent only),
+# and libp11's engine, the peer of the OpenSSL provider in the TLS handshakes.
+BENCH_PACKAGES="$BUILD_PACKAGES python3 p11-kit p11-kit-modules libengine-pkcs11-openssl"
 
 # missing_packages PKG...: prints the packages that are not installed.
 missing_packages() {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +45,7 @@ struct p11a_conn {
 	size_t reply_len;
 	int reply_owned;       /* reply was malloc'd */
 	unsigned busy_poll_us; /* poll at most this long for a reply (0: never) */
+	unsigned timeout_s;    /* P11AGENT_TIMEOUT: the longest wait for the agent (0: none) */
 	int64_t wait_avg;      /* moving average of the wait for a reply, in us */
 	size_t rhave;	       /* bytes received in rbuf */
 	size_t rused;	       /* of them, those of the last reply's frame */
@@ -163,6 +165,8 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = EPIPE;
 		if (n <= 0)
 			return P11A_ERR_IO;
 		p += n;
@@ -178,6 +182,8 @@ static int read_all(int fd, uint8_t *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = ECONNRESET;
 		if (n <= 0)
 			return P11A_ERR_IO;
 		p += n;
@@ -225,6 +231,8 @@ static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 	do
 		n = recv(conn->fd, conn->rbuf, CONN_RBUF, 0);
 	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		errno = ECONNRESET;
 	if (n <= 0)
 		return P11A_ERR_IO;
 	conn->rhave = (size_t)n;
@@ -241,6 +249,8 @@ static int fill(struct p11a_conn *conn, size_t want)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = ECONNRESET;
 		if (n <= 0)
 			return P11A_ERR_IO;
 		conn->rhave += (size_t)n;
@@ -283,6 +293,16 @@ static int read_reply(struct p11a_conn *conn, int64_t sent_us)
 	return read_all(conn->fd, conn->reply + got, len - got);
 }
 
+/* After an I/O error: says so when it was the timeout that ended the wait. */
+static void note_timeout(struct p11a_conn *conn, int err)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		set_message(conn,
+			    "the agent did not answer within %u s: it is stopped, frozen or "
+			    "overloaded (" P11A_TIMEOUT_ENV " sets the limit)",
+			    conn->timeout_s);
+}
+
 /*
  * Sends msg as a request and reads the reply into conn->reply, decoded into
  * *rep. A non-zero status is returned as the error, its message kept.
@@ -298,10 +318,14 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	msg->id = conn->next_id++;
 	if ((r = proto_encode_request(conn->out, msg)) != P11A_OK)
 		return r == P11A_ERR_TOO_LARGE ? P11A_ERR_TOO_LARGE : P11A_ERR_INVALID_ARG;
-	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK)
+	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK) {
+		note_timeout(conn, errno);
 		return r;
+	}
 	buf_reset(conn->out);
 	if ((r = read_reply(conn, busypoll_now_us())) != P11A_OK) {
+		if (r == P11A_ERR_IO)
+			note_timeout(conn, errno);
 		/* Out of step with the agent: no later call may read this reply's rest. */
 		secret_wipe(conn->rbuf, conn->rhave);
 		conn->rhave = conn->rused = 0;
@@ -335,6 +359,31 @@ static unsigned busy_poll_setting(void)
 	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || v > 10000)
 		return 0;
 	return (unsigned)v;
+}
+
+/* P11AGENT_TIMEOUT (seconds, 0 to 3600), else P11A_DEFAULT_TIMEOUT. */
+static unsigned timeout_setting(void)
+{
+	const char *env = getenv(P11A_TIMEOUT_ENV);
+	char *end;
+	unsigned long v;
+
+	if (env == NULL || *env == '\0')
+		return P11A_DEFAULT_TIMEOUT;
+	errno = 0;
+	v = strtoul(env, &end, 10);
+	if (errno != 0 || *end != '\0' || env[0] < '0' || env[0] > '9' || v > 3600)
+		return P11A_DEFAULT_TIMEOUT;
+	return (unsigned)v;
+}
+
+/* Bounds every wait on fd (connect, send, recv) by seconds; 0: no bound. */
+static int set_timeouts(int fd, unsigned seconds)
+{
+	struct timeval tv = {.tv_sec = (time_t)seconds, .tv_usec = 0};
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0;
 }
 
 /*
@@ -570,6 +619,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn->fd = -1;
 	conn->next_id = 1;
 	conn->busy_poll_us = busy_poll_setting();
+	conn->timeout_s = timeout_setting();
 	snprintf(conn->path, sizeof(conn->path), "%s", path);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		set_message(conn, "the socket path is longer than %zu bytes",
@@ -588,12 +638,22 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, real, strlen(real) + 1);
-	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    !set_timeouts(conn->fd, conn->timeout_s)) {
 		set_message(conn, "cannot make a socket: %s", strerror(errno));
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
 	if (connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			set_message(conn,
+				    "the agent did not accept the connection within %u s: it is "
+				    "stopped, frozen or overloaded (" P11A_TIMEOUT_ENV
+				    " sets the limit)",
+				    conn->timeout_s);
+			r = P11A_ERR_CONNECT;
+			goto out;
+		}
 		unreachable(errno, NULL, given, why, sizeof(why));
 		set_message(conn, "%s", why);
 		r = P11A_ERR_CONNECT;
@@ -602,8 +662,9 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	msg.f[0] = proto_u32(P11A_PROTOCOL_VERSION);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK) {
 		if (r == P11A_ERR_IO) {
-			set_message(conn, "the agent closed the connection before it answered; see "
-					  "p11agentd's log");
+			if (conn->message == NULL)
+				set_message(conn, "the agent closed the connection before it "
+						  "answered; see p11agentd's log");
 			r = P11A_ERR_CONNECT;
 		}
 		goto out;

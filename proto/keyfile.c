@@ -149,6 +149,10 @@ int p11a_keyfile_encode(const char *uri, const uint8_t *spki, size_t spki_len, c
 	parsed = NULL;
 	if ((der_len = ASN1_item_i2d((ASN1_VALUE *)kf, &der, ASN1_ITEM_rptr(KEYFILE))) <= 0)
 		goto out;
+	if ((size_t)der_len > KEYFILE_MAX_DER) {
+		ret = P11A_ERR_INVALID_ARG; /* more than decoding takes */
+		goto out;
+	}
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio(bio, P11A_KEYFILE_PEM_NAME, "", der, der_len) <= 0 ||
 	    BIO_get_mem_ptr(bio, &mem) != 1 || mem == NULL)

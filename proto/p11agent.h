@@ -41,6 +41,16 @@ extern "C" {
  */
 #define P11A_BUSY_POLL_ENV "P11AGENT_BUSY_POLL"
 /*
+ * Environment variable: seconds (0 to 3600) a connection waits for the agent
+ * to accept it, to take a request or to answer one; past it the call fails
+ * with P11A_ERR_IO (P11A_ERR_CONNECT while connecting) and a message saying
+ * so, so that a stopped or frozen agent never hangs its clients. 0 waits
+ * without limit; unset, empty or unreadable means P11A_DEFAULT_TIMEOUT.
+ * Read by p11a_connect().
+ */
+#define P11A_TIMEOUT_ENV "P11AGENT_TIMEOUT"
+#define P11A_DEFAULT_TIMEOUT 30
+/*
  * Environment variable: the user (name or number) of an agent the caller
  * trusts besides root's and its own, such as a service user that serves a
  * socket-group. p11a_connect() then also accepts a socket of that user's in a
@@ -382,13 +392,21 @@ int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[3
 int p11a_keyfile_encode(const char *uri, const uint8_t *spki, size_t spki_len, char **out,
 			size_t *out_len);
 /*
- * Decodes a key file's DER body (strict DER, nothing after it). *out_uri
- * (NUL-terminated) and *out_spki are freed with p11a_free(). P11A_ERR_BAD_INPUT
- * for anything else.
+ * Decodes a key file's DER body (strict DER, nothing after it; version 1; a
+ * pkcs11: URI of printable ASCII, at most 4096 bytes; a SubjectPublicKeyInfo,
+ * checked for its form, not its key). *out_uri (NUL-terminated) is freed with
+ * p11a_free(*out_uri, strlen(*out_uri) + 1), *out_spki with
+ * p11a_free(*out_spki, *out_spki_len). P11A_ERR_BAD_INPUT for anything else
+ * (P11A_ERR_INVALID_ARG for a NULL output pointer);
+ * the outputs are set only on success. OpenSSL's error queue is left as it was.
  */
 int p11a_keyfile_decode_der(const uint8_t *der, size_t der_len, char **out_uri, uint8_t **out_spki,
 			    size_t *out_spki_len);
-/* Decodes the first P11A_KEYFILE_PEM_NAME block of PEM text, as above. */
+/*
+ * Decodes the first P11A_KEYFILE_PEM_NAME block of PEM text (pem_len bytes,
+ * no NUL needed; blocks of other names before it are passed over; a block
+ * with headers is refused), as above.
+ */
 int p11a_keyfile_decode(const char *pem, size_t pem_len, char **out_uri, uint8_t **out_spki,
 			size_t *out_spki_len);
 

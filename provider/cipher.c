@@ -272,10 +272,22 @@ static int set_pad(struct cipherctx *ctx, const OSSL_PARAM *p)
 	} else if (!OSSL_PARAM_get_int(p, &pad)) {
 		return 0;
 	}
-	if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING) {
+	if (pad == RSA_PKCS1_WITH_TLS_PADDING) {
 		p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
-			    "RSA decryption by the agent is OAEP or PKCS#1 v1.5, not padding %s",
-			    s != NULL ? s : "mode");
+			    "TLS's RSA key exchange is not served by the agent: use ECDHE");
+		return 0;
+	}
+	if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_OAEP_PADDING) {
+		if (s != NULL)
+			p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
+				    "RSA decryption by the agent is OAEP or PKCS#1 v1.5, not %s",
+				    s);
+		else
+			p11ap_raise(
+			    ctx->prov, P11AP_R_UNSUPPORTED,
+			    "RSA decryption by the agent is OAEP or PKCS#1 v1.5, not padding "
+			    "mode %d",
+			    pad);
 		return 0;
 	}
 	ctx->pad = pad;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "provider.h"
@@ -155,6 +156,22 @@ static int connect_agent(struct p11ap_prov *prov, const char *what, struct p11a_
 	return rc;
 }
 
+/*
+ * A pooled connection that fails within this many milliseconds was closed
+ * by the agent (it restarted, or dropped an idle client): worth one retry
+ * on a new connection. One that failed later ran into P11AGENT_TIMEOUT (a
+ * frozen agent): a retry would only wait as long again.
+ */
+#define RETRY_WITHIN_MS 1000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Whether rc says the connection itself failed, not the request. */
 static int conn_failed(int rc)
 {
@@ -168,8 +185,11 @@ int p11ap_call(struct p11ap_prov *prov, const char *what, p11ap_call_fn *fn, voi
 	int rc;
 
 	if (conn != NULL) {
+		long long start = now_ms();
+
 		rc = fn(conn, arg);
-		if (rc != P11A_ERR_IO && rc != P11A_ERR_CONNECT)
+		if ((rc != P11A_ERR_IO && rc != P11A_ERR_CONNECT) ||
+		    now_ms() - start >= RETRY_WITHIN_MS)
 			goto out;
 		/* The agent restarted, or closed an idle connection: once more, anew. */
 		p11a_close(conn);

@@ -153,6 +153,11 @@ static int describe_fn(struct p11a_conn *conn, void *arg)
 	struct describe *d = arg;
 	int rc;
 
+	/* (A second run, after a failed first: p11ap_call() retries.) */
+	if (d->info != NULL) {
+		p11a_keys_free(d->info, 1);
+		d->info = NULL;
+	}
 	if ((rc = p11a_describe_key(conn, d->ref, &d->info)) != P11A_OK)
 		return rc;
 	return p11a_pubkey(conn, d->info->uri, &d->spki, &d->spki_len);

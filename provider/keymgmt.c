@@ -39,7 +39,8 @@ static const struct kind ed25519_kind = {P11A_KEY_ED25519, "ED25519"};
 static EVP_PKEY *ec_params_key(struct p11ap_prov *prov, int nid)
 {
 	OSSL_PARAM params[] = {
-	    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(nid), 0),
+	    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(nid),
+					     0),
 	    OSSL_PARAM_END,
 	};
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(prov->libctx, "EC", P11AP_LOCAL_PROPQ);
@@ -236,8 +237,8 @@ static int ec_set_params(void *keydata, const OSSL_PARAM params[])
 		return 0;
 	{
 		OSSL_PARAM pub_params[] = {
-		    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-					   (char *)OBJ_nid2sn(key->curve_nid), 0),
+		    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)OBJ_nid2sn(key->curve_nid), 0),
 		    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, point_len),
 		    OSSL_PARAM_END,
 		};
@@ -335,8 +336,8 @@ static int ec_import_into(struct p11ap_key *key, int selection, const OSSL_PARAM
 		if (!OSSL_PARAM_get_octet_string_ptr(point, &p, &len))
 			return 0;
 		OSSL_PARAM pub_params[] = {
-		    OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-					   (char *)OBJ_nid2sn(key->curve_nid), 0),
+		    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)OBJ_nid2sn(key->curve_nid), 0),
 		    OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)p, len),
 		    OSSL_PARAM_END,
 		};

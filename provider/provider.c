@@ -55,15 +55,18 @@ static const OSSL_ALGORITHM stores[] = {
 };
 
 /*
- * Key files: PEM "P11AGENT KEY" text to an agent key, one entry per key
- * type (decoder.c owns how they fit OpenSSL's decoder chain).
+ * Key files: the "P11AGENT KEY" PEM block to its DER, then that DER to an
+ * agent key, one decoder per key type (decoder.c).
  */
+#define P11AP_KEYFILE_PROPS P11AP_PROPS ",input=der,structure=" P11AP_KEYFILE_STRUCTURE
 static const OSSL_ALGORITHM decoders[] = {
-    {"RSA:rsaEncryption:1.2.840.113549.1.1.1", P11AP_PROPS ",input=pem",
-     p11ap_pem_decoder_functions, "p11agent key files holding RSA keys"},
-    {"EC:id-ecPublicKey:1.2.840.10045.2.1", P11AP_PROPS ",input=pem", p11ap_pem_decoder_functions,
+    {"DER", P11AP_PROPS ",input=pem", p11ap_keyfile_pem_decoder_functions,
+     "p11agent key files: PEM to DER"},
+    {"RSA:rsaEncryption:1.2.840.113549.1.1.1", P11AP_KEYFILE_PROPS,
+     p11ap_rsa_keyfile_decoder_functions, "p11agent key files holding RSA keys"},
+    {"EC:id-ecPublicKey:1.2.840.10045.2.1", P11AP_KEYFILE_PROPS, p11ap_ec_keyfile_decoder_functions,
      "p11agent key files holding EC keys"},
-    {"ED25519:1.3.101.112", P11AP_PROPS ",input=pem", p11ap_pem_decoder_functions,
+    {"ED25519:1.3.101.112", P11AP_KEYFILE_PROPS, p11ap_ed25519_keyfile_decoder_functions,
      "p11agent key files holding Ed25519 keys"},
     {NULL, NULL, NULL, NULL},
 };

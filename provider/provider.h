@@ -30,6 +30,8 @@
 #define P11AP_LOCAL_PROPQ "provider!=p11agent"
 /* The OSSL_STORE scheme: p11agent:KEY. */
 #define P11AP_SCHEME "p11agent"
+/* The decoder structure of a key file's DER (decoder.c). */
+#define P11AP_KEYFILE_STRUCTURE "p11agent-key"
 /* The openssl.cnf parameter naming the agent's socket. */
 #define P11AP_PARAM_SOCKET "socket"
 
@@ -84,8 +86,10 @@ typedef int p11ap_call_fn(struct p11a_conn *conn, void *arg);
  * Runs fn on a connection to the agent (the environment's P11AGENT_SOCK,
  * else prov->socket, else the default socket), from the provider's small
  * pool or a new one; after a fork the child's first call connects anew. A
- * pooled connection that fails with an I/O error (the agent restarted) is
- * replaced and fn run once more. On failure raises an error that names what
+ * pooled connection that fails at once with an I/O error (the agent
+ * restarted) is replaced and fn run once more; one that failed by
+ * P11AGENT_TIMEOUT (a frozen agent) is not. fn may run twice: it must set
+ * its outputs only on success. On failure raises an error that names what
  * was asked (what), the socket and the agent's message. Returns fn's code.
  */
 int p11ap_call(struct p11ap_prov *prov, const char *what, p11ap_call_fn *fn, void *arg);
@@ -133,7 +137,10 @@ extern const OSSL_DISPATCH p11ap_rsapss_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_ed25519_keymgmt_functions[];
 extern const OSSL_DISPATCH p11ap_store_functions[];
-extern const OSSL_DISPATCH p11ap_pem_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_keyfile_pem_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_rsa_keyfile_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_ec_keyfile_decoder_functions[];
+extern const OSSL_DISPATCH p11ap_ed25519_keyfile_decoder_functions[];
 extern const OSSL_DISPATCH p11ap_rsa_signature_functions[];
 extern const OSSL_DISPATCH p11ap_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH p11ap_ed25519_signature_functions[];

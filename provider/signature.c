@@ -74,9 +74,18 @@ static const char *type_name(p11a_key_type type)
 	}
 }
 
-/* The table's entry for the digest OpenSSL names name, fetched locally into *out_md. */
-static int find_digest(struct sigctx *ctx, const char *name, const struct sig_digest **out,
-		       EVP_MD **out_md)
+/* What signs, for messages about its digest. */
+static const char *sign_noun(const struct sigctx *ctx)
+{
+	return ctx->type == P11A_KEY_EC ? "ECDSA" : "RSA signing";
+}
+
+/*
+ * The table's entry for the digest OpenSSL names name, fetched locally into
+ * *out_md (unless NULL); what names its use in the error.
+ */
+static int find_digest(struct sigctx *ctx, const char *name, const char *what,
+		       const struct sig_digest **out, EVP_MD **out_md)
 {
 	EVP_MD *md = EVP_MD_fetch(ctx->prov->libctx, name, P11AP_LOCAL_PROPQ);
 	size_t i;
@@ -97,8 +106,7 @@ static int find_digest(struct sigctx *ctx, const char *name, const struct sig_di
 	}
 	EVP_MD_free(md);
 	p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
-		    "%s signatures by the agent use SHA-256, SHA-384 or SHA-512, not %s",
-		    type_name(ctx->type), name);
+		    "%s by the agent uses SHA-256, SHA-384 or SHA-512, not %s", what, name);
 	return 0;
 }
 
@@ -212,13 +220,17 @@ static int digest_sign_init(void *vctx, const char *mdname, void *key, const OSS
 		return 0;
 	if (mdname == NULL || mdname[0] == '\0')
 		mdname = DEFAULT_DIGEST;
-	if (!find_digest(ctx, mdname, &md, &evp_md))
+	if (!find_digest(ctx, mdname, sign_noun(ctx), &md, &evp_md))
 		return 0;
 	ctx->md = md;
 	EVP_MD_free(ctx->evp_md);
 	ctx->evp_md = evp_md;
 	if (!set_ctx_params(ctx, params))
 		return 0;
+	if (ctx->md != md) { /* params named another digest */
+		EVP_MD_free(ctx->evp_md);
+		ctx->evp_md = EVP_MD_fetch(ctx->prov->libctx, ctx->md->name, P11AP_LOCAL_PROPQ);
+	}
 	if ((ctx->mdctx = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex2(ctx->mdctx, ctx->evp_md, NULL)) {
 		p11ap_raise(ctx->prov, P11AP_R_INTERNAL, "cannot start a %s hash", ctx->md->name);
@@ -663,9 +675,16 @@ static int set_pad(struct sigctx *ctx, const OSSL_PARAM *p)
 		return 0;
 	}
 	if (pad != RSA_PKCS1_PADDING && pad != RSA_PKCS1_PSS_PADDING) {
-		p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
-			    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not padding %s",
-			    s != NULL ? s : "mode");
+		if (s != NULL)
+			p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
+				    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not %s",
+				    s);
+		else
+			p11ap_raise(
+			    ctx->prov, P11AP_R_UNSUPPORTED,
+			    "RSA signatures by the agent are PKCS#1 v1.5 or PSS, not padding "
+			    "mode %d",
+			    pad);
 		return 0;
 	}
 	ctx->pad = pad;
@@ -729,7 +748,7 @@ static int set_ctx_params(void *vctx, const OSSL_PARAM params[])
 				    "Ed25519 signs the message itself: no digest (%s) applies", s);
 			return 0;
 		}
-		if (!find_digest(ctx, s, &md, NULL))
+		if (!find_digest(ctx, s, sign_noun(ctx), &md, NULL))
 			return 0;
 		if (ctx->mdctx != NULL && md != ctx->md) {
 			p11ap_raise(ctx->prov, P11AP_R_BAD_INPUT,
@@ -749,13 +768,8 @@ static int set_ctx_params(void *vctx, const OSSL_PARAM params[])
 	if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL) {
 		if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
 			return 0;
-		if (!find_digest(ctx, s, &md, NULL)) {
-			p11ap_raise(ctx->prov, P11AP_R_UNSUPPORTED,
-				    "RSA-PSS by the agent uses MGF1 with the signature's digest, "
-				    "not with %s",
-				    s);
+		if (!find_digest(ctx, s, "RSA-PSS's MGF1", &md, NULL))
 			return 0;
-		}
 		ctx->mgf1 = md;
 	}
 	return 1;

@@ -94,11 +94,20 @@ static int load_key(struct store *st, OSSL_CALLBACK *object_cb, void *object_cba
 
 	if (key == NULL)
 		return 0;
+	/* One who asks for a public key or parameters gets only that. */
+	if (st->expect == OSSL_STORE_INFO_PUBKEY || st->expect == OSSL_STORE_INFO_PARAMS) {
+		free(key->ref);
+		key->ref = NULL;
+	}
+	if (st->expect == OSSL_STORE_INFO_PARAMS) {
+		EVP_PKEY_free(key->pub);
+		key->pub = NULL;
+	}
 	{
 		OSSL_PARAM params[] = {
 		    OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-		    OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-					   (char *)p11ap_key_type_name(key->type), 0),
+		    OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+						     (char *)p11ap_key_type_name(key->type), 0),
 		    OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &key, sizeof(key)),
 		    OSSL_PARAM_END,
 		};
@@ -138,8 +147,8 @@ static int load_cert(struct store *st, OSSL_CALLBACK *object_cb, void *object_cb
 	{
 		OSSL_PARAM params[] = {
 		    OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-		    OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)"Certificate",
-					   0),
+		    OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE,
+						     (char *)"Certificate", 0),
 		    OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_DATA, req.der, req.der_len),
 		    OSSL_PARAM_END,
 		};
@@ -153,21 +162,21 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
 		      OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
 	struct store *st = loaderctx;
-	enum step step = st->step;
+	int ok;
 
-	/* One object per call; a failure ends the store. */
-	st->step = step == STEP_KEY ? STEP_CERT : STEP_DONE;
-	if (step == STEP_KEY && wanted(st, OSSL_STORE_INFO_PKEY)) {
-		if (load_key(st, object_cb, object_cbarg))
-			return 1;
-		st->step = STEP_DONE;
-		return 0;
+	/* One object a call; a failure ends the store. */
+	if (st->step == STEP_KEY) {
+		st->step = wanted(st, OSSL_STORE_INFO_CERT) ? STEP_CERT : STEP_DONE;
+		if (wanted(st, OSSL_STORE_INFO_PKEY)) {
+			if ((ok = load_key(st, object_cb, object_cbarg)) == 0)
+				st->step = STEP_DONE;
+			return ok;
+		}
 	}
-	if (step == STEP_KEY)
-		step = STEP_CERT;
-	st->step = STEP_DONE;
-	if (step == STEP_CERT && wanted(st, OSSL_STORE_INFO_CERT))
+	if (st->step == STEP_CERT) {
+		st->step = STEP_DONE;
 		return load_cert(st, object_cb, object_cbarg);
+	}
 	return 0;
 }
 

@@ -135,7 +135,7 @@ static void test_help_every_command(void **state)
 		const char *name;
 	} all[] = {
 	    {"ping"},	{"list"},   {"pubkey"}, {"sign"}, {"verify"}, {"hmac"},		{"decrypt"},
-	    {"unwrap"}, {"derive"}, {"seal"},	{"open"}, {"help"},   {"audit-verify"},
+	    {"unwrap"}, {"derive"}, {"seal"},	{"open"}, {"help"},   {"audit-verify"}, {"keyfile"},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -374,6 +374,44 @@ static void test_pubkey(void **state)
 	ASSERT_USAGE("not valid for 'pubkey'", "pubkey", "k", "--alg", "ed25519");
 	ASSERT_USAGE("not valid for 'pubkey'", "pubkey", "k", "-o", "out");
 	ASSERT_USAGE("KEY must not be empty", "pubkey", "");
+}
+
+static void test_keyfile(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "keyfile", "web-ecdsa"), 0);
+	assert_ptr_equal(a.cmd, CMD("keyfile"));
+	assert_string_equal(a.key, "web-ecdsa");
+	assert_null(a.out);
+
+	assert_int_equal(PARSE(&a, msg, "keyfile", "-o", "web.key", "id:01ab"), 0);
+	assert_string_equal(a.key, "id:01ab");
+	assert_string_equal(a.out, "web.key");
+
+	assert_int_equal(PARSE(&a, msg, "--json", "keyfile", "k", "--out=-"), 0);
+	assert_null(a.out); /* '-' is stdout */
+	assert_int_equal(a.json, 1);
+
+	assert_int_equal(PARSE(&a, msg, "keyfile", "pkcs11:token=demo;object=web;type=private"), 0);
+	assert_string_equal(a.key, "pkcs11:token=demo;object=web;type=private");
+
+	ASSERT_USAGE("keyfile: missing KEY", "keyfile");
+	ASSERT_USAGE("keyfile: missing KEY", "keyfile", "-o", "web.key");
+	ASSERT_USAGE("keyfile: unexpected argument 'two'", "keyfile", "one", "two");
+	ASSERT_USAGE("KEY must not be empty", "keyfile", "");
+	ASSERT_USAGE("not valid for 'keyfile'", "keyfile", "k", "-i", "in");
+	ASSERT_USAGE("not valid for 'keyfile'", "keyfile", "k", "--format", "der");
+	ASSERT_USAGE("not valid for 'keyfile'", "keyfile", "k", "--alg", "ed25519");
+	ASSERT_USAGE("not valid for 'keyfile'", "keyfile", "k", "--all");
+	ASSERT_USAGE("option '-o' needs a file name", "keyfile", "k", "-o", "");
+
+	/* Its help says what the file is, and where to read more. */
+	assert_non_null(strstr(usage_of(CMD("keyfile")), "no secret"));
+	assert_non_null(strstr(usage_of(CMD("keyfile")), "p11agent-provider(7)"));
+	assert_non_null(strstr(usage_of(CMD("keyfile")), "Exit status"));
 }
 
 static void test_sign(void **state)
@@ -963,6 +1001,7 @@ int main(void)
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_socket),
 	    cmocka_unit_test(test_pubkey),
+	    cmocka_unit_test(test_keyfile),
 	    cmocka_unit_test(test_sign),
 	    cmocka_unit_test(test_unknown_alg),
 	    cmocka_unit_test(test_verify),

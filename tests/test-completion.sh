@@ -91,7 +91,7 @@ has "$(offered p11agent sign k --alg ed)" ed25519 && pass "--alg ed<TAB> gives e
 	pass "pubkey --format <TAB>: pem der ssh" ||
 	fail "pubkey --format <TAB>" "$(offered p11agent pubkey k --format "")"
 : >"$T/msg-one.txt"
-for words in "sign k -i" "sign k --out" "verify k --sig" "seal --key-file" "-S" \
+for words in "sign k -i" "sign k --out" "keyfile k -o" "verify k --sig" "seal --key-file" "-S" \
 	"audit-verify --pubkey" "audit-verify"; do
 	# shellcheck disable=SC2086
 	if has "$(offered p11agent $words "$T/msg-o")" "$T/msg-one.txt"; then

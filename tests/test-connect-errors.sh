@@ -9,7 +9,10 @@
 #   - a regular file or a directory at the path: it is not a socket;
 #   - a socket this user may not use, or a socket directory this user may not
 #     enter: the agent's socket is there but this uid may not use it, and the
-#     agent's socket-group setting (p11agent.conf(5)) is how to allow it.
+#     agent's socket-group setting (p11agent.conf(5)) is how to allow it;
+#   - an agent that is frozen (SIGSTOP): the CLI gives up after
+#     P11AGENT_TIMEOUT seconds and says the agent did not answer, instead of
+#     hanging; the agent answers again once it is continued.
 # Skipped (exit 77) unless run as root with setpriv (util-linux).
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -160,6 +163,25 @@ else
 fi
 who_ping "$UO" "$CLI" -S "$SOCK" ping
 refused "uid $UO, not of the socket group" "uid $UO may not (enter|use)" "socket-group"
+stop_agent
+
+# --- a frozen agent ---------------------------------------------------------------
+# Its socket accepts into the backlog, but nobody answers: the wait is bounded.
+SOCK=$T/frozen/agent.sock
+start_agent || finish
+kill -STOP "$AGENT_PID"
+START=$(date +%s)
+run env P11AGENT_TIMEOUT=2 timeout -k 2 30 "$CLI" -S "$SOCK" ping
+ELAPSED=$(($(date +%s) - START))
+refused "a frozen agent, P11AGENT_TIMEOUT=2" "did not answer within 2 s" "P11AGENT_TIMEOUT"
+if [ "$ELAPSED" -le 8 ]; then
+	pass "a frozen agent: the CLI gave up after ${ELAPSED} s (limit 2 s)"
+else
+	fail "a frozen agent: the CLI gave up in time" "it took ${ELAPSED} s with P11AGENT_TIMEOUT=2"
+fi
+kill -CONT "$AGENT_PID"
+check_rc "the agent continued: ping answers again" 0 \
+	env P11AGENT_TIMEOUT=2 timeout -k 2 30 "$CLI" -S "$SOCK" ping
 stop_agent
 
 finish

@@ -516,6 +516,25 @@ static void test_spki_refused(void **state)
 				 P11A_ERR_INVALID_ARG);
 	}
 	assert_int_equal(p11a_keyfile_encode(URI, NULL, 0, &pem, &pem_len), P11A_ERR_INVALID_ARG);
+	/* A well-formed public key too large for the file: refused, as decoding would. */
+	{
+		static uint8_t big[16384];
+		size_t n = sizeof(big) - 4 - 4 - 7;
+
+		/* SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING of n - 1 bytes } */
+		big[0] = 0x30;
+		big[1] = 0x82;
+		big[2] = (uint8_t)((n + 4 + 7) >> 8);
+		big[3] = (uint8_t)(n + 4 + 7);
+		memcpy(big + 4, "\x30\x05\x06\x03\x2b\x65\x70", 7);
+		big[11] = 0x03;
+		big[12] = 0x82;
+		big[13] = (uint8_t)(n >> 8);
+		big[14] = (uint8_t)n;
+		big[15] = 0x00;
+		assert_int_equal(p11a_keyfile_encode(URI, big, sizeof(big), &pem, &pem_len),
+				 P11A_ERR_INVALID_ARG);
+	}
 	assert_string_equal(pem, "untouched");
 	assert_int_equal(pem_len, 12345);
 	assert_int_equal(ERR_peek_error(), 0);

@@ -5,25 +5,27 @@
 # OpenSSL names, ECDSA P-256 and P-384 over a digest and over the message,
 # Ed25519), dgst -sign, pkeyutl -decrypt (RSA-OAEP with every digest, with a
 # label, PKCS#1 v1.5 only for the key whose policy allows it), pkeyutl
-# -derive (ECDH), self-signed certificates from req -x509, and CMS envelopes
-# to an RSA and an EC recipient opened with cms -decrypt. Every result is
-# checked by the default provider alone, on the public key the provider
-# exports. Last, a uid that a key's policy refuses gets an OpenSSL error
-# saying so, and the agent's audit trail a DENIED record.
+# -derive (ECDH), self-signed certificates from req -x509, CMS signed data
+# (ECDSA, RSA PKCS#1 v1.5 and PSS), and CMS envelopes to an RSA and an EC
+# recipient opened with cms -decrypt. Every result is checked by the default
+# provider alone, on the public key the provider exports. Last, a uid that a
+# key's policy refuses gets an OpenSSL error saying so, and the agent's audit
+# trail a DENIED record.
 #
-# Shared secrets and plaintexts are compared with cmp, never printed.
+# Shared secrets and plaintexts are compared with cmp, never printed. The
+# helpers that run openssl with the provider are tests/provider-lib.sh's.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/provider-lib.sh"
 
-require_tools "$OPENSSL" python3 setpriv cmp timeout
+require_tools python3 setpriv cmp
+require_provider "$OPENSSL"
 if [ "$(id -u)" -ne 0 ]; then
 	fail "root" "test-provider-ops.sh runs openssl as another uid (setpriv): it needs root"
 	finish
 fi
-MODULE=$top_builddir/.libs/p11agent.so
-[ -f "$MODULE" ] || die "$MODULE is not built" "provider module"
 
 KEY_EC_LIMITED=ec:P-256:ec-limited:43
 make_token "$KEY_RSA2048" "$KEY_RSA_LEGACY" "$KEY_EC256" "$KEY_EC384" "$KEY_ED25519" \
@@ -55,42 +57,11 @@ allow-ops = derive
 EOF
 start_agent --config "$T/p11agent.conf" || finish
 
-# --- running openssl with the provider ---------------------------------------------
-# (The default provider first, then p11agent: see p11agent-provider(7).)
-CNF=$D/openssl.cnf
-cat >"$CNF" <<EOF
-openssl_conf = openssl_init
-
-[openssl_init]
-providers = provider_sect
-
-[provider_sect]
-default = default_sect
-p11agent = p11agent_sect
-
-[default_sect]
-activate = 1
-
-[p11agent_sect]
-module = $MODULE
-activate = 1
-EOF
-chmod 0644 "$CNF"
-
-# In a build with --enable-sanitizers, p11agent.so needs the sanitizers'
-# runtimes in the (not sanitized) openssl that loads it.
-SAN_ENV=
-if grep -Eq '^CFLAGS = .*-fsanitize=address' "$top_builddir/Makefile"; then
-	CC_BUILD=$(sed -n 's/^CC = //p' "$top_builddir/Makefile")
-	SAN_ENV="LD_PRELOAD=$($CC_BUILD -print-file-name=libasan.so):$($CC_BUILD -print-file-name=libubsan.so) ASAN_OPTIONS=detect_leaks=0"
-	echo "  (sanitized build: openssl runs with $SAN_ENV)"
-fi
-
-# pssl ARGS...: openssl with the provider, on the test's agent, bounded in time.
-pssl() {
-	# shellcheck disable=SC2086 # SAN_ENV is a list of VAR=VALUE words
-	timeout -k 2 30 env OPENSSL_CONF="$CNF" P11AGENT_SOCK="$SOCK" $SAN_ENV "$OPENSSL" "$@"
-}
+# --- running openssl with the provider: posl (tests/provider-lib.sh) ------------------
+PROVIDER_SOCK=$SOCK
+provider_conf "$PCONF"
+chmod 0644 "$PCONF"
+[ "$SANITIZED" = 1 ] && echo "  (sanitized build: openssl runs with $SAN_PRELOAD preloaded)"
 
 # check_verified NAME CMD...: the default provider's CMD succeeds and says so.
 check_verified() {
@@ -113,12 +84,13 @@ check_fails() {
 	if [ "$RC" -ne 0 ] && [ ! -s "$OUT" ]; then
 		pass "$name (exit $RC)"
 		check_err "$name: message" "$ere"
+		echo "  ($(grep -m1 -E -i -- "$ere" "$ERR" | head -c 300))"
 	else
 		fail "$name" "exit $RC, expected a failure; stdout: $(show "$OUT") stderr: $(show "$ERR")"
 	fi
 }
 
-if check_rc "openssl list -providers" 0 pssl list -providers; then
+if check_rc "openssl list -providers" 0 posl list -providers; then
 	if grep -q p11agent "$OUT"; then
 		pass "the provider is loaded"
 	else
@@ -128,7 +100,7 @@ fi
 
 # --- public keys: the provider's export is the agent's ---------------------------------
 for k in rsa2048 legacy ec256 ec384 ed25519; do
-	if check_rc "pubkey $k through the provider" 0 pssl pkey -in "p11agent:$k" -pubout \
+	if check_rc "pubkey $k through the provider" 0 posl pkey -in "p11agent:$k" -pubout \
 		-out "$T/$k.pub" && p11a pubkey "$k" >"$T/$k.agent.pub" 2>"$ERR"; then
 		same_bytes "pubkey $k: the agent's public key" "$T/$k.pub" "$T/$k.agent.pub"
 	fi
@@ -143,13 +115,13 @@ done
 # --- RSA PKCS#1 v1.5 --------------------------------------------------------------------
 for h in sha256 sha384 sha512; do
 	rm -f "$T/sig"
-	check "rsa pkcs1 $h: pkeyutl -sign" pssl pkeyutl -sign -inkey p11agent:rsa2048 \
+	check "rsa pkcs1 $h: pkeyutl -sign" posl pkeyutl -sign -inkey p11agent:rsa2048 \
 		-pkeyopt "digest:$h" -in "$T/msg.$h" -out "$T/sig"
 	check_verified "rsa pkcs1 $h: verifies" pkeyutl -verify -pubin -inkey "$T/rsa2048.pub" \
 		-pkeyopt "digest:$h" -in "$T/msg.$h" -sigfile "$T/sig"
 done
 check_fails "rsa pkcs1 without a digest: refused" 'digest' \
-	pssl pkeyutl -sign -inkey p11agent:rsa2048 -in "$T/msg.sha256"
+	posl pkeyutl -sign -inkey p11agent:rsa2048 -in "$T/msg.sha256"
 
 # --- RSA-PSS: salt lengths "digest", "max", "auto" and a number --------------------------
 # (2048-bit key: with SHA-256 the longest salt is 256 - 32 - 2 = 222 bytes, with
@@ -157,7 +129,7 @@ check_fails "rsa pkcs1 without a digest: refused" 'digest' \
 pss_case() {
 	local h=$1 salt=$2 want=$3
 	rm -f "$T/sig"
-	check "rsa pss $h saltlen $salt: pkeyutl -sign" pssl pkeyutl -sign \
+	check "rsa pss $h saltlen $salt: pkeyutl -sign" posl pkeyutl -sign \
 		-inkey p11agent:rsa2048 -pkeyopt "digest:$h" -pkeyopt rsa_padding_mode:pss \
 		-pkeyopt "rsa_pss_saltlen:$salt" -in "$T/msg.$h" -out "$T/sig"
 	check_verified "rsa pss $h saltlen $salt: verifies with saltlen $want" pkeyutl -verify \
@@ -171,24 +143,27 @@ pss_case sha256 20 20
 pss_case sha256 0 0
 pss_case sha384 digest 48
 pss_case sha512 max 190
-check_fails "rsa pss: MGF1 with another digest refused" 'MGF1' \
-	pssl pkeyutl -sign -inkey p11agent:rsa2048 -pkeyopt digest:sha256 \
+check_fails "rsa pss: MGF1 with another digest refused" 'MGF1 with the signature.s digest' \
+	posl pkeyutl -sign -inkey p11agent:rsa2048 -pkeyopt digest:sha256 \
+	-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_mgf1_md:sha384 -in "$T/msg.sha256"
+check_fails "rsa pss: MGF1 with SHA-1 refused" "MGF1 .*not sha1" \
+	posl pkeyutl -sign -inkey p11agent:rsa2048 -pkeyopt digest:sha256 \
 	-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_mgf1_md:sha1 -in "$T/msg.sha256"
 check_fails "rsa pss: a 223-byte salt refused by the agent" \
 	'223-byte salt does not fit a 2048-bit key' \
-	pssl pkeyutl -sign -inkey p11agent:rsa2048 -pkeyopt digest:sha256 \
+	posl pkeyutl -sign -inkey p11agent:rsa2048 -pkeyopt digest:sha256 \
 	-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:223 -in "$T/msg.sha256"
 
 # --- ECDSA: over a digest and over the message (-rawin) ----------------------------------
 for c in ec256:sha256 ec384:sha384 ec384:sha256; do
 	k=${c%%:*} h=${c#*:}
 	rm -f "$T/sig"
-	check "$k ecdsa $h digest: pkeyutl -sign" pssl pkeyutl -sign -inkey "p11agent:$k" \
+	check "$k ecdsa $h digest: pkeyutl -sign" posl pkeyutl -sign -inkey "p11agent:$k" \
 		-in "$T/msg.$h" -out "$T/sig"
 	check_verified "$k ecdsa $h digest: verifies" pkeyutl -verify -pubin \
 		-inkey "$T/$k.pub" -in "$T/msg.$h" -sigfile "$T/sig"
 	rm -f "$T/sig"
-	check "$k ecdsa $h -rawin: pkeyutl -sign" pssl pkeyutl -sign -rawin -digest "$h" \
+	check "$k ecdsa $h -rawin: pkeyutl -sign" posl pkeyutl -sign -rawin -digest "$h" \
 		-inkey "p11agent:$k" -in "$T/msg" -out "$T/sig"
 	check_verified "$k ecdsa $h -rawin: verifies" dgst "-$h" -verify "$T/$k.pub" \
 		-signature "$T/sig" "$T/msg"
@@ -196,7 +171,7 @@ done
 
 # --- Ed25519: one call over the message ---------------------------------------------------
 rm -f "$T/sig"
-check "ed25519 -rawin: pkeyutl -sign" pssl pkeyutl -sign -rawin -inkey p11agent:ed25519 \
+check "ed25519 -rawin: pkeyutl -sign" posl pkeyutl -sign -rawin -inkey p11agent:ed25519 \
 	-in "$T/msg" -out "$T/sig"
 check_verified "ed25519 -rawin: verifies" pkeyutl -verify -rawin -pubin \
 	-inkey "$T/ed25519.pub" -in "$T/msg" -sigfile "$T/sig"
@@ -205,12 +180,12 @@ check_verified "ed25519 -rawin: verifies" pkeyutl -verify -rawin -pubin \
 for c in ec256:sha256 rsa2048:sha384; do
 	k=${c%%:*} h=${c#*:}
 	rm -f "$T/sig"
-	check "dgst -$h -sign $k" pssl dgst "-$h" -sign "p11agent:$k" -out "$T/sig" "$T/msg"
+	check "dgst -$h -sign $k" posl dgst "-$h" -sign "p11agent:$k" -out "$T/sig" "$T/msg"
 	check_verified "dgst -$h -sign $k: verifies" dgst "-$h" -verify "$T/$k.pub" \
 		-signature "$T/sig" "$T/msg"
 done
 rm -f "$T/sig"
-check "dgst -sign rsa2048 pss" pssl dgst -sha512 -sign p11agent:rsa2048 \
+check "dgst -sign rsa2048 pss" posl dgst -sha512 -sign p11agent:rsa2048 \
 	-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -out "$T/sig" "$T/msg"
 check_verified "dgst -sign rsa2048 pss: verifies with saltlen 64" dgst -sha512 \
 	-verify "$T/rsa2048.pub" -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:64 \
@@ -223,7 +198,7 @@ for h in sha1 sha256 sha384 sha512; do
 		-pkeyopt "rsa_oaep_md:$h" -pkeyopt "rsa_mgf1_md:$h" -in "$T/pt" -out "$T/ct" ||
 		die "openssl encrypts oaep-$h" "ciphertexts"
 	rm -f "$T/pt.out"
-	if check_rc "decrypt oaep $h" 0 pssl pkeyutl -decrypt -inkey p11agent:rsa2048 \
+	if check_rc "decrypt oaep $h" 0 posl pkeyutl -decrypt -inkey p11agent:rsa2048 \
 		-pkeyopt rsa_padding_mode:oaep -pkeyopt "rsa_oaep_md:$h" -pkeyopt "rsa_mgf1_md:$h" \
 		-in "$T/ct" -out "$T/pt.out"; then
 		same_bytes "decrypt oaep $h: OpenSSL's plaintext" "$T/pt.out" "$T/pt"
@@ -235,25 +210,25 @@ ossl pkeyutl -encrypt -pubin -inkey "$T/rsa2048.pub" -pkeyopt rsa_padding_mode:o
 	-pkeyopt "rsa_oaep_label:$LABEL_HEX" -in "$T/pt" -out "$T/ct.label" ||
 	die "openssl encrypts oaep with a label" "ciphertexts"
 rm -f "$T/pt.out"
-if check_rc "decrypt oaep sha256 with a label" 0 pssl pkeyutl -decrypt -inkey p11agent:rsa2048 \
+if check_rc "decrypt oaep sha256 with a label" 0 posl pkeyutl -decrypt -inkey p11agent:rsa2048 \
 	-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
 	-pkeyopt "rsa_oaep_label:$LABEL_HEX" -in "$T/ct.label" -out "$T/pt.out"; then
 	same_bytes "decrypt oaep sha256 with a label: OpenSSL's plaintext" "$T/pt.out" "$T/pt"
 fi
 check_fails "decrypt oaep sha256 without the label: fails" 'decryption failed' \
-	pssl pkeyutl -decrypt -inkey p11agent:rsa2048 -pkeyopt rsa_padding_mode:oaep \
+	posl pkeyutl -decrypt -inkey p11agent:rsa2048 -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha256 -in "$T/ct.label"
-check_fails "decrypt oaep: MGF1 with another digest refused" 'MGF1' \
-	pssl pkeyutl -decrypt -inkey p11agent:rsa2048 -pkeyopt rsa_padding_mode:oaep \
+check_fails "decrypt oaep: MGF1 with another digest refused" 'MGF1 with the OAEP digest' \
+	posl pkeyutl -decrypt -inkey p11agent:rsa2048 -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha1 -in "$T/ct.label"
 for k in rsa2048 legacy; do
 	ossl pkeyutl -encrypt -pubin -inkey "$T/$k.pub" -in "$T/pt" -out "$T/ct.$k" ||
 		die "openssl encrypts pkcs1 to $k" "ciphertexts"
 done
 check_fails "decrypt pkcs1 with rsa2048: refused by default" 'allow-rsa-pkcs1-decrypt' \
-	pssl pkeyutl -decrypt -inkey p11agent:rsa2048 -in "$T/ct.rsa2048"
+	posl pkeyutl -decrypt -inkey p11agent:rsa2048 -in "$T/ct.rsa2048"
 rm -f "$T/pt.out"
-if check_rc "decrypt pkcs1 with legacy (its policy allows it)" 0 pssl pkeyutl -decrypt \
+if check_rc "decrypt pkcs1 with legacy (its policy allows it)" 0 posl pkeyutl -decrypt \
 	-inkey p11agent:legacy -in "$T/ct.legacy" -out "$T/pt.out"; then
 	same_bytes "decrypt pkcs1 with legacy: OpenSSL's plaintext" "$T/pt.out" "$T/pt"
 fi
@@ -268,7 +243,7 @@ for c in ec256:P-256 ec384:P-384; do
 	ossl pkeyutl -derive -inkey "$T/peer.key" -peerkey "$T/$k.pub" -out "$T/z.peer" ||
 		die "the peer derives" "peers"
 	rm -f "$T/z"
-	if check_rc "$k derive" 0 pssl pkeyutl -derive -inkey "p11agent:$k" -peerkey "$T/peer.pub" \
+	if check_rc "$k derive" 0 posl pkeyutl -derive -inkey "p11agent:$k" -peerkey "$T/peer.pub" \
 		-out "$T/z"; then
 		same_bytes "$k derive: the peer's shared secret" "$T/z" "$T/z.peer"
 	fi
@@ -276,7 +251,7 @@ done
 
 # --- certificates: req -x509 signs with the agent key; verify checks it --------------------
 for k in rsa2048 ec256 ed25519; do
-	if check_rc "req -x509 $k" 0 pssl req -x509 -new -key "p11agent:$k" -subj "/CN=$k" -days 2 \
+	if check_rc "req -x509 $k" 0 posl req -x509 -new -key "p11agent:$k" -subj "/CN=$k" -days 2 \
 		-out "$T/$k.crt"; then
 		check_verified "$k certificate: its signature verifies" verify -CAfile "$T/$k.crt" \
 			"$T/$k.crt"
@@ -284,7 +259,7 @@ for k in rsa2048 ec256 ed25519; do
 		same_bytes "$k certificate: the agent's public key" "$T/$k.crt.pub" "$T/$k.pub"
 	fi
 done
-if check_rc "req -x509 rsa2048 pss" 0 pssl req -x509 -new -key p11agent:rsa2048 -subj /CN=pss \
+if check_rc "req -x509 rsa2048 pss" 0 posl req -x509 -new -key p11agent:rsa2048 -subj /CN=pss \
 	-days 2 -sha384 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
 	-out "$T/pss.crt"; then
 	check_verified "pss certificate: its signature verifies" verify -CAfile "$T/pss.crt" \
@@ -296,6 +271,27 @@ if check_rc "req -x509 rsa2048 pss" 0 pssl req -x509 -new -key p11agent:rsa2048 
 		fail "pss certificate: RSASSA-PSS with SHA-384 and a 48-byte salt" "$(show "$T/pss.txt")"
 	fi
 fi
+
+# --- CMS signing: SignerInfo's algorithm from the provider's algorithm-id ----------------------
+printf 'a message to sign in CMS\n' >"$T/cms.msg"
+for c in ec256: rsa2048: rsa2048:pss; do
+	k=${c%%:*} pss=${c#*:}
+	name="cms -sign $k${pss:+ $pss}"
+	[ -f "$T/$k.crt" ] || {
+		fail "$name" "no certificate for $k"
+		continue
+	}
+	opts=()
+	[ -n "$pss" ] && opts=(-keyopt rsa_padding_mode:pss)
+	rm -f "$T/msg.out"
+	if check_rc "$name" 0 posl cms -sign -nodetach -binary -signer "$T/$k.crt" \
+		-inkey "p11agent:$k" "${opts[@]}" -in "$T/cms.msg" -outform PEM -out "$T/signed.pem"
+	then
+		check_rc "$name: the default provider verifies it" 0 ossl cms -verify \
+			-binary -inform PEM -in "$T/signed.pem" -CAfile "$T/$k.crt" -out "$T/msg.out"
+		same_bytes "$name: the signed content" "$T/msg.out" "$T/cms.msg"
+	fi
+done
 
 # --- CMS: envelopes to an RSA (OAEP SHA-256) and an EC recipient, opened by the agent --------
 for c in rsa2048:oaep ec256:ecdh; do
@@ -309,7 +305,7 @@ for c in rsa2048:oaep ec256:ecdh; do
 	ossl cms -encrypt -binary -aes-256-cbc -in "$T/msg" -recip "$T/$k.crt" "${opts[@]}" \
 		-outform PEM -out "$T/$k.cms" || die "openssl cms -encrypt to $k" "envelopes"
 	rm -f "$T/msg.out"
-	if check_rc "cms -decrypt to $k (${c#*:})" 0 pssl cms -decrypt -binary -inform PEM \
+	if check_rc "cms -decrypt to $k (${c#*:})" 0 posl cms -decrypt -binary -inform PEM \
 		-in "$T/$k.cms" -inkey "p11agent:$k" -recip "$T/$k.crt" -out "$T/msg.out"; then
 		same_bytes "cms -decrypt to $k: the plaintext" "$T/msg.out" "$T/msg"
 	fi
@@ -319,15 +315,14 @@ done
 # User A may see 'limited' (it may derive with it) but not sign: DENIED.
 # as_a CMD...: CMD as user A, in the socket's group.
 as_a() {
-	# shellcheck disable=SC2086 # SAN_ENV is a list of VAR=VALUE words
-	timeout -k 2 30 setpriv --reuid="$UA" --regid="$SGID" --clear-groups \
-		env OPENSSL_CONF="$CNF" P11AGENT_SOCK="$SOCK" $SAN_ENV "$@"
+	provider_env
+	timeout -k 2 30 setpriv --reuid="$UA" --regid="$SGID" --clear-groups "${PENV[@]}" "$@"
 }
 cp "$T/msg.sha256" "$D/msg.sha256" && chmod 0644 "$D/msg.sha256"
 if ! as_a "$OPENSSL" version >/dev/null 2>&1; then
 	fail "user A runs openssl" "setpriv to uid $UA failed"
-elif ! as_a test -r "$MODULE"; then
-	fail "user A reads the provider" "uid $UA cannot read $MODULE"
+elif ! as_a test -r "$PROVIDER_MODULE"; then
+	fail "user A reads the provider" "uid $UA cannot read $PROVIDER_MODULE"
 else
 	check "user A: pkey -in p11agent:limited (it may see it)" as_a "$OPENSSL" pkey \
 		-in p11agent:limited -pubout

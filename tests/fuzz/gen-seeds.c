@@ -13,6 +13,10 @@
  *   conf/     config files (fuzz-conf)
  *   audit/    audit trails (fuzz-audit): a chain built with auditlog_sha256,
  *             checkpoints, a new chain, and the same damaged, cut and reordered
+ *   keyfile/  key files (fuzz-keyfile): PEM made by p11a_keyfile_encode for
+ *             RSA, EC and Ed25519 public keys, their DER bodies, a file with
+ *             another block before it, and BER, trailing bytes, another
+ *             version, a file: URI, another PEM name, truncated PEM
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -23,7 +27,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "auditlog.h"
 #include "buf.h"
@@ -558,6 +564,121 @@ static void gen_audit(void)
 	write_seed("audit", "nested", nested, sizeof(nested) - 1);
 }
 
+/* Fixed public keys (SubjectPublicKeyInfo, hex): RSA-1024, EC P-256, Ed25519. */
+static const char *const keyfile_spkis[][2] = {
+    {"rsa", "30819f300d06092a864886f70d010101050003818d0030818902818100cacf068564f3e3cfc90ff24ce2f1"
+	    "dd3a7d3fb8507ad83bfa04c65f088fb8db09d18bac50e3f6190ed3cd251dbec119e31714bbb7fc68b990"
+	    "fdafcddec2702af988535f3d6cf3802912ea2bd4abe45b7cdc361e999870972e203d618c9d270a5c7fe8"
+	    "77ed7791325b6e0a22956a2ea9137d0ce844afb1085215ed37a5d19eb9d10203010001"},
+    {"ec", "3059301306072a8648ce3d020106082a8648ce3d03010703420004b8d165005c7d7b9de11a996642e3ae"
+	   "a6b2b040f8bca6b247c7d9d01ad5cf03a8068b04fc775182e6c7f996a98ae056b7f8a48b05ca03d04243"
+	   "0fecf78fb77ad1"},
+    {"ed25519", "302a300506032b65700321006ac883c077a5e2adeb94a80e36965cffe31655d454f97165d9b6"
+		"247290eecd0b"},
+};
+
+#define KEYFILE_URI "pkcs11:token=demo;id=%01;object=web;type=private"
+
+/* The DER body of PEM text (one block), malloc'd. */
+static uint8_t *pem_body(const char *pem, size_t pem_len, size_t *out_len)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	uint8_t *copy;
+	long len = 0;
+
+	if (bio == NULL || PEM_read_bio(bio, &name, &header, &der, &len) != 1 ||
+	    (copy = malloc((size_t)len)) == NULL)
+		die("cannot read back a key file");
+	memcpy(copy, der, (size_t)len);
+	*out_len = (size_t)len;
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	BIO_free(bio);
+	return copy;
+}
+
+static void gen_keyfile(void)
+{
+	uint8_t spki[512], *der, bad[1024];
+	char *pem, name[64], *text, *other;
+	size_t spki_len, pem_len, der_len, i, n, hdr;
+	long hex_len, n_other;
+	BIO *bio;
+	unsigned char *hex;
+
+	for (i = 0; i < sizeof(keyfile_spkis) / sizeof(keyfile_spkis[0]); i++) {
+		if ((hex = OPENSSL_hexstr2buf(keyfile_spkis[i][1], &hex_len)) == NULL ||
+		    (size_t)hex_len > sizeof(spki))
+			die("a bad public key in gen-seeds");
+		memcpy(spki, hex, (size_t)hex_len);
+		spki_len = (size_t)hex_len;
+		OPENSSL_free(hex);
+		if (p11a_keyfile_encode(KEYFILE_URI, spki, spki_len, &pem, &pem_len) != P11A_OK)
+			die("p11a_keyfile_encode failed");
+		snprintf(name, sizeof(name), "pem-%s", keyfile_spkis[i][0]);
+		write_seed("keyfile", name, pem, pem_len);
+		der = pem_body(pem, pem_len, &der_len);
+		snprintf(name, sizeof(name), "der-%s", keyfile_spkis[i][0]);
+		write_seed("keyfile", name, der, der_len);
+		if (i != 1 || der_len + 8 > sizeof(bad)) {
+			free(der);
+			p11a_free(pem, pem_len + 1);
+			continue;
+		}
+		/* The EC one, broken in each way the decoders refuse. */
+		snprintf(name, sizeof(name), "truncated-pem");
+		write_seed("keyfile", name, pem, pem_len / 2);
+		memcpy(bad, der, der_len);
+		bad[der_len] = 0;
+		write_seed("keyfile", "trailing-byte", bad, der_len + 1);
+		/* 30 8n LL.. -> 30 80 ... 00 00: indefinite length. */
+		hdr = der[1] & 0x80 ? 2 + (size_t)(der[1] & 0x7f) : 2;
+		bad[0] = 0x30;
+		bad[1] = 0x80;
+		memcpy(bad + 2, der + hdr, der_len - hdr);
+		bad[2 + der_len - hdr] = 0;
+		bad[3 + der_len - hdr] = 0;
+		write_seed("keyfile", "ber-indefinite", bad, 4 + der_len - hdr);
+		/* The version (02 01 01 after the header): 2. */
+		memcpy(bad, der, der_len);
+		bad[hdr + 2] = 2;
+		write_seed("keyfile", "version-2", bad, der_len);
+		free(der);
+		p11a_free(pem, pem_len + 1);
+		/* Another scheme. */
+		if (p11a_keyfile_encode("pkcs11:object=x", spki, spki_len, &pem, &pem_len) !=
+		    P11A_OK)
+			die("p11a_keyfile_encode failed");
+		der = pem_body(pem, pem_len, &der_len);
+		for (n = 0; n + 7 <= der_len; n++) {
+			if (memcmp(der + n, "pkcs11:", 7) == 0) {
+				memcpy(der + n, "file://", 7);
+				break;
+			}
+		}
+		write_seed("keyfile", "uri-file", der, der_len);
+		free(der);
+		/* Another PEM name; another block before the key file. */
+		der = pem_body(pem, pem_len, &der_len);
+		if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+		    PEM_write_bio(bio, "PUBLIC KEY", "", der, (long)der_len) <= 0 ||
+		    (n_other = BIO_get_mem_data(bio, &other)) <= 0 ||
+		    (text = malloc((size_t)n_other + pem_len)) == NULL)
+			die("cannot write PEM");
+		write_seed("keyfile", "pem-other-name", other, (size_t)n_other);
+		memcpy(text, other, (size_t)n_other);
+		memcpy(text + n_other, pem, pem_len);
+		write_seed("keyfile", "pem-after-other", text, (size_t)n_other + pem_len);
+		BIO_free(bio);
+		free(der);
+		free(text);
+		p11a_free(pem, pem_len + 1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct buf *b, *scratch;
@@ -575,6 +696,7 @@ int main(int argc, char **argv)
 	gen_handler(b);
 	gen_conf();
 	gen_audit();
+	gen_keyfile();
 	buf_free(b);
 	buf_free(scratch);
 	return failed;
