@@ -1,6 +1,7 @@
 /*
  * p11agent-bench: the same operation on the same key through several paths
- * in one run (the module in-process, p11agentd, another module), interleaved,
+ * in one run (the module in-process, p11agentd, another module, the p11agent
+ * OpenSSL provider), interleaved,
  * with ops/s, p50 and p99 latency, and each path's ratio to direct.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -26,6 +27,7 @@
 
 struct opts {
 	const char *module, *token, *pin_source, *socket, *key, *alg_name, *op_name, *paths;
+	const char *provider_module;
 	unsigned clients, batch;
 	double seconds;
 	size_t msg_len;
@@ -37,8 +39,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p11agent-bench --alg ALG [--key KEY] [--op sign|decrypt|unwrap]\n"
 		"         [--module PATH --token URI --pin-source file:PATH|env:VAR]\n"
-		"         [--socket PATH] [--paths direct,agent,module:PATH] [--clients N]\n"
-		"         [--seconds S] [--batch N] [--msg-len N] [--json]\n"
+		"         [--socket PATH] [--paths direct,agent,module:PATH,provider]\n"
+		"         [--provider-module PATH] [--clients N] [--seconds S] [--batch N]\n"
+		"         [--msg-len N] [--json]\n"
 		"ALG: an algorithm of p11agent: signing or HMAC (ecdsa-sha256, rsa-pkcs1-sha256,\n"
 		"     rsa-pss-sha256, ed25519, hmac-sha256, ...), decryption (rsa-oaep-sha256,\n"
 		"     ...), unwrapping (aes-kwp, aes-kw; rsa-oaep-* with --op unwrap), or ping\n"
@@ -89,6 +92,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"alg", required_argument, NULL, 'a'},
 	    {"op", required_argument, NULL, 'o'},
 	    {"paths", required_argument, NULL, 'P'},
+	    {"provider-module", required_argument, NULL, 'M'},
 	    {"clients", required_argument, NULL, 'c'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"batch", required_argument, NULL, 'b'},
@@ -131,6 +135,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'P':
 			o->paths = optarg;
+			break;
+		case 'M':
+			o->provider_module = optarg;
 			break;
 		case 'c':
 			if (parse_uint(optarg, 1, MAX_CLIENTS, &ul) != 0)
@@ -217,11 +224,12 @@ static int parse_work(const struct opts *o, struct work *w)
  * Splits o->paths (default "direct,agent"; "agent" for ping) into paths[].
  * names must stay alive as long as paths. Returns 0 or 2 (usage).
  */
-static int parse_paths(const struct opts *o, int ping, char *names, struct run_path *paths,
-		       size_t *out_num)
+static int parse_paths(const struct opts *o, const struct work *w, char *names,
+		       struct run_path *paths, size_t *out_num)
 {
 	size_t n = 0, i;
 	char *tok, *save = NULL;
+	int ping = w->op == WORK_PING;
 
 	strcpy(names, o->paths != NULL ? o->paths : ping ? "agent" : "direct,agent");
 	for (tok = strtok_r(names, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
@@ -237,8 +245,11 @@ static int parse_paths(const struct opts *o, int ping, char *names, struct run_p
 		} else if (strncmp(tok, "module:", 7) == 0 && tok[7] != '\0') {
 			paths[n].kind = RUN_DIRECT;
 			paths[n].module = tok + 7;
+		} else if (strcmp(tok, "provider") == 0) {
+			paths[n].kind = RUN_PROVIDER;
 		} else {
-			return usage_error("--paths: expected direct, agent or module:PATH");
+			return usage_error(
+			    "--paths: expected direct, agent, module:PATH or provider");
 		}
 		for (i = 0; i < n; i++) {
 			if (strcmp(paths[i].name, tok) == 0)
@@ -246,6 +257,12 @@ static int parse_paths(const struct opts *o, int ping, char *names, struct run_p
 		}
 		if (ping && paths[n].kind != RUN_AGENT)
 			return usage_error("--alg ping runs on the agent path only");
+		if (paths[n].kind == RUN_PROVIDER && !ping &&
+		    (w->op != WORK_SIGN || w->batch > 1 ||
+		     (w->alg->key_type != P11A_KEY_RSA && w->alg->key_type != P11A_KEY_EC &&
+		      w->alg->key_type != P11A_KEY_ED25519)))
+			return usage_error("--paths provider: single RSA, ECDSA and Ed25519 "
+					   "signatures only");
 		if (paths[n].kind == RUN_DIRECT &&
 		    (paths[n].module == NULL || o->token == NULL || o->pin_source == NULL))
 			return usage_error("the direct and module: paths need --module (for "
@@ -316,6 +333,20 @@ out:
 	return ret;
 }
 
+/* Loads the providers and the key of each provider path. */
+static int open_providers(const struct opts *o, const struct work *w, struct run_path *paths,
+			  size_t num_paths, char *msg, size_t msg_len)
+{
+	size_t i;
+
+	for (i = 0; i < num_paths; i++) {
+		if (paths[i].kind == RUN_PROVIDER && provpath_open(o->provider_module, o->socket, w,
+								   &paths[i].pp, msg, msg_len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Sets up each direct path's mechanism; says when OAEP is decoded in software. */
 static int prepare_direct(const struct work *w, struct run_path *paths, size_t num_paths, char *msg,
 			  size_t msg_len)
@@ -362,10 +393,15 @@ static int open_clients(const struct opts *o, const struct work *w, struct run_p
 				rc = direct_client_open(p->d, &p->clients[c].direct, msg,
 							msg_len) != 0 ||
 				     direct_client_op(p->clients[c].direct, 1, msg, msg_len) != 0;
-			else
+			else if (p->kind == RUN_AGENT)
 				rc = agentpath_client_open(o->socket, w, &p->clients[c].agent, msg,
 							   msg_len) != 0 ||
 				     agentpath_client_op(p->clients[c].agent, 1, msg, msg_len) != 0;
+			else
+				rc = provpath_client_open(p->pp, &p->clients[c].provider, msg,
+							  msg_len) != 0 ||
+				     provpath_client_op(p->clients[c].provider, 1, msg, msg_len) !=
+					 0;
 			if (rc) {
 				prefix_path(p, msg, msg_len);
 				return -1;
@@ -411,11 +447,14 @@ static void close_paths(struct run_path *paths, size_t num_paths, unsigned clien
 		for (c = 0; paths[i].clients != NULL && c < clients; c++) {
 			if (paths[i].kind == RUN_DIRECT)
 				direct_client_close(paths[i].clients[c].direct);
-			else
+			else if (paths[i].kind == RUN_AGENT)
 				agentpath_client_close(paths[i].clients[c].agent);
+			else
+				provpath_client_close(paths[i].clients[c].provider);
 		}
 		free(paths[i].clients);
 		direct_close(paths[i].d);
+		provpath_close(paths[i].pp);
 		stats_free(&paths[i].lat);
 	}
 }
@@ -440,7 +479,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "p11agent-bench: out of memory\n");
 		return 1;
 	}
-	if ((rc = parse_paths(&o, w.op == WORK_PING, names, paths, &num_paths)) != 0) {
+	if ((rc = parse_paths(&o, &w, names, paths, &num_paths)) != 0) {
 		free(names);
 		return rc;
 	}
@@ -454,6 +493,7 @@ int main(int argc, char **argv)
 	}
 	if (open_direct(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
 	    prepare_direct(&w, paths, num_paths, msg, sizeof(msg)) != 0 ||
+	    open_providers(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
 	    open_clients(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0)
 		goto out;
 	compare_plans(&w, paths, num_paths);

@@ -44,9 +44,12 @@ static void *worker_main(void *arg)
 		if (p->kind == RUN_DIRECT)
 			rc = direct_client_op(p->clients[w->client].direct, 0, w->msg,
 					      sizeof(w->msg));
-		else
+		else if (p->kind == RUN_AGENT)
 			rc = agentpath_client_op(p->clients[w->client].agent, 0, w->msg,
 						 sizeof(w->msg));
+		else
+			rc = provpath_client_op(p->clients[w->client].provider, 0, w->msg,
+						sizeof(w->msg));
 		end = now_ns();
 		if (rc != 0) {
 			w->failed = 1;

@@ -14,24 +14,28 @@
 #include "stats.h"
 #include "direct.h"
 #include "agentpath.h"
+#include "provpath.h"
 
 #define RUN_SLICE_S 0.2
 
 enum run_kind {
 	RUN_DIRECT, /* direct or module:PATH */
 	RUN_AGENT,
+	RUN_PROVIDER, /* through p11agent.so */
 };
 
 /* One path: set name, kind and clients[] (one open client per thread). */
 struct run_path {
-	const char *name; /* "direct", "agent", "module:PATH" */
+	const char *name; /* "direct", "agent", "module:PATH", "provider" */
 	enum run_kind kind;
-	const char *module; /* RUN_DIRECT: the module's path */
-	struct direct *d;   /* RUN_DIRECT: the loaded module */
-	int software;	    /* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
+	const char *module;  /* RUN_DIRECT: the module's path */
+	struct direct *d;    /* RUN_DIRECT: the loaded module */
+	int software;	     /* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
+	struct provpath *pp; /* RUN_PROVIDER: the providers and the key */
 	union {
 		struct direct_client *direct;
 		struct agentpath_client *agent;
+		struct provpath_client *provider;
 	} * clients;
 	/* Results, filled by run_paths(). */
 	struct stats lat; /* per operation (a request of batch items) */

@@ -11,17 +11,28 @@
 #     its replies (P11AGENT_BUSY_POLL=250);
 #   - the agent's resident memory at idle and after 1,000,000 operations;
 #   - what 1,000 idle connections cost in memory and in speed;
-#   - the agent's start-up time on a token with 100 keys (median of 3).
+#   - the agent's start-up time on a token with 100 keys (median of 3);
+#   - RSA-2048 PKCS#1 and PSS, ECDSA P-256 and Ed25519 signatures at 1 and
+#     2 clients through the p11agent OpenSSL provider (p11agent.so) beside
+#     the agent path;
+#   - TLS handshakes per second against openssl s_server with the key in a
+#     PEM file, in the token through libp11's engine, and through the
+#     provider (bench/tls.sh);
+#   - the load average before and after (the machine may be shared).
 # It prints one markdown report (bench/table.py) and writes it, with the raw
 # JSON lines, beside the build: bench-results.md and bench-results.jsonl.
 #
 # Environment:
 #   BENCH_SECONDS     seconds of measurement per path and row (default 3)
+#   BENCH_PARTS       comma-separated parts to run: std (every figure of
+#                     issue 5), provider, tls; default all
 #   BENCH_OUT         prefix of the output files (default
 #                     $top_builddir/bench-results)
 #   BENCH_MEM_OPS     operations of the memory run (default 1000000)
 #   BENCH_IDLE_CONNS  idle connections held open (default 1000)
 #   BENCH_NO_P11KIT=1 leaves p11-kit's remoting out
+#   BENCH_NO_PROVIDER=1 leaves the provider rows out
+#   BENCH_TLS_ROUNDS, BENCH_TLS_SECONDS, BENCH_NO_TLS: see bench/tls.sh
 #   KEEP_TMP=1        keeps the temporary folder
 # and, as for make check: top_builddir, top_srcdir, SOFTHSM_MODULE.
 #
@@ -42,6 +53,7 @@ fi
 export SOFTHSM_MODULE top_builddir top_srcdir
 
 SECS=${BENCH_SECONDS:-3}
+PARTS=${BENCH_PARTS:-all}
 OUT_PREFIX=${BENCH_OUT:-$top_builddir/bench-results}
 MEM_OPS=${BENCH_MEM_OPS:-1000000}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
@@ -55,6 +67,7 @@ P11AGENTD=$top_builddir/p11agentd
 P11AGENT=$top_builddir/p11agent
 BENCH=$top_builddir/p11agent-bench
 MKTOKEN=$top_builddir/tests/mktoken
+PROVIDER_MODULE=$top_builddir/.libs/p11agent.so
 CONNS=$top_srcdir/bench/conns.py
 TABLE=$top_srcdir/bench/table.py
 export MKTOKEN
@@ -73,6 +86,10 @@ die() {
 }
 
 # --- Checks -----------------------------------------------------------------
+if ! [[ $PARTS =~ ^(all|std|provider|tls)(,(all|std|provider|tls))*$ ]]; then
+	echo "bench: BENCH_PARTS: expected parts among all, std, provider, tls; not '$PARTS'" >&2
+	exit 2
+fi
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$(awk -v s="$SECS" 'BEGIN { print (s > 0) }')" != 1 ]
 then
 	echo "bench: BENCH_SECONDS must be a positive number of seconds, not '$SECS'" >&2
@@ -143,6 +160,7 @@ exec 3>&1 4>&2
 
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
+	tls_stop
 	stop_pid "$HOLD_PID"
 	stop_pid "$AGENT_PID"
 	stop_pid "$STARTUP_PID"
@@ -203,7 +221,7 @@ bench() {
 	local bound=$1
 	shift
 	timeout -k 5 "$bound" "$BENCH" --module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" \
-		--pin-source "file:$PIN_FILE" --socket "$SOCK" "$@"
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" --provider-module "$PROVIDER_MODULE" "$@"
 }
 
 # bound PATHS: seconds a run over PATHS (comma-separated) may take.
@@ -295,7 +313,22 @@ hexrand() {
 	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
 }
 
+# want PART: is PART (std, provider, tls) in BENCH_PARTS?
+want() {
+	[[ ,$PARTS, == *,all,* || ,$PARTS, == *,$1,* ]]
+}
+
+# load: the load average over 1, 5 and 15 minutes.
+load() {
+	cut -d' ' -f1-3 /proc/loadavg
+}
+
+# The TLS part: tls_bench and tls_stop.
+# shellcheck source=bench/tls.sh
+. "$top_srcdir/bench/tls.sh"
+
 # --- The machine --------------------------------------------------------------
+measure load_before "$(load)"
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 measure nproc "$(nproc 2>/dev/null || echo '?')"
 measure cpu "${cpu:-unknown CPU}"
@@ -305,6 +338,7 @@ measure p11kit "$(pkg-config --modversion p11-kit-1 2>/dev/null ||
 	dpkg-query -W -f='${Version}' p11-kit 2>/dev/null || echo unknown)"
 measure version "$("$P11AGENTD" --version 2>/dev/null | head -n1 | awk '{ print $NF }')"
 measure seconds "$SECS"
+measure parts "$PARTS"
 measure date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 
 # --- The token and the agent ---------------------------------------------------
@@ -331,6 +365,8 @@ say "p11agentd (pid $AGENT_PID) serving; VmRSS at idle $RSS_IDLE KiB"
 P11KIT_CLIENT=
 if [ -n "${BENCH_NO_P11KIT:-}" ]; then
 	measure p11kit_missing "BENCH_NO_P11KIT is set"
+elif ! want std; then
+	measure p11kit_missing "only the standard set uses it, not in BENCH_PARTS"
 elif ! command -v p11-kit >/dev/null 2>&1; then
 	measure p11kit_missing "p11-kit is not installed: apt-get install p11-kit p11-kit-modules"
 else
@@ -367,171 +403,202 @@ if [ -n "$P11KIT_CLIENT" ]; then
 fi
 ALL_PATHS=direct,agent${P11KIT_CLIENT:+,module:$P11KIT_CLIENT}
 
-# --- Memory: idle, then after MEM_OPS operations -----------------------------------
-# ECDSA P-256 signatures through the agent alone, 4 clients, in batches of 64
-# (or one by one when this p11agent-bench has no --batch yet), in runs of
-# MEM_CHUNK seconds until MEM_OPS operations are done.
-mem_ops=0
-mem_s=0
-mem_how="ECDSA P-256 signatures, 4 clients, batches of 64"
-mem_args=(--batch 64)
-say "memory: $MEM_OPS operations through the agent"
-while [ "$mem_ops" -lt "$MEM_OPS" ] && [ "$mem_s" -lt "$MEM_MAX" ]; do
-	bench $((MEM_CHUNK + 60)) --paths agent --key ec256 --alg ecdsa-sha256 --clients 4 \
-		"${mem_args[@]}" --seconds "$MEM_CHUNK" --json >"$T/mem.out" 2>"$T/mem.err"
-	rc=$?
-	if [ "$rc" -eq 2 ] && [ "${#mem_args[@]}" -gt 0 ]; then
-		note skip "memory run in batches" \
-			"$(first_line "$T/mem.err"); signing one digest a request instead"
-		mem_args=()
-		mem_how="ECDSA P-256 signatures, 4 clients, one a request"
-		continue
-	fi
-	if [ "$rc" -ne 0 ]; then
-		note fail "memory run" "p11agent-bench exited $rc: $(first_line "$T/mem.err")"
-		break
-	fi
-	sed 's/^{/{"run": "memory", /' "$T/mem.out" >>"$RESULTS"
-	mem_ops=$(python3 -c 'import json, sys
+# --- The standard set of issue 5 (BENCH_PARTS std) ---------------------------
+if want std; then
+
+	# --- Memory: idle, then after MEM_OPS operations -----------------------------------
+	# ECDSA P-256 signatures through the agent alone, 4 clients, in batches of 64
+	# (or one by one when this p11agent-bench has no --batch yet), in runs of
+	# MEM_CHUNK seconds until MEM_OPS operations are done.
+	mem_ops=0
+	mem_s=0
+	mem_how="ECDSA P-256 signatures, 4 clients, batches of 64"
+	mem_args=(--batch 64)
+	say "memory: $MEM_OPS operations through the agent"
+	while [ "$mem_ops" -lt "$MEM_OPS" ] && [ "$mem_s" -lt "$MEM_MAX" ]; do
+		bench $((MEM_CHUNK + 60)) --paths agent --key ec256 --alg ecdsa-sha256 --clients 4 \
+			"${mem_args[@]}" --seconds "$MEM_CHUNK" --json >"$T/mem.out" 2>"$T/mem.err"
+		rc=$?
+		if [ "$rc" -eq 2 ] && [ "${#mem_args[@]}" -gt 0 ]; then
+			note skip "memory run in batches" \
+				"$(first_line "$T/mem.err"); signing one digest a request instead"
+			mem_args=()
+			mem_how="ECDSA P-256 signatures, 4 clients, one a request"
+			continue
+		fi
+		if [ "$rc" -ne 0 ]; then
+			note fail "memory run" "p11agent-bench exited $rc: $(first_line "$T/mem.err")"
+			break
+		fi
+		sed 's/^{/{"run": "memory", /' "$T/mem.out" >>"$RESULTS"
+		mem_ops=$(python3 -c 'import json, sys
 n = sum(json.loads(l)["ops_per_s"] * float(sys.argv[2]) for l in open(sys.argv[1]) if l.strip())
 print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
-	mem_s=$((mem_s + MEM_CHUNK))
-	if [ "$mem_s" -eq "$MEM_CHUNK" ]; then
-		measure rss_warm_kib "$(rss "$AGENT_PID")"
-		measure mem_chunk_s "$MEM_CHUNK"
+		mem_s=$((mem_s + MEM_CHUNK))
+		if [ "$mem_s" -eq "$MEM_CHUNK" ]; then
+			measure rss_warm_kib "$(rss "$AGENT_PID")"
+			measure mem_chunk_s "$MEM_CHUNK"
+		fi
+	done
+	if [ "$mem_ops" -gt 0 ]; then
+		sleep 1
+		measure mem_ops "$mem_ops"
+		measure mem_how "$mem_how"
+		measure rss_after_kib "$(rss "$AGENT_PID")"
+		[ "$mem_ops" -ge "$MEM_OPS" ] ||
+			note fail "memory run" "only $mem_ops operations in $MEM_MAX s"
 	fi
-done
-if [ "$mem_ops" -gt 0 ]; then
-	sleep 1
-	measure mem_ops "$mem_ops"
-	measure mem_how "$mem_how"
-	measure rss_after_kib "$(rss "$AGENT_PID")"
-	[ "$mem_ops" -ge "$MEM_OPS" ] ||
-		note fail "memory run" "only $mem_ops operations in $MEM_MAX s"
+
+	# --- The standard set ----------------------------------------------------------
+	row std ping - 1 1 agent
+	row std ping - 2 1 agent
+	for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
+		ecdsa-sha384:ec384 ed25519:ed25519 hmac-sha256:hmac rsa-oaep-sha256:rsa2048 \
+		aes-kwp:aes256; do
+		for c in 1 2; do
+			row std "${spec%%:*}" "${spec#*:}" "$c" 1 "$ALL_PATHS"
+		done
+	done
+	for c in 1 2; do
+		row std ecdsa-sha256 ec256 "$c" 64 direct,agent
+	done
+	row std ecdsa-sha256 ec256 64 1 direct,agent
+
+	# --- 1 client, the client library polling for its replies ------------------------
+	# The same 1-client rows with P11AGENT_BUSY_POLL (libp11agent polls up to that
+	# many microseconds for a reply before sleeping; off by default).
+	say "1 client with P11AGENT_BUSY_POLL=$LAT_POLL"
+	P11AGENT_BUSY_POLL=$LAT_POLL row lat ping - 1 1 agent
+	for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
+		ecdsa-sha384:ec384 ed25519:ed25519 hmac-sha256:hmac rsa-oaep-sha256:rsa2048 \
+		aes-kwp:aes256; do
+		P11AGENT_BUSY_POLL=$LAT_POLL row lat "${spec%%:*}" "${spec#*:}" 1 1 "$ALL_PATHS"
+	done
+	measure lat_poll_us "$LAT_POLL"
+
+	# --- 1,000 idle connections ------------------------------------------------------
+	# VmRSS before and after IDLE_CONNS connections that said HELLO and sit idle;
+	# then the agent path alone, 2 clients, without and with them, twice in turn
+	# (machine noise drifts: alternating spreads it over both).
+
+	# hold_start: opens the idle connections (bench/conns.py); fails with a note.
+	hold_start() {
+		local _
+		rm -f "$T/hold.ready"
+		python3 "$CONNS" hold "$SOCK" "$IDLE_CONNS" "$T/hold.ready" 900 2>"$T/hold.err" &
+		HOLD_PID=$!
+		for _ in $(seq 600); do
+			[ -f "$T/hold.ready" ] && return 0
+			kill -0 "$HOLD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		note fail "$IDLE_CONNS idle connections" "$(first_line "$T/hold.err")"
+		hold_stop
+		return 1
+	}
+
+	hold_stop() {
+		stop_pid "$HOLD_PID"
+		wait "$HOLD_PID" 2>/dev/null
+		HOLD_PID=
+		sleep 0.5
+	}
+
+	say "$IDLE_CONNS idle connections"
+	for r in 1 2; do
+		row idle-without ecdsa-sha256 ec256 2 1 agent || break
+		rss0=$(rss "$AGENT_PID")
+		hold_start || break
+		sleep 0.5
+		if [ "$r" = 1 ]; then
+			rss1=$(rss "$AGENT_PID")
+			measure idle_conns "$(cat "$T/hold.ready")"
+			measure rss_conns_before_kib "$rss0"
+			measure rss_conns_after_kib "$rss1"
+			say "VmRSS $rss0 KiB -> $rss1 KiB with $(cat "$T/hold.ready") connections"
+		fi
+		row idle-with ecdsa-sha256 ec256 2 1 agent
+		hold_stop
+	done
+
+	# --- Start-up on a token with 100 keys -------------------------------------------
+	say "start-up: making a token with 100 keys"
+	specs=()
+	n=0
+	add_keys 10 rsa 2048
+	add_keys 30 ec P-256
+	add_keys 20 ec P-384
+	add_keys 10 ec P-521
+	add_keys 15 ed25519 -
+	add_keys 10 hmac random
+	add_keys 5 aes RANDOM32
+	make_token "$T/token100" "$TOKEN100" "${specs[@]}"
+	startup_ms=
+	for r in $(seq "$STARTUP_RUNS"); do
+		sock100=$T/s100.sock
+		t0=$(date +%s%N)
+		SOFTHSM2_CONF=$T/token100/softhsm2.conf timeout -k 5 60 "$P11AGENTD" \
+			--module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN100" \
+			--pin-source "file:$T/token100/pin" --socket "$sock100" --log-level info \
+			</dev/null >"$T/startup.log" 2>&1
+		rc=$?
+		t1=$(date +%s%N)
+		if [ "$rc" -ne 0 ]; then
+			note fail "start-up" "p11agentd exited $rc: $(first_line "$T/startup.log")"
+			break
+		fi
+		pid=$(python3 "$CONNS" pid "$sock100" 2>"$T/pid.err") || {
+			note fail "start-up" "no agent at $sock100: $(first_line "$T/pid.err")"
+			break
+		}
+		STARTUP_PID=$pid
+		keys=$(sed -n 's/.*serving \([0-9]*\) keys.*/\1/p' "$T/startup.log")
+		ms=$(((t1 - t0) / 1000000))
+		say "start-up $r: ready in $ms ms, serving ${keys:-?} keys"
+		startup_ms="$startup_ms $ms"
+		stop_pid "$pid"
+		if kill -0 "$pid" 2>/dev/null; then
+			note fail "start-up" "p11agentd $pid does not stop"
+			break
+		fi
+		STARTUP_PID=
+	done
+	if [ -n "$startup_ms" ]; then
+		measure startup_ms "${startup_ms# }"
+		measure startup_keys "${keys:-?}"
+	fi
 fi
 
-# --- The standard set ----------------------------------------------------------
-row std ping - 1 1 agent
-row std ping - 2 1 agent
-for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
-	ecdsa-sha384:ec384 ed25519:ed25519 hmac-sha256:hmac rsa-oaep-sha256:rsa2048 \
-	aes-kwp:aes256; do
-	for c in 1 2; do
-		row std "${spec%%:*}" "${spec#*:}" "$c" 1 "$ALL_PATHS"
+# --- Through the OpenSSL provider ------------------------------------------------
+# The same signatures as the standard set, through p11agent.so beside the
+# agent path (the provider forwards them to the same agent).
+if ! want provider; then
+	measure provider_missing "not in BENCH_PARTS"
+elif [ -n "${BENCH_NO_PROVIDER:-}" ]; then
+	measure provider_missing "BENCH_NO_PROVIDER is set"
+elif [ ! -f "$PROVIDER_MODULE" ]; then
+	note fail "provider rows" "$PROVIDER_MODULE is not built"
+else
+	say "signatures through the provider p11agent.so"
+	for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
+		ed25519:ed25519; do
+		for c in 1 2; do
+			row prov "${spec%%:*}" "${spec#*:}" "$c" 1 agent,provider
+		done
 	done
-done
-for c in 1 2; do
-	row std ecdsa-sha256 ec256 "$c" 64 direct,agent
-done
-row std ecdsa-sha256 ec256 64 1 direct,agent
+fi
+stop_pid "$AGENT_PID"
+AGENT_PID=
 
-# --- 1 client, the client library polling for its replies ------------------------
-# The same 1-client rows with P11AGENT_BUSY_POLL (libp11agent polls up to that
-# many microseconds for a reply before sleeping; off by default).
-say "1 client with P11AGENT_BUSY_POLL=$LAT_POLL"
-P11AGENT_BUSY_POLL=$LAT_POLL row lat ping - 1 1 agent
-for spec in rsa-pkcs1-sha256:rsa2048 rsa-pss-sha256:rsa2048 ecdsa-sha256:ec256 \
-	ecdsa-sha384:ec384 ed25519:ed25519 hmac-sha256:hmac rsa-oaep-sha256:rsa2048 \
-	aes-kwp:aes256; do
-	P11AGENT_BUSY_POLL=$LAT_POLL row lat "${spec%%:*}" "${spec#*:}" 1 1 "$ALL_PATHS"
-done
-measure lat_poll_us "$LAT_POLL"
-
-# --- 1,000 idle connections ------------------------------------------------------
-# VmRSS before and after IDLE_CONNS connections that said HELLO and sit idle;
-# then the agent path alone, 2 clients, without and with them, twice in turn
-# (machine noise drifts: alternating spreads it over both).
-
-# hold_start: opens the idle connections (bench/conns.py); fails with a note.
-hold_start() {
-	local _
-	rm -f "$T/hold.ready"
-	python3 "$CONNS" hold "$SOCK" "$IDLE_CONNS" "$T/hold.ready" 900 2>"$T/hold.err" &
-	HOLD_PID=$!
-	for _ in $(seq 600); do
-		[ -f "$T/hold.ready" ] && return 0
-		kill -0 "$HOLD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	note fail "$IDLE_CONNS idle connections" "$(first_line "$T/hold.err")"
-	hold_stop
-	return 1
-}
-
-hold_stop() {
-	stop_pid "$HOLD_PID"
-	wait "$HOLD_PID" 2>/dev/null
-	HOLD_PID=
-	sleep 0.5
-}
-
-say "$IDLE_CONNS idle connections"
-for r in 1 2; do
-	row idle-without ecdsa-sha256 ec256 2 1 agent || break
-	rss0=$(rss "$AGENT_PID")
-	hold_start || break
-	sleep 0.5
-	if [ "$r" = 1 ]; then
-		rss1=$(rss "$AGENT_PID")
-		measure idle_conns "$(cat "$T/hold.ready")"
-		measure rss_conns_before_kib "$rss0"
-		measure rss_conns_after_kib "$rss1"
-		say "VmRSS $rss0 KiB -> $rss1 KiB with $(cat "$T/hold.ready") connections"
-	fi
-	row idle-with ecdsa-sha256 ec256 2 1 agent
-	hold_stop
-done
-
-# --- Start-up on a token with 100 keys -------------------------------------------
-say "start-up: making a token with 100 keys"
-specs=()
-n=0
-add_keys 10 rsa 2048
-add_keys 30 ec P-256
-add_keys 20 ec P-384
-add_keys 10 ec P-521
-add_keys 15 ed25519 -
-add_keys 10 hmac random
-add_keys 5 aes RANDOM32
-make_token "$T/token100" "$TOKEN100" "${specs[@]}"
-startup_ms=
-for r in $(seq "$STARTUP_RUNS"); do
-	sock100=$T/s100.sock
-	t0=$(date +%s%N)
-	SOFTHSM2_CONF=$T/token100/softhsm2.conf timeout -k 5 60 "$P11AGENTD" \
-		--module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN100" \
-		--pin-source "file:$T/token100/pin" --socket "$sock100" --log-level info \
-		</dev/null >"$T/startup.log" 2>&1
-	rc=$?
-	t1=$(date +%s%N)
-	if [ "$rc" -ne 0 ]; then
-		note fail "start-up" "p11agentd exited $rc: $(first_line "$T/startup.log")"
-		break
-	fi
-	pid=$(python3 "$CONNS" pid "$sock100" 2>"$T/pid.err") || {
-		note fail "start-up" "no agent at $sock100: $(first_line "$T/pid.err")"
-		break
-	}
-	STARTUP_PID=$pid
-	keys=$(sed -n 's/.*serving \([0-9]*\) keys.*/\1/p' "$T/startup.log")
-	ms=$(((t1 - t0) / 1000000))
-	say "start-up $r: ready in $ms ms, serving ${keys:-?} keys"
-	startup_ms="$startup_ms $ms"
-	stop_pid "$pid"
-	if kill -0 "$pid" 2>/dev/null; then
-		note fail "start-up" "p11agentd $pid does not stop"
-		break
-	fi
-	STARTUP_PID=
-done
-if [ -n "$startup_ms" ]; then
-	measure startup_ms "${startup_ms# }"
-	measure startup_keys "${keys:-?}"
+# --- TLS handshakes -----------------------------------------------------------------
+if want tls; then
+	tls_bench
+else
+	measure tls_missing "not in BENCH_PARTS"
 fi
 
 # --- The report -----------------------------------------------------------------
-stop_pid "$AGENT_PID"
-AGENT_PID=
+measure load_after "$(load)"
 if ! python3 "$TABLE" "$RESULTS" >"$T/report.md" 2>"$T/table.err"; then
 	die "bench/table.py failed: $(head -c 400 "$T/table.err")"
 fi

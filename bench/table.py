@@ -5,9 +5,13 @@
 #   table.py RESULTS.jsonl
 #
 # RESULTS.jsonl holds one JSON object a line, each with a "run" field:
-#   "std", "idle-without", "idle-with", "memory": p11agent-bench --json lines
-#       (path, alg, key, clients, ops_per_s, batch, p50_us, p99_us,
-#       ratio_to_direct), tagged with the run they belong to;
+#   "std", "lat", "prov", "idle-without", "idle-with", "memory":
+#       p11agent-bench --json lines (path, alg, key, clients, ops_per_s,
+#       batch, p50_us, p99_us, ratio_to_direct), tagged with the run they
+#       belong to ("prov": the agent and provider paths);
+#   "tls": bench/tls-handshakes --json lines (threads, handshakes_per_s,
+#       p50_us, p99_us, protocol, cipher, sigalg) with server ("pem",
+#       "engine", "provider"), key ("rsa2048", "ec256") and round;
 #   "measure": {"name": ..., "value": ...}, a figure measured by the script
 #       (memory, start-up, the machine);
 #   "note": {"kind": "fail"|"skip"|"peer", "what": ..., "message": ...}.
@@ -58,6 +62,13 @@ MEM_GROWTH_KIB = 512  # "no growth beyond a few hundred KiB"
 CONN_KIB = 64
 IDLE_SLOWDOWN_PCT = 5.0
 STARTUP_MS = 1000.0
+# The provider's signatures over the agent path's (issue 11).
+PROV_OPS = ["rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ed25519"]
+PROV_TARGET = 0.9
+# TLS handshakes: (key, what the table calls it, provider over engine target).
+TLS_KEYS = [("rsa2048", "RSA-2048", 0.9), ("ec256", "ECDSA P-256", 0.75)]
+TLS_SERVERS = [("pem", "PEM file"), ("engine", "token, libp11 engine"),
+               ("provider", "token, p11agent provider")]
 
 
 def load(path):
@@ -124,6 +135,12 @@ class Report:
     def __init__(self, runs, measures, notes):
         self.std = index(runs, "std")
         self.lat = index(runs, "lat")
+        self.prov = index(runs, "prov")
+        self.tls = {}  # {(key, threads): {server: [line of each round]}}
+        for o in runs:
+            if o.get("run") == "tls":
+                k = (o["key"], int(o["threads"]))
+                self.tls.setdefault(k, {}).setdefault(o["server"], []).append(o)
         self.m = measures
         self.notes = notes
         self.lines = []
@@ -158,12 +175,18 @@ class Report:
         m = self.m
         self.out("## p11agent-bench, standard set (`make bench`)")
         self.out()
+        if self.m.get("parts", "all") != "all":
+            self.out("Parts run (BENCH_PARTS): %s." % self.m["parts"])
         self.out("Machine: %s cores, %s, Linux %s; SoftHSM %s; p11-kit %s." % (
             m.get("nproc", "?"), m.get("cpu", "?"), m.get("kernel", "?"),
             m.get("softhsm", "?"), m.get("p11kit", "?")))
         self.out("Run: %s s per path (BENCH_SECONDS), paths interleaved in 0.2 s slices; "
                  "%s; p11agent %s." % (m.get("seconds", "?"), m.get("date", "?"),
                                        m.get("version", "?")))
+        if m.get("load_before") or m.get("load_after"):
+            self.out("Load average (1, 5, 15 min) before the run: %s; after: %s "
+                     "(the machine is shared: other builds may have run meanwhile)."
+                     % (m.get("load_before", "?"), m.get("load_after", "?")))
         if m.get("p11kit_path"):
             self.out("Peer: `p11-kit server` serving the same token, through %s."
                      % m["p11kit_path"])
@@ -247,6 +270,109 @@ class Report:
                 num(get(row, "agent", "p50_us"), "%.1f"),
                 num(get(row, "agent", "p99_us"), "%.1f"), ov))
         self.out()
+
+    def provider_table(self):
+        if self.m.get("provider_missing") is not None:
+            return
+        self.out("### Signatures through the OpenSSL provider")
+        self.out()
+        self.out("The same signatures through p11agent.so (EVP_PKEY_sign over the digest; "
+                 "Ed25519: EVP_DigestSign over the message), with the key loaded by "
+                 "OSSL_STORE as `p11agent:KEY`, beside the agent path (libp11agent), "
+                 "interleaved in the same run:")
+        self.out()
+        self.out("| operation | clients | agent ops/s | provider ops/s | provider/agent "
+                 "| agent p50 µs | provider p50 µs | provider − agent p50, µs "
+                 "| provider p99 µs |")
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for alg in PROV_OPS:
+            for clients in (1, 2):
+                row = self.prov.get((alg, clients, 1))
+                if row is None:
+                    self.out("| %s | %d | no result: see the notes |%s" % (
+                        OP_NAME[alg], clients, " |" * 6))
+                    continue
+                a_ops = get(row, "agent", "ops_per_s")
+                p_ops = get(row, "provider", "ops_per_s")
+                a50 = get(row, "agent", "p50_us")
+                p50 = get(row, "provider", "p50_us")
+                self.out("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                    OP_NAME[alg], clients, num(a_ops), num(p_ops),
+                    num(ratio(p_ops, a_ops), "%.2fx"), num(a50, "%.1f"), num(p50, "%.1f"),
+                    num(None if a50 is None or p50 is None else p50 - a50, "%+.1f"),
+                    num(get(row, "provider", "p99_us"), "%.1f")))
+        self.out()
+
+    def tls_median(self, key, threads, server, field):
+        lines = self.tls.get((key, threads), {}).get(server)
+        return statistics.median([o[field] for o in lines]) if lines else None
+
+    def tls_table(self):
+        if self.m.get("tls_missing") is not None:
+            return
+        m = self.m
+        self.out("### TLS handshakes per second")
+        self.out()
+        self.out("`openssl s_server -www` (%s, one process: one connection at a time) on "
+                 "127.0.0.1 with the server key in a PEM file, in the token through "
+                 "libp11's pkcs11 engine (libengine-pkcs11-openssl %s, SoftHSM in the "
+                 "server), or in the same token through p11agent.so and p11agentd; "
+                 "client bench/tls-handshakes: full handshakes (a new connection and "
+                 "session each, no resumption, the server's chain verified). %s rounds of "
+                 "%s s a row, the three servers in turn; medians of the rounds."
+                 % (m.get("tls_openssl", "OpenSSL"), m.get("tls_libp11", "?"),
+                    m.get("tls_rounds", "?"), m.get("tls_seconds", "?")))
+        neg = sorted({m[k] for k in m if k.startswith("tls_negotiated_")})
+        if neg:
+            self.out("Negotiated: %s." % "; ".join(neg))
+        self.out()
+        self.out("| key | client threads | PEM file hs/s | engine hs/s | provider hs/s "
+                 "| provider/engine | provider/PEM | engine/PEM | p50 ms (PEM, engine, "
+                 "provider) | each round's hs/s (PEM; engine; provider) |")
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        for key, name, _ in TLS_KEYS:
+            for threads in (1, 2):
+                hs = {s: self.tls_median(key, threads, s, "handshakes_per_s")
+                      for s, _ in TLS_SERVERS}
+                p50 = [self.tls_median(key, threads, s, "p50_us") for s, _ in TLS_SERVERS]
+                rounds = "; ".join(
+                    ", ".join("%.0f" % o["handshakes_per_s"] for o in
+                              self.tls.get((key, threads), {}).get(s, [])) or "—"
+                    for s, _ in TLS_SERVERS)
+                self.out("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    name, threads, num(hs["pem"]), num(hs["engine"]), num(hs["provider"]),
+                    num(ratio(hs["provider"], hs["engine"]), "%.2fx"),
+                    num(ratio(hs["provider"], hs["pem"]), "%.2fx"),
+                    num(ratio(hs["engine"], hs["pem"]), "%.2fx"),
+                    ", ".join(num(None if v is None else v / 1000, "%.2f") for v in p50),
+                    rounds))
+        self.out()
+
+    def provider_targets(self):
+        if self.m.get("provider_missing") is not None:
+            return
+        for alg in PROV_OPS:
+            for clients in (1, 2):
+                row = self.prov.get((alg, clients, 1))
+                r = ratio(get(row, "provider", "ops_per_s"), get(row, "agent", "ops_per_s"))
+                self.target("%s, %d client%s: provider ≥ %gx the agent path"
+                            % (OP_NAME[alg], clients, "s" if clients > 1 else "",
+                               PROV_TARGET), opt(r, "%.2fx"),
+                            r is not None and r >= PROV_TARGET)
+
+    def tls_targets(self):
+        if self.m.get("tls_missing") is not None:
+            return
+        for key, name, want in TLS_KEYS:
+            for threads in (1, 2):
+                p = self.tls_median(key, threads, "provider", "handshakes_per_s")
+                e = self.tls_median(key, threads, "engine", "handshakes_per_s")
+                r = ratio(p, e)
+                self.target("TLS handshakes, %s, %d client thread%s: provider ≥ %gx "
+                            "libp11's engine" % (name, threads, "s" if threads > 1 else "",
+                                                 want),
+                            None if r is None else "%.2fx (%.0f vs %.0f hs/s)" % (r, p, e),
+                            r is not None and r >= want)
 
     def overhead_target(self, rows, how):
         met, missed, n = [], [], 0
@@ -396,11 +522,20 @@ class Report:
 
     def render(self, all_runs):
         self.all_runs = all_runs
+        parts = str(self.m.get("parts", "all")).split(",")
+        std = "all" in parts or "std" in parts
         self.header()
-        self.main_table()
-        self.latency_table()
-        self.speed_targets()
-        self.resource_targets()
+        if std:
+            self.main_table()
+            self.latency_table()
+        self.provider_table()
+        self.tls_table()
+        if std:
+            self.speed_targets()
+        self.provider_targets()
+        self.tls_targets()
+        if std:
+            self.resource_targets()
         self.targets_table()
         self.notes_section()
         return "\n".join(self.lines)

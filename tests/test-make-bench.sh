@@ -1,7 +1,9 @@
 #!/bin/sh
 # test-make-bench.sh: the standard set of `make bench` (bench/standard.sh) in
 # miniature, so that it cannot rot: 0.05 s a path, 2,000 operations for the
-# memory figure, 20 idle connections, no p11-kit. Checks that every row ran,
+# memory figure, 20 idle connections, no p11-kit, one round of 0.2 s a TLS
+# row (s_server with the key in a PEM file, through libp11's engine and
+# through the provider p11agent.so). Checks that every row ran,
 # that the raw lines parse and that the report holds every table and target
 # line; never a figure (those need the full run on a quiet machine).
 #
@@ -11,9 +13,16 @@
 
 require_tools python3 timeout
 [ -x "$top_builddir/p11agent-bench" ] || { echo "ERROR: p11agent-bench is not built"; exit 99; }
+# The TLS part's server (b) needs libp11's engine: its absence fails the test.
+if ossl engine -t pkcs11 >"$T/engine.out" 2>&1; then
+	pass "libp11's pkcs11 engine is installed"
+else
+	fail "libp11's pkcs11 engine" "install libengine-pkcs11-openssl: $(show "$T/engine.out")"
+fi
 
 run env BENCH_SECONDS=0.05 BENCH_MEM_OPS=2000 BENCH_IDLE_CONNS=20 BENCH_NO_P11KIT=1 \
-	BENCH_OUT="$T/res" timeout -k 5 600 bash "$top_srcdir/bench/standard.sh"
+	BENCH_TLS_ROUNDS=1 BENCH_TLS_SECONDS=0.2 BENCH_OUT="$T/res" \
+	timeout -k 5 600 bash "$top_srcdir/bench/standard.sh"
 if [ "$RC" -eq 0 ]; then
 	pass "bench/standard.sh ran every row (exit 0)"
 else
@@ -24,7 +33,7 @@ if python3 - "$T/res.jsonl" >"$T/py.out" 2>&1 <<'PY'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 tags = {o.get("run") for o in runs}
-for t in ("std", "lat", "measure", "idle-with", "idle-without"):
+for t in ("std", "lat", "prov", "tls", "measure", "idle-with", "idle-without"):
     assert t in tags, "no %s lines" % t
 rows = {(o["alg"], o["clients"], o["batch"], o["path"]) for o in runs if o.get("run") == "std"}
 for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384", "ed25519",
@@ -34,8 +43,21 @@ for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384"
             assert (alg, c, 1, p) in rows, "no %s %d clients %s" % (alg, c, p)
 assert ("ecdsa-sha256", 2, 64, "agent") in rows, "no batch row"
 assert ("ecdsa-sha256", 64, 1, "agent") in rows, "no 64-client row"
+prov = {(o["alg"], o["clients"], o["path"]) for o in runs if o.get("run") == "prov"}
+for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ed25519"):
+    for c in (1, 2):
+        for p in ("agent", "provider"):
+            assert (alg, c, p) in prov, "no provider row %s %d clients %s" % (alg, c, p)
+tls = {(o["server"], o["key"], o["threads"]) for o in runs
+       if o.get("run") == "tls" and o["handshakes"] > 0}
+for server in ("pem", "engine", "provider"):
+    for key in ("rsa2048", "ec256"):
+        for t in (1, 2):
+            assert (server, key, t) in tls, "no TLS row %s %s %d threads" % (server, key, t)
 names = {o["name"] for o in runs if o.get("run") == "measure"}
-for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms"):
+for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms",
+          "load_before", "load_after", "tls_negotiated_provider-rsa2048",
+          "tls_negotiated_engine-ec256"):
     assert n in names, "no measure %s" % n
 PY
 then
@@ -46,7 +68,13 @@ fi
 for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 	"Overhead at 1 client: agent p50" "Overhead at 1 client, client polling" \
 	"Memory: agent VmRSS growth" "1,000 idle connections: < 64 KiB each" \
-	"Start-up with 100 keys" "ECDSA P-256, 64 clients"; do
+	"Start-up with 100 keys" "ECDSA P-256, 64 clients" \
+	"### Signatures through the OpenSSL provider" \
+	"ECDSA P-256, 1 client: provider ≥ 0.9x the agent path" \
+	"### TLS handshakes per second" "| RSA-2048 | 1 |" \
+	"TLS handshakes, RSA-2048, 1 client thread: provider ≥ 0.9x libp11's engine" \
+	"TLS handshakes, ECDSA P-256, 2 client threads: provider ≥ 0.75x libp11's engine" \
+	"Load average (1, 5, 15 min) before the run"; do
 	if grep -qF -- "$line" "$T/res.md"; then
 		pass "report: $line"
 	else
