@@ -236,7 +236,10 @@ fi
 agent_alive "the agent serves on"
 
 # --- make install puts the module in the modulesdir ---------------------------
-MODULESDIR=$(sed -n 's/^OPENSSL_MODULESDIR = //p' "$top_builddir/Makefile")
+# As make expands it: distcheck configures it as '${libdir}/ossl-modules'.
+MODULESDIR=$(printf 'include Makefile\nprint-modulesdir:\n\t@echo $(openssl_modulesdir)\n' |
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" \
+		-f - print-modulesdir 2>/dev/null)
 DEST=$T/dest
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL timeout 300 make -C "$top_builddir" \
 	install-libLTLIBRARIES install-openssl_modulesLTLIBRARIES DESTDIR="$DEST" \
