@@ -75,6 +75,11 @@ ask sign
 
 # Frozen: connections and requests wait; P11AGENT_TIMEOUT=2 bounds them.
 kill -STOP "$AGENT_PID"
+# SIGSTOP takes effect asynchronously: wait (5 s at most) until it has.
+for _ in $(seq 50); do
+	[ "$(awk '{ print $3 }' "/proc/$AGENT_PID/stat" 2>/dev/null)" = T ] && break
+	sleep 0.1
+done
 ask "fail 4"
 kill -KILL "$AGENT_PID"
 kill -CONT "$AGENT_PID" 2>/dev/null
