@@ -109,7 +109,7 @@ static int decoder_decode(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CAL
 	char *uri = NULL;
 	uint8_t *spki = NULL;
 	size_t der_len = 0, spki_len = 0;
-	int type = OSSL_OBJECT_PKEY, ok = 1;
+	int ok = 1;
 
 	if (!read_der(dec, cin, &der, &der_len))
 		return 0;
@@ -123,16 +123,7 @@ static int decoder_decode(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CAL
 	/* A key of another type is another decoder's. */
 	if (key->type != dec->type)
 		goto out;
-	{
-		OSSL_PARAM params[] = {
-		    OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-		    OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-						     (char *)p11ap_key_type_name(key->type), 0),
-		    OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &key, sizeof(key)),
-		    OSSL_PARAM_END,
-		};
-		ok = object_cb(params, object_cbarg);
-	}
+	ok = p11ap_key_pass(&key, object_cb, object_cbarg);
 out:
 	/* Still ours when no key management took it. */
 	p11ap_key_free(key);

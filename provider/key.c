@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/core_object.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
@@ -206,4 +207,19 @@ struct p11ap_key *p11ap_key_dup(const struct p11ap_key *key)
 	dup->ops = key->ops;
 	dup->curve_nid = key->curve_nid;
 	return dup;
+}
+
+int p11ap_key_pass(struct p11ap_key **keyp, OSSL_CALLBACK *cb, void *cbarg)
+{
+	struct p11ap_key *key = *keyp;
+	int type = OSSL_OBJECT_PKEY;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
+	    OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+					     (char *)p11ap_key_type_name(key->type), 0),
+	    OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, keyp, sizeof(*keyp)),
+	    OSSL_PARAM_END,
+	};
+
+	return cb(params, cbarg);
 }

@@ -115,6 +115,12 @@ struct p11ap_key *p11ap_key_from_agent(struct p11ap_prov *prov, const char *ref)
 struct p11ap_key *p11ap_key_from_spki(struct p11ap_prov *prov, const char *uri, const uint8_t *spki,
 				      size_t spki_len);
 /* A copy of key (its public key shared: a key's pub is replaced, never changed). */
+/*
+ * Hands *keyp to a store's or decoder's object callback by reference, as an
+ * OSSL_OBJECT_PKEY of its type; key management's load takes it over and
+ * clears *keyp. Returns the callback's result.
+ */
+int p11ap_key_pass(struct p11ap_key **keyp, OSSL_CALLBACK *cb, void *cbarg);
 struct p11ap_key *p11ap_key_dup(const struct p11ap_key *key);
 /*
  * Makes pub (RSA, EC on P-256/384/521 or Ed25519, of key's type unless that

@@ -90,7 +90,7 @@ static int wanted(const struct store *st, int info)
 static int load_key(struct store *st, OSSL_CALLBACK *object_cb, void *object_cbarg)
 {
 	struct p11ap_key *key = p11ap_key_from_agent(st->prov, st->ref);
-	int type = OSSL_OBJECT_PKEY, ok;
+	int ok;
 
 	if (key == NULL)
 		return 0;
@@ -103,16 +103,7 @@ static int load_key(struct store *st, OSSL_CALLBACK *object_cb, void *object_cba
 		EVP_PKEY_free(key->pub);
 		key->pub = NULL;
 	}
-	{
-		OSSL_PARAM params[] = {
-		    OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-		    OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
-						     (char *)p11ap_key_type_name(key->type), 0),
-		    OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &key, sizeof(key)),
-		    OSSL_PARAM_END,
-		};
-		ok = object_cb(params, object_cbarg);
-	}
+	ok = p11ap_key_pass(&key, object_cb, object_cbarg);
 	/* Still ours when no key management took it. */
 	p11ap_key_free(key);
 	return ok;
