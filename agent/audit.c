@@ -105,7 +105,7 @@ static const char *key_name(const struct token_key *key)
 static int build_body(const struct audit *a, uint64_t seq, const struct audit_record *rec,
 		      char **out_body, size_t *out_len)
 {
-	const struct peer *peer = rec->peer;
+	const struct caller *peer = rec->peer;
 	char hex[2 * AUDITLOG_MAC_LEN + 1];
 	char *body = NULL;
 	size_t len = 0;
@@ -320,7 +320,7 @@ static int open_file(const char *path, char *msg, size_t msg_len)
 	return -1;
 }
 
-void audit_self_peer(struct peer *p)
+void audit_self_peer(struct caller *p)
 {
 	ssize_t n;
 
@@ -397,7 +397,7 @@ static int begin(struct audit *a, unsigned flags, char *msg, size_t msg_len)
 {
 	struct audit_tail t;
 	struct audit_record rec;
-	struct peer self;
+	struct caller self;
 	uint8_t head_mac[AUDITLOG_MAC_LEN] = {0};
 	uint64_t head_seq = 0;
 	char hex[2 * AUDITLOG_MAC_LEN + 1], detail[160];

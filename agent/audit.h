@@ -21,7 +21,7 @@ struct audit;
 
 /* What happened in one request, as the handlers saw it. */
 struct audit_record {
-	const struct peer *peer;
+	const struct caller *peer;
 	const char *op;		     /* "sign", "decrypt", ... (the protocol table's name) */
 	const struct token_key *key; /* NULL when none was resolved */
 	const char *key_ref;	     /* the reference the client sent, or NULL */

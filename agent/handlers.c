@@ -29,7 +29,7 @@
 struct req {
 	struct agent_ctx *ctx;
 	struct token *tok;
-	struct peer *peer;
+	struct caller *peer;
 	const struct token_key *key;	/* the key the request used, for the audit */
 	p11a_alg alg;			/* the algorithm it used, for the audit */
 	const struct proto_field *data; /* the field whose hash the audit records */
@@ -701,7 +701,7 @@ static int audit(struct req *r, const struct proto_msg *in, int status, uint64_t
 	return audit_write(r->ctx->audit, &rec);
 }
 
-int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *body,
+int handlers_dispatch(struct agent_ctx *ctx, struct caller *peer, const uint8_t *body,
 		      size_t body_len, struct buf *out)
 {
 	struct proto_msg in, rep;

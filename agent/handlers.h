@@ -11,20 +11,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "caller.h"
 #include "token.h"
-
-#define PEER_MAX_GROUPS 64
-
-/* The client at the other end of a connection, and its protocol state. */
-struct peer {
-	int uid, gid, pid;		  /* SO_PEERCRED at accept */
-	int greeted;			  /* HELLO done: the only request allowed before is HELLO */
-	int audit_checked;		  /* an audit-verify or audit-head of this connection is
-					     in the trail: later ones that succeed are not */
-	unsigned groups[PEER_MAX_GROUPS]; /* supplementary gids (SO_PEERGROUPS), if known */
-	int n_groups;
-	char exe[256]; /* the peer's executable (/proc/PID/exe) at accept, or "" */
-};
 
 struct policy;
 struct audit;
@@ -53,7 +41,7 @@ struct agent_ctx {
  * Refusals beyond ctx->ratelimit's share are counted instead of recorded,
  * and answered after RATELIMIT_DELAY_MS.
  */
-int handlers_dispatch(struct agent_ctx *ctx, struct peer *peer, const uint8_t *body,
+int handlers_dispatch(struct agent_ctx *ctx, struct caller *peer, const uint8_t *body,
 		      size_t body_len, struct buf *out);
 
 #endif

@@ -261,7 +261,7 @@ static const char *policy_key_name(const struct token_key *key)
 	return key->uri != NULL ? key->uri : "?";
 }
 
-static int policy_in_groups(const struct policy_rule *r, const struct peer *peer)
+static int policy_in_groups(const struct policy_rule *r, const struct caller *peer)
 {
 	size_t i;
 	int j;
@@ -269,7 +269,7 @@ static int policy_in_groups(const struct policy_rule *r, const struct peer *peer
 	for (i = 0; i < r->n_gids; i++) {
 		if (r->gids[i] == (gid_t)peer->gid)
 			return 1;
-		for (j = 0; j < peer->n_groups && j < PEER_MAX_GROUPS; j++)
+		for (j = 0; j < peer->n_groups && j < CALLER_MAX_GROUPS; j++)
 			if (r->gids[i] == (gid_t)peer->groups[j])
 				return 1;
 	}
@@ -281,7 +281,7 @@ static int policy_in_groups(const struct policy_rule *r, const struct peer *peer
  * defaults)? P11A_OK or P11A_ERR_DENIED with the rule that refused.
  */
 static int policy_check_who(const struct policy *p, const struct policy_rule *r,
-			    const struct peer *peer, const struct token_key *key, char *msg,
+			    const struct caller *peer, const struct token_key *key, char *msg,
 			    size_t msg_len)
 {
 	uid_t agent_uid = p != NULL ? p->agent_uid : geteuid();
@@ -352,7 +352,7 @@ static int policy_alg_listed(const struct policy_rule *r, uint32_t alg)
 	return 0;
 }
 
-int policy_check(const struct policy *p, const struct peer *peer, const struct token_key *key,
+int policy_check(const struct policy *p, const struct caller *peer, const struct token_key *key,
 		 uint32_t op, p11a_alg alg, char *msg, size_t msg_len)
 {
 	const struct policy_rule *r;
@@ -403,7 +403,7 @@ static int policy_some_alg(const struct policy_rule *r, const struct token_key *
 	return 0;
 }
 
-int policy_visible(const struct policy *p, const struct peer *peer, const struct token_key *key)
+int policy_visible(const struct policy *p, const struct caller *peer, const struct token_key *key)
 {
 	const struct policy_rule *r;
 	uid_t agent_uid = p != NULL ? p->agent_uid : geteuid();

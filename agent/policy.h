@@ -38,10 +38,10 @@ void policy_free(struct policy *p);
  * in allow-users of [key build-signer]"). A NULL policy allows only the
  * agent's own uid (geteuid()) and root.
  */
-int policy_check(const struct policy *p, const struct peer *peer, const struct token_key *key,
+int policy_check(const struct policy *p, const struct caller *peer, const struct token_key *key,
 		 uint32_t op, p11a_alg alg, char *msg, size_t msg_len);
 
 /* Does peer see key in LIST (and may it read its public key)? 1 or 0. */
-int policy_visible(const struct policy *p, const struct peer *peer, const struct token_key *key);
+int policy_visible(const struct policy *p, const struct caller *peer, const struct token_key *key);
 
 #endif

@@ -51,7 +51,7 @@
 struct conn {
 	struct server *srv;
 	int fd;
-	struct peer peer;
+	struct caller peer;
 	struct conn *next, *prev;
 };
 
@@ -802,12 +802,12 @@ static void *conn_main(void *arg)
 
 /*
  * The peer's supplementary groups (SO_PEERGROUPS, Linux 4.13), at most
- * PEER_MAX_GROUPS of them; none where the kernel cannot say.
+ * CALLER_MAX_GROUPS of them; none where the kernel cannot say.
  */
-static void peer_groups(int fd, struct peer *peer)
+static void peer_groups(int fd, struct caller *peer)
 {
 #ifdef SO_PEERGROUPS
-	gid_t small[PEER_MAX_GROUPS], *g = small;
+	gid_t small[CALLER_MAX_GROUPS], *g = small;
 	socklen_t len = sizeof(small);
 	int n;
 
@@ -819,10 +819,10 @@ static void peer_groups(int fd, struct peer *peer)
 			goto out;
 	}
 	n = (int)(len / sizeof(gid_t));
-	if (n > PEER_MAX_GROUPS) {
+	if (n > CALLER_MAX_GROUPS) {
 		log_info("pid %d is in %d groups: only the first %d are considered", peer->pid, n,
-			 PEER_MAX_GROUPS);
-		n = PEER_MAX_GROUPS;
+			 CALLER_MAX_GROUPS);
+		n = CALLER_MAX_GROUPS;
 	}
 	for (int i = 0; i < n; i++)
 		peer->groups[i] = (unsigned)g[i];
@@ -841,7 +841,7 @@ out:
  * be gone or reused). Left "" when /proc does not tell (another user's
  * process, unless the agent is root). A long path is cut, NUL-terminated.
  */
-static void peer_exe(struct peer *peer)
+static void peer_exe(struct caller *peer)
 {
 	char proc[64];
 	ssize_t n;
