@@ -136,8 +136,22 @@ static int build_body(const struct audit *a, uint64_t seq, const struct audit_re
 	}
 	fputs(",\"status\":", f);
 	put_str(f, p11a_errname(rec->status));
-	fprintf(f, ",\"latency_us\":%llu,\"detail\":%s", (unsigned long long)rec->latency_us,
-		rec->detail != NULL ? rec->detail : "null");
+	fprintf(f, ",\"latency_us\":%llu,\"detail\":", (unsigned long long)rec->latency_us);
+	if (rec->detail != NULL) {
+		fputs(rec->detail, f);
+	} else if (rec->purpose != NULL) {
+		fputs("{\"front\":", f);
+		put_str(f, rec->purpose->front);
+		fputs(",\"login\":", f);
+		put_str(f, rec->purpose->login);
+		fputs(",\"namespace\":", f);
+		put_str(f, rec->purpose->ns);
+		fputs(",\"host_key\":", f);
+		put_str(f, rec->purpose->host_key);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
 	auditlog_hex(a->prev, sizeof(a->prev), hex);
 	fprintf(f, ",\"chain\":\"%s\",\"prev\":\"%s\"",
 		a->key_ref != NULL ? AUDITLOG_CHAIN_KEYED : AUDITLOG_CHAIN_UNKEYED, hex);

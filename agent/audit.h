@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "handlers.h"
+#include "caller.h"
+#include "purpose.h"
 #include "token.h"
 
 struct audit;
@@ -37,6 +38,12 @@ struct audit_record {
 	 * here: a flat JSON object, written as it is; NULL for requests (null).
 	 */
 	const char *detail;
+	/*
+	 * A front's purpose (the SSH front's login, namespace, bound host
+	 * key): written as the detail {"front":..,"login":..,"namespace":..,
+	 * "host_key":..} when detail is NULL; NULL for the native protocol.
+	 */
+	const struct purpose *purpose;
 };
 
 /* audit_open() flags. */

@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "p11agent.h"
 #include "proto.h"
-#include "../agent/handlers.h"
+#include "../agent/front.h"
 
 /* One reply, as read from the frame. */
 struct reply {

@@ -74,7 +74,7 @@ static void expect(const struct policy *p, struct caller peer, const struct toke
 		   uint32_t op, p11a_alg alg, int rc, const char *want)
 {
 	char msg[512] = "";
-	int got = policy_check(p, &peer, key, op, alg, msg, sizeof(msg));
+	int got = policy_check(p, &peer, key, op, alg, NULL, msg, sizeof(msg));
 
 	if (got != rc)
 		fail_msg("uid %d, key %s, op %u: got %d, expected %d (%s)", peer.uid,
@@ -272,9 +272,9 @@ static void test_null_policy(void **state)
 	assert_true(policy_visible(NULL, &self, &k));
 	assert_true(policy_visible(NULL, &root, &k));
 	assert_false(policy_visible(NULL, &other, &k));
-	assert_int_equal(
-	    policy_check(NULL, NULL, &k, P11A_OP_SIGN, P11A_ALG_ECDSA_SHA256, msg, sizeof(msg)),
-	    P11A_ERR_DENIED);
+	assert_int_equal(policy_check(NULL, NULL, &k, P11A_OP_SIGN, P11A_ALG_ECDSA_SHA256, NULL,
+				      msg, sizeof(msg)),
+			 P11A_ERR_DENIED);
 	policy_free(NULL);
 }
 

@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "proto.h"
-#include "../../agent/handlers.h"
+#include "../../agent/front.h"
 #include "../../agent/log.h"
 
 #include "fuzz.h"
