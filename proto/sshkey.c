@@ -131,9 +131,9 @@ static int put_mpint_bn(struct buf *b, const BIGNUM *bn)
 }
 
 /*
- * Reads an mpint that must be non-negative and, without its leading zeros,
- * at most max_len bytes. *out_p, *out_len: its magnitude, leading zeros
- * dropped (zero is the empty string).
+ * Reads an mpint that must be non-negative and at most max_len + 1 bytes (a
+ * 0x00 before max_len bytes); its magnitude, leading zeros dropped, must fit
+ * in max_len. *out_p, *out_len: that magnitude (zero is the empty string).
  */
 static int get_mpint(struct buf *b, size_t max_len, const uint8_t **out_p, size_t *out_len)
 {
