@@ -133,9 +133,12 @@ static int put_mpint_bn(struct buf *b, const BIGNUM *bn)
 /*
  * Reads an mpint that must be non-negative and at most max_len + 1 bytes (a
  * 0x00 before max_len bytes); its magnitude, leading zeros dropped, must fit
- * in max_len. *out_p, *out_len: that magnitude (zero is the empty string).
+ * in max_len. minimal: the mpint must also be the shortest form (a key's
+ * blob then has one encoding only, so comparing blobs compares keys).
+ * *out_p, *out_len: the magnitude (zero is the empty string).
  */
-static int get_mpint(struct buf *b, size_t max_len, const uint8_t **out_p, size_t *out_len)
+static int get_mpint(struct buf *b, size_t max_len, int minimal, const uint8_t **out_p,
+		     size_t *out_len)
 {
 	const uint8_t *p;
 	size_t len;
@@ -144,6 +147,8 @@ static int get_mpint(struct buf *b, size_t max_len, const uint8_t **out_p, size_
 		return P11A_ERR_BAD_INPUT;
 	if (len > 0 && (p[0] & 0x80) != 0)
 		return P11A_ERR_BAD_INPUT; /* negative */
+	if (minimal && len > 0 && p[0] == 0 && (len == 1 || (p[1] & 0x80) == 0))
+		return P11A_ERR_BAD_INPUT; /* a 0x00 not needed */
 	while (len > 0 && p[0] == 0) {
 		p++;
 		len--;
@@ -338,8 +343,8 @@ static int rsa_from_blob(struct buf *b, EVP_PKEY **out_pkey)
 	OSSL_PARAM_BLD *bld = NULL;
 	int r = P11A_ERR_BAD_INPUT;
 
-	if (get_mpint(b, RSA_MAX_BITS / 8, &e, &e_len) != P11A_OK ||
-	    get_mpint(b, RSA_MAX_BITS / 8, &n, &n_len) != P11A_OK || buf_avail(b) != 0)
+	if (get_mpint(b, RSA_MAX_BITS / 8, 1, &e, &e_len) != P11A_OK ||
+	    get_mpint(b, RSA_MAX_BITS / 8, 1, &n, &n_len) != P11A_OK || buf_avail(b) != 0)
 		goto out;
 	/* An even or tiny exponent, or a short modulus, is no key OpenSSH would use. */
 	if (e_len == 0 || (e[e_len - 1] & 1) == 0 || (e_len == 1 && e[0] < 3) ||
@@ -514,8 +519,8 @@ static int ecdsa_sig_der(const struct sshkey_curve *c, const uint8_t *p, size_t 
 
 	*out_der = NULL;
 	buf_view(&b, p, len);
-	if (get_mpint(&b, half, &r, &r_len) != P11A_OK ||
-	    get_mpint(&b, half, &s, &s_len) != P11A_OK || buf_avail(&b) != 0)
+	if (get_mpint(&b, half, 0, &r, &r_len) != P11A_OK ||
+	    get_mpint(&b, half, 0, &s, &s_len) != P11A_OK || buf_avail(&b) != 0)
 		return P11A_OK;
 	memset(raw, 0, sizeof(raw));
 	memcpy(raw + half - r_len, r, r_len);

@@ -31,8 +31,9 @@ int sshkey_blob(EVP_PKEY *pkey, uint8_t **out, size_t *out_len, char type[SSHKEY
 int sshkey_blob_from_spki(const uint8_t *spki, size_t spki_len, uint8_t **out, size_t *out_len,
 			  char type[SSHKEY_TYPE_LEN], char *msg, size_t msg_len);
 /*
- * The key from an OpenSSH key blob (strict: no trailing bytes, no negative
- * mpint, RSA of 1024 to 16384 bits, an uncompressed point on its curve).
+ * The key from an OpenSSH key blob (strict: no trailing bytes, minimal
+ * non-negative mpints, RSA of 1024 to 16384 bits, an uncompressed point on
+ * its curve; so a blob taken is exactly what sshkey_blob writes of the key).
  * EVP_PKEY_free() *out_pkey. P11A_ERR_BAD_INPUT, or P11A_ERR_NOMEM.
  */
 int sshkey_from_blob(const uint8_t *blob, size_t len, EVP_PKEY **out_pkey);

@@ -320,8 +320,18 @@ static void put_str(struct buf *b, const char *s)
 	assert_int_equal(buf_put_cstring(b, s), P11A_OK);
 }
 
+/* b = an "ssh-rsa" blob of e and n as they are (no mpint fixing). */
+static void put_rsa(struct buf *b, const uint8_t *e, size_t e_len, const uint8_t *n, size_t n_len)
+{
+	buf_reset(b);
+	put_str(b, "ssh-rsa");
+	put_bytes_string(b, e, e_len);
+	put_bytes_string(b, n, n_len);
+}
+
 static void test_from_blob_bad_fields(void **state)
 {
+	EVP_PKEY *pkey = NULL;
 	struct buf *b = buf_new(0);
 	uint8_t point[65], raw[32], e[] = {0x01, 0x00, 0x01}, n[256], neg[] = {0x80, 0x01};
 	size_t len, i;
@@ -368,29 +378,28 @@ static void test_from_blob_bad_fields(void **state)
 	put_bytes_string(b, raw, 31);
 	expect_bad_blob(buf_data(b), buf_len(b));
 
-	/* RSA: a negative modulus, a 512-bit one, an even exponent. */
+	/* RSA: a negative modulus, a 512-bit one, a negative exponent, an even one. */
 	for (i = 0; i < sizeof(n); i++)
 		n[i] = (uint8_t)(0x81 + i);
-	buf_reset(b);
-	put_str(b, "ssh-rsa");
-	put_bytes_string(b, e, sizeof(e));
-	put_bytes_string(b, n, sizeof(n)); /* high bit set, no 0x00: negative */
+	n[sizeof(n) - 1] |= 1;
+	put_rsa(b, e, sizeof(e), n, sizeof(n)); /* high bit set, no 0x00: negative */
 	expect_bad_blob(buf_data(b), buf_len(b));
-	buf_reset(b);
-	put_str(b, "ssh-rsa");
-	put_bytes_string(b, e, sizeof(e));
-	put_bytes_string(b, n + 1, 64);
+	n[0] = 0x41; /* from here a positive odd 2047-bit modulus */
+	put_rsa(b, e, sizeof(e), n, sizeof(n));
+	assert_int_equal(sshkey_from_blob(buf_data(b), buf_len(b), &pkey), P11A_OK);
+	EVP_PKEY_free(pkey);
+	put_rsa(b, e, sizeof(e), n + sizeof(n) - 64, 64);
 	expect_bad_blob(buf_data(b), buf_len(b));
-	buf_reset(b);
-	put_str(b, "ssh-rsa");
-	put_bytes_string(b, neg, sizeof(neg));
-	put_bytes_string(b, n + 1, sizeof(n) - 1);
+	put_rsa(b, neg, sizeof(neg), n, sizeof(n));
 	expect_bad_blob(buf_data(b), buf_len(b));
 	e[2] = 0x02;
-	buf_reset(b);
-	put_str(b, "ssh-rsa");
-	put_bytes_string(b, e, sizeof(e));
-	put_bytes_string(b, n + 1, sizeof(n) - 1);
+	put_rsa(b, e, sizeof(e), n, sizeof(n));
+	expect_bad_blob(buf_data(b), buf_len(b));
+	e[2] = 0x01;
+	/* A 0x00 the modulus does not need: two encodings of one key are refused. */
+	memmove(n + 1, n, sizeof(n) - 1);
+	n[0] = 0x00;
+	put_rsa(b, e, sizeof(e), n, sizeof(n));
 	expect_bad_blob(buf_data(b), buf_len(b));
 	buf_free(b);
 }
