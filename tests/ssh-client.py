@@ -38,7 +38,7 @@ SIGN_REQUEST, SIGN_RESPONSE = 13, 14
 ADD_IDENTITY, REMOVE_IDENTITY, REMOVE_ALL = 17, 18, 19
 ADD_SMARTCARD, REMOVE_SMARTCARD, LOCK, UNLOCK = 20, 21, 22, 23
 ADD_ID_CONSTRAINED, ADD_SMARTCARD_CONSTRAINED = 25, 26
-EXTENSION, EXTENSION_FAILURE = 27, 28
+EXTENSION, EXTENSION_FAILURE, EXTENSION_RESPONSE = 27, 28, 29
 RSA_SHA2_256, RSA_SHA2_512 = 2, 4
 # The SSH front's frame cap: a body of this many bytes is read, one more is not.
 MAX_FRAME = 256 * 1024
@@ -285,19 +285,30 @@ def cmd_checks(sock, rsa_pub, datafile, outdir):
     if rep is not None and rep[0] == IDENTITIES_ANSWER:
         keys = [b for b, _ in parse_identities(rep)]
         report(rsa in keys, "the RSA key is still listed")
-    # Extensions: "query" answers SUCCESS and the names; unknown ones
-    # EXTENSION_FAILURE; a session-bind whose signature is wrong FAILURE.
-    rep = expect(s, bytes([EXTENSION]) + string(b"query"), SUCCESS, "extension query: success")
-    if rep is not None and rep[0] == SUCCESS:
-        try:
+    # Extensions: "query" answers with the names (RFC 9987 and OpenSSH 10.3:
+    # EXTENSION_RESPONSE, string "query", the names; before them: SUCCESS, the
+    # names); unknown ones EXTENSION_FAILURE; a session-bind whose signature
+    # is wrong FAILURE.
+    try:
+        rep = call(s, bytes([EXTENSION]) + string(b"query"))
+        ok = rep is not None and rep[0] in (SUCCESS, EXTENSION_RESPONSE)
+        report(ok, "extension query: answered (%s)" % ("SUCCESS" if rep and rep[0] == SUCCESS
+                                                        else "EXTENSION_RESPONSE"),
+               "reply %r" % (rep[:8] if rep else rep,))
+        if ok:
             r = Reader(rep[1:])
             names = []
             while not r.done():
                 names.append(r.string().decode())
+            if rep[0] == EXTENSION_RESPONSE:
+                report(names[:1] == ["query"], "extension query: the response names query",
+                       "names %r" % names)
+                names = names[1:]
             print("query names: %s" % ", ".join(names))
-            report(len(names) > 0, "extension query names the extensions", "no names")
-        except (ValueError, UnicodeDecodeError) as e:
-            report(False, "extension query's names parse", str(e))
+            report("session-bind@openssh.com" in names,
+                   "extension query names session-bind@openssh.com", "names %r" % names)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        report(False, "extension query", "%s: %s" % (type(e).__name__, e))
     expect(s, bytes([EXTENSION]) + string(b"no-such-extension@example.org") + b"abc",
            EXTENSION_FAILURE, "unknown extension gets SSH_AGENT_EXTENSION_FAILURE")
     host = b"".join(string(x) for x in (b"ssh-ed25519", b"\x11" * 32))

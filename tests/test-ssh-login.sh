@@ -174,7 +174,7 @@ refused_login "nsonly (ssh-namespaces alone)" nsonly
 
 # --- the session binding ------------------------------------------------------------
 audit_has "session-bind: the trail has sshd's host key ($HOSTFP)" \
-	detail.front=ssh op=ssh-extension status=OK detail.host_key="$HOSTFP"
+	detail.front=ssh op=ssh-session-bind status=OK detail.host_key="$HOSTFP"
 n=$(audit_count detail.front=ssh op=sign detail.host_key="$HOSTFP")
 echo "  (sign records that carry sshd's host key: ${n:-0})"
 
