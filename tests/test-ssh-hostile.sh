@@ -7,7 +7,8 @@
 # client that sends and never reads, 200 connections at once, random bytes,
 # clients gone mid-request; a good client on the SSH socket is served all
 # along. Every signature must verify and the agent must answer afterwards.
-# Then another uid (nobody) is refused by the 0600 socket itself.
+# Then another uid (nobody) is refused by the 0600 socket itself. The SSH
+# socket is given by --ssh-socket.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -19,12 +20,12 @@ make_token "$KEY_EC256" "$KEY_ED25519" "$KEY_RSA2048"
 # The socket's own mode must be what stops another uid: $T is passable.
 chmod 0711 "$T"
 cat >"$T/p11agent.conf" <<EOF
-# p11agentd test configuration: hostile clients on the SSH socket
-ssh-socket = $SSH_SOCK
+# p11agentd test configuration: hostile clients on the SSH socket (given
+# by --ssh-socket here, where the other tests use ssh-socket)
 # 200 connections at once, and the signers, all from this uid.
 max-connections-per-uid = 512
 EOF
-start_ssh_agent "$T/p11agent.conf" || finish
+start_ssh_agent "$T/p11agent.conf" --ssh-socket "$SSH_SOCK" || finish
 
 mode=$(stat -c '%a %u' "$SSH_SOCK")
 if [ "$mode" = "600 $(id -u)" ]; then
