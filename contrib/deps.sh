@@ -4,9 +4,10 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 
-# To build p11agent and run the quickstart's demo.
+# To build p11agent and run the quickstart's demo (openssh-client: ssh-add and
+# ssh-keygen on the agent's SSH socket).
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
-libcmocka-dev softhsm2 openssl"
+libcmocka-dev softhsm2 openssl openssh-client"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # OpenSSH's client programs (ssh-keygen: public keys; ssh-add, ssh-keygen -Y
 # and ssh: the agent's SSH socket) and its server (sshd, which the login test
