@@ -287,8 +287,9 @@ def cmd_checks(sock, rsa_pub, datafile, outdir):
         report(rsa in keys, "the RSA key is still listed")
     # Extensions: "query" answers with the names (RFC 9987 and OpenSSH 10.3:
     # EXTENSION_RESPONSE, string "query", the names; before them: SUCCESS, the
-    # names); unknown ones EXTENSION_FAILURE; a session-bind whose signature
-    # is wrong FAILURE.
+    # names); unknown ones FAILURE (the protocol: an agent that does not know
+    # an extension answers SSH_AGENT_FAILURE; EXTENSION_FAILURE is a known
+    # extension's own failure); a session-bind whose signature is wrong FAILURE.
     try:
         rep = call(s, bytes([EXTENSION]) + string(b"query"))
         ok = rep is not None and rep[0] in (SUCCESS, EXTENSION_RESPONSE)
@@ -310,7 +311,7 @@ def cmd_checks(sock, rsa_pub, datafile, outdir):
     except (OSError, ValueError, UnicodeDecodeError) as e:
         report(False, "extension query", "%s: %s" % (type(e).__name__, e))
     expect(s, bytes([EXTENSION]) + string(b"no-such-extension@example.org") + b"abc",
-           EXTENSION_FAILURE, "unknown extension gets SSH_AGENT_EXTENSION_FAILURE")
+           FAILURE, "unknown extension gets SSH_AGENT_FAILURE")
     host = b"".join(string(x) for x in (b"ssh-ed25519", b"\x11" * 32))
     bad_sig = string(b"ssh-ed25519") + string(b"\x22" * 64)
     bind = string(host) + string(os.urandom(32)) + string(bad_sig) + b"\x00"

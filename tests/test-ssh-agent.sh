@@ -10,8 +10,8 @@
 # - a sign request with flags 0 (SHA-1 ssh-rsa) gets SSH_AGENT_FAILURE and
 #   rsa-sha2-256/512 on the same connection are served; signatures of each
 #   key type verify with OpenSSL; unknown messages get FAILURE and the
-#   connection goes on; the extension "query" answers SUCCESS, an unknown
-#   one EXTENSION_FAILURE, a session-bind with a bad signature FAILURE;
+#   connection goes on; the extension "query" answers with the names, an
+#   unknown one FAILURE, a session-bind with a bad signature FAILURE;
 # - the audit trail has these requests with "detail":{"front":"ssh",...}.
 # The parts run as other uids need root (setpriv); without root they are
 # skipped, each named.
