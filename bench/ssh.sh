@@ -58,6 +58,7 @@ ssh_openssh() {
 		note fail "SSH part" "ssh-agent did not start: $(first_line "$dir/ssh-agent.log")"
 		return 1
 	fi
+	# shellcheck disable=SC2016 # expanded by the askpass script, not here
 	printf '#!/bin/sh\n# Prints the PIN for ssh-add -s.\nexec cat "$BENCH_SSH_PIN_FILE"\n' \
 		>"$dir/askpass"
 	chmod 0700 "$dir/askpass"
