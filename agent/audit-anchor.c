@@ -174,7 +174,7 @@ static int checkpoint_locked(struct audit *a, char *msg, size_t msg_len)
 	const EVP_MD *md = NULL;
 	EVP_MD_CTX *copy = NULL;
 	struct audit_record rec;
-	struct peer self;
+	struct caller self;
 	uint8_t digest[32], mdigest[EVP_MAX_MD_SIZE], *sig = NULL;
 	const uint8_t *tbs;
 	char hex[65], text[256], *detail = NULL;

@@ -75,7 +75,7 @@ int audit_write_locked(struct audit *a, const struct audit_record *rec, const ch
 		       int begins, char *msg, size_t msg_len);
 
 /* The agent itself, as the peer of the records it writes on its own. */
-void audit_self_peer(struct peer *p);
+void audit_self_peer(struct caller *p);
 
 /* What the end of the trail file holds (audit-tail.c). */
 enum audit_tail_state { AUDIT_TAIL_EMPTY, AUDIT_TAIL_INTACT, AUDIT_TAIL_DAMAGED };

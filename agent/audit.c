@@ -105,7 +105,7 @@ static const char *key_name(const struct token_key *key)
 static int build_body(const struct audit *a, uint64_t seq, const struct audit_record *rec,
 		      char **out_body, size_t *out_len)
 {
-	const struct peer *peer = rec->peer;
+	const struct caller *peer = rec->peer;
 	char hex[2 * AUDITLOG_MAC_LEN + 1];
 	char *body = NULL;
 	size_t len = 0;
@@ -136,8 +136,22 @@ static int build_body(const struct audit *a, uint64_t seq, const struct audit_re
 	}
 	fputs(",\"status\":", f);
 	put_str(f, p11a_errname(rec->status));
-	fprintf(f, ",\"latency_us\":%llu,\"detail\":%s", (unsigned long long)rec->latency_us,
-		rec->detail != NULL ? rec->detail : "null");
+	fprintf(f, ",\"latency_us\":%llu,\"detail\":", (unsigned long long)rec->latency_us);
+	if (rec->detail != NULL) {
+		fputs(rec->detail, f);
+	} else if (rec->purpose != NULL) {
+		fputs("{\"front\":", f);
+		put_str(f, rec->purpose->front);
+		fputs(",\"login\":", f);
+		put_str(f, rec->purpose->login);
+		fputs(",\"namespace\":", f);
+		put_str(f, rec->purpose->ns);
+		fputs(",\"host_key\":", f);
+		put_str(f, rec->purpose->host_key);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
 	auditlog_hex(a->prev, sizeof(a->prev), hex);
 	fprintf(f, ",\"chain\":\"%s\",\"prev\":\"%s\"",
 		a->key_ref != NULL ? AUDITLOG_CHAIN_KEYED : AUDITLOG_CHAIN_UNKEYED, hex);
@@ -320,7 +334,7 @@ static int open_file(const char *path, char *msg, size_t msg_len)
 	return -1;
 }
 
-void audit_self_peer(struct peer *p)
+void audit_self_peer(struct caller *p)
 {
 	ssize_t n;
 
@@ -397,7 +411,7 @@ static int begin(struct audit *a, unsigned flags, char *msg, size_t msg_len)
 {
 	struct audit_tail t;
 	struct audit_record rec;
-	struct peer self;
+	struct caller self;
 	uint8_t head_mac[AUDITLOG_MAC_LEN] = {0};
 	uint64_t head_seq = 0;
 	char hex[2 * AUDITLOG_MAC_LEN + 1], detail[160];

@@ -14,14 +14,15 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "handlers.h"
+#include "caller.h"
+#include "purpose.h"
 #include "token.h"
 
 struct audit;
 
 /* What happened in one request, as the handlers saw it. */
 struct audit_record {
-	const struct peer *peer;
+	const struct caller *peer;
 	const char *op;		     /* "sign", "decrypt", ... (the protocol table's name) */
 	const struct token_key *key; /* NULL when none was resolved */
 	const char *key_ref;	     /* the reference the client sent, or NULL */
@@ -37,6 +38,12 @@ struct audit_record {
 	 * here: a flat JSON object, written as it is; NULL for requests (null).
 	 */
 	const char *detail;
+	/*
+	 * A front's purpose (the SSH front's login, namespace, bound host
+	 * key): written as the detail {"front":..,"login":..,"namespace":..,
+	 * "host_key":..} when detail is NULL; NULL for the native protocol.
+	 */
+	const struct purpose *purpose;
 };
 
 /* audit_open() flags. */

@@ -16,7 +16,7 @@
 /* Longest key quoted back in "unknown key" messages. */
 #define CONF_MAX_KEY_ECHO 64
 /* How many keys a [key NAME] section knows (rows of conf-key.c's table). */
-#define CONF_N_SECTION_KEYS 6
+#define CONF_N_SECTION_KEYS 9
 
 /* What the file parser carries from line to line. */
 struct conf_parser {

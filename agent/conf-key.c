@@ -191,6 +191,25 @@ out:
 	return ret;
 }
 
+static int set_key_ssh(struct conf_key *k, const char *key, const char *value, char *msg,
+		       size_t msg_len)
+{
+	return conf_parse_bool(key, value, &k->ssh, msg, msg_len);
+}
+
+/* Remote user names are not looked up: they name accounts on other hosts. */
+static int set_key_ssh_logins(struct conf_key *k, const char *key, const char *value, char *msg,
+			      size_t msg_len)
+{
+	return conf_split_list(key, value, &k->ssh_logins, &k->n_ssh_logins, msg, msg_len);
+}
+
+static int set_key_ssh_namespaces(struct conf_key *k, const char *key, const char *value, char *msg,
+				  size_t msg_len)
+{
+	return conf_split_list(key, value, &k->ssh_namespaces, &k->n_ssh_namespaces, msg, msg_len);
+}
+
 /* Keys of a [key NAME] section. */
 /* clang-format off */
 static const struct {
@@ -203,6 +222,9 @@ static const struct {
 	{"allow-groups", set_key_allow_groups},
 	{"allow-ops", set_key_allow_ops},
 	{"allow-algs", set_key_allow_algs},
+	{"ssh", set_key_ssh},
+	{"ssh-logins", set_key_ssh_logins},
+	{"ssh-namespaces", set_key_ssh_namespaces},
 };
 /* clang-format on */
 _Static_assert(sizeof(conf_section_keys) / sizeof(conf_section_keys[0]) == CONF_N_SECTION_KEYS,
@@ -234,6 +256,8 @@ void conf_free_keys(struct conf_key *keys, size_t n)
 		conf_free_list(keys[i].allow_users, keys[i].n_allow_users);
 		conf_free_list(keys[i].allow_groups, keys[i].n_allow_groups);
 		free(keys[i].allow_algs);
+		conf_free_list(keys[i].ssh_logins, keys[i].n_ssh_logins);
+		conf_free_list(keys[i].ssh_namespaces, keys[i].n_ssh_namespaces);
 	}
 	free(keys);
 }
@@ -297,6 +321,7 @@ static int conf_add_section(struct conf_parser *p, const char *name, char *msg, 
 	}
 	k = &cfg->keys[cfg->n_keys];
 	memset(k, 0, sizeof(*k));
+	k->ssh = 1;
 	if ((k->name = strdup(name)) == NULL ||
 	    asprintf(&k->where, "%s:%lu", p->name, p->lineno) < 0) {
 		free(k->name);

@@ -176,6 +176,19 @@ static int set_socket(struct agent_config *cfg, const char *key, const char *val
 	return conf_store(&cfg->socket, key, value, msg, msg_len);
 }
 
+static int set_ssh_socket(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			  size_t msg_len)
+{
+	struct sockaddr_un sa;
+
+	if (strlen(value) >= sizeof(sa.sun_path)) {
+		conf_msg(msg, msg_len, "%s: path longer than %zu bytes", key,
+			 sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	return conf_store(&cfg->ssh_socket, key, value, msg, msg_len);
+}
+
 /* Parses yes, true, 1 / no, false, 0 (any case) into *out. */
 int conf_parse_bool(const char *key, const char *value, int *out, char *msg, size_t msg_len)
 {
@@ -314,6 +327,7 @@ static const struct {
 	{"token", set_token, 0, 0, 0},
 	{"pin-source", set_pin_source, 0, 0, 0},
 	{"socket", set_socket, 0, 0, 0},
+	{"ssh-socket", set_ssh_socket, 0, 0, 0},
 	{"foreground", set_foreground, 0, 0, 0},
 	{"log-level", set_log_level, 0, 0, 0},
 	{"pool-size", CONF_NUM(pool_size, CONF_POOL_MIN, CONF_POOL_MAX)},
@@ -349,7 +363,7 @@ static const size_t conf_strings[] = {
     offsetof(struct agent_config, pin_source),	   offsetof(struct agent_config, socket),
     offsetof(struct agent_config, log_level),	   offsetof(struct agent_config, socket_group),
     offsetof(struct agent_config, audit_file),	   offsetof(struct agent_config, audit_key),
-    offsetof(struct agent_config, audit_sign_key),
+    offsetof(struct agent_config, audit_sign_key), offsetof(struct agent_config, ssh_socket),
 };
 #define CONF_N_STRINGS (sizeof(conf_strings) / sizeof(conf_strings[0]))
 

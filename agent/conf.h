@@ -40,6 +40,7 @@ struct agent_config {
 	char *token;	       /* RFC 7512 token URI */
 	char *pin_source;      /* file:PATH or env:VAR; may be NULL (URI pin-source, or none) */
 	char *socket;	       /* socket path; NULL: the default */
+	char *ssh_socket;      /* ssh-socket: the SSH agent protocol's socket; NULL: none */
 	int foreground;	       /* 1: stay in the foreground, log to stderr */
 	char *log_level;       /* "error", "warn", "info", "debug" */
 	unsigned pool_size;    /* PKCS#11 sessions in the pool (default 8) */
@@ -111,6 +112,13 @@ struct conf_key {
 				 verify); 0 when absent = every operation */
 	uint32_t *allow_algs; /* allow-algs: p11a_alg values; NULL when absent = every alg */
 	size_t n_allow_algs;
+
+	/* The SSH front (issue 12). */
+	int ssh;	   /* ssh: offered on the SSH front (default 1) */
+	char **ssh_logins; /* ssh-logins: remote user names a userauth may carry */
+	size_t n_ssh_logins;
+	char **ssh_namespaces; /* ssh-namespaces: SSHSIG namespaces a signature may be for */
+	size_t n_ssh_namespaces;
 };
 
 /* Sets defaults (all strings NULL, foreground 0, pool_size 8, no keys). */

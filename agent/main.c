@@ -618,7 +618,7 @@ int main(int argc, char **argv)
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;
 	raise_nofile(cfg.max_connections);
-	if (server_open(st.sock, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
+	if (server_open(st.sock, &front_native, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

@@ -38,6 +38,11 @@ struct policy_rule {
 	uint32_t ops;	/* allow-ops; 0: every operation */
 	uint32_t *algs; /* allow-algs; NULL: every algorithm */
 	size_t n_algs;
+	int ssh;       /* ssh: offered on the SSH front */
+	char **logins; /* ssh-logins, as written */
+	size_t n_logins;
+	char **ns; /* ssh-namespaces, as written */
+	size_t n_ns;
 };
 
 struct policy {
@@ -135,12 +140,35 @@ static int policy_resolve_group(const char *name, gid_t *out_gid)
 	return rc;
 }
 
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Copies the n names of from into *out. */
+static int copy_names(char *const *from, size_t n, char ***out)
+{
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (((*out)[i] = strdup(from[i])) == NULL)
+			return -1;
+	return 0;
+}
+
 static void policy_rule_clear(struct policy_rule *r)
 {
 	free(r->name);
 	free(r->uids);
 	free(r->gids);
 	free(r->algs);
+	free_names(r->logins, r->n_logins);
+	free_names(r->ns, r->n_ns);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -181,6 +209,13 @@ static int policy_rule_init(struct policy_rule *r, const struct conf_key *k, cha
 	if (k->n_allow_algs > 0)
 		memcpy(r->algs, k->allow_algs, k->n_allow_algs * sizeof(uint32_t));
 	r->n_algs = k->n_allow_algs;
+	r->ssh = k->ssh;
+	if (copy_names(k->ssh_logins, k->n_ssh_logins, &r->logins) != 0)
+		goto nomem;
+	r->n_logins = k->n_ssh_logins;
+	if (copy_names(k->ssh_namespaces, k->n_ssh_namespaces, &r->ns) != 0)
+		goto nomem;
+	r->n_ns = k->n_ssh_namespaces;
 	return P11A_OK;
 nomem:
 	policy_msg(msg, msg_len, "out of memory");
@@ -261,7 +296,7 @@ static const char *policy_key_name(const struct token_key *key)
 	return key->uri != NULL ? key->uri : "?";
 }
 
-static int policy_in_groups(const struct policy_rule *r, const struct peer *peer)
+static int policy_in_groups(const struct policy_rule *r, const struct caller *peer)
 {
 	size_t i;
 	int j;
@@ -269,7 +304,7 @@ static int policy_in_groups(const struct policy_rule *r, const struct peer *peer
 	for (i = 0; i < r->n_gids; i++) {
 		if (r->gids[i] == (gid_t)peer->gid)
 			return 1;
-		for (j = 0; j < peer->n_groups && j < PEER_MAX_GROUPS; j++)
+		for (j = 0; j < peer->n_groups && j < CALLER_MAX_GROUPS; j++)
 			if (r->gids[i] == (gid_t)peer->groups[j])
 				return 1;
 	}
@@ -281,7 +316,7 @@ static int policy_in_groups(const struct policy_rule *r, const struct peer *peer
  * defaults)? P11A_OK or P11A_ERR_DENIED with the rule that refused.
  */
 static int policy_check_who(const struct policy *p, const struct policy_rule *r,
-			    const struct peer *peer, const struct token_key *key, char *msg,
+			    const struct caller *peer, const struct token_key *key, char *msg,
 			    size_t msg_len)
 {
 	uid_t agent_uid = p != NULL ? p->agent_uid : geteuid();
@@ -352,8 +387,59 @@ static int policy_alg_listed(const struct policy_rule *r, uint32_t alg)
 	return 0;
 }
 
-int policy_check(const struct policy *p, const struct peer *peer, const struct token_key *key,
-		 uint32_t op, p11a_alg alg, char *msg, size_t msg_len)
+static int policy_name_listed(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (name != NULL && strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * What the SSH front may sign with r's key: with ssh-logins or
+ * ssh-namespaces, only userauth requests and SSHSIG blobs they name.
+ */
+static int policy_check_purpose(const struct policy_rule *r, const struct purpose *purpose,
+				char *msg, size_t msg_len)
+{
+	if (!r->ssh) {
+		policy_msg(msg, msg_len, "[key %s] is not offered on the SSH front (ssh = no)",
+			   r->name);
+		return P11A_ERR_DENIED;
+	}
+	if (r->n_logins == 0 && r->n_ns == 0)
+		return P11A_OK;
+	switch (purpose->kind) {
+	case PURPOSE_LOGIN:
+		if (policy_name_listed(r->logins, r->n_logins, purpose->login))
+			return P11A_OK;
+		policy_msg(msg, msg_len,
+			   r->n_logins > 0 ? "login '%s' is not in ssh-logins of [key %s]"
+					   : "[key %s] signs no logins: it has ssh-namespaces only",
+			   r->n_logins > 0 ? purpose->login : r->name, r->name);
+		return P11A_ERR_DENIED;
+	case PURPOSE_SSHSIG:
+		if (policy_name_listed(r->ns, r->n_ns, purpose->ns))
+			return P11A_OK;
+		policy_msg(msg, msg_len,
+			   r->n_ns > 0 ? "namespace '%s' is not in ssh-namespaces of [key %s]"
+				       : "[key %s] signs no SSHSIG data: it has ssh-logins only",
+			   r->n_ns > 0 ? purpose->ns : r->name, r->name);
+		return P11A_ERR_DENIED;
+	default:
+		policy_msg(msg, msg_len,
+			   "[key %s] signs only %s%s%s: the data is neither an SSH login nor an "
+			   "SSHSIG signature",
+			   r->name, r->n_logins > 0 ? "logins (ssh-logins)" : "",
+			   r->n_logins > 0 && r->n_ns > 0 ? " and " : "",
+			   r->n_ns > 0 ? "SSHSIG namespaces (ssh-namespaces)" : "");
+		return P11A_ERR_DENIED;
+	}
+}
+
+int policy_check(const struct policy *p, const struct caller *peer, const struct token_key *key,
+		 uint32_t op, p11a_alg alg, const struct purpose *purpose, char *msg,
+		 size_t msg_len)
 {
 	const struct policy_rule *r;
 	const struct p11a_alg_info *ai;
@@ -379,7 +465,28 @@ int policy_check(const struct policy *p, const struct peer *peer, const struct t
 			   ai != NULL ? ai->name : "(none)", r->name);
 		return P11A_ERR_DENIED;
 	}
+	if (purpose != NULL)
+		return policy_check_purpose(r, purpose, msg, msg_len);
 	return P11A_OK;
+}
+
+static int policy_some_alg(const struct policy_rule *r, const struct token_key *key, uint32_t ops);
+
+int policy_offered(const struct policy *p, const struct caller *peer, const struct token_key *key,
+		   const struct purpose *purpose)
+{
+	const struct policy_rule *r;
+
+	(void)purpose; /* one front with a purpose so far: SSH */
+	if (peer == NULL || key == NULL || !(key->ops & P11A_OP_SIGN))
+		return 0;
+	r = policy_find(p, key);
+	if (policy_check_who(p, r, peer, key, NULL, 0) != P11A_OK)
+		return 0;
+	if (r == NULL)
+		return 1;
+	return r->ssh && (r->ops == 0 || (r->ops & P11A_OP_SIGN)) &&
+	       policy_some_alg(r, key, P11A_OP_SIGN);
 }
 
 /*
@@ -403,7 +510,7 @@ static int policy_some_alg(const struct policy_rule *r, const struct token_key *
 	return 0;
 }
 
-int policy_visible(const struct policy *p, const struct peer *peer, const struct token_key *key)
+int policy_visible(const struct policy *p, const struct caller *peer, const struct token_key *key)
 {
 	const struct policy_rule *r;
 	uid_t agent_uid = p != NULL ? p->agent_uid : geteuid();

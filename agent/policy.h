@@ -17,7 +17,8 @@
 #include <sys/types.h>
 
 #include "conf.h"
-#include "handlers.h"
+#include "caller.h"
+#include "purpose.h"
 #include "token.h"
 
 struct policy;
@@ -33,15 +34,27 @@ int policy_new(const struct agent_config *cfg, const struct token *tok, uid_t ag
 void policy_free(struct policy *p);
 
 /*
- * May peer use key for op (P11A_OP_*) with alg? P11A_OK, or
- * P11A_ERR_DENIED with a message saying which rule refused ("uid 1001 is not
- * in allow-users of [key build-signer]"). A NULL policy allows only the
- * agent's own uid (geteuid()) and root.
+ * May peer use key for op (P11A_OP_*) with alg, for purpose (NULL: the
+ * native protocol)? P11A_OK, or P11A_ERR_DENIED with a message saying which
+ * rule refused ("uid 1001 is not in allow-users of [key build-signer]"). A
+ * NULL policy allows only the agent's own uid (geteuid()) and root.
+ *
+ * On the SSH front (purpose->front "ssh"), a key with ssh = no is refused;
+ * a key with ssh-logins or ssh-namespaces signs only a userauth request for
+ * one of those logins, or an SSHSIG blob of one of those namespaces.
  */
-int policy_check(const struct policy *p, const struct peer *peer, const struct token_key *key,
-		 uint32_t op, p11a_alg alg, char *msg, size_t msg_len);
+int policy_check(const struct policy *p, const struct caller *peer, const struct token_key *key,
+		 uint32_t op, p11a_alg alg, const struct purpose *purpose, char *msg,
+		 size_t msg_len);
+
+/*
+ * Is key offered to peer on purpose's front at all: may it sign with it
+ * there, for some purpose (ssh = yes, allow-ops has sign)? 1 or 0.
+ */
+int policy_offered(const struct policy *p, const struct caller *peer, const struct token_key *key,
+		   const struct purpose *purpose);
 
 /* Does peer see key in LIST (and may it read its public key)? 1 or 0. */
-int policy_visible(const struct policy *p, const struct peer *peer, const struct token_key *key);
+int policy_visible(const struct policy *p, const struct caller *peer, const struct token_key *key);
 
 #endif

@@ -36,7 +36,7 @@ struct ratelimit {
 	unsigned per_sec;
 	int self_uid;
 	struct audit *audit;
-	struct peer self; /* the agent, as the peer of its summary records */
+	struct caller self; /* the agent, as the peer of its summary records */
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* a summary became pending, or stop */
 	pthread_t thread;

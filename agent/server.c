@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "busypoll.h"
-#include "handlers.h"
+#include "front.h"
 #include "log.h"
 #include "proto.h"
 #include "quota.h"
@@ -50,14 +50,25 @@
 
 struct conn {
 	struct server *srv;
+	const struct front *front;
 	int fd;
-	struct peer peer;
+	struct caller peer;
+	void *state; /* the front's per-connection state */
 	struct conn *next, *prev;
 };
 
-struct server {
+/* A listening socket and the front that serves it. */
+struct listener {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
+	const struct front *front;
+};
+
+struct server {
+	struct listener ls[SERVER_MAX_SOCKETS];
+	size_t n_ls;
+	int has_group; /* socket-group: every socket is made for gid */
+	gid_t gid;
 	int stop_pipe[2];	   /* SERVER_CTL_* bytes from the signal handlers */
 	struct server_options opt; /* socket_group NULL: only server_open uses it */
 	struct agent_ctx *ctx;
@@ -269,57 +280,84 @@ static void set_options(struct server *srv, const struct server_options *opt)
 		srv->opt.max_request_mem_uid = SERVER_MIN_MEMORY;
 }
 
-int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
-		char *msg, size_t msg_len)
+int server_listen(struct server *srv, const char *path, const struct front *front, char *msg,
+		  size_t msg_len)
 {
-	struct server *srv;
+	struct listener *l;
 	struct sockaddr_un sun;
-	const char *group = opt != NULL ? opt->socket_group : NULL;
-	gid_t gid = (gid_t)-1;
-	int r = P11A_ERR_INTERNAL, bound = 0;
+	int r = P11A_ERR_INTERNAL;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
-		return P11A_ERR_NOMEM;
-	srv->fd = srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->idle, NULL);
-	set_options(srv, opt);
+	if (srv->n_ls >= SERVER_MAX_SOCKETS) {
+		snprintf(msg, msg_len, "at most %d sockets", SERVER_MAX_SOCKETS);
+		return P11A_ERR_INTERNAL;
+	}
+	l = &srv->ls[srv->n_ls];
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(msg, msg_len, "socket path is longer than %zu bytes: %s",
 			 sizeof(sun.sun_path) - 1, path);
-		goto out;
+		return P11A_ERR_INTERNAL;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
-	if ((group != NULL && (r = find_group(group, &gid, msg, msg_len)) != P11A_OK) ||
-	    (r = make_dir(path, group != NULL, gid, msg, msg_len)) != P11A_OK ||
+	if ((r = make_dir(path, srv->has_group, srv->gid, msg, msg_len)) != P11A_OK ||
 	    (r = clear_stale(&sun, msg, msg_len)) != P11A_OK)
-		goto out;
+		return r;
 	r = P11A_ERR_INTERNAL;
-	if ((srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	if ((l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(msg, msg_len, "socket: %s", strerror(errno));
-		goto out;
+		return r;
 	}
-	if ((r = bind_socket(srv->fd, &sun, group != NULL, gid, msg, msg_len)) != P11A_OK)
-		goto out;
-	bound = 1;
+	if ((r = bind_socket(l->fd, &sun, srv->has_group, srv->gid, msg, msg_len)) != P11A_OK)
+		goto fail;
 	r = P11A_ERR_INTERNAL;
-	if (listen(srv->fd, 128) != 0 || pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (listen(l->fd, 128) != 0) {
 		snprintf(msg, msg_len, "cannot listen on %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	l->front = front;
+	srv->n_ls++;
+	return P11A_OK;
+fail:
+	close(l->fd);
+	l->fd = -1;
+	return r;
+}
+
+int server_open(const char *path, const struct front *front, const struct server_options *opt,
+		struct server **out_srv, char *msg, size_t msg_len)
+{
+	struct server *srv;
+	const char *group = opt != NULL ? opt->socket_group : NULL;
+	int r = P11A_ERR_INTERNAL;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return P11A_ERR_NOMEM;
+	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
+	for (size_t i = 0; i < SERVER_MAX_SOCKETS; i++)
+		srv->ls[i].fd = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->idle, NULL);
+	set_options(srv, opt);
+	if (group != NULL) {
+		if ((r = find_group(group, &srv->gid, msg, msg_len)) != P11A_OK)
+			goto out;
+		srv->has_group = 1;
+	}
+	if ((r = server_listen(srv, path, front, msg, msg_len)) != P11A_OK)
+		goto out;
+	r = P11A_ERR_INTERNAL;
+	if (pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		snprintf(msg, msg_len, "cannot make the control pipe: %s", strerror(errno));
 		goto out;
 	}
 	*out_srv = srv;
 	srv = NULL;
 	r = P11A_OK;
 out:
-	if (srv != NULL) {
-		if (bound)
-			unlink(path);
-		srv->path[0] = '\0';
-		server_close(srv);
-	}
+	server_close(srv);
 	return r;
 }
 
@@ -343,14 +381,24 @@ void server_hup(struct server *srv)
 	ctl(srv, SERVER_CTL_HUP);
 }
 
+/* Closes every listening socket and removes it. */
+static void close_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->n_ls; i++) {
+		if (srv->ls[i].fd >= 0)
+			close(srv->ls[i].fd);
+		srv->ls[i].fd = -1;
+		if (srv->ls[i].path[0] != '\0')
+			unlink(srv->ls[i].path);
+		srv->ls[i].path[0] = '\0';
+	}
+}
+
 void server_close(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	if (srv->fd >= 0)
-		close(srv->fd);
-	if (srv->path[0] != '\0')
-		unlink(srv->path);
+	close_listeners(srv);
 	if (srv->stop_pipe[0] >= 0)
 		close(srv->stop_pipe[0]);
 	if (srv->stop_pipe[1] >= 0)
@@ -550,15 +598,12 @@ static int write_full(int fd, const uint8_t *p, size_t len, int64_t deadline_ms)
  * Tells a client that is about to be dropped why, in one error frame with
  * opcode 0 and request id 0 (PROTOCOL.md), without waiting for it.
  */
-static void refuse(int fd, int code, const char *why)
+static void refuse(const struct front *front, int fd, int code, const char *why)
 {
-	struct proto_msg rep = {.op = 0, .id = 0, .status = (uint32_t)code, .n = 1};
 	struct buf *b = buf_new(0);
-
 	uint8_t sink[4096];
 
-	rep.f[0] = proto_cstr(why);
-	if (b != NULL && proto_encode_reply(b, &rep) == P11A_OK)
+	if (b != NULL && front->refusal(b, code, why) == 0)
 		(void)send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL | MSG_DONTWAIT);
 	buf_free(b);
 	/*
@@ -616,23 +661,8 @@ static int hold_body(struct conn *c, size_t *held, size_t len, int64_t deadline_
 	memory_full(c, which, now_held, why, sizeof(why));
 	log_info("uid %d pid %d: request of %zu bytes refused, connection closed: %s", c->peer.uid,
 		 c->peer.pid, len, why);
-	refuse(c->fd, P11A_ERR_BUSY, why);
+	refuse(c->front, c->fd, P11A_ERR_BUSY, why);
 	return -1;
-}
-
-/* Replaces the reply frame in out with an error reply of code to the same request. */
-static int replace_reply(struct buf *out, int code, const char *why)
-{
-	struct proto_msg rep = {.status = (uint32_t)code, .n = 1};
-	struct buf view;
-
-	buf_view(&view, buf_data(out), buf_len(out));
-	if (buf_skip(&view, 4) != P11A_OK || buf_get_u8(&view, &rep.op) != P11A_OK ||
-	    buf_get_u32(&view, &rep.id) != P11A_OK)
-		return -1;
-	buf_reset(out); /* wiped: it may hold a session key */
-	rep.f[0] = proto_cstr(why);
-	return proto_encode_reply(out, &rep) == P11A_OK ? 0 : -1;
 }
 
 /*
@@ -664,7 +694,7 @@ static int hold_reply(struct conn *c, size_t *held, struct buf *out)
 	memory_full(c, which, now_held, why, sizeof(why));
 	log_info("uid %d pid %d: reply of %zu bytes dropped: %s", c->peer.uid, c->peer.pid, len,
 		 why);
-	return replace_reply(out, P11A_ERR_BUSY, why);
+	return c->front->replace_reply(out, P11A_ERR_BUSY, why);
 }
 
 /*
@@ -698,6 +728,8 @@ static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
 	const struct server_options *opt = &c->srv->opt;
+	uint32_t max_frame =
+	    opt->max_frame < c->front->max_frame ? opt->max_frame : c->front->max_frame;
 	struct buf *out = buf_new(0);
 	struct reader rd = {.fd = c->fd};
 	uint8_t *body = NULL, *big = NULL;
@@ -729,17 +761,16 @@ static void *conn_main(void *arg)
 		if (fill(&rd, 4, deadline) != 0)
 			break;
 		len = proto_frame_len(rd.in);
-		if (len > opt->max_frame || len < PROTO_MIN_BODY) {
+		if (len > max_frame || len < c->front->min_frame) {
 			char why[80];
 
 			/* Checked before anything is allocated; the stream cannot resync. */
 			log_info("uid %d pid %d: frame of %u bytes refused, connection closed",
 				 c->peer.uid, c->peer.pid, len);
 			snprintf(why, sizeof(why), "frame length out of range: %u to %u bytes",
-				 (unsigned)PROTO_MIN_BODY, opt->max_frame);
-			refuse(c->fd,
-			       len > opt->max_frame ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST,
-			       why);
+				 (unsigned)c->front->min_frame, max_frame);
+			refuse(c->front, c->fd,
+			       len > max_frame ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST, why);
 			partial = 0;
 			break;
 		}
@@ -758,7 +789,7 @@ static void *conn_main(void *arg)
 		}
 		partial = 0;
 		buf_reset(out);
-		if (handlers_dispatch(c->srv->ctx, &c->peer, body, len, out) != 0)
+		if (c->front->dispatch(c->srv->ctx, &c->peer, c->state, body, len, out) != 0)
 			break;
 		if (big != NULL) {
 			secret_wipe(big, len);
@@ -796,18 +827,19 @@ static void *conn_main(void *arg)
 	/* Unlink first: once closed, the fd number may be reused by anyone. */
 	conn_unlink(c);
 	close(c->fd);
+	free(c->state);
 	free(c);
 	return NULL;
 }
 
 /*
  * The peer's supplementary groups (SO_PEERGROUPS, Linux 4.13), at most
- * PEER_MAX_GROUPS of them; none where the kernel cannot say.
+ * CALLER_MAX_GROUPS of them; none where the kernel cannot say.
  */
-static void peer_groups(int fd, struct peer *peer)
+static void peer_groups(int fd, struct caller *peer)
 {
 #ifdef SO_PEERGROUPS
-	gid_t small[PEER_MAX_GROUPS], *g = small;
+	gid_t small[CALLER_MAX_GROUPS], *g = small;
 	socklen_t len = sizeof(small);
 	int n;
 
@@ -819,10 +851,10 @@ static void peer_groups(int fd, struct peer *peer)
 			goto out;
 	}
 	n = (int)(len / sizeof(gid_t));
-	if (n > PEER_MAX_GROUPS) {
+	if (n > CALLER_MAX_GROUPS) {
 		log_info("pid %d is in %d groups: only the first %d are considered", peer->pid, n,
-			 PEER_MAX_GROUPS);
-		n = PEER_MAX_GROUPS;
+			 CALLER_MAX_GROUPS);
+		n = CALLER_MAX_GROUPS;
 	}
 	for (int i = 0; i < n; i++)
 		peer->groups[i] = (unsigned)g[i];
@@ -841,7 +873,7 @@ out:
  * be gone or reused). Left "" when /proc does not tell (another user's
  * process, unless the agent is root). A long path is cut, NUL-terminated.
  */
-static void peer_exe(struct peer *peer)
+static void peer_exe(struct caller *peer)
 {
 	char proc[64];
 	ssize_t n;
@@ -873,7 +905,7 @@ static int start_thread(struct conn *c)
 	return rc;
 }
 
-static void accept_one(struct server *srv)
+static void accept_one(struct server *srv, const struct listener *l)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
@@ -882,7 +914,7 @@ static void accept_one(struct server *srv)
 	unsigned report = 0;
 	int fd, rc;
 
-	if ((fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+	if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
 			log_warn("accept: %s", strerror(errno));
 		if (errno == EMFILE || errno == ENFILE)
@@ -894,9 +926,11 @@ static void accept_one(struct server *srv)
 		goto out;
 	}
 	/* Any peer that can open the socket is served: the policy decides per key. */
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (l->front->state_size > 0 && (c->state = calloc(1, l->front->state_size)) == NULL))
 		goto out;
 	c->srv = srv;
+	c->front = l->front;
 	c->fd = fd;
 	c->peer.uid = (int)cred.uid;
 	c->peer.gid = (int)cred.gid;
@@ -914,7 +948,7 @@ static void accept_one(struct server *srv)
 				 c->peer.uid, srv->opt.max_conns_per_uid);
 		else
 			snprintf(why, sizeof(why), "agent out of memory; try again later");
-		refuse(fd, P11A_ERR_BUSY, why);
+		refuse(l->front, fd, P11A_ERR_BUSY, why);
 		goto out;
 	}
 	pthread_mutex_lock(&srv->lock);
@@ -923,7 +957,7 @@ static void accept_one(struct server *srv)
 		quota_conn_put(srv->quota, c->peer.uid);
 		log_warn("uid %d pid %d: %u connections already open, refused", (int)cred.uid,
 			 (int)cred.pid, srv->opt.max_connections);
-		refuse(fd, P11A_ERR_BUSY, "too many connections; try again later");
+		refuse(l->front, fd, P11A_ERR_BUSY, "too many connections; try again later");
 		goto out;
 	}
 	c->next = srv->conns;
@@ -940,10 +974,12 @@ static void accept_one(struct server *srv)
 	if ((rc = start_thread(c)) == 0)
 		return; /* the thread owns c and fd now */
 	log_warn("cannot start a connection thread: %s", strerror(rc));
-	refuse(fd, P11A_ERR_BUSY, "agent out of threads; try again later");
+	refuse(l->front, fd, P11A_ERR_BUSY, "agent out of threads; try again later");
 	conn_unlink(c);
 out:
 	close(fd);
+	if (c != NULL)
+		free(c->state);
 	free(c);
 }
 
@@ -1010,32 +1046,33 @@ int server_run(struct server *srv, struct agent_ctx *ctx)
 	    .bytes_per_uid = srv->opt.max_request_mem_uid,
 	    .self_uid = (int)geteuid(),
 	};
-	struct pollfd pfd[2];
+	struct pollfd pfd[SERVER_MAX_SOCKETS + 1];
+	size_t n = srv->n_ls;
 
 	if (srv->quota == NULL && quota_new(&lim, &srv->quota) != P11A_OK) {
 		log_error("out of memory");
 		return P11A_ERR_NOMEM;
 	}
 	srv->ctx = ctx;
-	pfd[0].fd = srv->fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = srv->stop_pipe[0];
-	pfd[1].events = POLLIN;
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = srv->ls[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	pfd[n].fd = srv->stop_pipe[0];
+	pfd[n].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, n + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[1].revents && read_ctl(srv))
+		if (pfd[n].revents && read_ctl(srv))
 			break;
-		if (pfd[0].revents & POLLIN)
-			accept_one(srv);
+		for (size_t i = 0; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(srv, &srv->ls[i]);
 	}
-	close(srv->fd);
-	srv->fd = -1;
-	unlink(srv->path);
-	srv->path[0] = '\0';
+	close_listeners(srv);
 	return drain(srv) == 0 ? P11A_OK : P11A_ERR_BUSY;
 }

@@ -1,5 +1,6 @@
 /*
- * server: the Unix socket, the accept loop and one thread per connection.
+ * server: the Unix sockets, the accept loop and one thread per connection.
+ * Each socket is bound to a front (front.h), which reads its frames.
  * A stalled client holds only its own thread; requests share the token's
  * bounded session pool.
  *
@@ -8,7 +9,7 @@
 #ifndef P11AGENT_SERVER_H
 #define P11AGENT_SERVER_H
 
-#include "handlers.h"
+#include "front.h"
 
 struct server;
 
@@ -42,14 +43,23 @@ struct server_options {
 	void *hup_arg;
 };
 
+/* Most sockets one server listens on. */
+#define SERVER_MAX_SOCKETS 4
+
 /*
- * Creates the socket at path (mode 0600, or 0660 for opt->socket_group),
- * creating its directory mode 0700 (0710 for the group) when missing. Refuses
- * to replace a live socket; removes a stale one. opt may be NULL (defaults);
- * it is copied (socket_group is not used after the call).
+ * Creates the socket at path for front (mode 0600, or 0660 for
+ * opt->socket_group), creating its directory mode 0700 (0710 for the group)
+ * when missing. Refuses to replace a live socket; removes a stale one. opt
+ * may be NULL (defaults); it is copied.
  */
-int server_open(const char *path, const struct server_options *opt, struct server **out_srv,
-		char *msg, size_t msg_len);
+int server_open(const char *path, const struct front *front, const struct server_options *opt,
+		struct server **out_srv, char *msg, size_t msg_len);
+/*
+ * Adds a socket at path for front, made as server_open() makes its first,
+ * with the same options, limits and timeouts. Before server_run().
+ */
+int server_listen(struct server *srv, const char *path, const struct front *front, char *msg,
+		  size_t msg_len);
 /*
  * Serves until server_stop() (from a signal handler) is called. ctx outlives
  * the call. Returns P11A_OK once every connection has ended; P11A_ERR_BUSY

@@ -1,6 +1,7 @@
 /*
- * token-impl: what token.c (module, sessions, signing) and kex.c (decrypt,
- * unwrap, derive) share. Not for other modules: they use token.h.
+ * token-impl: what token.c (module, sessions, signing), token-decrypt.c
+ * (decrypt, unwrap), token-derive.c (ECDH), token-slot.c and token-recovery.c
+ * share. Not for other modules: they use token.h.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -69,8 +70,8 @@ struct token {
 	/* HMAC mechanisms: key sizes in bytes the token accepts (C_GetMechanismInfo). */
 	CK_ULONG hmac_min[M_COUNT], hmac_max[M_COUNT];
 	/*
-	 * CKM_RSA_PKCS_OAEP hashes the token takes (kex_probe): bit i for the
-	 * i-th OAEP algorithm of kex.c, without a label and with one.
+	 * CKM_RSA_PKCS_OAEP hashes the token takes (token_decrypt_probe): bit i for the
+	 * i-th OAEP algorithm of token-decrypt.c, without a label and with one.
 	 */
 	unsigned oaep_native, oaep_native_label;
 	/*
@@ -83,14 +84,14 @@ struct token {
 	unsigned char *refused; /* per key: 1 when it changed or went at a re-initialisation */
 	struct pool *pool;	/* NULL while the token is away */
 
-	/* What finding the token again takes (slot.c). */
+	/* What finding the token again takes (token-slot.c, token-recovery.c). */
 	char *uri;	    /* the token URI, or NULL */
 	char *pin_source;   /* where the PIN came from, for messages, or NULL */
 	struct secret *pin; /* the user PIN, kept (mlocked) to log in again; NULL: no login */
 	size_t pool_size;
 
 	/*
-	 * Recovery (slot.c). Requests hold use for reading while they touch
+	 * Recovery (token-recovery.c). Requests hold use for reading while they touch
 	 * the module; a re-initialisation holds it for writing (writers
 	 * first), so it waits for requests in flight. state and gen change
 	 * only under the write lock.
@@ -108,21 +109,21 @@ struct token {
 };
 
 /*
- * slot.c: finds the one slot whose token matches uri_str (NULL: any, but
+ * token-slot.c: finds the one slot whose token matches uri_str (NULL: any, but
  * only one may match). On failure msg lists the tokens seen.
  */
 int token_select_slot(CK_FUNCTION_LIST *f, const char *uri_str, CK_SLOT_ID *out_slot,
 		      CK_TOKEN_INFO *out_ti, char *msg, size_t msg_len);
 
 /*
- * slot.c: logs the user in on the login session with tok->pin, once. A wrong
+ * token-slot.c: logs the user in on the login session with tok->pin, once. A wrong
  * or locked PIN is never tried again: P11A_ERR_TOKEN with a message naming
  * the pin source.
  */
 int token_login(struct token *tok, char *msg, size_t msg_len);
 
 /*
- * slot.c: fault recovery. Each operation runs as
+ * token-recovery.c: fault recovery. Each operation runs as
  *
  *	struct token_try t = TOKEN_TRY_INIT;
  *	for (;;) {
@@ -228,13 +229,23 @@ int token_tmpkey_error(CK_RV rv, const struct token_key *key, enum token_blame b
 		       const char *data_msg, char *msg, size_t msg_len);
 
 /*
- * kex.c: learns which OAEP hashes the token does natively (C_DecryptInit
+ * token-decrypt.c: learns which OAEP hashes the token does natively (C_DecryptInit
  * with each on an RSA key that may decrypt). Called once by token_open().
  */
-void kex_probe(struct token *tok);
+void token_decrypt_probe(struct token *tok);
 
-/* kex.c: does the token, or the agent over raw RSA, serve the key-transport alg for key? */
-int kex_alg_served(const struct token *tok, const struct token_key *key,
-		   const struct p11a_alg_info *info);
+/*
+ * token-decrypt.c: does the token, or the agent over raw RSA, serve the
+ * key-transport alg for key?
+ */
+int token_decrypt_alg_served(const struct token *tok, const struct token_key *key,
+			     const struct p11a_alg_info *info);
+/*
+ * token-decrypt.c: the checks every key-transport operation (op: decrypt,
+ * unwrap, derive) makes before the token is called: the key's type and
+ * CKA_ flag, the algorithm, the token's mechanism. P11A_OK or an error with msg.
+ */
+int token_kex_check(const struct token *tok, const struct token_key *key, p11a_alg alg, uint32_t op,
+		    char *msg, size_t msg_len);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * token: loads the PKCS#11 module, selects the token, logs in, keeps a pool
- * of sessions and signs with the indexed keys (keyindex.c). Decrypt, unwrap
- * and derive are in kex.c.
+ * of sessions and signs with the indexed keys (keyindex.c). Decrypt and unwrap
+ * are in token-decrypt.c, ECDH in token-derive.c, finding the slot and
+ * logging in in token-slot.c, fault recovery in token-recovery.c.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -37,7 +38,7 @@ const struct token_mech token_mechs[M_COUNT] = {
     [M_ECDH] = {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE"},
 };
 
-/* How each signing algorithm runs on the token (kex.c has the others). */
+/* How each signing algorithm runs on the token (token-decrypt.c has the others). */
 static const struct alg_mech {
 	p11a_alg alg;
 	unsigned mech;		      /* index in mechs[] */
@@ -164,7 +165,7 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	if ((ret = pool_new(tok->f, tok->slot, tok->pool_size, &tok->pool, msg, msg_len)) !=
 	    P11A_OK)
 		goto out;
-	kex_probe(tok);
+	token_decrypt_probe(tok);
 	tok->state = TOKEN_UP;
 
 	*out_tok = tok;
@@ -296,7 +297,7 @@ size_t token_key_algs(const struct token *tok, const struct token_key *key, p11a
 
 	for (i = 0; (info = p11a_alg_at(i)) != NULL && n < max; i++) {
 		if ((am = alg_mech_for(info->alg)) == NULL) {
-			if (kex_alg_served(tok, key, info))
+			if (token_decrypt_alg_served(tok, key, info))
 				out[n++] = info->alg;
 			continue;
 		}

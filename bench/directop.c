@@ -1,6 +1,6 @@
 /*
  * directop: the direct path's operations, each as the agent's token layer
- * runs the same request (agent/token.c, agent/kex.c, agent/tmpkey.c):
+ * runs the same request (agent/token.c, agent/token-decrypt.c, agent/tmpkey.c):
  * C_SignInit and C_Sign with the same mechanism and parameters; C_Decrypt
  * with CKM_RSA_PKCS_OAEP, or with CKM_RSA_X_509 and OAEP decoded here when
  * the token lacks the hash; C_UnwrapKey into the same session-object
@@ -76,7 +76,7 @@ static void set_mech(struct direct *d, const struct alg_mech *am, int software)
 		d->mech.pParameter = &d->params.pss;
 		d->mech.ulParameterLen = sizeof(d->params.pss);
 	} else if (am->mech == CKM_RSA_PKCS_OAEP) {
-		/* No label: the agent's parameters for a request without one (kex.c). */
+		/* No label: the agent's parameters for a request without one (token-decrypt.c). */
 		d->params.oaep.hashAlg = am->hash;
 		d->params.oaep.mgf = am->mgf;
 		d->params.oaep.source = CKZ_DATA_SPECIFIED;
@@ -253,7 +253,7 @@ int direct_prepare(struct direct *d, int *out_software, char *msg, size_t msg_le
 		return 0;
 	}
 	/*
-	 * As the agent's probe (kex.c): the token's own OAEP when a round trip
+	 * As the agent's probe (token-decrypt.c): the token's own OAEP when a round trip
 	 * comes out right, else raw RSA here and OAEP decoding in software.
 	 */
 	if (try_plan(d, am, 0, native_msg, sizeof(native_msg)) == 0)

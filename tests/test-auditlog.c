@@ -84,7 +84,7 @@ static struct audit *open_trail(const char *path)
 /* Writes one sign record; ref is what the client sent. */
 static void write_sign(struct audit *a, const char *ref, int status)
 {
-	struct peer peer;
+	struct caller peer;
 	struct audit_record rec;
 
 	memset(&peer, 0, sizeof(peer));
@@ -503,7 +503,7 @@ static void test_gone_file(void **state)
 {
 	struct fixture *fx = *state;
 	struct audit_record rec;
-	struct peer peer;
+	struct caller peer;
 	struct audit *a = open_trail(fx->path);
 
 	memset(&peer, 0, sizeof(peer));

@@ -22,13 +22,15 @@
 
 /* The keys "unknown key" messages list, in table order. */
 #define GLOBAL_KEYS                                                                                \
-	"module, token, pin-source, socket, foreground, log-level, pool-size, socket-group, "      \
+	"module, token, pin-source, socket, ssh-socket, foreground, log-level, pool-size, "        \
+	"socket-group, "                                                                           \
 	"allow-root, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
 	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
 	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
 	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
 #define SECTION_KEYS                                                                               \
-	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops or allow-algs"
+	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops, allow-algs, ssh, "    \
+	"ssh-logins or ssh-namespaces"
 
 /* Loads text (a C string) under the name "t.conf"; the message goes to msg. */
 static int load(struct agent_config *cfg, const char *text, char *msg, size_t msg_len)

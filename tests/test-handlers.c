@@ -18,7 +18,7 @@
 #include "buf.h"
 #include "p11agent.h"
 #include "proto.h"
-#include "../agent/handlers.h"
+#include "../agent/front.h"
 
 /* One reply, as read from the frame. */
 struct reply {
@@ -57,7 +57,7 @@ static size_t build(uint8_t *body, size_t body_max, uint8_t op, uint32_t id, siz
  * Dispatches body with no token; expects 0 and exactly one reply frame
  * appended to out, which is read into *rep.
  */
-static void dispatch(struct peer *peer, const uint8_t *body, size_t len, struct reply *rep)
+static void dispatch(struct caller *peer, const uint8_t *body, size_t len, struct reply *rep)
 {
 	struct buf *out = buf_new(0);
 	struct buf r;
@@ -93,7 +93,7 @@ static void dispatch(struct peer *peer, const uint8_t *body, size_t len, struct 
 }
 
 /* Sends a request of opcode op and expects status back, with the same op and id. */
-static void expect_status(struct peer *peer, uint8_t op, uint32_t id, size_t n,
+static void expect_status(struct caller *peer, uint8_t op, uint32_t id, size_t n,
 			  const struct proto_field *f, uint32_t status, struct reply *rep)
 {
 	uint8_t body[8192];
@@ -107,7 +107,7 @@ static void expect_status(struct peer *peer, uint8_t op, uint32_t id, size_t n,
 			 rep->msg, p11a_errname((int)status));
 }
 
-static void hello(struct peer *peer)
+static void hello(struct caller *peer)
 {
 	struct proto_field f = proto_u32(P11A_PROTOCOL_VERSION);
 	struct reply rep;
@@ -168,7 +168,7 @@ static size_t sample(uint8_t op, struct proto_field *f)
 
 static void test_before_hello(void **state)
 {
-	struct peer peer = {.uid = 1000, .gid = 1000, .pid = 1};
+	struct caller peer = {.uid = 1000, .gid = 1000, .pid = 1};
 	struct proto_field f[5] = {{0}};
 	struct reply rep;
 
@@ -183,7 +183,7 @@ static void test_before_hello(void **state)
 
 static void test_hello_v1(void **state)
 {
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct proto_field f = proto_u32(1);
 	struct proto_msg m;
 	struct reply rep;
@@ -209,7 +209,7 @@ static void test_hello_v1(void **state)
 /* A newer client gets the version this agent speaks. */
 static void test_hello_newer_client(void **state)
 {
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct proto_field f = proto_u32(P11A_PROTOCOL_VERSION + 5);
 	struct proto_msg m;
 	struct reply rep;
@@ -222,7 +222,7 @@ static void test_hello_newer_client(void **state)
 
 static void test_hello_v0(void **state)
 {
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct proto_field f = proto_u32(0);
 	struct proto_msg m;
 	struct reply rep;
@@ -242,7 +242,7 @@ static void test_hello_v0(void **state)
 static void test_ping_echo(void **state)
 {
 	static const uint8_t data[] = {0, 1, 2, 0xff, 'p', 'i', 'n', 'g', 0};
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct proto_field f;
 	struct proto_msg m;
 	struct reply rep;
@@ -265,7 +265,7 @@ static void test_ping_echo(void **state)
 
 static void test_no_token(void **state)
 {
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct proto_field f[5] = {{0}};
 	struct reply rep;
 	struct proto_msg m;
@@ -287,7 +287,7 @@ static void test_no_token(void **state)
 static void test_unknown_op(void **state)
 {
 	static const uint8_t ops[] = {0, PROTO_OP_CERT + 1, 0x7f, 0xff};
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct reply rep;
 
 	hello(&peer);
@@ -328,7 +328,7 @@ static size_t sign_body(uint8_t *body, const char *key, size_t key_len, size_t c
 	return len;
 }
 
-static void expect_bad_sign(struct peer *peer, const uint8_t *body, size_t len, const char *field)
+static void expect_bad_sign(struct caller *peer, const uint8_t *body, size_t len, const char *field)
 {
 	struct reply rep;
 
@@ -344,7 +344,7 @@ static void expect_bad_sign(struct peer *peer, const uint8_t *body, size_t len, 
 
 static void test_malformed_sign(void **state)
 {
-	struct peer peer = {0};
+	struct caller peer = {0};
 	uint8_t body[256];
 	size_t full;
 
@@ -373,7 +373,7 @@ static void test_malformed_sign(void **state)
 static void test_short_body(void **state)
 {
 	static const uint8_t body[] = {PROTO_OP_PING, 0, 0, 0, 1};
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct buf *out = buf_new(0);
 
 	assert_non_null(out);
@@ -395,7 +395,7 @@ static void test_short_body(void **state)
 static void test_malformed_hello(void **state)
 {
 	static const uint8_t body[] = {PROTO_OP_HELLO, 0, 0, 0, 9, 0, 0};
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct reply rep;
 
 	dispatch(&peer, body, sizeof(body), &rep);
@@ -411,7 +411,7 @@ static void test_oversized_body(void **state)
 {
 	size_t len = (size_t)P11A_MAX_FRAME + 1;
 	uint8_t *body = calloc(1, len);
-	struct peer peer = {0};
+	struct caller peer = {0};
 	struct buf *out = buf_new(0);
 	struct buf r;
 	uint8_t op;

@@ -24,9 +24,9 @@
 #define AGENT 1000 /* the agent's uid in these tests */
 
 /* A peer with uid, primary gid and up to 3 supplementary groups (-1 ends the list). */
-static struct peer mkpeer(int uid, int gid, int g1, int g2, int g3)
+static struct caller mkpeer(int uid, int gid, int g1, int g2, int g3)
 {
-	struct peer p;
+	struct caller p;
 	int g[3] = {g1, g2, g3};
 
 	memset(&p, 0, sizeof(p));
@@ -70,11 +70,11 @@ static struct policy *mkpolicy(const char *text, int allow_root)
 }
 
 /* policy_check, expecting rc; with DENIED, the message must hold want. */
-static void expect(const struct policy *p, struct peer peer, const struct token_key *key,
+static void expect(const struct policy *p, struct caller peer, const struct token_key *key,
 		   uint32_t op, p11a_alg alg, int rc, const char *want)
 {
 	char msg[512] = "";
-	int got = policy_check(p, &peer, key, op, alg, msg, sizeof(msg));
+	int got = policy_check(p, &peer, key, op, alg, NULL, msg, sizeof(msg));
 
 	if (got != rc)
 		fail_msg("uid %d, key %s, op %u: got %d, expected %d (%s)", peer.uid,
@@ -175,7 +175,7 @@ static void test_ops_and_algs(void **state)
 	struct token_key hmac = mkkey("hmac", "h", P11A_KEY_HMAC, P11A_OP_SIGN | P11A_OP_VERIFY);
 	struct token_key rsa =
 	    mkkey("rsa-dec", "r", P11A_KEY_RSA, P11A_OP_SIGN | P11A_OP_DECRYPT | P11A_OP_UNWRAP);
-	struct peer agent = mkpeer(AGENT, AGENT, -1, -1, -1), u = mkpeer(2001, 100, -1, -1, -1);
+	struct caller agent = mkpeer(AGENT, AGENT, -1, -1, -1), u = mkpeer(2001, 100, -1, -1, -1);
 
 	expect(p, u, &build, P11A_OP_DERIVE, P11A_ALG_ECDH, P11A_ERR_DENIED,
 	       "operation derive is not in allow-ops of [key build]");
@@ -210,9 +210,9 @@ static void test_visible(void **state)
 	struct token_key rsa_signonly = mkkey("rsa-dec", "r", P11A_KEY_RSA, P11A_OP_SIGN);
 	struct token_key bare = mkkey("bare", "b", P11A_KEY_RSA, P11A_OP_SIGN);
 	struct token_key unnamed = mkkey(NULL, "lonely", P11A_KEY_RSA, P11A_OP_SIGN);
-	struct peer agent = mkpeer(AGENT, AGENT, -1, -1, -1), root = mkpeer(0, 0, -1, -1, -1);
-	struct peer u = mkpeer(2001, 100, -1, -1, -1), g = mkpeer(2600, 100, 3001, -1, -1);
-	struct peer other = mkpeer(2700, 100, -1, -1, -1);
+	struct caller agent = mkpeer(AGENT, AGENT, -1, -1, -1), root = mkpeer(0, 0, -1, -1, -1);
+	struct caller u = mkpeer(2001, 100, -1, -1, -1), g = mkpeer(2600, 100, 3001, -1, -1);
+	struct caller other = mkpeer(2700, 100, -1, -1, -1);
 
 	/* The agent's uid sees everything, even keys its rules keep it from using. */
 	assert_true(policy_visible(p, &agent, &build));
@@ -248,7 +248,7 @@ static void test_visible_algs(void **state)
 	struct token_key ec = mkkey("k", "k", P11A_KEY_EC, P11A_OP_SIGN);
 	struct token_key rsa = mkkey("k", "k", P11A_KEY_RSA, P11A_OP_SIGN);
 	struct token_key rsa_dec = mkkey("k", "k", P11A_KEY_RSA, P11A_OP_DECRYPT);
-	struct peer u = mkpeer(2001, 100, -1, -1, -1);
+	struct caller u = mkpeer(2001, 100, -1, -1, -1);
 
 	assert_false(policy_visible(p, &u, &ec));
 	assert_true(policy_visible(p, &u, &rsa));
@@ -260,9 +260,9 @@ static void test_visible_algs(void **state)
 static void test_null_policy(void **state)
 {
 	struct token_key k = mkkey(NULL, "k", P11A_KEY_EC, P11A_OP_SIGN);
-	struct peer self = mkpeer((int)geteuid(), 0, -1, -1, -1), root = mkpeer(0, 0, -1, -1, -1);
+	struct caller self = mkpeer((int)geteuid(), 0, -1, -1, -1), root = mkpeer(0, 0, -1, -1, -1);
 	int other_uid = geteuid() == 4321 ? 4322 : 4321;
-	struct peer other = mkpeer(other_uid, 0, -1, -1, -1);
+	struct caller other = mkpeer(other_uid, 0, -1, -1, -1);
 	char msg[256];
 
 	expect(NULL, self, &k, P11A_OP_SIGN, P11A_ALG_ECDSA_SHA256, P11A_OK, NULL);
@@ -272,9 +272,9 @@ static void test_null_policy(void **state)
 	assert_true(policy_visible(NULL, &self, &k));
 	assert_true(policy_visible(NULL, &root, &k));
 	assert_false(policy_visible(NULL, &other, &k));
-	assert_int_equal(
-	    policy_check(NULL, NULL, &k, P11A_OP_SIGN, P11A_ALG_ECDSA_SHA256, msg, sizeof(msg)),
-	    P11A_ERR_DENIED);
+	assert_int_equal(policy_check(NULL, NULL, &k, P11A_OP_SIGN, P11A_ALG_ECDSA_SHA256, NULL,
+				      msg, sizeof(msg)),
+			 P11A_ERR_DENIED);
 	policy_free(NULL);
 }
 

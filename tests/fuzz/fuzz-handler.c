@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "proto.h"
-#include "../../agent/handlers.h"
+#include "../../agent/front.h"
 #include "../../agent/log.h"
 
 #include "fuzz.h"
@@ -62,7 +62,7 @@ static void check_reply(const uint8_t *req, size_t req_len, const struct buf *ou
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct peer peer = {.uid = 1000, .gid = 1000, .pid = 4242, .greeted = 0};
+	struct caller peer = {.uid = 1000, .gid = 1000, .pid = 4242, .greeted = 0};
 	struct buf *out;
 	uint8_t *body;
 	size_t off = 0, before;

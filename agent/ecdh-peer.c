@@ -1,5 +1,5 @@
 /*
- * peer: a peer's EC public key for ECDH, checked before the token sees it.
+ * ecdh-peer: a peer's EC public key for ECDH, checked before the token sees it.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -17,7 +17,7 @@
 #include <openssl/x509.h>
 
 #include "p11agent.h"
-#include "peer.h"
+#include "ecdh-peer.h"
 
 static const struct peer_curve {
 	const char *name; /* as token_key.curve */
@@ -98,8 +98,8 @@ static int put_point(EVP_PKEY *pkey, size_t field_len, uint8_t *out)
 	return ok ? 0 : -1;
 }
 
-int peer_ec_point(const char *curve, const uint8_t *spki, size_t spki_len,
-		  uint8_t out[PEER_POINT_MAX], size_t *out_len, char *msg, size_t msg_len)
+int ecdh_peer_point(const char *curve, const uint8_t *spki, size_t spki_len,
+		    uint8_t out[ECDH_POINT_MAX], size_t *out_len, char *msg, size_t msg_len)
 {
 	const struct peer_curve *c = curve != NULL ? curve_by_name(curve) : NULL;
 	const unsigned char *p = spki;

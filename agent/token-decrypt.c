@@ -1,10 +1,10 @@
 /*
- * kex: key transport through the token. RSA decryption (OAEP in the token,
+ * token-decrypt: key transport through the token. RSA decryption (OAEP in the token,
  * or raw RSA in the token and OAEP decoding here with oaep.c when it lacks
  * the hash; PKCS#1 v1.5 only where a key's config allows it), unwrapping of
- * session keys (RSA-OAEP, AES-KW, AES-KWP) and ECDH. Unwrapped keys and
- * shared secrets land in session objects that are read and destroyed at
- * once; every buffer that held one is wiped.
+ * session keys (RSA-OAEP, AES-KW, AES-KWP); ECDH (token-derive.c) shares its checks. Unwrapped keys
+ * and shared secrets land in session objects that are read and destroyed at once; every buffer that
+ * held one is wiped.
  *
  * On the software OAEP path of unwrap the token's C_UnwrapKey is not used:
  * the agent itself enforces the key's CKA_UNWRAP, and the token's
@@ -21,7 +21,6 @@
 #include "keyindex.h"
 #include "log.h"
 #include "oaep.h"
-#include "peer.h"
 #include "token-impl.h"
 
 /* Largest RSA modulus in bytes (RSA-16384), for a key of unknown size. */
@@ -42,7 +41,7 @@ static const struct oaep_alg {
 
 #define N_OAEP (sizeof(oaep_algs) / sizeof(oaep_algs[0]))
 
-/* How one request runs, as kex_check() decides. */
+/* How one request runs, as decrypt_check() decides. */
 struct plan {
 	const struct p11a_alg_info *info;
 	int oaep;      /* index in oaep_algs[], or -1 */
@@ -134,7 +133,7 @@ static const struct token_key *probe_key(const struct token *tok)
 	return best;
 }
 
-void kex_probe(struct token *tok)
+void token_decrypt_probe(struct token *tok)
 {
 	const struct token_key *key = probe_key(tok);
 	CK_SESSION_HANDLE s;
@@ -215,8 +214,8 @@ static int plan_path(const struct token *tok, const struct p11a_alg_info *info, 
 	return (tok->mechs & (1u << p->mech)) ? 0 : -1;
 }
 
-int kex_alg_served(const struct token *tok, const struct token_key *key,
-		   const struct p11a_alg_info *info)
+int token_decrypt_alg_served(const struct token *tok, const struct token_key *key,
+			     const struct p11a_alg_info *info)
 {
 	struct plan p;
 
@@ -232,7 +231,7 @@ int token_alg_in_software(const struct token *tok, const struct token_key *key, 
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
 	struct plan p;
 
-	if (info == NULL || oaep_index(alg) < 0 || !kex_alg_served(tok, key, info))
+	if (info == NULL || oaep_index(alg) < 0 || !token_decrypt_alg_served(tok, key, info))
 		return 0;
 	return plan_path(tok, info, 0, &p) == 0 && p.software;
 }
@@ -277,8 +276,8 @@ static void unsupported_msg(const struct p11a_alg_info *info, int labelled, char
  * Checks that alg serves op, fits key, is allowed by the key's config and
  * attributes, and that the token (or the agent over raw RSA) can run it.
  */
-static int kex_check(const struct token *tok, const struct token_key *key, p11a_alg alg,
-		     uint32_t op, int labelled, struct plan *out, char *msg, size_t msg_len)
+static int decrypt_check(const struct token *tok, const struct token_key *key, p11a_alg alg,
+			 uint32_t op, int labelled, struct plan *out, char *msg, size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
 	struct plan p;
@@ -453,8 +452,8 @@ int token_decrypt(struct token *tok, const struct token_key *key, p11a_alg alg,
 	size_t k;
 	int ret;
 
-	if ((ret = kex_check(tok, key, alg, P11A_OP_DECRYPT, label_len > 0, &p, msg, msg_len)) !=
-	    P11A_OK)
+	if ((ret = decrypt_check(tok, key, alg, P11A_OP_DECRYPT, label_len > 0, &p, msg,
+				 msg_len)) != P11A_OK)
 		return ret;
 	if (p.oaep < 0 && label_len > 0) {
 		snprintf(msg, msg_len, "label: %s takes no label", p.info->name);
@@ -536,7 +535,7 @@ int token_unwrap(struct token *tok, const struct token_key *key, p11a_alg alg, c
 	struct plan p;
 	int ret;
 
-	if ((ret = kex_check(tok, key, alg, P11A_OP_UNWRAP, label_len > 0, &p, msg, msg_len)) !=
+	if ((ret = decrypt_check(tok, key, alg, P11A_OP_UNWRAP, label_len > 0, &p, msg, msg_len)) !=
 	    P11A_OK)
 		return ret;
 	if (p.oaep < 0 && label_len > 0) {
@@ -559,38 +558,10 @@ int token_unwrap(struct token *tok, const struct token_key *key, p11a_alg alg, c
 	return P11A_OK;
 }
 
-int token_derive(struct token *tok, const struct token_key *key, p11a_alg alg,
-		 const uint8_t *peer_spki, size_t peer_len, struct secret **out_z, char *msg,
-		 size_t msg_len)
+int token_kex_check(const struct token *tok, const struct token_key *key, p11a_alg alg, uint32_t op,
+		    char *msg, size_t msg_len)
 {
-	uint8_t point[PEER_POINT_MAX];
-	size_t point_len, field_len = ((size_t)key->bits + 7) / 8;
-	CK_ECDH1_DERIVE_PARAMS params;
-	CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof(params)};
-	struct token_tmpkey op = {1, &mech, NULL, 0, field_len};
-	struct secret *z = NULL;
 	struct plan p;
-	CK_RV rv = CKR_OK;
-	int ret;
 
-	if ((ret = kex_check(tok, key, alg, P11A_OP_DERIVE, 0, &p, msg, msg_len)) != P11A_OK)
-		return ret;
-	if ((ret = peer_ec_point(key->curve, peer_spki, peer_len, point, &point_len, msg,
-				 msg_len)) != P11A_OK)
-		return ret;
-	params = (CK_ECDH1_DERIVE_PARAMS){CKD_NULL, 0, NULL, point_len, point};
-	ret = token_tmpkey_make(tok, key, &op, &z, &rv, msg, msg_len);
-	if (ret == P11A_ERR_TOKEN && rv != CKR_OK)
-		return token_tmpkey_error(rv, key, TOKEN_BLAME_PEER,
-					  "peer: the token refused the point", msg, msg_len);
-	if (ret != P11A_OK)
-		return ret;
-	if (z->len != field_len) {
-		snprintf(msg, msg_len, "C_DeriveKey gave %zu bytes, not the %zu of %s", z->len,
-			 field_len, key->curve);
-		secret_free(z);
-		return P11A_ERR_TOKEN;
-	}
-	*out_z = z;
-	return P11A_OK;
+	return decrypt_check(tok, key, alg, op, 0, &p, msg, msg_len);
 }

@@ -1,5 +1,5 @@
 /*
- * test-peer: the ECDH peer key check (agent/peer.c) against keys made by
+ * test-ecdh-peer: the ECDH peer key check (agent/ecdh-peer.c) against keys made by
  * OpenSSL: the point comes out uncompressed whatever the SPKI held; another
  * curve, another key type, a point off the curve, and DER that does not
  * parse are each refused with their own message.
@@ -22,7 +22,7 @@
 #include <openssl/x509.h>
 
 #include "p11agent.h"
-#include "../agent/peer.h"
+#include "../agent/ecdh-peer.h"
 
 static const struct {
 	const char *name, *group;
@@ -68,11 +68,11 @@ static size_t point_of(EVP_PKEY *pkey, uint8_t *out, size_t max)
 
 static void check_refused(const char *curve, const uint8_t *der, size_t len, const char *want)
 {
-	uint8_t out[PEER_POINT_MAX];
+	uint8_t out[ECDH_POINT_MAX];
 	size_t out_len = 12345;
 	char msg[256] = "";
 
-	assert_int_equal(peer_ec_point(curve, der, len, out, &out_len, msg, sizeof(msg)),
+	assert_int_equal(ecdh_peer_point(curve, der, len, out, &out_len, msg, sizeof(msg)),
 			 P11A_ERR_BAD_INPUT);
 	assert_string_equal(msg, want);
 	assert_int_equal(out_len, 12345);
@@ -80,7 +80,7 @@ static void check_refused(const char *curve, const uint8_t *der, size_t len, con
 
 static void test_points(void **state)
 {
-	uint8_t out[PEER_POINT_MAX], want[PEER_POINT_MAX], *der;
+	uint8_t out[ECDH_POINT_MAX], want[ECDH_POINT_MAX], *der;
 	size_t c, len, out_len, want_len;
 	int compressed;
 	EVP_PKEY *pkey;
@@ -93,7 +93,7 @@ static void test_points(void **state)
 		assert_int_equal(want_len, 1 + 2 * curves[c].field_len);
 		for (compressed = 0; compressed < 2; compressed++) {
 			der = spki_of(pkey, compressed, &len);
-			assert_int_equal(peer_ec_point(curves[c].name, der, len, out, &out_len, msg,
+			assert_int_equal(ecdh_peer_point(curves[c].name, der, len, out, &out_len, msg,
 						       sizeof(msg)),
 					 P11A_OK);
 			assert_int_equal(out_len, want_len);
@@ -182,14 +182,14 @@ static void test_not_der(void **state)
 
 static void test_unknown_curve(void **state)
 {
-	uint8_t out[PEER_POINT_MAX];
+	uint8_t out[ECDH_POINT_MAX];
 	size_t out_len;
 	char msg[256];
 	static const uint8_t der[1] = {0x30};
 
 	(void)state;
 
-	assert_int_equal(peer_ec_point("ed25519", der, 1, out, &out_len, msg, sizeof(msg)),
+	assert_int_equal(ecdh_peer_point("ed25519", der, 1, out, &out_len, msg, sizeof(msg)),
 			 P11A_ERR_INTERNAL);
 }
 
