@@ -31,6 +31,8 @@ struct front {
 	 */
 	int (*dispatch)(struct agent_ctx *ctx, struct caller *caller, void *state,
 			const uint8_t *body, size_t body_len, struct buf *out);
+	/* Frees what the state holds (not the state itself); may be NULL. */
+	void (*state_free)(void *state);
 	/*
 	 * Appends the frame that tells a client about to be dropped why
 	 * (code: P11A_ERR_*); a protocol without one appends its failure.

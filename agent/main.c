@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -52,6 +53,21 @@ struct start {
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];	  /* absolute */
 };
 
+/*
+ * The fronts served on sockets of their own beside the native protocol's,
+ * each named by a config key (and the flag of the same name). A new front is
+ * one row here and one adapter file (front.h).
+ */
+static const struct extra_front {
+	const char *key;   /* the config key and --flag naming its socket */
+	size_t cfg_offset; /* where struct agent_config keeps that path */
+	const struct front *front;
+	const char *what; /* for the log */
+} extra_fronts[] = {
+    {"ssh-socket", offsetof(struct agent_config, ssh_socket), &front_ssh, "the SSH agent protocol"},
+};
+#define N_EXTRA_FRONTS (sizeof(extra_fronts) / sizeof(extra_fronts[0]))
+
 /* Only writes to the server's pipe: the server loop does the work (server_run). */
 static void on_signal(int sig)
 {
@@ -80,6 +96,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: p11agentd [-s | -c] [--config FILE] [--module PATH] [--token URI]\n"
 		"                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
+		"                 [--ssh-socket PATH]\n"
 		"                 [--pidfile FILE] [--foreground]\n"
 		"                 [--log-level error|warn|info|debug] [--new-audit-chain]\n"
 		"       p11agentd [-s | -c] -k\n"
@@ -309,6 +326,7 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 	    {"token", required_argument, NULL, 't'},
 	    {"pin-source", required_argument, NULL, 'p'},
 	    {"socket", required_argument, NULL, 'S'},
+	    {"ssh-socket", required_argument, NULL, 'H'},
 	    {"pidfile", required_argument, NULL, 'P'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -387,6 +405,9 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 			break;
 		case 'S':
 			key = "socket";
+			break;
+		case 'H':
+			key = "ssh-socket";
 			break;
 		case 'f':
 			key = "foreground";
@@ -474,6 +495,32 @@ static void socket_path(const struct agent_config *cfg, struct start *st)
 usage:
 	fprintf(stderr, "p11agentd: %s\n", msg);
 	exit(EXIT_USAGE);
+}
+
+/*
+ * Opens the socket of every extra front the config names, made as the main
+ * one. A relative path is taken from the directory p11agentd started in.
+ */
+static int listen_extra(struct server *srv, const struct agent_config *cfg, char *msg,
+			size_t msg_len)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	for (size_t i = 0; i < N_EXTRA_FRONTS; i++) {
+		const struct extra_front *x = &extra_fronts[i];
+		const char *given =
+		    *(char *const *)(const void *)((const char *)cfg + x->cfg_offset);
+		int rc;
+
+		if (given == NULL)
+			continue;
+		if ((rc = startup_abspath(x->key, given, path, sizeof(path), msg, msg_len)) !=
+			P11A_OK ||
+		    (rc = server_listen(srv, path, x->front, msg, msg_len)) != P11A_OK)
+			return rc;
+		log_info("%s on %s", x->what, path);
+	}
+	return P11A_OK;
 }
 
 /* Removes what start-up made beside the socket: the pid file, the private directory. */
@@ -618,7 +665,8 @@ int main(int argc, char **argv)
 	sopt.on_hup = on_hup;
 	sopt.hup_arg = &ctx;
 	raise_nofile(cfg.max_connections);
-	if (server_open(st.sock, &front_native, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK) {
+	if (server_open(st.sock, &front_native, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
+	    listen_extra(the_server, &cfg, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

@@ -827,6 +827,8 @@ static void *conn_main(void *arg)
 	/* Unlink first: once closed, the fd number may be reused by anyone. */
 	conn_unlink(c);
 	close(c->fd);
+	if (c->state != NULL && c->front->state_free != NULL)
+		c->front->state_free(c->state);
 	free(c->state);
 	free(c);
 	return NULL;

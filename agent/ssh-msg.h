@@ -33,6 +33,7 @@
 #define SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED 26
 #define SSH_AGENTC_EXTENSION 27
 #define SSH_AGENT_EXTENSION_FAILURE 28
+#define SSH_AGENT_EXTENSION_RESPONSE 29
 
 /* Sign request flags. */
 #define SSH_AGENT_RSA_SHA2_256 0x02u
@@ -82,9 +83,11 @@ int sshmsg_decode_session_bind(const uint8_t *p, size_t len, struct sshmsg_sessi
 			       const char **what);
 /*
  * Checks the host key's signature over the session id (sshkey_verify).
- * P11A_OK; P11A_ERR_BAD_INPUT with a message (malformed key, bad signature).
+ * P11A_OK; P11A_ERR_BAD_INPUT with a message (malformed key, bad signature,
+ * naming the host key's fingerprint); P11A_ERR_NOMEM.
  */
-int sshmsg_verify_session_bind(const struct sshmsg_session_bind *sb, char *msg, size_t msg_len);
+int sshmsg_verify_session_bind(const struct sshmsg_session_bind *sb, char *msg, size_t msg_len)
+    __attribute__((warn_unused_result));
 
 /* What the data of a sign request is. */
 enum sshmsg_data_kind {
@@ -137,8 +140,10 @@ int sshmsg_identities_add(struct buf *out, const uint8_t *blob, size_t blob_len,
 int sshmsg_identities_end(struct buf *out);
 int sshmsg_put_sign_response(struct buf *out, const uint8_t *sig_blob, size_t sig_len);
 /*
- * The reply to the "query" extension: SSH_AGENT_SUCCESS, then the names
- * (string each), as OpenSSH's agent answers it.
+ * The reply to the "query" extension as OpenSSH's agent (10.3 on) and
+ * RFC 9987 write it: SSH_AGENT_EXTENSION_RESPONSE, string "query", then the
+ * names (a string each; OpenSSH lists "session-bind@openssh.com" alone, not
+ * "query" itself).
  */
 int sshmsg_put_query_reply(struct buf *out, const char *const *names, size_t n);
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -20,6 +19,7 @@
 #include "io.h"
 #include "pkey.h"
 #include "sigfmt.h"
+#include "sshkey.h"
 
 /* Bytes hashed per read when streaming an input. */
 #define CHUNK (64 * 1024)
@@ -112,33 +112,6 @@ p11a_key_type cli_pkey_type(const EVP_PKEY *pkey)
 	}
 }
 
-static const struct {
-	const char *group; /* OpenSSL's group name */
-	const char *ssh;   /* OpenSSH's curve name */
-} curves[] = {
-    {"prime256v1", "nistp256"},
-    {"secp384r1", "nistp384"},
-    {"secp521r1", "nistp521"},
-};
-
-/* The row of curves[] for an EC pkey, or -1. */
-static int curve_index(const EVP_PKEY *pkey)
-{
-	char group[64];
-	size_t i, len = 0;
-
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					    &len)) {
-		ERR_clear_error();
-		return -1;
-	}
-	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
-		if (strcmp(group, curves[i].group) == 0)
-			return (int)i;
-	}
-	return -1;
-}
-
 int cli_pkey_pem(EVP_PKEY *pkey, char **out, size_t *out_len, char *msg, size_t msg_len)
 {
 	BIO *bio = NULL;
@@ -169,169 +142,38 @@ out:
 	return r;
 }
 
-/* A growing byte string for the OpenSSH key blob. */
-struct blob {
-	uint8_t *p;
-	size_t len;
-	size_t cap;
-	int failed;
-};
-
-static void blob_put(struct blob *b, const void *p, size_t len)
-{
-	uint8_t *n;
-
-	if (b->failed)
-		return;
-	if (b->cap - b->len < len) {
-		size_t cap = (b->len + len) * 2;
-		if ((n = realloc(b->p, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = n;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-}
-
-/* An SSH "string": u32 big-endian length, then the bytes. */
-static void blob_string(struct blob *b, const void *p, size_t len)
-{
-	uint8_t l[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			(uint8_t)len};
-
-	blob_put(b, l, 4);
-	blob_put(b, p, len);
-}
-
-/* An SSH "mpint" of a non-negative BIGNUM: big-endian, a 0 byte before a high bit. */
-static void blob_mpint(struct blob *b, const BIGNUM *bn)
-{
-	uint8_t *p;
-	int n = BN_num_bytes(bn);
-
-	if (b->failed)
-		return;
-	if ((p = malloc((size_t)n + 1)) == NULL) {
-		b->failed = 1;
-		return;
-	}
-	p[0] = 0;
-	BN_bn2bin(bn, p + 1);
-	if (n > 0 && (p[1] & 0x80) != 0)
-		blob_string(b, p, (size_t)n + 1);
-	else
-		blob_string(b, p + 1, (size_t)n);
-	free(p);
-}
-
-/* Fills b with the key blob of pkey; *out_type is the OpenSSH key type. */
-static int ssh_blob(EVP_PKEY *pkey, struct blob *b, char *type, size_t type_len, char *msg,
-		    size_t msg_len)
-{
-	BIGNUM *n = NULL, *e = NULL;
-	uint8_t point[160], raw[32];
-	size_t len = 0;
-	int c, r = P11A_ERR_CRYPTO;
-
-	switch (cli_pkey_type(pkey)) {
-	case P11A_KEY_RSA:
-		if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-		    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
-			snprintf(msg, msg_len, "cannot read the RSA public key");
-			goto out;
-		}
-		snprintf(type, type_len, "ssh-rsa");
-		blob_string(b, type, strlen(type));
-		blob_mpint(b, e);
-		blob_mpint(b, n);
-		break;
-	case P11A_KEY_EC:
-		c = curve_index(pkey);
-		if (c < 0) {
-			snprintf(msg, msg_len, "OpenSSH has no name for this key's curve");
-			r = P11A_ERR_NOT_SUPPORTED;
-			goto out;
-		}
-		if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-						     point, sizeof(point), &len)) {
-			snprintf(msg, msg_len, "cannot read the EC public point");
-			goto out;
-		}
-		snprintf(type, type_len, "ecdsa-sha2-%s", curves[c].ssh);
-		blob_string(b, type, strlen(type));
-		blob_string(b, curves[c].ssh, strlen(curves[c].ssh));
-		blob_string(b, point, len);
-		break;
-	case P11A_KEY_ED25519:
-		len = sizeof(raw);
-		if (!EVP_PKEY_get_raw_public_key(pkey, raw, &len) || len != sizeof(raw)) {
-			snprintf(msg, msg_len, "cannot read the Ed25519 public key");
-			goto out;
-		}
-		snprintf(type, type_len, "ssh-ed25519");
-		blob_string(b, type, strlen(type));
-		blob_string(b, raw, len);
-		break;
-	default:
-		snprintf(msg, msg_len, "OpenSSH has no format for this kind of key");
-		r = P11A_ERR_NOT_SUPPORTED;
-		goto out;
-	}
-	if (b->failed) {
-		snprintf(msg, msg_len, "out of memory");
-		r = P11A_ERR_NOMEM;
-		goto out;
-	}
-	r = P11A_OK;
-out:
-	ERR_clear_error();
-	BN_free(n);
-	BN_free(e);
-	return r;
-}
-
 int cli_pkey_ssh_fingerprint(EVP_PKEY *pkey, char out[CLI_SSH_FP_LEN], char *msg, size_t msg_len)
 {
-	struct blob b = {NULL, 0, 0, 0};
-	uint8_t md[32];
-	char b64[48];
-	char type[32];
-	size_t n;
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	char fp[SSHKEY_FP_LEN];
 	int r;
 
-	if ((r = ssh_blob(pkey, &b, type, sizeof(type), msg, msg_len)) != P11A_OK)
-		goto out;
-	if (EVP_Digest(b.p, b.len, md, NULL, EVP_sha256(), NULL) != 1) {
+	if ((r = sshkey_blob(pkey, &blob, &blob_len, NULL, msg, msg_len)) != P11A_OK)
+		return r;
+	sshkey_fingerprint(blob, blob_len, fp);
+	free(blob);
+	if (fp[0] == '\0') {
 		snprintf(msg, msg_len, "cannot hash the public key");
-		r = P11A_ERR_CRYPTO;
-		goto out;
+		return P11A_ERR_CRYPTO;
 	}
-	/* Base64 of 32 bytes is 44 characters, the last one '=': OpenSSH drops it. */
-	EVP_EncodeBlock((unsigned char *)b64, md, (int)sizeof(md));
-	n = strcspn(b64, "=");
-	snprintf(out, CLI_SSH_FP_LEN, "SHA256:%.*s", (int)n, b64);
-	r = P11A_OK;
-out:
-	ERR_clear_error();
-	free(b.p);
-	return r;
+	snprintf(out, CLI_SSH_FP_LEN, "%s", fp);
+	return P11A_OK;
 }
 
 int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_len, char *msg,
 		 size_t msg_len)
 {
-	struct blob b = {NULL, 0, 0, 0};
-	char type[32];
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	char type[SSHKEY_TYPE_LEN];
 	char *line = NULL, *p;
 	size_t b64_len, clen = comment != NULL ? strlen(comment) : 0, i;
 	int r;
 
-	if ((r = ssh_blob(pkey, &b, type, sizeof(type), msg, msg_len)) != P11A_OK)
+	if ((r = sshkey_blob(pkey, &blob, &blob_len, type, msg, msg_len)) != P11A_OK)
 		goto out;
-	b64_len = 4 * ((b.len + 2) / 3);
+	b64_len = 4 * ((blob_len + 2) / 3);
 	/* "type base64 comment\n" */
 	line = malloc(strlen(type) + 1 + b64_len + 1 + clen + 2);
 	if (line == NULL) {
@@ -340,7 +182,7 @@ int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_le
 		goto out;
 	}
 	p = line + sprintf(line, "%s ", type);
-	p += EVP_EncodeBlock((unsigned char *)p, b.p, (int)b.len);
+	p += EVP_EncodeBlock((unsigned char *)p, blob, (int)blob_len);
 	if (clen > 0) {
 		*p++ = ' ';
 		for (i = 0; i < clen; i++) {
@@ -356,7 +198,7 @@ int cli_pkey_ssh(EVP_PKEY *pkey, const char *comment, char **out, size_t *out_le
 	r = P11A_OK;
 out:
 	free(line);
-	free(b.p);
+	free(blob);
 	return r;
 }
 

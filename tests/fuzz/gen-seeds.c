@@ -34,6 +34,7 @@
 #include "auditlog.h"
 #include "buf.h"
 #include "proto.h"
+#include "sshkey.h"
 
 static const char *root;
 static int failed;
@@ -679,6 +680,181 @@ static void gen_keyfile(void)
 	}
 }
 
+/* Public keys whose OpenSSH blobs the ssh seeds carry. */
+static const char ssh_p256_pem[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEF/ygGHXi+s9H5HHufcjqBNcJtjri\n"
+    "x7ksM55jvOOiJvagtDfGRtMR6rC6jMdgDeayjKdyrJe0L75ZStGYANJhBw==\n"
+    "-----END PUBLIC KEY-----\n";
+static const char ssh_rsa_pem[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtd4BG9sdQJV+x1MXZhAS\n"
+    "Xvucsly5nIYOD4yGKvMS5+pAMh4oDlY2rJVHcKCJcJmmTIzazHOUY2jRQNjsMKIM\n"
+    "WqxYdu77YDLEue362ZzP1PjLikXONlNCAPqhHv1EWcM1MfKRj2Hp/SZHcvR0WufX\n"
+    "sGD4dGLCi8TC3JZkY5NOvBzm534/ZnfobpX9SnDbRg1sT1lAM0Taz9Of0qEmIyJR\n"
+    "vPVc4fz6ZfI9h9cMZdovsMc+Xc9V1TeIFD2for8zrEanHXIMNW6IXRZIvXuQm4O7\n"
+    "ieRqu160la5yHb3Yy36a1DCURsdX6NUeEJ6Av+hEZkJacrko4Cbks+hrVD5PSIp4\n"
+    "UwIDAQAB\n"
+    "-----END PUBLIC KEY-----\n";
+
+/* The OpenSSH blob of pkey, as a string, into b. */
+static void put_ssh_blob(struct buf *b, EVP_PKEY *pkey)
+{
+	uint8_t *blob;
+	size_t len;
+	char msg[256];
+
+	if (sshkey_blob(pkey, &blob, &len, NULL, msg, sizeof(msg)) != P11A_OK ||
+	    buf_put_string(b, blob, len) != P11A_OK)
+		die("cannot write an OpenSSH key blob");
+	free(blob);
+}
+
+static EVP_PKEY *ssh_pem_key(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *pkey = bio != NULL ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	if (pkey == NULL)
+		die("cannot read a sample public key");
+	return pkey;
+}
+
+/* A userauth request's signed data (RFC 4252 7), hostbound when host != NULL. */
+static void ssh_userauth(struct buf *d, EVP_PKEY *key, const char *pkalg, EVP_PKEY *host)
+{
+	static const uint8_t sid[32] = {0x5e, 0x55, 0x10, 0x4e};
+
+	buf_reset(d);
+	if (buf_put_string(d, sid, sizeof(sid)) != P11A_OK || buf_put_u8(d, 50) != P11A_OK ||
+	    buf_put_cstring(d, "git") != P11A_OK ||
+	    buf_put_cstring(d, "ssh-connection") != P11A_OK ||
+	    buf_put_cstring(d, host != NULL ? "publickey-hostbound-v00@openssh.com"
+					    : "publickey") != P11A_OK ||
+	    buf_put_u8(d, 1) != P11A_OK || buf_put_cstring(d, pkalg) != P11A_OK)
+		die("out of memory");
+	put_ssh_blob(d, key);
+	if (host != NULL)
+		put_ssh_blob(d, host);
+}
+
+/* A sign request for key over data[0..len) into b. */
+static void ssh_sign_request(struct buf *b, EVP_PKEY *key, const uint8_t *data, size_t len,
+			     uint32_t flags)
+{
+	buf_reset(b);
+	if (buf_put_u8(b, 13) != P11A_OK)
+		die("out of memory");
+	put_ssh_blob(b, key);
+	if (buf_put_string(b, data, len) != P11A_OK || buf_put_u32(b, flags) != P11A_OK)
+		die("out of memory");
+}
+
+static void gen_ssh(struct buf *b, struct buf *d)
+{
+	/* A fixed Ed25519 key: its signatures, and so the seeds, are the same every run. */
+	static const uint8_t ed_priv[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60,
+					    0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+					    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19,
+					    0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+	static const uint8_t sid[32] = {0x51, 0xd0};
+	static const uint8_t other_data[] = "neither a userauth request nor SSHSIG";
+	static const uint8_t other_types[] = {17, 18, 19, 20, 21, 22, 23, 25, 26, 1, 99};
+	EVP_PKEY *ed = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, ed_priv, 32);
+	EVP_PKEY *p256 = ssh_pem_key(ssh_p256_pem), *rsa = ssh_pem_key(ssh_rsa_pem);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t sig[64], md[64], *sig_blob, tmp[64];
+	size_t sig_len = sizeof(sig), sig_blob_len, len, i;
+	char name[64];
+
+	if (ed == NULL || ctx == NULL)
+		die("cannot make the sample Ed25519 key");
+	write_seed("ssh", "identities", "\x0b", 1);
+	write_seed("ssh", "identities-trailing", "\x0b\x00", 2);
+	write_seed("ssh", "empty", "", 0);
+	for (i = 0; i < sizeof(other_types); i++) {
+		tmp[0] = other_types[i];
+		memcpy(tmp + 1, "\0\0\0\x03" "abc", 7);
+		snprintf(name, sizeof(name), "type-%u", other_types[i]);
+		write_seed("ssh", name, tmp, 8);
+	}
+
+	ssh_userauth(d, ed, "ssh-ed25519", NULL);
+	ssh_sign_request(b, ed, buf_data(d), buf_len(d), 0);
+	write_seed("ssh", "sign-userauth-ed25519", buf_data(b), buf_len(b));
+	write_seed("ssh", "sign-truncated", buf_data(b), buf_len(b) - 3);
+	if (buf_put_u8(b, 0) != P11A_OK)
+		die("out of memory");
+	write_seed("ssh", "sign-trailing", buf_data(b), buf_len(b));
+	len = buf_len(b) < sizeof(tmp) ? buf_len(b) : sizeof(tmp);
+	memcpy(tmp, buf_data(b), len);
+	memset(tmp + 1, 0xff, 4);
+	write_seed("ssh", "sign-huge-key-len", tmp, len);
+	ssh_userauth(d, ed, "ssh-ed25519", ed);
+	ssh_sign_request(b, ed, buf_data(d), buf_len(d), 0);
+	write_seed("ssh", "sign-userauth-hostbound", buf_data(b), buf_len(b));
+	ssh_userauth(d, p256, "ecdsa-sha2-nistp256", NULL);
+	ssh_sign_request(b, p256, buf_data(d), buf_len(d), 0);
+	write_seed("ssh", "sign-userauth-p256", buf_data(b), buf_len(b));
+	ssh_userauth(d, rsa, "rsa-sha2-512", rsa);
+	ssh_sign_request(b, rsa, buf_data(d), buf_len(d), 4);
+	write_seed("ssh", "sign-userauth-rsa-hostbound", buf_data(b), buf_len(b));
+
+	/* SSHSIG signed data (PROTOCOL.sshsig). */
+	memset(md, 0x42, sizeof(md));
+	buf_reset(d);
+	if (buf_put(d, "SSHSIG", 6) != P11A_OK || buf_put_cstring(d, "git") != P11A_OK ||
+	    buf_put_cstring(d, "") != P11A_OK || buf_put_cstring(d, "sha512") != P11A_OK ||
+	    buf_put_string(d, md, 64) != P11A_OK)
+		die("out of memory");
+	ssh_sign_request(b, ed, buf_data(d), buf_len(d), 0);
+	write_seed("ssh", "sign-sshsig", buf_data(b), buf_len(b));
+	ssh_sign_request(b, p256, other_data, sizeof(other_data) - 1, 2);
+	write_seed("ssh", "sign-other", buf_data(b), buf_len(b));
+
+	/* Extensions: query, session-bind (good, bad signature, trailing), unknown. */
+	buf_reset(b);
+	if (buf_put_u8(b, 27) != P11A_OK || buf_put_cstring(b, "query") != P11A_OK)
+		die("out of memory");
+	write_seed("ssh", "ext-query", buf_data(b), buf_len(b));
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, ed) != 1 ||
+	    EVP_DigestSign(ctx, sig, &sig_len, sid, sizeof(sid)) != 1 ||
+	    sshkey_sig_blob("ssh-ed25519", sig, sig_len, &sig_blob, &sig_blob_len) != P11A_OK)
+		die("cannot sign the sample session id");
+	for (i = 0; i < 3; i++) {
+		buf_reset(b);
+		if (buf_put_u8(b, 27) != P11A_OK ||
+		    buf_put_cstring(b, "session-bind@openssh.com") != P11A_OK)
+			die("out of memory");
+		put_ssh_blob(b, ed);
+		if (i == 1)
+			sig_blob[sig_blob_len - 1] ^= 0x01;
+		if (buf_put_string(b, sid, sizeof(sid)) != P11A_OK ||
+		    buf_put_string(b, sig_blob, sig_blob_len) != P11A_OK ||
+		    buf_put_u8(b, 0) != P11A_OK || (i == 2 && buf_put_u8(b, 0) != P11A_OK))
+			die("out of memory");
+		if (i == 1)
+			sig_blob[sig_blob_len - 1] ^= 0x01;
+		write_seed("ssh",
+			   i == 0   ? "ext-session-bind"
+			   : i == 1 ? "ext-session-bind-bad-sig"
+				    : "ext-session-bind-trailing",
+			   buf_data(b), buf_len(b));
+	}
+	buf_reset(b);
+	if (buf_put_u8(b, 27) != P11A_OK || buf_put_cstring(b, "unknown@example.com") != P11A_OK ||
+	    buf_put(b, "body", 4) != P11A_OK)
+		die("out of memory");
+	write_seed("ssh", "ext-unknown", buf_data(b), buf_len(b));
+
+	free(sig_blob);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(ed);
+}
+
 int main(int argc, char **argv)
 {
 	struct buf *b, *scratch;
@@ -697,6 +873,7 @@ int main(int argc, char **argv)
 	gen_conf();
 	gen_audit();
 	gen_keyfile();
+	gen_ssh(b, scratch);
 	buf_free(b);
 	buf_free(scratch);
 	return failed;

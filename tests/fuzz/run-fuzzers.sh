@@ -47,7 +47,7 @@ if ! "$srcdir/configure" -q CC="$cc" --enable-fuzzing \
 	CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $san" \
 	LDFLAGS="$san" >"$work/build.log" 2>&1 ||
 	! make -j"$(nproc 2>/dev/null || echo 2)" tests/fuzz/fuzz-frame tests/fuzz/fuzz-handler \
-		tests/fuzz/fuzz-conf tests/fuzz/fuzz-audit tests/fuzz/fuzz-keyfile \
+		tests/fuzz/fuzz-conf tests/fuzz/fuzz-audit tests/fuzz/fuzz-keyfile tests/fuzz/fuzz-ssh \
 		>>"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	echo "run-fuzzers: build failed (log: $work/build.log)" >&2
@@ -56,7 +56,7 @@ if ! "$srcdir/configure" -q CC="$cc" --enable-fuzzing \
 fi
 
 status=0
-for target in frame handler conf audit keyfile; do
+for target in frame handler conf audit keyfile ssh; do
 	corpus=$work/corpus-$target
 	out=$work/out-$target
 	mkdir -p "$corpus" "$out"

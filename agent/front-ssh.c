@@ -1,0 +1,388 @@
+/*
+ * front-ssh: the SSH agent protocol (OpenSSH's PROTOCOL.agent) over the
+ * operations layer, so that ssh, git and ssh-keygen use token keys with the
+ * agent's policy and audit trail. The keys live in the token: requests to
+ * add, remove or lock keys get a failure and change nothing.
+ *
+ * Identities are the keys the caller may sign with on this front, each with
+ * its OpenSSH blob (proto/sshkey.c) and its name as comment. A sign request
+ * names its key by blob; its data is classified (a userauth request, an
+ * SSHSIG blob, or other) so that the policy can hold a key to some logins or
+ * namespaces, and the audit record says which.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "front.h"
+#include "log.h"
+#include "ssh-msg.h"
+#include "sshkey.h"
+
+/* session-bind@openssh.com may be repeated by forwarding hops, this often at most. */
+#define SSH_MAX_BINDS 16
+
+/* A key offered on this connection, with its OpenSSH blob. */
+struct offered {
+	const struct token_key *key;
+	uint8_t *blob;
+	size_t blob_len;
+};
+
+/* What one connection has: its keys' blobs, and the host key it is bound to. */
+struct ssh_state {
+	struct offered *keys;
+	size_t n_keys;
+	int listed; /* keys[] is filled */
+	unsigned binds;
+	char host_key[SSHKEY_FP_LEN]; /* the last bound host key's fingerprint, or "" */
+};
+
+/* How a key signs here: the token's algorithm, the hash, the OpenSSH signature type. */
+struct ssh_alg {
+	p11a_alg alg;
+	const char *md; /* NULL: the token takes the whole data (Ed25519) */
+	const char *sig_type;
+};
+
+static void forget_keys(struct ssh_state *st)
+{
+	for (size_t i = 0; i < st->n_keys; i++)
+		free(st->keys[i].blob);
+	free(st->keys);
+	st->keys = NULL;
+	st->n_keys = 0;
+	st->listed = 0;
+}
+
+static void ssh_state_free(void *state)
+{
+	forget_keys(state);
+}
+
+/*
+ * The keys the caller may sign with on this front, with their blobs: those
+ * with an OpenSSH form (RSA, ECDSA P-256/384/521, Ed25519).
+ */
+static int list_keys(struct ops_call *c, struct ssh_state *st)
+{
+	const struct token_key *key;
+	struct offered *grown;
+	char why[256];
+	size_t i = 0;
+
+	forget_keys(st);
+	while ((key = ops_next_key(c, &i)) != NULL) {
+		struct offered o = {key, NULL, 0};
+
+		if (key->spki == NULL ||
+		    sshkey_blob_from_spki(key->spki, key->spki_len, &o.blob, &o.blob_len, NULL, why,
+					  sizeof(why)) != P11A_OK)
+			continue; /* no OpenSSH form: not offered, as ssh-add -L would not */
+		if ((grown = realloc(st->keys, (st->n_keys + 1) * sizeof(*grown))) == NULL) {
+			free(o.blob);
+			forget_keys(st);
+			return ops_fail(c, P11A_ERR_NOMEM, "out of memory");
+		}
+		st->keys = grown;
+		st->keys[st->n_keys++] = o;
+	}
+	st->listed = 1;
+	return P11A_OK;
+}
+
+/* How to name a key in an identity's comment: its config name, label, else URI. */
+static const char *key_name(const struct token_key *key)
+{
+	if (key->name != NULL)
+		return key->name;
+	return key->label[0] != '\0' ? key->label : key->uri;
+}
+
+static int request_identities(struct ops_call *c, struct ssh_state *st, struct buf *out)
+{
+	int rc;
+
+	if ((rc = ops_need_token(c)) != P11A_OK || (rc = list_keys(c, st)) != P11A_OK)
+		return rc;
+	if ((rc = sshmsg_identities_begin(out)) != P11A_OK)
+		return rc;
+	for (size_t i = 0; i < st->n_keys; i++)
+		if ((rc = sshmsg_identities_add(out, st->keys[i].blob, st->keys[i].blob_len,
+						key_name(st->keys[i].key))) != P11A_OK)
+			return rc;
+	return sshmsg_identities_end(out);
+}
+
+/* The offered key whose blob this is, or NULL. */
+static const struct token_key *find_blob(const struct ssh_state *st, const uint8_t *blob,
+					 size_t len)
+{
+	for (size_t i = 0; i < st->n_keys; i++)
+		if (st->keys[i].blob_len == len && memcmp(st->keys[i].blob, blob, len) == 0)
+			return st->keys[i].key;
+	return NULL;
+}
+
+/* The algorithm key signs with for these flags; SHA-1 "ssh-rsa" is refused. */
+static int pick_alg(struct ops_call *c, const struct token_key *key, uint32_t flags,
+		    struct ssh_alg *out)
+{
+	switch (key->type) {
+	case P11A_KEY_RSA:
+		if (flags & SSH_AGENT_RSA_SHA2_512)
+			*out =
+			    (struct ssh_alg){P11A_ALG_RSA_PKCS1_SHA512, "SHA512", "rsa-sha2-512"};
+		else if (flags & SSH_AGENT_RSA_SHA2_256)
+			*out =
+			    (struct ssh_alg){P11A_ALG_RSA_PKCS1_SHA256, "SHA256", "rsa-sha2-256"};
+		else
+			return ops_fail(c, P11A_ERR_NOT_SUPPORTED,
+					"ssh-rsa (SHA-1) signatures are refused: use rsa-sha2-256 "
+					"or rsa-sha2-512");
+		return P11A_OK;
+	case P11A_KEY_EC:
+		if (strcmp(key->curve, "P-256") == 0)
+			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA256, "SHA256",
+						"ecdsa-sha2-nistp256"};
+		else if (strcmp(key->curve, "P-384") == 0)
+			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA384, "SHA384",
+						"ecdsa-sha2-nistp384"};
+		else if (strcmp(key->curve, "P-521") == 0)
+			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA512, "SHA512",
+						"ecdsa-sha2-nistp521"};
+		else
+			break;
+		return P11A_OK;
+	case P11A_KEY_ED25519:
+		*out = (struct ssh_alg){P11A_ALG_ED25519, NULL, "ssh-ed25519"};
+		return P11A_OK;
+	default:
+		break;
+	}
+	return ops_fail(c, P11A_ERR_NOT_SUPPORTED, "this key has no OpenSSH signature");
+}
+
+/* What the data is for, as the policy and the audit trail see it. */
+static void classify(const struct sshmsg_request *req, struct sshmsg_signed_data *sd,
+		     struct purpose *p)
+{
+	sshmsg_classify(req->data, req->data_len, sd);
+	if (sd->kind == SSHMSG_DATA_USERAUTH) {
+		p->kind = PURPOSE_LOGIN;
+		p->login = sd->user;
+	} else if (sd->kind == SSHMSG_DATA_SSHSIG) {
+		p->kind = PURPOSE_SSHSIG;
+		p->ns = sd->ns;
+	}
+}
+
+static int sign_request(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
+			struct buf *out)
+{
+	const struct token_key *key;
+	struct ssh_alg sa = {P11A_ALG_NONE, NULL, NULL};
+	uint8_t md[EVP_MAX_MD_SIZE], *sig = NULL, *blob = NULL;
+	unsigned md_len = 0;
+	size_t sig_len = 0, blob_len = 0;
+	p11a_alg alg;
+	int rc;
+
+	ops_set_data(c, req->data, req->data_len);
+	if ((rc = ops_need_token(c)) != P11A_OK)
+		return rc;
+	if (!st->listed && (rc = list_keys(c, st)) != P11A_OK)
+		return rc;
+	if ((key = find_blob(st, req->key_blob, req->key_blob_len)) == NULL) {
+		char fp[SSHKEY_FP_LEN];
+
+		sshkey_fingerprint(req->key_blob, req->key_blob_len, fp);
+		return ops_fail(c, P11A_ERR_NO_SUCH_KEY, "no key %s for this caller", fp);
+	}
+	if ((rc = pick_alg(c, key, req->flags, &sa)) != P11A_OK) {
+		c->key = key; /* for the audit record */
+		return rc;
+	}
+	if ((rc = ops_use_key(c, NULL, key, P11A_OP_SIGN, sa.alg, &key, &alg)) != P11A_OK)
+		return rc;
+	if (sa.md != NULL) {
+		if (!EVP_Digest(req->data, req->data_len, md, &md_len, EVP_get_digestbyname(sa.md),
+				NULL))
+			return ops_fail(c, P11A_ERR_INTERNAL, "cannot hash the data");
+		rc = ops_sign(c, key, alg, P11A_SIGN_ECDSA_RAW, md, md_len, &sig, &sig_len);
+	} else {
+		rc = ops_sign(c, key, alg, 0, req->data, req->data_len, &sig, &sig_len);
+	}
+	if (rc == P11A_OK &&
+	    (rc = sshkey_sig_blob(sa.sig_type, sig, sig_len, &blob, &blob_len)) != P11A_OK)
+		rc = ops_fail(c, P11A_ERR_INTERNAL, "cannot encode the %s signature", sa.sig_type);
+	if (rc == P11A_OK)
+		rc = sshmsg_put_sign_response(out, blob, blob_len);
+	free(sig);
+	free(blob);
+	return rc;
+}
+
+/* session-bind@openssh.com: the host key's signature over the session id, checked. */
+static int session_bind(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
+			struct purpose *p)
+{
+	struct sshmsg_session_bind sb;
+	const char *what = "";
+	char fp[SSHKEY_FP_LEN];
+	int rc;
+
+	if (sshmsg_decode_session_bind(req->ext_body, req->ext_body_len, &sb, &what) != P11A_OK)
+		return ops_fail(c, P11A_ERR_BAD_REQUEST, "malformed session-bind: %s", what);
+	sshkey_fingerprint(sb.host_key, sb.host_key_len, fp);
+	p->host_key = fp;
+	if (st->binds > 0 && !sb.forwarding)
+		return ops_fail(c, P11A_ERR_DENIED,
+				"this connection is bound already; only a forwarding hop may bind "
+				"it again");
+	if (st->binds >= SSH_MAX_BINDS)
+		return ops_fail(c, P11A_ERR_DENIED, "more than %d session binds", SSH_MAX_BINDS);
+	if ((rc = sshmsg_verify_session_bind(&sb, c->msg, sizeof(c->msg))) != P11A_OK)
+		return rc;
+	st->binds++;
+	memcpy(st->host_key, fp, sizeof(fp));
+	p->host_key = st->host_key;
+	return P11A_OK;
+}
+
+static int extension(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
+		     struct purpose *p, struct buf *out)
+{
+	static const char *const served[] = {"query", "session-bind@openssh.com"};
+	static const char bind_name[] = "session-bind@openssh.com";
+	int rc;
+
+	if (req->ext_name_len == 5 && memcmp(req->ext_name, "query", 5) == 0)
+		return sshmsg_put_query_reply(out, served, sizeof(served) / sizeof(served[0]));
+	if (req->ext_name_len == sizeof(bind_name) - 1 &&
+	    memcmp(req->ext_name, bind_name, sizeof(bind_name) - 1) == 0) {
+		c->op = "ssh-session-bind";
+		if ((rc = session_bind(c, st, req, p)) != P11A_OK)
+			return rc;
+		return sshmsg_put_success(out);
+	}
+	return ops_fail(c, P11A_ERR_NOT_SUPPORTED, "unknown extension '%.*s'",
+			(int)(req->ext_name_len < 64 ? req->ext_name_len : 64),
+			(const char *)req->ext_name);
+}
+
+/* The audit record's op for a message that changes keys, which the token holds. */
+static const char *refused_op(uint8_t type)
+{
+	switch (type) {
+	case SSH_AGENTC_ADD_IDENTITY:
+	case SSH_AGENTC_ADD_ID_CONSTRAINED:
+		return "ssh-add";
+	case SSH_AGENTC_REMOVE_IDENTITY:
+		return "ssh-remove";
+	case SSH_AGENTC_REMOVE_ALL_IDENTITIES:
+		return "ssh-remove-all";
+	case SSH_AGENTC_ADD_SMARTCARD_KEY:
+	case SSH_AGENTC_ADD_SMARTCARD_KEY_CONSTRAINED:
+	case SSH_AGENTC_REMOVE_SMARTCARD_KEY:
+		return "ssh-smartcard";
+	case SSH_AGENTC_LOCK:
+		return "ssh-lock";
+	case SSH_AGENTC_UNLOCK:
+		return "ssh-unlock";
+	default:
+		return NULL;
+	}
+}
+
+static int ssh_dispatch(struct agent_ctx *ctx, struct caller *caller, void *state,
+			const uint8_t *body, size_t body_len, struct buf *out)
+{
+	struct ssh_state *st = state;
+	struct purpose purpose = {.front = "ssh", .kind = PURPOSE_OTHER};
+	struct sshmsg_signed_data sd;
+	struct sshmsg_request req;
+	struct ops_call call;
+	const char *what = "", *op;
+	int rc;
+
+	purpose.host_key = st->host_key[0] != '\0' ? st->host_key : NULL;
+	ops_begin(&call, ctx, caller, "ssh-unknown", &purpose);
+	if ((rc = sshmsg_decode(body, body_len, &req, &what)) != P11A_OK) {
+		/* The stream may not be what it claims: this connection ends here. */
+		ops_fail(&call, rc, "malformed SSH agent message: %s", what);
+		call.op = "ssh-malformed";
+		(void)ops_finish(&call, rc);
+		log_info("uid %d pid %d: %s; connection closed", caller->uid, caller->pid,
+			 call.msg);
+		return -1;
+	}
+	switch (req.type) {
+	case SSH_AGENTC_REQUEST_IDENTITIES:
+		call.op = "list";
+		rc = request_identities(&call, st, out);
+		break;
+	case SSH_AGENTC_SIGN_REQUEST:
+		call.op = "sign";
+		classify(&req, &sd, &purpose);
+		rc = sign_request(&call, st, &req, out);
+		break;
+	case SSH_AGENTC_EXTENSION:
+		call.op = "ssh-extension";
+		rc = extension(&call, st, &req, &purpose, out);
+		break;
+	default:
+		if ((op = refused_op(req.type)) != NULL) {
+			call.op = op;
+			rc = ops_fail(&call, P11A_ERR_NOT_SUPPORTED,
+				      "the keys live in the token: they cannot be added, removed "
+				      "or locked over the SSH agent protocol");
+		} else {
+			rc = ops_fail(&call, P11A_ERR_UNKNOWN_OP, "unknown SSH agent message %u",
+				      req.type);
+		}
+		break;
+	}
+	/* In the trail before the client can see the result. */
+	rc = ops_finish(&call, rc);
+	if (rc != P11A_OK) {
+		log_debug("ssh request %u from uid %d pid %d: %s: %s", req.type, caller->uid,
+			  caller->pid, p11a_errname(rc), call.msg);
+		buf_reset(out);
+		return sshmsg_put_failure(out) == P11A_OK ? 0 : -1;
+	}
+	return 0;
+}
+
+/* The SSH agent protocol has no error text: a client about to be dropped gets a failure. */
+static int ssh_refusal(struct buf *out, int code, const char *why)
+{
+	(void)code;
+	(void)why;
+	return sshmsg_put_failure(out) == P11A_OK ? 0 : -1;
+}
+
+static int ssh_replace_reply(struct buf *out, int code, const char *why)
+{
+	(void)code;
+	(void)why;
+	buf_reset(out);
+	return sshmsg_put_failure(out) == P11A_OK ? 0 : -1;
+}
+
+const struct front front_ssh = {
+    .name = "ssh",
+    .max_frame = SSHMSG_MAX_FRAME,
+    .min_frame = 1,
+    .state_size = sizeof(struct ssh_state),
+    .dispatch = ssh_dispatch,
+    .state_free = ssh_state_free,
+    .refusal = ssh_refusal,
+    .replace_reply = ssh_replace_reply,
+};
