@@ -13,10 +13,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "buf.h"
 #include "p11agent.h"
 #include "soft.h"
-#include "sshkeyblob.h"
+#include "sshkey.h"
 #include "sshpath.h"
 
 /* PROTOCOL.agent's message numbers and sign flags. */
@@ -37,11 +41,10 @@
 struct sshpath {
 	const char *socket;
 	const struct work *w;
-	uint8_t *spki; /* the key's public half, NULL when found by its comment */
-	size_t spki_len;
+	EVP_PKEY *pkey; /* the key's public half, to check signatures with */
 	uint8_t *data; /* what every request asks to sign */
 	size_t data_len;
-	char sig_type[SSHKEYBLOB_TYPE_LEN]; /* what the signature must be */
+	char sig_type[SSHKEY_TYPE_LEN]; /* what the signature must be */
 	struct buf *req;		    /* the sign request, framed */
 };
 
@@ -158,14 +161,14 @@ static int frame_end(struct buf *b)
 }
 
 /* The first string of a key blob (its type) into type; -1 when it is not one. */
-static int blob_type(const uint8_t *blob, size_t blob_len, char type[SSHKEYBLOB_TYPE_LEN])
+static int blob_type(const uint8_t *blob, size_t blob_len, char type[SSHKEY_TYPE_LEN])
 {
 	struct buf b;
 	const uint8_t *t;
 	size_t t_len;
 
 	buf_view(&b, blob, blob_len);
-	if (buf_get_string_direct(&b, SSHKEYBLOB_TYPE_LEN - 1, &t, &t_len) != P11A_OK)
+	if (buf_get_string_direct(&b, SSHKEY_TYPE_LEN - 1, &t, &t_len) != P11A_OK)
 		return -1;
 	memcpy(type, t, t_len);
 	type[t_len] = '\0';
@@ -247,7 +250,10 @@ out:
 	return ret;
 }
 
-/* The key's DER public key from p11agentd, or NULL when no agent answers (not an error). */
+/*
+ * The key's DER SubjectPublicKeyInfo from p11agentd into *out (malloc'd), or
+ * NULL when no agent answers there (not an error). Returns 0, or -1 with msg.
+ */
 static int agent_spki(const char *socket, const char *key, uint8_t **out, size_t *out_len,
 		      char *msg, size_t msg_len)
 {
@@ -285,7 +291,7 @@ out:
  * PROTOCOL.agent fixes them. Returns 0, or -1 with msg.
  */
 static int sign_kind(const struct p11a_alg_info *alg, const char *key_type,
-		     char sig_type[SSHKEYBLOB_TYPE_LEN], uint32_t *out_flags, char *msg,
+		     char sig_type[SSHKEY_TYPE_LEN], uint32_t *out_flags, char *msg,
 		     size_t msg_len)
 {
 	static const struct {
@@ -304,7 +310,7 @@ static int sign_kind(const struct p11a_alg_info *alg, const char *key_type,
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(kinds[i].alg, alg->name) == 0 &&
 		    strcmp(kinds[i].key_type, key_type) == 0) {
-			snprintf(sig_type, SSHKEYBLOB_TYPE_LEN, "%s", kinds[i].sig_type);
+			snprintf(sig_type, SSHKEY_TYPE_LEN, "%s", kinds[i].sig_type);
 			*out_flags = kinds[i].flags;
 			return 0;
 		}
@@ -323,7 +329,10 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 	struct sshpath_client *probe = NULL;
 	uint8_t *want = NULL, *blob = NULL;
 	size_t want_len = 0, blob_len = 0;
-	char key_type[SSHKEYBLOB_TYPE_LEN];
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
+	char key_type[SSHKEY_TYPE_LEN];
+	const unsigned char *p;
 	uint32_t flags;
 	int ret = -1;
 
@@ -341,16 +350,24 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 	}
 	sp->socket = ssh_socket;
 	sp->w = w;
-	if (agent_spki(agent_socket, w->key, &sp->spki, &sp->spki_len, msg, msg_len) != 0)
+	if (agent_spki(agent_socket, w->key, &spki, &spki_len, msg, msg_len) != 0)
 		goto out;
-	if (sp->spki != NULL && sshkeyblob_from_spki(sp->spki, sp->spki_len, &want, &want_len,
-						     key_type, msg, msg_len) != 0)
+	if (spki != NULL && sshkey_blob_from_spki(spki, spki_len, &want, &want_len, NULL, msg,
+						  msg_len) != P11A_OK) {
+		snprintf(msg + strlen(msg), msg_len - strlen(msg), " (key %s)", w->key);
 		goto out;
+	}
 	if (sshpath_client_open(sp, &probe, msg, msg_len) != 0 ||
 	    find_identity(probe, want, want_len, &blob, &blob_len, msg, msg_len) != 0)
 		goto out;
-	if (blob_type(blob, blob_len, key_type) != 0) {
-		snprintf(msg, msg_len, "ssh path: %s: a malformed key blob", ssh_socket);
+	/* Found by its comment, the key is the blob's. */
+	p = spki;
+	if (blob_type(blob, blob_len, key_type) != 0 ||
+	    (spki != NULL ? (sp->pkey = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL
+			  : sshkey_from_blob(blob, blob_len, &sp->pkey) != P11A_OK)) {
+		ERR_clear_error();
+		snprintf(msg, msg_len, "ssh path: %s: the key blob of %s cannot be read",
+			 ssh_socket, w->key);
 		goto out;
 	}
 	if (sign_kind(w->alg, key_type, sp->sig_type, &flags, msg, msg_len) != 0)
@@ -377,6 +394,7 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 out:
 	sshpath_client_close(probe);
 	sshpath_close(sp);
+	free(spki);
 	free(want);
 	free(blob);
 	return ret;
@@ -406,9 +424,9 @@ int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *m
 int sshpath_client_op(struct sshpath_client *c, int check, char *msg, size_t msg_len)
 {
 	const struct sshpath *sp = c->sp;
-	struct buf reply;
-	const uint8_t *sig;
-	size_t in_len, sig_len;
+	struct buf reply, sig_view;
+	const uint8_t *sig, *sig_type;
+	size_t in_len, sig_len, sig_type_len;
 	uint8_t type = 0;
 
 	if (roundtrip(c, sp->req, &in_len, msg, msg_len) != 0)
@@ -427,15 +445,19 @@ int sshpath_client_op(struct sshpath_client *c, int check, char *msg, size_t msg
 		snprintf(msg, msg_len, "ssh path: %s: a malformed sign response", sp->socket);
 		return -1;
 	}
-	if (sp->spki != NULL)
-		return sshkeyblob_verify(sp->spki, sp->spki_len, sp->sig_type, sig, sig_len,
-					 sp->data, sp->data_len, msg, msg_len);
-	/* Found by its comment: no key to check with; the type at least. */
-	buf_view(&reply, sig, sig_len);
-	if (buf_get_string_direct(&reply, SSHKEYBLOB_TYPE_LEN, &sig, &sig_len) != P11A_OK ||
-	    sig_len != strlen(sp->sig_type) || memcmp(sig, sp->sig_type, sig_len) != 0) {
+	/* The type first: an RSA signature with the other hash would verify too. */
+	buf_view(&sig_view, sig, sig_len);
+	if (buf_get_string_direct(&sig_view, SSHKEY_TYPE_LEN, &sig_type, &sig_type_len) !=
+		P11A_OK ||
+	    sig_type_len != strlen(sp->sig_type) ||
+	    memcmp(sig_type, sp->sig_type, sig_type_len) != 0) {
 		snprintf(msg, msg_len, "ssh path: %s: not a %s signature", sp->socket,
 			 sp->sig_type);
+		return -1;
+	}
+	if (sshkey_verify(sp->pkey, sig, sig_len, sp->data, sp->data_len) != P11A_OK) {
+		snprintf(msg, msg_len, "ssh path: %s: the %s signature does not verify with %s",
+			 sp->socket, sp->sig_type, sp->w->key);
 		return -1;
 	}
 	return 0;
@@ -455,7 +477,7 @@ void sshpath_close(struct sshpath *sp)
 {
 	if (sp == NULL)
 		return;
-	free(sp->spki);
+	EVP_PKEY_free(sp->pkey);
 	free(sp->data);
 	buf_free(sp->req);
 	free(sp);

@@ -39,7 +39,7 @@ int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *m
 
 /*
  * One sign request (a round trip). check: the signature must be of the
- * expected type and, when the key was found by its blob, verify with it.
+ * expected type and verify with the key.
  * Returns 0, or -1 with a message in msg (SSH_AGENT_FAILURE too).
  */
 int sshpath_client_op(struct sshpath_client *c, int check, char *msg, size_t msg_len);
