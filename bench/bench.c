@@ -39,9 +39,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p11agent-bench --alg ALG [--key KEY] [--op sign|decrypt|unwrap]\n"
 		"         [--module PATH --token URI --pin-source file:PATH|env:VAR]\n"
-		"         [--socket PATH] [--paths direct,agent,module:PATH,provider,ssh,ssh:PATH]\n"
-		"         [--provider-module PATH] [--ssh-socket PATH] [--clients N] [--seconds S]\n"
-		"         [--batch N] [--msg-len N] [--json]\n"
+		"         [--socket PATH] [--ssh-socket PATH]\n"
+		"         [--paths direct,agent,module:PATH,provider,ssh,ssh:PATH]\n"
+		"         [--provider-module PATH] [--clients N] [--seconds S] [--batch N]\n"
+		"         [--msg-len N] [--json]\n"
 		"ALG: an algorithm of p11agent: signing or HMAC (ecdsa-sha256, rsa-pkcs1-sha256,\n"
 		"     rsa-pss-sha256, ed25519, hmac-sha256, ...), decryption (rsa-oaep-sha256,\n"
 		"     ...), unwrapping (aes-kwp, aes-kw; rsa-oaep-* with --op unwrap), or ping\n"
@@ -378,9 +379,9 @@ static int open_ssh(const struct opts *o, const struct work *w, struct run_path 
 	size_t i;
 
 	for (i = 0; i < num_paths; i++) {
-		if (paths[i].kind == RUN_SSH && sshpath_open(paths[i].ssh_socket, o->socket, w,
-							     o->msg_len, &paths[i].sp, msg,
-							     msg_len) != 0)
+		if (paths[i].kind == RUN_SSH &&
+		    sshpath_open(paths[i].ssh_socket, o->socket, w, o->msg_len, &paths[i].sp, msg,
+				 msg_len) != 0)
 			return -1;
 	}
 	return 0;
@@ -442,8 +443,8 @@ static int open_clients(const struct opts *o, const struct work *w, struct run_p
 				     provpath_client_op(p->clients[c].provider, 1, msg, msg_len) !=
 					 0;
 			else
-				rc = sshpath_client_open(p->sp, &p->clients[c].ssh, msg,
-							 msg_len) != 0 ||
+				rc = sshpath_client_open(p->sp, &p->clients[c].ssh, msg, msg_len) !=
+					 0 ||
 				     sshpath_client_op(p->clients[c].ssh, 1, msg, msg_len) != 0;
 			if (rc) {
 				prefix_path(p, msg, msg_len);

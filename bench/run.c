@@ -51,8 +51,8 @@ static void *worker_main(void *arg)
 			rc = provpath_client_op(p->clients[w->client].provider, 0, w->msg,
 						sizeof(w->msg));
 		else
-			rc = sshpath_client_op(p->clients[w->client].ssh, 0, w->msg,
-					       sizeof(w->msg));
+			rc =
+			    sshpath_client_op(p->clients[w->client].ssh, 0, w->msg, sizeof(w->msg));
 		end = now_ns();
 		if (rc != 0) {
 			w->failed = 1;

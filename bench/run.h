@@ -30,12 +30,12 @@ enum run_kind {
 struct run_path {
 	const char *name; /* "direct", "agent", "module:PATH", "provider", "ssh", "ssh:PATH" */
 	enum run_kind kind;
-	const char *module;  /* RUN_DIRECT: the module's path */
-	struct direct *d;    /* RUN_DIRECT: the loaded module */
-	int software;	     /* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
-	struct provpath *pp; /* RUN_PROVIDER: the providers and the key */
+	const char *module;	/* RUN_DIRECT: the module's path */
+	struct direct *d;	/* RUN_DIRECT: the loaded module */
+	int software;		/* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
+	struct provpath *pp;	/* RUN_PROVIDER: the providers and the key */
 	const char *ssh_socket; /* RUN_SSH: the SSH agent's socket */
-	struct sshpath *sp;     /* RUN_SSH: the key and the request */
+	struct sshpath *sp;	/* RUN_SSH: the key and the request */
 	union {
 		struct direct_client *direct;
 		struct agentpath_client *agent;

@@ -42,10 +42,10 @@ struct sshpath {
 	const char *socket;
 	const struct work *w;
 	EVP_PKEY *pkey; /* the key's public half, to check signatures with */
-	uint8_t *data; /* what every request asks to sign */
+	uint8_t *data;	/* what every request asks to sign */
 	size_t data_len;
 	char sig_type[SSHKEY_TYPE_LEN]; /* what the signature must be */
-	struct buf *req;		    /* the sign request, framed */
+	struct buf *req;		/* the sign request, framed */
 };
 
 struct sshpath_client {
@@ -223,10 +223,9 @@ static int find_identity(struct sshpath_client *c, const uint8_t *want, size_t w
 			found_len = blob_len;
 		}
 		if (seen_len < sizeof(seen) - 1)
-			seen_len += (size_t)snprintf(seen + seen_len, sizeof(seen) - seen_len,
-						     "%s'%.*s'", i ? ", " : "",
-						     (int)(comment_len < 40 ? comment_len : 40),
-						     (const char *)comment);
+			seen_len += (size_t)snprintf(
+			    seen + seen_len, sizeof(seen) - seen_len, "%s'%.*s'", i ? ", " : "",
+			    (int)(comment_len < 40 ? comment_len : 40), (const char *)comment);
 	}
 	if (matches != 1) {
 		snprintf(msg, msg_len, "ssh path: %s: %s key %s among its %u identities%s%s",
@@ -268,8 +267,8 @@ static int agent_spki(const char *socket, const char *key, uint8_t **out, size_t
 		goto out;
 	}
 	if ((rc = p11a_pubkey(conn, key, &der, &der_len)) != P11A_OK) {
-		snprintf(msg, msg_len, "ssh path: the public key of %s from p11agentd: %s%s%s",
-			 key, p11a_strerror(rc), *p11a_conn_message(conn) ? ": " : "",
+		snprintf(msg, msg_len, "ssh path: the public key of %s from p11agentd: %s%s%s", key,
+			 p11a_strerror(rc), *p11a_conn_message(conn) ? ": " : "",
 			 p11a_conn_message(conn));
 		goto out;
 	}
@@ -291,8 +290,7 @@ out:
  * PROTOCOL.agent fixes them. Returns 0, or -1 with msg.
  */
 static int sign_kind(const struct p11a_alg_info *alg, const char *key_type,
-		     char sig_type[SSHKEY_TYPE_LEN], uint32_t *out_flags, char *msg,
-		     size_t msg_len)
+		     char sig_type[SSHKEY_TYPE_LEN], uint32_t *out_flags, char *msg, size_t msg_len)
 {
 	static const struct {
 		const char *alg, *key_type, *sig_type;
@@ -337,7 +335,8 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 	int ret = -1;
 
 	if (ssh_socket == NULL || *ssh_socket == '\0') {
-		snprintf(msg, msg_len, "ssh path: no socket: give --ssh-socket or set SSH_AUTH_SOCK");
+		snprintf(msg, msg_len,
+			 "ssh path: no socket: give --ssh-socket or set SSH_AUTH_SOCK");
 		return -1;
 	}
 	if (w->op != WORK_SIGN || w->batch != 1) {
@@ -373,8 +372,8 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 	if (sign_kind(w->alg, key_type, sp->sig_type, &flags, msg, msg_len) != 0)
 		goto out;
 	sp->data_len = data_len;
-	if ((sp->data = malloc(data_len)) == NULL || (sp->req = frame_start(
-							     SSH_AGENTC_SIGN_REQUEST)) == NULL) {
+	if ((sp->data = malloc(data_len)) == NULL ||
+	    (sp->req = frame_start(SSH_AGENTC_SIGN_REQUEST)) == NULL) {
 		snprintf(msg, msg_len, "out of memory");
 		goto out;
 	}
@@ -400,8 +399,7 @@ out:
 	return ret;
 }
 
-int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *msg,
-			size_t msg_len)
+int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *msg, size_t msg_len)
 {
 	struct sshpath_client *c;
 

@@ -34,8 +34,7 @@ int sshpath_open(const char *ssh_socket, const char *agent_socket, const struct 
 		 size_t data_len, struct sshpath **out, char *msg, size_t msg_len);
 
 /* Connects one client thread to the SSH agent. Returns 0 and *out, or -1 and msg. */
-int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *msg,
-			size_t msg_len);
+int sshpath_client_open(struct sshpath *sp, struct sshpath_client **out, char *msg, size_t msg_len);
 
 /*
  * One sign request (a round trip). check: the signature must be of the
