@@ -42,6 +42,10 @@ struct ssh_state {
 	int listed; /* keys[] is filled */
 	unsigned binds;
 	char host_key[SSHKEY_FP_LEN]; /* the last bound host key's fingerprint, or "" */
+	uint8_t *host_blob;	      /* and its blob */
+	size_t host_blob_len;
+	uint8_t session_id[128]; /* the last bound session's id */
+	size_t session_id_len;
 };
 
 /* How a key signs here: the token's algorithm, the hash, the OpenSSH signature type. */
@@ -63,7 +67,10 @@ static void forget_keys(struct ssh_state *st)
 
 static void ssh_state_free(void *state)
 {
-	forget_keys(state);
+	struct ssh_state *st = state;
+
+	forget_keys(st);
+	free(st->host_blob);
 }
 
 /*
@@ -169,11 +176,28 @@ static int pick_alg(struct ops_call *c, const struct token_key *key, uint32_t fl
 	return ops_fail(c, P11A_ERR_NOT_SUPPORTED, "this key has no OpenSSH signature");
 }
 
-/* What the data is for, as the policy and the audit trail see it. */
-static void classify(const struct sshmsg_request *req, struct sshmsg_signed_data *sd,
-		     struct purpose *p)
+static int same(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+	return a_len == b_len && (a_len == 0 || memcmp(a, b, a_len) == 0);
+}
+
+/*
+ * What the data is for, as the policy and the audit trail see it. A userauth
+ * request counts as one only for the key it is signed with, and, on a bound
+ * connection, for the bound session and host: else it is other data (which a
+ * key held to ssh-logins does not sign).
+ */
+static void classify(const struct ssh_state *st, const struct sshmsg_request *req,
+		     struct sshmsg_signed_data *sd, struct purpose *p)
 {
 	sshmsg_classify(req->data, req->data_len, sd);
+	if (sd->kind == SSHMSG_DATA_USERAUTH &&
+	    (!same(sd->key_blob, sd->key_blob_len, req->key_blob, req->key_blob_len) ||
+	     (st->binds > 0 &&
+	      (!same(sd->session_id, sd->session_id_len, st->session_id, st->session_id_len) ||
+	       (sd->host_key != NULL &&
+		!same(sd->host_key, sd->host_key_len, st->host_blob, st->host_blob_len))))))
+		sd->kind = SSHMSG_DATA_OTHER;
 	if (sd->kind == SSHMSG_DATA_USERAUTH) {
 		p->kind = PURPOSE_LOGIN;
 		p->login = sd->user;
@@ -248,8 +272,20 @@ static int session_bind(struct ops_call *c, struct ssh_state *st, const struct s
 				"it again");
 	if (st->binds >= SSH_MAX_BINDS)
 		return ops_fail(c, P11A_ERR_DENIED, "more than %d session binds", SSH_MAX_BINDS);
+	if (sb.session_id_len > sizeof(st->session_id))
+		return ops_fail(c, P11A_ERR_BAD_INPUT, "session-bind: a session id of %zu bytes",
+				sb.session_id_len);
 	if ((rc = sshmsg_verify_session_bind(&sb, c->msg, sizeof(c->msg))) != P11A_OK)
 		return rc;
+	free(st->host_blob);
+	if ((st->host_blob = malloc(sb.host_key_len)) == NULL) {
+		st->host_blob_len = 0;
+		return ops_fail(c, P11A_ERR_NOMEM, "out of memory");
+	}
+	memcpy(st->host_blob, sb.host_key, sb.host_key_len);
+	st->host_blob_len = sb.host_key_len;
+	memcpy(st->session_id, sb.session_id, sb.session_id_len);
+	st->session_id_len = sb.session_id_len;
 	st->binds++;
 	memcpy(st->host_key, fp, sizeof(fp));
 	p->host_key = st->host_key;
@@ -259,7 +295,7 @@ static int session_bind(struct ops_call *c, struct ssh_state *st, const struct s
 static int extension(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
 		     struct purpose *p, struct buf *out)
 {
-	static const char *const served[] = {"query", "session-bind@openssh.com"};
+	static const char *const served[] = {"session-bind@openssh.com"};
 	static const char bind_name[] = "session-bind@openssh.com";
 	int rc;
 
@@ -330,7 +366,7 @@ static int ssh_dispatch(struct agent_ctx *ctx, struct caller *caller, void *stat
 		break;
 	case SSH_AGENTC_SIGN_REQUEST:
 		call.op = "sign";
-		classify(&req, &sd, &purpose);
+		classify(st, &req, &sd, &purpose);
 		rc = sign_request(&call, st, &req, out);
 		break;
 	case SSH_AGENTC_EXTENSION:

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "busypoll.h"
+#include "frameio.h"
 #include "front.h"
 #include "log.h"
 #include "proto.h"
@@ -409,80 +410,30 @@ void server_close(struct server *srv)
 	free(srv);
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A connection's input: frames are received into in[], usually a whole frame
- * (or several) in one recv(). Waiting uses SO_RCVTIMEO rather than poll(),
- * so that a request costs one recv() and one send(); the timeout is set only
- * when it changes (the idle timeout between frames, what is left of the frame
+ * (or several) in one recv() (frameio.h: the timeout is set only when it
+ * changes: the idle timeout between frames, what is left of the frame
  * timeout within a frame).
  */
 struct reader {
-	int fd;
-	int timeout_ms; /* SO_RCVTIMEO now set on fd; 0 means none */
+	struct frameio_rx rx;
 	int64_t gap_us; /* moving average: reply sent to next request, in us */
 	size_t have;	/* bytes in in[] */
 	uint8_t in[SERVER_INBUF];
 };
 
-/* Sets SO_RCVTIMEO to ms (0: wait forever) unless it already is. */
-static int set_timeout(struct reader *rd, int ms)
-{
-	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-
-	if (ms == rd->timeout_ms)
-		return 0;
-	if (setsockopt(rd->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
-		return -1;
-	rd->timeout_ms = ms;
-	return 0;
-}
-
-/*
- * Receives once into p (at most len bytes), waiting at most timeout_ms
- * (0: as long as it takes). Returns the byte count, or -1 on EOF, error or
- * timeout (errno EAGAIN).
- */
-static ssize_t recv_some(struct reader *rd, uint8_t *p, size_t len, int timeout_ms)
-{
-	ssize_t n;
-
-	if (set_timeout(rd, timeout_ms) != 0)
-		return -1;
-	do
-		n = recv(rd->fd, p, len, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		errno = 0;
-	return n > 0 ? n : -1;
-}
-
-/* Milliseconds left until deadline_ms, at least 1; 0 when it has passed. */
-static int ms_left(int64_t deadline_ms)
-{
-	int64_t left = deadline_ms - now_ms();
-
-	return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
-
 /* Receives into rd->in until it holds want bytes (want <= SERVER_INBUF). */
 static int fill(struct reader *rd, size_t want, int64_t deadline_ms)
 {
 	while (rd->have < want) {
-		int left = ms_left(deadline_ms);
+		int left = frameio_ms_left(deadline_ms);
 		ssize_t n;
 
 		if (left == 0)
 			return -1;
-		if ((n = recv_some(rd, rd->in + rd->have, sizeof(rd->in) - rd->have, left)) < 0)
+		if ((n = frameio_recv_some(&rd->rx, rd->in + rd->have, sizeof(rd->in) - rd->have,
+					   left)) < 0)
 			return -1;
 		rd->have += (size_t)n;
 	}
@@ -506,14 +457,9 @@ static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, u
 	memcpy(body, rd->in + 4, got);
 	secret_wipe(rd->in, rd->have);
 	rd->have = 0;
-	while (got < len) {
-		int left = ms_left(deadline_ms);
-		ssize_t n;
-
-		if (left == 0 || (n = recv_some(rd, body + got, len - got, left)) < 0)
-			goto out;
-		got += (size_t)n;
-	}
+	if (frameio_recv_full(&rd->rx, body + got, len - got, deadline_ms) != 0)
+		goto out;
+	got = len;
 	*out_body = body;
 	body = NULL;
 	r = 0;
@@ -541,7 +487,7 @@ static size_t busy_poll(struct reader *rd, unsigned limit_us, int64_t sent_us)
 
 	if (limit_us == 0 || rd->gap_us > (int64_t)limit_us)
 		return 0;
-	n = busypoll_recv(rd->fd, rd->in, sizeof(rd->in), sent_us + limit_us);
+	n = busypoll_recv(rd->rx.fd, rd->in, sizeof(rd->in), sent_us + limit_us);
 	/* End of stream and errors: the blocking recv() that follows sees them again. */
 	return n > 0 ? (size_t)n : 0;
 }
@@ -563,35 +509,6 @@ static void consume(struct reader *rd, size_t used)
 		memmove(rd->in, rd->in + used, left);
 	secret_wipe(rd->in + left, used);
 	rd->have = left;
-}
-
-/*
- * Writes all of p before the deadline (monotonic ms): a client that stops
- * reading its replies is dropped like one that stalls in a frame.
- * Returns 0, or -1 on error or timeout.
- */
-static int write_full(int fd, const uint8_t *p, size_t len, int64_t deadline_ms)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		int64_t left;
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
-			return -1;
-		if (errno == EINTR)
-			continue;
-		if ((left = deadline_ms - now_ms()) <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -1;
-	}
-	return 0;
 }
 
 /*
@@ -731,7 +648,7 @@ static void *conn_main(void *arg)
 	uint32_t max_frame =
 	    opt->max_frame < c->front->max_frame ? opt->max_frame : c->front->max_frame;
 	struct buf *out = buf_new(0);
-	struct reader rd = {.fd = c->fd};
+	struct reader rd = {.rx = {.fd = c->fd}};
 	uint8_t *body = NULL, *big = NULL;
 	uint32_t len = 0;
 	size_t held = 0;		    /* bytes of the server's quota this connection holds */
@@ -744,7 +661,8 @@ static void *conn_main(void *arg)
 		if (rd.have == 0 && sent_us > 0)
 			rd.have = busy_poll(&rd, opt->busy_poll_us, sent_us);
 		if (rd.have == 0) {
-			ssize_t n = recv_some(&rd, rd.in, sizeof(rd.in), (int)opt->idle_timeout_ms);
+			ssize_t n = frameio_recv_some(&rd.rx, rd.in, sizeof(rd.in),
+						      (int)opt->idle_timeout_ms);
 
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -756,7 +674,7 @@ static void *conn_main(void *arg)
 		}
 		if (sent_us > 0)
 			note_gap(&rd, sent_us);
-		deadline = now_ms() + opt->frame_timeout_ms;
+		deadline = frameio_now_ms() + opt->frame_timeout_ms;
 		partial = 1;
 		if (fill(&rd, 4, deadline) != 0)
 			break;
@@ -801,8 +719,9 @@ static void *conn_main(void *arg)
 		body = NULL;
 		big_out = buf_len(out) > SERVER_INBUF;
 		if (hold_reply(c, &held, out) != 0 ||
-		    write_full(c->fd, buf_data(out), buf_len(out),
-			       now_ms() + opt->frame_timeout_ms) != 0)
+		    frameio_send_full(c->fd, buf_data(out), buf_len(out),
+				      frameio_now_ms() + opt->frame_timeout_ms) != 0)
+			/* A client that does not read its reply is dropped like one that stalls. */
 			break;
 		sent_us = busypoll_now_us();
 		buf_reset(out); /* the reply may be a session key: wipe it now */
@@ -814,7 +733,7 @@ static void *conn_main(void *arg)
 			out = buf_new(0);
 		}
 	}
-	if (partial && now_ms() >= deadline)
+	if (partial && frameio_now_ms() >= deadline)
 		log_info("uid %d pid %d: frame not complete within %u ms, connection closed",
 			 c->peer.uid, c->peer.pid, opt->frame_timeout_ms);
 	if (big != NULL) {
@@ -937,7 +856,7 @@ static void accept_one(struct server *srv, const struct listener *l)
 	c->peer.uid = (int)cred.uid;
 	c->peer.gid = (int)cred.gid;
 	c->peer.pid = (int)cred.pid;
-	if ((rc = quota_conn_take(srv->quota, c->peer.uid, now_ms(), &report)) != P11A_OK) {
+	if ((rc = quota_conn_take(srv->quota, c->peer.uid, frameio_now_ms(), &report)) != P11A_OK) {
 		if (rc == P11A_ERR_BUSY && report > 0)
 			log_warn("uid %d pid %d: max-connections-per-uid (%u) reached: %u "
 				 "connection%s refused",

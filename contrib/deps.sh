@@ -4,9 +4,10 @@
 #
 # SPDX-License-Identifier: Apache-2.0
 
-# To build p11agent and run the quickstart's demo.
+# To build p11agent and run the quickstart's demo (openssh-client: ssh-add and
+# ssh-keygen on the agent's SSH socket).
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
-libcmocka-dev softhsm2 openssl"
+libcmocka-dev softhsm2 openssl openssh-client"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
 # valgrind (the integration tests under memcheck), tcsh (p11agentd's csh lines

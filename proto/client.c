@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "busypoll.h"
+#include "frameio.h"
 #include "p11agent.h"
 #include "proto.h"
 #include "safepath.h"
@@ -37,6 +38,7 @@
 
 struct p11a_conn {
 	int fd;
+	struct frameio_rx rx; /* fd, and the receive timeout set on it */
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *message;	 /* the agent's message for the last error, malloc'd; never NULL */
@@ -158,37 +160,11 @@ void p11a_close(struct p11a_conn *conn)
 	free(conn);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+/* Sends all of p, within P11AGENT_TIMEOUT. */
+static int write_all(struct p11a_conn *conn, const uint8_t *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = EPIPE;
-		if (n <= 0)
-			return P11A_ERR_IO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return P11A_OK;
-}
-
-static int read_all(int fd, uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = ECONNRESET;
-		if (n <= 0)
-			return P11A_ERR_IO;
-		p += n;
-		len -= (size_t)n;
-	}
+	if (frameio_send_full(conn->fd, p, len, frameio_deadline(conn->timeout_s * 1000u)) != 0)
+		return P11A_ERR_IO;
 	return P11A_OK;
 }
 
@@ -228,12 +204,8 @@ static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 		if (n < 0)
 			return P11A_ERR_IO;
 	}
-	do
-		n = recv(conn->fd, conn->rbuf, CONN_RBUF, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		errno = ECONNRESET;
-	if (n <= 0)
+	/* Each wait for the agent is bounded by P11AGENT_TIMEOUT (SO_RCVTIMEO, set once). */
+	if ((n = frameio_recv_some(&conn->rx, conn->rbuf, CONN_RBUF, conn->rx.timeout_ms)) < 0)
 		return P11A_ERR_IO;
 	conn->rhave = (size_t)n;
 out:
@@ -245,13 +217,10 @@ out:
 static int fill(struct p11a_conn *conn, size_t want)
 {
 	while (conn->rhave < want) {
-		ssize_t n = recv(conn->fd, conn->rbuf + conn->rhave, CONN_RBUF - conn->rhave, 0);
+		ssize_t n = frameio_recv_some(&conn->rx, conn->rbuf + conn->rhave,
+					      CONN_RBUF - conn->rhave, conn->rx.timeout_ms);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0)
-			errno = ECONNRESET;
-		if (n <= 0)
+		if (n < 0)
 			return P11A_ERR_IO;
 		conn->rhave += (size_t)n;
 	}
@@ -290,7 +259,10 @@ static int read_reply(struct p11a_conn *conn, int64_t sent_us)
 	got = conn->rhave - 4;
 	memcpy(conn->reply, conn->rbuf + 4, got);
 	conn->rused = conn->rhave;
-	return read_all(conn->fd, conn->reply + got, len - got);
+	if (frameio_recv_full(&conn->rx, conn->reply + got, len - got,
+			      frameio_deadline(conn->timeout_s * 1000u)) != 0)
+		return P11A_ERR_IO;
+	return P11A_OK;
 }
 
 /* After an I/O error: says so when it was the timeout that ended the wait. */
@@ -318,7 +290,7 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 	msg->id = conn->next_id++;
 	if ((r = proto_encode_request(conn->out, msg)) != P11A_OK)
 		return r == P11A_ERR_TOO_LARGE ? P11A_ERR_TOO_LARGE : P11A_ERR_INVALID_ARG;
-	if ((r = write_all(conn->fd, buf_data(conn->out), buf_len(conn->out))) != P11A_OK) {
+	if ((r = write_all(conn, buf_data(conn->out), buf_len(conn->out))) != P11A_OK) {
 		note_timeout(conn, errno);
 		return r;
 	}
@@ -330,7 +302,7 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 		secret_wipe(conn->rbuf, conn->rhave);
 		conn->rhave = conn->rused = 0;
 		close(conn->fd);
-		conn->fd = -1;
+		conn->fd = conn->rx.fd = -1;
 		return r;
 	}
 	if ((r = proto_decode_reply(conn->reply, conn->reply_len, msg->op, rep)) != P11A_OK)
@@ -616,7 +588,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	}
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		return P11A_ERR_NOMEM;
-	conn->fd = -1;
+	conn->fd = conn->rx.fd = -1;
 	conn->next_id = 1;
 	conn->busy_poll_us = busy_poll_setting();
 	conn->timeout_s = timeout_setting();
@@ -644,6 +616,8 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
+	conn->rx.fd = conn->fd;
+	conn->rx.timeout_ms = (int)(conn->timeout_s * 1000u);
 	if (connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			set_message(conn,

@@ -96,6 +96,7 @@ qs_says "lists the audit keys" '^audit-mac +hmac:256'
 qs_says "signatures verify" '^Verified OK'
 qs_says "the hybrid example" 'round-tripped'
 qs_says "a certificate by openssl req with an agent key" "^$DEMO/web-ecdsa.crt: OK\$"
+qs_says "ssh-keygen signs through the SSH socket" '^Good "file" signature for demo with ED25519 key'
 qs_says "the audit trail is intact" '^audit trail intact: [0-9]+ records, .*keyed: every MAC confirmed'
 
 # README's tour, as written there, from the checkout: demo/ and build/ are
@@ -162,6 +163,31 @@ if [ -z "$SAN_PRELOAD" ]; then
 		fail "README: the TLS example: the handshake's signature is in the audit trail" \
 			"$AUDIT_BEFORE sign records before, as many after"
 	fi
+fi
+# README's SSH example, as written there: ssh-add and ssh-keygen on the demo
+# agent's SSH socket.
+awk '/^<!-- tests\/test-quickstart.sh runs the SSH block below/ { want = 1; next }
+	want && /^```/ { if (inblock) exit; inblock = 1; next }
+	inblock { print }' "$top_srcdir/README.md" >"$T/ssh-example.sh"
+if grep -q 'ssh-keygen -Y verify' "$T/ssh-example.sh"; then
+	pass "README: the SSH example found"
+else
+	fail "README: the SSH example found" "no block after the marker: $(show "$T/ssh-example.sh")"
+fi
+run timeout -k 2 60 bash -e "$T/ssh-example.sh"
+if [ "$RC" -eq 0 ] && grep -q '^Good "file" signature for me with ED25519 key SHA256:' "$OUT"; then
+	pass "README: the SSH example: ssh-keygen signs through the agent, the signature verifies"
+else
+	fail "README: the SSH example: ssh-keygen signs through the agent, the signature verifies" \
+		"exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+fi
+# (audit-sig serves the audit trail only: nobody may sign with it, so ssh-add does not list it.)
+"$P11AGENT" pubkey --all --format ssh 2>&1 | grep -v ' audit-sig$' >"$T/cli-keys.txt"
+if grep -v -e '^Good' -e '^Signing' -e '^Write' "$OUT" | cmp -s - "$T/cli-keys.txt"; then
+	pass "README: the SSH example: ssh-add -L lists what p11agent pubkey --all --format ssh prints, less the audit key"
+else
+	fail "README: the SSH example: ssh-add -L lists what p11agent pubkey --all --format ssh prints, less the audit key" \
+		"ssh-add: $(show "$OUT"); p11agent: $(show "$T/cli-keys.txt")"
 fi
 check "README: keyfile" "$P11AGENT" keyfile web-ecdsa -o demo/web.keyfile
 check "README: openssl reads the key file as the agent key" \

@@ -9,6 +9,9 @@
  * signature checked. The whole input is classified as signed data too, so
  * that the fuzzer reaches the userauth and SSHSIG parsers directly.
  *
+ * Then the same body goes to the SSH front's dispatcher itself (no token,
+ * policy or audit), which must answer it with one whole frame or close.
+ *
  * Besides "no crash, no leak", it checks their promises: a failure returns
  * its documented code and leaves the outputs alone; what is decoded points
  * inside the input; a userauth or SSHSIG verdict holds printable names; a
@@ -17,12 +20,15 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "p11agent.h"
+#include "proto.h"
 #include "sshkey.h"
+#include "../../agent/front.h"
 #include "../../agent/ssh-msg.h"
 
 #include "fuzz.h"
@@ -123,6 +129,26 @@ static void check_session_bind(const uint8_t *p, size_t len)
 		   ((r == P11A_ERR_BAD_INPUT || r == P11A_ERR_NOMEM) && msg[0] != '\0'));
 }
 
+/* The front answers a request with exactly one frame, or closes the connection. */
+static void check_front(const uint8_t *data, size_t size)
+{
+	struct caller caller = {.uid = 1000, .gid = 1000, .pid = 1};
+	struct buf *out = buf_new(0);
+	void *state = calloc(1, front_ssh.state_size);
+	int r;
+
+	if (out == NULL || state == NULL)
+		goto out;
+	r = front_ssh.dispatch(NULL, &caller, state, data, size, out);
+	FUZZ_CHECK(r == 0 || r == -1);
+	if (r == 0)
+		FUZZ_CHECK(buf_len(out) >= 5 && proto_frame_len(buf_data(out)) == buf_len(out) - 4);
+	front_ssh.state_free(state);
+out:
+	free(state);
+	buf_free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sshmsg_request req;
@@ -130,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	check_classify(data, size);
+	check_front(data, size);
 
 	memset(&req, 0xa5, sizeof(req));
 	r = sshmsg_decode(data, size, &req, &what);
