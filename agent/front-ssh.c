@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "front.h"
+#include "keyname.h"
 #include "log.h"
 #include "ssh-msg.h"
 #include "sshkey.h"
@@ -28,11 +29,16 @@
 /* session-bind@openssh.com may be repeated by forwarding hops, this often at most. */
 #define SSH_MAX_BINDS 16
 
-/* A key offered on this connection, with its OpenSSH blob. */
+/*
+ * A key of the token with an OpenSSH form, and its blob; offered: the caller
+ * may sign with it here (the others are kept to name them in the audit
+ * trail when a request names them).
+ */
 struct offered {
 	const struct token_key *key;
 	uint8_t *blob;
 	size_t blob_len;
+	int offered;
 };
 
 /* What one connection has: its keys' blobs, and the host key it is bound to. */
@@ -74,8 +80,8 @@ static void ssh_state_free(void *state)
 }
 
 /*
- * The keys the caller may sign with on this front, with their blobs: those
- * with an OpenSSH form (RSA, ECDSA P-256/384/521, Ed25519).
+ * The keys with an OpenSSH form (RSA, ECDSA P-256/384/521, Ed25519), with
+ * their blobs, and which of them the caller may sign with on this front.
  */
 static int list_keys(struct ops_call *c, struct ssh_state *st)
 {
@@ -83,10 +89,11 @@ static int list_keys(struct ops_call *c, struct ssh_state *st)
 	struct offered *grown;
 	char why[256];
 	size_t i = 0;
+	int seen = 0;
 
 	forget_keys(st);
-	while ((key = ops_next_key(c, &i)) != NULL) {
-		struct offered o = {key, NULL, 0};
+	while ((key = ops_next_any_key(c, &i, &seen)) != NULL) {
+		struct offered o = {key, NULL, 0, seen};
 
 		if (key->spki == NULL ||
 		    sshkey_blob_from_spki(key->spki, key->spki_len, &o.blob, &o.blob_len, NULL, why,
@@ -104,14 +111,6 @@ static int list_keys(struct ops_call *c, struct ssh_state *st)
 	return P11A_OK;
 }
 
-/* How to name a key in an identity's comment: its config name, label, else URI. */
-static const char *key_name(const struct token_key *key)
-{
-	if (key->name != NULL)
-		return key->name;
-	return key->label[0] != '\0' ? key->label : key->uri;
-}
-
 static int request_identities(struct ops_call *c, struct ssh_state *st, struct buf *out)
 {
 	int rc;
@@ -120,20 +119,31 @@ static int request_identities(struct ops_call *c, struct ssh_state *st, struct b
 		return rc;
 	if ((rc = sshmsg_identities_begin(out)) != P11A_OK)
 		return rc;
-	for (size_t i = 0; i < st->n_keys; i++)
+	for (size_t i = 0; i < st->n_keys; i++) {
+		const struct token_key *key = st->keys[i].key;
+		char name[256];
+
+		if (!st->keys[i].offered)
+			continue;
+		/* As the CLI names it: 'p11agent pubkey --format ssh' prints the same line. */
+		keyname_format(key->name, key->label, key->id, key->id_len, name, sizeof(name));
 		if ((rc = sshmsg_identities_add(out, st->keys[i].blob, st->keys[i].blob_len,
-						key_name(st->keys[i].key))) != P11A_OK)
+						name)) != P11A_OK)
 			return rc;
+	}
 	return sshmsg_identities_end(out);
 }
 
-/* The offered key whose blob this is, or NULL. */
+/* The key whose blob this is, or NULL; *out_offered: may the caller sign with it here? */
 static const struct token_key *find_blob(const struct ssh_state *st, const uint8_t *blob,
-					 size_t len)
+					 size_t len, int *out_offered)
 {
-	for (size_t i = 0; i < st->n_keys; i++)
-		if (st->keys[i].blob_len == len && memcmp(st->keys[i].blob, blob, len) == 0)
+	for (size_t i = 0; i < st->n_keys; i++) {
+		if (st->keys[i].blob_len == len && memcmp(st->keys[i].blob, blob, len) == 0) {
+			*out_offered = st->keys[i].offered;
 			return st->keys[i].key;
+		}
+	}
 	return NULL;
 }
 
@@ -216,21 +226,24 @@ static int sign_request(struct ops_call *c, struct ssh_state *st, const struct s
 	unsigned md_len = 0;
 	size_t sig_len = 0, blob_len = 0;
 	p11a_alg alg;
-	int rc;
+	int rc, offered = 0;
 
 	ops_set_data(c, req->data, req->data_len);
 	if ((rc = ops_need_token(c)) != P11A_OK)
 		return rc;
 	if (!st->listed && (rc = list_keys(c, st)) != P11A_OK)
 		return rc;
-	if ((key = find_blob(st, req->key_blob, req->key_blob_len)) == NULL) {
+	if ((key = find_blob(st, req->key_blob, req->key_blob_len, &offered)) == NULL || !offered) {
 		char fp[SSHKEY_FP_LEN];
 
+		/* A key the caller may not use does not exist for it; the trail names it. */
+		if (key != NULL)
+			ops_note_key(c, key);
 		sshkey_fingerprint(req->key_blob, req->key_blob_len, fp);
 		return ops_fail(c, P11A_ERR_NO_SUCH_KEY, "no key %s for this caller", fp);
 	}
 	if ((rc = pick_alg(c, key, req->flags, &sa)) != P11A_OK) {
-		c->key = key; /* for the audit record */
+		ops_note_key(c, key); /* for the audit record */
 		return rc;
 	}
 	if ((rc = ops_use_key(c, NULL, key, P11A_OP_SIGN, sa.alg, &key, &alg)) != P11A_OK)

@@ -88,6 +88,15 @@ int ops_need_token(struct ops_call *c);
  */
 const struct token_key *ops_next_key(struct ops_call *c, size_t *i);
 /*
+ * Every key of the token, in order, *i starting at 0 (NULL at the end), and
+ * in *out_seen whether ops_next_key() would give it: for a front that must
+ * tell which hidden key a request meant (the audit trail names it).
+ */
+const struct token_key *ops_next_any_key(struct ops_call *c, size_t *i, int *out_seen);
+/* Names key in the audit record of a request that may not use it. */
+void ops_note_key(struct ops_call *c, const struct token_key *key);
+
+/*
  * Resolves a key reference for a request that only looks at the key (its
  * public key, its certificate, its description). A key the caller may not
  * see does not exist for it (P11A_ERR_NO_SUCH_KEY).

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyname.h"
 #include "output.h"
 
 int cli_exit_code(int err)
@@ -236,20 +237,11 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 
 char *cli_key_name(const struct p11a_key_info *k)
 {
-	char *s;
-	size_t i;
+	size_t len = keyname_format(k->name, k->label, k->id, k->id_len, NULL, 0);
+	char *s = malloc(len + 1);
 
-	if (k->name != NULL && k->name[0] != '\0')
-		return strdup(k->name);
-	if (k->label != NULL && k->label[0] != '\0')
-		return strdup(k->label);
-	s = malloc(3 + 2 * k->id_len + 1);
-	if (s == NULL)
-		return NULL;
-	memcpy(s, "id:", 3);
-	for (i = 0; i < k->id_len; i++)
-		snprintf(s + 3 + 2 * i, 3, "%02x", k->id[i]);
-	s[3 + 2 * k->id_len] = '\0';
+	if (s != NULL)
+		keyname_format(k->name, k->label, k->id, k->id_len, s, len + 1);
 	return s;
 }
 

@@ -9,13 +9,16 @@
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
 libcmocka-dev softhsm2 openssl openssh-client"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
-# ssh-keygen (OpenSSH public keys), clang and its runtime (libFuzzer, sanitizers),
-# valgrind (the integration tests under memcheck), tcsh (p11agentd's csh lines
-# eval'ed by a real csh), nginx and curl (unmodified programs using agent keys
-# through the OpenSSL provider), libp11's engine (make bench's smoke test: TLS
-# with the key loaded into the server through PKCS#11, the provider's peer).
-TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client tcsh clang libclang-rt-14-dev valgrind
-nginx curl libengine-pkcs11-openssl"
+# OpenSSH's client programs (ssh-keygen: public keys; ssh-add, ssh-keygen -Y
+# and ssh: the agent's SSH socket) and its server (sshd, which the login test
+# starts), git (commits signed through the SSH socket), clang and its runtime
+# (libFuzzer, sanitizers), valgrind (the integration tests under memcheck),
+# tcsh (p11agentd's csh lines eval'ed by a real csh), nginx and curl
+# (unmodified programs using agent keys through the OpenSSL provider), libp11's
+# engine (make bench's smoke test: TLS with the key loaded into the server
+# through PKCS#11, the provider's peer).
+TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client openssh-server git tcsh clang
+libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
 # compares the agent with (without them it measures direct and agent only),
