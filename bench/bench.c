@@ -1,7 +1,7 @@
 /*
  * p11agent-bench: the same operation on the same key through several paths
  * in one run (the module in-process, p11agentd, another module, the p11agent
- * OpenSSL provider), interleaved,
+ * OpenSSL provider, an SSH agent protocol socket), interleaved,
  * with ops/s, p50 and p99 latency, and each path's ratio to direct.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -27,7 +27,7 @@
 
 struct opts {
 	const char *module, *token, *pin_source, *socket, *key, *alg_name, *op_name, *paths;
-	const char *provider_module;
+	const char *provider_module, *ssh_socket;
 	unsigned clients, batch;
 	double seconds;
 	size_t msg_len;
@@ -39,13 +39,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p11agent-bench --alg ALG [--key KEY] [--op sign|decrypt|unwrap]\n"
 		"         [--module PATH --token URI --pin-source file:PATH|env:VAR]\n"
-		"         [--socket PATH] [--paths direct,agent,module:PATH,provider]\n"
+		"         [--socket PATH] [--ssh-socket PATH]\n"
+		"         [--paths direct,agent,module:PATH,provider,ssh,ssh:PATH]\n"
 		"         [--provider-module PATH] [--clients N] [--seconds S] [--batch N]\n"
 		"         [--msg-len N] [--json]\n"
 		"ALG: an algorithm of p11agent: signing or HMAC (ecdsa-sha256, rsa-pkcs1-sha256,\n"
 		"     rsa-pss-sha256, ed25519, hmac-sha256, ...), decryption (rsa-oaep-sha256,\n"
 		"     ...), unwrapping (aes-kwp, aes-kw; rsa-oaep-* with --op unwrap), or ping\n"
-		"     (agent path only).\n");
+		"     (agent path only).\n"
+		"ssh: sign requests to the SSH agent at --ssh-socket (default $SSH_AUTH_SOCK);\n"
+		"     ssh:PATH: to the one at PATH. --msg-len bytes of data a request.\n");
 }
 
 static int usage_error(const char *what)
@@ -93,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"op", required_argument, NULL, 'o'},
 	    {"paths", required_argument, NULL, 'P'},
 	    {"provider-module", required_argument, NULL, 'M'},
+	    {"ssh-socket", required_argument, NULL, 'H'},
 	    {"clients", required_argument, NULL, 'c'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"batch", required_argument, NULL, 'b'},
@@ -139,6 +143,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'M':
 			o->provider_module = optarg;
 			break;
+		case 'H':
+			o->ssh_socket = optarg;
+			break;
 		case 'c':
 			if (parse_uint(optarg, 1, MAX_CLIENTS, &ul) != 0)
 				return usage_error("--clients: expected 1 to 1024");
@@ -176,6 +183,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return usage_error("unexpected argument");
 	if (o->alg_name == NULL)
 		return usage_error("--alg is required");
+	if (o->ssh_socket == NULL)
+		o->ssh_socket = getenv("SSH_AUTH_SOCK");
 	return 0;
 }
 
@@ -247,9 +256,18 @@ static int parse_paths(const struct opts *o, const struct work *w, char *names,
 			paths[n].module = tok + 7;
 		} else if (strcmp(tok, "provider") == 0) {
 			paths[n].kind = RUN_PROVIDER;
+		} else if (strcmp(tok, "ssh") == 0) {
+			paths[n].kind = RUN_SSH;
+			paths[n].ssh_socket = o->ssh_socket;
+			if (o->ssh_socket == NULL || *o->ssh_socket == '\0')
+				return usage_error("--paths ssh: give --ssh-socket or set "
+						   "SSH_AUTH_SOCK");
+		} else if (strncmp(tok, "ssh:", 4) == 0 && tok[4] != '\0') {
+			paths[n].kind = RUN_SSH;
+			paths[n].ssh_socket = tok + 4;
 		} else {
-			return usage_error(
-			    "--paths: expected direct, agent, module:PATH or provider");
+			return usage_error("--paths: expected direct, agent, module:PATH, "
+					   "provider, ssh or ssh:PATH");
 		}
 		for (i = 0; i < n; i++) {
 			if (strcmp(paths[i].name, tok) == 0)
@@ -262,6 +280,13 @@ static int parse_paths(const struct opts *o, const struct work *w, char *names,
 		     (w->alg->key_type != P11A_KEY_RSA && w->alg->key_type != P11A_KEY_EC &&
 		      w->alg->key_type != P11A_KEY_ED25519)))
 			return usage_error("--paths provider: single RSA, ECDSA and Ed25519 "
+					   "signatures only");
+		if (paths[n].kind == RUN_SSH &&
+		    (ping || w->op != WORK_SIGN || w->batch > 1 ||
+		     (w->alg->key_type != P11A_KEY_RSA && w->alg->key_type != P11A_KEY_EC &&
+		      w->alg->key_type != P11A_KEY_ED25519) ||
+		     strncmp(w->alg->name, "rsa-pss", 7) == 0))
+			return usage_error("--paths ssh: single RSA PKCS#1, ECDSA and Ed25519 "
 					   "signatures only");
 		if (paths[n].kind == RUN_DIRECT &&
 		    (paths[n].module == NULL || o->token == NULL || o->pin_source == NULL))
@@ -347,6 +372,21 @@ static int open_providers(const struct opts *o, const struct work *w, struct run
 	return 0;
 }
 
+/* Finds the key at each ssh path's SSH agent and makes its sign request. */
+static int open_ssh(const struct opts *o, const struct work *w, struct run_path *paths,
+		    size_t num_paths, char *msg, size_t msg_len)
+{
+	size_t i;
+
+	for (i = 0; i < num_paths; i++) {
+		if (paths[i].kind == RUN_SSH &&
+		    sshpath_open(paths[i].ssh_socket, o->socket, w, o->msg_len, &paths[i].sp, msg,
+				 msg_len) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Sets up each direct path's mechanism; says when OAEP is decoded in software. */
 static int prepare_direct(const struct work *w, struct run_path *paths, size_t num_paths, char *msg,
 			  size_t msg_len)
@@ -397,11 +437,15 @@ static int open_clients(const struct opts *o, const struct work *w, struct run_p
 				rc = agentpath_client_open(o->socket, w, &p->clients[c].agent, msg,
 							   msg_len) != 0 ||
 				     agentpath_client_op(p->clients[c].agent, 1, msg, msg_len) != 0;
-			else
+			else if (p->kind == RUN_PROVIDER)
 				rc = provpath_client_open(p->pp, &p->clients[c].provider, msg,
 							  msg_len) != 0 ||
 				     provpath_client_op(p->clients[c].provider, 1, msg, msg_len) !=
 					 0;
+			else
+				rc = sshpath_client_open(p->sp, &p->clients[c].ssh, msg, msg_len) !=
+					 0 ||
+				     sshpath_client_op(p->clients[c].ssh, 1, msg, msg_len) != 0;
 			if (rc) {
 				prefix_path(p, msg, msg_len);
 				return -1;
@@ -449,12 +493,15 @@ static void close_paths(struct run_path *paths, size_t num_paths, unsigned clien
 				direct_client_close(paths[i].clients[c].direct);
 			else if (paths[i].kind == RUN_AGENT)
 				agentpath_client_close(paths[i].clients[c].agent);
-			else
+			else if (paths[i].kind == RUN_PROVIDER)
 				provpath_client_close(paths[i].clients[c].provider);
+			else
+				sshpath_client_close(paths[i].clients[c].ssh);
 		}
 		free(paths[i].clients);
 		direct_close(paths[i].d);
 		provpath_close(paths[i].pp);
+		sshpath_close(paths[i].sp);
 		stats_free(&paths[i].lat);
 	}
 }
@@ -494,6 +541,7 @@ int main(int argc, char **argv)
 	if (open_direct(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
 	    prepare_direct(&w, paths, num_paths, msg, sizeof(msg)) != 0 ||
 	    open_providers(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
+	    open_ssh(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0 ||
 	    open_clients(&o, &w, paths, num_paths, msg, sizeof(msg)) != 0)
 		goto out;
 	compare_plans(&w, paths, num_paths);

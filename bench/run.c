@@ -47,9 +47,12 @@ static void *worker_main(void *arg)
 		else if (p->kind == RUN_AGENT)
 			rc = agentpath_client_op(p->clients[w->client].agent, 0, w->msg,
 						 sizeof(w->msg));
-		else
+		else if (p->kind == RUN_PROVIDER)
 			rc = provpath_client_op(p->clients[w->client].provider, 0, w->msg,
 						sizeof(w->msg));
+		else
+			rc =
+			    sshpath_client_op(p->clients[w->client].ssh, 0, w->msg, sizeof(w->msg));
 		end = now_ns();
 		if (rc != 0) {
 			w->failed = 1;

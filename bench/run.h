@@ -15,6 +15,7 @@
 #include "direct.h"
 #include "agentpath.h"
 #include "provpath.h"
+#include "sshpath.h"
 
 #define RUN_SLICE_S 0.2
 
@@ -22,20 +23,24 @@ enum run_kind {
 	RUN_DIRECT, /* direct or module:PATH */
 	RUN_AGENT,
 	RUN_PROVIDER, /* through p11agent.so */
+	RUN_SSH,      /* an SSH agent protocol socket */
 };
 
 /* One path: set name, kind and clients[] (one open client per thread). */
 struct run_path {
-	const char *name; /* "direct", "agent", "module:PATH", "provider" */
+	const char *name; /* "direct", "agent", "module:PATH", "provider", "ssh", "ssh:PATH" */
 	enum run_kind kind;
-	const char *module;  /* RUN_DIRECT: the module's path */
-	struct direct *d;    /* RUN_DIRECT: the loaded module */
-	int software;	     /* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
-	struct provpath *pp; /* RUN_PROVIDER: the providers and the key */
+	const char *module;	/* RUN_DIRECT: the module's path */
+	struct direct *d;	/* RUN_DIRECT: the loaded module */
+	int software;		/* RUN_DIRECT: OAEP decoded in software (direct_prepare) */
+	struct provpath *pp;	/* RUN_PROVIDER: the providers and the key */
+	const char *ssh_socket; /* RUN_SSH: the SSH agent's socket */
+	struct sshpath *sp;	/* RUN_SSH: the key and the request */
 	union {
 		struct direct_client *direct;
 		struct agentpath_client *agent;
 		struct provpath_client *provider;
+		struct sshpath_client *ssh;
 	} * clients;
 	/* Results, filled by run_paths(). */
 	struct stats lat; /* per operation (a request of batch items) */

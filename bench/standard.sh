@@ -15,6 +15,10 @@
 #   - RSA-2048 PKCS#1 and PSS, ECDSA P-256 and Ed25519 signatures at 1 and
 #     2 clients through the p11agent OpenSSL provider (p11agent.so) beside
 #     the agent path;
+#   - ECDSA P-256 and RSA-2048 signatures at 1 and 4 clients over the SSH
+#     agent protocol: p11agentd's SSH socket beside OpenSSH's ssh-agent
+#     holding the same token through ssh-add -s, the direct and agent paths
+#     (bench/ssh.sh);
 #   - TLS handshakes per second against openssl s_server with the key in a
 #     PEM file, in the token through libp11's engine, and through the
 #     provider (bench/tls.sh);
@@ -25,13 +29,14 @@
 # Environment:
 #   BENCH_SECONDS     seconds of measurement per path and row (default 3)
 #   BENCH_PARTS       comma-separated parts to run: std (every figure of
-#                     issue 5), provider, tls; default all
+#                     issue 5), provider, ssh, tls; default all
 #   BENCH_OUT         prefix of the output files (default
 #                     $top_builddir/bench-results)
 #   BENCH_MEM_OPS     operations of the memory run (default 1000000)
 #   BENCH_IDLE_CONNS  idle connections held open (default 1000)
 #   BENCH_NO_P11KIT=1 leaves p11-kit's remoting out
 #   BENCH_NO_PROVIDER=1 leaves the provider rows out
+#   BENCH_NO_SSH: see bench/ssh.sh
 #   BENCH_TLS_ROUNDS, BENCH_TLS_SECONDS, BENCH_NO_TLS: see bench/tls.sh
 #   KEEP_TMP=1        keeps the temporary folder
 # and, as for make check: top_builddir, top_srcdir, SOFTHSM_MODULE.
@@ -86,8 +91,8 @@ die() {
 }
 
 # --- Checks -----------------------------------------------------------------
-if ! [[ $PARTS =~ ^(all|std|provider|tls)(,(all|std|provider|tls))*$ ]]; then
-	echo "bench: BENCH_PARTS: expected parts among all, std, provider, tls; not '$PARTS'" >&2
+if ! [[ $PARTS =~ ^(all|std|provider|ssh|tls)(,(all|std|provider|ssh|tls))*$ ]]; then
+	echo "bench: BENCH_PARTS: expected parts among all, std, provider, ssh, tls; not '$PARTS'" >&2
 	exit 2
 fi
 if ! [[ $SECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || [ "$(awk -v s="$SECS" 'BEGIN { print (s > 0) }')" != 1 ]
@@ -161,6 +166,7 @@ exec 3>&1 4>&2
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	tls_stop
+	ssh_stop
 	stop_pid "$HOLD_PID"
 	stop_pid "$AGENT_PID"
 	stop_pid "$STARTUP_PID"
@@ -313,7 +319,7 @@ hexrand() {
 	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
 }
 
-# want PART: is PART (std, provider, tls) in BENCH_PARTS?
+# want PART: is PART (std, provider, ssh, tls) in BENCH_PARTS?
 want() {
 	[[ ,$PARTS, == *,all,* || ,$PARTS, == *,$1,* ]]
 }
@@ -322,6 +328,10 @@ want() {
 load() {
 	cut -d' ' -f1-3 /proc/loadavg
 }
+
+# The SSH part: ssh_bench and ssh_stop.
+# shellcheck source=bench/ssh.sh
+. "$top_srcdir/bench/ssh.sh"
 
 # The TLS part: tls_bench and tls_stop.
 # shellcheck source=bench/tls.sh
@@ -589,6 +599,13 @@ else
 fi
 stop_pid "$AGENT_PID"
 AGENT_PID=
+
+# --- The SSH agent protocol -----------------------------------------------------------
+if want ssh; then
+	ssh_bench
+else
+	measure ssh_missing "not in BENCH_PARTS"
+fi
 
 # --- TLS handshakes -----------------------------------------------------------------
 if want tls; then

@@ -9,13 +9,16 @@
 #       p11agent-bench --json lines (path, alg, key, clients, ops_per_s,
 #       batch, p50_us, p99_us, ratio_to_direct), tagged with the run they
 #       belong to ("prov": the agent and provider paths);
+#   "ssh": p11agent-bench --json lines of bench/ssh.sh: paths direct, agent,
+#       ssh (p11agentd's SSH socket) and ssh-agent (OpenSSH's, ssh-add -s);
 #   "tls": bench/tls-handshakes --json lines (threads, handshakes_per_s,
 #       p50_us, p99_us, protocol, cipher, sigalg) with server ("pem",
 #       "engine", "provider"), key ("rsa2048", "ec256") and round;
 #   "measure": {"name": ..., "value": ...}, a figure measured by the script
 #       (memory, start-up, the machine);
 #   "note": {"kind": "fail"|"skip"|"peer", "what": ..., "message": ...}.
-# Prints the report on stdout. Every target of issue 5 gets a line with the
+# Prints the report on stdout. Every target of issue 5 (and of the provider
+# and SSH parts) gets a line with the
 # measured figure and "met" or "missed" ("not measured" when its run failed or
 # was skipped).
 #
@@ -69,6 +72,12 @@ PROV_TARGET = 0.9
 TLS_KEYS = [("rsa2048", "RSA-2048", 0.9), ("ec256", "ECDSA P-256", 0.75)]
 TLS_SERVERS = [("pem", "PEM file"), ("engine", "token, libp11 engine"),
                ("provider", "token, p11agent provider")]
+# The SSH part: (alg, what the table calls it, p11agentd's SSH socket over
+# ssh-agent's target at 1 client); and the SSH socket over the native agent
+# path, at 1 client.
+SSH_OPS = [("ecdsa-sha256", "ECDSA P-256", 5.0), ("rsa-pkcs1-sha256", "RSA-2048", 1.8)]
+SSH_CLIENTS = (1, 4)
+SSH_NATIVE_TARGET = 0.9
 
 
 def load(path):
@@ -136,6 +145,7 @@ class Report:
         self.std = index(runs, "std")
         self.lat = index(runs, "lat")
         self.prov = index(runs, "prov")
+        self.ssh = index(runs, "ssh")
         self.tls = {}  # {(key, threads): {server: [line of each round]}}
         for o in runs:
             if o.get("run") == "tls":
@@ -348,6 +358,64 @@ class Report:
                     rounds))
         self.out()
 
+    def ssh_table(self):
+        if self.m.get("ssh_missing") is not None:
+            return
+        m = self.m
+        self.out("### SSH agent protocol")
+        self.out()
+        self.out("Sign requests over the SSH agent protocol (one SSH_AGENTC_SIGN_REQUEST of 64 "
+                 "random bytes a round trip, one connection a client; RSA rsa-sha2-256, "
+                 "ECDSA ecdsa-sha2-nistp256) to p11agentd's SSH socket (`ssh`) and to "
+                 "OpenSSH's ssh-agent (%s) holding the same token through its PKCS#11 "
+                 "helper (`ssh-add -s`; `ssh-agent`), beside the direct and native agent "
+                 "paths, interleaved in the same run. agent/ssh-agent: the native path "
+                 "over ssh-agent, what the SSH socket would reach with no cost of its own."
+                 % m.get("ssh_openssh", "?"))
+        if m.get("ssh_front_missing"):
+            self.out("The ssh path on p11agentd is not measured: %s." % m["ssh_front_missing"])
+        self.out()
+        self.out("| operation | clients | direct ops/s | agent ops/s | ssh ops/s "
+                 "| ssh-agent ops/s | ssh/ssh-agent | ssh/agent | agent/ssh-agent "
+                 "| ssh-agent/direct | p50 µs (direct, agent, ssh, ssh-agent) | ssh p99 µs "
+                 "| ssh-agent p99 µs |")
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for alg, name, _ in SSH_OPS:
+            for clients in SSH_CLIENTS:
+                row = self.ssh.get((alg, clients, 1))
+                if row is None:
+                    self.out("| %s | %d | no result: see the notes |%s" % (
+                        name, clients, " |" * 10))
+                    continue
+                ops = {p: get(row, p, "ops_per_s") for p in ("direct", "agent", "ssh",
+                                                            "ssh-agent")}
+                self.out("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    name, clients, num(ops["direct"]), num(ops["agent"]), num(ops["ssh"]),
+                    num(ops["ssh-agent"]), num(ratio(ops["ssh"], ops["ssh-agent"]), "%.2fx"),
+                    num(ratio(ops["ssh"], ops["agent"]), "%.2fx"),
+                    num(ratio(ops["agent"], ops["ssh-agent"]), "%.2fx"),
+                    num(ratio(ops["ssh-agent"], ops["direct"]), "%.2fx"),
+                    ", ".join(num(get(row, p, "p50_us"), "%.1f")
+                              for p in ("direct", "agent", "ssh", "ssh-agent")),
+                    num(get(row, "ssh", "p99_us"), "%.1f"),
+                    num(get(row, "ssh-agent", "p99_us"), "%.1f")))
+        self.out()
+
+    def ssh_targets(self):
+        if self.m.get("ssh_missing") is not None:
+            return
+        for alg, name, want in SSH_OPS:
+            row = self.ssh.get((alg, 1, 1))
+            r = ratio(get(row, "ssh", "ops_per_s"), get(row, "ssh-agent", "ops_per_s"))
+            self.target("SSH, %s, 1 client: p11agentd's SSH socket ≥ %gx OpenSSH's ssh-agent"
+                        % (name, want), opt(r, "%.2fx"), r is not None and r >= want)
+        for alg, name, _ in SSH_OPS:
+            row = self.ssh.get((alg, 1, 1))
+            r = ratio(get(row, "ssh", "ops_per_s"), get(row, "agent", "ops_per_s"))
+            self.target("SSH, %s, 1 client: the SSH socket within 10%% of the native agent "
+                        "path (≥ %gx)" % (name, SSH_NATIVE_TARGET), opt(r, "%.2fx"),
+                        r is not None and r >= SSH_NATIVE_TARGET)
+
     def provider_targets(self):
         if self.m.get("provider_missing") is not None:
             return
@@ -529,10 +597,12 @@ class Report:
             self.main_table()
             self.latency_table()
         self.provider_table()
+        self.ssh_table()
         self.tls_table()
         if std:
             self.speed_targets()
         self.provider_targets()
+        self.ssh_targets()
         self.tls_targets()
         if std:
             self.resource_targets()

@@ -3,7 +3,9 @@
 # miniature, so that it cannot rot: 0.05 s a path, 2,000 operations for the
 # memory figure, 20 idle connections, no p11-kit, one round of 0.2 s a TLS
 # row (s_server with the key in a PEM file, through libp11's engine and
-# through the provider p11agent.so). Checks that every row ran,
+# through the provider p11agent.so), the SSH part's rows (ssh-agent holding
+# the token through ssh-add -s; p11agentd's SSH socket when this p11agentd
+# has one). Checks that every row ran,
 # that the raw lines parse and that the report holds every table and target
 # line; never a figure (those need the full run on a quiet machine).
 #
@@ -19,6 +21,15 @@ if ossl engine -t pkcs11 >"$T/engine.out" 2>&1; then
 else
 	fail "libp11's pkcs11 engine" "install libengine-pkcs11-openssl: $(show "$T/engine.out")"
 fi
+# The SSH part's peer is OpenSSH's ssh-agent: its absence fails the test too.
+if command -v ssh-agent >/dev/null 2>&1 && command -v ssh-add >/dev/null 2>&1; then
+	pass "ssh-agent and ssh-add are installed"
+else
+	fail "ssh-agent and ssh-add" "install openssh-client"
+fi
+# Does this p11agentd have the SSH front whose rows the SSH part measures?
+SSH_FRONT=0
+"$top_builddir/p11agentd" --help 2>&1 | grep -q -- '--ssh-socket' && SSH_FRONT=1
 
 run env BENCH_SECONDS=0.05 BENCH_MEM_OPS=2000 BENCH_IDLE_CONNS=20 BENCH_NO_P11KIT=1 \
 	BENCH_TLS_ROUNDS=1 BENCH_TLS_SECONDS=0.2 BENCH_OUT="$T/res" \
@@ -29,11 +40,11 @@ else
 	fail "bench/standard.sh" "exit $RC; stderr: $(show "$ERR")"
 fi
 
-if python3 - "$T/res.jsonl" >"$T/py.out" 2>&1 <<'PY'
+if python3 - "$T/res.jsonl" "$SSH_FRONT" >"$T/py.out" 2>&1 <<'PY'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 tags = {o.get("run") for o in runs}
-for t in ("std", "lat", "prov", "tls", "measure", "idle-with", "idle-without"):
+for t in ("std", "lat", "prov", "ssh", "tls", "measure", "idle-with", "idle-without"):
     assert t in tags, "no %s lines" % t
 rows = {(o["alg"], o["clients"], o["batch"], o["path"]) for o in runs if o.get("run") == "std"}
 for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384", "ed25519",
@@ -54,6 +65,12 @@ for server in ("pem", "engine", "provider"):
     for key in ("rsa2048", "ec256"):
         for t in (1, 2):
             assert (server, key, t) in tls, "no TLS row %s %s %d threads" % (server, key, t)
+ssh = {(o["alg"], o["clients"], o["path"]) for o in runs
+       if o.get("run") == "ssh" and o["ops_per_s"] > 0}
+for alg in ("ecdsa-sha256", "rsa-pkcs1-sha256"):
+    for c in (1, 4):
+        for p in ("direct", "agent", "ssh-agent") + (("ssh",) if sys.argv[2] == "1" else ()):
+            assert (alg, c, p) in ssh, "no SSH row %s %d clients %s" % (alg, c, p)
 names = {o["name"] for o in runs if o.get("run") == "measure"}
 for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms",
           "load_before", "load_after", "tls_negotiated_provider-rsa2048",
@@ -70,6 +87,9 @@ for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 	"Memory: agent VmRSS growth" "1,000 idle connections: < 64 KiB each" \
 	"Start-up with 100 keys" "ECDSA P-256, 64 clients" \
 	"### Signatures through the OpenSSL provider" \
+	"### SSH agent protocol" "| ECDSA P-256 | 4 |" "| RSA-2048 | 4 |" \
+	"SSH, ECDSA P-256, 1 client: p11agentd's SSH socket ≥ 5x OpenSSH's ssh-agent" \
+	"SSH, RSA-2048, 1 client: the SSH socket within 10% of the native agent path" \
 	"ECDSA P-256, 1 client: provider ≥ 0.9x the agent path" \
 	"### TLS handshakes per second" "| RSA-2048 | 1 |" \
 	"TLS handshakes, RSA-2048, 1 client thread: provider ≥ 0.9x libp11's engine" \
