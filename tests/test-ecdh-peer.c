@@ -93,8 +93,8 @@ static void test_points(void **state)
 		assert_int_equal(want_len, 1 + 2 * curves[c].field_len);
 		for (compressed = 0; compressed < 2; compressed++) {
 			der = spki_of(pkey, compressed, &len);
-			assert_int_equal(ecdh_peer_point(curves[c].name, der, len, out, &out_len, msg,
-						       sizeof(msg)),
+			assert_int_equal(ecdh_peer_point(curves[c].name, der, len, out, &out_len,
+							 msg, sizeof(msg)),
 					 P11A_OK);
 			assert_int_equal(out_len, want_len);
 			assert_memory_equal(out, want, want_len);
