@@ -109,14 +109,6 @@ static int handle_ping(struct req *r)
 	return P11A_OK;
 }
 
-/* How to name a key in a message: its config name, label, else URI. */
-static const char *key_name(const struct token_key *key)
-{
-	if (key->name != NULL)
-		return key->name;
-	return key->label[0] != '\0' ? key->label : key->uri;
-}
-
 /* Joins the names of algs[0..n) with commas into out; 0, or -1 when it does not fit. */
 static int join_algs(const p11a_alg *algs, size_t n, char *out, size_t out_len)
 {
@@ -213,11 +205,11 @@ static int handle_pubkey(struct req *r)
 	if (key->spki == NULL && key->klass == CKO_SECRET_KEY)
 		return ops_fail(r->call, P11A_ERR_NOT_SUPPORTED,
 				"key '%s' is a secret key (%s): it has no public key",
-				key_name(key), p11a_key_type_name(key->type));
+				token_key_name(key), p11a_key_type_name(key->type));
 	if (key->spki == NULL)
 		return ops_fail(r->call, P11A_ERR_NOT_SUPPORTED,
 				"key '%s': the token holds no public key or certificate for it",
-				key_name(key));
+				token_key_name(key));
 	r->out->n = 1;
 	r->out->f[0] = proto_str(key->spki, key->spki_len);
 	return P11A_OK;
@@ -506,8 +498,8 @@ static int run(struct req *r, const uint8_t *body, size_t body_len, struct proto
 	return h->fn(r);
 }
 
-int handlers_dispatch(struct agent_ctx *ctx, struct caller *caller, const uint8_t *body,
-		      size_t body_len, struct buf *out)
+int front_native_dispatch(struct agent_ctx *ctx, struct caller *caller, const uint8_t *body,
+			  size_t body_len, struct buf *out)
 {
 	struct proto_msg in, rep;
 	struct ops_call call;
@@ -571,7 +563,7 @@ static int native_dispatch(struct agent_ctx *ctx, struct caller *caller, void *s
 			   const uint8_t *body, size_t body_len, struct buf *out)
 {
 	(void)state;
-	return handlers_dispatch(ctx, caller, body, body_len, out);
+	return front_native_dispatch(ctx, caller, body, body_len, out);
 }
 
 /* An error frame with opcode 0 and request id 0 (PROTOCOL.md): the connection ends. */

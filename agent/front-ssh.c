@@ -266,13 +266,17 @@ static int sign_request(struct ops_call *c, struct ssh_state *st, const struct s
 	return rc;
 }
 
-/* session-bind@openssh.com: the host key's signature over the session id, checked. */
+/*
+ * session-bind@openssh.com: the host key's signature over the session id,
+ * checked. fp (SSHKEY_FP_LEN bytes, the caller's: the audit record reads it
+ * after this returns) gets the host key's fingerprint.
+ */
 static int session_bind(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
-			struct purpose *p)
+			struct purpose *p, char *fp)
 {
 	struct sshmsg_session_bind sb;
 	const char *what = "";
-	char fp[SSHKEY_FP_LEN];
+	uint8_t *blob;
 	int rc;
 
 	if (sshmsg_decode_session_bind(req->ext_body, req->ext_body_len, &sb, &what) != P11A_OK)
@@ -285,28 +289,25 @@ static int session_bind(struct ops_call *c, struct ssh_state *st, const struct s
 				"it again");
 	if (st->binds >= SSH_MAX_BINDS)
 		return ops_fail(c, P11A_ERR_DENIED, "more than %d session binds", SSH_MAX_BINDS);
-	if (sb.session_id_len > sizeof(st->session_id))
-		return ops_fail(c, P11A_ERR_BAD_INPUT, "session-bind: a session id of %zu bytes",
-				sb.session_id_len);
+	/* ssh-msg.c takes session ids of at most 128 bytes: session_id[] holds them. */
 	if ((rc = sshmsg_verify_session_bind(&sb, c->msg, sizeof(c->msg))) != P11A_OK)
 		return rc;
-	free(st->host_blob);
-	if ((st->host_blob = malloc(sb.host_key_len)) == NULL) {
-		st->host_blob_len = 0;
+	if ((blob = malloc(sb.host_key_len)) == NULL)
 		return ops_fail(c, P11A_ERR_NOMEM, "out of memory");
-	}
-	memcpy(st->host_blob, sb.host_key, sb.host_key_len);
+	memcpy(blob, sb.host_key, sb.host_key_len);
+	free(st->host_blob);
+	st->host_blob = blob;
 	st->host_blob_len = sb.host_key_len;
 	memcpy(st->session_id, sb.session_id, sb.session_id_len);
 	st->session_id_len = sb.session_id_len;
 	st->binds++;
-	memcpy(st->host_key, fp, sizeof(fp));
+	memcpy(st->host_key, fp, SSHKEY_FP_LEN);
 	p->host_key = st->host_key;
 	return P11A_OK;
 }
 
 static int extension(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
-		     struct purpose *p, struct buf *out)
+		     struct purpose *p, char *bind_fp, struct buf *out)
 {
 	static const char *const served[] = {"session-bind@openssh.com"};
 	static const char bind_name[] = "session-bind@openssh.com";
@@ -317,7 +318,7 @@ static int extension(struct ops_call *c, struct ssh_state *st, const struct sshm
 	if (req->ext_name_len == sizeof(bind_name) - 1 &&
 	    memcmp(req->ext_name, bind_name, sizeof(bind_name) - 1) == 0) {
 		c->op = "ssh-session-bind";
-		if ((rc = session_bind(c, st, req, p)) != P11A_OK)
+		if ((rc = session_bind(c, st, req, p, bind_fp)) != P11A_OK)
 			return rc;
 		return sshmsg_put_success(out);
 	}
@@ -359,6 +360,7 @@ static int ssh_dispatch(struct agent_ctx *ctx, struct caller *caller, void *stat
 	struct sshmsg_request req;
 	struct ops_call call;
 	const char *what = "", *op;
+	char bind_fp[SSHKEY_FP_LEN] = ""; /* outlives the request's audit record */
 	int rc;
 
 	purpose.host_key = st->host_key[0] != '\0' ? st->host_key : NULL;
@@ -384,7 +386,7 @@ static int ssh_dispatch(struct agent_ctx *ctx, struct caller *caller, void *stat
 		break;
 	case SSH_AGENTC_EXTENSION:
 		call.op = "ssh-extension";
-		rc = extension(&call, st, &req, &purpose, out);
+		rc = extension(&call, st, &req, &purpose, bind_fp, out);
 		break;
 	default:
 		if ((op = refused_op(req.type)) != NULL) {

@@ -54,7 +54,7 @@ extern const struct front front_ssh;
  * The native front's dispatcher with no per-connection state beyond the
  * caller's: for the unit tests and the fuzz target.
  */
-int handlers_dispatch(struct agent_ctx *ctx, struct caller *caller, const uint8_t *body,
-		      size_t body_len, struct buf *out);
+int front_native_dispatch(struct agent_ctx *ctx, struct caller *caller, const uint8_t *body,
+			  size_t body_len, struct buf *out);
 
 #endif

@@ -55,14 +55,6 @@ int ops_need_token(struct ops_call *c)
 	return P11A_OK;
 }
 
-/* How to name a key in a message: its config name, label, else URI. */
-static const char *key_name(const struct token_key *key)
-{
-	if (key->name != NULL)
-		return key->name;
-	return key->label[0] != '\0' ? key->label : key->uri;
-}
-
 /*
  * Is key one of the audit trail's (the key of the chain, the checkpoints'
  * signing key)? Nobody may MAC or sign with them directly.
@@ -212,9 +204,9 @@ static int pick_alg(struct ops_call *c, const struct token_key *key, uint32_t op
 		op = P11A_OP_SIGN;
 	if (alg == P11A_ALG_NONE) {
 		if ((alg = token_key_default_alg_for(key, op)) == P11A_ALG_NONE)
-			return ops_fail(c, P11A_ERR_NOT_SUPPORTED,
-					"key '%s' (%s) has no algorithm for %s", key_name(key),
-					p11a_key_type_name(key->type), op_name(op));
+			return ops_fail(
+			    c, P11A_ERR_NOT_SUPPORTED, "key '%s' (%s) has no algorithm for %s",
+			    token_key_name(key), p11a_key_type_name(key->type), op_name(op));
 	} else if ((ai = p11a_alg_by_id(alg)) == NULL) {
 		return ops_fail(c, P11A_ERR_BAD_INPUT, "alg: unknown algorithm number %u",
 				(unsigned)alg);
@@ -245,7 +237,7 @@ int ops_use_key(struct ops_call *c, const char *ref, const struct token_key *key
 	if (is_audit_key(c, key))
 		return ops_fail(c, P11A_ERR_DENIED,
 				"key '%s' keys the audit trail: it serves audit-verify only",
-				key_name(key));
+				token_key_name(key));
 	c->allowed = 1;
 	*out_key = key;
 	*out_alg = alg;

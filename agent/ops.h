@@ -20,6 +20,8 @@
 #include <stdint.h>
 
 #include "caller.h"
+#include "proto.h"
+#include "proto.h"
 #include "purpose.h"
 #include "secret.h"
 #include "token.h"
@@ -48,8 +50,8 @@ struct ops_call {
 	const struct purpose *purpose; /* NULL: none (the native protocol) */
 	const struct token_key *key;   /* the key used (or the one a hidden reference meant) */
 	p11a_alg alg;
-	char key_ref[512];   /* the reference as the audit may show it, or "" */
-	const uint8_t *data; /* what the audit record hashes, when has_data */
+	char key_ref[PROTO_MAX_KEYREF + 1]; /* the reference as the audit may show it, or "" */
+	const uint8_t *data;		    /* what the audit record hashes, when has_data */
 	size_t data_len;
 	int has_data;
 	int allowed;	/* the policy let the caller use key */

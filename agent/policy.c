@@ -147,17 +147,23 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
-/* Copies the n names of from into *out. */
+/* Copies the n names of from into *out; on failure nothing is left to free. */
 static int copy_names(char *const *from, size_t n, char ***out)
 {
+	char **names;
+
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	if ((*out = calloc(n, sizeof(char *))) == NULL)
+	if ((names = calloc(n, sizeof(char *))) == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (((*out)[i] = strdup(from[i])) == NULL)
+	for (size_t i = 0; i < n; i++) {
+		if ((names[i] = strdup(from[i])) == NULL) {
+			free_names(names, i);
 			return -1;
+		}
+	}
+	*out = names;
 	return 0;
 }
 
@@ -467,6 +473,21 @@ int policy_check(const struct policy *p, const struct caller *peer, const struct
 	}
 	if (purpose != NULL)
 		return policy_check_purpose(r, purpose, msg, msg_len);
+	/*
+	 * The native protocol signs digests: the agent cannot tell what they
+	 * are for, so a key held to some logins or namespaces signs only on the
+	 * SSH socket, where it can.
+	 */
+	if ((op & P11A_OP_SIGN) && (r->n_logins > 0 || r->n_ns > 0)) {
+		policy_msg(msg, msg_len,
+			   "[key %s] signs only SSH %s over the SSH socket (it has %s): this "
+			   "socket cannot tell what a digest is for",
+			   r->name, r->n_logins > 0 ? "logins" : "signatures",
+			   r->n_logins > 0 && r->n_ns > 0 ? "ssh-logins and ssh-namespaces"
+			   : r->n_logins > 0		  ? "ssh-logins"
+							  : "ssh-namespaces");
+		return P11A_ERR_DENIED;
+	}
 	return P11A_OK;
 }
 
@@ -477,7 +498,7 @@ int policy_offered(const struct policy *p, const struct caller *peer, const stru
 {
 	const struct policy_rule *r;
 
-	(void)purpose; /* one front with a purpose so far: SSH */
+	(void)purpose; /* the SSH front's: its key settings are the ssh* ones */
 	if (peer == NULL || key == NULL || !(key->ops & P11A_OP_SIGN))
 		return 0;
 	r = policy_find(p, key);

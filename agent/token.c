@@ -198,6 +198,13 @@ void token_close(struct token *tok)
 	free(tok);
 }
 
+const char *token_key_name(const struct token_key *key)
+{
+	if (key->name != NULL)
+		return key->name;
+	return key->label[0] != '\0' ? key->label : key->uri;
+}
+
 size_t token_key_count(const struct token *tok)
 {
 	return tok->n_keys;

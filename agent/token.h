@@ -264,6 +264,9 @@ int token_data_get(struct token *tok, const char *label, uint8_t *out, size_t ou
 int token_data_put(struct token *tok, const char *label, const uint8_t *value, size_t value_len,
 		   char *msg, size_t msg_len);
 
+/* How a key is named in messages: its config name, else its label, else its URI. */
+const char *token_key_name(const struct token_key *key);
+
 /* "CKR_PIN_INCORRECT" for rv, or "CKR_0x%lx". */
 const char *token_ckr_name(CK_RV rv);
 

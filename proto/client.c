@@ -204,8 +204,12 @@ static int first_bytes(struct p11a_conn *conn, int64_t sent_us)
 		if (n < 0)
 			return P11A_ERR_IO;
 	}
-	/* Each wait for the agent is bounded by P11AGENT_TIMEOUT (SO_RCVTIMEO, set once). */
-	if ((n = frameio_recv_some(&conn->rx, conn->rbuf, CONN_RBUF, conn->rx.timeout_ms)) < 0)
+	/*
+	 * Each wait for the agent is bounded by P11AGENT_TIMEOUT (SO_RCVTIMEO,
+	 * set again only after a large reply's read changed it).
+	 */
+	if ((n = frameio_recv_some(&conn->rx, conn->rbuf, CONN_RBUF,
+				   (int)(conn->timeout_s * 1000u))) < 0)
 		return P11A_ERR_IO;
 	conn->rhave = (size_t)n;
 out:
@@ -217,8 +221,9 @@ out:
 static int fill(struct p11a_conn *conn, size_t want)
 {
 	while (conn->rhave < want) {
-		ssize_t n = frameio_recv_some(&conn->rx, conn->rbuf + conn->rhave,
-					      CONN_RBUF - conn->rhave, conn->rx.timeout_ms);
+		ssize_t n =
+		    frameio_recv_some(&conn->rx, conn->rbuf + conn->rhave, CONN_RBUF - conn->rhave,
+				      (int)(conn->timeout_s * 1000u));
 
 		if (n < 0)
 			return P11A_ERR_IO;

@@ -346,8 +346,12 @@ static int rsa_from_blob(struct buf *b, EVP_PKEY **out_pkey)
 	if (get_mpint(b, RSA_MAX_BITS / 8, 1, &e, &e_len) != P11A_OK ||
 	    get_mpint(b, RSA_MAX_BITS / 8, 1, &n, &n_len) != P11A_OK || buf_avail(b) != 0)
 		goto out;
-	/* An even or tiny exponent, or a short modulus, is no key OpenSSH would use. */
-	if (e_len == 0 || (e[e_len - 1] & 1) == 0 || (e_len == 1 && e[0] < 3) ||
+	/*
+	 * An even, tiny or huge exponent (over 64 bits: each check with it would
+	 * cost as much as the client likes), or a short modulus, is no key
+	 * OpenSSH would use.
+	 */
+	if (e_len == 0 || e_len > 8 || (e[e_len - 1] & 1) == 0 || (e_len == 1 && e[0] < 3) ||
 	    n_len < RSA_MIN_BITS / 8 || (n[n_len - 1] & 1) == 0)
 		goto out;
 	r = P11A_ERR_NOMEM;

@@ -1,6 +1,6 @@
 #include "config.h"
 /*
- * test-handlers: the agent's request dispatch with no token (agent/handlers.c).
+ * test-handlers: the agent's request dispatch with no token (agent/front-native.c).
  * Request bodies go in, and each reply frame is decoded byte by byte.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -67,7 +67,7 @@ static void dispatch(struct caller *peer, const uint8_t *body, size_t len, struc
 	assert_non_null(out);
 	/* Something already queued: the reply goes after it. */
 	assert_int_equal(buf_put(out, "queued", 6), P11A_OK);
-	assert_int_equal(handlers_dispatch(NULL, peer, body, len, out), 0);
+	assert_int_equal(front_native_dispatch(NULL, peer, body, len, out), 0);
 	assert_true(buf_len(out) >= 6 + 4 + 9);
 	assert_memory_equal(buf_data(out), "queued", 6);
 	assert_int_equal(proto_frame_len(buf_data(out) + 6), buf_len(out) - 10);
@@ -378,15 +378,15 @@ static void test_short_body(void **state)
 
 	assert_non_null(out);
 	for (size_t n = 0; n < PROTO_MIN_BODY; n++) {
-		assert_int_equal(handlers_dispatch(NULL, &peer, body, n, out), -1);
+		assert_int_equal(front_native_dispatch(NULL, &peer, body, n, out), -1);
 		assert_int_equal(buf_len(out), 0);
 	}
 	hello(&peer);
 	for (size_t n = 0; n < PROTO_MIN_BODY; n++) {
-		assert_int_equal(handlers_dispatch(NULL, &peer, body, n, out), -1);
+		assert_int_equal(front_native_dispatch(NULL, &peer, body, n, out), -1);
 		assert_int_equal(buf_len(out), 0);
 	}
-	assert_int_equal(handlers_dispatch(NULL, &peer, NULL, 0, out), -1);
+	assert_int_equal(front_native_dispatch(NULL, &peer, NULL, 0, out), -1);
 	assert_int_equal(buf_len(out), 0);
 	buf_free(out);
 }
@@ -426,7 +426,7 @@ static void test_oversized_body(void **state)
 	body[6] = (uint8_t)((P11A_MAX_FRAME - 8) >> 16);
 	body[7] = (uint8_t)((P11A_MAX_FRAME - 8) >> 8);
 	body[8] = (uint8_t)(P11A_MAX_FRAME - 8);
-	if (handlers_dispatch(NULL, &peer, body, len, out) == 0) {
+	if (front_native_dispatch(NULL, &peer, body, len, out) == 0) {
 		buf_view(&r, buf_data(out) + 4, buf_len(out) - 4);
 		assert_int_equal(buf_get_u8(&r, &op), P11A_OK);
 		assert_int_equal(buf_get_u32(&r, &id), P11A_OK);

@@ -9,7 +9,9 @@
 #   and as a file) and git verify-commit accepts them;
 # - ssh-namespaces = git: -n git signs, -n file and raw data are refused,
 #   DENIED in the audit trail with the namespace; ssh-logins alone: no
-#   SSHSIG at all; ssh-namespaces = git,file: both, and no other.
+#   SSHSIG at all; ssh-namespaces = git,file: both, and no other; keys with
+#   either do not sign on the native socket, which cannot tell what a digest
+#   is for.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -140,6 +142,18 @@ for ns in git file; do
 		check "twons: -n $ns verifies" yverify twons "$ns" "$T/data.t" "$T/data.t.sig"
 done
 refused_sign "twons" twons "example@example.org"
+# The native socket signs digests, which the agent cannot classify: a key held
+# to some namespaces or logins does not sign there at all (exit 4, DENIED).
+for key in gitonly loginonly; do
+	check_rc "$key: p11agent sign on the native socket is refused" 4 \
+		p11a sign "$key" -i "$DATA" -o "$T/native.$key.sig"
+	check_err "$key: ... and says it signs over the SSH socket only" \
+		"\\[key $key\\] signs only SSH .* over the SSH socket"
+	audit_has "$key: the native refusal in the trail" op=sign key="$key" status=DENIED \
+		detail=null
+done
+check "gitonly: p11agent pubkey on the native socket still works" \
+	p11a pubkey gitonly
 
 # --- git -------------------------------------------------------------------------------
 # git in a repository of its own, with no user or system configuration.

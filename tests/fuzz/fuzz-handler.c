@@ -5,7 +5,7 @@
  * The input is what a client sends: a stream of frames (u32 length, body).
  * It is cut into frames as the server does (a length over P11A_MAX_FRAME or a
  * truncated frame ends the connection), and each body, copied to a buffer of
- * its exact size, goes to handlers_dispatch() with one peer for the whole
+ * its exact size, goes to front_native_dispatch() with one peer for the whole
  * stream, so the HELLO state is exercised too. There is no token (tok NULL):
  * everything that needs one must be answered TOKEN_UNAVAILABLE or an error.
  * Each answer must be exactly one well-formed reply frame addressed to the
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		buf_reset(out);
 		before = buf_len(out);
-		r = handlers_dispatch(NULL, &peer, body, len, out);
+		r = front_native_dispatch(NULL, &peer, body, len, out);
 		FUZZ_CHECK(r == 0 || r == -1);
 		if (len < PROTO_MIN_BODY)
 			FUZZ_CHECK(r == -1); /* no request id to answer */
