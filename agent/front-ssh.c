@@ -115,7 +115,9 @@ static int request_identities(struct ops_call *c, struct ssh_state *st, struct b
 {
 	int rc;
 
-	if ((rc = ops_need_token(c)) != P11A_OK || (rc = list_keys(c, st)) != P11A_OK)
+	/* The keys and the policy do not change while the agent runs: listed once a connection. */
+	if ((rc = ops_need_token(c)) != P11A_OK ||
+	    (!st->listed && (rc = list_keys(c, st)) != P11A_OK))
 		return rc;
 	if ((rc = sshmsg_identities_begin(out)) != P11A_OK)
 		return rc;
