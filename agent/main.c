@@ -311,6 +311,20 @@ static void option_error(const char *key, const char *msg)
 }
 
 /*
+ * The long name of the option whose getopt value is val, when it has no
+ * short form (getopt_long reports a missing value by val alone); or NULL.
+ */
+static const char *long_only_name(const struct option *opts, const char *shorts, int val)
+{
+	if (val == 0 || strchr(shorts, val) != NULL)
+		return NULL;
+	for (; opts->name != NULL; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return NULL;
+}
+
+/*
  * Parses the command line into cfg: --config first, flags then override it.
  * *out_audit_flags: AUDIT_NEW_CHAIN for --new-audit-chain (a flag only, never
  * a config key: each new chain is a deliberate act). The ssh-agent-like
@@ -357,7 +371,11 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 			printf("p11agentd %s\n", PACKAGE_VERSION);
 			exit(0);
 		} else if (c == '?') {
-			if (optopt != 0)
+			const char *lng = long_only_name(opts, shorts, optopt);
+
+			if (lng != NULL)
+				fprintf(stderr, "p11agentd: option --%s: missing its value\n", lng);
+			else if (optopt != 0)
 				fprintf(stderr,
 					"p11agentd: option -%c: unknown or missing its value\n",
 					optopt);
@@ -501,8 +519,8 @@ usage:
  * Opens the socket of every extra front the config names, made as the main
  * one. A relative path is taken from the directory p11agentd started in.
  */
-static int listen_extra(struct server *srv, const struct agent_config *cfg, char *msg,
-			size_t msg_len)
+static int listen_extra(struct server *srv, const struct agent_config *cfg, const char *main_sock,
+			char *msg, size_t msg_len)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -515,8 +533,15 @@ static int listen_extra(struct server *srv, const struct agent_config *cfg, char
 		if (given == NULL)
 			continue;
 		if ((rc = startup_abspath(x->key, given, path, sizeof(path), msg, msg_len)) !=
-			P11A_OK ||
-		    (rc = server_listen(srv, path, x->front, msg, msg_len)) != P11A_OK)
+		    P11A_OK)
+			return rc;
+		if (strcmp(path, main_sock) == 0) {
+			snprintf(msg, msg_len,
+				 "%s %s: the same path as the main socket; give it one of its own",
+				 x->key, path);
+			return P11A_ERR_INVALID_ARG;
+		}
+		if ((rc = server_listen(srv, path, x->front, msg, msg_len)) != P11A_OK)
 			return rc;
 		log_info("%s on %s", x->what, path);
 	}
@@ -666,7 +691,7 @@ int main(int argc, char **argv)
 	sopt.hup_arg = &ctx;
 	raise_nofile(cfg.max_connections);
 	if (server_open(st.sock, &front_native, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
-	    listen_extra(the_server, &cfg, msg, sizeof(msg)) != P11A_OK) {
+	    listen_extra(the_server, &cfg, st.sock, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

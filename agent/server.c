@@ -154,7 +154,7 @@ static int make_dir(const char *path, int has_group, gid_t gid, char *msg, size_
 			   NULL, 0, why, sizeof(why));
 	if (r != P11A_OK) {
 		snprintf(msg, msg_len,
-			 "%s; or remove it (p11agentd creates it) or give --socket in a directory "
+			 "%s; or remove it (p11agentd creates it) or put the socket in a directory "
 			 "of your own",
 			 why);
 		goto out;

@@ -71,7 +71,7 @@ agent_refuses() {
 mkdir -m 0700 "$T/owned"
 chown "$UO:$UO" "$T/owned"
 agent_refuses "directory of uid $UO" "$T/owned/agent.sock" \
-	"socket directory $T/owned: .*owned by uid $UO, not by root or uid 0: chown 0 .*remove it .* --socket in a directory of your own"
+	"socket directory $T/owned: .*owned by uid $UO, not by root or uid 0: chown 0 .*remove it .* put the socket in a directory of your own"
 mkdir -m 0777 "$T/world"
 chmod 0777 "$T/world"
 agent_refuses "directory mode 0777" "$T/world/agent.sock" \

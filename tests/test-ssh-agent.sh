@@ -322,4 +322,18 @@ if [ -e "$SSH_SOCK" ]; then
 else
 	pass "the SSH socket is removed at exit"
 fi
+
+# Mistakes at start: the option's value forgotten, the main socket's path given.
+check_rc "--ssh-socket without a value: usage error" 2 timeout -k 2 30 "$P11AGENTD" --ssh-socket
+check_err "... that names the option" "option --ssh-socket: missing its value"
+check_rc "--ssh-socket the same as --socket: the agent does not start" 1 \
+	timeout -k 2 60 "$P11AGENTD" --foreground --module "$SOFTHSM_MODULE" \
+	--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$T/same.sock" \
+	--ssh-socket "$T/same.sock"
+check_err "... and says why" "ssh-socket .*same.sock: the same path as the main socket"
+if [ -e "$T/same.sock" ]; then
+	fail "... and leaves no socket behind" "$T/same.sock is there"
+else
+	pass "... and leaves no socket behind"
+fi
 finish
