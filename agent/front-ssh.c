@@ -5,7 +5,8 @@
  * add, remove or lock keys get a failure and change nothing.
  *
  * Identities are the keys the caller may sign with on this front, each with
- * its OpenSSH blob (proto/sshkey.c) and its name as comment. A sign request
+ * its OpenSSH blob (made once, when the token is indexed: token_key.ssh_blob)
+ * and its name as comment. A sign request
  * names its key by blob; its data is classified (a userauth request, an
  * SSHSIG blob, or other) so that the policy can hold a key to some logins or
  * namespaces, and the audit record says which.
@@ -29,23 +30,8 @@
 /* session-bind@openssh.com may be repeated by forwarding hops, this often at most. */
 #define SSH_MAX_BINDS 16
 
-/*
- * A key of the token with an OpenSSH form, and its blob; offered: the caller
- * may sign with it here (the others are kept to name them in the audit
- * trail when a request names them).
- */
-struct offered {
-	const struct token_key *key;
-	uint8_t *blob;
-	size_t blob_len;
-	int offered;
-};
-
-/* What one connection has: its keys' blobs, and the host key it is bound to. */
+/* What one connection has: the host key it is bound to, if any. */
 struct ssh_state {
-	struct offered *keys;
-	size_t n_keys;
-	int listed; /* keys[] is filled */
 	unsigned binds;
 	char host_key[SSHKEY_FP_LEN]; /* the last bound host key's fingerprint, or "" */
 	uint8_t *host_blob;	      /* and its blob */
@@ -54,137 +40,90 @@ struct ssh_state {
 	size_t session_id_len;
 };
 
-/* How a key signs here: the token's algorithm, the hash, the OpenSSH signature type. */
-struct ssh_alg {
+/*
+ * How a key signs here: its type (and curve), the token's algorithm (whose
+ * hash, proto/alg.c's, is the data's) and the OpenSSH signature type. RSA
+ * signs with the hash the request's flag asks for; SHA-1 "ssh-rsa" has no row.
+ */
+static const struct ssh_alg {
+	p11a_key_type type;
+	const char *curve; /* EC: token_key.curve */
+	uint32_t rsa_flag; /* RSA: the sign request's flag that asks for it */
 	p11a_alg alg;
-	const char *md; /* NULL: the token takes the whole data (Ed25519) */
 	const char *sig_type;
+} ssh_algs[] = {
+    {P11A_KEY_RSA, NULL, SSH_AGENT_RSA_SHA2_512, P11A_ALG_RSA_PKCS1_SHA512, "rsa-sha2-512"},
+    {P11A_KEY_RSA, NULL, SSH_AGENT_RSA_SHA2_256, P11A_ALG_RSA_PKCS1_SHA256, "rsa-sha2-256"},
+    {P11A_KEY_EC, "P-256", 0, P11A_ALG_ECDSA_SHA256, "ecdsa-sha2-nistp256"},
+    {P11A_KEY_EC, "P-384", 0, P11A_ALG_ECDSA_SHA384, "ecdsa-sha2-nistp384"},
+    {P11A_KEY_EC, "P-521", 0, P11A_ALG_ECDSA_SHA512, "ecdsa-sha2-nistp521"},
+    {P11A_KEY_ED25519, NULL, 0, P11A_ALG_ED25519, "ssh-ed25519"},
 };
-
-static void forget_keys(struct ssh_state *st)
-{
-	for (size_t i = 0; i < st->n_keys; i++)
-		free(st->keys[i].blob);
-	free(st->keys);
-	st->keys = NULL;
-	st->n_keys = 0;
-	st->listed = 0;
-}
 
 static void ssh_state_free(void *state)
 {
 	struct ssh_state *st = state;
 
-	forget_keys(st);
 	free(st->host_blob);
 }
 
 /*
- * The keys with an OpenSSH form (RSA, ECDSA P-256/384/521, Ed25519), with
- * their blobs, and which of them the caller may sign with on this front.
+ * The keys the caller may sign with on this front that have an OpenSSH form
+ * (RSA, ECDSA P-256/384/521, Ed25519), named as the CLI names them: 'p11agent
+ * pubkey --format ssh' prints the same lines.
  */
-static int list_keys(struct ops_call *c, struct ssh_state *st)
+static int request_identities(struct ops_call *c, struct buf *out)
 {
 	const struct token_key *key;
-	struct offered *grown;
-	char why[256];
 	size_t i = 0;
-	int seen = 0;
-
-	forget_keys(st);
-	while ((key = ops_next_any_key(c, &i, &seen)) != NULL) {
-		struct offered o = {key, NULL, 0, seen};
-
-		if (key->spki == NULL ||
-		    sshkey_blob_from_spki(key->spki, key->spki_len, &o.blob, &o.blob_len, NULL, why,
-					  sizeof(why)) != P11A_OK)
-			continue; /* no OpenSSH form: not offered, as ssh-add -L would not */
-		if ((grown = realloc(st->keys, (st->n_keys + 1) * sizeof(*grown))) == NULL) {
-			free(o.blob);
-			forget_keys(st);
-			return ops_fail(c, P11A_ERR_NOMEM, "out of memory");
-		}
-		st->keys = grown;
-		st->keys[st->n_keys++] = o;
-	}
-	st->listed = 1;
-	return P11A_OK;
-}
-
-static int request_identities(struct ops_call *c, struct ssh_state *st, struct buf *out)
-{
 	int rc;
 
-	/* The keys and the policy do not change while the agent runs: listed once a connection. */
-	if ((rc = ops_need_token(c)) != P11A_OK ||
-	    (!st->listed && (rc = list_keys(c, st)) != P11A_OK))
+	if ((rc = ops_need_token(c)) != P11A_OK || (rc = sshmsg_identities_begin(out)) != P11A_OK)
 		return rc;
-	if ((rc = sshmsg_identities_begin(out)) != P11A_OK)
-		return rc;
-	for (size_t i = 0; i < st->n_keys; i++) {
-		const struct token_key *key = st->keys[i].key;
+	while ((key = ops_next_key(c, &i)) != NULL) {
 		char name[256];
 
-		if (!st->keys[i].offered)
+		if (key->ssh_blob == NULL)
 			continue;
-		/* As the CLI names it: 'p11agent pubkey --format ssh' prints the same line. */
 		keyname_format(key->name, key->label, key->id, key->id_len, name, sizeof(name));
-		if ((rc = sshmsg_identities_add(out, st->keys[i].blob, st->keys[i].blob_len,
-						name)) != P11A_OK)
+		if ((rc = sshmsg_identities_add(out, key->ssh_blob, key->ssh_blob_len, name)) !=
+		    P11A_OK)
 			return rc;
 	}
 	return sshmsg_identities_end(out);
 }
 
-/* The key whose blob this is, or NULL; *out_offered: may the caller sign with it here? */
-static const struct token_key *find_blob(const struct ssh_state *st, const uint8_t *blob,
-					 size_t len, int *out_offered)
+/* The token's key whose OpenSSH blob this is, or NULL. */
+static const struct token_key *find_blob(struct ops_call *c, const uint8_t *blob, size_t len)
 {
-	for (size_t i = 0; i < st->n_keys; i++) {
-		if (st->keys[i].blob_len == len && memcmp(st->keys[i].blob, blob, len) == 0) {
-			*out_offered = st->keys[i].offered;
-			return st->keys[i].key;
-		}
-	}
+	const struct token_key *key;
+	size_t i = 0;
+
+	while ((key = ops_next_any_key(c, &i)) != NULL)
+		if (key->ssh_blob != NULL && key->ssh_blob_len == len &&
+		    memcmp(key->ssh_blob, blob, len) == 0)
+			return key;
 	return NULL;
 }
 
-/* The algorithm key signs with for these flags; SHA-1 "ssh-rsa" is refused. */
+/* The row key signs with for these flags; SHA-1 "ssh-rsa" is refused. */
 static int pick_alg(struct ops_call *c, const struct token_key *key, uint32_t flags,
-		    struct ssh_alg *out)
+		    const struct ssh_alg **out)
 {
-	switch (key->type) {
-	case P11A_KEY_RSA:
-		if (flags & SSH_AGENT_RSA_SHA2_512)
-			*out =
-			    (struct ssh_alg){P11A_ALG_RSA_PKCS1_SHA512, "SHA512", "rsa-sha2-512"};
-		else if (flags & SSH_AGENT_RSA_SHA2_256)
-			*out =
-			    (struct ssh_alg){P11A_ALG_RSA_PKCS1_SHA256, "SHA256", "rsa-sha2-256"};
-		else
-			return ops_fail(c, P11A_ERR_NOT_SUPPORTED,
-					"ssh-rsa (SHA-1) signatures are refused: use rsa-sha2-256 "
-					"or rsa-sha2-512");
-		return P11A_OK;
-	case P11A_KEY_EC:
-		if (strcmp(key->curve, "P-256") == 0)
-			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA256, "SHA256",
-						"ecdsa-sha2-nistp256"};
-		else if (strcmp(key->curve, "P-384") == 0)
-			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA384, "SHA384",
-						"ecdsa-sha2-nistp384"};
-		else if (strcmp(key->curve, "P-521") == 0)
-			*out = (struct ssh_alg){P11A_ALG_ECDSA_SHA512, "SHA512",
-						"ecdsa-sha2-nistp521"};
-		else
-			break;
-		return P11A_OK;
-	case P11A_KEY_ED25519:
-		*out = (struct ssh_alg){P11A_ALG_ED25519, NULL, "ssh-ed25519"};
-		return P11A_OK;
-	default:
-		break;
+	for (size_t i = 0; i < sizeof(ssh_algs) / sizeof(ssh_algs[0]); i++) {
+		const struct ssh_alg *sa = &ssh_algs[i];
+
+		if (sa->type == key->type &&
+		    (sa->curve == NULL || strcmp(sa->curve, key->curve) == 0) &&
+		    (sa->rsa_flag == 0 || (flags & sa->rsa_flag))) {
+			*out = sa;
+			return P11A_OK;
+		}
 	}
+	if (key->type == P11A_KEY_RSA)
+		return ops_fail(c, P11A_ERR_NOT_SUPPORTED,
+				"ssh-rsa (SHA-1) signatures are refused: use rsa-sha2-256 or "
+				"rsa-sha2-512");
 	return ops_fail(c, P11A_ERR_NOT_SUPPORTED, "this key has no OpenSSH signature");
 }
 
@@ -219,23 +158,21 @@ static void classify(const struct ssh_state *st, const struct sshmsg_request *re
 	}
 }
 
-static int sign_request(struct ops_call *c, struct ssh_state *st, const struct sshmsg_request *req,
-			struct buf *out)
+static int sign_request(struct ops_call *c, const struct sshmsg_request *req, struct buf *out)
 {
 	const struct token_key *key;
-	struct ssh_alg sa = {P11A_ALG_NONE, NULL, NULL};
+	const struct ssh_alg *sa = NULL;
+	const struct p11a_alg_info *ai;
 	uint8_t md[EVP_MAX_MD_SIZE], *sig = NULL, *blob = NULL;
 	unsigned md_len = 0;
 	size_t sig_len = 0, blob_len = 0;
 	p11a_alg alg;
-	int rc, offered = 0;
+	int rc;
 
 	ops_set_data(c, req->data, req->data_len);
 	if ((rc = ops_need_token(c)) != P11A_OK)
 		return rc;
-	if (!st->listed && (rc = list_keys(c, st)) != P11A_OK)
-		return rc;
-	if ((key = find_blob(st, req->key_blob, req->key_blob_len, &offered)) == NULL || !offered) {
+	if ((key = find_blob(c, req->key_blob, req->key_blob_len)) == NULL || !ops_sees(c, key)) {
 		char fp[SSHKEY_FP_LEN];
 
 		/* A key the caller may not use does not exist for it; the trail names it. */
@@ -248,19 +185,19 @@ static int sign_request(struct ops_call *c, struct ssh_state *st, const struct s
 		ops_note_key(c, key); /* for the audit record */
 		return rc;
 	}
-	if ((rc = ops_use_key(c, NULL, key, P11A_OP_SIGN, sa.alg, &key, &alg)) != P11A_OK)
+	if ((rc = ops_use_key(c, NULL, key, P11A_OP_SIGN, sa->alg, &key, &alg)) != P11A_OK)
 		return rc;
-	if (sa.md != NULL) {
-		if (!EVP_Digest(req->data, req->data_len, md, &md_len, EVP_get_digestbyname(sa.md),
-				NULL))
+	if ((ai = p11a_alg_by_id(alg)) != NULL && ai->hash != NULL) {
+		if (!EVP_Digest(req->data, req->data_len, md, &md_len,
+				EVP_get_digestbyname(ai->hash), NULL))
 			return ops_fail(c, P11A_ERR_INTERNAL, "cannot hash the data");
 		rc = ops_sign(c, key, alg, P11A_SIGN_ECDSA_RAW, md, md_len, &sig, &sig_len);
 	} else {
 		rc = ops_sign(c, key, alg, 0, req->data, req->data_len, &sig, &sig_len);
 	}
 	if (rc == P11A_OK &&
-	    (rc = sshkey_sig_blob(sa.sig_type, sig, sig_len, &blob, &blob_len)) != P11A_OK)
-		rc = ops_fail(c, P11A_ERR_INTERNAL, "cannot encode the %s signature", sa.sig_type);
+	    (rc = sshkey_sig_blob(sa->sig_type, sig, sig_len, &blob, &blob_len)) != P11A_OK)
+		rc = ops_fail(c, P11A_ERR_INTERNAL, "cannot encode the %s signature", sa->sig_type);
 	if (rc == P11A_OK)
 		rc = sshmsg_put_sign_response(out, blob, blob_len);
 	free(sig);
@@ -379,12 +316,12 @@ static int ssh_dispatch(struct agent_ctx *ctx, struct caller *caller, void *stat
 	switch (req.type) {
 	case SSH_AGENTC_REQUEST_IDENTITIES:
 		call.op = "list";
-		rc = request_identities(&call, st, out);
+		rc = request_identities(&call, out);
 		break;
 	case SSH_AGENTC_SIGN_REQUEST:
 		call.op = "sign";
 		classify(st, &req, &sd, &purpose);
-		rc = sign_request(&call, st, &req, out);
+		rc = sign_request(&call, &req, out);
 		break;
 	case SSH_AGENTC_EXTENSION:
 		call.op = "ssh-extension";

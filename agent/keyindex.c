@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto.h"
 #include "spki.h"
+#include "sshkey.h"
 
 #ifndef CKK_EC_EDWARDS
 #define CKK_EC_EDWARDS 0x40UL
@@ -388,6 +389,7 @@ static void key_clear(struct token_key *key)
 	free(key->uri);
 	free(key->spki);
 	free(key->cert);
+	free(key->ssh_blob);
 	free(key->name);
 	memset(key, 0, sizeof(*key));
 }
@@ -435,6 +437,22 @@ static int key_oversized(const struct token_key *key)
 		 "a client takes",
 		 id, (unsigned long)key->handle, what, len, max);
 	return 1;
+}
+
+/*
+ * The key's OpenSSH blob, once, at indexing: the SSH front names keys by it
+ * in every request. None for a key without a public key or an OpenSSH form.
+ */
+static void set_ssh_blob(struct token_key *key)
+{
+	char why[256];
+
+	if (key->spki == NULL ||
+	    sshkey_blob_from_spki(key->spki, key->spki_len, &key->ssh_blob, &key->ssh_blob_len,
+				  NULL, why, sizeof(why)) != P11A_OK) {
+		key->ssh_blob = NULL;
+		key->ssh_blob_len = 0;
+	}
 }
 
 /* Reads object obj of class klass into key. */
@@ -498,6 +516,7 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 			key->spki_len = 0;
 		}
 		find_cert(sc, key);
+		set_ssh_blob(key);
 		if (curve != NULL)
 			key->bits = curve->bits;
 		else if (key->spki != NULL)

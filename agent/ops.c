@@ -89,15 +89,16 @@ const struct token_key *ops_next_key(struct ops_call *c, size_t *i)
 	return NULL;
 }
 
-const struct token_key *ops_next_any_key(struct ops_call *c, size_t *i, int *out_seen)
+const struct token_key *ops_next_any_key(struct ops_call *c, size_t *i)
 {
-	const struct token_key *key;
-
 	if (c->ctx->tok == NULL || *i >= token_key_count(c->ctx->tok))
 		return NULL;
-	key = token_key_at(c->ctx->tok, (*i)++);
-	*out_seen = sees(c, key);
-	return key;
+	return token_key_at(c->ctx->tok, (*i)++);
+}
+
+int ops_sees(struct ops_call *c, const struct token_key *key)
+{
+	return sees(c, key);
 }
 
 void ops_note_key(struct ops_call *c, const struct token_key *key)

@@ -90,11 +90,13 @@ int ops_need_token(struct ops_call *c);
  */
 const struct token_key *ops_next_key(struct ops_call *c, size_t *i);
 /*
- * Every key of the token, in order, *i starting at 0 (NULL at the end), and
- * in *out_seen whether ops_next_key() would give it: for a front that must
- * tell which hidden key a request meant (the audit trail names it).
+ * Every key of the token, in order, *i starting at 0 (NULL at the end): for
+ * a front that finds a key by something else than a reference (the SSH
+ * front: its blob) and must name in the audit trail a key the caller may
+ * not see. ops_sees() says whether ops_next_key() would give it.
  */
-const struct token_key *ops_next_any_key(struct ops_call *c, size_t *i, int *out_seen);
+const struct token_key *ops_next_any_key(struct ops_call *c, size_t *i);
+int ops_sees(struct ops_call *c, const struct token_key *key);
 /* Names key in the audit record of a request that may not use it. */
 void ops_note_key(struct ops_call *c, const struct token_key *key);
 

@@ -71,6 +71,9 @@ struct token_key {
 	size_t spki_len;
 	uint8_t *cert; /* DER X.509 certificate of the key held by the token, or NULL */
 	size_t cert_len;
+	uint8_t *ssh_blob; /* its OpenSSH public key blob (proto/sshkey.h), made with spki;
+			      NULL when it has none (no spki, or no OpenSSH form) */
+	size_t ssh_blob_len;
 	char *name;	 /* the config's [key NAME] bound to this key, or NULL */
 	uint32_t policy; /* TOKEN_POLICY_* from the config */
 };
