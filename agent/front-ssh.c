@@ -6,10 +6,10 @@
  *
  * Identities are the keys the caller may sign with on this front, each with
  * its OpenSSH blob (made once, when the token is indexed: token_key.ssh_blob)
- * and its name as comment. A sign request
- * names its key by blob; its data is classified (a userauth request, an
- * SSHSIG blob, or other) so that the policy can hold a key to some logins or
- * namespaces, and the audit record says which.
+ * and its name as comment. A sign request names its key by blob; its data is
+ * classified (a userauth request, an SSHSIG blob, or other) so that the
+ * policy can hold a key to some logins or namespaces, and the audit record
+ * says which.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
