@@ -203,6 +203,41 @@ p11a() {
 	timeout -k 2 30 "$P11AGENT" -S "$SOCK" "$@"
 }
 
+# sign_during_attacks MIN NAME: signs $MSG on $SOCK with ec256, ed25519 and
+# rsa2048 in turn (their public keys in $T/KEY.pem), each signature checked
+# by OpenSSL, at least MIN times and on until $T/attacks.done exists (1000
+# at most); writes "GOOD BAD" to $T/NAME.result and says each failure on
+# standard output. For the tests that attack the agent while a client signs.
+sign_during_attacks() {
+	local min=$1 name=$2 i=0 ok=0 bad=0 key sig=$T/$2.sig
+	while [ "$i" -lt "$min" ] || { [ ! -e "$T/attacks.done" ] && [ "$i" -lt 1000 ]; }; do
+		i=$((i + 1))
+		case $((i % 3)) in
+		0) key=ec256 ;;
+		1) key=ed25519 ;;
+		2) key=rsa2048 ;;
+		esac
+		if ! p11a sign "$key" -i "$MSG" -o "$sig" 2>"$T/$name.err"; then
+			bad=$((bad + 1))
+			echo "$name signature $i with $key failed: $(show "$T/$name.err")"
+			continue
+		fi
+		if [ "$key" = ed25519 ]; then
+			ossl pkeyutl -verify -rawin -pubin -inkey "$T/$key.pem" -in "$MSG" \
+				-sigfile "$sig" >/dev/null 2>&1
+		else
+			ossl dgst -sha256 -verify "$T/$key.pem" -signature "$sig" "$MSG" >/dev/null 2>&1
+		fi
+		if [ $? -eq 0 ]; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+			echo "$name signature $i with $key does not verify"
+		fi
+	done
+	echo "$ok $bad" >"$T/$name.result"
+}
+
 # ossl ARGS...: openssl, bounded in time.
 ossl() {
 	timeout -k 2 30 "$OPENSSL" "$@"

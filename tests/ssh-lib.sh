@@ -12,6 +12,20 @@
 SSH_CLIENT="$top_srcdir/tests/ssh-client.py"
 SSH_SOCK=$T/ssh.sock
 
+# The config sections naming the five keys of the tests' tokens (make_token
+# "$KEY_RSA2048" "$KEY_EC256" "$KEY_EC384" "$KEY_EC521" "$KEY_ED25519"):
+# rsa, p256, p384, p521 and ed.
+SSH_KEY_SECTIONS='[key rsa]
+uri = pkcs11:object=rsa2048;type=private
+[key p256]
+uri = pkcs11:object=ec256;type=private
+[key p384]
+uri = pkcs11:object=ec384;type=private
+[key p521]
+uri = pkcs11:object=ec521;type=private
+[key ed]
+uri = pkcs11:object=ed25519;type=private'
+
 # ssh_require TOOL...: fails the test (not a skip) when a tool, SoftHSM2 or
 # the build's programs are missing.
 ssh_require() {

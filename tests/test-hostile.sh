@@ -21,35 +21,7 @@ done
 # The signer: at least MIN signatures, and on until the attackers are done.
 MIN=50
 signer() {
-	local i=0 ok=0 bad=0 key alg
-	while [ "$i" -lt "$MIN" ] || { [ ! -e "$T/attacks.done" ] && [ "$i" -lt 1000 ]; }; do
-		i=$((i + 1))
-		case $((i % 3)) in
-		0) key=ec256 ;;
-		1) key=ed25519 ;;
-		2) key=rsa2048 ;;
-		esac
-		if ! p11a sign "$key" -i "$MSG" -o "$T/sig.$i" 2>"$T/signer.err"; then
-			bad=$((bad + 1))
-			echo "signature $i with $key failed: $(show "$T/signer.err")"
-			continue
-		fi
-		if [ "$key" = ed25519 ]; then
-			ossl pkeyutl -verify -rawin -pubin -inkey "$T/$key.pem" -in "$MSG" \
-				-sigfile "$T/sig.$i" >/dev/null 2>&1
-		else
-			ossl dgst -sha256 -verify "$T/$key.pem" -signature "$T/sig.$i" "$MSG" \
-				>/dev/null 2>&1
-		fi
-		if [ $? -eq 0 ]; then
-			ok=$((ok + 1))
-		else
-			bad=$((bad + 1))
-			echo "signature $i with $key does not verify"
-		fi
-		rm -f "$T/sig.$i"
-	done
-	echo "$ok $bad" >"$T/signer.result"
+	sign_during_attacks "$MIN" signer
 }
 
 # The bound on the whole run catches an attack that stalls the agent (the

@@ -45,33 +45,7 @@ done
 MIN=30
 # native_signer: p11agent sign on the native socket, checked by OpenSSL.
 native_signer() {
-	local i=0 ok=0 bad=0 key
-	while [ "$i" -lt "$MIN" ] || { [ ! -e "$T/attacks.done" ] && [ "$i" -lt 1000 ]; }; do
-		i=$((i + 1))
-		case $((i % 3)) in
-		0) key=ec256 ;;
-		1) key=ed25519 ;;
-		2) key=rsa2048 ;;
-		esac
-		if ! p11a sign "$key" -i "$MSG" -o "$T/nsig" 2>"$T/native.err"; then
-			bad=$((bad + 1))
-			echo "native signature $i with $key failed: $(show "$T/native.err")"
-			continue
-		fi
-		if [ "$key" = ed25519 ]; then
-			ossl pkeyutl -verify -rawin -pubin -inkey "$T/$key.pem" -in "$MSG" \
-				-sigfile "$T/nsig" >/dev/null 2>&1
-		else
-			ossl dgst -sha256 -verify "$T/$key.pem" -signature "$T/nsig" "$MSG" >/dev/null 2>&1
-		fi
-		if [ $? -eq 0 ]; then
-			ok=$((ok + 1))
-		else
-			bad=$((bad + 1))
-			echo "native signature $i with $key does not verify"
-		fi
-	done
-	echo "$ok $bad" >"$T/native.result"
+	sign_during_attacks "$MIN" native
 }
 # ssh_signer: ssh-keygen -Y sign through the SSH socket, checked by ssh-keygen.
 ssh_signer() {

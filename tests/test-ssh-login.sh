@@ -30,16 +30,7 @@ cat >"$T/p11agent.conf" <<EOF
 audit-file = $AUDIT
 ssh-socket = $SSH_SOCK
 
-[key rsa]
-uri = pkcs11:object=rsa2048;type=private
-[key p256]
-uri = pkcs11:object=ec256;type=private
-[key p384]
-uri = pkcs11:object=ec384;type=private
-[key p521]
-uri = pkcs11:object=ec521;type=private
-[key ed]
-uri = pkcs11:object=ed25519;type=private
+$SSH_KEY_SECTIONS
 
 [key loginok]
 uri = pkcs11:object=loginok;type=private
