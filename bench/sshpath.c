@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "frameio.h"
 #include "p11agent.h"
 #include "soft.h"
 #include "sshkey.h"
@@ -89,30 +90,21 @@ static int ssh_connect(const char *path, char *msg, size_t msg_len)
 static int roundtrip(struct sshpath_client *c, const struct buf *req, size_t *out_len, char *msg,
 		     size_t msg_len)
 {
-	const uint8_t *p = buf_data(req);
-	size_t left = buf_len(req), have = 0, want = 4;
+	struct frameio_rx rx = {.fd = c->fd, .timeout_ms = 0}; /* no receive timeout is set */
+	size_t have = 0, want = 4;
 	uint32_t body;
 	uint8_t *grown;
 	ssize_t n;
 
-	while (left > 0) {
-		if ((n = send(c->fd, p, left, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(msg, msg_len, "ssh path: send to %s: %s", c->sp->socket,
-				 strerror(errno));
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (frameio_send_full(c->fd, buf_data(req), buf_len(req), FRAMEIO_NO_DEADLINE) != 0) {
+		snprintf(msg, msg_len, "ssh path: send to %s: %s", c->sp->socket, strerror(errno));
+		return -1;
 	}
 	while (have < want) {
-		n = recv(c->fd, c->in + have, c->in_alloc - have, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
+		if ((n = frameio_recv_some(&rx, c->in + have, c->in_alloc - have, 0)) < 0) {
 			snprintf(msg, msg_len, "ssh path: %s: %s", c->sp->socket,
-				 n == 0 ? "the agent closed the connection" : strerror(errno));
+				 errno == ECONNRESET ? "the agent closed the connection"
+						     : strerror(errno));
 			return -1;
 		}
 		have += (size_t)n;
