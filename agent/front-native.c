@@ -90,14 +90,14 @@ static void name_fields(const struct proto_msg *in, struct args *a)
 
 static int handle_hello(struct req *r)
 {
-	if (r->a->version < 1)
+	if (r->a->version < P11A_PROTOCOL_VERSION)
 		return ops_fail(r->call, P11A_ERR_VERSION,
-				"client speaks protocol version %u; this agent speaks 1 to %u",
+				"client speaks protocol version %u; this agent speaks %u: use the "
+				"libp11agent of this release",
 				r->a->version, P11A_PROTOCOL_VERSION);
 	r->caller->greeted = 1;
 	r->out->n = 2;
-	r->out->f[0] = proto_u32(r->a->version < P11A_PROTOCOL_VERSION ? r->a->version
-								       : P11A_PROTOCOL_VERSION);
+	r->out->f[0] = proto_u32(P11A_PROTOCOL_VERSION);
 	r->out->f[1] = proto_cstr(AGENT_IDENT);
 	return P11A_OK;
 }
@@ -149,6 +149,12 @@ static int put_key_entry(struct req *r, const struct token_key *key, struct buf 
 	    .default_alg = (char *)(dai != NULL ? dai->name : ""),
 	    .sw_algs = sw_names,
 	    .name = key->name != NULL ? key->name : (char *)"",
+	    .family = key->name != NULL ? key->name : key->family,
+	    .version = key->version,
+	    .min_version = key->min_version,
+	    .newest = key->newest,
+	    .created = (char *)key->created,
+	    .cert_expiry = (char *)key->cert_expiry,
 	};
 
 	n = ops_key_algs(r->call, key, algs, sw, &n_sw, sizeof(algs) / sizeof(algs[0]));
@@ -260,8 +266,9 @@ static int handle_sign(struct req *r)
 		      &r->owned_len);
 	if (rc != P11A_OK)
 		return rc;
-	r->out->n = 1;
+	r->out->n = 2;
 	r->out->f[0] = proto_str(r->owned, r->owned_len);
+	r->out->f[1] = proto_u32(key->version);
 	return P11A_OK;
 }
 
@@ -322,8 +329,9 @@ static int handle_sign_batch(struct req *r)
 		if (rc != P11A_OK)
 			return rc;
 	}
-	r->out->n = 1;
-	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	r->out->n = 2;
+	r->out->f[0] = proto_u32(key->version);
+	r->out->f[1] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
 	return P11A_OK;
 }
 
@@ -341,17 +349,23 @@ static int handle_verify_hmac(struct req *r)
 			     r->a->mac->len, &valid);
 	if (rc != P11A_OK)
 		return rc;
-	r->out->n = 1;
+	r->out->n = 2;
 	r->out->f[0] = proto_u32(valid ? 1 : 0);
+	r->out->f[1] = proto_u32(r->call->key != NULL ? r->call->key->version : 0);
 	return P11A_OK;
 }
 
-/* Hands a secret result to the reply; it is wiped after the reply is sent. */
+/*
+ * Hands a secret result to the reply; it is wiped after the reply is sent.
+ * The version is that of the key that made it (the operations layer may
+ * have tried several).
+ */
 static void reply_secret(struct req *r, struct secret *s)
 {
 	r->secret = s;
-	r->out->n = 1;
+	r->out->n = 2;
 	r->out->f[0] = proto_str(s->p, s->len);
+	r->out->f[1] = proto_u32(r->call->key != NULL ? r->call->key->version : 0);
 }
 
 static int handle_decrypt(struct req *r)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -391,7 +392,100 @@ static void key_clear(struct token_key *key)
 	free(key->cert);
 	free(key->ssh_blob);
 	free(key->name);
+	free(key->family);
 	memset(key, 0, sizeof(*key));
+}
+
+/*
+ * Splits a label into its family and version: "NAME@N" (N a decimal
+ * without a leading zero, 2 or more, at most 9 digits) is version N of NAME;
+ * any other label is version 1 of itself.
+ */
+static int set_version(struct token_key *key)
+{
+	const char *at = strrchr(key->label, '@');
+	size_t n = at != NULL ? strlen(at + 1) : 0;
+	unsigned long v = 0;
+
+	key->version = 1;
+	key->min_version = 1;
+	if (at != NULL && at != key->label && n >= 1 && n <= 9 && at[1] != '0' &&
+	    strspn(at + 1, "0123456789") == n) {
+		v = strtoul(at + 1, NULL, 10);
+		if (v >= 2) {
+			key->version = (uint32_t)v;
+			key->family = strndup(key->label, (size_t)(at - key->label));
+			return key->family != NULL ? 0 : -1;
+		}
+	}
+	key->family = strdup(key->label);
+	return key->family != NULL ? 0 : -1;
+}
+
+/* CKA_START_DATE as "YYYY-MM-DD" into key->created, when the token holds a valid one. */
+static void set_created(const struct scan *sc, CK_OBJECT_HANDLE obj, struct token_key *key)
+{
+	CK_DATE d;
+	CK_ATTRIBUTE a = {CKA_START_DATE, &d, sizeof(d)};
+
+	key->created[0] = '\0';
+	if (sc->f->C_GetAttributeValue(sc->s, obj, &a, 1) != CKR_OK || a.ulValueLen != sizeof(d))
+		return;
+	for (size_t i = 0; i < 4; i++)
+		if (d.year[i] < '0' || d.year[i] > '9' || (i < 2 && (d.month[i] < '0' ||
+		    d.month[i] > '9' || d.day[i] < '0' || d.day[i] > '9')))
+			return;
+	snprintf(key->created, sizeof(key->created), "%.4s-%.2s-%.2s", (const char *)d.year,
+		 (const char *)d.month, (const char *)d.day);
+}
+
+/* The certificate's notAfter as "YYYY-MM-DDTHH:MM:SSZ" into key->cert_expiry. */
+static void set_cert_expiry(struct token_key *key)
+{
+	const unsigned char *p = key->cert;
+	struct tm tm;
+	X509 *x;
+
+	key->cert_expiry[0] = '\0';
+	if (key->cert == NULL || (x = d2i_X509(NULL, &p, (long)key->cert_len)) == NULL)
+		return;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		strftime(key->cert_expiry, sizeof(key->cert_expiry), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	X509_free(x);
+}
+
+/* Does the public key object beside key (same CKA_ID) allow wrapping? */
+static uint32_t public_ops(const struct scan *sc, const struct token_key *key)
+{
+	CK_OBJECT_CLASS pub_class = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE templ[] = {
+	    {CKA_CLASS, &pub_class, sizeof(pub_class)},
+	    {CKA_ID, key->id, key->id_len},
+	};
+	CK_OBJECT_HANDLE *found = NULL;
+	size_t n = 0;
+	const char *fn;
+	uint32_t ops = 0;
+
+	if (key->id_len == 0 ||
+	    find_objects(sc, templ, 2, CANDIDATES_MAX, &found, &n, &fn) != CKR_OK)
+		return 0;
+	if (n >= 1 && attr_bool(sc, found[0], CKA_WRAP))
+		ops |= P11A_OP_WRAP;
+	free(found);
+	return ops;
+}
+
+/* Marks the newest version of each family. */
+static void mark_newest(struct token_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		keys[i].newest = 1;
+		for (size_t j = 0; j < n && keys[i].newest; j++)
+			if (keys[j].version > keys[i].version &&
+			    strcmp(keys[j].family, keys[i].family) == 0)
+				keys[i].newest = 0;
+	}
 }
 
 /* "id:HEX" of key for a log line (the first ID_SHOWN bytes), or "no id". */
@@ -504,6 +598,11 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 		key->ops |= P11A_OP_DERIVE;
 	if (klass == CKO_SECRET_KEY && attr_bool(sc, obj, CKA_VERIFY))
 		key->ops |= P11A_OP_VERIFY;
+	if (klass == CKO_SECRET_KEY && attr_bool(sc, obj, CKA_WRAP))
+		key->ops |= P11A_OP_WRAP;
+	if (set_version(key) != 0)
+		goto nomem;
+	set_created(sc, obj, key);
 
 	if (klass == CKO_SECRET_KEY) {
 		if (attr_ulong(sc, obj, CKA_VALUE_LEN, &value_len) == 0 &&
@@ -516,7 +615,9 @@ static int index_one(const struct scan *sc, CK_OBJECT_HANDLE obj, CK_OBJECT_CLAS
 			key->spki_len = 0;
 		}
 		find_cert(sc, key);
+		set_cert_expiry(key);
 		set_ssh_blob(key);
+		key->pub_ops = public_ops(sc, key);
 		if (curve != NULL)
 			key->bits = curve->bits;
 		else if (key->spki != NULL)
@@ -585,6 +686,7 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 		free(found);
 		found = NULL;
 	}
+	mark_newest(keys, n);
 	*out_keys = keys;
 	*out_n = n;
 	keys = NULL;

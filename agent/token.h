@@ -76,6 +76,20 @@ struct token_key {
 	size_t ssh_blob_len;
 	char *name;	 /* the config's [key NAME] bound to this key, or NULL */
 	uint32_t policy; /* TOKEN_POLICY_* from the config */
+
+	/*
+	 * Versions. The label of version 1 is the family's name, that of
+	 * version N >= 2 "NAME@N" (a label ending in '@' and digits, no leading
+	 * zero). keyindex.c sets these; token_bind_names() min_version.
+	 */
+	char *family;	      /* the label without "@N" */
+	uint32_t version;     /* N, 1 for a label without "@N" */
+	int newest;	      /* the highest version of its family in the index */
+	uint32_t min_version; /* [key] min-version, 1 when none */
+	char created[11];     /* CKA_START_DATE "YYYY-MM-DD", or "" */
+	char cert_expiry[24]; /* its certificate's notAfter "YYYY-MM-DDTHH:MM:SSZ", or "" */
+	uint32_t pub_ops;     /* P11A_OP_WRAP when its public key object may wrap */
+	int gone;	      /* removed from the token at a re-index: refused */
 };
 
 /* Policy bits a key's config section may set (token_bind_names). */
@@ -266,6 +280,59 @@ int token_data_get(struct token *tok, const char *label, uint8_t *out, size_t ou
 		   size_t *out_len, int *out_found, char *msg, size_t msg_len);
 int token_data_put(struct token *tok, const char *label, const uint8_t *value, size_t value_len,
 		   char *msg, size_t msg_len);
+
+/*
+ * Key lifecycle in the token (token-keygen.c, token-objects.c,
+ * token-rewrap.c). These make or destroy objects on a read-write session;
+ * the index learns of it only at the next token_reindex().
+ */
+struct token_keyspec {
+	p11a_key_type type; /* RSA, EC, ED25519, HMAC, AES */
+	uint32_t bits;	    /* RSA modulus, HMAC secret, AES key bits; EC: the curve's */
+	const char *curve;  /* static "P-256", "P-384", "P-521" for EC, else "" */
+	uint32_t ops;	    /* P11A_OP_* it may do */
+};
+/*
+ * Parses TYPE ("rsa:2048|3072|4096", "ec:P-256|P-384|P-521", "ed25519",
+ * "hmac:256|384|512", "aes:128|256") and ops (0: the type's defaults: sign;
+ * HMAC sign and verify; AES unwrap and wrap) into spec. P11A_ERR_BAD_INPUT
+ * with a message listing what is accepted, or naming the op the type cannot do.
+ */
+int token_keyspec_parse(const char *type, uint32_t ops, struct token_keyspec *spec, char *msg,
+			size_t msg_len);
+/* The spec of an existing key: its type, size and usage (for rotate). */
+void token_keyspec_of(const struct token_key *key, struct token_keyspec *spec);
+/*
+ * Makes a key as spec says, labelled label: C_GenerateKeyPair (the public
+ * key object beside the private one) or C_GenerateKey. Private and secret
+ * parts: CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false,
+ * only the usage flags spec->ops asks for; CKA_START_DATE today (UTC); a
+ * fresh random 16-byte CKA_ID no object of the token has. out_id (16 bytes)
+ * receives it.
+ */
+int token_generate(struct token *tok, const struct token_keyspec *spec, const char *label,
+		   uint8_t out_id[16], char *msg, size_t msg_len);
+/* Destroys key's objects: the private or secret key, its public key, its certificates. */
+int token_destroy_key(struct token *tok, const struct token_key *key, char *msg, size_t msg_len);
+/*
+ * Stores der (an X.509 certificate whose public key must be key's, else
+ * P11A_ERR_BAD_INPUT) as a CKO_CERTIFICATE with key's CKA_ID and label,
+ * replacing the certificates with that CKA_ID.
+ */
+int token_cert_store(struct token *tok, const struct token_key *key, const uint8_t *der,
+		     size_t der_len, char *msg, size_t msg_len);
+/*
+ * Unwraps in with from (alg: RSA-OAEP with label, AES-KW, AES-KWP) into a
+ * session object (sensitive, extractable, not a token object) and wraps it
+ * with to (RSA: to's public key object) the same way: C_UnwrapKey then
+ * C_WrapKey, so the session key never leaves the token; the object is
+ * destroyed. A mechanism the token does not do itself (SoftHSM: OAEP other
+ * than SHA-1 without a label) is P11A_ERR_NOT_SUPPORTED. A wrong input is
+ * P11A_ERR_BAD_INPUT "unwrap failed" whatever the cause. *out is malloc'd.
+ */
+int token_rewrap(struct token *tok, const struct token_key *from, const struct token_key *to,
+		 p11a_alg alg, const uint8_t *label, size_t label_len, const uint8_t *in,
+		 size_t in_len, uint8_t **out, size_t *out_len, char *msg, size_t msg_len);
 
 /* How a key is named in messages: its config name, else its label, else its URI. */
 const char *token_key_name(const struct token_key *key);

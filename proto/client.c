@@ -42,6 +42,7 @@ struct p11a_conn {
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *message;	 /* the agent's message for the last error, malloc'd; never NULL */
+	struct p11a_result result; /* what the last reply said beside its result */
 	struct buf *out; /* request being sent */
 	uint8_t *reply;	 /* body of the last reply: in rbuf, or malloc'd when larger */
 	size_t reply_len;
@@ -284,12 +285,37 @@ static void note_timeout(struct p11a_conn *conn, int err)
  * Sends msg as a request and reads the reply into conn->reply, decoded into
  * *rep. A non-zero status is returned as the error, its message kept.
  */
+/* Keeps what a success reply of op says beside its result: the key version. */
+static void note_result(struct p11a_conn *conn, uint8_t op, const struct proto_msg *rep)
+{
+	switch (op) {
+	case PROTO_OP_SIGN:
+	case PROTO_OP_VERIFY_HMAC:
+	case PROTO_OP_DECRYPT:
+	case PROTO_OP_UNWRAP:
+	case PROTO_OP_DERIVE:
+		conn->result.version = rep->f[1].u32;
+		break;
+	case PROTO_OP_SIGN_BATCH:
+	case PROTO_OP_CERT_IMPORT:
+		conn->result.version = rep->f[0].u32;
+		break;
+	case PROTO_OP_REWRAP:
+		conn->result.from_version = rep->f[1].u32;
+		conn->result.version = rep->f[2].u32;
+		break;
+	default:
+		break;
+	}
+}
+
 static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg *rep)
 {
 	int r;
 
 	free(conn->message);
 	conn->message = NULL;
+	memset(&conn->result, 0, sizeof(conn->result));
 	drop_reply(conn);
 	buf_reset(conn->out);
 	msg->id = conn->next_id++;
@@ -319,7 +345,13 @@ static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg 
 		/* Codes this library does not know are reported as they are. */
 		return rep->status >= 64 ? P11A_ERR_PROTOCOL : (int)rep->status;
 	}
+	note_result(conn, msg->op, rep);
 	return P11A_OK;
+}
+
+const struct p11a_result *p11a_last_result(const struct p11a_conn *conn)
+{
+	return &conn->result;
 }
 
 /* P11AGENT_BUSY_POLL (microseconds, 0 to 10000), else 0. */
@@ -956,7 +988,7 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 	msg.f[3] = proto_rest(buf_data(b), buf_len(b));
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		goto out;
-	buf_view(&view, rep.f[0].p, rep.f[0].len);
+	buf_view(&view, rep.f[1].p, rep.f[1].len);
 	if (buf_get_u32(&view, &count) != P11A_OK || count != n) {
 		r = P11A_ERR_PROTOCOL;
 		goto out;

@@ -15,16 +15,23 @@ static const struct proto_op_info ops[] = {
     {PROTO_OP_PING, "ping", "s", "s", {"data"}},
     {PROTO_OP_LIST, "list", "", "*", {NULL}},
     {PROTO_OP_PUBKEY, "pubkey", "k", "s", {"key"}},
-    {PROTO_OP_SIGN, "sign", "kuus", "s", {"key", "alg", "flags", "data"}},
-    {PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "u", {"key", "alg", "data", "mac"}},
+    {PROTO_OP_SIGN, "sign", "kuus", "su", {"key", "alg", "flags", "data"}},
+    {PROTO_OP_VERIFY_HMAC, "verify-hmac", "kuss", "uu", {"key", "alg", "data", "mac"}},
     {PROTO_OP_KEY_INFO, "key-info", "k", "*", {"key"}},
-    {PROTO_OP_DECRYPT, "decrypt", "kuss", "s", {"key", "alg", "label", "data"}},
-    {PROTO_OP_UNWRAP, "unwrap", "kuuss", "s", {"key", "alg", "key_len", "label", "data"}},
-    {PROTO_OP_DERIVE, "derive", "kus", "s", {"key", "alg", "peer"}},
+    {PROTO_OP_DECRYPT, "decrypt", "kuss", "su", {"key", "alg", "label", "data"}},
+    {PROTO_OP_UNWRAP, "unwrap", "kuuss", "su", {"key", "alg", "key_len", "label", "data"}},
+    {PROTO_OP_DERIVE, "derive", "kus", "su", {"key", "alg", "peer"}},
     {PROTO_OP_AUDIT_VERIFY, "audit-verify", "sss", "u", {"prev", "record", "mac"}},
-    {PROTO_OP_SIGN_BATCH, "sign-batch", "kuu*", "*", {"key", "alg", "flags", "items"}},
+    {PROTO_OP_SIGN_BATCH, "sign-batch", "kuu*", "u*", {"key", "alg", "flags", "items"}},
     {PROTO_OP_AUDIT_HEAD, "audit-head", "", "uus", {NULL}},
     {PROTO_OP_CERT, "cert", "k", "s", {"key"}},
+    {PROTO_OP_KEYGEN, "keygen", "ksu", "*", {"key", "type", "ops"}},
+    {PROTO_OP_ROTATE, "rotate", "k", "*", {"key"}},
+    {PROTO_OP_VERSIONS, "versions", "k", "*", {"key"}},
+    {PROTO_OP_TRIM, "trim", "ku", "u", {"key", "below"}},
+    {PROTO_OP_REWRAP, "rewrap", "kuss", "suu", {"key", "alg", "label", "data"}},
+    {PROTO_OP_CERT_IMPORT, "cert-import", "ks", "u", {"key", "data"}},
+    {PROTO_OP_RELOAD, "reload", "", "u", {NULL}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)
@@ -273,6 +280,9 @@ void proto_key_info_clear(struct p11a_key_info *k)
 	free(k->default_alg);
 	free(k->sw_algs);
 	free(k->name);
+	free(k->family);
+	free(k->created);
+	free(k->cert_expiry);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -290,7 +300,13 @@ int proto_list_put(struct buf *b, const struct p11a_key_info *k)
 	    (r = buf_put_cstring(b, k->algs)) != P11A_OK ||
 	    (r = buf_put_cstring(b, k->default_alg)) != P11A_OK ||
 	    (r = buf_put_cstring(b, k->sw_algs)) != P11A_OK ||
-	    (r = buf_put_cstring(b, k->name)) != P11A_OK)
+	    (r = buf_put_cstring(b, k->name)) != P11A_OK ||
+	    (r = buf_put_cstring(b, k->family)) != P11A_OK ||
+	    (r = buf_put_u32(b, k->version)) != P11A_OK ||
+	    (r = buf_put_u32(b, k->min_version)) != P11A_OK ||
+	    (r = buf_put_u32(b, k->newest ? 1 : 0)) != P11A_OK ||
+	    (r = buf_put_cstring(b, k->created)) != P11A_OK ||
+	    (r = buf_put_cstring(b, k->cert_expiry)) != P11A_OK)
 		return r;
 	return P11A_OK;
 }
@@ -299,7 +315,7 @@ int proto_list_get(struct buf *b, struct p11a_key_info *out)
 {
 	struct p11a_key_info k;
 	const uint8_t *id;
-	uint32_t type;
+	uint32_t type, newest;
 	size_t off = b->off;
 	int r = P11A_ERR_PROTOCOL;
 
@@ -312,9 +328,14 @@ int proto_list_get(struct buf *b, struct p11a_key_info *out)
 	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.algs) != P11A_OK ||
 	    buf_get_cstring(b, 64, &k.default_alg) != P11A_OK ||
 	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.sw_algs) != P11A_OK ||
-	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.name) != P11A_OK)
+	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.name) != P11A_OK ||
+	    buf_get_cstring(b, PROTO_MAX_KEYREF, &k.family) != P11A_OK ||
+	    buf_get_u32(b, &k.version) != P11A_OK || buf_get_u32(b, &k.min_version) != P11A_OK ||
+	    buf_get_u32(b, &newest) != P11A_OK || buf_get_cstring(b, 64, &k.created) != P11A_OK ||
+	    buf_get_cstring(b, 64, &k.cert_expiry) != P11A_OK)
 		goto out;
 	k.type = (p11a_key_type)type;
+	k.newest = newest != 0;
 	if ((k.id = malloc(k.id_len + 1)) == NULL) {
 		r = P11A_ERR_NOMEM;
 		goto out;

@@ -24,8 +24,12 @@
 extern "C" {
 #endif
 
-/* Protocol version spoken by this library. */
-#define P11A_PROTOCOL_VERSION 1
+/*
+ * Protocol version spoken by this library. Version 2 added the key
+ * lifecycle requests and the key version in every result; the agent speaks
+ * only 2.
+ */
+#define P11A_PROTOCOL_VERSION 2
 /* Maximum size of a frame body on the wire: 1 MiB. */
 #define P11A_MAX_FRAME (1024u * 1024u)
 /* Largest message or digest a request may carry (leaves room for the header). */
@@ -117,6 +121,7 @@ typedef enum {
 #define P11A_OP_UNWRAP 0x04u
 #define P11A_OP_DERIVE 0x08u
 #define P11A_OP_VERIFY 0x10u
+#define P11A_OP_WRAP 0x20u /* AES keys (CKA_WRAP); RSA: its public key wraps (keygen) */
 
 /* Algorithms. The numbers travel on the wire; the names are the CLI's. */
 typedef enum {
@@ -185,6 +190,17 @@ struct p11a_key_info {
 	char *default_alg; /* the default signing algorithm for this key, "" if none */
 	char *sw_algs;	   /* those of algs the agent completes in software, comma-separated */
 	char *name;	   /* the agent's config name for the key ([key NAME]), or "" */
+	/*
+	 * Versions (p11agent.1, KEY LIFECYCLE). A key's versions share family:
+	 * its config name, else its label without the "@N" that versions 2 and
+	 * later carry. "FAMILY" names the newest version, "FAMILY@N" version N.
+	 */
+	char *family;
+	uint32_t version;     /* 1 for a key never rotated */
+	uint32_t min_version; /* the oldest version that may still be used ([key] min-version) */
+	int newest;	      /* 1 when it is the newest version of its family */
+	char *created;	      /* "YYYY-MM-DD" (CKA_START_DATE), or "" when the token has none */
+	char *cert_expiry;    /* its certificate's notAfter, "YYYY-MM-DDTHH:MM:SSZ", or "" */
 };
 
 struct p11a_conn;
@@ -232,6 +248,18 @@ const char *p11a_default_socket(void);
 const char *p11a_conn_path(const struct p11a_conn *conn);
 /* The agent's human message for the last error on conn, or "" (owned by conn). */
 const char *p11a_conn_message(const struct p11a_conn *conn);
+
+/*
+ * What the last request on conn said about its result, beside the result:
+ * which version of the key made it (sign, sign-batch, verify-hmac, decrypt,
+ * unwrap, derive, rewrap, cert-import). Zeroed at each request; valid until
+ * the next one.
+ */
+struct p11a_result {
+	uint32_t version;      /* the key version that made the result; 0: none */
+	uint32_t from_version; /* rewrap: the version that unwrapped the input */
+};
+const struct p11a_result *p11a_last_result(const struct p11a_conn *conn);
 
 /* Round trip: sends data, expects it echoed back. */
 int p11a_ping(struct p11a_conn *conn);
@@ -409,6 +437,56 @@ int p11a_keyfile_decode_der(const uint8_t *der, size_t der_len, char **out_uri, 
  */
 int p11a_keyfile_decode(const char *pem, size_t pem_len, char **out_uri, uint8_t **out_spki,
 			size_t *out_spki_len);
+
+/*
+ * Key lifecycle: administrative requests, for the agent's admin-users and
+ * admin-groups only (else P11A_ERR_DENIED); each is one audited request.
+ *
+ * p11a_keygen() makes a key in the token: private (or secret) parts never
+ * extractable, label name, a fresh CKA_ID. type is one of "rsa:2048",
+ * "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", "ec:P-521", "ed25519",
+ * "hmac:256", "hmac:384", "hmac:512", "aes:128", "aes:256"; ops the
+ * P11A_OP_*s it may do, 0 for the type's defaults (RSA, EC, Ed25519: sign;
+ * HMAC: sign and verify; AES: unwrap and wrap). A name in use is
+ * P11A_ERR_BAD_INPUT naming the key. *out_key (free with
+ * p11a_keys_free(*out_key, 1)) describes it as p11a_list() would.
+ */
+int p11a_keygen(struct p11a_conn *conn, const char *name, const char *type, uint32_t ops,
+		struct p11a_key_info **out_key);
+/* Makes version n+1 of key's family, of the same type and usage; *out_key as p11a_keygen(). */
+int p11a_rotate(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key);
+/* The versions of key's family, oldest first (free with p11a_keys_free()). */
+int p11a_versions(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_keys,
+		  size_t *out_n);
+/*
+ * Destroys the versions of key's family older than below: only when its
+ * [key] section says allow-destroy = yes and below <= its min-version
+ * (else P11A_ERR_DENIED, nothing touched). *out_destroyed: how many.
+ */
+int p11a_trim(struct p11a_conn *conn, const char *key, uint32_t below, uint32_t *out_destroyed);
+/*
+ * Takes a session key wrapped (alg: RSA-OAEP or AES-KW/KWP, label for OAEP)
+ * for an older version of key's family and returns it wrapped the same way
+ * for the newest; the session key never leaves the token. *out is freed with
+ * p11a_free(); p11a_last_result() says from and to which version.
+ */
+int p11a_rewrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out,
+		size_t *out_len);
+/*
+ * Stores an X.509 certificate (DER) in the token beside key (its CKA_ID and
+ * label), replacing the one there; P11A_ERR_BAD_INPUT when its public key is
+ * not the key's.
+ */
+int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der,
+		     size_t der_len);
+/*
+ * Makes the agent read its config again and index the token again (as
+ * SIGHUP does). A config with an error is refused whole (P11A_ERR_BAD_INPUT,
+ * the message names the file and line) and the old one stays.
+ * *out_n_keys: the keys served now.
+ */
+int p11a_reload(struct p11a_conn *conn, uint32_t *out_n_keys);
 
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);

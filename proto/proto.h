@@ -46,6 +46,14 @@ enum proto_op {
 	PROTO_OP_SIGN_BATCH = 12,
 	PROTO_OP_AUDIT_HEAD = 13,
 	PROTO_OP_CERT = 14,
+	/* Key lifecycle (admin only). */
+	PROTO_OP_KEYGEN = 15,
+	PROTO_OP_ROTATE = 16,
+	PROTO_OP_VERSIONS = 17,
+	PROTO_OP_TRIM = 18,
+	PROTO_OP_REWRAP = 19,
+	PROTO_OP_CERT_IMPORT = 20,
+	PROTO_OP_RELOAD = 21,
 };
 
 struct proto_op_info {
@@ -124,7 +132,9 @@ int proto_field_strdup(const struct proto_field *f, char **out_s);
  * LIST reply: the '*' field is u32 count, then count entries; KEY_INFO reply:
  * the '*' field is one entry. An entry is
  *     s label, s id, s uri, u type, u bits, s curve, u ops, s algs, s default_alg,
- *     s sw_algs, s name
+ *     s sw_algs, s name, s family, u version, u min_version, u newest, s created,
+ *     s cert_expiry
+ * VERSIONS reply: the same as LIST's, the versions of one key, oldest first.
  */
 /* Frees the strings of k (as proto_list_get() filled it) and zeroes it. */
 void proto_key_info_clear(struct p11a_key_info *k);
