@@ -6,7 +6,7 @@
 #       connection to it: the process that made the listening socket, i.e.
 #       the detached agent, not the parent that returned).
 #   conns.py hold SOCKET N READY_FILE [SECONDS]
-#       Opens N connections, does the HELLO handshake (version 1, as
+#       Opens N connections, does the HELLO handshake (version 2, as
 #       proto/PROTOCOL.md gives it) on each, writes "N" to READY_FILE once all
 #       are answered, then keeps them open and idle until SIGTERM, SIGINT or
 #       SECONDS (default 600) have passed. Exits 1 with a message when a
@@ -42,7 +42,7 @@ def recv_exact(s, n):
 
 def hello(s, req_id):
     # Frame: u32 body length, then u8 opcode, u32 request id, u32 version.
-    body = struct.pack(">BII", OP_HELLO, req_id, 1)
+    body = struct.pack(">BII", OP_HELLO, req_id, 2)
     s.sendall(struct.pack(">I", len(body)) + body)
     (length,) = struct.unpack(">I", recv_exact(s, 4))
     if length < 9 or length > 65536:

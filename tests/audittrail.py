@@ -132,7 +132,7 @@ def last_head(trail):
 
 
 def serve(conn, log, chain_head):
-    """Answers every request on conn: HELLO with version 1, AUDIT_HEAD with
+    """Answers every request on conn: HELLO with version 2, AUDIT_HEAD with
     chain_head (the forged trail's own end), anything else OK with a u32 1
     ("valid"), until the client goes."""
     with conn:
@@ -149,7 +149,7 @@ def serve(conn, log, chain_head):
                 return
             op, rid = struct.unpack(">BI", body[:5])
             if op == OP_HELLO:
-                fields = struct.pack(">I", 1) + string(b"p11agentd 9.9 (fake)")
+                fields = struct.pack(">I", 2) + string(b"p11agentd 9.9 (fake)")
             elif op == OP_AUDIT_HEAD:
                 seq, mac = chain_head
                 fields = struct.pack(">II", seq >> 32, seq & 0xffffffff) + string(mac)

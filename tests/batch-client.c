@@ -245,10 +245,10 @@ static int do_raw(const char *sock, const char *key, const struct p11a_alg_info 
 		perror("batch-client: connect");
 		goto out;
 	}
-	/* hello, version 1 */
+	/* hello, version 2 */
 	put8(&w, 1);
 	put32(&w, id++);
-	put32(&w, 1);
+	put32(&w, 2);
 	if (roundtrip(fd, &w, &status, msg, sizeof(msg)) != 0 || status != 0) {
 		fprintf(stderr, "batch-client: hello failed\n");
 		goto out;

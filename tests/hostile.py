@@ -52,7 +52,7 @@ def string(b):
     return struct.pack(">I", len(b)) + b
 
 
-def hello(rid=1, version=1):
+def hello(rid=1, version=2):
     return request(OP_HELLO, rid, struct.pack(">I", version))
 
 
@@ -252,17 +252,23 @@ def protocol_errors(name):
            "%s: 1 MiB PING gets TOO_LARGE" % name, "reply %r" % (r[:3] if r else None,))
     report(ping(s, 13), "%s: connection usable after a 1 MiB frame" % name)
     s.close()
-    # HELLO with a higher version gets ours; version 0 gets VERSION.
+    # HELLO with a higher version gets ours; versions 0 and 1 get VERSION.
     s = connect()
     s.sendall(hello(1, 7))
     r = read_reply(s)
-    report(r is not None and r[:3] == (OP_HELLO, 1, ST_OK) and r[3][:4] == struct.pack(">I", 1),
-           "%s: HELLO version 7 gets version 1" % name, "reply %r" % (r,))
+    report(r is not None and r[:3] == (OP_HELLO, 1, ST_OK) and r[3][:4] == struct.pack(">I", 2),
+           "%s: HELLO version 7 gets version 2" % name, "reply %r" % (r,))
     s.close()
     s = connect()
     s.sendall(hello(1, 0))
     r = read_reply(s)
     report(r is None or r[:3] == (OP_HELLO, 1, ST_VERSION), "%s: HELLO version 0 refused" % name,
+           "reply %r" % (r,))
+    s.close()
+    s = connect()
+    s.sendall(hello(1, 1))
+    r = read_reply(s)
+    report(r is None or r[:3] == (OP_HELLO, 1, ST_VERSION), "%s: HELLO version 1 refused" % name,
            "reply %r" % (r,))
     s.close()
 

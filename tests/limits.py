@@ -52,7 +52,7 @@ def string(b):
 
 
 def hello(rid=1):
-    return request(OP_HELLO, rid, struct.pack(">I", 1))
+    return request(OP_HELLO, rid, struct.pack(">I", 2))
 
 
 def ping_req(rid, data):

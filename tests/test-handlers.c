@@ -181,10 +181,10 @@ static void test_before_hello(void **state)
 	}
 }
 
-static void test_hello_v1(void **state)
+static void test_hello_current(void **state)
 {
 	struct caller peer = {0};
-	struct proto_field f = proto_u32(1);
+	struct proto_field f = proto_u32(P11A_PROTOCOL_VERSION);
 	struct proto_msg m;
 	struct reply rep;
 
@@ -201,7 +201,7 @@ static void test_hello_v1(void **state)
 	f = proto_str("x", 1);
 	expect_status(&peer, PROTO_OP_PING, 78, 1, &f, P11A_OK, &rep);
 	/* A second HELLO is fine too. */
-	f = proto_u32(1);
+	f = proto_u32(P11A_PROTOCOL_VERSION);
 	expect_status(&peer, PROTO_OP_HELLO, 79, 1, &f, P11A_OK, &rep);
 	assert_int_equal(peer.greeted, 1);
 }
@@ -218,6 +218,18 @@ static void test_hello_newer_client(void **state)
 	assert_int_equal(proto_decode_reply(rep.body, rep.body_len, PROTO_OP_HELLO, &m), P11A_OK);
 	assert_int_equal(m.f[0].u32, P11A_PROTOCOL_VERSION);
 	assert_int_equal(peer.greeted, 1);
+}
+
+/* Version 1 replies had no key version: such a client is told to upgrade. */
+static void test_hello_v1(void **state)
+{
+	struct caller peer = {0};
+	struct proto_field f = proto_u32(1);
+	struct reply rep;
+
+	expect_status(&peer, PROTO_OP_HELLO, 4, 1, &f, P11A_ERR_VERSION, &rep);
+	assert_int_equal(peer.greeted, 0);
+	assert_non_null(strstr(rep.msg, "speaks 2"));
 }
 
 static void test_hello_v0(void **state)
@@ -286,7 +298,7 @@ static void test_no_token(void **state)
 
 static void test_unknown_op(void **state)
 {
-	static const uint8_t ops[] = {0, PROTO_OP_CERT + 1, 0x7f, 0xff};
+	static const uint8_t ops[] = {0, PROTO_OP_RELOAD + 1, 0x7f, 0xff};
 	struct caller peer = {0};
 	struct reply rep;
 
@@ -440,7 +452,8 @@ static void test_oversized_body(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_before_hello),       cmocka_unit_test(test_hello_v1),
+	    cmocka_unit_test(test_before_hello),       cmocka_unit_test(test_hello_current),
+	    cmocka_unit_test(test_hello_v1),
 	    cmocka_unit_test(test_hello_newer_client), cmocka_unit_test(test_hello_v0),
 	    cmocka_unit_test(test_ping_echo),	       cmocka_unit_test(test_no_token),
 	    cmocka_unit_test(test_unknown_op),	       cmocka_unit_test(test_malformed_sign),
