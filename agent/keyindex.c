@@ -396,29 +396,14 @@ static void key_clear(struct token_key *key)
 	memset(key, 0, sizeof(*key));
 }
 
-/*
- * Splits a label into its family and version: "NAME@N" (N a decimal
- * without a leading zero, 2 or more, at most 9 digits) is version N of NAME;
- * any other label is version 1 of itself.
- */
+/* The family and version of key, from its label (keyindex_split_version). */
 static int set_version(struct token_key *key)
 {
-	const char *at = strrchr(key->label, '@');
-	size_t n = at != NULL ? strlen(at + 1) : 0;
-	unsigned long v = 0;
+	size_t base;
 
-	key->version = 1;
+	key->version = keyindex_split_version(key->label, &base);
 	key->min_version = 1;
-	if (at != NULL && at != key->label && n >= 1 && n <= 9 && at[1] != '0' &&
-	    strspn(at + 1, "0123456789") == n) {
-		v = strtoul(at + 1, NULL, 10);
-		if (v >= 2) {
-			key->version = (uint32_t)v;
-			key->family = strndup(key->label, (size_t)(at - key->label));
-			return key->family != NULL ? 0 : -1;
-		}
-	}
-	key->family = strdup(key->label);
+	key->family = strndup(key->label, base);
 	return key->family != NULL ? 0 : -1;
 }
 
@@ -476,15 +461,14 @@ static uint32_t public_ops(const struct scan *sc, const struct token_key *key)
 	return ops;
 }
 
-/* Marks the newest version of each family. */
-static void mark_newest(struct token_key *keys, size_t n)
+void keyindex_mark_newest(struct token_key *const *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		keys[i].newest = 1;
-		for (size_t j = 0; j < n && keys[i].newest; j++)
-			if (keys[j].version > keys[i].version &&
-			    strcmp(keys[j].family, keys[i].family) == 0)
-				keys[i].newest = 0;
+		keys[i]->newest = 1;
+		for (size_t j = 0; j < n && keys[i]->newest; j++)
+			if (keys[j]->version > keys[i]->version &&
+			    strcmp(keyindex_family(keys[j]), keyindex_family(keys[i])) == 0)
+				keys[i]->newest = 0;
 	}
 }
 
@@ -637,11 +621,11 @@ nomem:
 }
 
 int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO *tinfo,
-		  struct token_key **out_keys, size_t *out_n, char *msg, size_t msg_len)
+		  struct token_key ***out_keys, size_t *out_n, char *msg, size_t msg_len)
 {
 	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_SECRET_KEY};
 	struct scan sc = {f, s, tinfo};
-	struct token_key *keys = NULL, *tmp;
+	struct token_key **keys = NULL, **tmp;
 	CK_OBJECT_HANDLE *found = NULL;
 	CK_OBJECT_CLASS klass;
 	size_t c, i, n = 0, n_found;
@@ -674,19 +658,26 @@ int keyindex_load(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, const CK_TOKEN_INFO 
 			keys = tmp;
 		}
 		for (i = 0; i < n_found; i++) {
-			r = index_one(&sc, found[i], klass, &keys[n]);
+			/* Each key on its own: the agent keeps it while others come and go. */
+			if ((keys[n] = malloc(sizeof(*keys[n]))) == NULL)
+				r = KEY_NOMEM;
+			else
+				r = index_one(&sc, found[i], klass, keys[n]);
 			if (r == KEY_NOMEM) {
+				free(keys[n]);
 				snprintf(msg, msg_len, "%s", nomem);
 				ret = P11A_ERR_INTERNAL;
 				goto out;
 			}
 			if (r == KEY_TAKEN)
 				n++;
+			else
+				free(keys[n]);
 		}
 		free(found);
 		found = NULL;
 	}
-	mark_newest(keys, n);
+	keyindex_mark_newest(keys, n);
 	*out_keys = keys;
 	*out_n = n;
 	keys = NULL;
@@ -698,13 +689,21 @@ out:
 	return ret;
 }
 
-void keyindex_free(struct token_key *keys, size_t n)
+void keyindex_free_key(struct token_key *key)
+{
+	if (key == NULL)
+		return;
+	key_clear(key);
+	free(key);
+}
+
+void keyindex_free(struct token_key **keys, size_t n)
 {
 	size_t i;
 
 	if (keys == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		key_clear(&keys[i]);
+		keyindex_free_key(keys[i]);
 	free(keys);
 }

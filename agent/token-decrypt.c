@@ -123,7 +123,7 @@ static const struct token_key *probe_key(const struct token *tok)
 	size_t i;
 
 	for (i = 0; i < tok->n_keys; i++) {
-		k = &tok->keys[i];
+		k = tok->keys[i];
 		if (k->type != P11A_KEY_RSA || !(k->ops & P11A_OP_DECRYPT))
 			continue;
 		if (best == NULL || (k->spki != NULL && best->spki == NULL) ||

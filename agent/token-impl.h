@@ -75,13 +75,17 @@ struct token {
 	 */
 	unsigned oaep_native, oaep_native_label;
 	/*
-	 * The index. The array never moves nor shrinks for the agent's life:
-	 * handlers hold key pointers across a request. A re-initialisation only
-	 * updates each key's handle, or marks it refused.
+	 * The index: pointers to keys allocated one by one. A key lives until
+	 * token_close(), whatever the index does: handlers hold key pointers
+	 * across a request, the audit trail for the agent's life. A
+	 * re-initialisation updates each key's handle, or marks it gone; a
+	 * re-index (token_reindex) replaces the array, keeping the keys that
+	 * are still there and moving the others to retired.
 	 */
-	struct token_key *keys;
+	struct token_key **keys;
 	size_t n_keys;
-	unsigned char *refused; /* per key: 1 when it changed or went at a re-initialisation */
+	struct token_key **retired; /* keys no index holds any more, freed at close */
+	size_t n_retired;
 	struct pool *pool;	/* NULL while the token is away */
 
 	/* What finding the token again takes (token-slot.c, token-recovery.c). */
@@ -186,6 +190,12 @@ enum token_op { TOKEN_OP_SIGN, TOKEN_OP_VERIFY, TOKEN_OP_DECRYPT };
 int token_op_init(struct token *tok, const struct token_key *key, enum token_op op,
 		  CK_MECHANISM *mech, CK_SESSION_HANDLE *out_s, CK_RV *out_rv, char *msg,
 		  size_t msg_len);
+
+/*
+ * token-reindex.c: how the key found now (NULL: gone) differs from the one
+ * indexed, as a phrase ("has another public key"); NULL if it does not.
+ */
+const char *token_key_changed(const struct token_key *was, const struct token_key *now);
 
 /* Is rv a sign that the session (or the login, or the token) is gone, not the data bad? */
 int token_rv_session_lost(CK_RV rv);

@@ -146,11 +146,11 @@ int token_enter(struct token *tok, const struct token_key *key, struct token_try
 			 "the token is unavailable (removed?); the agent keeps looking for it");
 		return P11A_ERR_TOKEN_UNAVAILABLE;
 	}
-	if (key != NULL && tok->refused != NULL && tok->refused[key - tok->keys]) {
+	if (key != NULL && key->gone) {
 		pthread_rwlock_unlock(&tok->use);
 		snprintf(msg, msg_len,
-			 "key '%s' changed or went away on the token since the agent started: "
-			 "refused; restart the agent to serve the token's keys as they are now",
+			 "key '%s' changed or went away on the token: refused; reload the agent "
+			 "(p11agent reload, or SIGHUP) to serve the token's keys as they are now",
 			 keyindex_key_name(key));
 		return P11A_ERR_TOKEN;
 	}
@@ -178,26 +178,13 @@ static void teardown(struct token *tok)
 	tok->initialized = 0;
 }
 
-/* How the key found now (NULL: gone) differs from the one indexed at the start; NULL if not. */
-static const char *how_changed(const struct token_key *was, const struct token_key *now)
-{
-	if (now == NULL)
-		return "is gone from the token";
-	if (was->spki_len != now->spki_len ||
-	    (was->spki_len != 0 && memcmp(was->spki, now->spki, was->spki_len) != 0))
-		return "has another public key";
-	if (was->klass != now->klass || was->type != now->type || was->ck_type != now->ck_type ||
-	    was->bits != now->bits || was->ops != now->ops)
-		return "has another type, size or use";
-	return NULL;
-}
 
 /*
  * Matches the keys found now (by URI) with the index: a key that is the same
  * gets its new handle; one that changed or went is refused, loudly. Keys
  * that were not there at the start are not served. Returns how many differ.
  */
-static size_t reconcile(struct token *tok, const struct token_key *now, size_t n_now)
+static size_t reconcile(struct token *tok, struct token_key *const *now, size_t n_now)
 {
 	struct token_key *k;
 	const struct token_key *m;
@@ -205,15 +192,15 @@ static size_t reconcile(struct token *tok, const struct token_key *now, size_t n
 	size_t i, j, differ = 0;
 
 	for (i = 0; i < tok->n_keys; i++) {
-		k = &tok->keys[i];
+		k = tok->keys[i];
 		for (j = 0, m = NULL; j < n_now && m == NULL; j++)
-			if (now[j].klass == k->klass && strcmp(now[j].uri, k->uri) == 0)
-				m = &now[j];
-		if ((why = how_changed(k, m)) != NULL) {
-			log_error("token: key '%s' %s since the agent started: refused until it "
-				  "restarts",
+			if (now[j]->klass == k->klass && strcmp(now[j]->uri, k->uri) == 0)
+				m = now[j];
+		if ((why = token_key_changed(k, m)) != NULL) {
+			log_error("token: key '%s' %s since it was indexed: refused until the "
+				  "agent reloads",
 				  keyindex_key_name(k), why);
-			tok->refused[i] = 1;
+			k->gone = 1;
 			differ++;
 			continue;
 		}
@@ -221,13 +208,13 @@ static size_t reconcile(struct token *tok, const struct token_key *now, size_t n
 	}
 	for (j = 0; j < n_now; j++) {
 		for (i = 0; i < tok->n_keys; i++)
-			if (tok->keys[i].klass == now[j].klass &&
-			    strcmp(tok->keys[i].uri, now[j].uri) == 0)
+			if (tok->keys[i]->klass == now[j]->klass &&
+			    strcmp(tok->keys[i]->uri, now[j]->uri) == 0)
 				break;
 		if (i == tok->n_keys) {
-			log_error("token: a key the agent did not index at the start is on the "
-				  "token: %s: not served until the agent restarts",
-				  now[j].uri);
+			log_error("token: a key the agent has not indexed is on the token: %s: "
+				  "not served until the agent reloads",
+				  now[j]->uri);
 			differ++;
 		}
 	}
@@ -240,7 +227,7 @@ static size_t reconcile(struct token *tok, const struct token_key *now, size_t n
  */
 static int reindex_locked(struct token *tok, const CK_TOKEN_INFO *ti, char *msg, size_t msg_len)
 {
-	struct token_key *keys = NULL;
+	struct token_key **keys = NULL;
 	size_t n = 0, differ;
 	int ret;
 

@@ -157,11 +157,6 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	if ((ret = keyindex_load(tok->f, tok->login_session, &tok->tinfo, &tok->keys, &tok->n_keys,
 				 msg, msg_len)) != P11A_OK)
 		goto out;
-	if ((tok->refused = calloc(tok->n_keys ? tok->n_keys : 1, 1)) == NULL) {
-		snprintf(msg, msg_len, "out of memory");
-		ret = P11A_ERR_INTERNAL;
-		goto out;
-	}
 	if ((ret = pool_new(tok->f, tok->slot, tok->pool_size, &tok->pool, msg, msg_len)) !=
 	    P11A_OK)
 		goto out;
@@ -191,7 +186,7 @@ void token_close(struct token *tok)
 	if (tok->f != NULL)
 		p11_kit_module_release(tok->f);
 	keyindex_free(tok->keys, tok->n_keys);
-	free(tok->refused);
+	keyindex_free(tok->retired, tok->n_retired);
 	free(tok->uri);
 	free(tok->pin_source);
 	secret_free(tok->pin);
@@ -212,7 +207,7 @@ size_t token_key_count(const struct token *tok)
 
 const struct token_key *token_key_at(const struct token *tok, size_t i)
 {
-	return i < tok->n_keys ? &tok->keys[i] : NULL;
+	return i < tok->n_keys ? tok->keys[i] : NULL;
 }
 
 int token_find_key(const struct token *tok, const char *ref, const struct token_key **out_key,

@@ -98,9 +98,11 @@ struct token_key {
 /* A [key NAME] section of the config, as token_bind_names() takes it. */
 struct token_key_binding {
 	const char *name;  /* NAME: works as a key reference, before labels */
-	const char *uri;   /* pkcs11: URI that must match exactly one key */
+	const char *uri;   /* pkcs11: URI that must match exactly one key (and so its
+			      versions), or NULL: the family of keys labelled NAME, NAME@N */
 	uint32_t policy;   /* TOKEN_POLICY_* */
 	const char *where; /* "FILE:LINE" of the section, for messages */
+	uint32_t min_version; /* min-version: older versions are refused; 0 or 1: none */
 };
 
 struct token_options {
@@ -280,6 +282,19 @@ int token_data_get(struct token *tok, const char *label, uint8_t *out, size_t ou
 		   size_t *out_len, int *out_found, char *msg, size_t msg_len);
 int token_data_put(struct token *tok, const char *label, const uint8_t *value, size_t value_len,
 		   char *msg, size_t msg_len);
+
+/*
+ * Indexes the keys again (token-reindex.c): a key that is still there as it
+ * was stays the same struct token_key (its certificate, handle and dates
+ * refreshed); new keys join; keys that went or changed leave the index, are
+ * marked gone and refused, and live on until token_close(). Waits for the
+ * requests in the module. The caller must hold every other reader of the
+ * index off (the agent's view lock, ops.h) and bind the names again
+ * (token_bind_names) afterwards: new keys have none. *out_added and
+ * *out_removed (may be NULL) count the keys that came and went.
+ */
+int token_reindex(struct token *tok, size_t *out_added, size_t *out_removed, char *msg,
+		  size_t msg_len);
 
 /*
  * Key lifecycle in the token (token-keygen.c, token-objects.c,

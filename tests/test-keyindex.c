@@ -26,6 +26,7 @@
 
 struct index {
 	struct token_key keys[MAX_KEYS];
+	struct token_key *ptrs[MAX_KEYS]; /* what keyindex_find() takes */
 	uint8_t ids[MAX_KEYS];
 	size_t n;
 	CK_TOKEN_INFO tinfo;
@@ -58,6 +59,8 @@ static struct index *index_new(size_t n, const char *label, size_t uri_len)
 		memset(uri + len, 'x', uri_len - len);
 		uri[uri_len] = '\0';
 		ix->keys[i].uri = uri;
+		ix->keys[i].version = 1;
+		ix->ptrs[i] = &ix->keys[i];
 	}
 	ix->n = n;
 	return ix;
@@ -71,6 +74,7 @@ static void index_free(struct index *ix)
 		free(ix->keys[i].label);
 		free(ix->keys[i].uri);
 		free(ix->keys[i].name);
+		free(ix->keys[i].family);
 	}
 	free(ix);
 }
@@ -136,7 +140,7 @@ static void find_ambiguous(const struct index *ix, const char *ref, char *msg, s
 	memset(msg, 0x55, msg_len);
 	if (msg_len > 0)
 		msg[0] = '\0';
-	assert_int_equal(keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, ref, &key, msg, msg_len),
+	assert_int_equal(keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, ref, &key, msg, msg_len),
 			 P11A_ERR_AMBIGUOUS_KEY);
 	assert_null(key);
 }
@@ -207,12 +211,12 @@ static void test_unique_and_missing(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "id:02", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "id:02", &key, msg, sizeof(msg)),
 	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[1]);
 	key = NULL;
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "id:09", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "id:09", &key, msg, sizeof(msg)),
 	    P11A_ERR_NO_SUCH_KEY);
 	assert_null(key);
 	assert_string_equal(msg, "no key matches 'id:09'");
@@ -242,24 +246,24 @@ static void test_filter_hides_keys(void **state)
 {
 	struct index *ix = index_new(4, "dup", 60);
 	/* Key 0 (id 01) has a config name; keys 1 and 3 are visible. */
-	const struct token_key_binding b[] = {{"hidden", "pkcs11:id=%01", 0, "a.conf:1"}};
+	const struct token_key_binding b[] = {{"hidden", "pkcs11:id=%01", 0, "a.conf:1", 0}};
 	struct only some = {ix, "13"};
 	const struct token_key_filter filter = {only_some, &some};
 	const struct token_key *key = NULL;
 	char msg[HANDLER_MSG_LEN] = "", want[HANDLER_MSG_LEN];
 
 	(void)state;
-	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, 1, msg, sizeof(msg)),
+	assert_int_equal(keyindex_bind(ix->ptrs, ix->n, &ix->tinfo, b, 1, msg, sizeof(msg)),
 			 P11A_OK);
 	/* Keys 1 and 3 are visible: "dup" matches those two only. */
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
 	    P11A_ERR_AMBIGUOUS_KEY);
 	snprintf(want, sizeof(want), "key 'dup' matches 2 keys:\n%s\n%s", ix->keys[1].uri,
 		 ix->keys[3].uri);
 	assert_string_equal(msg, want);
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "pkcs11:", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, &filter, "pkcs11:", &key, msg, sizeof(msg)),
 	    P11A_ERR_AMBIGUOUS_KEY);
 	assert_null(strstr(msg, ix->keys[0].uri));
 	assert_null(strstr(msg, ix->keys[2].uri));
@@ -267,23 +271,23 @@ static void test_filter_hides_keys(void **state)
 	some.set[0] = '3';
 	some.set[1] = '\0';
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, &filter, "dup", &key, msg, sizeof(msg)),
 	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[3]);
 	/* Hidden keys: the same answer as for a key that is not there. */
 	key = NULL;
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "id:03", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, &filter, "id:03", &key, msg, sizeof(msg)),
 	    P11A_ERR_NO_SUCH_KEY);
 	assert_string_equal(msg, "no key matches 'id:03'");
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, &filter, "hidden", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, &filter, "hidden", &key, msg, sizeof(msg)),
 	    P11A_ERR_NO_SUCH_KEY);
 	assert_string_equal(msg, "no key matches 'hidden'");
 	assert_null(key);
 	/* The same name, with every key visible: found. */
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "hidden", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "hidden", &key, msg, sizeof(msg)),
 	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[0]);
 	index_free(ix);
@@ -305,26 +309,26 @@ static void test_names(void **state)
 {
 	struct index *ix = index_new(3, "one", 80);
 	const struct token_key_binding b[] = {
-	    {"srv", "pkcs11:id=%02", TOKEN_POLICY_RSA_PKCS1_DECRYPT, "a.conf:3"},
-	    {"one", "pkcs11:id=%03", 0, "a.conf:6"},
+	    {"srv", "pkcs11:id=%02", TOKEN_POLICY_RSA_PKCS1_DECRYPT, "a.conf:3", 0},
+	    {"one", "pkcs11:id=%03", 0, "a.conf:6", 0},
 	};
 	const struct token_key *key = NULL;
 	char msg[HANDLER_MSG_LEN] = "";
 
 	(void)state;
-	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, 2, msg, sizeof(msg)),
+	assert_int_equal(keyindex_bind(ix->ptrs, ix->n, &ix->tinfo, b, 2, msg, sizeof(msg)),
 			 P11A_OK);
 	assert_string_equal(ix->keys[1].name, "srv");
 	assert_int_equal(ix->keys[1].policy, TOKEN_POLICY_RSA_PKCS1_DECRYPT);
 	assert_null(ix->keys[0].name);
 	assert_int_equal(ix->keys[0].policy, 0);
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "srv", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "srv", &key, msg, sizeof(msg)),
 	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[1]);
 	/* "one" is a label of all three and the name of the third: the name wins. */
 	assert_int_equal(
-	    keyindex_find(ix->keys, ix->n, &ix->tinfo, NULL, "one", &key, msg, sizeof(msg)),
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "one", &key, msg, sizeof(msg)),
 	    P11A_OK);
 	assert_ptr_equal(key, &ix->keys[2]);
 	assert_string_equal(keyindex_key_name(&ix->keys[1]), "srv");
@@ -339,7 +343,7 @@ static void bind_fails(const struct token_key_binding *b, size_t n_b, int code, 
 	char msg[HANDLER_MSG_LEN] = "";
 	size_t i;
 
-	assert_int_equal(keyindex_bind(ix->keys, ix->n, &ix->tinfo, b, n_b, msg, sizeof(msg)),
+	assert_int_equal(keyindex_bind(ix->ptrs, ix->n, &ix->tinfo, b, n_b, msg, sizeof(msg)),
 			 code);
 	assert_int_equal(strncmp(msg, want, strlen(want)), 0);
 	for (i = 0; i < ix->n; i++)
@@ -349,22 +353,123 @@ static void bind_fails(const struct token_key_binding *b, size_t n_b, int code, 
 
 static void test_bind_errors(void **state)
 {
-	const struct token_key_binding ok = {"a", "pkcs11:id=%01", 0, "x.conf:1"};
+	const struct token_key_binding ok = {"a", "pkcs11:id=%01", 0, "x.conf:1", 0};
 	struct token_key_binding b[2] = {ok, ok};
 
 	(void)state;
-	b[1] = (struct token_key_binding){"b", "pkcs11:object=one", 0, "x.conf:5"};
+	b[1] = (struct token_key_binding){"b", "pkcs11:object=one", 0, "x.conf:5", 0};
 	bind_fails(b, 2, P11A_ERR_AMBIGUOUS_KEY,
 		   "x.conf:5: key b: key 'pkcs11:object=one' matches 3 keys:\n");
-	b[1] = (struct token_key_binding){"b", "pkcs11:object=two", 0, "x.conf:5"};
+	b[1] = (struct token_key_binding){"b", "pkcs11:object=two", 0, "x.conf:5", 0};
 	bind_fails(b, 2, P11A_ERR_NO_SUCH_KEY,
 		   "x.conf:5: key b: no key matches 'pkcs11:object=two'");
-	b[1] = (struct token_key_binding){"b", "pkcs11:id=%01", 0, "x.conf:5"};
+	b[1] = (struct token_key_binding){"b", "pkcs11:id=%01", 0, "x.conf:5", 0};
 	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key b: its URI names the key of [key a]");
-	b[1] = (struct token_key_binding){"a", "pkcs11:id=%02", 0, "x.conf:5"};
+	b[1] = (struct token_key_binding){"a", "pkcs11:id=%02", 0, "x.conf:5", 0};
 	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key a: the name is taken (by x.conf:1)");
-	b[1] = (struct token_key_binding){"b", "id:02", 0, "x.conf:5"};
+	b[1] = (struct token_key_binding){"b", "id:02", 0, "x.conf:5", 0};
 	bind_fails(b, 2, P11A_ERR_BAD_INPUT, "x.conf:5: key b: uri must be a pkcs11: URI");
+}
+
+/* Relabels key i of ix, with the family and version its label gives. */
+static void relabel(struct index *ix, size_t i, const char *label)
+{
+	struct token_key *k = &ix->keys[i];
+	size_t base;
+
+	free(k->label);
+	free(k->family);
+	assert_non_null(k->label = strdup(label));
+	k->version = keyindex_split_version(label, &base);
+	assert_non_null(k->family = strndup(label, base));
+}
+
+/* Four keys: "v" (version 1), "v@2", "v@3", "w@0" (a label, version 1 of itself). */
+static struct index *versioned(void)
+{
+	struct index *ix = index_new(4, "x", 80);
+
+	relabel(ix, 0, "v");
+	relabel(ix, 1, "v@3");
+	relabel(ix, 2, "v@2");
+	relabel(ix, 3, "w@0");
+	keyindex_mark_newest(ix->ptrs, ix->n);
+	return ix;
+}
+
+static const struct token_key *find_ok(struct index *ix, const char *ref)
+{
+	const struct token_key *key = NULL;
+	char msg[HANDLER_MSG_LEN] = "";
+
+	if (keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, ref, &key, msg, sizeof(msg)) !=
+	    P11A_OK)
+		fail_msg("%s: %s", ref, msg);
+	return key;
+}
+
+static void test_versions(void **state)
+{
+	struct index *ix = versioned();
+	const struct token_key *key = NULL;
+	char msg[HANDLER_MSG_LEN] = "";
+	size_t base;
+
+	(void)state;
+	assert_int_equal(keyindex_split_version("a@12", &base), 12);
+	assert_int_equal(base, 1);
+	assert_int_equal(keyindex_split_version("a@012", &base), 1);
+	assert_int_equal(base, 5);
+	assert_int_equal(keyindex_split_version("@2", &base), 1);
+	assert_int_equal(keyindex_split_version("a@1234567890", &base), 1);
+	assert_int_equal(keyindex_split_version("user@host", &base), 1);
+	assert_int_equal(keyindex_split_version("a@1", &base), 1);
+	assert_int_equal(base, 1);
+	/* "v" is the newest; "v@N" version N; "v@1" the key labelled "v". */
+	assert_ptr_equal(find_ok(ix, "v"), &ix->keys[1]);
+	assert_ptr_equal(find_ok(ix, "v@3"), &ix->keys[1]);
+	assert_ptr_equal(find_ok(ix, "v@2"), &ix->keys[2]);
+	assert_ptr_equal(find_ok(ix, "v@1"), &ix->keys[0]);
+	assert_ptr_equal(find_ok(ix, "w@0"), &ix->keys[3]);
+	assert_true(ix->keys[1].newest && !ix->keys[0].newest && !ix->keys[2].newest);
+	assert_int_equal(
+	    keyindex_find(ix->ptrs, ix->n, &ix->tinfo, NULL, "v@4", &key, msg, sizeof(msg)),
+	    P11A_ERR_NO_SUCH_KEY);
+	assert_string_equal(msg, "no key matches 'v@4'");
+	/* A URI names one object exactly, its label as it is. */
+	assert_ptr_equal(find_ok(ix, "pkcs11:object=v@2"), &ix->keys[2]);
+	index_free(ix);
+}
+
+/* A section binds a key and its versions: by its name (no uri) or a URI on the family. */
+static void test_bind_versions(void **state)
+{
+	const struct token_key_binding by_name = {"v", NULL, 0, "a.conf:1", 2};
+	const struct token_key_binding by_uri = {"signer", "pkcs11:object=v", 0, "a.conf:4", 0};
+	struct index *ix = versioned();
+	char msg[HANDLER_MSG_LEN] = "";
+
+	(void)state;
+	assert_int_equal(keyindex_bind(ix->ptrs, ix->n, &ix->tinfo, &by_name, 1, msg, sizeof(msg)),
+			 P11A_OK);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(ix->keys[i].name, "v");
+		assert_int_equal(ix->keys[i].min_version, 2);
+	}
+	assert_null(ix->keys[3].name);
+	assert_int_equal(ix->keys[3].min_version, 1);
+	/* Bound again by another section: the old name goes. */
+	assert_int_equal(keyindex_bind(ix->ptrs, ix->n, &ix->tinfo, &by_uri, 1, msg, sizeof(msg)),
+			 P11A_OK);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(ix->keys[i].name, "signer");
+		assert_int_equal(ix->keys[i].min_version, 1);
+	}
+	assert_ptr_equal(find_ok(ix, "signer"), &ix->keys[1]);
+	assert_ptr_equal(find_ok(ix, "signer@2"), &ix->keys[2]);
+	/* The label still works. */
+	assert_ptr_equal(find_ok(ix, "v@1"), &ix->keys[0]);
+	index_free(ix);
 }
 
 int main(void)
@@ -379,6 +484,8 @@ int main(void)
 	    cmocka_unit_test(test_filter_hides_keys),
 	    cmocka_unit_test(test_quotable),
 	    cmocka_unit_test(test_bind_errors),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_bind_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
