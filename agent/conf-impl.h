@@ -16,7 +16,7 @@
 /* Longest key quoted back in "unknown key" messages. */
 #define CONF_MAX_KEY_ECHO 64
 /* How many keys a [key NAME] section knows (rows of conf-key.c's table). */
-#define CONF_N_SECTION_KEYS 9
+#define CONF_N_SECTION_KEYS 11
 
 /* What the file parser carries from line to line. */
 struct conf_parser {
@@ -72,5 +72,10 @@ int conf_set_section_key(struct conf_parser *p, const char *key, const char *val
 			 size_t msg_len);
 /* Frees n sections and the array. */
 void conf_free_keys(struct conf_key *keys, size_t n);
+/*
+ * Checks value is a comma-separated list of non-empty items (conf-key.c),
+ * for a key kept as written: 0, or -1 with a message.
+ */
+int conf_check_list(const char *key, const char *value, char *msg, size_t msg_len);
 
 #endif

@@ -197,6 +197,39 @@ static int set_key_ssh(struct conf_key *k, const char *key, const char *value, c
 	return conf_parse_bool(key, value, &k->ssh, msg, msg_len);
 }
 
+static int set_key_min_version(struct conf_key *k, const char *key, const char *value,
+			       char *msg, size_t msg_len)
+{
+	char *end;
+	unsigned long v;
+
+	if (value[0] < '1' || value[0] > '9' || strlen(value) > 9 ||
+	    (v = strtoul(value, &end, 10)) > CONF_MAX_VERSION || *end != '\0') {
+		conf_msg(msg, msg_len, "%s: expected a version number, 1 to %u", key,
+			 CONF_MAX_VERSION);
+		return -1;
+	}
+	k->min_version = (uint32_t)v;
+	return 0;
+}
+
+static int set_key_allow_destroy(struct conf_key *k, const char *key, const char *value,
+				 char *msg, size_t msg_len)
+{
+	return conf_parse_bool(key, value, &k->allow_destroy, msg, msg_len);
+}
+
+int conf_check_list(const char *key, const char *value, char *msg, size_t msg_len)
+{
+	char **items = NULL;
+	size_t n = 0;
+
+	if (conf_split_list(key, value, &items, &n, msg, msg_len) != 0)
+		return -1;
+	conf_free_list(items, n);
+	return 0;
+}
+
 /* Remote user names are not looked up: they name accounts on other hosts. */
 static int set_key_ssh_logins(struct conf_key *k, const char *key, const char *value, char *msg,
 			      size_t msg_len)
@@ -225,6 +258,8 @@ static const struct {
 	{"ssh", set_key_ssh},
 	{"ssh-logins", set_key_ssh_logins},
 	{"ssh-namespaces", set_key_ssh_namespaces},
+	{"min-version", set_key_min_version},
+	{"allow-destroy", set_key_allow_destroy},
 };
 /* clang-format on */
 _Static_assert(sizeof(conf_section_keys) / sizeof(conf_section_keys[0]) == CONF_N_SECTION_KEYS,
@@ -283,11 +318,7 @@ int conf_end_section(struct conf_parser *p, char *msg, size_t msg_len)
 	if (!p->in_section)
 		return 0;
 	k = &p->cfg->keys[p->cfg->n_keys - 1];
-	if (k->uri == NULL) {
-		p->err_line = p->sec_line;
-		conf_msg(msg, msg_len, "[key %s] has no uri", k->name);
-		return -1;
-	}
+	(void)k; /* without a uri, the section names the keys labelled NAME (and NAME@N) */
 	p->in_section = 0;
 	return 0;
 }
@@ -322,6 +353,7 @@ static int conf_add_section(struct conf_parser *p, const char *name, char *msg, 
 	k = &cfg->keys[cfg->n_keys];
 	memset(k, 0, sizeof(*k));
 	k->ssh = 1;
+	k->min_version = 1;
 	if ((k->name = strdup(name)) == NULL ||
 	    asprintf(&k->where, "%s:%lu", p->name, p->lineno) < 0) {
 		free(k->name);

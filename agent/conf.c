@@ -283,6 +283,23 @@ static int set_allow_root(struct agent_config *cfg, const char *key, const char 
 	return conf_parse_bool(key, value, &cfg->allow_root, msg, msg_len);
 }
 
+/* Names are resolved by the policy, at start and at each reload. */
+static int set_admin_users(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			   size_t msg_len)
+{
+	if (conf_check_list(key, value, msg, msg_len) != 0)
+		return -1;
+	return conf_store(&cfg->admin_users, key, value, msg, msg_len);
+}
+
+static int set_admin_groups(struct agent_config *cfg, const char *key, const char *value,
+			    char *msg, size_t msg_len)
+{
+	if (conf_check_list(key, value, msg, msg_len) != 0)
+		return -1;
+	return conf_store(&cfg->admin_groups, key, value, msg, msg_len);
+}
+
 /* Absolute: the daemon runs in "/" and reopens the file on SIGHUP. */
 static int set_audit_file(struct agent_config *cfg, const char *key, const char *value, char *msg,
 			  size_t msg_len)
@@ -333,6 +350,8 @@ static const struct {
 	{"pool-size", CONF_NUM(pool_size, CONF_POOL_MIN, CONF_POOL_MAX)},
 	{"socket-group", set_socket_group, 0, 0, 0},
 	{"allow-root", set_allow_root, 0, 0, 0},
+	{"admin-users", set_admin_users, 0, 0, 0},
+	{"admin-groups", set_admin_groups, 0, 0, 0},
 	{"audit-file", set_audit_file, 0, 0, 0},
 	{"audit-syslog", set_audit_syslog, 0, 0, 0},
 	{"audit-key", set_audit_key, 0, 0, 0},
@@ -364,6 +383,7 @@ static const size_t conf_strings[] = {
     offsetof(struct agent_config, log_level),	   offsetof(struct agent_config, socket_group),
     offsetof(struct agent_config, audit_file),	   offsetof(struct agent_config, audit_key),
     offsetof(struct agent_config, audit_sign_key), offsetof(struct agent_config, ssh_socket),
+    offsetof(struct agent_config, admin_users),	   offsetof(struct agent_config, admin_groups),
 };
 #define CONF_N_STRINGS (sizeof(conf_strings) / sizeof(conf_strings[0]))
 

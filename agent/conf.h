@@ -31,6 +31,8 @@
 #define CONF_POOL_MIN 1u
 #define CONF_POOL_MAX 256u
 #define CONF_POOL_DEFAULT 8u
+/* Largest min-version. */
+#define CONF_MAX_VERSION 999999999u
 /* Most [key NAME] sections in one file; longest NAME, in bytes. */
 #define CONF_MAX_KEYS 1024u
 #define CONF_MAX_KEY_NAME 64u
@@ -85,6 +87,14 @@ struct agent_config {
 					 uid's refused requests (default 20, 0..1000000;
 					 0: no limit) */
 
+	/*
+	 * Key lifecycle (issue 13): who may make, rotate, destroy and certify
+	 * keys and reload the agent. Comma-separated user (group) names or
+	 * numeric ids, resolved by the policy; NULL: only the agent's own uid.
+	 */
+	char *admin_users;  /* admin-users */
+	char *admin_groups; /* admin-groups */
+
 	/* Speed (issue 5). */
 	unsigned busy_poll; /* busy-poll: microseconds to poll for a quick client's next
 			       request before sleeping (default 50, 0..1000; 0: never) */
@@ -92,10 +102,11 @@ struct agent_config {
 
 /*
  * A "[key NAME]" section: NAME is 1..64 characters of [A-Za-z0-9._-], unique
- * in the file (case matters). Keys inside it: uri (required: a pkcs11: URI of
- * an object on a token, checked with p11-kit; no blanks, no unknown
- * attributes), allow-rsa-pkcs1-decrypt (yes/no, default no). Later issues add
- * allow-users, allow-ops, ... (one row each in conf.c's section table).
+ * in the file (case matters). Keys inside it: uri (a pkcs11: URI of an
+ * object on a token, checked with p11-kit; no blanks, no unknown attributes;
+ * without it the section names the keys labelled NAME and NAME@N),
+ * allow-rsa-pkcs1-decrypt (yes/no, default no), allow-users, allow-ops, ...
+ * (one row each in conf-key.c's section table).
  */
 struct conf_key {
 	char *name;
@@ -119,6 +130,10 @@ struct conf_key {
 	size_t n_ssh_logins;
 	char **ssh_namespaces; /* ssh-namespaces: SSHSIG namespaces a signature may be for */
 	size_t n_ssh_namespaces;
+
+	/* Versions (issue 13). */
+	uint32_t min_version; /* min-version: older versions are refused (default 1) */
+	int allow_destroy;    /* allow-destroy: trim may destroy old versions (default no) */
 };
 
 /* Sets defaults (all strings NULL, foreground 0, pool_size 8, no keys). */

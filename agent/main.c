@@ -254,6 +254,7 @@ static int bind_names(struct token *tok, const struct agent_config *cfg, char *m
 		b[i].uri = k->uri;
 		b[i].where = k->where;
 		b[i].policy = k->allow_rsa_pkcs1_decrypt ? TOKEN_POLICY_RSA_PKCS1_DECRYPT : 0;
+		b[i].min_version = k->min_version;
 	}
 	r = token_bind_names(tok, b, cfg->n_keys, msg, msg_len);
 	free(b);

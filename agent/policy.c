@@ -43,11 +43,16 @@ struct policy_rule {
 	size_t n_logins;
 	char **ns; /* ssh-namespaces, as written */
 	size_t n_ns;
+	int allow_destroy; /* allow-destroy: old versions may be destroyed */
 };
 
 struct policy {
 	uid_t agent_uid;
 	int allow_root;
+	uid_t *admin_uids; /* admin-users */
+	size_t n_admin_uids;
+	gid_t *admin_gids; /* admin-groups */
+	size_t n_admin_gids;
 	struct policy_rule *rules; /* sorted by name */
 	size_t n_rules;
 };
@@ -222,6 +227,7 @@ static int policy_rule_init(struct policy_rule *r, const struct conf_key *k, cha
 	if (copy_names(k->ssh_namespaces, k->n_ssh_namespaces, &r->ns) != 0)
 		goto nomem;
 	r->n_ns = k->n_ssh_namespaces;
+	r->allow_destroy = k->allow_destroy;
 	return P11A_OK;
 nomem:
 	policy_msg(msg, msg_len, "out of memory");
@@ -242,7 +248,57 @@ void policy_free(struct policy *p)
 	for (i = 0; i < p->n_rules; i++)
 		policy_rule_clear(&p->rules[i]);
 	free(p->rules);
+	free(p->admin_uids);
+	free(p->admin_gids);
 	free(p);
+}
+
+/*
+ * Resolves the comma-separated names of list (admin-users, group: 0;
+ * admin-groups, group: 1) into *out_ids (uid_t or gid_t, both id_t wide).
+ */
+static int policy_admins(const char *key, const char *list, int group, id_t **out_ids,
+			 size_t *out_n, char *msg, size_t msg_len)
+{
+	char *copy, *item, *save = NULL;
+	id_t *ids = NULL, *grown;
+	unsigned long id;
+	size_t n = 0;
+	int rc = P11A_OK;
+
+	*out_ids = NULL;
+	*out_n = 0;
+	if (list == NULL)
+		return P11A_OK;
+	if ((copy = strdup(list)) == NULL) {
+		policy_msg(msg, msg_len, "out of memory");
+		return P11A_ERR_INTERNAL;
+	}
+	for (item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		item += strspn(item, " \t");
+		item[strcspn(item, " \t")] = '\0';
+		if ((rc = policy_resolve(item, group, &id)) != P11A_OK) {
+			policy_msg(msg, msg_len, "%s: %s %s '%s'", key,
+				   rc == P11A_ERR_BAD_INPUT ? "no" : "cannot look up",
+				   group ? "group" : "user", item);
+			break;
+		}
+		if ((grown = realloc(ids, (n + 1) * sizeof(*ids))) == NULL) {
+			policy_msg(msg, msg_len, "out of memory");
+			rc = P11A_ERR_INTERNAL;
+			break;
+		}
+		ids = grown;
+		ids[n++] = (id_t)id;
+	}
+	free(copy);
+	if (rc != P11A_OK) {
+		free(ids);
+		return rc;
+	}
+	*out_ids = ids;
+	*out_n = n;
+	return P11A_OK;
 }
 
 int policy_new(const struct agent_config *cfg, const struct token *tok, uid_t agent_uid,
@@ -264,6 +320,13 @@ int policy_new(const struct agent_config *cfg, const struct token *tok, uid_t ag
 	}
 	p->agent_uid = agent_uid;
 	p->allow_root = cfg->allow_root;
+	_Static_assert(sizeof(uid_t) == sizeof(id_t) && sizeof(gid_t) == sizeof(id_t),
+		       "uid_t and gid_t are id_t wide");
+	if ((rc = policy_admins("admin-users", cfg->admin_users, 0, (id_t **)&p->admin_uids,
+				&p->n_admin_uids, msg, msg_len)) != P11A_OK ||
+	    (rc = policy_admins("admin-groups", cfg->admin_groups, 1, (id_t **)&p->admin_gids,
+				&p->n_admin_gids, msg, msg_len)) != P11A_OK)
+		goto out;
 	for (; p->n_rules < cfg->n_keys; p->n_rules++) {
 		if ((rc = policy_rule_init(&p->rules[p->n_rules], &cfg->keys[p->n_rules], msg,
 					   msg_len)) != P11A_OK) {
@@ -458,6 +521,13 @@ int policy_check(const struct policy *p, const struct caller *peer, const struct
 	r = policy_find(p, key);
 	if ((rc = policy_check_who(p, r, peer, key, msg, msg_len)) != P11A_OK)
 		return rc;
+	if (key->version < key->min_version) {
+		policy_msg(msg, msg_len,
+			   "version %u of key '%s' is retired: min-version of [key %s] is %u",
+			   key->version, policy_key_name(key), policy_key_name(key),
+			   key->min_version);
+		return P11A_ERR_DENIED;
+	}
 	if (r == NULL)
 		return P11A_OK;
 	if (r->ops != 0 && (op & r->ops) != op) {
@@ -499,7 +569,8 @@ int policy_offered(const struct policy *p, const struct caller *peer, const stru
 	const struct policy_rule *r;
 
 	(void)purpose; /* the SSH front's: its key settings are the ssh* ones */
-	if (peer == NULL || key == NULL || !(key->ops & P11A_OP_SIGN))
+	if (peer == NULL || key == NULL || !(key->ops & P11A_OP_SIGN) ||
+	    key->version < key->min_version)
 		return 0;
 	r = policy_find(p, key);
 	if (policy_check_who(p, r, peer, key, NULL, 0) != P11A_OK)
@@ -549,4 +620,42 @@ int policy_visible(const struct policy *p, const struct caller *peer, const stru
 	if (r != NULL && r->ops != 0)
 		ops &= r->ops;
 	return ops != 0 && (r == NULL || policy_some_alg(r, key, ops));
+}
+
+int policy_admin(const struct policy *p, const struct caller *peer, char *msg, size_t msg_len)
+{
+	uid_t agent_uid = p != NULL ? p->agent_uid : geteuid();
+	size_t i;
+	int j;
+
+	if (peer == NULL) {
+		policy_msg(msg, msg_len, "policy: internal error: missing argument");
+		return P11A_ERR_DENIED;
+	}
+	if ((uid_t)peer->uid == agent_uid)
+		return P11A_OK;
+	for (i = 0; p != NULL && i < p->n_admin_uids; i++)
+		if (p->admin_uids[i] == (uid_t)peer->uid)
+			return P11A_OK;
+	for (i = 0; p != NULL && i < p->n_admin_gids; i++) {
+		if (p->admin_gids[i] == (gid_t)peer->gid)
+			return P11A_OK;
+		for (j = 0; j < peer->n_groups && j < CALLER_MAX_GROUPS; j++)
+			if (p->admin_gids[i] == (gid_t)peer->groups[j])
+				return P11A_OK;
+	}
+	policy_msg(msg, msg_len,
+		   "uid %d may not manage keys: only the agent's own uid%s (admin-users, "
+		   "admin-groups in the config)",
+		   peer->uid,
+		   p != NULL && (p->n_admin_uids > 0 || p->n_admin_gids > 0) ? " and the admins"
+									     : "");
+	return P11A_ERR_DENIED;
+}
+
+int policy_may_destroy(const struct policy *p, const struct token_key *key)
+{
+	const struct policy_rule *r = policy_find(p, key);
+
+	return r != NULL && r->allow_destroy;
 }

@@ -39,6 +39,7 @@ void policy_free(struct policy *p);
  * rule refused ("uid 1001 is not in allow-users of [key build-signer]"). A
  * NULL policy allows only the agent's own uid (geteuid()) and root.
  *
+ * A version of a key below its min-version is refused for everything.
  * On the SSH front (purpose->front "ssh"), a key with ssh = no is refused;
  * a key with ssh-logins or ssh-namespaces signs only a userauth request for
  * one of those logins, or an SSHSIG blob of one of those namespaces.
@@ -53,6 +54,16 @@ int policy_check(const struct policy *p, const struct caller *peer, const struct
  */
 int policy_offered(const struct policy *p, const struct caller *peer, const struct token_key *key,
 		   const struct purpose *purpose);
+
+/*
+ * May peer manage keys (make, rotate, trim, certify, reload)? The agent's
+ * own uid always; else the uids of admin-users and the members of
+ * admin-groups. P11A_OK or P11A_ERR_DENIED with a message.
+ */
+int policy_admin(const struct policy *p, const struct caller *peer, char *msg, size_t msg_len);
+
+/* Does key's [key NAME] section say allow-destroy = yes? 1 or 0. */
+int policy_may_destroy(const struct policy *p, const struct token_key *key);
 
 /* Does peer see key in LIST (and may it read its public key)? 1 or 0. */
 int policy_visible(const struct policy *p, const struct caller *peer, const struct token_key *key);

@@ -24,13 +24,13 @@
 #define GLOBAL_KEYS                                                                                \
 	"module, token, pin-source, socket, ssh-socket, foreground, log-level, pool-size, "        \
 	"socket-group, "                                                                           \
-	"allow-root, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
+	"allow-root, admin-users, admin-groups, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
 	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
 	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
 	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops, allow-algs, ssh, "    \
-	"ssh-logins or ssh-namespaces"
+	"ssh-logins, ssh-namespaces, min-version or allow-destroy"
 
 /* Loads text (a C string) under the name "t.conf"; the message goes to msg. */
 static int load(struct agent_config *cfg, const char *text, char *msg, size_t msg_len)
@@ -627,15 +627,27 @@ static void test_section_uri(void **state)
 	assert_int_equal(load(&cfg, text, msg, sizeof(msg)), 0);
 	assert_string_equal(cfg.keys[0].uri, list_uri);
 	config_clear(&cfg);
-	/* A section without uri: the error is on its header's line. */
-	expect_error("module = /m.so\n[key a]\nallow-rsa-pkcs1-decrypt = yes\n",
-		     "t.conf:2: [key a] has no uri");
-	expect_error("[key a]\n", "t.conf:1: [key a] has no uri");
-	expect_error("[key a]\nuri = pkcs11:object=a\n\n[key b]\n# nothing\n[key c]\n"
-		     "uri = pkcs11:object=c\n",
-		     "t.conf:4: [key b] has no uri");
-	/* It is reported before anything wrong on the next header. */
-	expect_error("[key a]\n[foo]\n", "t.conf:1: [key a] has no uri");
+	/* A section without uri names the keys labelled NAME (and NAME@N). */
+	config_init(&cfg);
+	assert_int_equal(load(&cfg, "[key a]\nmin-version = 3\nallow-destroy = yes\n", msg,
+			      sizeof(msg)),
+			 0);
+	assert_null(cfg.keys[0].uri);
+	assert_int_equal(cfg.keys[0].min_version, 3);
+	assert_int_equal(cfg.keys[0].allow_destroy, 1);
+	config_clear(&cfg);
+	config_init(&cfg);
+	assert_int_equal(load(&cfg, "[key a]\n", msg, sizeof(msg)), 0);
+	assert_int_equal(cfg.keys[0].min_version, 1);
+	assert_int_equal(cfg.keys[0].allow_destroy, 0);
+	config_clear(&cfg);
+	expect_error("[key a]\nmin-version = 0\n",
+		     "t.conf:2: min-version: expected a version number, 1 to 999999999");
+	expect_error("[key a]\nmin-version = 2x\n",
+		     "t.conf:2: min-version: expected a version number, 1 to 999999999");
+	expect_error("[key a]\nmin-version = 1000000000\n",
+		     "t.conf:2: min-version: expected a version number, 1 to 999999999");
+	expect_error("admin-users = a,,b\n", "t.conf:1: admin-users: empty item in the list (expected A, B, ...)");
 	/* Bad URIs. */
 	expect_error("[key a]\nuri =\n", "t.conf:2: uri: empty value");
 	expect_error("[key a]\nuri = \"\"\n", "t.conf:2: uri: empty value");
@@ -747,9 +759,10 @@ static void test_sections_load_twice(void **state)
 	assert_key(&cfg.keys[0], "c", "pkcs11:object=c", 0, "u.conf:2");
 	assert_key(&cfg.keys[1], "a", "pkcs11:object=a2", 0, "u.conf:4");
 	/* A failed load keeps the list as it was. */
-	assert_int_equal(load(&cfg, "[key d]\nuri = pkcs11:object=d\n[key e]\n", msg, sizeof(msg)),
+	assert_int_equal(load(&cfg, "[key d]\nuri = pkcs11:object=d\n[key e]\nmin-version = 0\n",
+			      msg, sizeof(msg)),
 			 -1);
-	assert_string_equal(msg, "t.conf:3: [key e] has no uri");
+	assert_string_equal(msg, "t.conf:4: min-version: expected a version number, 1 to 999999999");
 	assert_int_equal(cfg.n_keys, 2);
 	assert_string_equal(cfg.keys[0].name, "c");
 	/* A file without sections empties the list. */
