@@ -226,6 +226,19 @@ int token_decrypt_alg_served(const struct token *tok, const struct token_key *ke
 	return plan_path(tok, info, 0, &p) == 0;
 }
 
+int token_oaep_native_mech(const struct token *tok, p11a_alg alg, const uint8_t *label,
+			   size_t label_len, CK_RSA_PKCS_OAEP_PARAMS *params, CK_MECHANISM *mech)
+{
+	const struct p11a_alg_info *info = p11a_alg_by_id(alg);
+	struct plan p;
+
+	if (info == NULL || oaep_index(alg) < 0 || plan_path(tok, info, label_len > 0, &p) != 0 ||
+	    p.software)
+		return -1;
+	oaep_params(p.oaep, label, label_len, params, mech);
+	return 0;
+}
+
 int token_alg_in_software(const struct token *tok, const struct token_key *key, p11a_alg alg)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(alg);

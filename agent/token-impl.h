@@ -201,6 +201,32 @@ const char *token_key_changed(const struct token_key *was, const struct token_ke
 int token_rv_session_lost(CK_RV rv);
 
 /*
+ * token-objects.c: opens a read-write session on the token's slot, for one
+ * call that makes or destroys token objects (the pool's sessions are
+ * read-only). Returns C_OpenSession's CK_RV.
+ */
+CK_RV token_rw_session(struct token *tok, CK_SESSION_HANDLE *out);
+
+/*
+ * token-objects.c: the objects on s matching tmpl (n attributes), at most
+ * max of them: their handles in out, their number in *out_n. Returns the
+ * CK_RV of the C_FindObjects* call that failed, or CKR_OK.
+ */
+CK_RV token_find_handles(struct token *tok, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			 CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *out_n);
+
+/*
+ * token-objects.c: destroys every object on s with CKA_ID id and, when klass
+ * is not NULL, of class *klass, except the object keep (CK_INVALID_HANDLE:
+ * none). An object already gone (CKR_OBJECT_HANDLE_INVALID) counts as
+ * destroyed. Returns the CK_RV of the call that failed, or CKR_OK; *out_fn
+ * names that call.
+ */
+CK_RV token_destroy_by_id(struct token *tok, CK_SESSION_HANDLE s, const CK_OBJECT_CLASS *klass,
+			  const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE keep,
+			  const char **out_fn);
+
+/*
  * tmpkey.c: what makes a temporary key, a session object {CKO_SECRET_KEY,
  * CKK_GENERIC_SECRET, CKA_TOKEN false, CKA_SENSITIVE false, CKA_EXTRACTABLE
  * true, CKA_PRIVATE true when logged in}: C_UnwrapKey of in with key, or
@@ -250,6 +276,15 @@ void token_decrypt_probe(struct token *tok);
  */
 int token_decrypt_alg_served(const struct token *tok, const struct token_key *key,
 			     const struct p11a_alg_info *info);
+/*
+ * token-decrypt.c: the CKM_RSA_PKCS_OAEP mechanism for alg with label (params
+ * holds its parameters and must outlive mech) when the token does that hash,
+ * with or without a label as asked, itself (token_decrypt_probe). -1 when alg
+ * is not OAEP or only the agent's decoding over raw RSA could serve it.
+ */
+int token_oaep_native_mech(const struct token *tok, p11a_alg alg, const uint8_t *label,
+			   size_t label_len, CK_RSA_PKCS_OAEP_PARAMS *params, CK_MECHANISM *mech);
+
 /*
  * token-decrypt.c: the checks every key-transport operation (op: decrypt,
  * unwrap, derive) makes before the token is called: the key's type and
