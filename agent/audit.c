@@ -4,7 +4,8 @@
  *
  * A record's fields, always all of them and in this order:
  *     seq, time (RFC 3339, UTC, microseconds), uid, gid, pid, exe, op, key
- *     (config name, else label), key_uri, key_ref (what the client sent),
+ *     (config name, else label), key_uri, key_version (the version of the
+ *     key that served the request), key_ref (what the client sent),
  *     alg, input_len, input_sha256, status (the reply's code name),
  *     latency_us, detail (null, or an object on the agent's own records),
  *     chain, prev, mac
@@ -123,6 +124,10 @@ static int build_body(const struct audit *a, uint64_t seq, const struct audit_re
 	put_str(f, key_name(rec->key));
 	fputs(",\"key_uri\":", f);
 	put_str(f, rec->key != NULL ? rec->key->uri : NULL);
+	if (rec->key != NULL)
+		fprintf(f, ",\"key_version\":%u", (unsigned)rec->key->version);
+	else
+		fputs(",\"key_version\":null", f);
 	fputs(",\"key_ref\":", f);
 	put_str(f, rec->key_ref);
 	fputs(",\"alg\":", f);

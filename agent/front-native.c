@@ -24,6 +24,9 @@ struct args {
 	p11a_alg alg;			/* "alg": 0 for the key's default */
 	uint32_t flags;			/* "flags" */
 	uint32_t key_len;		/* "key_len" */
+	char type[32];			/* "type": a key type for keygen ("" when too long) */
+	uint32_t ops;			/* "ops": P11A_OP_* */
+	uint32_t below;			/* "below": trim's bound */
 	const struct proto_field *data, *mac, *label, *peer, *items, *prev, *record;
 };
 
@@ -70,6 +73,15 @@ static void name_fields(const struct proto_msg *in, struct args *a)
 			a->flags = f->u32;
 		} else if (strcmp(name, "key_len") == 0) {
 			a->key_len = f->u32;
+		} else if (strcmp(name, "type") == 0) {
+			if (f->len < sizeof(a->type))
+				memcpy(a->type, f->p, f->len);
+			else
+				memcpy(a->type, "(too long)", sizeof("(too long)"));
+		} else if (strcmp(name, "ops") == 0) {
+			a->ops = f->u32;
+		} else if (strcmp(name, "below") == 0) {
+			a->below = f->u32;
 		} else if (strcmp(name, "data") == 0) {
 			a->data = f;
 		} else if (strcmp(name, "mac") == 0) {
@@ -455,6 +467,113 @@ static int handle_audit_head(struct req *r)
 	return P11A_OK;
 }
 
+/* KEYGEN and ROTATE: the new key's entry, as KEY_INFO gives it. */
+static int reply_key(struct req *r, const struct token_key *key)
+{
+	int rc;
+
+	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
+		return ops_fail(r->call, rc, "cannot describe the key: %s", p11a_strerror(rc));
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
+static int handle_keygen(struct req *r)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = ops_keygen(r->call, r->a->key, r->a->type, r->a->ops, &key)) != P11A_OK)
+		return rc;
+	return reply_key(r, key);
+}
+
+static int handle_rotate(struct req *r)
+{
+	const struct token_key *key;
+	int rc;
+
+	if ((rc = ops_rotate(r->call, r->a->key, &key)) != P11A_OK)
+		return rc;
+	return reply_key(r, key);
+}
+
+/* VERSIONS: a list (LIST's format) of the versions, oldest first. */
+static int handle_versions(struct req *r)
+{
+	const struct token_key **keys;
+	size_t n = token_key_count(r->call->ctx->tok), i;
+	int rc;
+
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
+		return ops_fail(r->call, P11A_ERR_INTERNAL, "out of memory");
+	if ((rc = ops_versions(r->call, r->a->key, keys, n, &n)) == P11A_OK &&
+	    (rc = buf_put_u32(r->scratch, (uint32_t)n)) != P11A_OK)
+		rc = ops_fail(r->call, rc, "cannot build the list of versions");
+	for (i = 0; rc == P11A_OK && i < n; i++)
+		if ((rc = put_key_entry(r, keys[i], r->scratch)) != P11A_OK)
+			rc = ops_fail(r->call, rc, "cannot build the list of versions: %s",
+				      p11a_strerror(rc));
+	free(keys);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
+static int handle_trim(struct req *r)
+{
+	uint32_t n = 0;
+	int rc;
+
+	if ((rc = ops_trim(r->call, r->a->key, r->a->below, &n)) != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_u32(n);
+	return P11A_OK;
+}
+
+static int handle_rewrap(struct req *r)
+{
+	uint32_t from = 0, to = 0;
+	int rc;
+
+	rc = ops_rewrap(r->call, r->a->key, r->a->alg, r->a->label->p, r->a->label->len,
+			r->a->data->p, r->a->data->len, &r->owned, &r->owned_len, &from, &to);
+	if (rc != P11A_OK)
+		return rc;
+	r->out->n = 3;
+	r->out->f[0] = proto_str(r->owned, r->owned_len);
+	r->out->f[1] = proto_u32(from);
+	r->out->f[2] = proto_u32(to);
+	return P11A_OK;
+}
+
+static int handle_cert_import(struct req *r)
+{
+	int rc;
+
+	if ((rc = ops_cert_import(r->call, r->a->key, r->a->data->p, r->a->data->len)) != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_u32(r->call->key != NULL ? r->call->key->version : 0);
+	return P11A_OK;
+}
+
+static int handle_reload(struct req *r)
+{
+	size_t n = 0;
+	int rc;
+
+	if ((rc = ops_reload(r->call, &n)) != P11A_OK)
+		return rc;
+	r->out->n = 1;
+	r->out->f[0] = proto_u32((uint32_t)n);
+	return P11A_OK;
+}
+
 static const struct handler handlers[] = {
     {PROTO_OP_HELLO, handle_hello, 0},
     {PROTO_OP_PING, handle_ping, 0},
@@ -470,6 +589,13 @@ static const struct handler handlers[] = {
     {PROTO_OP_SIGN_BATCH, handle_sign_batch, NEEDS_TOKEN},
     {PROTO_OP_AUDIT_HEAD, handle_audit_head, NEEDS_TOKEN},
     {PROTO_OP_CERT, handle_cert, NEEDS_TOKEN},
+    {PROTO_OP_KEYGEN, handle_keygen, NEEDS_TOKEN},
+    {PROTO_OP_ROTATE, handle_rotate, NEEDS_TOKEN},
+    {PROTO_OP_VERSIONS, handle_versions, NEEDS_TOKEN},
+    {PROTO_OP_TRIM, handle_trim, NEEDS_TOKEN},
+    {PROTO_OP_REWRAP, handle_rewrap, NEEDS_TOKEN},
+    {PROTO_OP_CERT_IMPORT, handle_cert_import, NEEDS_TOKEN},
+    {PROTO_OP_RELOAD, handle_reload, NEEDS_TOKEN},
 };
 
 static const struct handler *handler_for(uint8_t op)

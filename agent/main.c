@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "policy.h"
 #include "proto.h"
 #include "ratelimit.h"
+#include "reload.h"
 #include "safepath.h"
 #include "server.h"
 #include "startup.h"
@@ -47,6 +49,7 @@ struct start {
 	int kill;	 /* -k */
 	int shell_given; /* -s or -c */
 	enum startup_shell shell;
+	char config[PATH_MAX];					  /* --config's real path, or "" */
 	const char *pidfile_arg;				  /* --pidfile as given */
 	char pidfile[PATH_MAX];					  /* its absolute path, or "" */
 	char tmpdir[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* private socket dir, or "" */
@@ -77,18 +80,26 @@ static void on_signal(int sig)
 		server_stop(the_server);
 }
 
-/* SIGHUP, from server_run()'s thread: reopen the audit file (logrotate). */
+/*
+ * SIGHUP, from server_run()'s thread: reopen the audit file (logrotate),
+ * then read the config and index the token again (reload.h).
+ */
 static void on_hup(void *arg)
 {
 	struct agent_ctx *ctx = arg;
+	char msg[4096];
+	size_t n = 0;
 
-	if (ctx->audit == NULL)
-		return;
-	if (audit_reopen(ctx->audit) != P11A_OK)
-		log_error("SIGHUP: cannot reopen the audit trail: audited requests are refused "
-			  "until a SIGHUP reopens it");
-	else
-		log_info("SIGHUP: audit trail reopened");
+	if (ctx->audit != NULL) {
+		if (audit_reopen(ctx->audit) != P11A_OK)
+			log_error("SIGHUP: cannot reopen the audit trail: audited requests are "
+				  "refused until a SIGHUP reopens it");
+		else
+			log_info("SIGHUP: audit trail reopened");
+	}
+	pthread_mutex_lock(ctx->change);
+	(void)reload_config(ctx, 0, &n, msg, sizeof(msg)); /* it logs what it did */
+	pthread_mutex_unlock(ctx->change);
 }
 
 static void usage(FILE *f)
@@ -235,32 +246,6 @@ static char *uri_pin_source(const char *uri)
 	return out;
 }
 
-/* Gives the config's [key NAME] sections to the token: names and policy. */
-static int bind_names(struct token *tok, const struct agent_config *cfg, char *msg, size_t msg_len)
-{
-	struct token_key_binding *b;
-	int r;
-
-	if (cfg->n_keys == 0)
-		return P11A_OK;
-	if ((b = calloc(cfg->n_keys, sizeof(*b))) == NULL) {
-		snprintf(msg, msg_len, "out of memory");
-		return P11A_ERR_INTERNAL;
-	}
-	for (size_t i = 0; i < cfg->n_keys; i++) {
-		const struct conf_key *k = &cfg->keys[i];
-
-		b[i].name = k->name;
-		b[i].uri = k->uri;
-		b[i].where = k->where;
-		b[i].policy = k->allow_rsa_pkcs1_decrypt ? TOKEN_POLICY_RSA_PKCS1_DECRYPT : 0;
-		b[i].min_version = k->min_version;
-	}
-	r = token_bind_names(tok, b, cfg->n_keys, msg, msg_len);
-	free(b);
-	return r;
-}
-
 /*
  * The module's real path into out when no other user could change it or its
  * directories (safepath_check); a file name alone is looked for where p11-kit
@@ -403,6 +388,9 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 		}
 		if (c == P11A_OK)
 			config_file = real;
+		/* Read again at each reload, from / once daemonized. */
+		if (config_file[0] == '/')
+			snprintf(st->config, sizeof(st->config), "%s", config_file);
 	}
 	if (config_file != NULL && config_load_file(cfg, config_file, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "p11agentd: %s\n", msg);
@@ -563,7 +551,10 @@ int main(int argc, char **argv)
 	struct agent_config cfg;
 	struct token_options topt;
 	struct token *tok = NULL;
-	struct agent_ctx ctx = {NULL, NULL, NULL, NULL};
+	struct agent_ctx ctx = {.tok = NULL};
+	pthread_rwlockattr_t view_attr;
+	pthread_rwlock_t view;
+	pthread_mutex_t change = PTHREAD_MUTEX_INITIALIZER;
 	struct server_options sopt;
 	struct secret *pin = NULL;
 	struct sigaction sa;
@@ -659,7 +650,7 @@ int main(int argc, char **argv)
 		log_error("%s", msg);
 		goto out;
 	}
-	if (bind_names(tok, &cfg, msg, sizeof(msg)) != P11A_OK ||
+	if (reload_bind(tok, &cfg, msg, sizeof(msg)) != P11A_OK ||
 	    policy_new(&cfg, tok, geteuid(), &ctx.policy, msg, sizeof(msg)) != P11A_OK ||
 	    audit_open(&cfg, tok, audit_flags, &ctx.audit, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
@@ -677,6 +668,16 @@ int main(int argc, char **argv)
 		}
 	}
 	ctx.tok = tok;
+	/* A change waits for requests in flight, and new ones wait for it. */
+	pthread_rwlockattr_init(&view_attr);
+	pthread_rwlockattr_setkind_np(&view_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&view, &view_attr);
+	pthread_rwlockattr_destroy(&view_attr);
+	ctx.view = &view;
+	ctx.change = &change;
+	ctx.cfg = &cfg;
+	ctx.config_file = st.config[0] != '\0' ? st.config : NULL;
+	ctx.agent_uid = geteuid();
 	memset(&sopt, 0, sizeof(sopt));
 	sopt.max_connections = cfg.max_connections;
 	sopt.max_frame = cfg.max_frame;

@@ -15,10 +15,23 @@
 
 #include "audit.h"
 #include "busypoll.h"
+#include "keyindex.h"
 #include "log.h"
 #include "ops.h"
 #include "policy.h"
 #include "ratelimit.h"
+
+void ops_view_enter(struct agent_ctx *ctx)
+{
+	if (ctx != NULL && ctx->view != NULL)
+		pthread_rwlock_rdlock(ctx->view);
+}
+
+void ops_view_leave(struct agent_ctx *ctx)
+{
+	if (ctx != NULL && ctx->view != NULL)
+		pthread_rwlock_unlock(ctx->view);
+}
 
 void ops_begin(struct ops_call *c, struct agent_ctx *ctx, struct caller *caller, const char *op,
 	       const struct purpose *purpose)
@@ -219,6 +232,17 @@ static int pick_alg(struct ops_call *c, const struct token_key *key, uint32_t op
 	return P11A_OK;
 }
 
+/* A reference that names a key without a version: not a URI, an id or NAME@N. */
+static int bare_name(const char *ref)
+{
+	size_t base;
+
+	if (strncmp(ref, "pkcs11:", 7) == 0 || strncmp(ref, "id:", 3) == 0)
+		return 0;
+	(void)keyindex_split_version(ref, &base);
+	return base == strlen(ref);
+}
+
 int ops_use_key(struct ops_call *c, const char *ref, const struct token_key *key, uint32_t op,
 		p11a_alg alg, const struct token_key **out_key, p11a_alg *out_alg)
 {
@@ -229,6 +253,7 @@ int ops_use_key(struct ops_call *c, const char *ref, const struct token_key *key
 	if (key == NULL)
 		return ops_fail(c, P11A_ERR_INTERNAL, "no key");
 	c->key = key;
+	c->by_family = ref != NULL && bare_name(ref);
 	if ((rc = pick_alg(c, key, op, alg, &alg)) != P11A_OK)
 		return rc;
 	c->alg = alg;
@@ -243,6 +268,68 @@ int ops_use_key(struct ops_call *c, const char *ref, const struct token_key *key
 	*out_key = key;
 	*out_alg = alg;
 	return P11A_OK;
+}
+
+/*
+ * The next older version of key that the call may use instead, for an
+ * input that did not decrypt, unwrap or verify under key: a reference
+ * without a version accepts any version down to min-version. NULL when
+ * there is none.
+ */
+static const struct token_key *older_version(struct ops_call *c, const struct token_key *key,
+					     uint32_t op)
+{
+	const struct token_key *best = NULL, *k;
+	char why[OPS_MSG_LEN];
+	size_t n, i;
+
+	if (!c->by_family || c->ctx->tok == NULL)
+		return NULL;
+	n = token_key_count(c->ctx->tok);
+	for (i = 0; i < n; i++) {
+		k = token_key_at(c->ctx->tok, i);
+		if (k == key || k->version >= key->version || k->version < k->min_version ||
+		    k->type != key->type || strcmp(keyindex_family(k), keyindex_family(key)) != 0 ||
+		    (best != NULL && k->version <= best->version))
+			continue;
+		if (!sees(c, k) || is_audit_key(c, k) ||
+		    policy_check(c->ctx->policy, c->caller, k, op, c->alg, c->purpose, why,
+				 sizeof(why)) != P11A_OK)
+			continue;
+		best = k;
+	}
+	if (best != NULL) {
+		c->key = best;
+		log_debug("uid %d: %s with version %u of '%s' failed: trying version %u",
+			  c->caller->uid, op_name(op), key->version, token_key_name(key),
+			  best->version);
+	}
+	return best;
+}
+
+/*
+ * When every version fails, the request fails as the first one did (its
+ * message, its key in the trail), not as the oldest.
+ */
+struct failure {
+	const struct token_key *key;
+	char msg[OPS_MSG_LEN];
+};
+
+static void first_failure(struct ops_call *c, int rc, struct failure *f)
+{
+	f->key = c->key;
+	if (rc != P11A_OK)
+		memcpy(f->msg, c->msg, sizeof(f->msg));
+}
+
+static int last_failure(struct ops_call *c, int rc, const struct failure *f)
+{
+	if (rc == P11A_ERR_BAD_INPUT && c->key != f->key) {
+		c->key = f->key;
+		memcpy(c->msg, f->msg, sizeof(c->msg));
+	}
+	return rc;
 }
 
 /* Every token call below is on the key and algorithm ops_use_key() allowed. */
@@ -282,13 +369,18 @@ int ops_verify_hmac(struct ops_call *c, const struct token_key *key, p11a_alg al
 	ops_set_data(c, in, in_len);
 	if ((rc = allowed(c, key, alg)) != P11A_OK)
 		return rc;
-	return token_verify_hmac(c->ctx->tok, key, alg, in, in_len, mac, mac_len, out_valid, c->msg,
-				 sizeof(c->msg));
+	rc = token_verify_hmac(c->ctx->tok, key, alg, in, in_len, mac, mac_len, out_valid, c->msg,
+			       sizeof(c->msg));
+	while (rc == P11A_OK && !*out_valid && (key = older_version(c, key, P11A_OP_VERIFY)) != NULL)
+		rc = token_verify_hmac(c->ctx->tok, key, alg, in, in_len, mac, mac_len, out_valid,
+				       c->msg, sizeof(c->msg));
+	return rc;
 }
 
 int ops_decrypt(struct ops_call *c, const struct token_key *key, p11a_alg alg, const uint8_t *label,
 		size_t label_len, const uint8_t *in, size_t in_len, struct secret **out_plain)
 {
+	struct failure f;
 	int rc;
 
 	ops_set_data(c, in, in_len);
@@ -296,21 +388,33 @@ int ops_decrypt(struct ops_call *c, const struct token_key *key, p11a_alg alg, c
 		return rc;
 	if (alg == P11A_ALG_RSA_PKCS1 && label_len > 0)
 		return ops_fail(c, P11A_ERR_BAD_INPUT, "label: rsa-pkcs1 takes no label");
-	return token_decrypt(c->ctx->tok, key, alg, label, label_len, in, in_len, out_plain, c->msg,
-			     sizeof(c->msg));
+	rc = token_decrypt(c->ctx->tok, key, alg, label, label_len, in, in_len, out_plain, c->msg,
+			   sizeof(c->msg));
+	/* Every failure of the decryption is this one code: an older version may fit. */
+	for (first_failure(c, rc, &f); rc == P11A_ERR_BAD_INPUT &&
+				       (key = older_version(c, key, P11A_OP_DECRYPT)) != NULL;)
+		rc = token_decrypt(c->ctx->tok, key, alg, label, label_len, in, in_len, out_plain,
+				   c->msg, sizeof(c->msg));
+	return last_failure(c, rc, &f);
 }
 
 int ops_unwrap(struct ops_call *c, const struct token_key *key, p11a_alg alg, const uint8_t *label,
 	       size_t label_len, size_t key_len, const uint8_t *in, size_t in_len,
 	       struct secret **out_key)
 {
+	struct failure f;
 	int rc;
 
 	ops_set_data(c, in, in_len);
 	if ((rc = allowed(c, key, alg)) != P11A_OK)
 		return rc;
-	return token_unwrap(c->ctx->tok, key, alg, label, label_len, key_len, in, in_len, out_key,
-			    c->msg, sizeof(c->msg));
+	rc = token_unwrap(c->ctx->tok, key, alg, label, label_len, key_len, in, in_len, out_key,
+			  c->msg, sizeof(c->msg));
+	for (first_failure(c, rc, &f); rc == P11A_ERR_BAD_INPUT &&
+				       (key = older_version(c, key, P11A_OP_UNWRAP)) != NULL;)
+		rc = token_unwrap(c->ctx->tok, key, alg, label, label_len, key_len, in, in_len,
+				  out_key, c->msg, sizeof(c->msg));
+	return last_failure(c, rc, &f);
 }
 
 int ops_derive(struct ops_call *c, const struct token_key *key, p11a_alg alg,

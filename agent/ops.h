@@ -19,8 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+#include <sys/types.h>
+
 #include "caller.h"
-#include "proto.h"
+#include "conf.h"
 #include "proto.h"
 #include "purpose.h"
 #include "secret.h"
@@ -41,7 +44,27 @@ struct agent_ctx {
 	struct policy *policy;
 	struct audit *audit;
 	struct ratelimit *ratelimit; /* records of refused requests per uid and second */
+	/*
+	 * What can change while the agent runs (key lifecycle, reload): the
+	 * index of keys, their names, the policy, the config in force. Every
+	 * request holds view for reading from its first byte to its reply
+	 * (the server takes it around each dispatch: ops_view_enter); a change
+	 * holds it for writing. NULL: nothing ever changes (tests).
+	 */
+	pthread_rwlock_t *view;
+	/*
+	 * One change at a time (keygen, rotate, trim, cert-import, reload):
+	 * taken without a hold on view, before it (reload.h).
+	 */
+	pthread_mutex_t *change;
+	struct agent_config *cfg; /* the config in force; NULL: none */
+	const char *config_file;  /* what a reload reads (--config); NULL: none */
+	uid_t agent_uid;	  /* the agent's own uid, always an admin */
 };
+
+/* The server holds the view around each request (ctx and its view may be NULL). */
+void ops_view_enter(struct agent_ctx *ctx);
+void ops_view_leave(struct agent_ctx *ctx);
 
 struct ops_call {
 	struct agent_ctx *ctx;
@@ -55,6 +78,8 @@ struct ops_call {
 	size_t data_len;
 	int has_data;
 	int allowed;	/* the policy let the caller use key */
+	int by_family;	/* the reference named a key without a version: decrypt, unwrap and
+			   HMAC verification may fall back to its older versions */
 	int unrecorded; /* an audit check this connection already has in the trail */
 	uint64_t start_us;
 	char msg[OPS_MSG_LEN]; /* why a call failed */
@@ -139,6 +164,34 @@ int ops_derive(struct ops_call *c, const struct token_key *key, p11a_alg alg,
 	       const uint8_t *peer_spki, size_t peer_len, struct secret **out_z);
 /* Sets what the audit record hashes (the whole batch of a sign-batch, say). */
 void ops_set_data(struct ops_call *c, const uint8_t *data, size_t len);
+
+/*
+ * Key lifecycle (ops-lifecycle.c): for admins only (policy_admin), each one
+ * request. Each drops the request's hold on the view while the token works
+ * and re-indexes under the write hold, so a key pointer taken before is
+ * still good but the index may have changed.
+ *
+ * ops_keygen: makes key name (1 to 64 of A-Za-z0-9._-, not in use) of
+ * type (token_keyspec_parse) with ops (0: defaults); *out_key is the new key.
+ * ops_rotate: makes the next version of ref's family; *out_key is it.
+ * ops_versions: the versions of ref's family, oldest first, at most max.
+ * ops_trim: destroys the versions below `below` (allow-destroy, below <= min-version).
+ * ops_rewrap: in, wrapped for a version of ref's family (ref NAME@N: that
+ *   one; NAME: the newest that unwraps it), wrapped for the newest.
+ * ops_cert_import: stores a certificate for ref's key.
+ * ops_reload: reads the config again and re-indexes (reload.h).
+ */
+int ops_keygen(struct ops_call *c, const char *name, const char *type, uint32_t ops,
+	       const struct token_key **out_key);
+int ops_rotate(struct ops_call *c, const char *ref, const struct token_key **out_key);
+int ops_versions(struct ops_call *c, const char *ref, const struct token_key **out, size_t max,
+		 size_t *out_n);
+int ops_trim(struct ops_call *c, const char *ref, uint32_t below, uint32_t *out_n);
+int ops_rewrap(struct ops_call *c, const char *ref, p11a_alg alg, const uint8_t *label,
+	       size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,
+	       uint32_t *out_from, uint32_t *out_to);
+int ops_cert_import(struct ops_call *c, const char *ref, const uint8_t *der, size_t der_len);
+int ops_reload(struct ops_call *c, size_t *out_n_keys);
 
 /* The keyed audit chain's checks (audit-verify, audit-head). */
 int ops_audit_verify(struct ops_call *c, const uint8_t *prev, size_t prev_len,

@@ -655,6 +655,7 @@ static void *conn_main(void *arg)
 	int64_t deadline = -1, sent_us = 0; /* sent_us: when the last reply went, 0: none yet */
 	int partial = 0;		    /* a frame was started and not finished */
 	int big_out = 0;		    /* out grew past in[]'s size for this reply */
+	int rc;
 
 	while (out != NULL) {
 		/* The first bytes may take idle-timeout; then the frame has a deadline. */
@@ -707,7 +708,11 @@ static void *conn_main(void *arg)
 		}
 		partial = 0;
 		buf_reset(out);
-		if (c->front->dispatch(c->srv->ctx, &c->peer, c->state, body, len, out) != 0)
+		/* The request sees one view of the keys and policy (ops.h). */
+		ops_view_enter(c->srv->ctx);
+		rc = c->front->dispatch(c->srv->ctx, &c->peer, c->state, body, len, out);
+		ops_view_leave(c->srv->ctx);
+		if (rc != 0)
 			break;
 		if (big != NULL) {
 			secret_wipe(big, len);

@@ -242,8 +242,7 @@ int token_rewrap(struct token *tok, const struct token_key *from, const struct t
 		if ((ret = token_enter(tok, from, &t, msg, msg_len)) != P11A_OK)
 			return ret;
 		/* to is used in the same attempt: it must not be refused either. */
-		if (tok->refused != NULL && to >= tok->keys && to < tok->keys + tok->n_keys &&
-		    tok->refused[to - tok->keys]) {
+		if (to->gone) {
 			token_leave(tok);
 			snprintf(msg, msg_len,
 				 "key '%s' changed or went away on the token since the agent "

@@ -37,8 +37,8 @@ OP_AUDIT_VERIFY = 11
 OP_AUDIT_HEAD = 13
 CHECKPOINT_MSG = "p11agent audit checkpoint v1 seq=%d from=%d to=%d sha256=%s\n"
 # The agent's field order.
-FIELDS = ["seq", "time", "uid", "gid", "pid", "exe", "op", "key", "key_uri", "key_ref", "alg",
-          "input_len", "input_sha256", "status", "latency_us", "detail", "chain", "prev"]
+FIELDS = ["seq", "time", "uid", "gid", "pid", "exe", "op", "key", "key_uri", "key_version",
+          "key_ref", "alg", "input_len", "input_sha256", "status", "latency_us", "detail", "chain", "prev"]
 
 
 def body_of(rec):
@@ -51,7 +51,7 @@ def request(seq, status="OK"):
     return {"seq": seq, "time": "2026-12-05T07:00:%02d.000000Z" % (seq % 60), "uid": 1000,
             "gid": 1000, "pid": 4242, "exe": "/usr/bin/p11agent", "op": "sign",
             "key": "release", "key_uri": "pkcs11:object=release;type=private",
-            "key_ref": "release", "alg": "ecdsa-sha256", "input_len": 32,
+            "key_version": 1, "key_ref": "release", "alg": "ecdsa-sha256", "input_len": 32,
             "input_sha256": hashlib.sha256(b"artifact %d" % seq).hexdigest(),
             "status": status, "latency_us": 1500, "detail": None}
 
@@ -86,6 +86,7 @@ class Trail:
                              timeout=30).stdout
         rec = request(seq)
         rec.update({"op": "audit-checkpoint", "key": "audit-sign", "key_uri": None,
+                    "key_version": None,
                     "key_ref": None, "input_len": len(covered), "input_sha256": digest,
                     "alg": "ecdsa-sha256", "latency_us": 0, "uid": 0, "gid": 0,
                     "exe": "/usr/sbin/p11agentd",

@@ -133,7 +133,8 @@ fi
 if [ "$(stat -c %a "$LOG")" = 600 ]; then pass "trail mode 0600"; else fail "trail mode 0600" "$(stat -c %a "$LOG")"; fi
 python3 - "$LOG" >"$T/shape" 2>&1 <<'EOF'
 import json, sys
-order = ["seq", "time", "uid", "gid", "pid", "exe", "op", "key", "key_uri", "key_ref", "alg",
+order = ["seq", "time", "uid", "gid", "pid", "exe", "op", "key", "key_uri", "key_version", "key_ref",
+         "alg",
          "input_len", "input_sha256", "status", "latency_us", "detail", "chain", "prev", "mac"]
 prev = None
 for n, line in enumerate(open(sys.argv[1]).read().splitlines(), 1):
