@@ -41,10 +41,10 @@ struct p11a_conn {
 	struct frameio_rx rx; /* fd, and the receive timeout set on it */
 	uint32_t next_id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *message;	 /* the agent's message for the last error, malloc'd; never NULL */
+	char *message; /* the agent's message for the last error, malloc'd; never NULL */
 	struct p11a_result result; /* what the last reply said beside its result */
-	struct buf *out; /* request being sent */
-	uint8_t *reply;	 /* body of the last reply: in rbuf, or malloc'd when larger */
+	struct buf *out;	   /* request being sent */
+	uint8_t *reply;		   /* body of the last reply: in rbuf, or malloc'd when larger */
 	size_t reply_len;
 	int reply_owned;       /* reply was malloc'd */
 	unsigned busy_poll_us; /* poll at most this long for a reply (0: never) */
@@ -720,20 +720,25 @@ void p11a_keys_free(struct p11a_key_info *keys, size_t n)
 	free(keys);
 }
 
-int p11a_list(struct p11a_conn *conn, struct p11a_key_info **out_keys, size_t *out_n)
+/* The smallest list entry: eleven empty strings and six u32 (proto.h). */
+#define MIN_ENTRY_LEN 68
+
+/*
+ * Reads the '*' field of a LIST or VERSIONS reply: u32 count, then count
+ * entries. Drops the reply.
+ */
+static int take_list(struct p11a_conn *conn, const struct proto_field *f,
+		     struct p11a_key_info **out_keys, size_t *out_n)
 {
-	struct proto_msg msg = {.op = PROTO_OP_LIST, .n = 0}, rep;
 	struct p11a_key_info *keys = NULL;
 	struct buf b;
 	uint32_t count;
 	size_t n = 0;
 	int r;
 
-	if ((r = call(conn, &msg, &rep)) != P11A_OK)
-		return r;
-	buf_view(&b, rep.f[0].p, rep.f[0].len);
-	/* Each entry takes at least 36 bytes: a count beyond that is a lie. */
-	if (buf_get_u32(&b, &count) != P11A_OK || count > buf_avail(&b) / 36) {
+	buf_view(&b, f->p, f->len);
+	/* Each entry takes at least MIN_ENTRY_LEN bytes: a count beyond that is a lie. */
+	if (buf_get_u32(&b, &count) != P11A_OK || count > buf_avail(&b) / MIN_ENTRY_LEN) {
 		r = P11A_ERR_PROTOCOL;
 		goto out;
 	}
@@ -758,19 +763,15 @@ out:
 	return r;
 }
 
-int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key)
+/* Reads the '*' field of a reply that is one list entry (KEY_INFO, KEYGEN, ROTATE). */
+static int take_entry(struct p11a_conn *conn, const struct proto_field *f,
+		      struct p11a_key_info **out_key)
 {
-	struct proto_msg msg = {.op = PROTO_OP_KEY_INFO, .n = 1}, rep;
 	struct p11a_key_info *k = NULL;
 	struct buf b;
 	int r;
 
-	if (!check_key(key))
-		return P11A_ERR_INVALID_ARG;
-	msg.f[0] = proto_key(key);
-	if ((r = call(conn, &msg, &rep)) != P11A_OK)
-		return r;
-	buf_view(&b, rep.f[0].p, rep.f[0].len);
+	buf_view(&b, f->p, f->len);
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		r = P11A_ERR_NOMEM;
 		goto out;
@@ -788,6 +789,29 @@ out:
 	free(k);
 	drop_reply(conn);
 	return r;
+}
+
+int p11a_list(struct p11a_conn *conn, struct p11a_key_info **out_keys, size_t *out_n)
+{
+	struct proto_msg msg = {.op = PROTO_OP_LIST, .n = 0}, rep;
+	int r;
+
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	return take_list(conn, &rep.f[0], out_keys, out_n);
+}
+
+int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key)
+{
+	struct proto_msg msg = {.op = PROTO_OP_KEY_INFO, .n = 1}, rep;
+	int r;
+
+	if (!check_key(key))
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	return take_entry(conn, &rep.f[0], out_key);
 }
 
 /* Copies a string field to a fresh buffer. */
@@ -1151,6 +1175,135 @@ int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[3
 	}
 	*out_seq = (uint64_t)rep.f[0].u32 << 32 | rep.f[1].u32;
 	memcpy(out_mac, rep.f[2].p, P11A_AUDIT_MAC_LEN);
+	drop_reply(conn);
+	return P11A_OK;
+}
+
+/* The types p11a_keygen() takes (p11agent.h). */
+static const char *const keygen_types[] = {
+    "rsa:2048", "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", "ec:P-521",
+    "ed25519",	"hmac:256", "hmac:384", "hmac:512", "aes:128",	"aes:256",
+};
+
+static int keygen_type_ok(const char *type)
+{
+	if (type == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(keygen_types) / sizeof(keygen_types[0]); i++)
+		if (strcmp(type, keygen_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every P11A_OP_* bit. */
+#define ALL_OPS                                                                                    \
+	(P11A_OP_SIGN | P11A_OP_DECRYPT | P11A_OP_UNWRAP | P11A_OP_DERIVE | P11A_OP_VERIFY |       \
+	 P11A_OP_WRAP)
+
+int p11a_keygen(struct p11a_conn *conn, const char *name, const char *type, uint32_t ops,
+		struct p11a_key_info **out_key)
+{
+	struct proto_msg msg = {.op = PROTO_OP_KEYGEN, .n = 3}, rep;
+	int r;
+
+	if (!check_key(name) || !keygen_type_ok(type) || (ops & ~ALL_OPS) != 0 || out_key == NULL)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(name);
+	msg.f[1] = proto_cstr(type);
+	msg.f[2] = proto_u32(ops);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	return take_entry(conn, &rep.f[0], out_key);
+}
+
+int p11a_rotate(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_key)
+{
+	struct proto_msg msg = {.op = PROTO_OP_ROTATE, .n = 1}, rep;
+	int r;
+
+	if (!check_key(key) || out_key == NULL)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	return take_entry(conn, &rep.f[0], out_key);
+}
+
+int p11a_versions(struct p11a_conn *conn, const char *key, struct p11a_key_info **out_keys,
+		  size_t *out_n)
+{
+	struct proto_msg msg = {.op = PROTO_OP_VERSIONS, .n = 1}, rep;
+	int r;
+
+	if (!check_key(key) || out_keys == NULL || out_n == NULL)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	return take_list(conn, &rep.f[0], out_keys, out_n);
+}
+
+int p11a_trim(struct p11a_conn *conn, const char *key, uint32_t below, uint32_t *out_destroyed)
+{
+	struct proto_msg msg = {.op = PROTO_OP_TRIM, .n = 2}, rep;
+	int r;
+
+	if (!check_key(key) || below < 1 || out_destroyed == NULL)
+		return P11A_ERR_INVALID_ARG;
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32(below);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	*out_destroyed = rep.f[0].u32;
+	drop_reply(conn);
+	return P11A_OK;
+}
+
+int p11a_rewrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
+		size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_REWRAP, .n = 4};
+
+	if (!check_key(key) || (label == NULL && label_len > 0) || in == NULL || in_len == 0 ||
+	    out == NULL || out_len == NULL)
+		return P11A_ERR_INVALID_ARG;
+	if (in_len + label_len > P11A_MAX_DATA)
+		return too_large(conn, in_len + label_len);
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_u32((uint32_t)alg);
+	msg.f[2] = proto_str(label, label_len);
+	msg.f[3] = proto_str(in, in_len);
+	/* A wrapped key is no secret, but the reply's bytes are wiped all the same. */
+	return call_secret(conn, &msg, out, out_len);
+}
+
+int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der, size_t der_len)
+{
+	struct proto_msg msg = {.op = PROTO_OP_CERT_IMPORT, .n = 2}, rep;
+	int r;
+
+	if (!check_key(key) || der == NULL || der_len == 0)
+		return P11A_ERR_INVALID_ARG;
+	if (der_len > P11A_MAX_DATA)
+		return too_large(conn, der_len);
+	msg.f[0] = proto_key(key);
+	msg.f[1] = proto_str(der, der_len);
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	drop_reply(conn);
+	return P11A_OK;
+}
+
+int p11a_reload(struct p11a_conn *conn, uint32_t *out_n_keys)
+{
+	struct proto_msg msg = {.op = PROTO_OP_RELOAD, .n = 0}, rep;
+	int r;
+
+	if (out_n_keys == NULL)
+		return P11A_ERR_INVALID_ARG;
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	*out_n_keys = rep.f[0].u32;
 	drop_reply(conn);
 	return P11A_OK;
 }
