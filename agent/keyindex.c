@@ -439,8 +439,13 @@ static void set_cert_expiry(struct token_key *key)
 	X509_free(x);
 }
 
-/* Does the public key object beside key (same CKA_ID) allow wrapping? */
-static uint32_t public_ops(const struct scan *sc, const struct token_key *key)
+/*
+ * Does the public key object beside key (same CKA_ID) allow wrapping? It
+ * also gives key its creation date when the private key would not:
+ * SoftHSM 2.6 fails C_GetAttributeValue of CKA_START_DATE on a private
+ * object (CKR_GENERAL_ERROR), so the agent's keygen dates both.
+ */
+static uint32_t public_ops(const struct scan *sc, struct token_key *key)
 {
 	CK_OBJECT_CLASS pub_class = CKO_PUBLIC_KEY;
 	CK_ATTRIBUTE templ[] = {
@@ -457,6 +462,8 @@ static uint32_t public_ops(const struct scan *sc, const struct token_key *key)
 		return 0;
 	if (n >= 1 && attr_bool(sc, found[0], CKA_WRAP))
 		ops |= P11A_OP_WRAP;
+	if (n >= 1 && key->created[0] == '\0')
+		set_created(sc, found[0], key);
 	free(found);
 	return ops;
 }
