@@ -325,9 +325,23 @@ static void first_failure(struct ops_call *c, int rc, struct failure *f)
 
 static int last_failure(struct ops_call *c, int rc, const struct failure *f)
 {
-	if (rc == P11A_ERR_BAD_INPUT && c->key != f->key) {
+	if (rc != P11A_ERR_BAD_INPUT)
+		return rc;
+	if (c->key != f->key) {
 		c->key = f->key;
 		memcpy(c->msg, f->msg, sizeof(c->msg));
+	}
+	/*
+	 * Retired versions are never tried, not even to tell why: that would
+	 * make them an oracle. The hint depends on the config alone.
+	 */
+	if (c->by_family && f->key != NULL && f->key->min_version > 1) {
+		size_t n = strlen(c->msg);
+
+		snprintf(c->msg + n, sizeof(c->msg) - n,
+			 " (versions of '%s' below its min-version %u are retired and were not "
+			 "tried)",
+			 token_key_name(f->key), f->key->min_version);
 	}
 	return rc;
 }
