@@ -199,6 +199,18 @@ static int handle_list(struct req *r)
 	return P11A_OK;
 }
 
+/* One key entry: KEY_INFO, KEYGEN and ROTATE. */
+static int reply_key(struct req *r, const struct token_key *key)
+{
+	int rc;
+
+	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
+		return ops_fail(r->call, rc, "cannot describe the key: %s", p11a_strerror(rc));
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
 static int handle_key_info(struct req *r)
 {
 	const struct token_key *key;
@@ -206,11 +218,7 @@ static int handle_key_info(struct req *r)
 
 	if ((rc = ops_find_key(r->call, r->a->key, &key)) != P11A_OK)
 		return rc;
-	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
-		return ops_fail(r->call, rc, "cannot describe the key: %s", p11a_strerror(rc));
-	r->out->n = 1;
-	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
-	return P11A_OK;
+	return reply_key(r, key);
 }
 
 static int handle_pubkey(struct req *r)
@@ -464,18 +472,6 @@ static int handle_audit_head(struct req *r)
 	r->out->f[0] = proto_u32((uint32_t)(seq >> 32));
 	r->out->f[1] = proto_u32((uint32_t)seq);
 	r->out->f[2] = proto_str(r->owned, r->owned_len);
-	return P11A_OK;
-}
-
-/* KEYGEN and ROTATE: the new key's entry, as KEY_INFO gives it. */
-static int reply_key(struct req *r, const struct token_key *key)
-{
-	int rc;
-
-	if ((rc = put_key_entry(r, key, r->scratch)) != P11A_OK)
-		return ops_fail(r->call, rc, "cannot describe the key: %s", p11a_strerror(rc));
-	r->out->n = 1;
-	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
 	return P11A_OK;
 }
 
