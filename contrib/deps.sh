@@ -16,9 +16,11 @@ libcmocka-dev softhsm2 openssl openssh-client"
 # tcsh (p11agentd's csh lines eval'ed by a real csh), nginx and curl
 # (unmodified programs using agent keys through the OpenSSL provider), libp11's
 # engine (make bench's smoke test: TLS with the key loaded into the server
-# through PKCS#11, the provider's peer).
+# through PKCS#11, the provider's peer), OpenSC's pkcs11-tool and PyKCS11
+# (the key lifecycle tests read token attributes, and make keys, with a tool
+# other than p11agent).
 TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client openssh-server git tcsh clang
-libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl"
+libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-pykcs11"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
 # compares the agent with (without them it measures direct and agent only),
