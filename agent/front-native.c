@@ -498,13 +498,11 @@ static int handle_rotate(struct req *r)
 /* VERSIONS: a list (LIST's format) of the versions, oldest first. */
 static int handle_versions(struct req *r)
 {
-	const struct token_key **keys;
-	size_t n = token_key_count(r->call->ctx->tok), i;
+	const struct token_key **keys = NULL;
+	size_t n = 0, i;
 	int rc;
 
-	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
-		return ops_fail(r->call, P11A_ERR_INTERNAL, "out of memory");
-	if ((rc = ops_versions(r->call, r->a->key, keys, n, &n)) == P11A_OK &&
+	if ((rc = ops_versions(r->call, r->a->key, &keys, &n)) == P11A_OK &&
 	    (rc = buf_put_u32(r->scratch, (uint32_t)n)) != P11A_OK)
 		rc = ops_fail(r->call, rc, "cannot build the list of versions");
 	for (i = 0; rc == P11A_OK && i < n; i++)

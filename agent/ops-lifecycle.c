@@ -226,16 +226,21 @@ static size_t family_of(struct ops_call *c, const struct token_key *key,
 	return m;
 }
 
-int ops_versions(struct ops_call *c, const char *ref, const struct token_key **out, size_t max,
+int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out,
 		 size_t *out_n)
 {
-	const struct token_key *key;
+	const struct token_key *key, **keys;
+	size_t n;
 	int rc;
 
 	ops_note_ref(c, ref);
 	if ((rc = admin(c)) != P11A_OK || (rc = find_any(c, ref, &key)) != P11A_OK)
 		return rc;
-	*out_n = family_of(c, key, out, max);
+	n = token_key_count(c->ctx->tok);
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
+		return ops_fail(c, P11A_ERR_INTERNAL, "out of memory");
+	*out_n = family_of(c, key, keys, n);
+	*out = keys;
 	return P11A_OK;
 }
 

@@ -174,7 +174,8 @@ void ops_set_data(struct ops_call *c, const uint8_t *data, size_t len);
  * ops_keygen: makes key name (1 to 64 of A-Za-z0-9._-, not in use) of
  * type (token_keyspec_parse) with ops (0: defaults); *out_key is the new key.
  * ops_rotate: makes the next version of ref's family; *out_key is it.
- * ops_versions: the versions of ref's family, oldest first, at most max.
+ * ops_versions: the versions of ref's family, oldest first, in *out (an
+ *   array of *out_n keys the caller frees; the keys are the index's).
  * ops_trim: destroys the versions below `below` (allow-destroy, below <= min-version).
  * ops_rewrap: in, wrapped for a version of ref's family (ref NAME@N: that
  *   one; NAME: the newest that unwraps it), wrapped for the newest.
@@ -184,7 +185,7 @@ void ops_set_data(struct ops_call *c, const uint8_t *data, size_t len);
 int ops_keygen(struct ops_call *c, const char *name, const char *type, uint32_t ops,
 	       const struct token_key **out_key);
 int ops_rotate(struct ops_call *c, const char *ref, const struct token_key **out_key);
-int ops_versions(struct ops_call *c, const char *ref, const struct token_key **out, size_t max,
+int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out,
 		 size_t *out_n);
 int ops_trim(struct ops_call *c, const char *ref, uint32_t below, uint32_t *out_n);
 int ops_rewrap(struct ops_call *c, const char *ref, p11a_alg alg, const uint8_t *label,
