@@ -197,8 +197,8 @@ static int set_key_ssh(struct conf_key *k, const char *key, const char *value, c
 	return conf_parse_bool(key, value, &k->ssh, msg, msg_len);
 }
 
-static int set_key_min_version(struct conf_key *k, const char *key, const char *value,
-			       char *msg, size_t msg_len)
+static int set_key_min_version(struct conf_key *k, const char *key, const char *value, char *msg,
+			       size_t msg_len)
 {
 	char *end;
 	unsigned long v;
@@ -213,8 +213,8 @@ static int set_key_min_version(struct conf_key *k, const char *key, const char *
 	return 0;
 }
 
-static int set_key_allow_destroy(struct conf_key *k, const char *key, const char *value,
-				 char *msg, size_t msg_len)
+static int set_key_allow_destroy(struct conf_key *k, const char *key, const char *value, char *msg,
+				 size_t msg_len)
 {
 	return conf_parse_bool(key, value, &k->allow_destroy, msg, msg_len);
 }

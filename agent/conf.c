@@ -292,8 +292,8 @@ static int set_admin_users(struct agent_config *cfg, const char *key, const char
 	return conf_store(&cfg->admin_users, key, value, msg, msg_len);
 }
 
-static int set_admin_groups(struct agent_config *cfg, const char *key, const char *value,
-			    char *msg, size_t msg_len)
+static int set_admin_groups(struct agent_config *cfg, const char *key, const char *value, char *msg,
+			    size_t msg_len)
 {
 	if (conf_check_list(key, value, msg, msg_len) != 0)
 		return -1;

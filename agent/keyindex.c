@@ -417,8 +417,9 @@ static void set_created(const struct scan *sc, CK_OBJECT_HANDLE obj, struct toke
 	if (sc->f->C_GetAttributeValue(sc->s, obj, &a, 1) != CKR_OK || a.ulValueLen != sizeof(d))
 		return;
 	for (size_t i = 0; i < 4; i++)
-		if (d.year[i] < '0' || d.year[i] > '9' || (i < 2 && (d.month[i] < '0' ||
-		    d.month[i] > '9' || d.day[i] < '0' || d.day[i] > '9')))
+		if (d.year[i] < '0' || d.year[i] > '9' ||
+		    (i < 2 &&
+		     (d.month[i] < '0' || d.month[i] > '9' || d.day[i] < '0' || d.day[i] > '9')))
 			return;
 	snprintf(key->created, sizeof(key->created), "%.4s-%.2s-%.2s", (const char *)d.year,
 		 (const char *)d.month, (const char *)d.day);

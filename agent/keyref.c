@@ -252,7 +252,8 @@ int keyindex_find(struct token_key *const *keys, size_t n, const CK_TOKEN_INFO *
 		ref.kind = REF_NAME;
 		if (want == 0)
 			ref.version = newest_version(&ref, filter, keys, n);
-		if (ref.version == 0 || (count = count_matches(&ref, filter, keys, n, &match)) == 0) {
+		if (ref.version == 0 ||
+		    (count = count_matches(&ref, filter, keys, n, &match)) == 0) {
 			ref.kind = REF_FAMILY;
 			ref.version = want != 0 ? want : newest_version(&ref, filter, keys, n);
 		}
@@ -359,8 +360,9 @@ static int bind_one(struct token_key *const *keys, size_t n, const CK_TOKEN_INFO
 				key = keys[j];
 		if (count != 1) {
 			snprintf(msg, msg_len,
-				 count == 0 ? "%s: key %s: no key labelled %s (give a uri)"
-					    : "%s: key %s: several keys are labelled %s: give a uri",
+				 count == 0
+				     ? "%s: key %s: no key labelled %s (give a uri)"
+				     : "%s: key %s: several keys are labelled %s: give a uri",
 				 where, b[i].name, b[i].name);
 			return count == 0 ? P11A_ERR_NO_SUCH_KEY : P11A_ERR_AMBIGUOUS_KEY;
 		}

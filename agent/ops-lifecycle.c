@@ -117,8 +117,7 @@ static int make_key(struct ops_call *c, const struct token_keyspec *spec, const 
 	uint8_t id[16];
 	int rc;
 
-	if ((rc = token_generate(c->ctx->tok, spec, label, id, c->msg, sizeof(c->msg))) !=
-	    P11A_OK)
+	if ((rc = token_generate(c->ctx->tok, spec, label, id, c->msg, sizeof(c->msg))) != P11A_OK)
 		return rc;
 	if ((rc = reload_index(c->ctx, 1, NULL, NULL, c->msg, sizeof(c->msg))) != P11A_OK)
 		return rc;
@@ -226,8 +225,7 @@ static size_t family_of(struct ops_call *c, const struct token_key *key,
 	return m;
 }
 
-int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out,
-		 size_t *out_n)
+int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out, size_t *out_n)
 {
 	const struct token_key *key, **keys;
 	size_t n;
@@ -322,7 +320,7 @@ static int rewrap_from(struct ops_call *c, const struct token_key *from,
 	if (from != NULL) {
 		c->key = from;
 		return token_rewrap(c->ctx->tok, from, newest, alg, label, label_len, in, in_len,
-				   out, out_len, c->msg, sizeof(c->msg));
+				    out, out_len, c->msg, sizeof(c->msg));
 	}
 	n = token_key_count(c->ctx->tok);
 	if ((fam = calloc(n + 1, sizeof(*fam))) == NULL)
@@ -363,14 +361,13 @@ int ops_rewrap(struct ops_call *c, const char *ref, p11a_alg alg, const uint8_t 
 	if (base != strlen(ref) || strncmp(ref, "pkcs11:", 7) == 0 || strncmp(ref, "id:", 3) == 0)
 		from = key;
 	if (from != NULL && from->version < from->min_version)
-		return ops_fail(c, P11A_ERR_DENIED,
-				"key '%s': version %u is below min-version %u", token_key_name(from),
-				from->version, from->min_version);
+		return ops_fail(c, P11A_ERR_DENIED, "key '%s': version %u is below min-version %u",
+				token_key_name(from), from->version, from->min_version);
 	if (alg == P11A_ALG_NONE)
 		alg = ops_default_alg(newest, P11A_OP_UNWRAP);
 	c->alg = alg;
-	if ((rc = rewrap_from(c, from, newest, alg, label, label_len, in, in_len, out,
-			      out_len)) != P11A_OK)
+	if ((rc = rewrap_from(c, from, newest, alg, label, label_len, in, in_len, out, out_len)) !=
+	    P11A_OK)
 		return rc;
 	*out_from = c->key->version;
 	*out_to = newest->version;

@@ -385,7 +385,8 @@ int ops_verify_hmac(struct ops_call *c, const struct token_key *key, p11a_alg al
 		return rc;
 	rc = token_verify_hmac(c->ctx->tok, key, alg, in, in_len, mac, mac_len, out_valid, c->msg,
 			       sizeof(c->msg));
-	while (rc == P11A_OK && !*out_valid && (key = older_version(c, key, P11A_OP_VERIFY)) != NULL)
+	while (rc == P11A_OK && !*out_valid &&
+	       (key = older_version(c, key, P11A_OP_VERIFY)) != NULL)
 		rc = token_verify_hmac(c->ctx->tok, key, alg, in, in_len, mac, mac_len, out_valid,
 				       c->msg, sizeof(c->msg));
 	return rc;
@@ -405,8 +406,8 @@ int ops_decrypt(struct ops_call *c, const struct token_key *key, p11a_alg alg, c
 	rc = token_decrypt(c->ctx->tok, key, alg, label, label_len, in, in_len, out_plain, c->msg,
 			   sizeof(c->msg));
 	/* Every failure of the decryption is this one code: an older version may fit. */
-	for (first_failure(c, rc, &f); rc == P11A_ERR_BAD_INPUT &&
-				       (key = older_version(c, key, P11A_OP_DECRYPT)) != NULL;)
+	for (first_failure(c, rc, &f);
+	     rc == P11A_ERR_BAD_INPUT && (key = older_version(c, key, P11A_OP_DECRYPT)) != NULL;)
 		rc = token_decrypt(c->ctx->tok, key, alg, label, label_len, in, in_len, out_plain,
 				   c->msg, sizeof(c->msg));
 	return last_failure(c, rc, &f);
@@ -424,8 +425,8 @@ int ops_unwrap(struct ops_call *c, const struct token_key *key, p11a_alg alg, co
 		return rc;
 	rc = token_unwrap(c->ctx->tok, key, alg, label, label_len, key_len, in, in_len, out_key,
 			  c->msg, sizeof(c->msg));
-	for (first_failure(c, rc, &f); rc == P11A_ERR_BAD_INPUT &&
-				       (key = older_version(c, key, P11A_OP_UNWRAP)) != NULL;)
+	for (first_failure(c, rc, &f);
+	     rc == P11A_ERR_BAD_INPUT && (key = older_version(c, key, P11A_OP_UNWRAP)) != NULL;)
 		rc = token_unwrap(c->ctx->tok, key, alg, label, label_len, key_len, in, in_len,
 				  out_key, c->msg, sizeof(c->msg));
 	return last_failure(c, rc, &f);

@@ -185,8 +185,7 @@ void ops_set_data(struct ops_call *c, const uint8_t *data, size_t len);
 int ops_keygen(struct ops_call *c, const char *name, const char *type, uint32_t ops,
 	       const struct token_key **out_key);
 int ops_rotate(struct ops_call *c, const char *ref, const struct token_key **out_key);
-int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out,
-		 size_t *out_n);
+int ops_versions(struct ops_call *c, const char *ref, const struct token_key ***out, size_t *out_n);
 int ops_trim(struct ops_call *c, const char *ref, uint32_t below, uint32_t *out_n);
 int ops_rewrap(struct ops_call *c, const char *ref, p11a_alg alg, const uint8_t *label,
 	       size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len,

@@ -86,7 +86,7 @@ struct token {
 	size_t n_keys;
 	struct token_key **retired; /* keys no index holds any more, freed at close */
 	size_t n_retired;
-	struct pool *pool;	/* NULL while the token is away */
+	struct pool *pool; /* NULL while the token is away */
 
 	/* What finding the token again takes (token-slot.c, token-recovery.c). */
 	char *uri;	    /* the token URI, or NULL */

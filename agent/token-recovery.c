@@ -178,7 +178,6 @@ static void teardown(struct token *tok)
 	tok->initialized = 0;
 }
 
-
 /*
  * Matches the keys found now (by URI) with the index: a key that is the same
  * gets its new handle; one that changed or went is refused, loudly. Keys

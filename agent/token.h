@@ -97,11 +97,11 @@ struct token_key {
 
 /* A [key NAME] section of the config, as token_bind_names() takes it. */
 struct token_key_binding {
-	const char *name;  /* NAME: works as a key reference, before labels */
-	const char *uri;   /* pkcs11: URI that must match exactly one key (and so its
-			      versions), or NULL: the family of keys labelled NAME, NAME@N */
-	uint32_t policy;   /* TOKEN_POLICY_* */
-	const char *where; /* "FILE:LINE" of the section, for messages */
+	const char *name;     /* NAME: works as a key reference, before labels */
+	const char *uri;      /* pkcs11: URI that must match exactly one key (and so its
+				 versions), or NULL: the family of keys labelled NAME, NAME@N */
+	uint32_t policy;      /* TOKEN_POLICY_* */
+	const char *where;    /* "FILE:LINE" of the section, for messages */
 	uint32_t min_version; /* min-version: older versions are refused; 0 or 1: none */
 };
 

@@ -471,15 +471,13 @@ int p11a_trim(struct p11a_conn *conn, const char *key, uint32_t below, uint32_t 
  * p11a_free(); p11a_last_result() says from and to which version.
  */
 int p11a_rewrap(struct p11a_conn *conn, const char *key, p11a_alg alg, const uint8_t *label,
-		size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out,
-		size_t *out_len);
+		size_t label_len, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
 /*
  * Stores an X.509 certificate (DER) in the token beside key (its CKA_ID and
  * label), replacing the one there; P11A_ERR_BAD_INPUT when its public key is
  * not the key's.
  */
-int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der,
-		     size_t der_len);
+int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der, size_t der_len);
 /*
  * Makes the agent read its config again and index the token again (as
  * SIGHUP does). A config with an error is refused whole (P11A_ERR_BAD_INPUT,

@@ -188,7 +188,7 @@ static void test_records(void **state)
 	assert_non_null(strstr(
 	    ls.l[1].p, "\"uid\":1001,\"gid\":1002,\"pid\":4242,"
 		       "\"exe\":\"/usr/bin/p11agent\",\"op\":\"sign\","
-		       "\"key\":null,\"key_uri\":null,"
+		       "\"key\":null,\"key_uri\":null,\"key_version\":null,"
 		       "\"key_ref\":\"weird \\\"ref\\\"\\u000a\\u0001\\u00c3\\u00a9\","
 		       "\"alg\":\"ecdsa-sha256\",\"input_len\":32,\"input_sha256\":"
 		       "\"abababababababababababababababababababababababababababababababab\","

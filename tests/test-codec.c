@@ -255,9 +255,10 @@ static struct buf *encode(const struct proto_msg *msg, int reply, const uint8_t 
 static void test_op_table(void **state)
 {
 	static const char *const names[] = {
-	    "hello",   "ping",	 "list",   "pubkey",	   "sign",	 "verify-hmac", "key-info",
-	    "decrypt", "unwrap", "derive", "audit-verify", "sign-batch", "audit-head",	"cert",
-	    "keygen",  "rotate", "versions", "trim", "rewrap", "cert-import", "reload"};
+	    "hello",	  "ping",	 "list",   "pubkey", "sign",	     "verify-hmac",
+	    "key-info",	  "decrypt",	 "unwrap", "derive", "audit-verify", "sign-batch",
+	    "audit-head", "cert",	 "keygen", "rotate", "versions",     "trim",
+	    "rewrap",	  "cert-import", "reload"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);

@@ -24,7 +24,8 @@
 #define GLOBAL_KEYS                                                                                \
 	"module, token, pin-source, socket, ssh-socket, foreground, log-level, pool-size, "        \
 	"socket-group, "                                                                           \
-	"allow-root, admin-users, admin-groups, audit-file, audit-syslog, audit-key, audit-sign-key, "                        \
+	"allow-root, admin-users, admin-groups, audit-file, audit-syslog, audit-key, "             \
+	"audit-sign-key, "                                                                         \
 	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
 	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
 	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
@@ -629,9 +630,8 @@ static void test_section_uri(void **state)
 	config_clear(&cfg);
 	/* A section without uri names the keys labelled NAME (and NAME@N). */
 	config_init(&cfg);
-	assert_int_equal(load(&cfg, "[key a]\nmin-version = 3\nallow-destroy = yes\n", msg,
-			      sizeof(msg)),
-			 0);
+	assert_int_equal(
+	    load(&cfg, "[key a]\nmin-version = 3\nallow-destroy = yes\n", msg, sizeof(msg)), 0);
 	assert_null(cfg.keys[0].uri);
 	assert_int_equal(cfg.keys[0].min_version, 3);
 	assert_int_equal(cfg.keys[0].allow_destroy, 1);
@@ -647,7 +647,8 @@ static void test_section_uri(void **state)
 		     "t.conf:2: min-version: expected a version number, 1 to 999999999");
 	expect_error("[key a]\nmin-version = 1000000000\n",
 		     "t.conf:2: min-version: expected a version number, 1 to 999999999");
-	expect_error("admin-users = a,,b\n", "t.conf:1: admin-users: empty item in the list (expected A, B, ...)");
+	expect_error("admin-users = a,,b\n",
+		     "t.conf:1: admin-users: empty item in the list (expected A, B, ...)");
 	/* Bad URIs. */
 	expect_error("[key a]\nuri =\n", "t.conf:2: uri: empty value");
 	expect_error("[key a]\nuri = \"\"\n", "t.conf:2: uri: empty value");
@@ -762,7 +763,8 @@ static void test_sections_load_twice(void **state)
 	assert_int_equal(load(&cfg, "[key d]\nuri = pkcs11:object=d\n[key e]\nmin-version = 0\n",
 			      msg, sizeof(msg)),
 			 -1);
-	assert_string_equal(msg, "t.conf:4: min-version: expected a version number, 1 to 999999999");
+	assert_string_equal(msg,
+			    "t.conf:4: min-version: expected a version number, 1 to 999999999");
 	assert_int_equal(cfg.n_keys, 2);
 	assert_string_equal(cfg.keys[0].name, "c");
 	/* A file without sections empties the list. */

@@ -452,13 +452,12 @@ static void test_oversized_body(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_before_hello),       cmocka_unit_test(test_hello_current),
-	    cmocka_unit_test(test_hello_v1),
-	    cmocka_unit_test(test_hello_newer_client), cmocka_unit_test(test_hello_v0),
-	    cmocka_unit_test(test_ping_echo),	       cmocka_unit_test(test_no_token),
-	    cmocka_unit_test(test_unknown_op),	       cmocka_unit_test(test_malformed_sign),
-	    cmocka_unit_test(test_short_body),	       cmocka_unit_test(test_malformed_hello),
-	    cmocka_unit_test(test_oversized_body),
+	    cmocka_unit_test(test_before_hello),    cmocka_unit_test(test_hello_current),
+	    cmocka_unit_test(test_hello_v1),	    cmocka_unit_test(test_hello_newer_client),
+	    cmocka_unit_test(test_hello_v0),	    cmocka_unit_test(test_ping_echo),
+	    cmocka_unit_test(test_no_token),	    cmocka_unit_test(test_unknown_op),
+	    cmocka_unit_test(test_malformed_sign),  cmocka_unit_test(test_short_body),
+	    cmocka_unit_test(test_malformed_hello), cmocka_unit_test(test_oversized_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

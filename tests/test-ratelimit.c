@@ -84,10 +84,11 @@ static int count(const struct fixture *fx, const char *s)
 /* The summary of n requests of uid, as the trail holds it. */
 static int summaries(const struct fixture *fx, int uid, int n)
 {
-	char want[128];
+	char want[256];
 
 	snprintf(want, sizeof(want),
-		 "\"op\":\"audit-suppressed\",\"key\":null,\"key_uri\":null,\"key_ref\":null,"
+		 "\"op\":\"audit-suppressed\",\"key\":null,\"key_uri\":null,\"key_version\":null,"
+		 "\"key_ref\":null,"
 		 "\"alg\":null,\"input_len\":0,\"input_sha256\":null,\"status\":\"OK\",");
 	assert_int_equal(count(fx, want), count(fx, "audit-suppressed"));
 	snprintf(want, sizeof(want), "\"detail\":{\"uid\":%d,\"suppressed\":%d}", uid, n);

@@ -43,8 +43,11 @@ static void check_legal(const struct agent_config *cfg)
 		FUZZ_CHECK(n >= 1 && n <= CONF_MAX_KEY_NAME);
 		FUZZ_CHECK(strspn(k->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 					   "0123456789._-") == n);
-		FUZZ_CHECK(k->uri != NULL && strncasecmp(k->uri, "pkcs11:", 7) == 0);
+		/* Without a uri, the section is about the keys labelled NAME and NAME@N. */
+		FUZZ_CHECK(k->uri == NULL || strncasecmp(k->uri, "pkcs11:", 7) == 0);
 		FUZZ_CHECK(k->allow_rsa_pkcs1_decrypt == 0 || k->allow_rsa_pkcs1_decrypt == 1);
+		FUZZ_CHECK(k->allow_destroy == 0 || k->allow_destroy == 1);
+		FUZZ_CHECK(k->min_version >= 1 && k->min_version <= CONF_MAX_VERSION);
 		/* Made by this load, not left from the one before. */
 		FUZZ_CHECK(strncmp(k->where, NAME ":", strlen(NAME ":")) == 0);
 		for (size_t j = 0; j < i; j++)

@@ -71,6 +71,7 @@ static void put_sample_key(struct buf *b, int i)
 	static char uri1[] = "pkcs11:token=demo;object=hmac%20key;type=secret-key";
 	static char algs0[] = "rsa-pkcs1-sha256,rsa-pss-sha256", def0[] = "rsa-pkcs1-sha256";
 	static char algs1[] = "hmac-sha256", sw0[] = "rsa-oaep-sha256", name0[] = "release";
+	static char date0[] = "2026-12-05", expiry0[] = "2027-12-05T00:00:00Z";
 	struct p11a_key_info k = {
 	    .label = i == 0 ? label0 : label1,
 	    .id = id,
@@ -84,6 +85,12 @@ static void put_sample_key(struct buf *b, int i)
 	    .default_alg = i == 0 ? def0 : algs1,
 	    .sw_algs = i == 0 ? sw0 : none,
 	    .name = i == 0 ? name0 : none,
+	    .family = i == 0 ? name0 : label1,
+	    .version = i == 0 ? 2 : 1,
+	    .min_version = 1,
+	    .newest = 1,
+	    .created = i == 0 ? date0 : none,
+	    .cert_expiry = i == 0 ? expiry0 : none,
 	};
 
 	if (proto_list_put(b, &k) != P11A_OK)
@@ -168,6 +175,37 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[2] = proto_u32(0);
 		m.f[3] = proto_rest(batch, sizeof(batch));
 		break;
+	case PROTO_OP_KEYGEN:
+		m.n = 3;
+		m.f[0] = proto_key("new-key");
+		m.f[1] = proto_cstr("ec:P-256");
+		m.f[2] = proto_u32(P11A_OP_SIGN);
+		break;
+	case PROTO_OP_ROTATE:
+	case PROTO_OP_VERSIONS:
+		m.n = 1;
+		m.f[0] = proto_key("release");
+		break;
+	case PROTO_OP_TRIM:
+		m.n = 2;
+		m.f[0] = proto_key("release");
+		m.f[1] = proto_u32(2);
+		break;
+	case PROTO_OP_REWRAP:
+		m.n = 4;
+		m.f[0] = proto_key("kek@1");
+		m.f[1] = proto_u32(P11A_ALG_AES_KW);
+		m.f[2] = proto_cstr("");
+		m.f[3] = proto_str(mac, sizeof(mac));
+		break;
+	case PROTO_OP_CERT_IMPORT:
+		m.n = 2;
+		m.f[0] = proto_key("signer");
+		m.f[1] = proto_str(digest, sizeof(digest));
+		break;
+	case PROTO_OP_RELOAD:
+		m.n = 0;
+		break;
 	default:
 		die("no sample request for an opcode: update gen-seeds");
 	}
@@ -203,6 +241,15 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
 		break;
 	case PROTO_OP_KEY_INFO:
+	case PROTO_OP_KEYGEN:
+	case PROTO_OP_ROTATE:
+		put_sample_key(scratch, 0);
+		m.n = 1;
+		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
+		break;
+	case PROTO_OP_VERSIONS:
+		if (buf_put_u32(scratch, 1) != P11A_OK)
+			die("buf_put_u32 failed");
 		put_sample_key(scratch, 0);
 		m.n = 1;
 		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
@@ -212,8 +259,9 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		    buf_put_string(scratch, sig, sizeof(sig)) != P11A_OK ||
 		    buf_put_string(scratch, sig, sizeof(sig)) != P11A_OK)
 			die("buf_put failed");
-		m.n = 1;
-		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
+		m.n = 2;
+		m.f[0] = proto_u32(2);
+		m.f[1] = proto_rest(buf_data(scratch), buf_len(scratch));
 		break;
 	case PROTO_OP_PUBKEY:
 	case PROTO_OP_CERT:
@@ -221,19 +269,31 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		m.f[0] = proto_str(spki, sizeof(spki));
 		break;
 	case PROTO_OP_SIGN:
-		m.n = 1;
-		m.f[0] = proto_str(sig, sizeof(sig));
-		break;
-	case PROTO_OP_VERIFY_HMAC:
-	case PROTO_OP_AUDIT_VERIFY:
-		m.n = 1;
-		m.f[0] = proto_u32(1);
-		break;
 	case PROTO_OP_DECRYPT:
 	case PROTO_OP_UNWRAP:
 	case PROTO_OP_DERIVE:
-		m.n = 1;
+		/* The result, then the key version that made it. */
+		m.n = 2;
 		m.f[0] = proto_str(sig, sizeof(sig));
+		m.f[1] = proto_u32(2);
+		break;
+	case PROTO_OP_VERIFY_HMAC:
+		m.n = 2;
+		m.f[0] = proto_u32(1);
+		m.f[1] = proto_u32(2);
+		break;
+	case PROTO_OP_AUDIT_VERIFY:
+	case PROTO_OP_TRIM:
+	case PROTO_OP_CERT_IMPORT:
+	case PROTO_OP_RELOAD:
+		m.n = 1;
+		m.f[0] = proto_u32(1);
+		break;
+	case PROTO_OP_REWRAP:
+		m.n = 3;
+		m.f[0] = proto_str(sig, sizeof(sig));
+		m.f[1] = proto_u32(1);
+		m.f[2] = proto_u32(2);
 		break;
 	case PROTO_OP_AUDIT_HEAD:
 		m.n = 3;
@@ -509,7 +569,8 @@ static size_t audit_line(char *t, size_t len, size_t cap, uint64_t seq, const ch
 	    t + len, cap - len,
 	    "{\"seq\":%llu,\"time\":\"2026-12-05T07:00:00.000000Z\",\"uid\":0,\"gid\":0,"
 	    "\"pid\":1,\"exe\":\"/usr/sbin/p11agentd\",\"op\":\"%s\",\"key\":\"k\","
-	    "\"key_uri\":null,\"key_ref\":\"a\\\"b\",\"alg\":\"ecdsa-sha256\",\"input_len\":%zu,"
+	    "\"key_uri\":null,\"key_version\":2,\"key_ref\":\"a\\\"b\",\"alg\":\"ecdsa-sha256\","
+	    "\"input_len\":%zu,"
 	    "\"input_sha256\":\"%s\",\"status\":\"OK\",\"latency_us\":1,\"detail\":%s,"
 	    "\"chain\":\"sha256\",\"prev\":\"%s\"",
 	    (unsigned long long)seq, op, input_len, sha256_hex, detail, hex);
@@ -775,7 +836,10 @@ static void gen_ssh(struct buf *b, struct buf *d)
 	write_seed("ssh", "empty", "", 0);
 	for (i = 0; i < sizeof(other_types); i++) {
 		tmp[0] = other_types[i];
-		memcpy(tmp + 1, "\0\0\0\x03" "abc", 7);
+		memcpy(tmp + 1,
+		       "\0\0\0\x03"
+		       "abc",
+		       7);
 		snprintf(name, sizeof(name), "type-%u", other_types[i]);
 		write_seed("ssh", name, tmp, 8);
 	}
