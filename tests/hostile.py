@@ -20,8 +20,9 @@ STALL = float(sys.argv[2]) if len(sys.argv) > 2 else 6.0
 MAX_FRAME = 1024 * 1024
 
 OP_HELLO, OP_PING, OP_LIST = 1, 2, 3
+OP_KEYGEN, OP_ROTATE, OP_VERSIONS, OP_TRIM, OP_REWRAP, OP_CERT_IMPORT = 15, 16, 17, 18, 19, 20
 ST_OK, ST_BAD_REQUEST, ST_UNKNOWN_OP, ST_VERSION = 0, 1, 2, 3
-ST_TOO_LARGE = 10
+ST_NO_SUCH_KEY, ST_BAD_INPUT, ST_TOO_LARGE, ST_DENIED = 4, 8, 10, 11
 
 lock = threading.Lock()
 results = []
@@ -273,6 +274,61 @@ def protocol_errors(name):
     s.close()
 
 
+def u32(v):
+    return struct.pack(">I", v)
+
+
+def key_count(s, rid):
+    s.sendall(request(OP_LIST, rid))
+    r = read_reply(s)
+    if r is None or r[:3] != (OP_LIST, rid, ST_OK) or len(r[3]) < 4:
+        return None
+    return struct.unpack(">I", r[3][:4])[0]
+
+
+def bad_lifecycle(name):
+    """The lifecycle requests with every field wrong: each gets its error
+    reply, the connection goes on, and no key appears or goes away. The
+    client is the agent's own uid, an admin, so the fields are checked."""
+    s = connect()
+    greet(s)
+    before = key_count(s, 2)
+    bad = [
+        ("keygen: name with a slash", OP_KEYGEN, string(b"../x") + string(b"ec:P-256") + u32(0), ST_BAD_INPUT),
+        ("keygen: empty name", OP_KEYGEN, string(b"") + string(b"ec:P-256") + u32(0), ST_BAD_REQUEST),
+        ("keygen: 65-byte name", OP_KEYGEN, string(b"n" * 65) + string(b"ec:P-256") + u32(0), ST_BAD_INPUT),
+        ("keygen: name with '@'", OP_KEYGEN, string(b"k@2") + string(b"ec:P-256") + u32(0), ST_BAD_INPUT),
+        ("keygen: name with a NUL", OP_KEYGEN, string(b"a\0b") + string(b"ec:P-256") + u32(0), None),
+        ("keygen: rsa:1024", OP_KEYGEN, string(b"weak") + string(b"rsa:1024") + u32(0), ST_BAD_INPUT),
+        ("keygen: 100 kB type", OP_KEYGEN, string(b"big") + string(b"r" * 100000) + u32(0), ST_BAD_INPUT),
+        ("keygen: every ops bit", OP_KEYGEN, string(b"allops") + string(b"ec:P-256") + u32(0xFFFFFFFF),
+         ST_BAD_INPUT),
+        ("keygen: missing ops", OP_KEYGEN, string(b"short") + string(b"ec:P-256"), ST_BAD_REQUEST),
+        ("rotate: no such key", OP_ROTATE, string(b"no-such-key"), ST_NO_SUCH_KEY),
+        ("versions: no such key", OP_VERSIONS, string(b"no-such-key"), ST_NO_SUCH_KEY),
+        ("trim: below 0", OP_TRIM, string(b"no-such-key") + u32(0), None),
+        ("rewrap: no such key", OP_REWRAP, string(b"no-such-key") + u32(19) + string(b"") + string(b"x" * 40),
+         ST_NO_SUCH_KEY),
+        ("cert-import: no such key", OP_CERT_IMPORT, string(b"no-such-key") + string(b"\x30\x03\x02\x01\x01"),
+         ST_NO_SUCH_KEY),
+    ]
+    rid = 10
+    for what, op, fields, want in bad:
+        s.sendall(request(op, rid, fields))
+        r = read_reply(s)
+        if want is None:
+            ok = r is not None and r[:2] == (op, rid) and r[2] != ST_OK
+        else:
+            ok = r is not None and r[:3] == (op, rid, want)
+        report(ok, "%s: %s refused" % (name, what), "reply %r" % (r[:3] if r else None,))
+        rid += 1
+    report(ping(s, rid), "%s: connection usable after them" % name)
+    after = key_count(s, rid + 1)
+    report(before is not None and before == after, "%s: no key made or lost (%s keys)" % (name, after),
+           "%r keys before, %r after" % (before, after))
+    s.close()
+
+
 def good_pinger(name, stop):
     """A well-behaved client on one connection; no ping may take long."""
     s = connect()
@@ -302,6 +358,7 @@ def main():
         attack("slow client", slow_hello),
         attack("disconnect mid-request", disconnect_mid_request),
         attack("protocol errors", protocol_errors),
+        attack("bad lifecycle requests", bad_lifecycle),
     ]
     for t in threads:
         t.join(STALL + 20)

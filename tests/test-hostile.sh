@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-hostile.sh: while one client keeps signing (each signature checked by
 # OpenSSL), others send garbage, half frames that stall, oversized lengths,
-# and disconnect mid-request (tests/hostile.py). Every signature must succeed
+# disconnect mid-request, and send lifecycle requests with every field wrong
+# (tests/hostile.py). Every signature must succeed
 # and the agent must still answer at the end.
 #
 # SPDX-License-Identifier: Apache-2.0
