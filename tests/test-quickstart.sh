@@ -194,6 +194,35 @@ check "README: openssl reads the key file as the agent key" \
 	"${SAN_ENV[@]}" env OPENSSL_CONF="$DEMO/openssl.cnf" openssl pkey -in demo/web.keyfile \
 	-pubout -out web.pub
 check "README: ... whose public key is web-ecdsa's" cmp web.pub demo/web-ecdsa.pem
+# README's key lifecycle tour, as written there.
+# out_has NAME ERE: passes when the last command's stdout matches ERE.
+out_has() {
+	if grep -Eq -- "$2" "$OUT"; then
+		pass "$1"
+	else
+		fail "$1" "stdout does not match /$2/: $(show "$OUT")"
+	fi
+}
+check "README: keygen deploy" "$P11AGENT" keygen deploy --type ec:P-256
+out_has "README: ... prints its URI" '^pkcs11:.*;object=deploy;type=private$'
+check "README: sign with deploy" "$P11AGENT" sign deploy -i "$top_srcdir/README.md" -o deploy.sig
+run "$P11AGENT" pubkey deploy
+cp "$OUT" deploy-v1.pem
+check "README: openssl verifies deploy's signature" ossl dgst -sha256 -verify deploy-v1.pem \
+	-signature deploy.sig "$top_srcdir/README.md"
+check "README: rotate deploy" "$P11AGENT" rotate deploy
+out_has "README: ... prints version 2's URI" '^pkcs11:.*;object=deploy%402;type=private$'
+check "README: versions deploy" "$P11AGENT" versions deploy
+out_has "README: ... version 1 is older" '^1 +[0-9]{4}-[0-9]{2}-[0-9]{2} +older +pkcs11:'
+out_has "README: ... version 2 is the newest" '^2 +[0-9]{4}-[0-9]{2}-[0-9]{2} +newest +pkcs11:'
+printf '[key deploy]\nmin-version = 2\nallow-destroy = yes\n' >>demo/p11agent.conf
+check "README: reload" "$P11AGENT" reload
+out_has "README: ... says how many keys" '^reloaded: [0-9]+ keys$'
+check_rc "README: sign with the retired deploy@1 refused" 4 \
+	"$P11AGENT" sign deploy@1 -i "$top_srcdir/README.md" -o old.sig
+check_err "README: ... its message" "version 1 of key 'deploy' is retired: min-version of \\[key deploy\\] is 2"
+check "README: trim deploy --below 2" "$P11AGENT" trim deploy --below 2
+out_has "README: ... destroys version 1" '^destroyed 1 version\(s\) of deploy below 2$'
 check "README: quickstart stop" timeout -k 2 60 bash "$QS" stop
 check "README: audit-verify offline after stop" "$P11AGENT" audit-verify \
 	--pubkey demo/audit-sig.pem demo/audit.jsonl
