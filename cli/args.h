@@ -145,6 +145,12 @@ struct cli_args {
 	int keyed;	    /* audit-verify --keyed */
 	int partial;	    /* audit-verify --partial */
 	const char *pubkey; /* audit-verify --pubkey FILE: offline, no agent */
+
+	const char *subject; /* csr, cert issue --self: --subject DN */
+	const char *san;     /* csr, cert issue: --san LIST, NULL when absent */
+	unsigned days;	     /* cert issue --days N */
+	int ca;		     /* cert issue --ca */
+	int self;	     /* cert issue --self */
 };
 
 /*
