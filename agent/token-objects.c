@@ -228,9 +228,11 @@ static int cert_parse(const struct token_key *key, const uint8_t *der, size_t de
 	}
 	if (key->spki == NULL || (size_t)spki_len != key->spki_len ||
 	    memcmp(spki, key->spki, key->spki_len) != 0) {
-		snprintf(msg, msg_len, "the certificate's public key is not key '%s''s%s",
-			 token_key_name(key),
-			 key->spki == NULL ? " (the token holds no public key for it)" : "");
+		snprintf(
+		    msg, msg_len,
+		    "the certificate is for another public key than key '%s'%s; nothing stored",
+		    token_key_name(key),
+		    key->spki == NULL ? " (the token holds no public key for it)" : "");
 		goto out;
 	}
 	ret = P11A_ERR_INTERNAL;
