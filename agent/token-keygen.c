@@ -279,6 +279,9 @@ static void private_tmpl(const struct gen *g, CK_OBJECT_CLASS *klass, CK_KEY_TYP
 		put_bool(t, CKA_VERIFY, g->ops & P11A_OP_VERIFY);
 		put_bool(t, CKA_WRAP, g->ops & P11A_OP_WRAP);
 		put_bool(t, CKA_ENCRYPT, 0);
+	} else {
+		/* Tokens may default it to true (SoftHSM does): no use was asked for it. */
+		put_bool(t, CKA_SIGN_RECOVER, 0);
 	}
 }
 
@@ -303,6 +306,7 @@ static void public_tmpl(const struct gen *g, CK_OBJECT_CLASS *klass, CK_KEY_TYPE
 	put_bool(t, CKA_ENCRYPT, g->ops & P11A_OP_DECRYPT);
 	put_bool(t, CKA_WRAP,
 		 g->kt->type == P11A_KEY_RSA && (g->ops & (P11A_OP_UNWRAP | P11A_OP_WRAP)));
+	put_bool(t, CKA_VERIFY_RECOVER, 0);
 	if (g->kt->type == P11A_KEY_RSA) {
 		put(t, CKA_MODULUS_BITS, &g->modulus_bits, sizeof(g->modulus_bits));
 		put(t, CKA_PUBLIC_EXPONENT, f4, sizeof(f4));
