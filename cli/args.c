@@ -41,6 +41,29 @@ static const struct cli_option opts[] = {
     {"partial", 0, CLI_OPT_PARTIAL, CLI_VALUE_NONE, NULL},
     {"pubkey", 0, CLI_OPT_PUBKEY, CLI_VALUE_FILE, "FILE"},
     {"all", 0, CLI_OPT_ALL, CLI_VALUE_NONE, NULL},
+    {"type", 0, CLI_OPT_TYPE, CLI_VALUE_KEY_TYPE, "TYPE"},
+    {"ops", 0, CLI_OPT_OPS, CLI_VALUE_TEXT, "OPS"},
+    {"below", 0, CLI_OPT_BELOW, CLI_VALUE_TEXT, "N"},
+    {"subject", 0, CLI_OPT_SUBJECT, CLI_VALUE_TEXT, "DN"},
+    {"san", 0, CLI_OPT_SAN, CLI_VALUE_TEXT, "LIST"},
+    {"days", 0, CLI_OPT_DAYS, CLI_VALUE_TEXT, "N"},
+    {"ca", 0, CLI_OPT_CA, CLI_VALUE_NONE, NULL},
+    {"self", 0, CLI_OPT_SELF, CLI_VALUE_NONE, NULL},
+};
+
+/* The key types keygen makes, as the agent names them (PROTOCOL.md, KEYGEN). */
+static const char *const key_types[] = {
+    "rsa:2048", "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", "ec:P-521",
+    "ed25519",	"hmac:256", "hmac:384", "hmac:512", "aes:128",	"aes:256",
+};
+
+/* The operations keygen --ops names, and their bits. */
+static const struct {
+	const char *name;
+	uint32_t bit;
+} op_words[] = {
+    {"sign", P11A_OP_SIGN},	{"decrypt", P11A_OP_DECRYPT}, {"unwrap", P11A_OP_UNWRAP},
+    {"derive", P11A_OP_DERIVE}, {"verify", P11A_OP_VERIFY},   {"wrap", P11A_OP_WRAP},
 };
 
 /* The longest spelling of an option as typed, "--label-hex", and its NUL. */
@@ -49,6 +72,11 @@ static const struct cli_option opts[] = {
 const struct cli_option *cli_args_option_at(size_t i)
 {
 	return i < sizeof(opts) / sizeof(opts[0]) ? &opts[i] : NULL;
+}
+
+const char *cli_args_key_type_at(size_t i)
+{
+	return i < sizeof(key_types) / sizeof(key_types[0]) ? key_types[i] : NULL;
 }
 
 const struct cli_command *cli_command_by_name(const char *name)
@@ -324,6 +352,94 @@ static int parse_format(const char *typed, const char *name, enum cli_format *ou
 	return 0;
 }
 
+/* The names of the key types, ", "-separated. */
+static void key_type_names(char *out, size_t out_len)
+{
+	size_t i, used = 0;
+	int n;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+		n = snprintf(out + used, out_len - used, "%s%s", i > 0 ? ", " : "", key_types[i]);
+		if (n < 0 || (size_t)n >= out_len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+static int parse_key_type(const char *typed, const char *val, const char **out_type, char *msg,
+			  size_t msg_len)
+{
+	char valid[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++) {
+		if (strcmp(val, key_types[i]) == 0) {
+			*out_type = key_types[i];
+			return 0;
+		}
+	}
+	key_type_names(valid, sizeof(valid));
+	return usage(msg, msg_len, "%s: unknown key type '%.32s'; valid: %s", typed, val, valid);
+}
+
+/* --ops: a comma-separated list of operation names, at least one. */
+static int parse_ops(const char *typed, const char *val, uint32_t *out_ops, char *msg,
+		     size_t msg_len)
+{
+	const char *p = val;
+	uint32_t ops = 0;
+	size_t n, i;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof(op_words) / sizeof(op_words[0]); i++) {
+			if (strlen(op_words[i].name) == n && strncmp(p, op_words[i].name, n) == 0)
+				break;
+		}
+		if (i == sizeof(op_words) / sizeof(op_words[0]))
+			return usage(msg, msg_len,
+				     "%s: unknown operation '%.*s'; valid: sign, decrypt, unwrap, "
+				     "derive, verify, wrap, comma-separated",
+				     typed, (int)(n < 32 ? n : 32), p);
+		ops |= op_words[i].bit;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	*out_ops = ops;
+	return 0;
+}
+
+/* A decimal number from 1 to max. */
+static int parse_count(const char *typed, const char *val, uint32_t max, uint32_t *out, char *msg,
+		       size_t msg_len)
+{
+	uint64_t n = 0;
+	const char *p;
+
+	for (p = val; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (uint64_t)(*p - '0');
+		if (n > max)
+			return usage(msg, msg_len, "%s: %.32s is too large (at most %u)", typed,
+				     val, (unsigned)max);
+	}
+	if (*p != '\0' || p == val || n == 0)
+		return usage(msg, msg_len, "%s: '%.32s' is not a positive number", typed, val);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* A text option's value: not empty. */
+static int text_value(const char *typed, const char *val, const char **out, char *msg,
+		      size_t msg_len)
+{
+	if (*val == '\0')
+		return usage(msg, msg_len, "option '%s' needs a value", typed);
+	*out = val;
+	return 0;
+}
+
 /* A file option's value: not empty; "-" (stdin or stdout) is NULL when dash_null. */
 static int file_value(const char *typed, const char *val, int dash_null, const char **out,
 		      char *msg, size_t msg_len)
@@ -403,28 +519,99 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 	case CLI_OPT_ALL:
 		a->all = 1;
 		break;
+	case CLI_OPT_TYPE:
+		return parse_key_type(typed, val, &a->key_type, msg, msg_len);
+	case CLI_OPT_OPS:
+		return parse_ops(typed, val, &a->ops, msg, msg_len);
+	case CLI_OPT_BELOW:
+		return parse_count(typed, val, UINT32_MAX, &a->below, msg, msg_len);
+	case CLI_OPT_SUBJECT:
+		return text_value(typed, val, &a->subject, msg, msg_len);
+	case CLI_OPT_SAN:
+		return text_value(typed, val, &a->san, msg, msg_len);
+	case CLI_OPT_DAYS: {
+		uint32_t days;
+		int r = parse_count(typed, val, CLI_MAX_DAYS, &days, msg, msg_len);
+
+		if (r == 0)
+			a->days = days;
+		return r;
+	}
+	case CLI_OPT_CA:
+		a->ca = 1;
+		break;
+	case CLI_OPT_SELF:
+		a->self = 1;
+		break;
 	}
 	return 0;
 }
 
-/* The CLI_OPT_*s present in a (those the row's required set checks). */
-static uint32_t opts_given(const struct cli_args *a)
+/* The options each form of cert takes, of those its row has. */
+#define CERT_OPTS                                                                                  \
+	(CLI_OPT_IN | CLI_OPT_OUT | CLI_OPT_DAYS | CLI_OPT_CA | CLI_OPT_SELF | CLI_OPT_SUBJECT |   \
+	 CLI_OPT_SAN)
+#define CERT_SHOW_OPTS CLI_OPT_OUT
+#define CERT_IMPORT_OPTS CLI_OPT_IN
+#define CERT_ISSUE_OPTS CERT_OPTS
+
+/* cert's forms: the options each takes and needs. given: the options typed. */
+static int check_cert(const struct cli_args *a, uint32_t given, char *msg, size_t msg_len)
 {
-	return (a->sig != NULL ? CLI_OPT_SIG : 0) | (a->peer != NULL ? CLI_OPT_PEER : 0) |
-	       (a->key_file != NULL ? CLI_OPT_KEY_FILE : 0) |
-	       (a->pubkey != NULL ? CLI_OPT_PUBKEY : 0);
+	static const char *const names[] = {"cert", "cert import", "cert issue"};
+	static const uint32_t takes[] = {CERT_SHOW_OPTS, CERT_IMPORT_OPTS, CERT_ISSUE_OPTS};
+	const char *name = names[a->cert_action];
+	uint32_t extra = given & CERT_OPTS & ~takes[a->cert_action];
+	const struct cli_option *o;
+
+	if (extra != 0 && (o = opt_by_bit(extra & -extra)) != NULL)
+		return usage(msg, msg_len, "%s: option '--%s' does not apply to it", name,
+			     o->long_name);
+	switch (a->cert_action) {
+	case CLI_CERT_SHOW:
+		break;
+	case CLI_CERT_IMPORT:
+		if ((given & CLI_OPT_IN) == 0)
+			return usage(msg, msg_len,
+				     "cert import: missing -i FILE (the certificate, PEM or DER)");
+		break;
+	case CLI_CERT_ISSUE:
+		if ((given & CLI_OPT_DAYS) == 0)
+			return usage(msg, msg_len, "cert issue: missing --days N");
+		if (a->self) {
+			if (given & CLI_OPT_IN)
+				return usage(msg, msg_len,
+					     "cert issue --self: -i does not apply (the key "
+					     "certifies itself; no request is read)");
+			if (a->subject == NULL)
+				return usage(msg, msg_len,
+					     "cert issue --self: missing --subject DN");
+		} else {
+			if ((given & CLI_OPT_IN) == 0)
+				return usage(msg, msg_len,
+					     "cert issue: missing -i REQ (a CSR), or --self");
+			if (a->subject != NULL)
+				return usage(msg, msg_len,
+					     "cert issue: --subject applies to --self only (the "
+					     "request names its subject)");
+		}
+		break;
+	}
+	return 0;
 }
 
-/* Checks that hold across options, once they are all read. */
-static int check_args(const struct cli_args *a, char *msg, size_t msg_len)
+/* Checks that hold across options, once they are all read. given: the options typed. */
+static int check_args(const struct cli_args *a, uint32_t given, char *msg, size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(a->alg);
 	const char *name = a->cmd->name;
-	uint32_t missing = a->cmd->required & ~opts_given(a);
+	uint32_t missing = a->cmd->required & ~given;
 	const struct cli_option *o;
+	int r;
 
 	if (a->key != NULL && a->key[0] == '\0')
-		return usage(msg, msg_len, "%s: KEY must not be empty", name);
+		return usage(msg, msg_len, "%s: %s must not be empty", name,
+			     a->cmd->pos == CLI_POS_NAME ? "NAME" : "KEY");
 	if (missing != 0 && (o = opt_by_bit(missing & -missing)) != NULL)
 		return usage(msg, msg_len, "%s: missing --%s %s", name, o->long_name,
 			     o->metavar != NULL ? o->metavar : "");
@@ -451,6 +638,49 @@ static int check_args(const struct cli_args *a, char *msg, size_t msg_len)
 			     "%s: --all with --format der would run the keys together; use "
 			     "--format pem or ssh, or one KEY at a time",
 			     name);
+	if (a->cmd->pos == CLI_POS_CERT && (r = check_cert(a, given, msg, msg_len)) != 0)
+		return r;
+	/* The bytes go to OUT and the --json summary to stdout: OUT must be a file. */
+	if (a->json && (a->cmd->flags & CLI_CMD_JSON_NEEDS_OUT) && a->out == NULL)
+		return usage(msg, msg_len,
+			     "%s: --json prints a summary on stdout: give -o OUT for the "
+			     "rewrapped key",
+			     name);
+	return 0;
+}
+
+/*
+ * cert's positionals: "KEY", "import KEY" or "issue KEY". A lone action word
+ * is that action without its KEY (a key so named is given by URI or id:HEX).
+ */
+static int cert_form(const char *const pos[], size_t npos, struct cli_args *a, char *msg,
+		     size_t msg_len)
+{
+	static const struct {
+		const char *word;
+		enum cli_cert_action action;
+	} actions[] = {{"import", CLI_CERT_IMPORT}, {"issue", CLI_CERT_ISSUE}};
+	size_t i;
+
+	if (npos == 0)
+		return usage(msg, msg_len, "cert: missing KEY (or import KEY, issue KEY)");
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(pos[0], actions[i].word) == 0)
+			break;
+	}
+	if (npos == 1 && i < sizeof(actions) / sizeof(actions[0]))
+		return usage(msg, msg_len, "cert %s: missing KEY", pos[0]);
+	if (npos == 1) {
+		a->cert_action = CLI_CERT_SHOW;
+		a->key = pos[0];
+		return 0;
+	}
+	if (i == sizeof(actions) / sizeof(actions[0]))
+		return usage(msg, msg_len,
+			     "cert: unknown action '%.32s'; valid: import, issue (or KEY alone)",
+			     pos[0]);
+	a->cert_action = actions[i].action;
+	a->key = pos[1];
 	return 0;
 }
 
@@ -488,6 +718,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 	const char *pos[MAX_POSITIONAL] = {NULL};
 	char typed[TYPED_MAX];
 	size_t npos = 0, want;
+	uint32_t given = 0;
 	int i = 1, help = 0, opts_done = 0, many, r;
 
 	memset(&a, 0, sizeof(a));
@@ -533,7 +764,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 		goto out;
 	}
 	many = a.cmd->pos == CLI_POS_FILES;
-	want = a.cmd->pos == CLI_POS_NONE ? 0 : 1;
+	want = a.cmd->pos == CLI_POS_NONE ? 0 : a.cmd->pos == CLI_POS_CERT ? 2 : 1;
 
 	/* The command's options and positionals, in any order. */
 	while (i < argc) {
@@ -549,6 +780,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 					  msg_len)) != 0 ||
 			    (r = apply_opt(&a, def, typed, val, &help, msg, msg_len)) != 0)
 				goto out;
+			given |= def->bit;
 			if (help) {
 				a.help_cmd = a.cmd;
 				a.cmd = help_command();
@@ -569,18 +801,23 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 		pos[npos++] = arg;
 		i++;
 	}
-	if (npos < want && !a.all) {
-		r = usage(msg, msg_len, "%s: missing %s", a.cmd->name, many ? "FILE" : "KEY");
+	if (a.cmd->pos == CLI_POS_CERT) {
+		if ((r = cert_form(pos, npos, &a, msg, msg_len)) != 0)
+			goto out;
+	} else if (npos < want && !a.all) {
+		r = usage(msg, msg_len, "%s: missing %s", a.cmd->name,
+			  many			       ? "FILE"
+			  : a.cmd->pos == CLI_POS_NAME ? "NAME"
+						       : "KEY");
 		goto out;
-	}
-	if (many) {
+	} else if (many) {
 		for (size_t k = 0; k < npos; k++)
 			a.files[k] = pos[k];
 		a.n_files = npos;
 	} else if (npos > 0) {
 		a.key = pos[0];
 	}
-	r = check_args(&a, msg, msg_len);
+	r = check_args(&a, given, msg, msg_len);
 out:
 	/* On an error too: the caller needs cmd and json to report it. */
 	*out = a;

@@ -24,6 +24,8 @@
 #define CLI_KEY_ID_MAX 256
 /* Most FILEs audit-verify takes. */
 #define CLI_MAX_FILES 64
+/* Most days a certificate may be valid (cert issue --days): 100 years. */
+#define CLI_MAX_DAYS 36500
 
 /* The options, as bits of a command's set (struct cli_command.opts). */
 enum cli_opt {
@@ -48,6 +50,14 @@ enum cli_opt {
 	CLI_OPT_PARTIAL = 1u << 18,
 	CLI_OPT_PUBKEY = 1u << 19,
 	CLI_OPT_ALL = 1u << 20,
+	CLI_OPT_TYPE = 1u << 21,
+	CLI_OPT_OPS = 1u << 22,
+	CLI_OPT_BELOW = 1u << 23,
+	CLI_OPT_SUBJECT = 1u << 24,
+	CLI_OPT_SAN = 1u << 25,
+	CLI_OPT_DAYS = 1u << 26,
+	CLI_OPT_CA = 1u << 27,
+	CLI_OPT_SELF = 1u << 28,
 };
 
 /* The options every command takes, after it as before it. */
@@ -61,6 +71,7 @@ enum cli_value {
 	CLI_VALUE_FILE,	    /* a file name ('-' for stdin or stdout where the text says so) */
 	CLI_VALUE_ALG,	    /* an algorithm of proto's table that fits the command */
 	CLI_VALUE_FORMAT,   /* pem, der or ssh */
+	CLI_VALUE_KEY_TYPE, /* keygen --type: one of cli_args_key_type_at() */
 	CLI_VALUE_TEXT,	    /* anything else: a number, a label, hex */
 };
 
@@ -76,12 +87,27 @@ struct cli_option {
 /* The i-th option (for help and completion), or NULL past the end. */
 const struct cli_option *cli_args_option_at(size_t i);
 
+/* The i-th key type keygen --type takes ("rsa:2048"), or NULL past the end. */
+const char *cli_args_key_type_at(size_t i);
+
 /* The positional arguments a command takes. */
 enum cli_pos {
 	CLI_POS_NONE = 0,
 	CLI_POS_KEY,	 /* one KEY */
+	CLI_POS_NAME,	 /* one NAME: a key to make (keygen) */
 	CLI_POS_FILES,	 /* FILE..., one to CLI_MAX_FILES */
 	CLI_POS_COMMAND, /* an optional command name (help) */
+	CLI_POS_CERT,	 /* KEY, or an action word and KEY: "import KEY", "issue KEY" */
+};
+
+/* The action words of CLI_POS_CERT, space-separated (for completion). */
+#define CLI_CERT_ACTIONS "import issue"
+
+/* What cert does (its positional form). */
+enum cli_cert_action {
+	CLI_CERT_SHOW = 0, /* cert KEY: print its certificate */
+	CLI_CERT_IMPORT,   /* cert import KEY -i FILE: store one in the token */
+	CLI_CERT_ISSUE,	   /* cert issue CAKEY -i REQ | cert issue KEY --self: make one */
 };
 
 struct cli_ctx;
@@ -104,7 +130,11 @@ struct cli_command {
 	const char *summary;   /* what it does, for the general help ('\n' between lines) */
 	const char *usage;     /* its help: "Usage: ...", the options, KEY; before ALG */
 	const char *exit_text; /* its exit statuses, after ALG ("Exit status: ..."), or NULL */
+	uint32_t flags;	       /* CLI_CMD_* */
 };
+
+/* The command writes its data to OUT and, with --json, a summary on stdout: OUT must be a file. */
+#define CLI_CMD_JSON_NEEDS_OUT 0x01u
 
 /* The commands, in the order the help lists them; cli_n_commands rows. */
 extern const struct cli_command cli_commands[];
@@ -142,9 +172,18 @@ struct cli_args {
 	const char *key_id;		  /* seal --key-id, NULL when absent */
 	const char *files[CLI_MAX_FILES]; /* audit-verify FILE..., in order */
 	size_t n_files;
-	int keyed;	    /* audit-verify --keyed */
-	int partial;	    /* audit-verify --partial */
-	const char *pubkey; /* audit-verify --pubkey FILE: offline, no agent */
+	int keyed;	      /* audit-verify --keyed */
+	int partial;	      /* audit-verify --partial */
+	const char *pubkey;   /* audit-verify --pubkey FILE: offline, no agent */
+	const char *key_type; /* keygen --type, one of cli_args_key_type_at(); NULL if absent */
+	uint32_t ops;	      /* keygen --ops: P11A_OP_*s, 0 when absent (the type's defaults) */
+	uint32_t below;	      /* trim --below N, 0 when absent */
+	const char *subject;  /* csr, cert issue --self: --subject DN, NULL if absent */
+	const char *san;      /* csr, cert issue: --san LIST, NULL if absent */
+	unsigned days;	      /* cert issue --days N (1 to CLI_MAX_DAYS), 0 when absent */
+	int ca;		      /* cert issue --ca */
+	int self;	      /* cert issue --self */
+	enum cli_cert_action cert_action; /* cert: which form */
 };
 
 /*

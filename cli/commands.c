@@ -46,16 +46,22 @@ const char cli_usage_list[] =
     "Usage: p11agent [-S SOCKET] [--json] list\n"
     "\n"
     "Lists the keys the agent holds, a line a key:\n"
-    "  NAME  TYPE  OPS  FINGERPRINT  URI\n"
+    "  NAME  TYPE  OPS  FINGERPRINT  [VERSION]  [CERT]  URI\n"
     "NAME is the agent's config name for the key, else its label, else id:HEX;\n"
     "TYPE e.g. rsa:2048, ec:P-256, ed25519, hmac:256, aes:256; OPS the operations\n"
     "the key allows; FINGERPRINT the SHA-256 fingerprint of its public key as\n"
     "'ssh-add -l' and 'ssh-keygen -l' print it (SHA256:base64), or '-' for a key\n"
-    "with no OpenSSH form (HMAC, AES); URI its pkcs11: URI, which works as KEY.\n"
+    "with no OpenSSH form (HMAC, AES); VERSION the key's version, shown when a key\n"
+    "has been rotated (see 'p11agent versions'); CERT the expiry date of its\n"
+    "certificate in the token, or '-', shown when a key has one; URI its pkcs11:\n"
+    "URI, which works as KEY.\n"
     "The fingerprints cost one request per key (its public key).\n"
     "With --json: a JSON array of objects with label, id, uri, type, bits, curve,\n"
     "ops, algs, default_alg, sw_algs (those of algs that the agent completes in\n"
-    "software), name (the config name) and fingerprint (\"\" when none).\n";
+    "software), name (the config name), fingerprint (\"\" when none), family (the\n"
+    "name its versions share), version, min_version, newest (true or false),\n"
+    "created (YYYY-MM-DD) and cert_expiry (YYYY-MM-DDTHH:MM:SSZ); \"\" for a date\n"
+    "the token does not hold.\n";
 
 const char cli_usage_pubkey[] =
     "Usage: p11agent [-S SOCKET] pubkey KEY [--format pem|der|ssh]\n"
@@ -209,6 +215,19 @@ static int key_pkey(struct cli_ctx *c, const char *uri, EVP_PKEY **out_pkey)
 	return r;
 }
 
+char *cli_key_fingerprint(struct cli_ctx *c, const struct p11a_key_info *k)
+{
+	char fp[CLI_SSH_FP_LEN];
+	EVP_PKEY *pkey = NULL;
+
+	fp[0] = '\0';
+	if (has_pubkey(k->type) && k->uri != NULL && key_pkey(c, k->uri, &pkey) == P11A_OK &&
+	    cli_pkey_ssh_fingerprint(pkey, fp, c->msg, sizeof(c->msg)) != P11A_OK)
+		fp[0] = '\0';
+	EVP_PKEY_free(pkey);
+	return strdup(fp);
+}
+
 /*
  * The OpenSSH fingerprint of every key that has one (one pubkey request per
  * key), else "": fps[i] is malloc'd, fps too; free with free_fps().
@@ -216,22 +235,12 @@ static int key_pkey(struct cli_ctx *c, const char *uri, EVP_PKEY **out_pkey)
 static char **key_fingerprints(struct cli_ctx *c, const struct p11a_key_info *keys, size_t n)
 {
 	char **fps = calloc(n > 0 ? n : 1, sizeof(*fps));
-	char fp[CLI_SSH_FP_LEN];
-	EVP_PKEY *pkey;
 	size_t i;
 
 	if (fps == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		pkey = NULL;
-		fp[0] = '\0';
-		if (has_pubkey(keys[i].type) && keys[i].uri != NULL &&
-		    key_pkey(c, keys[i].uri, &pkey) == P11A_OK &&
-		    cli_pkey_ssh_fingerprint(pkey, fp, c->msg, sizeof(c->msg)) != P11A_OK)
-			fp[0] = '\0';
-		EVP_PKEY_free(pkey);
-		fps[i] = strdup(fp);
-	}
+	for (i = 0; i < n; i++)
+		fps[i] = cli_key_fingerprint(c, &keys[i]);
 	return fps;
 }
 

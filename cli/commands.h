@@ -18,6 +18,13 @@
  */
 int cli_run(const struct cli_args *args);
 
+/*
+ * The OpenSSH fingerprint of k (one pubkey request), as list shows it; ""
+ * for a key without one (HMAC, AES) or when it cannot be had. Connected c.
+ * Caller frees; NULL when out of memory.
+ */
+char *cli_key_fingerprint(struct cli_ctx *c, const struct p11a_key_info *k);
+
 /* The handlers of the table's rows (table.c) and their usage texts. */
 int cli_cmd_ping(struct cli_ctx *c);
 int cli_cmd_list(struct cli_ctx *c);

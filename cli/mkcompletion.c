@@ -39,6 +39,7 @@ static void print_opts(uint32_t set, const char *sep)
 static void print_value_case(const struct cli_command *cmd, const struct cli_option *o)
 {
 	char algs[512];
+	const char *t;
 	char *p;
 
 	if (o->value == CLI_VALUE_NONE)
@@ -59,6 +60,12 @@ static void print_value_case(const struct cli_command *cmd, const struct cli_opt
 		break;
 	case CLI_VALUE_FORMAT:
 		printf("\t\t\t_p11agent_words \"pem der ssh\"\n");
+		break;
+	case CLI_VALUE_KEY_TYPE:
+		printf("\t\t\t_p11agent_words \"");
+		for (size_t i = 0; (t = cli_args_key_type_at(i)) != NULL; i++)
+			printf("%s%s", i > 0 ? " " : "", t);
+		printf("\"\n");
 		break;
 	default:
 		printf("\t\t\tCOMPREPLY=()\n");
@@ -132,6 +139,11 @@ static void print_script(void)
 			printf("\t\telse\n\t\t\t_p11agent_words \"");
 			print_commands(" ");
 			printf("\"\n");
+			break;
+		case CLI_POS_CERT: /* the action words, right after the command */
+			printf("\t\telif [[ $prev == \"$cmd\" ]]; then\n"
+			       "\t\t\t_p11agent_words \"%s\"\n",
+			       CLI_CERT_ACTIONS);
 			break;
 		default: /* KEY: names the agent knows, not completed here */
 			break;

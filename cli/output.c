@@ -250,7 +250,7 @@ static const struct {
 	const char *name;
 } op_names[] = {
     {P11A_OP_SIGN, "sign"},	{P11A_OP_VERIFY, "verify"}, {P11A_OP_DECRYPT, "decrypt"},
-    {P11A_OP_UNWRAP, "unwrap"}, {P11A_OP_DERIVE, "derive"},
+    {P11A_OP_UNWRAP, "unwrap"}, {P11A_OP_WRAP, "wrap"},	    {P11A_OP_DERIVE, "derive"},
 };
 
 /* The OPS column: "sign,decrypt", or "-". */
@@ -303,12 +303,33 @@ static const char *fp_text(const char *const *fps, size_t i)
 	return fps != NULL && fps[i] != NULL && fps[i][0] != '\0' ? fps[i] : "-";
 }
 
+/* The CERT column: the certificate's expiry date, YYYY-MM-DD, or "-". */
+static void cert_text(const struct p11a_key_info *k, char *out, size_t out_len)
+{
+	if (k->cert_expiry != NULL && strlen(k->cert_expiry) >= 10)
+		snprintf(out, out_len, "%.10s", k->cert_expiry);
+	else
+		snprintf(out, out_len, "-");
+}
+
 static void print_table(FILE *f, const struct p11a_key_info *keys, const char *const *fps, size_t n)
 {
-	size_t i, w_name = 4, w_type = 4, w_ops = 3, w_fp = 1;
-	char type[64], ops[64];
+	size_t i, w_name = 4, w_type = 4, w_ops = 3, w_fp = 1, w_version = 0, w_cert = 0;
+	char type[64], ops[64], version[16], cert[16];
 	char *name;
 
+	/* VERSION only when a key was rotated, CERT only when a key has a certificate. */
+	for (i = 0; i < n; i++) {
+		if (keys[i].version > 1)
+			w_version = 1;
+		if (keys[i].cert_expiry != NULL && keys[i].cert_expiry[0] != '\0')
+			w_cert = 10;
+	}
+	for (i = 0; i < n && w_version > 0; i++) {
+		snprintf(version, sizeof(version), "%u", (unsigned)keys[i].version);
+		if (strlen(version) > w_version)
+			w_version = strlen(version);
+	}
 	for (i = 0; i < n; i++) {
 		name = cli_key_name(&keys[i]);
 		type_text(&keys[i], type, sizeof(type));
@@ -331,6 +352,14 @@ static void print_table(FILE *f, const struct p11a_key_info *keys, const char *c
 		put_cell(f, type, w_type + 2);
 		put_cell(f, ops, w_ops + 2);
 		put_cell(f, fp_text(fps, i), w_fp + 2);
+		if (w_version > 0) {
+			snprintf(version, sizeof(version), "%u", (unsigned)keys[i].version);
+			put_cell(f, version, w_version + 2);
+		}
+		if (w_cert > 0) {
+			cert_text(&keys[i], cert, sizeof(cert));
+			put_cell(f, cert, w_cert + 2);
+		}
 		put_cell(f, keys[i].uri != NULL ? keys[i].uri : "", 0);
 		fputc('\n', f);
 		free(name);
@@ -363,39 +392,59 @@ static void json_list(FILE *f, const char *csv)
 	fputc(']', f);
 }
 
+/* A string field of a key: "" when NULL. */
+static void json_field(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, ",\"%s\":", name);
+	cli_json_string(f, value != NULL ? value : "");
+}
+
+void cli_json_key(FILE *f, const struct p11a_key_info *k, const char *fingerprint,
+		  const char *state)
+{
+	char ops[64];
+
+	fputs("{\"label\":", f);
+	cli_json_string(f, k->label != NULL ? k->label : "");
+	fputs(",\"id\":\"", f);
+	cli_hex(f, k->id, k->id_len);
+	fputs("\",\"uri\":", f);
+	cli_json_string(f, k->uri != NULL ? k->uri : "");
+	fputs(",\"type\":", f);
+	cli_json_string(f, p11a_key_type_name(k->type));
+	fprintf(f, ",\"bits\":%u,\"curve\":", (unsigned)k->bits);
+	cli_json_string(f, k->curve != NULL ? k->curve : "");
+	fputs(",\"ops\":", f);
+	ops_text(k->ops, ops, sizeof(ops));
+	json_list(f, strcmp(ops, "-") == 0 ? "" : ops);
+	fputs(",\"algs\":", f);
+	json_list(f, k->algs);
+	fputs(",\"default_alg\":", f);
+	cli_json_string(f, k->default_alg != NULL ? k->default_alg : "");
+	fputs(",\"sw_algs\":", f);
+	json_list(f, k->sw_algs);
+	fputs(",\"name\":", f);
+	cli_json_string(f, k->name != NULL ? k->name : "");
+	fputs(",\"fingerprint\":", f);
+	cli_json_string(f, fingerprint != NULL ? fingerprint : "");
+	json_field(f, "family", k->family);
+	fprintf(f, ",\"version\":%u,\"min_version\":%u,\"newest\":%s", (unsigned)k->version,
+		(unsigned)k->min_version, k->newest ? "true" : "false");
+	json_field(f, "created", k->created);
+	json_field(f, "cert_expiry", k->cert_expiry);
+	if (state != NULL)
+		json_field(f, "state", state);
+	fputc('}', f);
+}
+
 static void print_json(FILE *f, const struct p11a_key_info *keys, const char *const *fps, size_t n)
 {
-	const struct p11a_key_info *k;
-	char ops[64];
 	size_t i;
 
 	fputs("[", f);
 	for (i = 0; i < n; i++) {
-		k = &keys[i];
-		fputs(i == 0 ? "\n  {\"label\":" : ",\n  {\"label\":", f);
-		cli_json_string(f, k->label != NULL ? k->label : "");
-		fputs(",\"id\":\"", f);
-		cli_hex(f, k->id, k->id_len);
-		fputs("\",\"uri\":", f);
-		cli_json_string(f, k->uri != NULL ? k->uri : "");
-		fputs(",\"type\":", f);
-		cli_json_string(f, p11a_key_type_name(k->type));
-		fprintf(f, ",\"bits\":%u,\"curve\":", (unsigned)k->bits);
-		cli_json_string(f, k->curve != NULL ? k->curve : "");
-		fputs(",\"ops\":", f);
-		ops_text(k->ops, ops, sizeof(ops));
-		json_list(f, strcmp(ops, "-") == 0 ? "" : ops);
-		fputs(",\"algs\":", f);
-		json_list(f, k->algs);
-		fputs(",\"default_alg\":", f);
-		cli_json_string(f, k->default_alg != NULL ? k->default_alg : "");
-		fputs(",\"sw_algs\":", f);
-		json_list(f, k->sw_algs);
-		fputs(",\"name\":", f);
-		cli_json_string(f, k->name != NULL ? k->name : "");
-		fputs(",\"fingerprint\":", f);
-		cli_json_string(f, fps != NULL && fps[i] != NULL ? fps[i] : "");
-		fputc('}', f);
+		fputs(i == 0 ? "\n  " : ",\n  ", f);
+		cli_json_key(f, &keys[i], fps != NULL ? fps[i] : NULL, NULL);
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", f);
 }

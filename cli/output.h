@@ -55,7 +55,17 @@ void cli_hex(FILE *f, const uint8_t *p, size_t len);
 char *cli_key_name(const struct p11a_key_info *k);
 
 /*
- * Prints the key list: a table (NAME  TYPE  OPS  FINGERPRINT  URI), or with
+ * Writes one key as a JSON object, as 'list --json' prints each key (no
+ * newline). fingerprint may be NULL ("" then); state, when not NULL, is
+ * added as "state" (versions).
+ */
+void cli_json_key(FILE *f, const struct p11a_key_info *k, const char *fingerprint,
+		  const char *state);
+
+/*
+ * Prints the key list: a table (NAME  TYPE  OPS  FINGERPRINT  [VERSION]
+ * [CERT]  URI: VERSION when a key has a version above 1, CERT, its
+ * certificate's expiry date, when a key has a certificate), or with
  * json a JSON array (a newline after either). fingerprints (may be NULL)
  * holds n OpenSSH fingerprints, NULL or "" for a key without one: "-" in the
  * table, "" in JSON.

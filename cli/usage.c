@@ -34,7 +34,8 @@ static const char general_opts[] =
     "Options:\n"
     "  -S, --socket SOCKET   the agent's socket (default: $P11AGENT_SOCK, else\n"
     "                        $XDG_RUNTIME_DIR/p11agent/agent.sock)\n"
-    "  --json                machine-readable output (list, and errors on stderr)\n"
+    "  --json                machine-readable output (list, the key lifecycle\n"
+    "                        commands, and errors on stderr)\n"
     "  -h, --help            print help and exit; 'p11agent COMMAND --help' too\n"
     "  --version             print the version and exit\n"
     "\n" CLI_USAGE_KEY;

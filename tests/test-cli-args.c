@@ -134,8 +134,10 @@ static void test_help_every_command(void **state)
 	static const struct {
 		const char *name;
 	} all[] = {
-	    {"ping"},	{"list"},   {"pubkey"}, {"sign"}, {"verify"}, {"hmac"},		{"decrypt"},
-	    {"unwrap"}, {"derive"}, {"seal"},	{"open"}, {"help"},   {"audit-verify"}, {"keyfile"},
+	    {"ping"},	      {"list"},	   {"pubkey"}, {"sign"},   {"verify"},	 {"hmac"},
+	    {"decrypt"},      {"unwrap"},  {"derive"}, {"seal"},   {"open"},	 {"help"},
+	    {"audit-verify"}, {"keyfile"}, {"keygen"}, {"rotate"}, {"versions"}, {"trim"},
+	    {"rewrap"},	      {"reload"},  {"cert"},   {"csr"},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -901,6 +903,298 @@ static void test_seal_open(void **state)
 	}
 }
 
+static void test_keygen(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+	size_t i;
+	const char *t;
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "keygen", "release", "--type", "ec:P-256"), 0);
+	assert_ptr_equal(a.cmd, CMD("keygen"));
+	assert_string_equal(a.key, "release");
+	assert_string_equal(a.key_type, "ec:P-256");
+	assert_int_equal(a.ops, 0);
+
+	/* Every type of the table, and only those. */
+	for (i = 0; (t = cli_args_key_type_at(i)) != NULL; i++) {
+		assert_int_equal(PARSE(&a, msg, "keygen", "k", "--type", t), 0);
+		assert_string_equal(a.key_type, t);
+	}
+	assert_int_equal(i, 12);
+
+	assert_int_equal(PARSE(&a, msg, "--json", "keygen", "--type=rsa:3072", "--ops",
+			       "sign,decrypt,unwrap,wrap", "r"),
+			 0);
+	assert_int_equal(a.json, 1);
+	assert_string_equal(a.key, "r");
+	assert_int_equal(a.ops, P11A_OP_SIGN | P11A_OP_DECRYPT | P11A_OP_UNWRAP | P11A_OP_WRAP);
+	assert_int_equal(PARSE(&a, msg, "keygen", "e", "--type", "ec:P-384", "--ops", "derive"), 0);
+	assert_int_equal(a.ops, P11A_OP_DERIVE);
+	assert_int_equal(
+	    PARSE(&a, msg, "keygen", "h", "--type", "hmac:512", "--ops", "verify,sign,verify"), 0);
+	assert_int_equal(a.ops, P11A_OP_SIGN | P11A_OP_VERIFY);
+
+	ASSERT_USAGE("keygen: missing NAME", "keygen", "--type", "ed25519");
+	ASSERT_USAGE("keygen: missing --type TYPE", "keygen", "k");
+	ASSERT_USAGE("keygen: NAME must not be empty", "keygen", "", "--type", "ed25519");
+	ASSERT_USAGE("--type: unknown key type 'rsa:1024'; valid: rsa:2048, rsa:3072, rsa:4096, "
+		     "ec:P-256, ec:P-384, ec:P-521, ed25519, hmac:256, hmac:384, hmac:512, "
+		     "aes:128, aes:256",
+		     "keygen", "k", "--type", "rsa:1024");
+	ASSERT_USAGE("unknown key type 'EC:P-256'", "keygen", "k", "--type", "EC:P-256");
+	ASSERT_USAGE("unknown key type ''", "keygen", "k", "--type", "");
+	ASSERT_USAGE("--ops: unknown operation 'encrypt'; valid: sign, decrypt, unwrap, derive, "
+		     "verify, wrap",
+		     "keygen", "k", "--type", "rsa:2048", "--ops", "sign,encrypt");
+	ASSERT_USAGE("unknown operation ''", "keygen", "k", "--type", "rsa:2048", "--ops", "");
+	ASSERT_USAGE("unknown operation ''", "keygen", "k", "--type", "rsa:2048", "--ops", "sign,");
+	ASSERT_USAGE("unknown operation ''", "keygen", "k", "--type", "rsa:2048", "--ops",
+		     "sign,,derive");
+	ASSERT_USAGE("'--type' needs a value", "keygen", "k", "--type");
+	ASSERT_USAGE("keygen: unexpected argument 'b'", "keygen", "a", "b", "--type", "ed25519");
+	ASSERT_USAGE("not valid for 'keygen'", "keygen", "k", "--type", "ed25519", "--alg",
+		     "ed25519");
+	ASSERT_USAGE("not valid for 'rotate'", "rotate", "k", "--type", "ed25519");
+}
+
+static void test_rotate_versions_reload(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "rotate", "release"), 0);
+	assert_ptr_equal(a.cmd, CMD("rotate"));
+	assert_string_equal(a.key, "release");
+	assert_int_equal(PARSE(&a, msg, "rotate", "--json", "release@2"), 0);
+	assert_int_equal(a.json, 1);
+	assert_string_equal(a.key, "release@2");
+	assert_int_equal(PARSE(&a, msg, "versions", "release"), 0);
+	assert_ptr_equal(a.cmd, CMD("versions"));
+	assert_string_equal(a.key, "release");
+	assert_int_equal(PARSE(&a, msg, "reload"), 0);
+	assert_ptr_equal(a.cmd, CMD("reload"));
+	assert_null(a.key);
+	assert_int_equal(PARSE(&a, msg, "--json", "reload"), 0);
+	assert_int_equal(a.json, 1);
+
+	ASSERT_USAGE("rotate: missing KEY", "rotate");
+	ASSERT_USAGE("versions: missing KEY", "versions");
+	ASSERT_USAGE("versions: unexpected argument 'b'", "versions", "a", "b");
+	ASSERT_USAGE("reload: unexpected argument 'k'", "reload", "k");
+	ASSERT_USAGE("not valid for 'reload'", "reload", "-o", "x");
+	ASSERT_USAGE("not valid for 'versions'", "versions", "k", "--below", "2");
+
+	/* The states are explained in versions' help. */
+	assert_non_null(strstr(usage_of(CMD("versions")), "VERSION  CREATED     STATE    URI"));
+	assert_non_null(strstr(usage_of(CMD("versions")), "newest"));
+	assert_non_null(strstr(usage_of(CMD("versions")), "older"));
+	assert_non_null(strstr(usage_of(CMD("versions")), "retired"));
+	assert_non_null(strstr(usage_of(CMD("trim")), "allow-destroy"));
+	assert_non_null(strstr(usage_of(CMD("keygen")), "admin"));
+}
+
+static void test_trim(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "trim", "release", "--below", "3"), 0);
+	assert_ptr_equal(a.cmd, CMD("trim"));
+	assert_string_equal(a.key, "release");
+	assert_int_equal(a.below, 3);
+	assert_int_equal(PARSE(&a, msg, "trim", "--below=4294967295", "k"), 0);
+	assert_int_equal(a.below, UINT32_MAX);
+
+	ASSERT_USAGE("trim: missing --below N", "trim", "k");
+	ASSERT_USAGE("trim: missing KEY", "trim", "--below", "2");
+	ASSERT_USAGE("--below: '0' is not a positive number", "trim", "k", "--below", "0");
+	ASSERT_USAGE("--below: '-1' is not a positive number", "trim", "k", "--below=-1");
+	ASSERT_USAGE("--below: 'two' is not a positive number", "trim", "k", "--below", "two");
+	ASSERT_USAGE("--below: '2x' is not a positive number", "trim", "k", "--below", "2x");
+	ASSERT_USAGE("--below: '' is not a positive number", "trim", "k", "--below", "");
+	ASSERT_USAGE("--below: 4294967296 is too large", "trim", "k", "--below", "4294967296");
+	ASSERT_USAGE("'--below' needs a value", "trim", "k", "--below");
+}
+
+static void test_rewrap(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "rewrap", "kek"), 0);
+	assert_ptr_equal(a.cmd, CMD("rewrap"));
+	assert_string_equal(a.key, "kek");
+	assert_int_equal(a.alg, P11A_ALG_NONE);
+	assert_null(a.in);
+	assert_null(a.out);
+
+	assert_int_equal(
+	    PARSE(&a, msg, "rewrap", "kek", "--alg", "aes-kw", "-i", "old", "-o", "new"), 0);
+	assert_int_equal(a.alg, P11A_ALG_AES_KW);
+	assert_string_equal(a.in, "old");
+	assert_string_equal(a.out, "new");
+	assert_int_equal(
+	    PARSE(&a, msg, "rewrap", "rsa", "--alg", "rsa-oaep-sha1", "--label-hex", "6c6162656c"),
+	    0);
+	assert_int_equal(a.alg, P11A_ALG_RSA_OAEP_SHA1);
+	assert_label(&a, "label", 5);
+	/* --json with a file for the bytes: the summary goes to stdout. */
+	assert_int_equal(PARSE(&a, msg, "--json", "rewrap", "kek", "-o", "new"), 0);
+	assert_int_equal(a.json, 1);
+
+	ASSERT_USAGE("rewrap: missing KEY", "rewrap", "-i", "x");
+	ASSERT_USAGE("rewrap: --json prints a summary on stdout: give -o OUT", "rewrap", "kek",
+		     "--json");
+	ASSERT_USAGE("rewrap: --json prints a summary", "rewrap", "kek", "--json", "-o", "-");
+	ASSERT_USAGE("'ecdsa-sha256' cannot rewrap; valid for rewrap: rsa-oaep-sha1, "
+		     "rsa-oaep-sha256, rsa-oaep-sha384, rsa-oaep-sha512, aes-kw, aes-kwp",
+		     "rewrap", "k", "--alg", "ecdsa-sha256");
+	ASSERT_USAGE("'rsa-pkcs1' cannot rewrap", "rewrap", "k", "--alg", "rsa-pkcs1");
+	ASSERT_USAGE("rewrap: --label applies to RSA-OAEP only, not 'aes-kwp'", "rewrap", "k",
+		     "--alg", "aes-kwp", "--label", "x");
+	ASSERT_USAGE("not valid for 'rewrap'", "rewrap", "k", "--key-len", "32");
+}
+
+/* a was parsed as the cert form want, for KEY key, with no issue options. */
+static void assert_cert(const struct cli_args *a, enum cli_cert_action want, const char *key)
+{
+	assert_ptr_equal(a->cmd, CMD("cert"));
+	assert_int_equal(a->cert_action, want);
+	assert_string_equal(a->key, key);
+}
+
+static void test_cert(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	/* cert KEY [-o OUT] */
+	assert_int_equal(PARSE(&a, msg, "cert", "web"), 0);
+	assert_cert(&a, CLI_CERT_SHOW, "web");
+	assert_null(a.out);
+	assert_int_equal(a.days, 0);
+	assert_int_equal(a.ca, 0);
+	assert_int_equal(a.self, 0);
+	assert_null(a.subject);
+	assert_null(a.san);
+	assert_int_equal(PARSE(&a, msg, "cert", "-o", "web.pem", "web"), 0);
+	assert_cert(&a, CLI_CERT_SHOW, "web");
+	assert_string_equal(a.out, "web.pem");
+
+	/* cert import KEY -i FILE ('-': stdin) */
+	assert_int_equal(PARSE(&a, msg, "cert", "import", "web", "-i", "web.pem"), 0);
+	assert_cert(&a, CLI_CERT_IMPORT, "web");
+	assert_string_equal(a.in, "web.pem");
+	assert_int_equal(PARSE(&a, msg, "cert", "-i", "-", "import", "web"), 0);
+	assert_cert(&a, CLI_CERT_IMPORT, "web");
+	assert_null(a.in);
+
+	/* cert issue CAKEY -i REQ --days N [--ca] [--san LIST] [-o OUT] */
+	assert_int_equal(PARSE(&a, msg, "cert", "issue", "ca", "-i", "req.pem", "--days", "365"),
+			 0);
+	assert_cert(&a, CLI_CERT_ISSUE, "ca");
+	assert_string_equal(a.in, "req.pem");
+	assert_int_equal(a.days, 365);
+	assert_int_equal(PARSE(&a, msg, "cert", "issue", "ca", "-i", "req.pem", "--days", "36500",
+			       "--ca", "--san", "DNS:a.example,IP:192.0.2.1", "-o", "c.pem"),
+			 0);
+	assert_cert(&a, CLI_CERT_ISSUE, "ca");
+	assert_int_equal(a.days, CLI_MAX_DAYS);
+	assert_int_equal(a.ca, 1);
+	assert_string_equal(a.san, "DNS:a.example,IP:192.0.2.1");
+	assert_string_equal(a.out, "c.pem");
+
+	/* cert issue KEY --self --subject DN --days N [--ca] [--san LIST] [-o OUT] */
+	assert_int_equal(PARSE(&a, msg, "cert", "issue", "web", "--self", "--subject",
+			       "/CN=web.example", "--days", "30"),
+			 0);
+	assert_cert(&a, CLI_CERT_ISSUE, "web");
+	assert_int_equal(a.self, 1);
+	assert_string_equal(a.subject, "/CN=web.example");
+	assert_int_equal(a.days, 30);
+	assert_int_equal(a.ca, 0);
+	/* A self-signed CA. */
+	assert_int_equal(PARSE(&a, msg, "cert", "issue", "root", "--self", "--ca", "--subject",
+			       "/CN=Root", "--days", "3650", "--san", "DNS:root.example"),
+			 0);
+	assert_int_equal(a.self, 1);
+	assert_int_equal(a.ca, 1);
+	/* A key named like an action word, by its URI. */
+	assert_int_equal(PARSE(&a, msg, "cert", "pkcs11:object=import"), 0);
+	assert_cert(&a, CLI_CERT_SHOW, "pkcs11:object=import");
+
+	ASSERT_USAGE("cert: missing KEY", "cert");
+	ASSERT_USAGE("cert: missing KEY", "cert", "-o", "x");
+	ASSERT_USAGE("cert: unknown action 'export'; valid: import, issue", "cert", "export", "k");
+	ASSERT_USAGE("cert: unexpected argument 'c'", "cert", "import", "k", "c");
+	ASSERT_USAGE("cert import: missing KEY", "cert", "import", "-i", "c.pem");
+	ASSERT_USAGE("cert issue: missing KEY", "cert", "issue", "--self");
+	ASSERT_USAGE("cert import: missing -i FILE", "cert", "import", "k");
+	ASSERT_USAGE("cert import: option '--out' does not apply", "cert", "import", "k", "-i", "c",
+		     "-o", "x");
+	ASSERT_USAGE("cert import: option '--days' does not apply", "cert", "import", "k", "-i",
+		     "c", "--days", "3");
+	ASSERT_USAGE("cert: option '--in' does not apply", "cert", "k", "-i", "c");
+	ASSERT_USAGE("cert: option '--days' does not apply", "cert", "k", "--days", "3");
+	ASSERT_USAGE("cert: option '--ca' does not apply", "cert", "k", "--ca");
+	ASSERT_USAGE("cert: option '--self' does not apply", "cert", "k", "--self");
+	ASSERT_USAGE("cert: option '--subject' does not apply", "cert", "k", "--subject", "/CN=x");
+	ASSERT_USAGE("cert: option '--san' does not apply", "cert", "k", "--san", "DNS:x");
+	ASSERT_USAGE("cert issue: missing --days N", "cert", "issue", "ca", "-i", "r");
+	ASSERT_USAGE("cert issue: missing --days N", "cert", "issue", "k", "--self", "--subject",
+		     "/CN=x");
+	ASSERT_USAGE("cert issue: missing -i REQ (a CSR), or --self", "cert", "issue", "ca",
+		     "--days", "3");
+	ASSERT_USAGE("cert issue --self: missing --subject DN", "cert", "issue", "k", "--self",
+		     "--days", "3");
+	ASSERT_USAGE("cert issue --self: -i does not apply", "cert", "issue", "k", "--self",
+		     "--subject", "/CN=x", "--days", "3", "-i", "r");
+	ASSERT_USAGE("cert issue: --subject applies to --self only", "cert", "issue", "ca", "-i",
+		     "r", "--days", "3", "--subject", "/CN=x");
+	ASSERT_USAGE("--days: '0' is not a positive number", "cert", "issue", "ca", "-i", "r",
+		     "--days", "0");
+	ASSERT_USAGE("--days: 36501 is too large (at most 36500)", "cert", "issue", "ca", "-i", "r",
+		     "--days", "36501");
+	ASSERT_USAGE("--days: '1y' is not a positive number", "cert", "issue", "ca", "-i", "r",
+		     "--days", "1y");
+	ASSERT_USAGE("option '--subject' needs a value", "cert", "issue", "k", "--self",
+		     "--subject", "", "--days", "1");
+	ASSERT_USAGE("option '--san' needs a value", "cert", "issue", "ca", "-i", "r", "--days",
+		     "1", "--san", "");
+	ASSERT_USAGE("option '--ca' takes no value", "cert", "issue", "ca", "--ca=yes");
+}
+
+static void test_csr(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "csr", "web", "--subject", "/CN=web.example/O=Example"), 0);
+	assert_ptr_equal(a.cmd, CMD("csr"));
+	assert_string_equal(a.key, "web");
+	assert_string_equal(a.subject, "/CN=web.example/O=Example");
+	assert_null(a.san);
+	assert_null(a.out);
+	assert_int_equal(PARSE(&a, msg, "csr", "--san", "DNS:web.example", "-o", "web.csr",
+			       "--subject=/CN=web.example", "web"),
+			 0);
+	assert_string_equal(a.san, "DNS:web.example");
+	assert_string_equal(a.out, "web.csr");
+
+	ASSERT_USAGE("csr: missing --subject DN", "csr", "web");
+	ASSERT_USAGE("csr: missing KEY", "csr", "--subject", "/CN=x");
+	ASSERT_USAGE("not valid for 'csr'", "csr", "web", "--subject", "/CN=x", "--days", "3");
+	ASSERT_USAGE("not valid for 'csr'", "csr", "web", "--subject", "/CN=x", "--self");
+	ASSERT_USAGE("not valid for 'csr'", "csr", "web", "--subject", "/CN=x", "-i", "r");
+}
+
 static void test_global_errors(void **state)
 {
 	struct cli_args a;
@@ -1010,6 +1304,12 @@ int main(void)
 	    cmocka_unit_test(test_unwrap),
 	    cmocka_unit_test(test_derive),
 	    cmocka_unit_test(test_seal_open),
+	    cmocka_unit_test(test_keygen),
+	    cmocka_unit_test(test_rotate_versions_reload),
+	    cmocka_unit_test(test_trim),
+	    cmocka_unit_test(test_rewrap),
+	    cmocka_unit_test(test_cert),
+	    cmocka_unit_test(test_csr),
 	    cmocka_unit_test(test_global_errors),
 	    cmocka_unit_test(test_reentrant),
 	    cmocka_unit_test(test_typed_spelling),

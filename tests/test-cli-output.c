@@ -132,8 +132,104 @@ static void test_json_fingerprint(void **state)
 
 	(void)state;
 	text = print(keys, fps, 2, 1);
-	if (strstr(text, "\"name\":\"release\",\"fingerprint\":\"SHA256:xyz\"}") == NULL ||
-	    strstr(text, "\"name\":\"\",\"fingerprint\":\"\"}") == NULL)
+	if (strstr(text, "\"name\":\"release\",\"fingerprint\":\"SHA256:xyz\",") == NULL ||
+	    strstr(text, "\"name\":\"\",\"fingerprint\":\"\",") == NULL)
+		fail_msg("%s", text);
+	free(text);
+}
+
+static char fam[] = "signer", fam2_label[] = "signer@2",
+	    fam2_uri[] = "pkcs11:id=%02;object=signer%402", created[] = "2026-05-01",
+	    expiry[] = "2027-05-01T12:00:00Z";
+
+/* Two versions of a family, the newer with a certificate. */
+static void family(struct p11a_key_info k[2])
+{
+	k[0] = keys[0];
+	k[1] = keys[0];
+	k[0].family = fam;
+	k[0].version = 1;
+	k[0].min_version = 1;
+	k[0].created = empty;
+	k[0].cert_expiry = empty;
+	k[1].label = fam2_label;
+	k[1].uri = fam2_uri;
+	k[1].family = fam;
+	k[1].version = 2;
+	k[1].min_version = 1;
+	k[1].newest = 1;
+	k[1].created = created;
+	k[1].cert_expiry = expiry;
+}
+
+/* --json: the lifecycle fields, "" for a date the key lacks (and NULL). */
+static void test_json_lifecycle(void **state)
+{
+	struct p11a_key_info k[2];
+	char *text;
+
+	(void)state;
+	family(k);
+	text = print(k, NULL, 2, 1);
+	if (strstr(text, "\"family\":\"signer\",\"version\":1,\"min_version\":1,\"newest\":false,"
+			 "\"created\":\"\",\"cert_expiry\":\"\"}") == NULL ||
+	    strstr(text,
+		   "\"family\":\"signer\",\"version\":2,\"min_version\":1,\"newest\":true,"
+		   "\"created\":\"2026-05-01\",\"cert_expiry\":\"2027-05-01T12:00:00Z\"}") == NULL)
+		fail_msg("%s", text);
+	free(text);
+	/* An agent's entry without them (NULL strings): "" too. */
+	text = print(keys, NULL, 1, 1);
+	assert_non_null(strstr(text, "\"family\":\"\",\"version\":0,"));
+	free(text);
+}
+
+/* One entry, as keygen and versions print it: the list's object, and "state". */
+static void test_json_key(void **state)
+{
+	struct p11a_key_info k[2];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	family(k);
+	assert_non_null(f);
+	cli_json_key(f, &k[1], "SHA256:xyz", "newest");
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(text[0], '{');
+	assert_int_equal(text[len - 1], '}');
+	assert_non_null(strstr(text, "\"fingerprint\":\"SHA256:xyz\","));
+	assert_non_null(strstr(text, ",\"state\":\"newest\"}"));
+	free(text);
+}
+
+/* VERSION only when a key has a version above 1; CERT only when one has a certificate. */
+static void test_table_lifecycle(void **state)
+{
+	struct p11a_key_info k[2];
+	char *text;
+
+	(void)state;
+	family(k);
+	text = print(k, NULL, 2, 0);
+	if (strstr(text, "  -  1  -           pkcs11:id=%01") == NULL ||
+	    strstr(text, "  -  2  2027-05-01  pkcs11:id=%02") == NULL)
+		fail_msg("%s", text);
+	free(text);
+	/* No certificate: no CERT column. */
+	k[1].cert_expiry = empty;
+	text = print(k, NULL, 2, 0);
+	if (strstr(text, "  -  1  pkcs11:id=%01") == NULL ||
+	    strstr(text, "  -  2  pkcs11:id=%02") == NULL)
+		fail_msg("%s", text);
+	free(text);
+	/* Versions 1 only, with a certificate: CERT, no VERSION. */
+	k[1].version = 1;
+	k[1].cert_expiry = expiry;
+	text = print(k, NULL, 2, 0);
+	if (strstr(text, "  -  -           pkcs11:id=%01") == NULL ||
+	    strstr(text, "  -  2027-05-01  pkcs11:id=%02") == NULL)
 		fail_msg("%s", text);
 	free(text);
 }
@@ -141,9 +237,9 @@ static void test_json_fingerprint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json_sw_algs),
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_json_fingerprint),
+	    cmocka_unit_test(test_json_sw_algs),     cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_json_fingerprint), cmocka_unit_test(test_json_lifecycle),
+	    cmocka_unit_test(test_json_key),	     cmocka_unit_test(test_table_lifecycle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
