@@ -107,6 +107,16 @@ print(json.dumps(v))
 EOF
 }
 
+# pubkey_to KEY FILE: the key's public key (PEM) into FILE; a check.
+pubkey_to() {
+	if check_rc "pubkey $1" 0 p11a pubkey "$1"; then
+		cp "$OUT" "$2"
+		return 0
+	fi
+	rm -f "$2"
+	return 1
+}
+
 # today: the date in UTC, YYYY-MM-DD (the agent dates keys in UTC).
 today() {
 	date -u +%F

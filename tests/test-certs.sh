@@ -38,7 +38,7 @@ subject_of() {
 for k in ca:ec:P-256 leaf-rsa:rsa:2048 leaf-ec:ec:P-384 leaf-ed:ed25519; do
 	name=${k%%:*}
 	check_rc "keygen $name (${k#*:})" 0 p11a keygen "$name" --type "${k#*:}" || finish
-	check_rc "pubkey $name" 0 p11a pubkey "$name" -o "$T/$name.pub"
+	pubkey_to "$name" "$T/$name.pub"
 done
 if check_rc "list before any certificate" 0 p11a list; then
 	if head -n 1 "$OUT" | grep -q CERT; then

@@ -83,7 +83,7 @@ chmod 0644 "$D/ca.pem"
 check_rc "admin: cert import ca" 0 p11a cert import ca -i "$D/ca.pem"
 check_rc "admin: csr with ca's key" 0 p11a csr ca --subject "CN=leaf" -o "$D/leaf.csr"
 chmod 0644 "$D/leaf.csr"
-p11a pubkey base -o "$D/base.pem" 2>/dev/null
+p11a pubkey base >"$D/base.pem" 2>/dev/null
 head -c 32 /dev/urandom >"$T/session"
 ossl pkeyutl -encrypt -pubin -inkey "$D/base.pem" -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1 -in "$T/session" -out "$D/w1"

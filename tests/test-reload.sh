@@ -48,7 +48,7 @@ until_rc() {
 
 conf_ops sign
 start_lc_agent || finish
-p11a pubkey signer -o "$T/ec256.pem" 2>/dev/null
+p11a pubkey signer >"$T/ec256.pem" 2>/dev/null
 if signs signer && verify_sig ec256 "$T/ec256.pem" "$T/s.sig" "$MSG"; then
 	pass "allow-ops = sign: signer signs"
 else
@@ -169,7 +169,7 @@ if check_rc "list after reload" 0 p11a list; then
 		fail "list after reload: shows extkey" "$(show "$OUT")"
 	fi
 fi
-if check_rc "pubkey extkey" 0 p11a pubkey extkey -o "$T/extkey.pem" &&
+if pubkey_to extkey "$T/extkey.pem" &&
 	check_rc "sign with extkey" 0 p11a sign extkey -i "$MSG" -o "$T/ext.sig"; then
 	if verify_sig ec256 "$T/extkey.pem" "$T/ext.sig" "$MSG"; then
 		pass "extkey's signature verifies"
