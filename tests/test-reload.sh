@@ -85,10 +85,10 @@ check_rc "after reload: sign renamed" 0 p11a sign renamed -i "$MSG"
 check_rc "after reload: the old name signer is gone (exit 5)" 5 p11a sign signer -i "$MSG"
 
 # --- SIGHUP -------------------------------------------------------------------------------
-conf_ops derive
+conf_ops derive renamed
 kill -HUP "$AGENT_PID"
 until_rc "SIGHUP, allow-ops = derive: sign DENIED" 4 p11a sign renamed -i "$MSG"
-conf_ops sign
+conf_ops sign renamed
 kill -HUP "$AGENT_PID"
 until_rc "SIGHUP, allow-ops = sign: signs again" 0 p11a sign renamed -i "$MSG"
 agent_alive "SIGHUP: the agent still runs"
