@@ -88,6 +88,10 @@ head -c 32 /dev/urandom >"$T/session"
 ossl pkeyutl -encrypt -pubin -inkey "$D/base.pem" -pkeyopt rsa_padding_mode:oaep \
 	-pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1 -in "$T/session" -out "$D/w1"
 chmod 0644 "$D/w1"
+# A certificate for the refused imports (denied before it is even looked at).
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" \
+	-subj "/CN=other" -days 1 -out "$D/other.pem" 2>/dev/null
+chmod 0644 "$D/other.pem"
 check_rc "admin: rotate base" 0 p11a rotate base
 # allow-destroy, so that a refused trim is refused for being no admin only.
 conf "[key base]
@@ -123,7 +127,7 @@ refused "rotate" rotate rotate base
 refused "versions" versions versions base
 refused "trim" trim trim base --below 2
 refused "rewrap" rewrap rewrap base@1 --alg rsa-oaep-sha1 -i "$D/w1" -o "$O/w2"
-refused "cert import" cert-import cert import ca -i "$D/ca.pem"
+refused "cert import" cert-import cert import ca -i "$D/other.pem"
 refused "reload" reload reload
 if [ -e "$O/w2" ]; then
 	fail "non-admin: rewrap wrote no file" "$O/w2 exists"
@@ -178,7 +182,7 @@ if check_rc "allowed to sign with ca: cert issue" 0 \
 		fail "allowed to sign with ca: the certificate verifies" "openssl verify failed"
 	fi
 fi
-refused "cert import, allowed to sign" cert-import cert import ca -i "$D/ca.pem"
+refused "cert import, allowed to sign" cert-import cert import ca -i "$D/other.pem"
 refused "rotate, allowed to sign" rotate rotate ca
 
 # --- admin-users and admin-groups -------------------------------------------------------------
