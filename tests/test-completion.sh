@@ -90,9 +90,20 @@ has "$(offered p11agent sign k --alg ed)" ed25519 && pass "--alg ed<TAB> gives e
 [ "$(offered p11agent pubkey k --format "" | sort | tr '\n' ' ')" = "der pem ssh " ] &&
 	pass "pubkey --format <TAB>: pem der ssh" ||
 	fail "pubkey --format <TAB>" "$(offered p11agent pubkey k --format "")"
+# keygen --type: the key types of keygen's help; cert: its action words.
+"$P11AGENT" keygen --help | sed -n '/^  --type TYPE/,/^  --ops/p' | grep -o '[a-z]*:[A-Z0-9-]\+\|ed25519' |
+	sort >"$T/want"
+offered p11agent keygen k --type "" | sort >"$T/got"
+if [ "$(wc -l <"$T/want")" -eq 12 ] && cmp -s "$T/want" "$T/got"; then
+	pass "keygen --type <TAB>: the 12 key types of its help"
+else
+	fail "keygen --type <TAB>" "offers $(echo $(cat "$T/got")); help: $(echo $(cat "$T/want"))"
+fi
+[ "$(offered p11agent cert "" | sort | tr '\n' ' ')" = "import issue " ] &&
+	pass "cert <TAB>: import issue" || fail "cert <TAB>" "$(offered p11agent cert "")"
 : >"$T/msg-one.txt"
 for words in "sign k -i" "sign k --out" "keyfile k -o" "verify k --sig" "seal --key-file" "-S" \
-	"audit-verify --pubkey" "audit-verify"; do
+	"audit-verify --pubkey" "audit-verify" "cert import k -i" "rewrap k -o"; do
 	# shellcheck disable=SC2086
 	if has "$(offered p11agent $words "$T/msg-o")" "$T/msg-one.txt"; then
 		pass "p11agent $words <TAB> completes a file name"
