@@ -1,0 +1,736 @@
+/*
+ * x509name: the text forms of names that p11agent takes, a subject
+ * ("CN=foo,O=Bar,C=DE", RFC 4514) and a subjectAltName list
+ * ("DNS:a.example,IP:::1"), parsed into OpenSSL's X509_NAME and
+ * GENERAL_NAMES. Every error names the part of the text at fault. See
+ * x509.h.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/objects.h>
+
+#include "x509.h"
+
+/* How an attribute's value is checked and encoded. */
+enum value_kind {
+	KIND_UTF8,	/* UTF8String */
+	KIND_PRINTABLE, /* PrintableString */
+	KIND_COUNTRY,	/* PrintableString: two capital letters */
+	KIND_IA5,	/* IA5String: ASCII */
+};
+
+struct attr_type {
+	const char *name;
+	int nid;
+	enum value_kind kind;
+	size_t max; /* most characters (RFC 5280's upper bounds) */
+};
+
+/* The attributes a subject may name by name. */
+static const struct attr_type attr_types[] = {
+    {"CN", NID_commonName, KIND_UTF8, 64},
+    {"O", NID_organizationName, KIND_UTF8, 64},
+    {"OU", NID_organizationalUnitName, KIND_UTF8, 64},
+    {"C", NID_countryName, KIND_COUNTRY, 2},
+    {"L", NID_localityName, KIND_UTF8, 128},
+    {"ST", NID_stateOrProvinceName, KIND_UTF8, 128},
+    {"emailAddress", NID_pkcs9_emailAddress, KIND_IA5, 255},
+    {"serialNumber", NID_serialNumber, KIND_PRINTABLE, 64},
+    {"DC", NID_domainComponent, KIND_IA5, 63},
+};
+#define KNOWN_ATTRS "CN, O, OU, C, L, ST, emailAddress, serialNumber, DC, or a dotted OID"
+
+/* An attribute given by a dotted OID that is none of the above: UTF8String. */
+static const struct attr_type attr_oid = {"", NID_undef, KIND_UTF8, CLI_X509_TEXT_MAX};
+
+/* Bytes of the text quoted in a message. */
+#define QUOTE_MAX 48
+
+static int fail(char *msg, size_t msg_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *msg, size_t msg_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msg_len, fmt, ap);
+	va_end(ap);
+	return P11A_ERR_BAD_INPUT;
+}
+
+static int nomem(char *msg, size_t msg_len)
+{
+	snprintf(msg, msg_len, "out of memory");
+	return P11A_ERR_NOMEM;
+}
+
+static int is_alpha(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static int is_digit(int ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int to_lower(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
+static int hex_value(int ch)
+{
+	if (is_digit(ch))
+		return ch - '0';
+	ch = to_lower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Whether a[0..len) equals the NUL-terminated b, ignoring ASCII case. */
+static int equal_nocase(const char *a, size_t len, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] == '\0' || to_lower((unsigned char)a[i]) != to_lower((unsigned char)b[i]))
+			return 0;
+	return b[len] == '\0';
+}
+
+/*
+ * p[0..len) for a message, in buf: control characters as '?', cut after
+ * QUOTE_MAX bytes (at a character's start) with "...".
+ */
+static const char *quote(char *buf, size_t buf_len, const char *p, size_t len)
+{
+	size_t i, n = len;
+
+	if (n > QUOTE_MAX) {
+		n = QUOTE_MAX;
+		while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
+			n--;
+	}
+	if (buf_len < n + 4)
+		n = buf_len - 4;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	strcpy(buf + i, n < len ? "..." : "");
+	return buf;
+}
+
+/* The last QUOTE_MAX bytes or so of text[0..end), for "after '...'". */
+static const char *quote_tail(char *buf, size_t buf_len, const char *text, size_t end)
+{
+	size_t start = end > QUOTE_MAX ? end - QUOTE_MAX : 0;
+
+	while (start > 0 && ((unsigned char)text[start] & 0xc0) == 0x80)
+		start++;
+	if (start == 0)
+		return quote(buf, buf_len, text, end);
+	buf[0] = buf[1] = buf[2] = '.';
+	quote(buf + 3, buf_len - 3, text + start, end - start);
+	return buf;
+}
+
+/*
+ * The number of characters of the UTF-8 text s[0..len), or -1 when it is not
+ * well-formed (overlong forms, surrogates and code points past U+10FFFF
+ * included).
+ */
+static long utf8_chars(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	long chars = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			chars++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			n = 1, cp = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			n = 2, cp = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			n = 3, cp = s[i] & 0x07;
+		else
+			return -1;
+		if (len - i <= n)
+			return -1;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return -1;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		i += n + 1;
+		chars++;
+	}
+	return chars;
+}
+
+/* Whether ch may be in a PrintableString. */
+static int is_printable(int ch)
+{
+	return is_alpha(ch) || is_digit(ch) || (ch != '\0' && strchr(" '()+,-./:=?", ch) != NULL);
+}
+
+/*
+ * The attribute type type[0..len): a name of attr_types, or a dotted OID
+ * (*out_obj set, freed by the caller). NULL when it is neither.
+ */
+static const struct attr_type *find_attr(const char *type, size_t len, ASN1_OBJECT **out_obj)
+{
+	char oid[128];
+	size_t i;
+	int nid;
+
+	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++)
+		if (equal_nocase(type, len, attr_types[i].name))
+			return &attr_types[i];
+	if (len == 0 || len >= sizeof(oid) || !is_digit((unsigned char)type[0]))
+		return NULL;
+	for (i = 0; i < len; i++)
+		if (!is_digit((unsigned char)type[i]) && type[i] != '.')
+			return NULL;
+	memcpy(oid, type, len);
+	oid[len] = '\0';
+	if ((*out_obj = OBJ_txt2obj(oid, 1)) == NULL)
+		return NULL;
+	/* An OID of a named attribute is checked as that attribute. */
+	nid = OBJ_obj2nid(*out_obj);
+	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++)
+		if (nid != NID_undef && attr_types[i].nid == nid)
+			return &attr_types[i];
+	return &attr_oid;
+}
+
+/* The characters a subject's value must escape, and what a backslash may escape. */
+#define NAME_SPECIALS ",=+\\\"; <>#"
+
+/*
+ * Decodes the value of part (quoted as q in messages) from p[0..len) into
+ * out (len bytes or more): escapes undone, spaces around it dropped.
+ */
+static int decode_value(const char *p, size_t len, const char *q, const char *attr, char *out,
+			size_t *out_len, char *msg, size_t msg_len)
+{
+	size_t i = 0, n = 0, keep = 0;
+	int hi, lo;
+
+	while (i < len && p[i] == ' ')
+		i++;
+	if (i < len && p[i] == '#')
+		return fail(msg, msg_len,
+			    "'%s': a value starting with '#' (BER in hex) is not supported; "
+			    "escape the '#' as '\\#'",
+			    q);
+	for (; i < len; i++) {
+		char ch = p[i];
+
+		if (ch == '\\') {
+			if (i + 1 >= len)
+				return fail(msg, msg_len, "'%s': a '\\' ends the value", q);
+			ch = p[++i];
+			if (ch != '\0' && strchr(NAME_SPECIALS, ch) != NULL) {
+				out[n++] = ch;
+			} else if (i + 1 < len && (hi = hex_value((unsigned char)ch)) >= 0 &&
+				   (lo = hex_value((unsigned char)p[i + 1])) >= 0) {
+				out[n++] = (char)(hi << 4 | lo);
+				i++;
+			} else {
+				return fail(msg, msg_len,
+					    "'%s': bad escape '\\%c': a '\\' escapes one of , = + "
+					    "\\ \" ; < > # and space, or writes a byte as two hex "
+					    "digits",
+					    q, (unsigned char)ch < 0x20 ? '?' : ch);
+			}
+			keep = n;
+			continue;
+		}
+		if (ch == '=')
+			return fail(msg, msg_len,
+				    "'%s': '=' inside the value of %s: escape it as '\\=', or put "
+				    "the missing ',' before the next attribute",
+				    q, attr);
+		if (ch == '"' || ch == ';' || ch == '<' || ch == '>')
+			return fail(msg, msg_len, "'%s': escape the '%c' in the value as '\\%c'", q,
+				    ch, ch);
+		out[n++] = ch;
+		if (ch != ' ')
+			keep = n;
+	}
+	*out_len = keep;
+	return P11A_OK;
+}
+
+/* Checks value[0..len) of attribute t (named attr) against its type. */
+static int check_value(const struct attr_type *t, const char *attr, const char *value, size_t len,
+		       const char *q, char *msg, size_t msg_len)
+{
+	long chars;
+	size_t i;
+
+	if (len == 0)
+		return fail(msg, msg_len, "'%s': empty value for %s", q, attr);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)value[i];
+		if (ch < 0x20 || ch == 0x7f)
+			return fail(msg, msg_len, "'%s': a control character in the value of %s", q,
+				    attr);
+		if (ch >= 0x80 && t->kind != KIND_UTF8)
+			return fail(msg, msg_len, "'%s': %s takes ASCII characters only", q, attr);
+		if (t->kind == KIND_PRINTABLE && !is_printable(ch))
+			return fail(msg, msg_len,
+				    "'%s': %s takes letters, digits, spaces and ' ( ) + , - . / : "
+				    "= ? only (a PrintableString)",
+				    q, attr);
+	}
+	if (t->kind == KIND_COUNTRY &&
+	    (len != 2 || value[0] < 'A' || value[0] > 'Z' || value[1] < 'A' || value[1] > 'Z'))
+		return fail(msg, msg_len,
+			    "'%s': C is a country code of two capital letters (ISO 3166), such as "
+			    "DE",
+			    q);
+	if ((chars = utf8_chars((const unsigned char *)value, len)) < 0)
+		return fail(msg, msg_len, "'%s': the value of %s is not valid UTF-8", q, attr);
+	if ((size_t)chars > t->max)
+		return fail(msg, msg_len, "'%s': %s has at most %zu characters, this one %ld", q,
+			    attr, t->max, chars);
+	return P11A_OK;
+}
+
+static int asn1_type(enum value_kind kind)
+{
+	switch (kind) {
+	case KIND_PRINTABLE:
+	case KIND_COUNTRY:
+		return V_ASN1_PRINTABLESTRING;
+	case KIND_IA5:
+		return V_ASN1_IA5STRING;
+	default:
+		return V_ASN1_UTF8STRING;
+	}
+}
+
+/* One attribute of a subject, as parsed. */
+struct name_attr {
+	ASN1_OBJECT *obj; /* for a dotted OID, else NULL */
+	const struct attr_type *type;
+	char *value;
+	size_t value_len;
+	int rdn; /* the index of its RDN in the text */
+};
+
+/*
+ * Parses the attribute p[0..len) ("CN=foo", escapes included) into *a.
+ */
+static int parse_attr(const char *p, size_t len, struct name_attr *a, char *msg, size_t msg_len)
+{
+	char q[QUOTE_MAX + 8], attr[QUOTE_MAX + 8];
+	size_t i = 0, eq, type_start, type_end;
+	int r;
+
+	quote(q, sizeof(q), p, len);
+	while (i < len && p[i] == ' ')
+		i++;
+	type_start = i;
+	for (eq = i; eq < len && p[eq] != '=' && p[eq] != '\\'; eq++)
+		;
+	if (eq == len)
+		return fail(msg, msg_len, "'%s': no '=' between an attribute and its value", q);
+	if (p[eq] == '\\')
+		return fail(msg, msg_len, "'%s': a '\\' in the attribute's name", q);
+	type_end = eq;
+	while (type_end > type_start && p[type_end - 1] == ' ')
+		type_end--;
+	if (type_end == type_start)
+		return fail(msg, msg_len, "'%s': no attribute before the '='", q);
+	quote(attr, sizeof(attr), p + type_start, type_end - type_start);
+	if ((a->type = find_attr(p + type_start, type_end - type_start, &a->obj)) == NULL)
+		return fail(msg, msg_len, "'%s': unknown attribute '%s' (known: " KNOWN_ATTRS ")",
+			    q, attr);
+	if ((a->value = malloc(len - eq)) == NULL)
+		return nomem(msg, msg_len);
+	r = decode_value(p + eq + 1, len - eq - 1, q, attr, a->value, &a->value_len, msg, msg_len);
+	if (r == P11A_OK)
+		r = check_value(a->type, attr, a->value, a->value_len, q, msg, msg_len);
+	return r;
+}
+
+/* The end of the part of text that starts at start: its first unescaped ',' or '+', or the end. */
+static size_t part_end(const char *text, size_t start, size_t len, int with_plus)
+{
+	size_t i;
+
+	for (i = start; i < len; i++) {
+		if (text[i] == '\\' && i + 1 < len)
+			i++;
+		else if (text[i] == ',' || (with_plus && text[i] == '+'))
+			break;
+	}
+	return i;
+}
+
+/* Whether p[0..len) holds only spaces. */
+static int blank(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != ' ')
+			return 0;
+	return 1;
+}
+
+/*
+ * The part text[pos..end) is blank: says where, for a message. what names
+ * the text ("subject").
+ */
+static int empty_part(const char *text, size_t pos, size_t end, size_t len, const char *what,
+		      char *msg, size_t msg_len)
+{
+	char q[QUOTE_MAX + 8];
+
+	if (blank(text, len))
+		return fail(msg, msg_len, "empty %s", what);
+	if (pos == 0)
+		return fail(msg, msg_len, "the %s starts with a '%c'", what, text[end]);
+	if (end == len)
+		return fail(msg, msg_len, "the %s ends with a '%c': remove it", what,
+			    text[pos - 1]);
+	return fail(msg, msg_len, "an empty item after '%s'", quote_tail(q, sizeof(q), text, pos));
+}
+
+/* Checks text's length; the caller names what it is. */
+static int check_length(const char *text, const char *what, size_t *out_len, char *msg,
+			size_t msg_len)
+{
+	size_t len = strnlen(text, CLI_X509_TEXT_MAX + 1);
+
+	if (len > CLI_X509_TEXT_MAX)
+		return fail(msg, msg_len, "the %s is too long (more than %d bytes)", what,
+			    CLI_X509_TEXT_MAX);
+	*out_len = len;
+	return P11A_OK;
+}
+
+int cli_x509_parse_name(const char *text, X509_NAME **out, char *msg, size_t msg_len)
+{
+	struct name_attr attrs[CLI_X509_MAX_ITEMS];
+	X509_NAME *name = NULL;
+	size_t len = 0, pos = 0, end, n = 0, i;
+	int rdn = 0, r, k;
+
+	memset(attrs, 0, sizeof(attrs));
+	if ((r = check_length(text, "subject", &len, msg, msg_len)) != P11A_OK)
+		goto out;
+	for (;;) {
+		end = part_end(text, pos, len, 1);
+		if (blank(text + pos, end - pos)) {
+			r = empty_part(text, pos, end, len, "subject", msg, msg_len);
+			goto out;
+		}
+		if (n == CLI_X509_MAX_ITEMS) {
+			r = fail(msg, msg_len, "the subject has more than %d attributes",
+				 CLI_X509_MAX_ITEMS);
+			goto out;
+		}
+		attrs[n].rdn = rdn;
+		if ((r = parse_attr(text + pos, end - pos, &attrs[n++], msg, msg_len)) != P11A_OK)
+			goto out;
+		if (end == len)
+			break;
+		if (text[end] == ',')
+			rdn++;
+		pos = end + 1;
+	}
+	/* RFC 4514 writes the last RDN first: add them from the end. */
+	if ((name = X509_NAME_new()) == NULL) {
+		r = nomem(msg, msg_len);
+		goto out;
+	}
+	for (i = n; i-- > 0;) {
+		const struct name_attr *a = &attrs[i];
+		/* The first attribute of each RDN added starts it; the others join it. */
+		int set = i + 1 < n && attrs[i + 1].rdn == a->rdn ? -1 : 0;
+		int type = asn1_type(a->type->kind);
+
+		if (a->obj != NULL)
+			k = X509_NAME_add_entry_by_OBJ(name, a->obj, type,
+						       (const unsigned char *)a->value,
+						       (int)a->value_len, -1, set);
+		else
+			k = X509_NAME_add_entry_by_NID(name, a->type->nid, type,
+						       (const unsigned char *)a->value,
+						       (int)a->value_len, -1, set);
+		if (k != 1) {
+			r = P11A_ERR_CRYPTO;
+			snprintf(msg, msg_len, "cannot add %s to the subject",
+				 a->obj != NULL ? "an attribute" : a->type->name);
+			goto out;
+		}
+	}
+	*out = name;
+	name = NULL;
+	r = P11A_OK;
+out:
+	for (i = 0; i < n; i++) {
+		ASN1_OBJECT_free(attrs[i].obj);
+		free(attrs[i].value);
+	}
+	X509_NAME_free(name);
+	return r;
+}
+
+/*
+ * Why the host name s[0..len) is not one, or NULL when it is. wildcard: a
+ * first label "*" is allowed.
+ */
+static const char *host_problem(const char *s, size_t len, int wildcard)
+{
+	size_t i, label = 0;
+
+	if (len > 253)
+		return "longer than 253 characters";
+	if (wildcard && len > 2 && s[0] == '*' && s[1] == '.') {
+		s += 2;
+		len -= 2;
+	}
+	for (i = 0; i <= len; i++) {
+		char ch = i < len ? s[i] : '.';
+
+		if (ch == '.') {
+			if (label == 0)
+				return "an empty label (two dots in a row, or a dot at an end)";
+			if (label > 63)
+				return "a label longer than 63 characters";
+			if (s[i - 1] == '-')
+				return "a label ending with '-'";
+			label = 0;
+			continue;
+		}
+		if ((unsigned char)ch >= 0x80)
+			return "a non-ASCII character: write an international name in its "
+			       "xn-- (punycode) form";
+		if (ch == '*')
+			return "a '*' other than a whole first label (\"*.example.com\")";
+		if (!is_alpha(ch) && !is_digit(ch) && ch != '-')
+			return "a character other than letters, digits, '-' and '.'";
+		if (label == 0 && ch == '-')
+			return "a label starting with '-'";
+		label++;
+	}
+	return NULL;
+}
+
+/* A GENERAL_NAME of type (GEN_DNS, GEN_EMAIL, GEN_URI) holding the IA5String s[0..len). */
+static GENERAL_NAME *gen_ia5(int type, const char *s, size_t len)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_IA5STRING *v = ASN1_IA5STRING_new();
+
+	if (gen == NULL || v == NULL || ASN1_STRING_set(v, s, (int)len) != 1) {
+		GENERAL_NAME_free(gen);
+		ASN1_IA5STRING_free(v);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gen, type, v);
+	return gen;
+}
+
+/* An iPAddress GENERAL_NAME of the 4 or 16 bytes at ip. */
+static GENERAL_NAME *gen_ip(const unsigned char *ip, size_t len)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+
+	if (gen == NULL || v == NULL || ASN1_OCTET_STRING_set(v, ip, (int)len) != 1) {
+		GENERAL_NAME_free(gen);
+		ASN1_OCTET_STRING_free(v);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gen, GEN_IPADD, v);
+	return gen;
+}
+
+/* Checks and makes the name v[0..len) of an item "TYPE:v" (quoted as q) of type gen_type. */
+static int san_name(int gen_type, const char *v, size_t len, const char *q, GENERAL_NAME **out,
+		    char *msg, size_t msg_len)
+{
+	unsigned char ip[16];
+	const char *why, *at;
+	size_t i;
+
+	switch (gen_type) {
+	case GEN_DNS:
+		if ((why = host_problem(v, len, 1)) != NULL)
+			return fail(msg, msg_len, "'%s': not a DNS name: %s", q, why);
+		*out = gen_ia5(GEN_DNS, v, len);
+		break;
+	case GEN_IPADD:
+		/* v is NUL-terminated: the caller's copy of the item. */
+		if (inet_pton(AF_INET, v, ip) == 1)
+			*out = gen_ip(ip, 4);
+		else if (inet_pton(AF_INET6, v, ip) == 1)
+			*out = gen_ip(ip, 16);
+		else
+			return fail(msg, msg_len,
+				    "'%s': not an IPv4 address (127.0.0.1) or an IPv6 one (::1, "
+				    "without brackets)",
+				    q);
+		break;
+	case GEN_EMAIL:
+		at = memchr(v, '@', len);
+		if (at == NULL || at == v || memchr(at + 1, '@', len - (size_t)(at + 1 - v)))
+			return fail(msg, msg_len, "'%s': not a mail address local@host.example", q);
+		for (i = 0; i < (size_t)(at - v); i++)
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+				return fail(msg, msg_len,
+					    "'%s': a space, control or non-ASCII character before "
+					    "the '@'",
+					    q);
+		if ((why = host_problem(at + 1, len - (size_t)(at + 1 - v), 0)) != NULL)
+			return fail(msg, msg_len, "'%s': the host after the '@' has %s", q, why);
+		*out = gen_ia5(GEN_EMAIL, v, len);
+		break;
+	default: /* GEN_URI */
+		for (i = 0;
+		     i < len &&
+		     (is_alpha((unsigned char)v[i]) ||
+		      (i > 0 && (is_digit((unsigned char)v[i]) || strchr("+-.", v[i]) != NULL)));
+		     i++)
+			;
+		if (i == 0 || i == len || v[i] != ':' || i + 1 == len)
+			return fail(msg, msg_len,
+				    "'%s': not an absolute URI (a scheme such as https: and what "
+				    "follows it)",
+				    q);
+		for (i = 0; i < len; i++)
+			if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+				return fail(
+				    msg, msg_len,
+				    "'%s': spaces, control and non-ASCII characters in a URI "
+				    "must be percent-encoded",
+				    q);
+		*out = gen_ia5(GEN_URI, v, len);
+		break;
+	}
+	return *out != NULL ? P11A_OK : nomem(msg, msg_len);
+}
+
+/* The item p[0..len) of a subjectAltName list ("DNS:a.example", escapes included). */
+static int parse_san_item(const char *p, size_t len, GENERAL_NAME **out, char *msg, size_t msg_len)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} types[] = {{"DNS", GEN_DNS}, {"IP", GEN_IPADD}, {"email", GEN_EMAIL}, {"URI", GEN_URI}};
+	char q[QUOTE_MAX + 8], t[QUOTE_MAX + 8];
+	char *item;
+	size_t i, n = 0, colon, start;
+	int r, type = -1;
+
+	quote(q, sizeof(q), p, len);
+	if ((item = malloc(len + 1)) == NULL)
+		return nomem(msg, msg_len);
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\\') {
+			if (i + 1 == len || (p[i + 1] != ',' && p[i + 1] != '\\')) {
+				r = fail(msg, msg_len,
+					 "'%s': a '\\' escapes only ',' and '\\' in a "
+					 "subjectAltName list",
+					 q);
+				goto out;
+			}
+			i++;
+		}
+		item[n++] = p[i];
+	}
+	while (n > 0 && item[n - 1] == ' ')
+		n--;
+	item[n] = '\0';
+	for (start = 0; item[start] == ' '; start++)
+		;
+	colon = start;
+	while (colon < n && item[colon] != ':')
+		colon++;
+	if (colon == n) {
+		r = fail(msg, msg_len,
+			 "'%s': no type: write DNS:, IP:, email: or URI: before the name", q);
+		goto out;
+	}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (equal_nocase(item + start, colon - start, types[i].name))
+			type = types[i].type;
+	if (type < 0) {
+		r = fail(msg, msg_len, "'%s': unknown type '%s' (known: DNS, IP, email, URI)", q,
+			 quote(t, sizeof(t), item + start, colon - start));
+		goto out;
+	}
+	if (colon + 1 == n) {
+		r = fail(msg, msg_len, "'%s': no name after the type", q);
+		goto out;
+	}
+	r = san_name(type, item + colon + 1, n - colon - 1, q, out, msg, msg_len);
+out:
+	free(item);
+	return r;
+}
+
+int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t msg_len)
+{
+	GENERAL_NAMES *names = NULL;
+	GENERAL_NAME *gen = NULL;
+	size_t len = 0, pos = 0, end;
+	int r;
+
+	if ((r = check_length(text, "subjectAltName list", &len, msg, msg_len)) != P11A_OK)
+		return r;
+	if ((names = GENERAL_NAMES_new()) == NULL)
+		return nomem(msg, msg_len);
+	for (;;) {
+		end = part_end(text, pos, len, 0);
+		if (blank(text + pos, end - pos)) {
+			r = empty_part(text, pos, end, len, "subjectAltName list", msg, msg_len);
+			goto out;
+		}
+		if (sk_GENERAL_NAME_num(names) == CLI_X509_MAX_ITEMS) {
+			r = fail(msg, msg_len, "the subjectAltName list has more than %d names",
+				 CLI_X509_MAX_ITEMS);
+			goto out;
+		}
+		if ((r = parse_san_item(text + pos, end - pos, &gen, msg, msg_len)) != P11A_OK)
+			goto out;
+		if (sk_GENERAL_NAME_push(names, gen) <= 0) {
+			GENERAL_NAME_free(gen);
+			r = nomem(msg, msg_len);
+			goto out;
+		}
+		if (end == len)
+			break;
+		pos = end + 1;
+	}
+	*out = names;
+	names = NULL;
+	r = P11A_OK;
+out:
+	GENERAL_NAMES_free(names);
+	return r;
+}
