@@ -318,11 +318,8 @@ if check_rc "rewrap kek (aes-kw)" 0 p11a rewrap kek --alg aes-kw -i "$T/dk.w1" -
 fi
 if check_rc "rewrap --json kek" 0 p11a --json rewrap kek --alg aes-kw -i "$T/dk.w1" -o "$T/dk.w3"; then
 	cp "$OUT" "$T/rewrap.json"
-	if grep -q '"version"\|"to_version"\|"to"' "$T/rewrap.json"; then
-		pass "rewrap --json: names the versions"
-	else
-		fail "rewrap --json: names the versions" "$(show "$T/rewrap.json")"
-	fi
+	expect "rewrap --json: from_version" "$(json_get "$T/rewrap.json" from_version)" 1
+	expect "rewrap --json: version (the newest)" "$(json_get "$T/rewrap.json" version)" 2
 fi
 
 no_pin_in "no PIN in the agent's log, the trail or the outputs" "$T/agent.log" "$LC_AUDIT" "$OUT" "$ERR"
