@@ -503,6 +503,7 @@ static int sign_input(struct cli_ctx *c, p11a_alg alg, uint32_t flags)
 		ret = cli_fail_file(c);
 		goto out;
 	}
+	cli_json_result(c->a->json, c->a->key, c->a->out, p11a_last_result(c->conn));
 	ret = 0;
 out:
 	p11a_free(sig, sig_len);

@@ -117,6 +117,17 @@ void cli_json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void cli_json_result(int json, const char *key, const char *out, const struct p11a_result *res)
+{
+	if (!json || out == NULL || strcmp(out, "-") == 0 || res == NULL)
+		return;
+	fputs("{\"key\":", stdout);
+	cli_json_string(stdout, key);
+	printf(",\"version\":%u,\"out\":", (unsigned)res->version);
+	cli_json_string(stdout, out);
+	fputs("}\n", stdout);
+}
+
 void cli_hex(FILE *f, const uint8_t *p, size_t len)
 {
 	size_t i;

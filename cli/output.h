@@ -48,6 +48,14 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 /* Writes s as a JSON string, quotes included, escaping what JSON requires. */
 void cli_json_string(FILE *f, const char *s);
 
+/*
+ * With --json (json != 0) and the result written to a file (out neither
+ * NULL nor "-"), prints {"key":KEY,"version":V,"out":OUT} on stdout: which
+ * version of key made the result (res, from p11a_last_result()). Does
+ * nothing otherwise, so that stdout holds only the result when it goes there.
+ */
+void cli_json_result(int json, const char *key, const char *out, const struct p11a_result *res);
+
 /* Writes len bytes as lowercase hex. */
 void cli_hex(FILE *f, const uint8_t *p, size_t len);
 

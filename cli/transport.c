@@ -214,6 +214,7 @@ int cli_cmd_decrypt(struct cli_ctx *c)
 		ret = cli_fail_file(c);
 		goto out;
 	}
+	cli_json_result(a->json, a->key, a->out, p11a_last_result(c->conn));
 	ret = 0;
 out:
 	p11a_free(secret, secret_len);
@@ -256,6 +257,7 @@ int cli_cmd_derive(struct cli_ctx *c)
 		ret = cli_fail_file(c);
 		goto out;
 	}
+	cli_json_result(a->json, a->key, a->out, p11a_last_result(c->conn));
 	ret = 0;
 out:
 	p11a_free(z, z_len);

@@ -35,7 +35,8 @@ static const char general_opts[] =
     "  -S, --socket SOCKET   the agent's socket (default: $P11AGENT_SOCK, else\n"
     "                        $XDG_RUNTIME_DIR/p11agent/agent.sock)\n"
     "  --json                machine-readable output (list, the key lifecycle\n"
-    "                        commands, and errors on stderr)\n"
+    "                        commands, the key version of a result written\n"
+    "                        with -o FILE, and errors on stderr)\n"
     "  -h, --help            print help and exit; 'p11agent COMMAND --help' too\n"
     "  --version             print the version and exit\n"
     "\n" CLI_USAGE_KEY;
