@@ -187,5 +187,8 @@ int reload_config(struct agent_ctx *ctx, int held_for_reading, size_t *out_n_key
 	return P11A_OK;
 rejected:
 	log_error("reload rejected, the config in force stays: %s", msg);
+	/* A section that names no key, or several, is an error of the config. */
+	if (rc == P11A_ERR_NO_SUCH_KEY || rc == P11A_ERR_AMBIGUOUS_KEY)
+		rc = P11A_ERR_BAD_INPUT;
 	return rc;
 }
