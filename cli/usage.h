@@ -16,8 +16,8 @@
 
 /* Pieces of usage text that several commands share. */
 #define CLI_USAGE_KEY                                                                              \
-	"KEY is a key's label, id:HEX (its CKA_ID) or a pkcs11: URI as 'p11agent list'\n"          \
-	"prints it.\n"
+	"KEY is a key's name or label (NAME@N: its version N), id:HEX (its CKA_ID) or\n"           \
+	"a pkcs11: URI as 'p11agent list' prints it.\n"
 #define CLI_USAGE_SECRET_OUT "OUT is written whole or not at all; a file is made with mode 0600.\n"
 #define CLI_USAGE_EXIT_AGENT                                                                       \
 	"Exit status: 0 ok; 1 signature invalid, or the agent or the token refused;\n"             \
