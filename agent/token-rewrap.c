@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spki.h"
 #include "token-impl.h"
 
 /* Largest wrapped key C_WrapKey may give (an RSA-16384 ciphertext). */
@@ -102,10 +103,38 @@ static int rewrap_check(const struct token *tok, struct rewrap *r, p11a_alg alg,
 	return P11A_OK;
 }
 
+/* Longest CKA_MODULUS read: RSA-16384. */
+#define MODULUS_MAX 2048
+
+/*
+ * Whether public key object h on s is to's public key: its modulus and
+ * exponent make to's SubjectPublicKeyInfo, which the index took from the
+ * private key itself. Anyone who may open the token can make a public
+ * object with to's CKA_ID; the session key must not be wrapped for it.
+ */
+static int is_public_key_of(struct token *tok, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+			    const struct token_key *to)
+{
+	uint8_t n[MODULUS_MAX], e[16], *spki = NULL;
+	CK_ATTRIBUTE a[] = {{CKA_MODULUS, n, sizeof(n)}, {CKA_PUBLIC_EXPONENT, e, sizeof(e)}};
+	size_t spki_len = 0;
+	int same;
+
+	if (to->spki == NULL || tok->f->C_GetAttributeValue(s, h, a, 2) != CKR_OK ||
+	    a[0].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+	    a[1].ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+	    spki_from_rsa(n, a[0].ulValueLen, e, a[1].ulValueLen, &spki, &spki_len) != 0)
+		return 0;
+	same = spki_len == to->spki_len && memcmp(spki, to->spki, spki_len) == 0;
+	free(spki);
+	return same;
+}
+
 /*
  * The object that wraps for to on s: the AES key itself, or the RSA key's
- * public key object (CKO_PUBLIC_KEY with its CKA_ID), which must have
- * CKA_WRAP. P11A_ERR_NOT_ALLOWED when it has none that may wrap.
+ * public key object (CKO_PUBLIC_KEY with its CKA_ID and its public key),
+ * which must have CKA_WRAP. P11A_ERR_NOT_ALLOWED when it has none that may
+ * wrap.
  */
 static int wrapping_handle(struct token *tok, CK_SESSION_HANDLE s, const struct token_key *to,
 			   CK_OBJECT_HANDLE *out, CK_RV *fault, char *msg, size_t msg_len)
@@ -137,7 +166,8 @@ static int wrapping_handle(struct token *tok, CK_SESSION_HANDLE s, const struct 
 		wrap = CK_FALSE;
 		a.ulValueLen = sizeof(wrap);
 		if (tok->f->C_GetAttributeValue(s, found[i], &a, 1) == CKR_OK &&
-		    a.ulValueLen == sizeof(wrap) && wrap == CK_TRUE) {
+		    a.ulValueLen == sizeof(wrap) && wrap == CK_TRUE &&
+		    is_public_key_of(tok, s, found[i], to)) {
 			*out = found[i];
 			return P11A_OK;
 		}

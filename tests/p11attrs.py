@@ -17,6 +17,11 @@
 #   p11attrs.py keygen-ec LABEL IDHEX an EC P-256 key pair (token objects)
 #   p11attrs.py destroy LABEL         destroys every object labelled LABEL,
 #                                     prints how many
+#   p11attrs.py plant-public LABEL    an attacker's move: replaces the RSA public
+#                                     key object labelled LABEL by another RSA
+#                                     key's, with the same CKA_ID and label and
+#                                     CKA_WRAP (its private half a session object,
+#                                     gone at exit); prints its modulus in hex
 #   p11attrs.py wrap LABEL KEYFILE OUT
 #                                     wraps KEYFILE's bytes (an AES key, 16, 24
 #                                     or 32 bytes, made a session object) with
@@ -138,6 +143,25 @@ def keygen_ec(label, idhex):
     s.closeSession()
 
 
+def plant_public(label):
+    P, s = session()
+    found = s.findObjects([(P.CKA_CLASS, P.CKO_PUBLIC_KEY), (P.CKA_LABEL, label)])
+    if len(found) != 1:
+        die("%d public keys labelled %s" % (len(found), label))
+    ident = bytes(s.getAttributeValue(found[0], [P.CKA_ID])[0])
+    s.destroyObject(found[0])
+    pub = [(P.CKA_CLASS, P.CKO_PUBLIC_KEY), (P.CKA_KEY_TYPE, P.CKK_RSA), (P.CKA_TOKEN, True),
+           (P.CKA_PRIVATE, False), (P.CKA_WRAP, True), (P.CKA_ENCRYPT, True),
+           (P.CKA_VERIFY, True), (P.CKA_LABEL, label), (P.CKA_ID, ident),
+           (P.CKA_MODULUS_BITS, 2048), (P.CKA_PUBLIC_EXPONENT, (0x01, 0x00, 0x01))]
+    priv = [(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_KEY_TYPE, P.CKK_RSA), (P.CKA_TOKEN, False),
+            (P.CKA_PRIVATE, True), (P.CKA_DECRYPT, True), (P.CKA_UNWRAP, True)]
+    planted, _ = s.generateKeyPair(pub, priv, P.Mechanism(P.CKM_RSA_PKCS_KEY_PAIR_GEN, None))
+    print(bytes(s.getAttributeValue(planted, [P.CKA_MODULUS])[0]).hex())
+    s.logout()
+    s.closeSession()
+
+
 def destroy(label):
     P, s = session()
     objs = s.findObjects([(P.CKA_LABEL, label)])
@@ -181,11 +205,14 @@ def main(argv):
             keygen_ec(argv[2], argv[3])
         elif cmd == "destroy" and len(argv) == 3:
             destroy(argv[2])
+        elif cmd == "plant-public" and len(argv) == 3:
+            plant_public(argv[2])
         elif cmd == "wrap" and len(argv) == 5:
             wrap(argv[2], argv[3], argv[4])
         else:
             print("usage: p11attrs.py dump | q DUMP LABEL CLASS ATTR | count DUMP [LABEL [CLASS]]"
-                  " | keygen-ec LABEL IDHEX | destroy LABEL | wrap LABEL KEYFILE OUT",
+                  " | keygen-ec LABEL IDHEX | plant-public LABEL | destroy LABEL"
+                  " | wrap LABEL KEYFILE OUT",
                   file=sys.stderr)
             return 2
     except ImportError as e:

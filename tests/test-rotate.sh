@@ -322,6 +322,27 @@ if check_rc "rewrap --json kek" 0 p11a --json rewrap kek --alg aes-kw -i "$T/dk.
 	expect "rewrap --json: version (the newest)" "$(json_get "$T/rewrap.json" version)" 2
 fi
 
+# --- a public key object planted beside the newest version -----------------------------
+# Anyone who may open the token can make a public object with a key's
+# CKA_ID. rewrap must wrap only for the newest version's own public key (the
+# one its private key makes), never for one planted in the token.
+check_rc "rotate dec (version 3)" 0 p11a rotate dec || finish
+check_rc "pubkey dec@2" 0 p11a pubkey dec@2
+cp "$OUT" "$T/dec2.pem"
+oaep "$T/dec2.pem" sha1 "$T/session" "$T/w2for3" || fail "wrap for dec@2 (sha1)" "openssl failed"
+if p11attrs plant-public dec@3 >"$T/planted.hex" 2>"$T/plant.err"; then
+	pass "PyKCS11 replaces dec@3's public key object with an attacker's"
+else
+	fail "PyKCS11 replaces dec@3's public key object with an attacker's" "$(show "$T/plant.err")"
+fi
+run p11a rewrap dec --alg rsa-oaep-sha1 -i "$T/w2for3" -o "$T/w3planted"
+if [ "$RC" -ne 0 ] && [ ! -s "$T/w3planted" ]; then
+	pass "rewrap refuses to wrap for a planted public key (exit $RC)"
+	check_err "rewrap with a planted public key: says it cannot wrap" 'wrap'
+else
+	fail "rewrap refuses to wrap for a planted public key" "exit $RC, wrote $(wc -c <"$T/w3planted" 2>/dev/null) bytes"
+fi
+
 no_pin_in "no PIN in the agent's log, the trail or the outputs" "$T/agent.log" "$LC_AUDIT" "$OUT" "$ERR"
 agent_alive "agent still serving"
 finish
