@@ -38,6 +38,24 @@ static int admin(struct ops_call *c)
 	return P11A_OK;
 }
 
+/*
+ * Starts a change (reload_change_begin()) for an admin. The check comes
+ * twice: first so that a refusal never waits, then again once the change
+ * is this request's, since a reload while it waited may have taken the
+ * caller off admin-users.
+ */
+static int change_begin(struct ops_call *c)
+{
+	int rc;
+
+	if ((rc = admin(c)) != P11A_OK)
+		return rc;
+	reload_change_begin(c->ctx);
+	if ((rc = admin(c)) != P11A_OK)
+		reload_change_end(c->ctx);
+	return rc;
+}
+
 /* The key ref names, among all the token's keys (admins see every key). */
 static int find_any(struct ops_call *c, const char *ref, const struct token_key **out_key)
 {
@@ -158,9 +176,8 @@ int ops_keygen(struct ops_call *c, const char *name, const char *type, uint32_t 
 	int rc;
 
 	ops_note_ref(c, name);
-	if ((rc = admin(c)) != P11A_OK)
+	if ((rc = change_begin(c)) != P11A_OK)
 		return rc;
-	reload_change_begin(c->ctx);
 	rc = keygen(c, name, type, ops, out_key);
 	reload_change_end(c->ctx);
 	return rc;
@@ -173,7 +190,9 @@ static int rotate(struct ops_call *c, const char *ref, const struct token_key **
 	char label[CONF_MAX_KEY_NAME + 16];
 	int rc;
 
-	if ((rc = find_any(c, ref, &key)) != P11A_OK)
+	/* Versions another tool made or removed since the last index count too. */
+	if ((rc = reload_index(c->ctx, 1, NULL, NULL, c->msg, sizeof(c->msg))) != P11A_OK ||
+	    (rc = find_any(c, ref, &key)) != P11A_OK)
 		return rc;
 	newest = newest_of(c, key);
 	if (newest->version >= CONF_MAX_VERSION)
@@ -193,9 +212,8 @@ int ops_rotate(struct ops_call *c, const char *ref, const struct token_key **out
 	int rc;
 
 	ops_note_ref(c, ref);
-	if ((rc = admin(c)) != P11A_OK)
+	if ((rc = change_begin(c)) != P11A_OK)
 		return rc;
-	reload_change_begin(c->ctx);
 	rc = rotate(c, ref, out_key);
 	reload_change_end(c->ctx);
 	return rc;
@@ -249,7 +267,9 @@ static int trim(struct ops_call *c, const char *ref, uint32_t below, uint32_t *o
 	uint32_t done = 0;
 	int rc;
 
-	if ((rc = find_any(c, ref, &key)) != P11A_OK)
+	/* Fresh handles: nothing is destroyed on an index older than this change. */
+	if ((rc = reload_index(c->ctx, 1, NULL, NULL, c->msg, sizeof(c->msg))) != P11A_OK ||
+	    (rc = find_any(c, ref, &key)) != P11A_OK)
 		return rc;
 	newest = newest_of(c, key);
 	if (!policy_may_destroy(c->ctx->policy, newest))
@@ -298,9 +318,8 @@ int ops_trim(struct ops_call *c, const char *ref, uint32_t below, uint32_t *out_
 	int rc;
 
 	ops_note_ref(c, ref);
-	if ((rc = admin(c)) != P11A_OK)
+	if ((rc = change_begin(c)) != P11A_OK)
 		return rc;
-	reload_change_begin(c->ctx);
 	rc = trim(c, ref, below, out_n);
 	reload_change_end(c->ctx);
 	return rc;
@@ -381,9 +400,8 @@ int ops_cert_import(struct ops_call *c, const char *ref, const uint8_t *der, siz
 
 	ops_set_data(c, der, der_len);
 	ops_note_ref(c, ref);
-	if ((rc = admin(c)) != P11A_OK)
+	if ((rc = change_begin(c)) != P11A_OK)
 		return rc;
-	reload_change_begin(c->ctx);
 	if ((rc = find_any(c, ref, &key)) == P11A_OK &&
 	    (rc = token_cert_store(c->ctx->tok, key, der, der_len, c->msg, sizeof(c->msg))) ==
 		P11A_OK)
@@ -396,9 +414,8 @@ int ops_reload(struct ops_call *c, size_t *out_n_keys)
 {
 	int rc;
 
-	if ((rc = admin(c)) != P11A_OK)
+	if ((rc = change_begin(c)) != P11A_OK)
 		return rc;
-	reload_change_begin(c->ctx);
 	rc = reload_config(c->ctx, 1, out_n_keys, c->msg, sizeof(c->msg));
 	reload_change_end(c->ctx);
 	return rc;

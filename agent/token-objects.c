@@ -279,13 +279,28 @@ static int store_once(struct token *tok, const struct token_key *key, const uint
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE cert;
 	const char *fn = "C_OpenSession";
+	int shared = 0;
 	CK_RV rv;
 
 	if ((rv = token_rw_session(tok, &s)) != CKR_OK)
 		goto fail;
-	fn = "C_CreateObject";
-	if ((rv = tok->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &cert)) == CKR_OK)
-		rv = token_destroy_by_id(tok, s, &cert_class, key->id, key->id_len, cert, &fn);
+	fn = "C_FindObjects";
+	if ((rv = id_shared(tok, s, key, &shared)) == CKR_OK && shared) {
+		/* Replacing "the" certificate of that CKA_ID could remove another key's. */
+		(void)tok->f->C_CloseSession(s);
+		snprintf(msg, msg_len,
+			 "key '%s' shares its CKA_ID with another key: a certificate stored under "
+			 "it would belong to both; nothing stored",
+			 token_key_name(key));
+		return P11A_ERR_NOT_SUPPORTED;
+	}
+	if (rv == CKR_OK) {
+		fn = "C_CreateObject";
+		rv = tok->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &cert);
+		if (rv == CKR_OK)
+			rv = token_destroy_by_id(tok, s, &cert_class, key->id, key->id_len, cert,
+						 &fn);
+	}
 	(void)tok->f->C_CloseSession(s);
 	if (rv == CKR_OK)
 		return P11A_OK;

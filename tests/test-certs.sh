@@ -312,6 +312,22 @@ else
 	fail "the token's certificates: openssl verify" "$(show "$T/v.out")"
 fi
 
+# Two keys under one CKA_ID (made by another tool): a certificate stored
+# under it would belong to both, and replacing it could remove the other's.
+if p11attrs keygen-ec twin-a 7e7e7e10 2>"$T/pyk.err" && p11attrs keygen-ec twin-b 7e7e7e10 2>>"$T/pyk.err"; then
+	pass "PyKCS11 makes twin-a and twin-b with one CKA_ID"
+else
+	fail "PyKCS11 makes twin-a and twin-b with one CKA_ID" "$(show "$T/pyk.err")"
+fi
+check_rc "reload sees the twins" 0 p11a reload
+check_rc "cert issue twin-a --self" 0 p11a cert issue twin-a --self --subject CN=twin-a --days 5 \
+	-o "$T/twin-a.pem"
+check_rc "cert import twin-a (CKA_ID shared with twin-b): exit 1" 1 p11a cert import twin-a -i "$T/twin-a.pem"
+check_err "cert import twin-a: says the CKA_ID is shared and nothing stored" \
+	"shares its CKA_ID with another key.*nothing stored"
+dump_token
+expect "cert import twin-a: no certificate stored" "$(nobj twin-a certificate)" 0
+
 no_pin_in "no PIN in the agent's log, the trail or the outputs" "$T/agent.log" "$LC_AUDIT" "$OUT" "$ERR"
 agent_alive "agent still serving"
 finish
