@@ -126,9 +126,10 @@ static int read_config(const char *file, struct agent_config *out, char *msg, si
 	char real[PATH_MAX];
 	int rc;
 
+	/* As at start, a path that does not resolve is left to config_load_file(). */
 	rc = safepath_check("config file", file, geteuid(), 0, real, sizeof(real), msg, msg_len);
 	if (rc == P11A_ERR_UNSAFE_PATH)
-		return rc;
+		return P11A_ERR_BAD_INPUT; /* UNSAFE_PATH would read as the socket's */
 	config_init(out);
 	if (config_load_file(out, rc == P11A_OK ? real : file, msg, msg_len) != 0) {
 		config_clear(out);
