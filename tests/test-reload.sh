@@ -207,5 +207,13 @@ else
 fi
 
 no_pin_in "no PIN in the agent's log, the trail or the outputs" "$T/agent.log" "$LC_AUDIT" "$OUT" "$ERR"
+# A config file others may change is refused as a config error (exit 1),
+# not reported as an unsafe socket (exit 3).
+chmod 0666 "$LC_CONF"
+check_rc "reload of a config file others may write: exit 1" 1 p11a reload
+check_err "reload of a config file others may write: names the config file" 'config file'
+chmod 0600 "$LC_CONF"
+check_rc "reload once the config file is safe again" 0 p11a reload
+
 agent_alive "agent still serving"
 finish
