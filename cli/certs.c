@@ -22,7 +22,19 @@
 #include "io.h"
 #include "output.h"
 #include "pkey.h"
+#include "usage.h"
 #include "x509.h"
+
+const char cli_usage_csr[] =
+    "Usage: p11agent [-S SOCKET] csr KEY --subject DN [--san LIST] [-o OUT]\n"
+    "\n"
+    "Makes a PKCS#10 certificate request for KEY's public key, signed by KEY in\n"
+    "the token; writes it (PEM) to OUT (default stdout).\n"
+    "  --subject DN   the subject, e.g. \"CN=example.org,O=Example\" (RFC 4514:\n"
+    "                 commas between attributes, '\\' before a ',' in a value)\n"
+    "  --san LIST     subjectAltName, e.g. DNS:example.org,IP:192.0.2.1\n"
+    "  -o, --out OUT  the request file ('-': stdout)\n"
+    "\n" CLI_USAGE_KEY;
 
 /* An agent key that signs requests and certificates. */
 struct agent_key {

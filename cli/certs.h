@@ -13,5 +13,7 @@
 int cli_cert_issue(struct cli_ctx *c);
 /* csr KEY --subject DN: makes a certificate request signed by KEY; returns the exit status. */
 int cli_cmd_csr(struct cli_ctx *c);
+/* csr's usage text (its row in table.c). */
+extern const char cli_usage_csr[];
 
 #endif

@@ -137,19 +137,9 @@ const char cli_usage_cert[] =
     "  --days N          issue: valid for N days from now (1 to 36500)\n"
     "  --ca              issue: a CA certificate (basicConstraints CA:TRUE)\n"
     "  --self            issue: self-signed by KEY\n"
-    "  --subject DN      issue --self: the subject, e.g. /CN=example.org/O=Example\n"
+    "  --subject DN      issue --self: the subject, e.g. \"CN=example.org,O=Example\"\n"
     "  --san LIST        issue: subjectAltName, e.g. DNS:example.org,IP:192.0.2.1\n"
     "A key named import or issue is given by its URI or id:HEX.\n"
-    "\n" CLI_USAGE_KEY;
-
-const char cli_usage_csr[] =
-    "Usage: p11agent [-S SOCKET] csr KEY --subject DN [--san LIST] [-o OUT]\n"
-    "\n"
-    "Makes a PKCS#10 certificate request for KEY's public key, signed by KEY in\n"
-    "the token; writes it (PEM) to OUT (default stdout).\n"
-    "  --subject DN   the subject, e.g. /CN=example.org/O=Example\n"
-    "  --san LIST     subjectAltName, e.g. DNS:example.org,IP:192.0.2.1\n"
-    "  -o, --out OUT  the request file ('-': stdout)\n"
     "\n" CLI_USAGE_KEY;
 
 /* Checks that stdout took everything. */

@@ -19,7 +19,7 @@ int cli_cmd_rewrap(struct cli_ctx *c);
 int cli_cmd_reload(struct cli_ctx *c);
 int cli_cmd_cert(struct cli_ctx *c);
 extern const char cli_usage_keygen[], cli_usage_rotate[], cli_usage_versions[], cli_usage_trim[],
-    cli_usage_rewrap[], cli_usage_reload[], cli_usage_cert[], cli_usage_csr[];
+    cli_usage_rewrap[], cli_usage_reload[], cli_usage_cert[];
 
 /* The exit statuses of the admin commands. */
 extern const char cli_exit_admin[];

@@ -537,7 +537,8 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
 			    "the CA's certificate (subject %s) is not the CA key's: its public key "
 			    "differs",
 			    name);
-	if (X509_check_ca(ca_cert) == 0)
+	/* 1: basicConstraints CA:TRUE; 3, 4, 5 (v1 self-signed, Netscape types) do not do. */
+	if (X509_check_ca(ca_cert) != 1)
 		return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
 			    "the CA's certificate (subject %s) is not a CA certificate: it needs "
 			    "basicConstraints CA:TRUE and keyUsage keyCertSign",
