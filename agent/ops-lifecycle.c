@@ -333,7 +333,7 @@ static int rewrap_from(struct ops_call *c, const struct token_key *from,
 {
 	const struct token_key **fam;
 	char first[OPS_MSG_LEN] = "";
-	size_t n;
+	size_t n, tried = 0;
 	int rc = P11A_ERR_BAD_INPUT;
 
 	if (from != NULL) {
@@ -351,13 +351,18 @@ static int rewrap_from(struct ops_call *c, const struct token_key *from,
 		c->key = fam[n];
 		rc = token_rewrap(c->ctx->tok, fam[n], newest, alg, label, label_len, in, in_len,
 				  out, out_len, c->msg, sizeof(c->msg));
-		if (first[0] == '\0')
+		if (tried++ == 0)
 			memcpy(first, c->msg, sizeof(first));
 		if (rc != P11A_ERR_BAD_INPUT)
 			break;
 	}
 	free(fam);
-	if (rc == P11A_ERR_BAD_INPUT && first[0] != '\0')
+	if (tried == 0) /* even the newest is below min-version */
+		return ops_fail(c, P11A_ERR_DENIED,
+				"key '%s': every version is below min-version %u: nothing to "
+				"rewrap from",
+				token_key_name(newest), newest->min_version);
+	if (rc == P11A_ERR_BAD_INPUT)
 		memcpy(c->msg, first, sizeof(c->msg));
 	return rc;
 }
