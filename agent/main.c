@@ -87,8 +87,6 @@ static void on_signal(int sig)
 static void on_hup(void *arg)
 {
 	struct agent_ctx *ctx = arg;
-	char msg[4096];
-	size_t n = 0;
 
 	if (ctx->audit != NULL) {
 		if (audit_reopen(ctx->audit) != P11A_OK)
@@ -97,9 +95,7 @@ static void on_hup(void *arg)
 		else
 			log_info("SIGHUP: audit trail reopened");
 	}
-	pthread_mutex_lock(ctx->change);
-	(void)reload_config(ctx, 0, &n, msg, sizeof(msg)); /* it logs what it did */
-	pthread_mutex_unlock(ctx->change);
+	reload_hup(ctx); /* it logs what it did */
 }
 
 static void usage(FILE *f)

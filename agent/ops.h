@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include "caller.h"
@@ -57,6 +58,8 @@ struct agent_ctx {
 	 * taken without a hold on view, before it (reload.h).
 	 */
 	pthread_mutex_t *change;
+	/* A SIGHUP's reload that waits for the change in progress (reload_hup()). */
+	atomic_int reload_pending;
 	struct agent_config *cfg; /* the config in force; NULL: none */
 	const char *config_file;  /* what a reload reads (--config); NULL: none */
 	uid_t agent_uid;	  /* the agent's own uid, always an admin */

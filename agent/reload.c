@@ -51,10 +51,44 @@ void reload_change_begin(struct agent_ctx *ctx)
 	ops_view_enter(ctx);
 }
 
+/*
+ * Runs the pending reloads that nobody else will: after the change lock is
+ * released, whoever set reload_pending either finds the lock free here or
+ * the holder finds the flag set after its unlock, so no reload is lost.
+ */
+static void run_pending(struct agent_ctx *ctx, int held_for_reading)
+{
+	char msg[1024];
+	size_t n = 0;
+
+	while (atomic_load(&ctx->reload_pending) && pthread_mutex_trylock(ctx->change) == 0) {
+		if (atomic_exchange(&ctx->reload_pending, 0))
+			(void)reload_config(ctx, held_for_reading, &n, msg, sizeof(msg)); /* logs */
+		pthread_mutex_unlock(ctx->change);
+	}
+}
+
 void reload_change_end(struct agent_ctx *ctx)
 {
-	if (ctx->change != NULL)
-		pthread_mutex_unlock(ctx->change);
+	if (ctx->change == NULL)
+		return;
+	pthread_mutex_unlock(ctx->change);
+	run_pending(ctx, 1);
+}
+
+void reload_hup(struct agent_ctx *ctx)
+{
+	char msg[1024];
+	size_t n = 0;
+
+	if (ctx->change == NULL) {
+		(void)reload_config(ctx, 0, &n, msg, sizeof(msg)); /* logs */
+		return;
+	}
+	atomic_store(&ctx->reload_pending, 1);
+	run_pending(ctx, 0);
+	if (atomic_load(&ctx->reload_pending))
+		log_info("SIGHUP: a key change is in progress; the reload follows it");
 }
 
 static void hold_for_writing(struct agent_ctx *ctx, int held_for_reading)
@@ -156,6 +190,7 @@ int reload_config(struct agent_ctx *ctx, int held_for_reading, size_t *out_n_key
 		if ((rc = reload_index(ctx, held_for_reading, NULL, NULL, msg, msg_len)) != P11A_OK)
 			return rc;
 		*out_n_keys = token_key_count(ctx->tok);
+		log_info("reload: the token indexed again (no config file); %zu keys", *out_n_keys);
 		return P11A_OK;
 	}
 	if ((rc = read_config(ctx->config_file, &fresh, msg, msg_len)) != P11A_OK)

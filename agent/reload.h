@@ -35,6 +35,14 @@ void reload_change_begin(struct agent_ctx *ctx);
 void reload_change_end(struct agent_ctx *ctx);
 
 /*
+ * SIGHUP's reload, on the thread that accepts connections, which must never
+ * wait for a change in progress (an RSA-4096 keygen on a card takes a
+ * minute): it reloads at once when no change runs, else marks the reload
+ * pending, and the change's reload_change_end() runs it.
+ */
+void reload_hup(struct agent_ctx *ctx);
+
+/*
  * Indexes the token again and binds the config's names, holding the view
  * for writing: from within a change, by a caller holding it for reading
  * (a request: held_for_reading 1) or not at all (SIGHUP). When the names no

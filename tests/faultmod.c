@@ -18,6 +18,8 @@
  *   loggedout [N|*]              C_Sign logs the user out (a C_Logout goes to
  *                                the real module) and returns
  *                                CKR_USER_NOT_LOGGED_IN; N defaults to 1
+ *   slow C_GenerateKeyPair 3000  every call of the function takes 3000 ms
+ *                                more (a slow card), while the line is there
  * Counts are kept in memory: rewriting the file starts them afresh.
  *
  * Every function the agent uses is in the table below and goes through
@@ -48,7 +50,8 @@ enum on { ON_MODULE, ON_SLOT, ON_SESSION };
 struct rule {
 	char fn[40]; /* "C_Sign", or "loggedout" */
 	CK_RV rv;
-	long count; /* calls left to fail, or FOREVER */
+	long count;   /* calls left to fail, or FOREVER */
+	long slow_ms; /* a "slow" rule: the delay of each call; 0: a fault rule */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -134,6 +137,18 @@ static void reload(void)
 			removed = 1;
 			continue;
 		}
+		if (strcmp(a, "slow") == 0) {
+			snprintf(r->fn, sizeof(r->fn), "%s", b);
+			r->rv = CKR_OK;
+			r->count = 0;
+			if (k < 3 || (r->slow_ms = strtol(c, NULL, 10)) <= 0) {
+				fprintf(stderr, "faultmod: ignoring the rule 'slow %s %s'\n", b, c);
+				continue;
+			}
+			n_rules++;
+			continue;
+		}
+		r->slow_ms = 0;
 		snprintf(r->fn, sizeof(r->fn), "%s", a);
 		if (strcmp(a, "loggedout") == 0) {
 			r->rv = CKR_USER_NOT_LOGGED_IN;
@@ -180,10 +195,20 @@ static void log_call(const char *fn)
 		(void)!write(log_fd, line, (size_t)n);
 }
 
-/* The fault to inject into this call of fn, or CKR_OK to forward it. */
+/* The delay of fn's "slow" rule in ms, 0 when none (under lock). */
+static long slow_ms(const char *fn)
+{
+	for (size_t i = 0; i < n_rules; i++)
+		if (rules[i].slow_ms > 0 && strcmp(rules[i].fn, fn) == 0)
+			return rules[i].slow_ms;
+	return 0;
+}
+
+/* The fault to inject into this call of fn, or CKR_OK to forward it (after any delay). */
 static CK_RV fault(const char *fn, enum on on)
 {
 	CK_RV rv = CKR_OK;
+	long delay;
 
 	pthread_mutex_lock(&lock);
 	reload();
@@ -192,7 +217,10 @@ static CK_RV fault(const char *fn, enum on on)
 		rv = on == ON_SLOT ? CKR_TOKEN_NOT_PRESENT : CKR_DEVICE_REMOVED;
 	else if (!take_rule(fn, &rv))
 		rv = CKR_OK;
+	delay = slow_ms(fn);
 	pthread_mutex_unlock(&lock);
+	if (delay > 0 && rv == CKR_OK)
+		usleep((useconds_t)delay * 1000);
 	return rv;
 }
 
@@ -286,6 +314,14 @@ WRAP(C_UnwrapKey, ON_SESSION,
      (CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k, CK_BYTE_PTR in, CK_ULONG in_len,
       CK_ATTRIBUTE_PTR t, CK_ULONG n, CK_OBJECT_HANDLE_PTR out),
      (s, m, k, in, in_len, t, n, out))
+WRAP(C_GenerateKey, ON_SESSION,
+     (CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR t, CK_ULONG n,
+      CK_OBJECT_HANDLE_PTR out),
+     (s, m, t, n, out))
+WRAP(C_GenerateKeyPair, ON_SESSION,
+     (CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_ATTRIBUTE_PTR pt, CK_ULONG pn,
+      CK_ATTRIBUTE_PTR vt, CK_ULONG vn, CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv),
+     (s, m, pt, pn, vt, vn, pub, priv))
 WRAP(C_DeriveKey, ON_SESSION,
      (CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k, CK_ATTRIBUTE_PTR t, CK_ULONG n,
       CK_OBJECT_HANDLE_PTR out),
@@ -322,6 +358,7 @@ static CK_RV load(void)
 	SET(C_FindObjectsInit), SET(C_FindObjects), SET(C_FindObjectsFinal);
 	SET(C_DecryptInit), SET(C_Decrypt), SET(C_SignInit), SET(C_Sign);
 	SET(C_VerifyInit), SET(C_Verify), SET(C_UnwrapKey), SET(C_DeriveKey);
+	SET(C_GenerateKey), SET(C_GenerateKeyPair);
 #undef SET
 	return CKR_OK;
 }

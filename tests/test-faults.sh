@@ -2,7 +2,8 @@
 # test-faults.sh: the agent on tests/faultmod.c, which wraps SoftHSM2 and
 # fails PKCS#11 calls on command. Each fault class is injected and survived:
 # a transient device error, a lost session, a lost login, a token removed
-# and back, a key changed while the token was away; a wrong PIN stops the
+# and back, a key changed while the token was away; a SIGHUP during a slow
+# keygen neither blocks new clients nor gets lost; a wrong PIN stops the
 # agent after one C_Login, at the start and at a new login.
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -246,6 +247,41 @@ if command -v pkcs11-tool >/dev/null 2>&1; then
 else
 	skip "key change" "pkcs11-tool is not installed"
 fi
+
+# --- SIGHUP while a slow keygen holds the change lock ------------------------------------------
+# The reload waits for the key change, but the thread that accepts
+# connections does not: a new client is served at once, and the reload runs
+# when the keygen is done.
+inject "slow C_GenerateKeyPair 3000"
+p11a keygen slowkey --type ec:P-256 >"$T/slowkey.out" 2>&1 &
+KEYGEN=$!
+sleep 0.5
+log_mark
+kill -HUP "$AGENT_PID"
+t0=$(ms)
+check "a new client during a slow keygen and a SIGHUP: ping" p11a ping
+t=$(($(ms) - t0))
+if [ "$t" -lt 1500 ]; then
+	pass "a new client during a slow keygen and a SIGHUP: served at once (${t} ms)"
+else
+	fail "a new client during a slow keygen and a SIGHUP: served at once" "${t} ms"
+fi
+if kill -0 "$KEYGEN" 2>/dev/null; then
+	pass "the keygen was still running then"
+else
+	fail "the keygen was still running then" "it ended: $(show "$T/slowkey.out")"
+fi
+wait "$KEYGEN"
+rc=$?
+if [ "$rc" -eq 0 ]; then
+	pass "the slow keygen: exit 0"
+else
+	fail "the slow keygen: exit 0" "exit $rc: $(show "$T/slowkey.out")"
+fi
+inject "# no faults"
+log_says "SIGHUP during a key change: the reload waits for it" "the reload follows it"
+log_says "SIGHUP during a key change: the reload ran after it" "reload: the token indexed again"
+check "the key the slow keygen made is served" p11a pubkey slowkey
 
 # --- a wrong PIN at a new login: the agent stops after one C_Login ----------------------------
 log_mark
