@@ -175,6 +175,13 @@ static int wrapping_handle(struct token *tok, CK_SESSION_HANDLE s, const struct 
 	return cannot_wrap(to, msg, msg_len);
 }
 
+/* Is rv, from C_UnwrapKey, the session's or the token's fault rather than the input's? */
+static int unwrap_fault(CK_RV rv)
+{
+	return token_rv_session_lost(rv) || rv == CKR_HOST_MEMORY || rv == CKR_DEVICE_MEMORY ||
+	       rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
+}
+
 /* C_WrapKey of obj with wrapping into a malloc'd *out. */
 static CK_RV wrap_key(struct token *tok, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
 		      CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE obj, uint8_t **out,
@@ -223,7 +230,8 @@ static int rewrap_once(struct token *tok, struct rewrap *r, uint8_t **out, size_
 	rv = tok->f->C_UnwrapKey(s, &r->mech, r->from->handle, (CK_BYTE_PTR)r->in, r->in_len, t,
 				 sizeof(t) / sizeof(t[0]), &obj);
 	if (rv != CKR_OK) {
-		pool_put(tok->pool, s, 1);
+		/* A wrapped key that does not open leaves the session as it was. */
+		pool_put(tok->pool, s, unwrap_fault(rv));
 		*fault = rv;
 		*stage = STAGE_UNWRAP;
 		snprintf(msg, msg_len, "C_UnwrapKey failed: %s", token_ckr_name(rv));
@@ -245,13 +253,6 @@ static int rewrap_once(struct token *tok, struct rewrap *r, uint8_t **out, size_
 	}
 	snprintf(msg, msg_len, "C_WrapKey failed: %s", token_ckr_name(rv));
 	return rv == CKR_HOST_MEMORY ? P11A_ERR_INTERNAL : P11A_ERR_TOKEN;
-}
-
-/* Is rv, from C_UnwrapKey, the session's or the token's fault rather than the input's? */
-static int unwrap_fault(CK_RV rv)
-{
-	return token_rv_session_lost(rv) || rv == CKR_HOST_MEMORY || rv == CKR_DEVICE_MEMORY ||
-	       rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
 }
 
 int token_rewrap(struct token *tok, const struct token_key *from, const struct token_key *to,
