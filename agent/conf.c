@@ -155,9 +155,17 @@ static int set_token(struct agent_config *cfg, const char *key, const char *valu
 static int set_pin_source(struct agent_config *cfg, const char *key, const char *value, char *msg,
 			  size_t msg_len)
 {
-	if ((strncmp(value, "file:", 5) != 0 || value[5] == '\0') &&
-	    (strncmp(value, "env:", 4) != 0 || value[4] == '\0')) {
-		conf_msg(msg, msg_len, "%s: expected file:PATH or env:VARIABLE", key);
+	static const char *const schemes[] = {"file:", "env:", "credential:", "fd:"};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		n = strlen(schemes[i]);
+		if (strncmp(value, schemes[i], n) == 0 && value[n] != '\0')
+			break;
+	}
+	if (i == sizeof(schemes) / sizeof(schemes[0])) {
+		conf_msg(msg, msg_len,
+			 "%s: expected file:PATH, env:VARIABLE, credential:NAME or fd:N", key);
 		return -1;
 	}
 	return conf_store(&cfg->pin_source, key, value, msg, msg_len);

@@ -102,7 +102,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: p11agentd [-s | -c] [--config FILE] [--module PATH] [--token URI]\n"
-		"                 [--pin-source file:PATH|env:VAR] [--socket PATH]\n"
+		"                 [--pin-source file:PATH|env:VAR|credential:NAME|fd:N]\n"
+		"                 [--socket PATH]\n"
 		"                 [--ssh-socket PATH]\n"
 		"                 [--pidfile FILE] [--foreground]\n"
 		"                 [--log-level error|warn|info|debug] [--new-audit-chain]\n"

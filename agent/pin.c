@@ -1,8 +1,10 @@
 /*
- * pin: reads the user PIN from file:PATH, env:VAR, an absolute path or a
- * file:// URI. Messages never hold the PIN, nor anything that may be the PIN
- * typed where its source belongs: a variable's name, a relative path, a
- * source that is not understood. They name an absolute PIN file's path.
+ * pin: reads the user PIN from file:PATH, env:VAR, credential:NAME (systemd's
+ * $CREDENTIALS_DIRECTORY), fd:N (an inherited descriptor), an absolute path
+ * or a file:// URI. Messages never hold the PIN, nor anything that may be
+ * the PIN typed where its source belongs: a variable's name, a relative
+ * path, a source that is not understood. They name an absolute PIN file's
+ * path.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -49,17 +51,63 @@ static int percent_decode(const char *in, char *out)
 }
 
 /*
+ * Reads the PIN from fd up to its end: one trailing newline (or CR LF) is
+ * not part of it. what names the source in messages ("PIN file /path").
+ */
+static int pin_from_content(int fd, const char *what, struct secret **out_pin, char *msg,
+			    size_t msg_len)
+{
+	char buf[PIN_MAX + 2];
+	size_t len = 0;
+	ssize_t n;
+	int ret = P11A_ERR_BAD_INPUT;
+
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(msg, msg_len, "%s: %s", what, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	/* One trailing newline is not part of the PIN. */
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > PIN_MAX) {
+		snprintf(msg, msg_len, "%s: longer than %d bytes", what, PIN_MAX);
+		goto out;
+	}
+	if (len == 0) {
+		snprintf(msg, msg_len, "%s: empty", what);
+		goto out;
+	}
+	if ((*out_pin = secret_dup(buf, len)) == NULL) {
+		snprintf(msg, msg_len, "%s: out of memory", what);
+		ret = P11A_ERR_INTERNAL;
+		goto out;
+	}
+	ret = P11A_OK;
+out:
+	secret_wipe(buf, sizeof(buf));
+	return ret;
+}
+
+/*
  * Reads the PIN from the file at path: a regular file, not a symbolic link,
  * that neither group nor others may access, owned by root or the agent's uid
  * in directories no other user may change (safepath_check).
  */
 static int pin_from_file(const char *path, struct secret **out_pin, char *msg, size_t msg_len)
 {
-	char buf[PIN_MAX + 2], real[PATH_MAX];
-	struct secret *pin = NULL;
+	char real[PATH_MAX], what[PATH_MAX + 16];
 	struct stat st;
-	size_t len = 0;
-	ssize_t n;
 	int fd = -1, ret = P11A_ERR_BAD_INPUT;
 
 	/* A path that does not resolve is left to open() to report. */
@@ -92,41 +140,9 @@ static int pin_from_file(const char *path, struct secret **out_pin, char *msg, s
 			 (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(msg, msg_len, "PIN file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	/* One trailing newline is not part of the PIN. */
-	if (len > 0 && buf[len - 1] == '\n') {
-		len--;
-		if (len > 0 && buf[len - 1] == '\r')
-			len--;
-	}
-	if (len > PIN_MAX) {
-		snprintf(msg, msg_len, "PIN file %s: longer than %d bytes", path, PIN_MAX);
-		goto out;
-	}
-	if (len == 0) {
-		snprintf(msg, msg_len, "PIN file %s: empty", path);
-		goto out;
-	}
-	if ((pin = secret_dup(buf, len)) == NULL) {
-		snprintf(msg, msg_len, "PIN file %s: out of memory", path);
-		ret = P11A_ERR_INTERNAL;
-		goto out;
-	}
-	*out_pin = pin;
-	ret = P11A_OK;
+	snprintf(what, sizeof(what), "PIN file %s", path);
+	ret = pin_from_content(fd, what, out_pin, msg, msg_len);
 out:
-	secret_wipe(buf, sizeof(buf));
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -201,6 +217,75 @@ out:
 	return ret;
 }
 
+/*
+ * credential:NAME: the file NAME of the directory systemd gives the service
+ * in $CREDENTIALS_DIRECTORY (LoadCredential=, LoadCredentialEncrypted=),
+ * checked as any PIN file.
+ */
+static int pin_from_credential(const char *name, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[PATH_MAX];
+
+	if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0 || strlen(name) > NAME_MAX) {
+		snprintf(msg, msg_len,
+			 "PIN source credential:NAME: NAME must be a file name, without '/' (it "
+			 "is not shown, in case it is the PIN itself)");
+		return P11A_ERR_BAD_INPUT;
+	}
+	if (dir == NULL || dir[0] != '/') {
+		snprintf(msg, msg_len,
+			 "PIN source credential:NAME: CREDENTIALS_DIRECTORY is %s: run p11agentd "
+			 "from a systemd unit with LoadCredential=NAME:PATH",
+			 dir == NULL ? "not set" : "not an absolute path");
+		return P11A_ERR_BAD_INPUT;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+		snprintf(msg, msg_len, "PIN source credential:NAME: the path is too long");
+		return P11A_ERR_BAD_INPUT;
+	}
+	return pin_from_file(path, out_pin, msg, msg_len);
+}
+
+/*
+ * fd:N: an inherited descriptor, read to its end once and closed, so that
+ * no child and no later reader finds the PIN there.
+ */
+static int pin_from_fd(const char *num, struct secret **out_pin, char *msg, size_t msg_len)
+{
+	char what[48];
+	struct stat st;
+	long fd;
+	char *end;
+	int ret;
+
+	errno = 0;
+	fd = strtol(num, &end, 10);
+	if (*num < '0' || *num > '9' || *end != '\0' || errno != 0 || fd > INT_MAX) {
+		snprintf(msg, msg_len,
+			 "PIN source fd:N: N must be a descriptor number (it is not shown, in "
+			 "case it is the PIN itself)");
+		return P11A_ERR_BAD_INPUT;
+	}
+	snprintf(what, sizeof(what), "PIN source fd:%ld", fd);
+	if (fstat((int)fd, &st) != 0) {
+		snprintf(msg, msg_len, "%s: %s", what,
+			 errno == EBADF ? "no such open descriptor" : strerror(errno));
+		return P11A_ERR_BAD_INPUT;
+	}
+	if (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode)) {
+		/* A terminal would wait for someone to type; a device is no PIN. */
+		snprintf(msg, msg_len, "%s: %s, not a file, pipe or socket", what,
+			 S_ISDIR(st.st_mode) ? "a directory" : "a character device");
+		ret = P11A_ERR_BAD_INPUT;
+	} else {
+		ret = pin_from_content((int)fd, what, out_pin, msg, msg_len);
+	}
+	close((int)fd);
+	return ret;
+}
+
 int pin_read(const char *source, struct secret **out_pin, char *msg, size_t msg_len)
 {
 	if (source == NULL) {
@@ -219,11 +304,16 @@ int pin_read(const char *source, struct secret **out_pin, char *msg, size_t msg_
 	}
 	if (strncmp(source, "env:", strlen("env:")) == 0)
 		return pin_from_env(source + strlen("env:"), out_pin, msg, msg_len);
+	if (strncmp(source, "credential:", strlen("credential:")) == 0)
+		return pin_from_credential(source + strlen("credential:"), out_pin, msg, msg_len);
+	if (strncmp(source, "fd:", strlen("fd:")) == 0)
+		return pin_from_fd(source + strlen("fd:"), out_pin, msg, msg_len);
 	if (source[0] == '/')
 		return pin_from_file(source, out_pin, msg, msg_len);
 
 	/* Not quoted: a PIN given where its source belongs must not reach a log. */
 	snprintf(msg, msg_len,
-		 "unknown PIN source (not shown): use file:PATH, env:VAR or an absolute path");
+		 "unknown PIN source (not shown): use file:PATH, env:VAR, credential:NAME, fd:N "
+		 "or an absolute path");
 	return P11A_ERR_BAD_INPUT;
 }

@@ -206,12 +206,15 @@ static void test_string_values(void **state)
 {
 	char longsock[200];
 
-	expect_error("pin-source = 1234\n",
-		     "t.conf:1: pin-source: expected file:PATH or env:VARIABLE");
-	expect_error("pin-source = file:\n",
-		     "t.conf:1: pin-source: expected file:PATH or env:VARIABLE");
-	expect_error("pin-source = env:\n",
-		     "t.conf:1: pin-source: expected file:PATH or env:VARIABLE");
+	expect_error(
+	    "pin-source = 1234\n",
+	    "t.conf:1: pin-source: expected file:PATH, env:VARIABLE, credential:NAME or fd:N");
+	expect_error(
+	    "pin-source = file:\n",
+	    "t.conf:1: pin-source: expected file:PATH, env:VARIABLE, credential:NAME or fd:N");
+	expect_error(
+	    "pin-source = env:\n",
+	    "t.conf:1: pin-source: expected file:PATH, env:VARIABLE, credential:NAME or fd:N");
 	/* The reason in parentheses is p11-kit's own wording. */
 	expect_error_prefix("token = demo\n", "t.conf:1: token: not a PKCS#11 URI (");
 	expect_error_prefix("\ntoken = pkcs11:token=%zz\n", "t.conf:2: token: not a PKCS#11 URI (");

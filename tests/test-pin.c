@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -299,6 +300,71 @@ static void test_pin_as_source_not_echoed(void **state)
 	expect_refused("file:///%zz" TEST_PIN, "escape");
 }
 
+/* credential:NAME: the file NAME in $CREDENTIALS_DIRECTORY, checked as a PIN file. */
+static void test_credential(void **state)
+{
+	struct fixture *fx = *state;
+
+	write_file(fx->path, TEST_PIN "\n", 0400);
+	assert_int_equal(setenv("CREDENTIALS_DIRECTORY", fx->dir, 1), 0);
+	expect_pin("credential:pin", TEST_PIN);
+	expect_refused("credential:none", "No such file");
+	expect_refused("credential:../pin", "file name");
+	expect_refused("credential:..", "file name");
+	expect_refused("credential:" TEST_PIN "/x", "file name");
+	assert_int_equal(chmod(fx->path, 0440), 0);
+	expect_refused("credential:pin", "0440");
+	assert_int_equal(setenv("CREDENTIALS_DIRECTORY", "relative", 1), 0);
+	expect_refused("credential:pin", "not an absolute path");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	expect_refused("credential:pin", "LoadCredential=");
+}
+
+/* fd:N: read to its end once, then closed. */
+static void test_fd(void **state)
+{
+	struct fixture *fx = *state;
+	char source[32];
+	int p[2], fd;
+
+	/* A pipe, as a parent process would hand it over. */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], TEST_PIN "\n", strlen(TEST_PIN) + 1),
+			 (ssize_t)strlen(TEST_PIN) + 1);
+	close(p[1]);
+	snprintf(source, sizeof(source), "fd:%d", p[0]);
+	expect_pin(source, TEST_PIN);
+	assert_int_equal(fcntl(p[0], F_GETFD), -1); /* closed */
+	/* Read once: the number is no descriptor any more. */
+	expect_refused(source, "no such open descriptor");
+	/* A file, even one group may read: the parent chose to hand it over. */
+	write_file(fx->path, TEST_PIN, 0640);
+	fd = open(fx->path, O_RDONLY);
+	assert_true(fd >= 0);
+	snprintf(source, sizeof(source), "fd:%d", fd);
+	expect_pin(source, TEST_PIN);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	/* A directory and a character device are no PIN; closed all the same. */
+	fd = open(fx->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	snprintf(source, sizeof(source), "fd:%d", fd);
+	expect_refused(source, "a directory");
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	snprintf(source, sizeof(source), "fd:%d", fd);
+	expect_refused(source, "a character device");
+	/* An empty pipe at its end: empty. */
+	assert_int_equal(pipe(p), 0);
+	close(p[1]);
+	snprintf(source, sizeof(source), "fd:%d", p[0]);
+	expect_refused(source, "empty");
+	expect_refused("fd:", "descriptor number");
+	expect_refused("fd:-1", "descriptor number");
+	expect_refused("fd:" TEST_PIN, "descriptor number");
+	expect_refused("fd:99999999999999999999", "descriptor number");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +383,8 @@ int main(void)
 	    cmocka_unit_test(test_env_missing_or_bad),
 	    cmocka_unit_test(test_unknown_scheme),
 	    cmocka_unit_test(test_pin_as_source_not_echoed),
+	    cmocka_unit_test_setup_teardown(test_credential, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fd, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
