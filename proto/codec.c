@@ -334,8 +334,10 @@ int proto_list_get(struct buf *b, struct p11a_key_info *out)
 	    buf_get_u32(b, &newest) != P11A_OK || buf_get_cstring(b, 64, &k.created) != P11A_OK ||
 	    buf_get_cstring(b, 64, &k.cert_expiry) != P11A_OK)
 		goto out;
+	if (newest > 1) /* a flag: 0 or 1, so that an entry has one encoding */
+		goto out;
 	k.type = (p11a_key_type)type;
-	k.newest = newest != 0;
+	k.newest = (int)newest;
 	if ((k.id = malloc(k.id_len + 1)) == NULL) {
 		r = P11A_ERR_NOMEM;
 		goto out;
