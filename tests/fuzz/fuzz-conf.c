@@ -30,7 +30,9 @@ static void check_legal(const struct agent_config *cfg)
 	/* URI schemes are case-insensitive (RFC 3986), and p11-kit agrees. */
 	FUZZ_CHECK(cfg->token == NULL || strncasecmp(cfg->token, "pkcs11:", 7) == 0);
 	FUZZ_CHECK(cfg->pin_source == NULL || strncmp(cfg->pin_source, "file:", 5) == 0 ||
-		   strncmp(cfg->pin_source, "env:", 4) == 0);
+		   strncmp(cfg->pin_source, "env:", 4) == 0 ||
+		   strncmp(cfg->pin_source, "credential:", 11) == 0 ||
+		   strncmp(cfg->pin_source, "fd:", 3) == 0);
 	FUZZ_CHECK(cfg->log_level == NULL || strcmp(cfg->log_level, "error") == 0 ||
 		   strcmp(cfg->log_level, "warn") == 0 || strcmp(cfg->log_level, "info") == 0 ||
 		   strcmp(cfg->log_level, "debug") == 0);
