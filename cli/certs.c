@@ -147,11 +147,6 @@ static int parse_names(struct cli_ctx *c, X509_NAME **out_subject, GENERAL_NAMES
 	return 0;
 }
 
-static int usage_error(struct cli_ctx *c, const char *text)
-{
-	return cli_report(c->a->json, "USAGE", CLI_EXIT_USAGE, text);
-}
-
 /* Writes PEM text to -o (default stdout). */
 static int write_pem(struct cli_ctx *c, const char *pem, size_t pem_len)
 {
@@ -170,10 +165,6 @@ int cli_cmd_csr(struct cli_ctx *c)
 	size_t pem_len = 0;
 	int r, ret;
 
-	if (c->a->subject == NULL) {
-		ret = usage_error(c, "csr needs --subject DN (such as \"CN=host.example,O=Org\")");
-		goto out;
-	}
 	if ((ret = parse_names(c, &subject, &san)) != 0 || (ret = cli_connect(c)) != 0 ||
 	    (ret = key_load(c, c->a->key, &k)) != 0)
 		goto out;
@@ -262,27 +253,7 @@ int cli_cert_issue(struct cli_ctx *c)
 	size_t pem_len = 0;
 	int r, ret;
 
-	if (c->a->days == 0 || c->a->days > CLI_X509_DAYS_MAX) {
-		ret = cli_reportf(c->a->json, "USAGE", CLI_EXIT_USAGE,
-				  "cert issue needs --days N, the days the certificate is valid: 1 "
-				  "to %d",
-				  CLI_X509_DAYS_MAX);
-		goto out;
-	}
-	if (c->a->self && c->a->subject == NULL) {
-		ret = usage_error(c, "cert issue --self needs --subject DN (such as \"CN=My CA\")");
-		goto out;
-	}
-	if (c->a->self && c->a->in != NULL) {
-		ret = usage_error(c, "cert issue --self makes the certificate from --subject, not "
-				     "from a request: leave out -i");
-		goto out;
-	}
-	if (!c->a->self && c->a->subject != NULL) {
-		ret = usage_error(c, "--subject goes with --self: a certificate issued from a "
-				     "request has the request's subject");
-		goto out;
-	}
+	/* args.c checked the forms: --days in range, -i or --self with --subject. */
 	if ((ret = parse_names(c, &subject, &san)) != 0)
 		goto out;
 	o.san = san;

@@ -318,7 +318,6 @@ static int did_not_open(const char *agent_msg)
 int cli_cmd_rewrap(struct cli_ctx *c)
 {
 	const struct cli_args *a = c->a;
-	const struct p11a_result *res;
 	uint8_t *data = NULL, *label = NULL, *out = NULL;
 	size_t len = 0, label_len = 0, out_len = 0;
 	int r, ret;
@@ -349,15 +348,8 @@ int cli_cmd_rewrap(struct cli_ctx *c)
 		ret = cli_fail_file(c);
 		goto out;
 	}
-	if (a->json) {
-		res = p11a_last_result(c->conn);
-		fputs("{\"key\":", stdout);
-		cli_json_string(stdout, a->key);
-		printf(",\"from_version\":%u,\"version\":%u,\"out\":", (unsigned)res->from_version,
-		       (unsigned)res->version);
-		cli_json_string(stdout, a->out);
-		fputs("}\n", stdout);
-	}
+	/* --json needs -o FILE here (the row's flag), so this always prints. */
+	cli_json_result(a->json, a->key, a->out, p11a_last_result(c->conn));
 	ret = flush_stdout(c);
 out:
 	p11a_free(out, out_len);

@@ -123,6 +123,8 @@ void cli_json_result(int json, const char *key, const char *out, const struct p1
 		return;
 	fputs("{\"key\":", stdout);
 	cli_json_string(stdout, key);
+	if (res->from_version != 0) /* rewrap */
+		printf(",\"from_version\":%u", (unsigned)res->from_version);
 	printf(",\"version\":%u,\"out\":", (unsigned)res->version);
 	cli_json_string(stdout, out);
 	fputs("}\n", stdout);

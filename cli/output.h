@@ -51,7 +51,8 @@ void cli_json_string(FILE *f, const char *s);
 /*
  * With --json (json != 0) and the result written to a file (out neither
  * NULL nor "-"), prints {"key":KEY,"version":V,"out":OUT} on stdout: which
- * version of key made the result (res, from p11a_last_result()). Does
+ * version of key made the result (res, from p11a_last_result()); a rewrap
+ * adds "from_version" before "version". Does
  * nothing otherwise, so that stdout holds only the result when it goes there.
  */
 void cli_json_result(int json, const char *key, const char *out, const struct p11a_result *res);
