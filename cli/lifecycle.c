@@ -25,6 +25,7 @@
 #include "lifecycle.h"
 #include "output.h"
 #include "usage.h"
+#include "x509.h"
 
 /* Largest certificate file cert import reads. */
 #define MAX_CERT_FILE (64u * 1024u)
@@ -378,12 +379,9 @@ int cli_cmd_reload(struct cli_ctx *c)
 static int cert_show(struct cli_ctx *c)
 {
 	uint8_t *der = NULL;
-	size_t der_len = 0;
-	const unsigned char *p;
+	size_t der_len = 0, pem_len = 0;
 	X509 *x = NULL;
-	BIO *bio = NULL;
-	char *pem;
-	long pem_len;
+	char *pem = NULL;
 	int r, ret;
 
 	if ((ret = cli_connect(c)) != 0)
@@ -397,23 +395,21 @@ static int cert_show(struct cli_ctx *c)
 				  c->a->key, c->a->key);
 		goto out;
 	}
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)der_len)) == NULL || p != der + der_len ||
-	    (bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(bio, x) ||
-	    (pem_len = BIO_get_mem_data(bio, &pem)) <= 0) {
+	if (cli_x509_read_cert(der, der_len, &x, c->msg, sizeof(c->msg)) != P11A_OK ||
+	    cli_x509_cert_pem(x, &pem, &pem_len, c->msg, sizeof(c->msg)) != P11A_OK) {
 		ret = cli_reportf(c->a->json, p11a_errname(P11A_ERR_CRYPTO), CLI_EXIT_FAIL,
 				  "the certificate of '%s' from the agent is not one OpenSSL reads",
 				  c->a->key);
 		goto out;
 	}
-	if (cli_write_output(c->a->out, (const uint8_t *)pem, (size_t)pem_len, c->msg,
-			     sizeof(c->msg)) != 0) {
+	if (cli_write_output(c->a->out, (const uint8_t *)pem, pem_len, c->msg, sizeof(c->msg)) !=
+	    0) {
 		ret = cli_fail_file(c);
 		goto out;
 	}
 	ret = 0;
 out:
-	BIO_free(bio);
+	free(pem);
 	X509_free(x);
 	p11a_free(der, der_len);
 	return ret;
