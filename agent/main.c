@@ -34,6 +34,7 @@
 #include "safepath.h"
 #include "server.h"
 #include "startup.h"
+#include "systemd.h"
 #include "token.h"
 
 /* Exit codes of p11agentd (p11agentd.8). */
@@ -54,7 +55,15 @@ struct start {
 	char pidfile[PATH_MAX];					  /* its absolute path, or "" */
 	char tmpdir[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* private socket dir, or "" */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];	  /* absolute */
+	char default_config[PATH_MAX]; /* where the config is when --config is not given */
+	/* Sockets from the service manager (socket activation), and which front each serves. */
+	struct systemd_fd act[SYSTEMD_MAX_FDS];
+	const struct front *act_front[SYSTEMD_MAX_FDS];
+	size_t n_act;
 };
+
+/* The name of the native socket's descriptor (FileDescriptorName= in p11agentd.socket). */
+#define NATIVE_FD_NAME "agent"
 
 /*
  * The fronts served on sockets of their own beside the native protocol's,
@@ -62,12 +71,14 @@ struct start {
  * one row here and one adapter file (front.h).
  */
 static const struct extra_front {
-	const char *key;   /* the config key and --flag naming its socket */
-	size_t cfg_offset; /* where struct agent_config keeps that path */
+	const char *key;     /* the config key and --flag naming its socket */
+	const char *fd_name; /* its FileDescriptorName= under socket activation */
+	size_t cfg_offset;   /* where struct agent_config keeps that path */
 	const struct front *front;
 	const char *what; /* for the log */
 } extra_fronts[] = {
-    {"ssh-socket", offsetof(struct agent_config, ssh_socket), &front_ssh, "the SSH agent protocol"},
+    {"ssh-socket", "ssh", offsetof(struct agent_config, ssh_socket), &front_ssh,
+     "the SSH agent protocol"},
 };
 #define N_EXTRA_FRONTS (sizeof(extra_fronts) / sizeof(extra_fronts[0]))
 
@@ -88,6 +99,7 @@ static void on_hup(void *arg)
 {
 	struct agent_ctx *ctx = arg;
 
+	(void)systemd_notify("RELOADING=1");
 	if (ctx->audit != NULL) {
 		if (audit_reopen(ctx->audit) != P11A_OK)
 			log_error("SIGHUP: cannot reopen the audit trail: audited requests are "
@@ -96,6 +108,21 @@ static void on_hup(void *arg)
 			log_info("SIGHUP: audit trail reopened");
 	}
 	reload_hup(ctx); /* it logs what it did */
+	(void)systemd_notify("READY=1");
+	(void)systemd_status("serving %zu keys (reloaded)", token_key_count(ctx->tok));
+}
+
+/* From server_run()'s thread at SIGTERM or SIGINT, before requests in flight drain. */
+static void on_stop(void *arg)
+{
+	(void)arg;
+	(void)systemd_notify("STOPPING=1\nSTATUS=stopping: finishing the requests in flight");
+}
+
+/* The token's state changes (token_options.on_state): a STATUS= line for systemctl status. */
+static void on_token_state(const char *status)
+{
+	(void)systemd_status("%s", status);
 }
 
 static void usage(FILE *f)
@@ -375,6 +402,9 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 	}
 	if (st->kill)
 		return;
+	if (config_file == NULL &&
+	    startup_default_config(st->default_config, sizeof(st->default_config)) == 1)
+		config_file = st->default_config;
 	/* A path that does not resolve (or a pipe) is left to config_load_file() to report. */
 	if (config_file != NULL) {
 		c = safepath_check("config file", config_file, geteuid(), 0, real, sizeof(real),
@@ -453,6 +483,77 @@ static int stop_other(const struct start *st)
 }
 
 /*
+ * The sockets the service manager passed (socket activation), each matched
+ * to its front by name: NATIVE_FD_NAME the native protocol, an extra
+ * front's fd_name its own. A single socket of any other name is the native
+ * one: without FileDescriptorName= systemd names it after its unit. Exits
+ * with a message when the variables are malformed, or a name is unknown or
+ * given twice.
+ */
+static void take_activated(struct start *st)
+{
+	char msg[1024];
+
+	if (systemd_listen_fds(st->act, SYSTEMD_MAX_FDS, &st->n_act, msg, sizeof(msg)) != P11A_OK) {
+		fprintf(stderr, "p11agentd: %s\n", msg);
+		exit(EXIT_START);
+	}
+	for (size_t i = 0; i < st->n_act; i++) {
+		const char *name = st->act[i].name;
+		const struct front *f = NULL;
+
+		if (strcmp(name, NATIVE_FD_NAME) == 0)
+			f = &front_native;
+		for (size_t j = 0; j < N_EXTRA_FRONTS && f == NULL; j++)
+			if (strcmp(name, extra_fronts[j].fd_name) == 0)
+				f = extra_fronts[j].front;
+		if (f == NULL && st->n_act == 1)
+			f = &front_native;
+		if (f == NULL) {
+			fprintf(stderr,
+				"p11agentd: socket activation: descriptor %d is named '%s': name "
+				"the native socket '%s' and the SSH agent's '%s' "
+				"(FileDescriptorName= in their socket units)\n",
+				st->act[i].fd, name, NATIVE_FD_NAME, extra_fronts[0].fd_name);
+			exit(EXIT_START);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (st->act_front[j] == f) {
+				fprintf(stderr,
+					"p11agentd: socket activation: two descriptors are named "
+					"'%s'; one socket a protocol\n",
+					name);
+				exit(EXIT_START);
+			}
+		st->act_front[i] = f;
+	}
+}
+
+/* The index in st->act of the socket passed for front, or -1. */
+static int activated(const struct start *st, const struct front *front)
+{
+	for (size_t i = 0; i < st->n_act; i++)
+		if (st->act_front[i] == front)
+			return (int)i;
+	return -1;
+}
+
+/* Serves each socket the service manager passed. */
+static int adopt_activated(struct server *srv, const struct start *st, char *msg, size_t msg_len)
+{
+	char what[SYSTEMD_NAME_MAX + 32];
+	int rc;
+
+	for (size_t i = 0; i < st->n_act; i++) {
+		snprintf(what, sizeof(what), "descriptor %d (%s)", st->act[i].fd, st->act[i].name);
+		if ((rc = server_adopt(srv, st->act[i].fd, st->act_front[i], what, msg, msg_len)) !=
+		    P11A_OK)
+			return rc;
+	}
+	return P11A_OK;
+}
+
+/*
  * The socket's absolute path into st->sock: --socket (or socket =), else
  * the default under XDG_RUNTIME_DIR, else a directory of its own made here
  * (st->tmpdir), as ssh-agent does. Exits with a message when there is none.
@@ -460,8 +561,17 @@ static int stop_other(const struct start *st)
 static void socket_path(const struct agent_config *cfg, struct start *st)
 {
 	char path[sizeof(st->sock)], msg[1024];
-	int r;
+	int r, i;
 
+	if ((i = activated(st, &front_native)) >= 0) {
+		if (server_socket_path(st->act[i].fd, st->sock, sizeof(st->sock)) != P11A_OK ||
+		    st->sock[0] == '\0')
+			snprintf(st->sock, sizeof(st->sock), "descriptor %d", st->act[i].fd);
+		if (cfg->socket != NULL)
+			log_info("socket %s: not made, the service manager passed %s", cfg->socket,
+				 st->sock);
+		return;
+	}
 	if (cfg->socket != NULL) {
 		if (startup_abspath("--socket", cfg->socket, st->sock, sizeof(st->sock), msg,
 				    sizeof(msg)) != P11A_OK)
@@ -505,7 +615,7 @@ usage:
  * Opens the socket of every extra front the config names, made as the main
  * one. A relative path is taken from the directory p11agentd started in.
  */
-static int listen_extra(struct server *srv, const struct agent_config *cfg, const char *main_sock,
+static int listen_extra(struct server *srv, const struct agent_config *cfg, const struct start *st,
 			char *msg, size_t msg_len)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -516,12 +626,18 @@ static int listen_extra(struct server *srv, const struct agent_config *cfg, cons
 		    *(char *const *)(const void *)((const char *)cfg + x->cfg_offset);
 		int rc;
 
+		if (activated(st, x->front) >= 0) {
+			log_info("%s from the service manager%s%s%s", x->what,
+				 given != NULL ? " (" : "", given != NULL ? given : "",
+				 given != NULL ? " is not made)" : "");
+			continue;
+		}
 		if (given == NULL)
 			continue;
 		if ((rc = startup_abspath(x->key, given, path, sizeof(path), msg, msg_len)) !=
 		    P11A_OK)
 			return rc;
-		if (strcmp(path, main_sock) == 0) {
+		if (strcmp(path, st->sock) == 0) {
 			snprintf(msg, msg_len,
 				 "%s %s: the same path as the main socket; give it one of its own",
 				 x->key, path);
@@ -565,6 +681,11 @@ int main(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	config_init(&cfg);
 	parse_args(argc, argv, &cfg, &audit_flags, &st);
+	/* Before any fork: LISTEN_PID names this process. */
+	if (!st.kill)
+		take_activated(&st);
+	if (st.n_act > 0)
+		cfg.foreground = 1; /* a service manager's: it watches this process */
 	if (!st.shell_given)
 		st.shell = startup_shell_from_env();
 	if (st.kill) {
@@ -572,9 +693,16 @@ int main(int argc, char **argv)
 		return stop_other(&st);
 	}
 	if (cfg.module == NULL) {
-		fprintf(stderr,
-			"p11agentd: no PKCS#11 module: pass --module PATH or set 'module' in "
-			"the config file\n");
+		if (st.config[0] == '\0' && st.default_config[0] != '\0')
+			fprintf(stderr,
+				"p11agentd: no PKCS#11 module: pass --module PATH, or set 'module' "
+				"in a config file (--config FILE; without it %s, which is not "
+				"there)\n",
+				st.default_config);
+		else
+			fprintf(stderr,
+				"p11agentd: no PKCS#11 module: pass --module PATH or set 'module' "
+				"in the config file\n");
 		exit(EXIT_USAGE);
 	}
 	if (cfg.log_level != NULL && log_level_parse(cfg.log_level, &lvl) != 0) {
@@ -640,6 +768,7 @@ int main(int argc, char **argv)
 	topt.pin = pin;
 	topt.pin_source = cfg.pin_source;
 	topt.pool_size = cfg.pool_size;
+	topt.on_state = on_token_state;
 	rc = token_open(&topt, &tok, msg, sizeof(msg));
 	secret_free(pin); /* the token keeps its own locked copy for logging in again */
 	pin = NULL;
@@ -687,10 +816,18 @@ int main(int argc, char **argv)
 	sopt.max_request_mem_uid = (size_t)cfg.max_request_mem_uid << 20;
 	sopt.socket_group = cfg.socket_group;
 	sopt.on_hup = on_hup;
-	sopt.hup_arg = &ctx;
+	sopt.on_stop = on_stop;
+	sopt.cb_arg = &ctx;
 	raise_nofile(cfg.max_connections);
-	if (server_open(st.sock, &front_native, &sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
-	    listen_extra(the_server, &cfg, st.sock, msg, sizeof(msg)) != P11A_OK) {
+	if (st.n_act > 0 && cfg.socket_group != NULL)
+		log_info("socket-group %s: for the sockets the agent makes; the socket units set "
+			 "the group of theirs (SocketGroup=)",
+			 cfg.socket_group);
+	if (server_new(&sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
+	    adopt_activated(the_server, &st, msg, sizeof(msg)) != P11A_OK ||
+	    (activated(&st, &front_native) < 0 &&
+	     server_listen(the_server, st.sock, &front_native, msg, sizeof(msg)) != P11A_OK) ||
+	    listen_extra(the_server, &cfg, &st, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}
@@ -714,6 +851,11 @@ int main(int argc, char **argv)
 		log_warn("cannot print the shell lines on standard output: %s", strerror(errno));
 	ready(ready_fd);
 	ready_fd = -1;
+	/* Logged in (when there is a PIN), indexed, listening: a service manager may go on. */
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving %zu keys on %s", token_key_count(tok),
+		 st.sock);
+	if (systemd_notify(msg) < 0)
+		log_warn("cannot tell the service manager the agent is ready (NOTIFY_SOCKET)");
 	rc = server_run(the_server, &ctx);
 	/* Stopping already: a second signal must not reach the server being freed. */
 	sa.sa_handler = SIG_IGN;

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -327,8 +328,7 @@ fail:
 	return r;
 }
 
-int server_open(const char *path, const struct front *front, const struct server_options *opt,
-		struct server **out_srv, char *msg, size_t msg_len)
+int server_new(const struct server_options *opt, struct server **out_srv, char *msg, size_t msg_len)
 {
 	struct server *srv;
 	const char *group = opt != NULL ? opt->socket_group : NULL;
@@ -347,8 +347,6 @@ int server_open(const char *path, const struct front *front, const struct server
 			goto out;
 		srv->has_group = 1;
 	}
-	if ((r = server_listen(srv, path, front, msg, msg_len)) != P11A_OK)
-		goto out;
 	r = P11A_ERR_INTERNAL;
 	if (pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(msg, msg_len, "cannot make the control pipe: %s", strerror(errno));
@@ -360,6 +358,84 @@ int server_open(const char *path, const struct front *front, const struct server
 out:
 	server_close(srv);
 	return r;
+}
+
+int server_open(const char *path, const struct front *front, const struct server_options *opt,
+		struct server **out_srv, char *msg, size_t msg_len)
+{
+	struct server *srv = NULL;
+	int r;
+
+	if ((r = server_new(opt, &srv, msg, msg_len)) != P11A_OK)
+		return r;
+	if ((r = server_listen(srv, path, front, msg, msg_len)) != P11A_OK) {
+		server_close(srv);
+		return r;
+	}
+	*out_srv = srv;
+	return P11A_OK;
+}
+
+/* An int socket option of fd, or -1. */
+static int sockopt_int(int fd, int opt)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	return getsockopt(fd, SOL_SOCKET, opt, &v, &len) == 0 && len == sizeof(int) ? v : -1;
+}
+
+int server_socket_path(int fd, char *out, size_t out_len)
+{
+	struct sockaddr_un sun;
+	socklen_t len = sizeof(sun);
+	size_t n;
+
+	memset(&sun, 0, sizeof(sun));
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) != 0 || sun.sun_family != AF_UNIX)
+		return P11A_ERR_INVALID_ARG;
+	n = len > offsetof(struct sockaddr_un, sun_path)
+		? len - offsetof(struct sockaddr_un, sun_path)
+		: 0;
+	if (n > 0 && sun.sun_path[0] == '\0')
+		n = 0; /* an abstract address: no path */
+	n = strnlen(sun.sun_path, n);
+	snprintf(out, out_len, "%.*s", (int)n, sun.sun_path);
+	return P11A_OK;
+}
+
+int server_adopt(struct server *srv, int fd, const struct front *front, const char *what, char *msg,
+		 size_t msg_len)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int flags;
+
+	if (srv->n_ls >= SERVER_MAX_SOCKETS) {
+		snprintf(msg, msg_len, "at most %d sockets", SERVER_MAX_SOCKETS);
+		return P11A_ERR_INVALID_ARG;
+	}
+	if (sockopt_int(fd, SO_DOMAIN) != AF_UNIX || sockopt_int(fd, SO_TYPE) != SOCK_STREAM ||
+	    server_socket_path(fd, path, sizeof(path)) != P11A_OK) {
+		snprintf(msg, msg_len,
+			 "%s is not a Unix stream socket (ListenStream= with a path in the "
+			 "socket unit)",
+			 what);
+		return P11A_ERR_INVALID_ARG;
+	}
+	if (sockopt_int(fd, SO_ACCEPTCONN) != 1) {
+		snprintf(msg, msg_len, "%s (%s) is not listening (Accept=no in the socket unit)",
+			 what, path[0] != '\0' ? path : "no path");
+		return P11A_ERR_INVALID_ARG;
+	}
+	if ((flags = fcntl(fd, F_GETFD)) < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+		snprintf(msg, msg_len, "%s: %s", what, strerror(errno));
+		return P11A_ERR_INVALID_ARG;
+	}
+	srv->ls[srv->n_ls].fd = fd;
+	srv->ls[srv->n_ls].path[0] = '\0'; /* not ours to remove */
+	srv->ls[srv->n_ls].front = front;
+	srv->n_ls++;
+	return P11A_OK;
 }
 
 /* Async-signal-safe; errno is kept for the interrupted code. */
@@ -960,7 +1036,7 @@ static int read_ctl(struct server *srv)
 		}
 	}
 	if (hup && srv->opt.on_hup != NULL)
-		srv->opt.on_hup(srv->opt.hup_arg);
+		srv->opt.on_hup(srv->opt.cb_arg);
 	return stop;
 }
 
@@ -993,8 +1069,11 @@ int server_run(struct server *srv, struct agent_ctx *ctx)
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
-		if (pfd[n].revents && read_ctl(srv))
+		if (pfd[n].revents && read_ctl(srv)) {
+			if (srv->opt.on_stop != NULL)
+				srv->opt.on_stop(srv->opt.cb_arg);
 			break;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_one(srv, &srv->ls[i]);

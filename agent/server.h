@@ -40,7 +40,12 @@ struct server_options {
 				       number), and a directory the server creates 0710 for it */
 	/* Called from server_run()'s thread after server_hup(); may be NULL. */
 	void (*on_hup)(void *arg);
-	void *hup_arg;
+	/*
+	 * Called from server_run()'s thread once server_stop() is seen, before
+	 * the requests in flight are drained; may be NULL.
+	 */
+	void (*on_stop)(void *arg);
+	void *cb_arg; /* on_hup's and on_stop's argument */
 };
 
 /* Most sockets one server listens on. */
@@ -55,11 +60,31 @@ struct server_options {
 int server_open(const char *path, const struct front *front, const struct server_options *opt,
 		struct server **out_srv, char *msg, size_t msg_len);
 /*
+ * A server with no socket yet: server_listen() and server_adopt() add them.
+ * Options as server_open()'s.
+ */
+int server_new(const struct server_options *opt, struct server **out_srv, char *msg,
+	       size_t msg_len);
+/*
  * Adds a socket at path for front, made as server_open() makes its first,
  * with the same options, limits and timeouts. Before server_run().
  */
 int server_listen(struct server *srv, const char *path, const struct front *front, char *msg,
 		  size_t msg_len);
+/*
+ * Serves front on fd, a listening socket made by another process (socket
+ * activation: systemd.h), from server_run() on. It must be a Unix stream
+ * socket that listens, or P11A_ERR_INVALID_ARG with a message naming what
+ * (say, "descriptor 3 (ssh)"). The server closes fd but never removes its
+ * path, nor applies socket_group to it: what made it owns them.
+ */
+int server_adopt(struct server *srv, int fd, const struct front *front, const char *what, char *msg,
+		 size_t msg_len);
+/*
+ * The path fd listens on, into out ("" when it has none). Returns P11A_OK,
+ * or P11A_ERR_INVALID_ARG when fd is not a Unix socket.
+ */
+int server_socket_path(int fd, char *out, size_t out_len);
 /*
  * Serves until server_stop() (from a signal handler) is called. ctx outlives
  * the call. Returns P11A_OK once every connection has ended; P11A_ERR_BUSY

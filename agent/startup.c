@@ -380,3 +380,25 @@ int startup_private_dir(char *out_dir, size_t dir_len, char *msg, size_t msg_len
 	memcpy(out_dir, tmpl, strlen(tmpl) + 1);
 	return P11A_OK;
 }
+
+int startup_default_config(char *out, size_t out_len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct stat st;
+	int n;
+
+	if (geteuid() == 0)
+		n = snprintf(out, out_len, "%s/p11agent/p11agent.conf", P11A_SYSCONFDIR);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, out_len, "%s/p11agent/p11agent.conf", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, out_len, "%s/.config/p11agent/p11agent.conf", home);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= out_len) {
+		if (out_len > 0)
+			out[0] = '\0';
+		return -1;
+	}
+	return lstat(out, &st) == 0;
+}

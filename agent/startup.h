@@ -86,4 +86,15 @@ void startup_remove_pidfile(const char *path, pid_t pid);
  */
 int startup_private_dir(char *out_dir, size_t dir_len, char *msg, size_t msg_len);
 
+/*
+ * The config file read when --config is not given: for root (the system
+ * service) SYSCONFDIR/p11agent/p11agent.conf; for any other uid (a user's
+ * agent) $XDG_CONFIG_HOME/p11agent/p11agent.conf, with ~/.config for an
+ * unset or relative XDG_CONFIG_HOME. Its path goes to out. Returns 1 when
+ * something is there (it is read, and checked, as a --config would be), 0
+ * when nothing is (the agent starts without one), -1 when there is no path
+ * (no HOME, or too long).
+ */
+int startup_default_config(char *out, size_t out_len);
+
 #endif

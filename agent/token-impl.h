@@ -102,6 +102,7 @@ struct token {
 	 */
 	pthread_rwlock_t use;
 	int have_use;
+	void (*on_state)(const char *status); /* token_options.on_state */
 	enum token_state state;
 	unsigned long gen; /* bumped by each login again or re-initialisation */
 	/* The thread that tries to find an away token again, with backoff. */

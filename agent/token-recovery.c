@@ -34,6 +34,13 @@
 /* Exit code when a PIN is refused at a new login (p11agentd's "could not start"). */
 #define EXIT_PIN 1
 
+/* Tells token_options.on_state, when there is one. */
+static void tell(const struct token *tok, const char *status)
+{
+	if (tok->on_state != NULL)
+		tok->on_state(status);
+}
+
 /* A wrong PIN at a new login: stop rather than try it again and again. */
 static void stop_for_pin(const char *why)
 {
@@ -342,6 +349,7 @@ static void *retry_main(void *arg)
 		pthread_rwlock_unlock(&tok->use);
 		if (back) {
 			log_info("token: the token is back (try %u); serving again", tries);
+			tell(tok, "token ready: back after being away");
 		} else {
 			delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
 			log_warn("token: still unavailable (try %u: %s); trying again in %ld.%ld s",
@@ -381,8 +389,12 @@ static int reinit_held(struct token *tok, const struct token_try *t, int *ret, c
 		if (tok->state == TOKEN_UP)
 			return 1;
 	} else {
-		if (reinit_locked(tok, why, sizeof(why)) == P11A_OK)
+		tell(tok, "token recovering: re-initialising the module");
+		if (reinit_locked(tok, why, sizeof(why)) == P11A_OK) {
+			tell(tok, "token ready: re-initialised");
 			return 1;
+		}
+		tell(tok, "token away: the agent keeps looking for it");
 		log_error("token: unavailable: %s; the agent keeps looking for it (first again "
 			  "in %ld.%ld s)",
 			  why, BACKOFF_FIRST_MS / 1000, BACKOFF_FIRST_MS % 1000 / 100);

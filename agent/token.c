@@ -119,6 +119,7 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	ret = P11A_ERR_INTERNAL;
 	/* Kept to find the token again and log in again after a fault (secret: mlocked). */
 	tok->pool_size = opt->pool_size ? opt->pool_size : POOL_DEFAULT;
+	tok->on_state = opt->on_state;
 	if ((opt->uri != NULL && (tok->uri = strdup(opt->uri)) == NULL) ||
 	    (opt->pin_source != NULL && (tok->pin_source = strdup(opt->pin_source)) == NULL) ||
 	    (opt->pin != NULL && (tok->pin = secret_dup(opt->pin->p, opt->pin->len)) == NULL)) {

@@ -111,6 +111,12 @@ struct token_options {
 	const struct secret *pin; /* user PIN (copied); NULL: no login (or the token needs none) */
 	const char *pin_source;	  /* where the PIN came from ("file:PATH"), for messages */
 	unsigned pool_size;	  /* sessions in the pool; 0 means 8 */
+	/*
+	 * Told, in a few words, each time the token's state changes after
+	 * token_open(): going away, re-initialising, back. From the thread
+	 * that saw it; may be NULL.
+	 */
+	void (*on_state)(const char *status);
 };
 
 /*
