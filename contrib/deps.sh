@@ -6,8 +6,10 @@
 
 # To build p11agent and run the quickstart's demo (openssh-client: ssh-add and
 # ssh-keygen on the agent's SSH socket).
+# libsystemd-dev: socket activation and sd_notify through libsystemd (optional:
+# without it p11agentd speaks both protocols itself).
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
-libcmocka-dev softhsm2 openssl openssh-client"
+libsystemd-dev libcmocka-dev softhsm2 openssl openssh-client"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # OpenSSH's client programs (ssh-keygen: public keys; ssh-add, ssh-keygen -Y
 # and ssh: the agent's SSH socket) and its server (sshd, which the login test
@@ -18,9 +20,10 @@ libcmocka-dev softhsm2 openssl openssh-client"
 # engine (make bench's smoke test: TLS with the key loaded into the server
 # through PKCS#11, the provider's peer), OpenSC's pkcs11-tool and PyKCS11
 # (the key lifecycle tests read token attributes, and make keys, with a tool
-# other than p11agent).
+# other than p11agent), systemd (systemd-socket-activate starts the agent on
+# sockets it passes; systemd-analyze verify checks the units).
 TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client openssh-server git tcsh clang
-libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-pykcs11"
+libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-pykcs11 systemd"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
 # compares the agent with (without them it measures direct and agent only),
