@@ -56,6 +56,7 @@ struct start {
 	char tmpdir[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* private socket dir, or "" */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];	  /* absolute */
 	char default_config[PATH_MAX]; /* where the config is when --config is not given */
+	int config_default;	       /* and it was read from there */
 	/* Sockets from the service manager (socket activation), and which front each serves. */
 	struct systemd_fd act[SYSTEMD_MAX_FDS];
 	const struct front *act_front[SYSTEMD_MAX_FDS];
@@ -403,8 +404,10 @@ static void parse_args(int argc, char **argv, struct agent_config *cfg, unsigned
 	if (st->kill)
 		return;
 	if (config_file == NULL &&
-	    startup_default_config(st->default_config, sizeof(st->default_config)) == 1)
+	    startup_default_config(st->default_config, sizeof(st->default_config)) == 1) {
 		config_file = st->default_config;
+		st->config_default = 1;
+	}
 	/* A path that does not resolve (or a pipe) is left to config_load_file() to report. */
 	if (config_file != NULL) {
 		c = safepath_check("config file", config_file, geteuid(), 0, real, sizeof(real),
@@ -711,6 +714,8 @@ int main(int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 	log_set_level(lvl);
+	if (st.config_default)
+		log_info("read the default config file %s", st.config);
 	if (st.pidfile_arg != NULL &&
 	    startup_abspath("--pidfile", st.pidfile_arg, st.pidfile, sizeof(st.pidfile), msg,
 			    sizeof(msg)) != P11A_OK) {
