@@ -141,7 +141,11 @@ static void usage(FILE *f)
 		"Started in the background, prints the shell lines that set P11AGENT_SOCK and\n"
 		"P11AGENT_PID: eval \"$(p11agentd --config FILE)\". -k stops the agent named by\n"
 		"P11AGENT_PID. -s: sh syntax, -c: csh syntax (default: from $SHELL).\n"
-		"See p11agentd(8) and p11agent.conf(5).\n");
+		"Without --config: %s/p11agent/p11agent.conf for root,\n"
+		"$XDG_CONFIG_HOME/p11agent/p11agent.conf for other users, when it is there.\n"
+		"Under systemd (socket activation, NOTIFY_SOCKET) it stays in the foreground.\n"
+		"See p11agentd(8) and p11agent.conf(5).\n",
+		P11A_SYSCONFDIR);
 }
 
 /*
@@ -687,8 +691,10 @@ int main(int argc, char **argv)
 	/* Before any fork: LISTEN_PID names this process. */
 	if (!st.kill)
 		take_activated(&st);
-	if (st.n_act > 0)
-		cfg.foreground = 1; /* a service manager's: it watches this process */
+	/* A service manager's (it passed sockets, or waits for READY=1): it watches this process.
+	 */
+	if (st.n_act > 0 || getenv("NOTIFY_SOCKET") != NULL)
+		cfg.foreground = 1;
 	if (!st.shell_given)
 		st.shell = startup_shell_from_env();
 	if (st.kill) {

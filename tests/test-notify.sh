@@ -61,7 +61,8 @@ done
 # --- READY=1 only once the token is ready ---------------------------------------------------
 inject "slow C_Login 1500"
 START=$(date +%s%3N)
-NOTIFY_SOCKET=$T/notify.sock "$P11AGENTD" --foreground --module "$FAULTMOD" \
+# No --foreground: a service manager that waits for READY=1 watches this very process.
+NOTIFY_SOCKET=$T/notify.sock "$P11AGENTD" --module "$FAULTMOD" \
 	--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$SOCK" \
 	--log-level debug </dev/null >>"$T/agent.log" 2>&1 &
 AGENT_PID=$!
@@ -72,6 +73,11 @@ if line=$(wait_notify '(^| |\|)READY=1(\||$)'); then
 		pass "READY=1 after the slow login ($((at - START)) ms after start)"
 	else
 		fail "READY=1 after the slow login" "it came $((at - START)) ms after start"
+	fi
+	if kill -0 "$AGENT_PID" 2>/dev/null && [ -z "$(pgrep -P "$AGENT_PID" 2>/dev/null)" ]; then
+		pass "NOTIFY_SOCKET set: the agent stays in the foreground without --foreground"
+	else
+		fail "NOTIFY_SOCKET set: the agent stays in the foreground" "pid $AGENT_PID exited or forked"
 	fi
 	# Ready means ready: the first request is served at once, with the token logged in.
 	check "at READY=1 the agent signs" p11a sign ec256 -i "$MSG" -o "$T/sig"
