@@ -568,6 +568,24 @@ static int handle_reload(struct req *r)
 	return P11A_OK;
 }
 
+/* STATUS: the agent's status and counters (proto_status_put()). */
+static int handle_status(struct req *r)
+{
+	struct p11a_status *st = NULL;
+	int rc;
+
+	if ((rc = ops_status(r->call, &st)) != P11A_OK)
+		return rc;
+	rc = proto_status_put(r->scratch, st);
+	p11a_status_free(st);
+	if (rc != P11A_OK)
+		return ops_fail(r->call, rc == P11A_ERR_TOO_LARGE ? rc : P11A_ERR_INTERNAL,
+				"cannot build the status: %s", p11a_strerror(rc));
+	r->out->n = 1;
+	r->out->f[0] = proto_rest(buf_data(r->scratch), buf_len(r->scratch));
+	return P11A_OK;
+}
+
 static const struct handler handlers[] = {
     {PROTO_OP_HELLO, handle_hello, 0},
     {PROTO_OP_PING, handle_ping, 0},
@@ -590,6 +608,7 @@ static const struct handler handlers[] = {
     {PROTO_OP_REWRAP, handle_rewrap, NEEDS_TOKEN},
     {PROTO_OP_CERT_IMPORT, handle_cert_import, NEEDS_TOKEN},
     {PROTO_OP_RELOAD, handle_reload, NEEDS_TOKEN},
+    {PROTO_OP_STATUS, handle_status, 0},
 };
 
 static const struct handler *handler_for(uint8_t op)

@@ -26,6 +26,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "pin.h"
 #include "policy.h"
 #include "proto.h"
@@ -773,6 +774,10 @@ int main(int argc, char **argv)
 			 (unsigned)(AGENT_SECRET_HEAP / 1024));
 	else if (rc != 0)
 		log_info("no secure heap: secrets are locked one by one");
+	if (metrics_new(&ctx.metrics) != P11A_OK) {
+		log_error("out of memory");
+		goto out;
+	}
 	memset(&topt, 0, sizeof(topt));
 	topt.module = module;
 	topt.uri = cfg.token;
@@ -842,6 +847,7 @@ int main(int argc, char **argv)
 		log_error("%s", msg);
 		goto out;
 	}
+	ctx.server = the_server;
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART;
 	sigfillset(&sa.sa_mask);
@@ -891,6 +897,7 @@ out:
 	audit_close(ctx.audit);
 	policy_free(ctx.policy);
 	token_close(tok);
+	metrics_free(ctx.metrics);
 	config_clear(&cfg);
 	return status;
 }

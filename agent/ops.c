@@ -17,6 +17,7 @@
 #include "busypoll.h"
 #include "keyindex.h"
 #include "log.h"
+#include "metrics.h"
 #include "ops.h"
 #include "policy.h"
 #include "ratelimit.h"
@@ -511,7 +512,8 @@ int ops_audit_head(struct ops_call *c, uint64_t *out_seq, uint8_t out_mac[32])
 	return rc;
 }
 
-int ops_finish(struct ops_call *c, int status)
+/* Records the request in the audit trail: ops_finish() without the counting. */
+static int record(struct ops_call *c, int status)
 {
 	const struct p11a_alg_info *ai = p11a_alg_by_id(c->alg);
 	struct audit_record rec = {
@@ -546,4 +548,14 @@ int ops_finish(struct ops_call *c, int status)
 	/* A success without a record is refused. */
 	log_error("audit record not written: request refused");
 	return ops_fail(c, P11A_ERR_INTERNAL, "the audit trail cannot be written");
+}
+
+int ops_finish(struct ops_call *c, int status)
+{
+	int rc = record(c, status);
+
+	/* Counted as answered: with the status the client sees. */
+	metrics_record(c->ctx->metrics, c->key, c->op, rc,
+		       (uint64_t)busypoll_now_us() - c->start_us);
+	return rc;
 }

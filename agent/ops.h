@@ -35,6 +35,8 @@
 struct policy;
 struct audit;
 struct ratelimit;
+struct metrics;
+struct server;
 
 /*
  * What the operations work with; any member may be NULL (token away, no
@@ -63,6 +65,8 @@ struct agent_ctx {
 	struct agent_config *cfg; /* the config in force; NULL: none */
 	const char *config_file;  /* what a reload reads (--config); NULL: none */
 	uid_t agent_uid;	  /* the agent's own uid, always an admin */
+	struct metrics *metrics;  /* every answered request is counted here (ops_finish) */
+	struct server *server;	  /* for the connections open (status) */
 };
 
 /* The server holds the view around each request (ctx and its view may be NULL). */
@@ -98,10 +102,12 @@ int ops_fail(struct ops_call *c, int code, const char *fmt, ...)
  * Records the request with the status the front will answer. Returns
  * status, or P11A_ERR_INTERNAL (c->msg says so) when a success could not be
  * recorded: it must not be answered. A refusal beyond the caller's share of
- * the trail is counted instead, and delayed RATELIMIT_DELAY_MS here.
+ * the trail is counted instead, and delayed RATELIMIT_DELAY_MS here. Every
+ * request is also counted in ctx->metrics, by its key (c->key, NULL when
+ * none), op and the status returned.
  */
 int ops_finish(struct ops_call *c, int status);
-/* Not recorded at all (HELLO, PING): ops_finish() then only returns status. */
+/* Not in the trail (HELLO, PING): ops_finish() then only counts it and returns status. */
 void ops_unrecorded(struct ops_call *c);
 
 /* Keeps the key reference a request named, for the audit (without a PIN it may carry). */
@@ -195,6 +201,14 @@ int ops_rewrap(struct ops_call *c, const char *ref, p11a_alg alg, const uint8_t 
 	       uint32_t *out_from, uint32_t *out_to);
 int ops_cert_import(struct ops_call *c, const char *ref, const uint8_t *der, size_t der_len);
 int ops_reload(struct ops_call *c, size_t *out_n_keys);
+
+/*
+ * The agent's status (ops-status.c), for admins only: the token's state,
+ * the connections and sessions in use, and the counters of ctx->metrics,
+ * sorted by key, version and operation. *out_st is freed with
+ * p11a_status_free().
+ */
+int ops_status(struct ops_call *c, struct p11a_status **out_st);
 
 /* The keyed audit chain's checks (audit-verify, audit-head). */
 int ops_audit_verify(struct ops_call *c, const uint8_t *prev, size_t prev_len,

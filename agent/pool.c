@@ -136,3 +136,11 @@ void pool_put(struct pool *p, CK_SESSION_HANDLE s, int broken)
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 }
+
+void pool_usage(struct pool *p, size_t *out_in_use, size_t *out_size)
+{
+	pthread_mutex_lock(&p->lock);
+	*out_in_use = p->open - p->n_idle;
+	*out_size = p->size;
+	pthread_mutex_unlock(&p->lock);
+}

@@ -42,5 +42,7 @@ int pool_take(struct pool *p, CK_SESSION_HANDLE *out, CK_RV *out_rv, char *msg, 
  * gone; it is closed, and a fresh one opened by a later pool_take().
  */
 void pool_put(struct pool *p, CK_SESSION_HANDLE s, int broken);
+/* How many sessions requests hold now, and the pool's size. */
+void pool_usage(struct pool *p, size_t *out_in_use, size_t *out_size);
 
 #endif

@@ -471,6 +471,16 @@ static void close_listeners(struct server *srv)
 	}
 }
 
+unsigned server_connections(struct server *srv)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&srv->lock);
+	n = srv->nconns;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
 void server_close(struct server *srv)
 {
 	if (srv == NULL)

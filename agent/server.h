@@ -96,6 +96,8 @@ int server_run(struct server *srv, struct agent_ctx *ctx);
 void server_stop(struct server *srv);
 /* Async-signal-safe: asks server_run() to call opt->on_hup (SIGHUP). */
 void server_hup(struct server *srv);
+/* The connections open now (p11agent status). */
+unsigned server_connections(struct server *srv);
 /* Closes the socket, removes it, frees srv. */
 void server_close(struct server *srv);
 

@@ -9,6 +9,7 @@
 #define P11AGENT_TOKEN_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -111,6 +112,9 @@ struct token {
 	pthread_t retry_thread;
 	int have_retry_lock, have_retry_thread, retry_running, stopping;
 	int retry_again; /* the token went away again while the thread was finishing */
+	/* What status shows (token-status.c): recoveries begun, and those under way. */
+	atomic_ulong recoveries;
+	atomic_int recovering;
 };
 
 /*

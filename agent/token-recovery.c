@@ -96,6 +96,8 @@ int token_recovery_init(struct token *tok, char *msg, size_t msg_len)
 	pthread_condattr_t ca;
 	int ok;
 
+	atomic_init(&tok->recoveries, 0);
+	atomic_init(&tok->recovering, 0);
 	/* Writers first: a re-initialisation must not starve behind a stream of requests. */
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -344,9 +346,11 @@ static void *retry_main(void *arg)
 		tok->retry_again = 0;
 		pthread_mutex_unlock(&tok->retry_lock);
 		tries++;
+		atomic_fetch_add(&tok->recovering, 1);
 		pthread_rwlock_wrlock(&tok->use);
 		back = tok->state == TOKEN_UP || reinit_locked(tok, msg, sizeof(msg)) == P11A_OK;
 		pthread_rwlock_unlock(&tok->use);
+		atomic_fetch_sub(&tok->recovering, 1);
 		if (back) {
 			log_info("token: the token is back (try %u); serving again", tries);
 			tell(tok, "token ready: back after being away");
@@ -457,6 +461,7 @@ int token_recover(struct token *tok, struct token_try *t, CK_RV rv, int *ret, ch
 		return 0;
 	t->attempts++;
 	t->prev = r;
+	atomic_fetch_add_explicit(&tok->recoveries, 1, memory_order_relaxed);
 	switch (r) {
 	case R_RETRY:
 		report(rv, msg, "trying the request again once");
@@ -474,6 +479,7 @@ int token_recover(struct token *tok, struct token_try *t, CK_RV rv, int *ret, ch
 		report(rv, msg, "re-initialising the module and finding the token again");
 		break;
 	}
+	atomic_fetch_add(&tok->recovering, 1);
 	pthread_rwlock_wrlock(&tok->use);
 	if (r == R_RELOGIN)
 		again = relogin_held(tok, t, ret, msg, msg_len);
@@ -482,5 +488,6 @@ int token_recover(struct token *tok, struct token_try *t, CK_RV rv, int *ret, ch
 	else
 		again = reinit_held(tok, t, ret, msg, msg_len);
 	pthread_rwlock_unlock(&tok->use);
+	atomic_fetch_sub(&tok->recovering, 1);
 	return again;
 }

@@ -355,6 +355,21 @@ int token_rewrap(struct token *tok, const struct token_key *from, const struct t
 		 p11a_alg alg, const uint8_t *label, size_t label_len, const uint8_t *in,
 		 size_t in_len, uint8_t **out, size_t *out_len, char *msg, size_t msg_len);
 
+/* What `p11agent status` shows of the token (token-status.c). */
+struct token_status {
+	char label[33];	 /* CK_TOKEN_INFO's, without the blank padding */
+	char serial[17]; /* likewise */
+	p11a_token_state state;
+	uint64_t recoveries;		  /* faults recovered from, or tried to (token_recover) */
+	size_t sessions_in_use, sessions; /* the pool's; 0 while the token is away */
+};
+/*
+ * Reads the token's status without waiting for requests: a recovery under
+ * way (or the index held by a re-index for over 100 ms) shows as
+ * P11A_TOKEN_RECOVERING.
+ */
+void token_status(struct token *tok, struct token_status *out);
+
 /* How a key is named in messages: its config name, else its label, else its URI. */
 const char *token_key_name(const struct token_key *key);
 

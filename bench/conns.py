@@ -11,6 +11,12 @@
 #       are answered, then keeps them open and idle until SIGTERM, SIGINT or
 #       SECONDS (default 600) have passed. Exits 1 with a message when a
 #       connection or a handshake fails (a BUSY reply names max-connections).
+#   conns.py status SOCKET HZ READY_FILE [SECONDS]
+#       One connection that reads the agent's status (STATUS, opcode 22) HZ
+#       times a second (0: back to back) until SIGTERM, SIGINT or SECONDS
+#       (default 600); writes "1" to READY_FILE once the first is answered,
+#       and at the end prints "statuses N" (how many were answered). Exits 1
+#       when one is refused (the caller must be one of the agent's admins).
 #
 # SPDX-License-Identifier: Apache-2.0
 
@@ -23,6 +29,7 @@ import sys
 import time
 
 OP_HELLO = 1
+OP_STATUS = 22
 
 
 def die(msg):
@@ -58,6 +65,19 @@ def hello(s, req_id):
     if op != OP_HELLO or rid != req_id:
         raise ConnectionError("reply to opcode %d id %d, expected %d id %d"
                               % (op, rid, OP_HELLO, req_id))
+
+
+def status(s, req_id):
+    """One STATUS round trip; raises ConnectionError when it is refused."""
+    body = struct.pack(">BI", OP_STATUS, req_id)
+    s.sendall(struct.pack(">I", len(body)) + body)
+    (length,) = struct.unpack(">I", recv_exact(s, 4))
+    if length < 9 or length > 1024 * 1024:
+        raise ConnectionError("reply frame of %d bytes" % length)
+    reply = recv_exact(s, length)
+    op, rid, st = struct.unpack(">BII", reply[:9])
+    if st != 0 or op != OP_STATUS or rid != req_id:
+        raise ConnectionError("STATUS: opcode %d id %d status %d" % (op, rid, st))
 
 
 def connect(path):
@@ -114,14 +134,47 @@ def cmd_hold(path, n, ready_file, seconds):
         s.close()
 
 
+def cmd_status(path, hz, ready_file, seconds):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    n = 0
+    try:
+        s = connect(path)
+        hello(s, 1)
+        status(s, 2)
+        n = 1
+        tmp = ready_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("1\n")
+        os.rename(tmp, ready_file)
+        period = 1.0 / hz if hz > 0 else 0.0
+        end = time.monotonic() + seconds
+        nxt = time.monotonic()
+        while not stop and time.monotonic() < end:
+            if period:
+                nxt += period
+                delay = nxt - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            status(s, n + 2)
+            n += 1
+    except (OSError, ConnectionError) as e:
+        if not stop:
+            die("status %d: %s" % (n + 1, e))
+    print("statuses %d" % n, flush=True)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "pid":
         cmd_pid(argv[2])
     elif len(argv) in (5, 6) and argv[1] == "hold":
         cmd_hold(argv[2], int(argv[3]), argv[4], float(argv[5]) if len(argv) == 6 else 600)
+    elif len(argv) in (5, 6) and argv[1] == "status":
+        cmd_status(argv[2], float(argv[3]), argv[4], float(argv[5]) if len(argv) == 6 else 600)
     else:
-        print("usage: conns.py pid SOCKET | hold SOCKET N READY_FILE [SECONDS]",
-              file=sys.stderr)
+        print("usage: conns.py pid SOCKET | hold SOCKET N READY_FILE [SECONDS]"
+              " | status SOCKET HZ READY_FILE [SECONDS]", file=sys.stderr)
         return 2
     return 0
 

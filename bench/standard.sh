@@ -12,6 +12,10 @@
 #   - the agent's resident memory at idle and after 1,000,000 operations;
 #   - what 1,000 idle connections cost in memory and in speed;
 #   - the agent's start-up time on a token with 100 keys (median of 3);
+#   - 2-client ECDSA P-256 signatures with and without a client reading
+#     `p11agent status` (the STATUS request) BENCH_STATUS_HZ times a second
+#     on its own connection, twice each in turn: what reading the status
+#     costs the signing path;
 #   - RSA-2048 PKCS#1 and PSS, ECDSA P-256 and Ed25519 signatures at 1 and
 #     2 clients through the p11agent OpenSSL provider (p11agent.so) beside
 #     the agent path;
@@ -34,6 +38,8 @@
 #                     $top_builddir/bench-results)
 #   BENCH_MEM_OPS     operations of the memory run (default 1000000)
 #   BENCH_IDLE_CONNS  idle connections held open (default 1000)
+#   BENCH_STATUS_HZ   status reads a second beside the signers (default 100;
+#                     0: back to back)
 #   BENCH_NO_P11KIT=1 leaves p11-kit's remoting out
 #   BENCH_NO_PROVIDER=1 leaves the provider rows out
 #   BENCH_NO_SSH: see bench/ssh.sh
@@ -62,6 +68,7 @@ PARTS=${BENCH_PARTS:-all}
 OUT_PREFIX=${BENCH_OUT:-$top_builddir/bench-results}
 MEM_OPS=${BENCH_MEM_OPS:-1000000}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
+STATUS_HZ=${BENCH_STATUS_HZ:-100}
 MEM_CHUNK=5    # seconds per run of the memory loop
 MEM_MAX=300    # and at most this many seconds in all
 STARTUP_RUNS=3
@@ -100,7 +107,7 @@ then
 	echo "bench: BENCH_SECONDS must be a positive number of seconds, not '$SECS'" >&2
 	exit 2
 fi
-for v in MEM_OPS IDLE_CONNS; do
+for v in MEM_OPS IDLE_CONNS STATUS_HZ; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
 		echo "bench: BENCH_$v must be a whole number" >&2
 		exit 2
@@ -143,6 +150,7 @@ AGENT_PID=
 STARTUP_PID=
 P11KIT_PID=
 HOLD_PID=
+STATUS_PID=
 FAILED=0
 SKIPPED=0
 
@@ -168,6 +176,7 @@ cleanup() {
 	tls_stop
 	ssh_stop
 	stop_pid "$HOLD_PID"
+	stop_pid "$STATUS_PID"
 	stop_pid "$AGENT_PID"
 	stop_pid "$STARTUP_PID"
 	if [ -n "$P11KIT_PID" ]; then
@@ -530,6 +539,52 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 		row idle-with ecdsa-sha256 ec256 2 1 agent
 		hold_stop
 	done
+
+	# --- Reading the status beside the signers -----------------------------------------
+	# The agent path alone, 2 clients, without and with a client reading the
+	# status STATUS_HZ times a second on its own connection, twice in turn.
+
+	# reader_start: starts the status reader (bench/conns.py); fails with a note.
+	reader_start() {
+		local _
+		rm -f "$T/status.ready"
+		python3 "$CONNS" status "$SOCK" "$STATUS_HZ" "$T/status.ready" 900 \
+			>"$T/status.out" 2>"$T/status.err" &
+		STATUS_PID=$!
+		for _ in $(seq 100); do
+			[ -f "$T/status.ready" ] && return 0
+			kill -0 "$STATUS_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		note fail "status reader" "$(first_line "$T/status.err")"
+		reader_stop
+		return 1
+	}
+
+	reader_stop() {
+		local n
+		stop_pid "$STATUS_PID"
+		wait "$STATUS_PID" 2>/dev/null
+		STATUS_PID=
+		n=$(sed -n 's/^statuses \([0-9]*\)$/\1/p' "$T/status.out" 2>/dev/null)
+		status_reads=$((status_reads + ${n:-0}))
+	}
+
+	say "status read $STATUS_HZ times a second beside 2 signing clients"
+	status_reads=0
+	status_s=0
+	for r in 1 2; do
+		row status-without ecdsa-sha256 ec256 2 1 agent || break
+		reader_start || break
+		t0=$(date +%s%N)
+		row status-with ecdsa-sha256 ec256 2 1 agent
+		t1=$(date +%s%N)
+		reader_stop
+		status_s=$((status_s + (t1 - t0) / 1000000))
+	done
+	measure status_hz "$STATUS_HZ"
+	measure status_reads "$status_reads"
+	measure status_ms "$status_s"
 
 	# --- Start-up on a token with 100 keys -------------------------------------------
 	say "start-up: making a token with 100 keys"

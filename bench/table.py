@@ -5,7 +5,8 @@
 #   table.py RESULTS.jsonl
 #
 # RESULTS.jsonl holds one JSON object a line, each with a "run" field:
-#   "std", "lat", "prov", "idle-without", "idle-with", "memory":
+#   "std", "lat", "prov", "idle-without", "idle-with", "status-without",
+#   "status-with", "memory":
 #       p11agent-bench --json lines (path, alg, key, clients, ops_per_s,
 #       batch, p50_us, p99_us, ratio_to_direct), tagged with the run they
 #       belong to ("prov": the agent and provider paths);
@@ -64,6 +65,8 @@ MANY_CLIENTS_TARGET = 0.9
 MEM_GROWTH_KIB = 512  # "no growth beyond a few hundred KiB"
 CONN_KIB = 64
 IDLE_SLOWDOWN_PCT = 5.0
+# Signing beside a client reading the status: at least this share of the speed without.
+STATUS_RATIO = 0.95
 STARTUP_MS = 1000.0
 # The provider's signatures over the agent path's (issue 11).
 PROV_OPS = ["rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ed25519"]
@@ -532,6 +535,7 @@ class Report:
         else:
             self.target("1,000 idle connections: < %d KiB each" % CONN_KIB, None, False)
         self.idle_slowdown()
+        self.status_ratio()
 
         ms = m.get("startup_ms")
         if ms:
@@ -562,6 +566,25 @@ class Report:
         if ok and int(self.m.get("idle_conns", 0)) < 1000:
             ok = None
         self.target(what, s, ok)
+
+    def status_ratio(self):
+        """Agent ops/s of the runs beside a status reader over those without."""
+        hz = self.m.get("status_hz", "?")
+        what = ("Status read %s times a second beside 2-client ECDSA P-256: agent ops/s "
+                "with / without ≥ %gx" % ("back to back" if str(hz) == "0" else hz,
+                                         STATUS_RATIO))
+        without = [o["ops_per_s"] for o in self.runs_of("status-without") if o["path"] == "agent"]
+        with_ = [o["ops_per_s"] for o in self.runs_of("status-with") if o["path"] == "agent"]
+        if not without or not with_:
+            self.target(what, None, False)
+            return
+        o0, o1 = statistics.mean(without), statistics.mean(with_)
+        reads, ms = int(self.m.get("status_reads", 0)), int(self.m.get("status_ms", 0))
+        s = "%.3fx (agent %.0f ops/s without, %.0f with; runs: %s without, %s with; %d reads, " \
+            "%.0f a second)" % (o1 / o0, o0, o1, ", ".join("%.0f" % v for v in without),
+                               ", ".join("%.0f" % v for v in with_), reads,
+                               reads * 1000.0 / ms if ms else 0)
+        self.target(what, s, o1 / o0 >= STATUS_RATIO and reads > 0)
 
     def runs_of(self, run):
         return [o for o in self.all_runs if o.get("run") == run]

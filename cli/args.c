@@ -49,6 +49,7 @@ static const struct cli_option opts[] = {
     {"days", 0, CLI_OPT_DAYS, CLI_VALUE_TEXT, "N"},
     {"ca", 0, CLI_OPT_CA, CLI_VALUE_NONE, NULL},
     {"self", 0, CLI_OPT_SELF, CLI_VALUE_NONE, NULL},
+    {"prometheus", 0, CLI_OPT_PROMETHEUS, CLI_VALUE_NONE, NULL},
 };
 
 /* The key types keygen makes, as the agent names them (PROTOCOL.md, KEYGEN). */
@@ -543,6 +544,9 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 	case CLI_OPT_SELF:
 		a->self = 1;
 		break;
+	case CLI_OPT_PROMETHEUS:
+		a->prometheus = 1;
+		break;
 	}
 	return 0;
 }
@@ -638,6 +642,8 @@ static int check_args(const struct cli_args *a, uint32_t given, char *msg, size_
 			     "%s: --all with --format der would run the keys together; use "
 			     "--format pem or ssh, or one KEY at a time",
 			     name);
+	if (a->json && a->prometheus)
+		return usage(msg, msg_len, "%s: --json and --prometheus exclude each other", name);
 	if (a->cmd->pos == CLI_POS_CERT && (r = check_cert(a, given, msg, msg_len)) != 0)
 		return r;
 	/* The bytes go to OUT and the --json summary to stdout: OUT must be a file. */

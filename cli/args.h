@@ -58,6 +58,7 @@ enum cli_opt {
 	CLI_OPT_DAYS = 1u << 26,
 	CLI_OPT_CA = 1u << 27,
 	CLI_OPT_SELF = 1u << 28,
+	CLI_OPT_PROMETHEUS = 1u << 29,
 };
 
 /* The options every command takes, after it as before it. */
@@ -184,6 +185,7 @@ struct cli_args {
 	int ca;		      /* cert issue --ca */
 	int self;	      /* cert issue --self */
 	enum cli_cert_action cert_action; /* cert: which form */
+	int prometheus;			  /* status --prometheus */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "certs.h"
 #include "keyfile.h"
 #include "lifecycle.h"
+#include "status.h"
 #include "transport.h"
 #include "usage.h"
 
@@ -101,6 +102,10 @@ const struct cli_command cli_commands[] = {
     {"reload", cli_cmd_reload, CLI_POS_NONE, 0, 0, 0, P11A_KEY_UNKNOWN, "reload",
      "make the agent read its config and the token again\n(admins)", cli_usage_reload,
      cli_exit_admin, 0},
+    {"status", cli_cmd_status, CLI_POS_NONE, CLI_OPT_PROMETHEUS, 0, 0, P11A_KEY_UNKNOWN,
+     "status [--json | --prometheus]",
+     "the agent's token, connections and counters per key\n(admins; --prometheus for monitoring)",
+     cli_usage_status, cli_exit_admin, 0},
     {"help", cli_cmd_help, CLI_POS_COMMAND, 0, 0, 0, P11A_KEY_UNKNOWN, "help [COMMAND]",
      "print this help, or a command's", cli_usage_help, NULL, 0},
 };

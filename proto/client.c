@@ -1307,3 +1307,26 @@ int p11a_reload(struct p11a_conn *conn, uint32_t *out_n_keys)
 	drop_reply(conn);
 	return P11A_OK;
 }
+
+int p11a_status(struct p11a_conn *conn, struct p11a_status **out_status)
+{
+	struct proto_msg msg = {.op = PROTO_OP_STATUS, .n = 0}, rep;
+	struct p11a_status *st = NULL;
+	struct buf b;
+	int r;
+
+	if (out_status == NULL)
+		return P11A_ERR_INVALID_ARG;
+	if ((r = call(conn, &msg, &rep)) != P11A_OK)
+		return r;
+	buf_view(&b, rep.f[0].p, rep.f[0].len);
+	if ((r = proto_status_get(&b, &st)) == P11A_OK && buf_avail(&b) != 0)
+		r = P11A_ERR_PROTOCOL;
+	drop_reply(conn);
+	if (r != P11A_OK) {
+		p11a_status_free(st);
+		return r;
+	}
+	*out_status = st;
+	return P11A_OK;
+}

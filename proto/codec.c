@@ -32,6 +32,7 @@ static const struct proto_op_info ops[] = {
     {PROTO_OP_REWRAP, "rewrap", "kuss", "suu", {"key", "alg", "label", "data"}},
     {PROTO_OP_CERT_IMPORT, "cert-import", "ks", "u", {"key", "data"}},
     {PROTO_OP_RELOAD, "reload", "", "u", {NULL}},
+    {PROTO_OP_STATUS, "status", "", "*", {NULL}},
 };
 
 const struct proto_op_info *proto_op_info(uint8_t op)

@@ -486,6 +486,56 @@ int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der
  */
 int p11a_reload(struct p11a_conn *conn, uint32_t *out_n_keys);
 
+/* The token's state in a status. */
+typedef enum {
+	P11A_TOKEN_READY = 0,	   /* serving */
+	P11A_TOKEN_RECOVERING = 1, /* the agent is logging in again or re-initialising it */
+	P11A_TOKEN_AWAY = 2,	   /* gone; the agent keeps looking for it */
+} p11a_token_state;
+
+/* How many requests of a pair failed with one error code. */
+struct p11a_status_error {
+	uint32_t code; /* a p11a_err below 64 */
+	uint64_t count;
+};
+
+/* The counters of one key and operation since the agent started. */
+struct p11a_status_entry {
+	char *key;	  /* the key as messages name it (config name, label or URI);
+			     "" for requests that named no key the agent knows */
+	uint32_t version; /* the key's version; 0 with key "" */
+	int gone;	  /* 1 when the key has left the token since */
+	char *op;	  /* the request, as the audit trail names it ("sign", "decrypt", ...) */
+	uint64_t requests;
+	uint64_t latency_sum_us;
+	/* Quantiles of the latency: upper bounds, at most 25% above (p11agent.1, STATUS). */
+	uint64_t latency_p50_us, latency_p99_us;
+	struct p11a_status_error *errors; /* by code, ascending; the failed requests */
+	size_t n_errors;
+};
+
+struct p11a_status {
+	char *agent;	    /* "p11agentd VERSION" */
+	uint64_t uptime_ms; /* since the agent started */
+	char *token_label;  /* the token's label and serial number, without padding */
+	char *token_serial;
+	p11a_token_state token_state;
+	uint64_t recoveries;		   /* faults the agent recovered from, or tried to */
+	uint32_t connections;		   /* open now, this one included */
+	uint32_t sessions_in_use;	   /* PKCS#11 sessions of the pool in use now */
+	uint32_t sessions;		   /* the pool's size */
+	struct p11a_status_entry *entries; /* one per key and operation used since the start */
+	size_t n_entries;
+};
+
+/*
+ * The agent's status: an admin request (else P11A_ERR_DENIED), audited as
+ * the others. *out_status is freed with p11a_status_free().
+ */
+int p11a_status(struct p11a_conn *conn, struct p11a_status **out_status);
+/* Frees a status. NULL is a no-op. */
+void p11a_status_free(struct p11a_status *st);
+
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);
 

@@ -54,6 +54,8 @@ enum proto_op {
 	PROTO_OP_REWRAP = 19,
 	PROTO_OP_CERT_IMPORT = 20,
 	PROTO_OP_RELOAD = 21,
+	/* The agent's status and counters (admin only). */
+	PROTO_OP_STATUS = 22,
 };
 
 struct proto_op_info {
@@ -140,5 +142,15 @@ int proto_field_strdup(const struct proto_field *f, char **out_s);
 void proto_key_info_clear(struct p11a_key_info *k);
 int proto_list_put(struct buf *b, const struct p11a_key_info *k);
 int proto_list_get(struct buf *b, struct p11a_key_info *out);
+
+/*
+ * STATUS reply: the '*' field is the agent's status (PROTOCOL.md, STATUS).
+ * proto_status_get() makes *out_st (free with p11a_status_free()); a value
+ * outside its range (a state above 2, a flag above 1, an error code outside
+ * 1..63 or out of order, a zero count) is P11A_ERR_PROTOCOL, so that a
+ * status has one encoding.
+ */
+int proto_status_put(struct buf *b, const struct p11a_status *st);
+int proto_status_get(struct buf *b, struct p11a_status **out_st);
 
 #endif

@@ -21,6 +21,7 @@ MAX_FRAME = 1024 * 1024
 
 OP_HELLO, OP_PING, OP_LIST = 1, 2, 3
 OP_KEYGEN, OP_ROTATE, OP_VERSIONS, OP_TRIM, OP_REWRAP, OP_CERT_IMPORT = 15, 16, 17, 18, 19, 20
+OP_STATUS = 22
 ST_OK, ST_BAD_REQUEST, ST_UNKNOWN_OP, ST_VERSION = 0, 1, 2, 3
 ST_NO_SUCH_KEY, ST_BAD_INPUT, ST_TOO_LARGE, ST_DENIED = 4, 8, 10, 11
 
@@ -329,6 +330,61 @@ def bad_lifecycle(name):
     s.close()
 
 
+def status_entries(body):
+    """The entry count of a STATUS reply's body (PROTOCOL.md, STATUS), or None
+    when the fields before it do not parse."""
+    try:
+        off = 0
+        for kind in ("s", "q", "s", "s", "u", "q", "u", "u", "u"):
+            if kind == "s":
+                (n,) = struct.unpack(">I", body[off:off + 4])
+                off += 4 + n
+            else:
+                off += 8 if kind == "q" else 4
+        return struct.unpack(">I", body[off:off + 4])[0]
+    except struct.error:
+        return None
+
+
+def bad_status(name):
+    """STATUS frames with every part wrong: each gets its error reply and the
+    connection goes on; a good one after them parses."""
+    s = connect()
+    s.sendall(request(OP_STATUS, 2))
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_STATUS, 2, ST_VERSION), "%s: STATUS before HELLO gets VERSION" % name,
+           "reply %r" % (r[:3] if r else None,))
+    greet(s)
+    bad = [
+        ("a field it does not take", string(b"all")),
+        ("one trailing byte", b"\x00"),
+        ("a u32 of garbage", struct.pack(">I", 0xFFFFFFFF)),
+        ("a 64 kB tail", os.urandom(65536)),
+    ]
+    rid = 10
+    for what, fields in bad:
+        s.sendall(request(OP_STATUS, rid, fields))
+        r = read_reply(s)
+        report(r is not None and r[:3] == (OP_STATUS, rid, ST_BAD_REQUEST),
+               "%s: STATUS with %s gets BAD_REQUEST" % (name, what), "reply %r" % (r[:3] if r else None,))
+        rid += 1
+    # A STATUS frame cut short: its header only, in a frame that says one byte more.
+    s.sendall(struct.pack(">I", 6) + struct.pack(">BI", OP_STATUS, rid))
+    time.sleep(0.2)
+    s.sendall(b"\x00")  # the missing byte: now it is a STATUS with a trailing byte
+    r = read_reply(s)
+    report(r is not None and r[:3] == (OP_STATUS, rid, ST_BAD_REQUEST),
+           "%s: STATUS completed late, with a stray byte, gets BAD_REQUEST" % name,
+           "reply %r" % (r[:3] if r else None,))
+    report(ping(s, rid + 2), "%s: connection usable after them" % name)
+    s.sendall(request(OP_STATUS, rid + 3))
+    r = read_reply(s)
+    ok = r is not None and r[:3] == (OP_STATUS, rid + 3, ST_OK) and status_entries(r[3]) is not None
+    report(ok, "%s: a good STATUS after them parses (%s entries)" % (name, status_entries(r[3]) if r else None),
+           "reply %r" % (r[:3] if r else None,))
+    s.close()
+
+
 def good_pinger(name, stop):
     """A well-behaved client on one connection; no ping may take long."""
     s = connect()
@@ -359,6 +415,7 @@ def main():
         attack("disconnect mid-request", disconnect_mid_request),
         attack("protocol errors", protocol_errors),
         attack("bad lifecycle requests", bad_lifecycle),
+        attack("bad status requests", bad_status),
     ]
     for t in threads:
         t.join(STALL + 20)

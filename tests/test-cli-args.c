@@ -137,7 +137,7 @@ static void test_help_every_command(void **state)
 	    {"ping"},	      {"list"},	   {"pubkey"}, {"sign"},   {"verify"},	 {"hmac"},
 	    {"decrypt"},      {"unwrap"},  {"derive"}, {"seal"},   {"open"},	 {"help"},
 	    {"audit-verify"}, {"keyfile"}, {"keygen"}, {"rotate"}, {"versions"}, {"trim"},
-	    {"rewrap"},	      {"reload"},  {"cert"},   {"csr"},
+	    {"rewrap"},	      {"reload"},  {"cert"},   {"csr"},	   {"status"},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -984,6 +984,17 @@ static void test_rotate_versions_reload(void **state)
 	ASSERT_USAGE("versions: missing KEY", "versions");
 	ASSERT_USAGE("versions: unexpected argument 'b'", "versions", "a", "b");
 	ASSERT_USAGE("reload: unexpected argument 'k'", "reload", "k");
+	assert_int_equal(PARSE(&a, msg, "status"), 0);
+	assert_ptr_equal(a.cmd, CMD("status"));
+	assert_int_equal(a.json + a.prometheus, 0);
+	assert_int_equal(PARSE(&a, msg, "status", "--prometheus"), 0);
+	assert_int_equal(a.prometheus, 1);
+	assert_int_equal(PARSE(&a, msg, "--json", "status"), 0);
+	assert_int_equal(a.json, 1);
+	ASSERT_USAGE("status: --json and --prometheus exclude each other", "status", "--json",
+		     "--prometheus");
+	ASSERT_USAGE("status: unexpected argument 'k'", "status", "k");
+	ASSERT_USAGE("not valid for 'reload'", "reload", "--prometheus");
 	ASSERT_USAGE("not valid for 'reload'", "reload", "-o", "x");
 	ASSERT_USAGE("not valid for 'versions'", "versions", "k", "--below", "2");
 

@@ -18,7 +18,7 @@
 #include "p11agent.h"
 #include "proto.h"
 
-#define N_OPS 21
+#define N_OPS 22
 
 static const uint8_t der[] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
 			      0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
@@ -134,6 +134,8 @@ static struct proto_msg sample_request(uint8_t op)
 		return mk(op, 20, 2, f);
 	case PROTO_OP_RELOAD:
 		return mk(op, 21, 0, f);
+	case PROTO_OP_STATUS:
+		return mk(op, 22, 0, f);
 	}
 	fail_msg("no sample for op %u", op);
 	return mk(0, 0, 0, f);
@@ -189,6 +191,7 @@ static struct proto_msg sample_reply(uint8_t op)
 	case PROTO_OP_KEYGEN:
 	case PROTO_OP_ROTATE:
 	case PROTO_OP_VERSIONS:
+	case PROTO_OP_STATUS:
 		f[0] = proto_rest(list_bytes, sizeof(list_bytes));
 		return mk(op, 16, 1, f);
 	case PROTO_OP_AUDIT_VERIFY:
@@ -258,7 +261,7 @@ static void test_op_table(void **state)
 	    "hello",	  "ping",	 "list",   "pubkey", "sign",	     "verify-hmac",
 	    "key-info",	  "decrypt",	 "unwrap", "derive", "audit-verify", "sign-batch",
 	    "audit-head", "cert",	 "keygen", "rotate", "versions",     "trim",
-	    "rewrap",	  "cert-import", "reload"};
+	    "rewrap",	  "cert-import", "reload", "status"};
 
 	for (uint8_t op = 1; op <= N_OPS; op++) {
 		const struct proto_op_info *info = proto_op_info(op);
@@ -1080,6 +1083,168 @@ static void test_list_bad_entries(void **state)
 	buf_free(b);
 }
 
+/* A status of two entries, one with two error codes. */
+static struct p11a_status *sample_status(void)
+{
+	static struct p11a_status_error errs[] = {{P11A_ERR_NO_SUCH_KEY, 2}, {P11A_ERR_DENIED, 1}};
+	static struct p11a_status_entry entries[] = {
+	    {.key = (char *)"",
+	     .op = (char *)"key-info",
+	     .requests = 3,
+	     .latency_sum_us = 30,
+	     .latency_p50_us = 9,
+	     .latency_p99_us = 11,
+	     .errors = errs,
+	     .n_errors = 2},
+	    {.key = (char *)"release",
+	     .version = 2,
+	     .gone = 1,
+	     .op = (char *)"sign",
+	     .requests = 1ull << 40,
+	     .latency_sum_us = 1ull << 50,
+	     .latency_p50_us = 639,
+	     .latency_p99_us = 2047},
+	};
+	static struct p11a_status st = {
+	    .agent = (char *)"p11agentd 0.1.0",
+	    .uptime_ms = 123456789012ull,
+	    .token_label = (char *)"test token",
+	    .token_serial = (char *)"0123456789abcdef",
+	    .token_state = P11A_TOKEN_RECOVERING,
+	    .recoveries = 5,
+	    .connections = 3,
+	    .sessions_in_use = 1,
+	    .sessions = 8,
+	    .entries = entries,
+	    .n_entries = 2,
+	};
+	return &st;
+}
+
+static void test_status_round_trip(void **state)
+{
+	const struct p11a_status *in = sample_status();
+	struct p11a_status *out = NULL;
+	struct buf *b = buf_new(0), *again = buf_new(0);
+	struct buf v;
+
+	assert_int_equal(proto_status_put(b, in), P11A_OK);
+	buf_view(&v, buf_data(b), buf_len(b));
+	assert_int_equal(proto_status_get(&v, &out), P11A_OK);
+	assert_int_equal(buf_avail(&v), 0);
+	assert_string_equal(out->agent, in->agent);
+	assert_int_equal(out->uptime_ms, in->uptime_ms);
+	assert_string_equal(out->token_label, in->token_label);
+	assert_string_equal(out->token_serial, in->token_serial);
+	assert_int_equal(out->token_state, P11A_TOKEN_RECOVERING);
+	assert_int_equal(out->recoveries, 5);
+	assert_int_equal(out->connections, 3);
+	assert_int_equal(out->sessions_in_use, 1);
+	assert_int_equal(out->sessions, 8);
+	assert_int_equal(out->n_entries, 2);
+	assert_string_equal(out->entries[0].key, "");
+	assert_string_equal(out->entries[0].op, "key-info");
+	assert_int_equal(out->entries[0].n_errors, 2);
+	assert_int_equal(out->entries[0].errors[1].code, P11A_ERR_DENIED);
+	assert_int_equal(out->entries[0].errors[0].count, 2);
+	assert_string_equal(out->entries[1].key, "release");
+	assert_int_equal(out->entries[1].version, 2);
+	assert_int_equal(out->entries[1].gone, 1);
+	assert_int_equal(out->entries[1].requests, 1ull << 40);
+	assert_int_equal(out->entries[1].latency_sum_us, 1ull << 50);
+	assert_int_equal(out->entries[1].latency_p99_us, 2047);
+	assert_null(out->entries[1].errors);
+	/* Canonical: what decodes encodes to the same bytes. */
+	assert_int_equal(proto_status_put(again, out), P11A_OK);
+	assert_int_equal(buf_len(again), buf_len(b));
+	assert_memory_equal(buf_data(again), buf_data(b), buf_len(b));
+	p11a_status_free(out);
+	p11a_status_free(NULL);
+	buf_free(again);
+	buf_free(b);
+}
+
+/* Cut short anywhere: refused, nothing consumed, nothing handed out. */
+static void test_status_truncated(void **state)
+{
+	struct p11a_status *out = NULL;
+	struct buf *b = buf_new(0);
+	struct buf v;
+
+	assert_int_equal(proto_status_put(b, sample_status()), P11A_OK);
+	for (size_t len = 0; len < buf_len(b); len++) {
+		buf_view(&v, buf_data(b), len);
+		assert_int_equal(proto_status_get(&v, &out), P11A_ERR_PROTOCOL);
+		assert_int_equal(v.off, 0);
+		assert_null(out);
+	}
+	buf_free(b);
+}
+
+/* Values outside their range: each refused, so that a status has one encoding. */
+static void test_status_bad_values(void **state)
+{
+	struct p11a_status st = *sample_status(), *out = NULL;
+	struct p11a_status_entry e[2];
+	struct p11a_status_error errs[2];
+	struct buf *b;
+	struct buf v;
+
+	for (int t = 0; t < 6; t++) {
+		st = *sample_status();
+		memcpy(e, st.entries, sizeof(e));
+		memcpy(errs, st.entries[0].errors, sizeof(errs));
+		st.entries = e;
+		e[0].errors = errs;
+		switch (t) {
+		case 0:
+			st.token_state = (p11a_token_state)3;
+			break;
+		case 1:
+			e[1].gone = 2;
+			break;
+		case 2: /* codes out of order */
+			errs[0].code = P11A_ERR_DENIED;
+			errs[1].code = P11A_ERR_NO_SUCH_KEY;
+			break;
+		case 3:
+			errs[1].code = 64;
+			break;
+		case 4:
+			errs[0].count = 0;
+			break;
+		case 5:
+			errs[0].code = 0;
+			break;
+		}
+		b = buf_new(0);
+		/* put writes what it is given: a flag is 0 or 1, so gone 2 is forged after. */
+		assert_int_equal(proto_status_put(b, &st), P11A_OK);
+		if (t == 1) {
+			/* The last entry's gone flag: before op ("sign"), four u64, n_errors. */
+			uint8_t *raw = (uint8_t *)buf_data(b);
+			size_t at = buf_len(b) - 4 - 8 * 4 - (4 + 4) - 4;
+
+			assert_int_equal(raw[at + 3], 1);
+			raw[at + 3] = 2;
+		}
+		buf_view(&v, buf_data(b), buf_len(b));
+		if (proto_status_get(&v, &out) != P11A_ERR_PROTOCOL)
+			fail_msg("bad value %d was taken", t);
+		assert_null(out);
+		buf_free(b);
+	}
+	/* A count of entries the bytes cannot hold: refused before any allocation. */
+	b = buf_new(0);
+	st = *sample_status();
+	st.n_entries = 0;
+	assert_int_equal(proto_status_put(b, &st), P11A_OK);
+	((uint8_t *)buf_data(b))[buf_len(b) - 4] = 0x7f;
+	buf_view(&v, buf_data(b), buf_len(b));
+	assert_int_equal(proto_status_get(&v, &out), P11A_ERR_PROTOCOL);
+	buf_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1110,6 +1275,9 @@ int main(void)
 	    cmocka_unit_test(test_list_round_trip),
 	    cmocka_unit_test(test_list_truncated),
 	    cmocka_unit_test(test_list_bad_entries),
+	    cmocka_unit_test(test_status_round_trip),
+	    cmocka_unit_test(test_status_truncated),
+	    cmocka_unit_test(test_status_bad_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -296,9 +297,39 @@ static void test_no_token(void **state)
 	expect_status(&peer, PROTO_OP_PING, 3, sample(PROTO_OP_PING, f), f, P11A_OK, &rep);
 }
 
+/*
+ * STATUS needs no token: for the agent's own uid (an admin without a
+ * policy) it answers the token away and nothing counted; anyone else is
+ * DENIED.
+ */
+static void test_status(void **state)
+{
+	struct caller admin = {.uid = (int)geteuid()}, other = {.uid = (int)geteuid() + 1};
+	struct p11a_status *st = NULL;
+	struct proto_msg m;
+	struct reply rep;
+	struct buf b;
+
+	hello(&admin);
+	expect_status(&admin, PROTO_OP_STATUS, 9, 0, NULL, P11A_OK, &rep);
+	assert_int_equal(proto_decode_reply(rep.body, rep.body_len, PROTO_OP_STATUS, &m), P11A_OK);
+	assert_int_equal(m.n, 1);
+	buf_view(&b, m.f[0].p, m.f[0].len);
+	assert_int_equal(proto_status_get(&b, &st), P11A_OK);
+	assert_int_equal(buf_avail(&b), 0);
+	assert_memory_equal(st->agent, "p11agentd ", 10);
+	assert_int_equal(st->token_state, P11A_TOKEN_AWAY);
+	assert_int_equal(st->n_entries, 0);
+	p11a_status_free(st);
+
+	hello(&other);
+	expect_status(&other, PROTO_OP_STATUS, 10, 0, NULL, P11A_ERR_DENIED, &rep);
+	assert_non_null(strstr(rep.msg, "status is for admins"));
+}
+
 static void test_unknown_op(void **state)
 {
-	static const uint8_t ops[] = {0, PROTO_OP_RELOAD + 1, 0x7f, 0xff};
+	static const uint8_t ops[] = {0, PROTO_OP_STATUS + 1, 0x7f, 0xff};
 	struct caller peer = {0};
 	struct reply rep;
 
@@ -452,12 +483,13 @@ static void test_oversized_body(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_before_hello),    cmocka_unit_test(test_hello_current),
-	    cmocka_unit_test(test_hello_v1),	    cmocka_unit_test(test_hello_newer_client),
-	    cmocka_unit_test(test_hello_v0),	    cmocka_unit_test(test_ping_echo),
-	    cmocka_unit_test(test_no_token),	    cmocka_unit_test(test_unknown_op),
-	    cmocka_unit_test(test_malformed_sign),  cmocka_unit_test(test_short_body),
-	    cmocka_unit_test(test_malformed_hello), cmocka_unit_test(test_oversized_body),
+	    cmocka_unit_test(test_before_hello),   cmocka_unit_test(test_hello_current),
+	    cmocka_unit_test(test_hello_v1),	   cmocka_unit_test(test_hello_newer_client),
+	    cmocka_unit_test(test_hello_v0),	   cmocka_unit_test(test_ping_echo),
+	    cmocka_unit_test(test_no_token),	   cmocka_unit_test(test_unknown_op),
+	    cmocka_unit_test(test_status),	   cmocka_unit_test(test_malformed_sign),
+	    cmocka_unit_test(test_short_body),	   cmocka_unit_test(test_malformed_hello),
+	    cmocka_unit_test(test_oversized_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-make-bench.sh: the standard set of `make bench` (bench/standard.sh) in
 # miniature, so that it cannot rot: 0.05 s a path, 2,000 operations for the
-# memory figure, 20 idle connections, no p11-kit, one round of 0.2 s a TLS
+# memory figure, 20 idle connections, the status reader beside two signers,
+# no p11-kit, one round of 0.2 s a TLS
 # row (s_server with the key in a PEM file, through libp11's engine and
 # through the provider p11agent.so), the SSH part's rows (ssh-agent holding
 # the token through ssh-add -s; p11agentd's SSH socket when this p11agentd
@@ -44,7 +45,8 @@ if python3 - "$T/res.jsonl" "$SSH_FRONT" >"$T/py.out" 2>&1 <<'PY'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 tags = {o.get("run") for o in runs}
-for t in ("std", "lat", "prov", "ssh", "tls", "measure", "idle-with", "idle-without"):
+for t in ("std", "lat", "prov", "ssh", "tls", "measure", "idle-with", "idle-without",
+          "status-with", "status-without"):
     assert t in tags, "no %s lines" % t
 rows = {(o["alg"], o["clients"], o["batch"], o["path"]) for o in runs if o.get("run") == "std"}
 for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384", "ed25519",
@@ -72,7 +74,7 @@ for alg in ("ecdsa-sha256", "rsa-pkcs1-sha256"):
         for p in ("direct", "agent", "ssh-agent") + (("ssh",) if sys.argv[2] == "1" else ()):
             assert (alg, c, p) in ssh, "no SSH row %s %d clients %s" % (alg, c, p)
 names = {o["name"] for o in runs if o.get("run") == "measure"}
-for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms",
+for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms", "status_reads",
           "load_before", "load_after", "tls_negotiated_provider-rsa2048",
           "tls_negotiated_engine-ec256"):
     assert n in names, "no measure %s" % n
@@ -86,6 +88,7 @@ for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 	"Overhead at 1 client: agent p50" "Overhead at 1 client, client polling" \
 	"Memory: agent VmRSS growth" "1,000 idle connections: < 64 KiB each" \
 	"Start-up with 100 keys" "ECDSA P-256, 64 clients" \
+	"Status read 100 times a second beside 2-client ECDSA P-256" \
 	"### Signatures through the OpenSSL provider" \
 	"### SSH agent protocol" "| ECDSA P-256 | 4 |" "| RSA-2048 | 4 |" \
 	"SSH, ECDSA P-256, 1 client: p11agentd's SSH socket ≥ 5x OpenSSH's ssh-agent" \

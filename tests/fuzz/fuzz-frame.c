@@ -4,7 +4,8 @@
  *
  * The input is one frame body. It goes to proto_decode_request() and to
  * proto_decode_reply() for every opcode; the list entries of a LIST or
- * KEY_INFO reply go to proto_list_get(), and so does the whole input. Beyond
+ * KEY_INFO reply go to proto_list_get(), a STATUS reply's body to
+ * proto_status_get(), and the whole input to proto_list_get(). Beyond
  * "no crash, no leak, no read past the end", it checks that the encoding is
  * canonical: whatever decodes re-encodes to the very same bytes.
  *
@@ -63,6 +64,27 @@ static void list_reply(const struct proto_field *f)
 		return;
 	/* Never trust count: each entry is at least 9 fields of 4 bytes. */
 	list_entries(&b, count < buf_avail(&b) / 36 + 1 ? count : buf_avail(&b) / 36 + 1);
+}
+
+/* The '*' field of a STATUS reply: a status that re-encodes to its bytes. */
+static void status_reply(const struct proto_field *f)
+{
+	struct p11a_status *st = NULL;
+	struct buf b, *again;
+
+	buf_view(&b, f->p, f->len);
+	if (proto_status_get(&b, &st) != P11A_OK) {
+		FUZZ_CHECK(b.off == 0 && st == NULL);
+		return;
+	}
+	FUZZ_CHECK(st->agent != NULL && st->token_label != NULL && st->token_serial != NULL);
+	again = buf_new(0);
+	FUZZ_CHECK(again != NULL);
+	FUZZ_CHECK(proto_status_put(again, st) == P11A_OK);
+	FUZZ_CHECK(buf_len(again) == b.off);
+	FUZZ_CHECK(memcmp(buf_data(again), f->p, b.off) == 0);
+	buf_free(again);
+	p11a_status_free(st);
 }
 
 /* The encoding of a decoded message equals the body it came from. */
@@ -126,6 +148,8 @@ static void reply(const uint8_t *data, size_t size, uint8_t op)
 		return;
 	if (op == PROTO_OP_LIST) {
 		list_reply(&msg.f[0]);
+	} else if (op == PROTO_OP_STATUS) {
+		status_reply(&msg.f[0]);
 	} else if (op == PROTO_OP_KEY_INFO) {
 		struct buf b;
 

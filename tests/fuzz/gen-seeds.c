@@ -204,6 +204,7 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 		m.f[1] = proto_str(digest, sizeof(digest));
 		break;
 	case PROTO_OP_RELOAD:
+	case PROTO_OP_STATUS:
 		m.n = 0;
 		break;
 	default:
@@ -211,6 +212,53 @@ static void sample_request(struct buf *out, uint8_t op, uint32_t id)
 	}
 	if (proto_encode_request(out, &m) != P11A_OK)
 		die("proto_encode_request failed: update gen-seeds to the protocol table");
+}
+
+/* A sample STATUS body: a key with errors, a request without a key, a key gone. */
+static void put_sample_status(struct buf *b)
+{
+	static struct p11a_status_error errs[] = {{P11A_ERR_NO_SUCH_KEY, 2}, {P11A_ERR_DENIED, 1}};
+	static struct p11a_status_entry entries[] = {
+	    {.key = (char *)"",
+	     .op = (char *)"key-info",
+	     .requests = 3,
+	     .latency_sum_us = 30,
+	     .latency_p50_us = 9,
+	     .latency_p99_us = 11,
+	     .errors = errs,
+	     .n_errors = 2},
+	    {.key = (char *)"release",
+	     .version = 2,
+	     .op = (char *)"sign",
+	     .requests = 1000,
+	     .latency_sum_us = 700000,
+	     .latency_p50_us = 639,
+	     .latency_p99_us = 2047},
+	    {.key = (char *)"old",
+	     .version = 1,
+	     .gone = 1,
+	     .op = (char *)"decrypt",
+	     .requests = 1,
+	     .latency_sum_us = 900,
+	     .latency_p50_us = 959,
+	     .latency_p99_us = 959},
+	};
+	struct p11a_status st = {
+	    .agent = (char *)"p11agentd 0.1.0",
+	    .uptime_ms = 3723000,
+	    .token_label = (char *)"demo",
+	    .token_serial = (char *)"0123456789abcdef",
+	    .token_state = P11A_TOKEN_READY,
+	    .recoveries = 1,
+	    .connections = 2,
+	    .sessions_in_use = 1,
+	    .sessions = 8,
+	    .entries = entries,
+	    .n_entries = 3,
+	};
+
+	if (proto_status_put(b, &st) != P11A_OK)
+		die("proto_status_put failed");
 }
 
 /* A sample success reply for opcode op; scratch holds '*' bytes. */
@@ -300,6 +348,11 @@ static void sample_reply(struct buf *out, struct buf *scratch, uint8_t op, uint3
 		m.f[0] = proto_u32(0);
 		m.f[1] = proto_u32(42);
 		m.f[2] = proto_str(head_mac, sizeof(head_mac));
+		break;
+	case PROTO_OP_STATUS:
+		put_sample_status(scratch);
+		m.n = 1;
+		m.f[0] = proto_rest(buf_data(scratch), buf_len(scratch));
 		break;
 	default:
 		die("no sample reply for an opcode: update gen-seeds");
