@@ -4,7 +4,8 @@
 # and indexed (a slow C_Login holds it back), with a STATUS= line saying what
 # is served; a SIGHUP gives RELOADING=1 then READY=1; a token that goes away
 # and comes back gives STATUS= lines for both; SIGTERM gives STOPPING=1 before
-# the agent exits. The service manager's end is tests/notify-listener.py.
+# the agent exits; p11agent status shows the token away and back as well.
+# The service manager's end is tests/notify-listener.py.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -121,6 +122,13 @@ if wait_notify 'STATUS=token away' >/dev/null; then
 else
 	fail "STATUS= says the token is away" "got: $(tr '\n' ' ' <"$NLOG")"
 fi
+# p11agent status says the same: the token away, and the recovery counted.
+check "token away: p11agent status --json" p11a status --json
+if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; sys.exit(not (t["state"] in ("away", "recovering") and t["recoveries"] >= 1))' "$OUT"; then
+	pass "status --json: the token away, a recovery counted"
+else
+	fail "status --json: the token away, a recovery counted" "$(show "$OUT")"
+fi
 inject ""
 if wait_notify 'STATUS=token ready' >/dev/null; then
 	pass "STATUS= says the token is back"
@@ -128,6 +136,12 @@ else
 	fail "STATUS= says the token is back" "got: $(tr '\n' ' ' <"$NLOG")"
 fi
 check "the token back: the agent signs" p11a sign ec256 -i "$MSG" -o "$T/sig"
+check "token back: p11agent status --json" p11a status --json
+if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; sys.exit(not (t["state"] == "ready" and t["recoveries"] >= 1))' "$OUT"; then
+	pass "status --json: the token ready again, the recovery still counted"
+else
+	fail "status --json: the token ready again" "$(show "$OUT")"
+fi
 
 # --- SIGTERM: STOPPING=1 before the agent exits ---------------------------------------------
 kill -TERM "$AGENT_PID"
