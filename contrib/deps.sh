@@ -30,6 +30,12 @@ libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-p
 # and libp11's engine, the peer of the OpenSSL provider in the TLS handshakes.
 BENCH_PACKAGES="$BUILD_PACKAGES python3 p11-kit p11-kit-modules libengine-pkcs11-openssl"
 
+# Also to build the Debian packages (contrib/build-debs; debian/control's
+# Build-Depends less the test tools) and to check them (lintian), and for
+# their smoke test (contrib/deb-smoke: systemd-socket-activate in systemd,
+# softhsm2 and openssl from BUILD_PACKAGES).
+DEB_PACKAGES="$BUILD_PACKAGES debhelper dpkg-dev lintian libsystemd-dev systemd"
+
 # missing_packages PKG...: prints the packages that are not installed.
 missing_packages() {
 	local p
