@@ -62,6 +62,7 @@ struct start {
 	struct systemd_fd act[SYSTEMD_MAX_FDS];
 	const struct front *act_front[SYSTEMD_MAX_FDS];
 	size_t n_act;
+	int managed; /* under a service manager: it passed sockets, or waits for READY=1 */
 };
 
 /* The name of the native socket's descriptor (FileDescriptorName= in p11agentd.socket). */
@@ -100,6 +101,7 @@ static void on_signal(int sig)
 static void on_hup(void *arg)
 {
 	struct agent_ctx *ctx = arg;
+	size_t n_keys;
 
 	(void)systemd_notify("RELOADING=1");
 	if (ctx->audit != NULL) {
@@ -109,9 +111,13 @@ static void on_hup(void *arg)
 		else
 			log_info("SIGHUP: audit trail reopened");
 	}
-	reload_hup(ctx); /* it logs what it did */
+	reload_hup(ctx); /* it logs what it did, or that it follows a key change in progress */
+	pthread_rwlock_rdlock(ctx->view);
+	n_keys = token_key_count(ctx->tok);
+	pthread_rwlock_unlock(ctx->view);
+	/* Serving either way: the new config, or the old one (a broken file is refused). */
 	(void)systemd_notify("READY=1");
-	(void)systemd_status("serving %zu keys (reloaded)", token_key_count(ctx->tok));
+	(void)systemd_status("serving %zu keys", n_keys);
 }
 
 /* From server_run()'s thread at SIGTERM or SIGINT, before requests in flight drain. */
@@ -538,7 +544,7 @@ static void take_activated(struct start *st)
 }
 
 /* The index in st->act of the socket passed for front, or -1. */
-static int activated(const struct start *st, const struct front *front)
+static int activated_index(const struct start *st, const struct front *front)
 {
 	for (size_t i = 0; i < st->n_act; i++)
 		if (st->act_front[i] == front)
@@ -571,7 +577,7 @@ static void socket_path(const struct agent_config *cfg, struct start *st)
 	char path[sizeof(st->sock)], msg[1024];
 	int r, i;
 
-	if ((i = activated(st, &front_native)) >= 0) {
+	if ((i = activated_index(st, &front_native)) >= 0) {
 		if (server_socket_path(st->act[i].fd, st->sock, sizeof(st->sock)) != P11A_OK ||
 		    st->sock[0] == '\0')
 			snprintf(st->sock, sizeof(st->sock), "descriptor %d", st->act[i].fd);
@@ -634,7 +640,7 @@ static int listen_extra(struct server *srv, const struct agent_config *cfg, cons
 		    *(char *const *)(const void *)((const char *)cfg + x->cfg_offset);
 		int rc;
 
-		if (activated(st, x->front) >= 0) {
+		if (activated_index(st, x->front) >= 0) {
 			log_info("%s from the service manager%s%s%s", x->what,
 				 given != NULL ? " (" : "", given != NULL ? given : "",
 				 given != NULL ? " is not made)" : "");
@@ -656,6 +662,67 @@ static int listen_extra(struct server *srv, const struct agent_config *cfg, cons
 		log_info("%s on %s", x->what, path);
 	}
 	return P11A_OK;
+}
+
+/*
+ * Every socket the agent serves: those the service manager passed, and the
+ * native and extra fronts' of the config that it did not.
+ */
+static int open_sockets(struct server *srv, const struct agent_config *cfg, const struct start *st,
+			char *msg, size_t msg_len)
+{
+	int rc;
+
+	if ((rc = adopt_activated(srv, st, msg, msg_len)) != P11A_OK ||
+	    (activated_index(st, &front_native) < 0 &&
+	     (rc = server_listen(srv, st->sock, &front_native, msg, msg_len)) != P11A_OK))
+		return rc;
+	return listen_extra(srv, cfg, st, msg, msg_len);
+}
+
+/*
+ * The token refused the PIN at start, under a service manager, which would
+ * start the agent again at the next client and the PIN be tried again until
+ * the token locks. So the agent holds its sockets without trying the PIN
+ * again: every connection is refused with TOKEN_UNAVAILABLE and why, until
+ * SIGTERM. Returns the exit status: EXIT_START (it could not start).
+ */
+static int hold_refused(const struct agent_config *cfg, const struct start *st, const char *why)
+{
+	struct server_options sopt;
+	struct sigaction sa;
+	char msg[1024], text[1536];
+
+	log_error("%s", why);
+	memset(&sopt, 0, sizeof(sopt));
+	sopt.max_connections = cfg->max_connections;
+	sopt.socket_group = cfg->socket_group;
+	if (server_new(&sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
+	    open_sockets(the_server, cfg, st, msg, sizeof(msg)) != P11A_OK) {
+		log_error("%s", msg);
+		return EXIT_START;
+	}
+	snprintf(text, sizeof(text),
+		 "the token refused the PIN when the agent started (%.600s): the agent does not "
+		 "try it again; fix the PIN source, then restart the agent",
+		 why);
+	server_refuse_all(the_server, P11A_ERR_TOKEN_UNAVAILABLE, text);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	log_error("the PIN is not tried again: every client is refused until the agent is "
+		  "restarted");
+	snprintf(msg, sizeof(msg),
+		 "READY=1\nSTATUS=PIN refused: not tried again; fix the PIN source, then restart");
+	(void)systemd_notify(msg);
+	(void)server_run(the_server, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return EXIT_START;
 }
 
 /* Removes what start-up made beside the socket: the pid file, the private directory. */
@@ -694,7 +761,8 @@ int main(int argc, char **argv)
 		take_activated(&st);
 	/* A service manager's (it passed sockets, or waits for READY=1): it watches this process.
 	 */
-	if (st.n_act > 0 || getenv("NOTIFY_SOCKET") != NULL)
+	st.managed = systemd_notify_socket_ours() || st.n_act > 0;
+	if (st.managed)
 		cfg.foreground = 1;
 	if (!st.shell_given)
 		st.shell = startup_shell_from_env();
@@ -785,9 +853,14 @@ int main(int argc, char **argv)
 	topt.pin_source = cfg.pin_source;
 	topt.pool_size = cfg.pool_size;
 	topt.on_state = on_token_state;
+	topt.hold_on_refused_pin = st.managed;
 	rc = token_open(&topt, &tok, msg, sizeof(msg));
 	secret_free(pin); /* the token keeps its own locked copy for logging in again */
 	pin = NULL;
+	if (rc == P11A_ERR_DENIED && st.managed) {
+		status = hold_refused(&cfg, &st, msg);
+		goto out;
+	}
 	if (rc != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
@@ -840,10 +913,7 @@ int main(int argc, char **argv)
 			 "the group of theirs (SocketGroup=)",
 			 cfg.socket_group);
 	if (server_new(&sopt, &the_server, msg, sizeof(msg)) != P11A_OK ||
-	    adopt_activated(the_server, &st, msg, sizeof(msg)) != P11A_OK ||
-	    (activated(&st, &front_native) < 0 &&
-	     server_listen(the_server, st.sock, &front_native, msg, sizeof(msg)) != P11A_OK) ||
-	    listen_extra(the_server, &cfg, &st, msg, sizeof(msg)) != P11A_OK) {
+	    open_sockets(the_server, &cfg, &st, msg, sizeof(msg)) != P11A_OK) {
 		log_error("%s", msg);
 		goto out;
 	}

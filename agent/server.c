@@ -47,6 +47,8 @@
 /* A connection's input buffer (on its thread's stack): most frames fit. */
 #define SERVER_INBUF 16384
 /* Bytes written to the control pipe by the signal handlers. */
+/* server_refuse_all(): how long a connection's first request is waited for. */
+#define SERVER_REFUSE_WAIT_MS 250
 #define SERVER_CTL_STOP 'x'
 #define SERVER_CTL_HUP 'h'
 
@@ -79,6 +81,8 @@ struct server {
 	struct conn *conns; /* live connections */
 	unsigned nconns;
 	struct quota *quota; /* what each peer uid holds; made by server_run */
+	int refuse_code;     /* server_refuse_all(): every connection refused so; 0: served */
+	char refuse_why[1024];
 };
 
 /*
@@ -917,6 +921,12 @@ static int start_thread(struct conn *c)
 	return rc;
 }
 
+void server_refuse_all(struct server *srv, int code, const char *why)
+{
+	srv->refuse_code = code;
+	snprintf(srv->refuse_why, sizeof(srv->refuse_why), "%s", why);
+}
+
 static void accept_one(struct server *srv, const struct listener *l)
 {
 	struct ucred cred;
@@ -931,6 +941,19 @@ static void accept_one(struct server *srv, const struct listener *l)
 			log_warn("accept: %s", strerror(errno));
 		if (errno == EMFILE || errno == ENFILE)
 			usleep(100 * 1000); /* let connections drain */
+		return;
+	}
+	if (srv->refuse_code != 0) {
+		/*
+		 * The client's first request is let in first (a short wait, on
+		 * the accept loop: nothing is served anyway), so that the close
+		 * after the refusal does not reset the connection under it.
+		 */
+		struct pollfd in = {.fd = fd, .events = POLLIN};
+
+		(void)poll(&in, 1, SERVER_REFUSE_WAIT_MS);
+		refuse(l->front, fd, srv->refuse_code, srv->refuse_why);
+		close(fd);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {

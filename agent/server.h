@@ -86,6 +86,14 @@ int server_adopt(struct server *srv, int fd, const struct front *front, const ch
  */
 int server_socket_path(int fd, char *out, size_t out_len);
 /*
+ * From then on, every connection is answered at once with the error code
+ * (P11A_ERR_*) and why, in its front's refusal, and closed: the agent holds
+ * its sockets without serving (p11agentd after the token refused the PIN,
+ * under a service manager that would start it again at the next client).
+ * Before server_run(); server_run()'s ctx may then be NULL.
+ */
+void server_refuse_all(struct server *srv, int code, const char *why);
+/*
  * Serves until server_stop() (from a signal handler) is called. ctx outlives
  * the call. Returns P11A_OK once every connection has ended; P11A_ERR_BUSY
  * when some were still busy after drain_ms (their threads still use ctx);

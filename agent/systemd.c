@@ -200,7 +200,8 @@ int systemd_notify(const char *state)
 		sun.sun_path[0] = '\0'; /* an abstract address */
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
-	sent = sendto(fd, state, n, MSG_NOSIGNAL, (const struct sockaddr *)&sun,
+	/* Never blocks: a notification is not worth stalling the thread (it may hold the token). */
+	sent = sendto(fd, state, n, MSG_NOSIGNAL | MSG_DONTWAIT, (const struct sockaddr *)&sun,
 		      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
 	return sent == (ssize_t)n ? 1 : -1;
@@ -222,4 +223,22 @@ int systemd_status(const char *fmt, ...)
 		if (*p == '\n')
 			*p = ' ';
 	return systemd_notify(state);
+}
+
+int systemd_notify_socket_ours(void)
+{
+	const char *sock = getenv("NOTIFY_SOCKET"), *exec_pid = getenv("SYSTEMD_EXEC_PID");
+	char *end;
+	long pid;
+
+	if (sock == NULL || *sock == '\0')
+		return 0;
+	if (exec_pid == NULL)
+		return 1;
+	errno = 0;
+	pid = strtol(exec_pid, &end, 10);
+	if (errno == 0 && *end == '\0' && end != exec_pid && (pid_t)pid == getpid())
+		return 1;
+	unsetenv("NOTIFY_SOCKET");
+	return 0;
 }

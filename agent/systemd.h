@@ -27,14 +27,24 @@ struct systemd_fd {
 /*
  * The sockets passed to this process, from descriptor 3 on, each made
  * close-on-exec. None (*out_n 0) when LISTEN_FDS is unset, or when
- * LISTEN_PID names another process (the variables were meant for a parent
- * and are left alone: no descriptor is touched). The three variables are
- * removed from the environment either way. Returns P11A_OK, or
+ * LISTEN_PID names another process (the descriptors were meant for a
+ * parent: none is touched). The three variables are removed from the
+ * environment in every case. Returns P11A_OK, or
  * P11A_ERR_INVALID_ARG with a message when they are malformed or pass more
  * than max descriptors.
  */
 int systemd_listen_fds(struct systemd_fd *out, size_t max, size_t *out_n, char *msg,
 		       size_t msg_len);
+
+/*
+ * Whether $NOTIFY_SOCKET names this process's service manager: it is set,
+ * and SYSTEMD_EXEC_PID (which systemd sets for the process it started) is
+ * unset or names this process. Otherwise, a NOTIFY_SOCKET inherited from a
+ * service this process was merely started from is removed from the
+ * environment, so that nothing is told to that service's manager. Call
+ * before any fork. Returns 1 or 0.
+ */
+int systemd_notify_socket_ours(void);
 
 /*
  * Sends state (lines such as "READY=1\nSTATUS=serving") to the service

@@ -54,8 +54,12 @@ struct token_mech {
 /* Indexed by M_x. */
 extern const struct token_mech token_mechs[M_COUNT];
 
-/* Is the token there (TOKEN_UP), or away while the agent tries to find it again? */
-enum token_state { TOKEN_UP, TOKEN_AWAY };
+/*
+ * Is the token there (TOKEN_UP), away while the agent tries to find it again
+ * (TOKEN_AWAY), or held after it refused the PIN, which is never tried again
+ * (TOKEN_PIN_REFUSED: token_options.hold_on_refused_pin)?
+ */
+enum token_state { TOKEN_UP, TOKEN_AWAY, TOKEN_PIN_REFUSED };
 
 struct token {
 	CK_FUNCTION_LIST *f;
@@ -104,6 +108,7 @@ struct token {
 	pthread_rwlock_t use;
 	int have_use;
 	void (*on_state)(const char *status); /* token_options.on_state */
+	int hold_on_refused_pin;	      /* token_options.hold_on_refused_pin */
 	enum token_state state;
 	unsigned long gen; /* bumped by each login again or re-initialisation */
 	/* The thread that tries to find an away token again, with backoff. */

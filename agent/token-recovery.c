@@ -34,18 +34,44 @@
 /* Exit code when a PIN is refused at a new login (p11agentd's "could not start"). */
 #define EXIT_PIN 1
 
+/* What a request is told while the token refused the PIN. */
+#define PIN_REFUSED_MSG                                                                            \
+	"the token refused the PIN: the agent does not try it again; fix the PIN source, then "    \
+	"restart the agent"
+
 /* Tells token_options.on_state, when there is one. */
-static void tell(const struct token *tok, const char *status)
+static void notify_state(const struct token *tok, const char *status)
 {
 	if (tok->on_state != NULL)
 		tok->on_state(status);
 }
 
-/* A wrong PIN at a new login: stop rather than try it again and again. */
-static void stop_for_pin(const char *why)
+/*
+ * A wrong PIN at a new login, with use held for writing: never tried again.
+ * The agent stops; or, with hold_on_refused_pin, the token is held refused
+ * (token_enter() says so) and this returns.
+ */
+static void pin_refused(struct token *tok, const char *why)
 {
-	log_error("token: %s; stopping the agent", why);
-	_exit(EXIT_PIN);
+	if (!tok->hold_on_refused_pin) {
+		log_error("token: %s; stopping the agent", why);
+		_exit(EXIT_PIN);
+	}
+	log_error("token: %s; the PIN is not tried again: fix the PIN source, then restart the "
+		  "agent",
+		  why);
+	tok->state = TOKEN_PIN_REFUSED;
+	notify_state(tok, "token PIN refused: not tried again; fix the PIN source, then restart");
+}
+
+/* Why a request cannot have the token now, into msg. */
+static void unavailable(const struct token *tok, char *msg, size_t msg_len)
+{
+	if (tok->state == TOKEN_PIN_REFUSED)
+		snprintf(msg, msg_len, "%s", PIN_REFUSED_MSG);
+	else
+		snprintf(msg, msg_len,
+			 "the token is unavailable (removed?); the agent keeps looking for it");
 }
 
 /* What token_recover() does after a failed call. */
@@ -150,9 +176,8 @@ int token_enter(struct token *tok, const struct token_key *key, struct token_try
 		return P11A_ERR_TOKEN_UNAVAILABLE;
 	}
 	if (tok->state != TOKEN_UP) {
+		unavailable(tok, msg, msg_len);
 		pthread_rwlock_unlock(&tok->use);
-		snprintf(msg, msg_len,
-			 "the token is unavailable (removed?); the agent keeps looking for it");
 		return P11A_ERR_TOKEN_UNAVAILABLE;
 	}
 	if (key != NULL && key->gone) {
@@ -284,7 +309,7 @@ static int reinit_locked(struct token *tok, char *msg, size_t msg_len)
 	tok->have_login_session = 1;
 	if (tok->pin != NULL && (ret = token_login(tok, msg, msg_len)) != P11A_OK) {
 		if (ret == P11A_ERR_DENIED)
-			stop_for_pin(msg);
+			pin_refused(tok, msg);
 		return ret;
 	}
 	log_info("token: re-initialised: found the token again%s",
@@ -333,7 +358,7 @@ static void *retry_main(void *arg)
 	unsigned tries = 0;
 	struct timespec until;
 	char msg[1024];
-	int back = 0;
+	int back = 0, refused;
 
 	pthread_mutex_lock(&tok->retry_lock);
 	while (!tok->stopping && !back) {
@@ -348,12 +373,18 @@ static void *retry_main(void *arg)
 		tries++;
 		atomic_fetch_add(&tok->recovering, 1);
 		pthread_rwlock_wrlock(&tok->use);
-		back = tok->state == TOKEN_UP || reinit_locked(tok, msg, sizeof(msg)) == P11A_OK;
+		back = tok->state == TOKEN_UP || (tok->state == TOKEN_AWAY &&
+						  reinit_locked(tok, msg, sizeof(msg)) == P11A_OK);
+		refused = tok->state == TOKEN_PIN_REFUSED;
 		pthread_rwlock_unlock(&tok->use);
 		atomic_fetch_sub(&tok->recovering, 1);
+		if (refused) {
+			pthread_mutex_lock(&tok->retry_lock);
+			break; /* the PIN is not tried again: nothing more to look for */
+		}
 		if (back) {
 			log_info("token: the token is back (try %u); serving again", tries);
-			tell(tok, "token ready: back after being away");
+			notify_state(tok, "token ready: back after being away");
 		} else {
 			delay = delay * 2 < BACKOFF_MAX_MS ? delay * 2 : BACKOFF_MAX_MS;
 			log_warn("token: still unavailable (try %u: %s); trying again in %ld.%ld s",
@@ -393,20 +424,21 @@ static int reinit_held(struct token *tok, const struct token_try *t, int *ret, c
 		if (tok->state == TOKEN_UP)
 			return 1;
 	} else {
-		tell(tok, "token recovering: re-initialising the module");
+		notify_state(tok, "token recovering: re-initialising the module");
 		if (reinit_locked(tok, why, sizeof(why)) == P11A_OK) {
-			tell(tok, "token ready: re-initialised");
+			notify_state(tok, "token ready: re-initialised");
 			return 1;
 		}
-		tell(tok, "token away: the agent keeps looking for it");
-		log_error("token: unavailable: %s; the agent keeps looking for it (first again "
-			  "in %ld.%ld s)",
-			  why, BACKOFF_FIRST_MS / 1000, BACKOFF_FIRST_MS % 1000 / 100);
-		start_retry(tok);
+		if (tok->state != TOKEN_PIN_REFUSED) {
+			notify_state(tok, "token away: the agent keeps looking for it");
+			log_error("token: unavailable: %s; the agent keeps looking for it (first "
+				  "again in %ld.%ld s)",
+				  why, BACKOFF_FIRST_MS / 1000, BACKOFF_FIRST_MS % 1000 / 100);
+			start_retry(tok);
+		}
 	}
 	*ret = P11A_ERR_TOKEN_UNAVAILABLE;
-	snprintf(msg, msg_len,
-		 "the token is unavailable (removed?); the agent keeps looking for it");
+	unavailable(tok, msg, msg_len);
 	return 0;
 }
 
@@ -421,8 +453,12 @@ static int relogin_held(struct token *tok, const struct token_try *t, int *ret, 
 		return reinit_held(tok, t, ret, msg, msg_len);
 	if (tok->pin == NULL)
 		return 0;
-	if ((r = token_login(tok, why, sizeof(why))) == P11A_ERR_DENIED)
-		stop_for_pin(why);
+	if ((r = token_login(tok, why, sizeof(why))) == P11A_ERR_DENIED) {
+		pin_refused(tok, why);
+		*ret = P11A_ERR_TOKEN_UNAVAILABLE;
+		unavailable(tok, msg, msg_len);
+		return 0;
+	}
 	if (r == P11A_OK) {
 		log_info("token: logged in again");
 		/* The key handles may have gone with the login. */

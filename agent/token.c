@@ -120,6 +120,7 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	/* Kept to find the token again and log in again after a fault (secret: mlocked). */
 	tok->pool_size = opt->pool_size ? opt->pool_size : POOL_DEFAULT;
 	tok->on_state = opt->on_state;
+	tok->hold_on_refused_pin = opt->hold_on_refused_pin;
 	if ((opt->uri != NULL && (tok->uri = strdup(opt->uri)) == NULL) ||
 	    (opt->pin_source != NULL && (tok->pin_source = strdup(opt->pin_source)) == NULL) ||
 	    (opt->pin != NULL && (tok->pin = secret_dup(opt->pin->p, opt->pin->len)) == NULL)) {
@@ -152,7 +153,8 @@ int token_open(const struct token_options *opt, struct token **out_tok, char *ms
 	tok->have_login_session = 1;
 	/* One C_Login: a wrong PIN is never tried again (token_login()). */
 	if (tok->pin != NULL && (ret = token_login(tok, msg, msg_len)) != P11A_OK) {
-		ret = P11A_ERR_TOKEN;
+		if (ret != P11A_ERR_DENIED)
+			ret = P11A_ERR_TOKEN;
 		goto out;
 	}
 	if ((ret = keyindex_load(tok->f, tok->login_session, &tok->tinfo, &tok->keys, &tok->n_keys,

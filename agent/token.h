@@ -117,10 +117,19 @@ struct token_options {
 	 * that saw it; may be NULL.
 	 */
 	void (*on_state)(const char *status);
+	/*
+	 * A PIN refused at a new login (after the token came back) stops the
+	 * agent (exit 1) unless this is set: under a service manager, which
+	 * would start the agent again and the PIN be tried again until the
+	 * token locks, the token is held instead. Requests are then answered
+	 * P11A_ERR_TOKEN_UNAVAILABLE saying so until the agent is restarted.
+	 */
+	int hold_on_refused_pin;
 };
 
 /*
- * Opens the token and indexes its keys. On failure msg says why: for a URI
+ * Opens the token and indexes its keys. P11A_ERR_DENIED: the token refused
+ * the PIN (tried once, never again). On failure msg says why: for a URI
  * matching no token or several, it lists the tokens seen ("label (manufacturer,
  * serial)"); for a failed call, the PKCS#11 function and the CKR_ name.
  */

@@ -203,7 +203,8 @@ static const char *hint(int err)
 int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char *path,
 		    const char *what)
 {
-	const char *agent_msg = conn != NULL ? p11a_conn_message(conn) : "";
+	/* Without a connection, what the agent said when it refused one (p11a_connect()). */
+	const char *agent_msg = conn != NULL ? p11a_conn_message(conn) : p11a_connect_message();
 	const char *h = hint(err);
 	int status = cli_exit_code(err);
 	char *msg = NULL;

@@ -51,19 +51,36 @@ notify_count() {
 	grep -Ec -- "$1" "$NLOG" || true
 }
 
-timeout -k 2 120 python3 "$top_srcdir/tests/notify-listener.py" "$T/notify.sock" "$NLOG" 100 &
-LISTENER=$!
-for _ in $(seq 50); do
-	[ -S "$T/notify.sock" ] && break
-	sleep 0.1
-done
-[ -S "$T/notify.sock" ] || die "the notify listener did not bind $T/notify.sock"
+# listen NAME: a new service manager's end at $T/NAME.sock, its log in NLOG
+# (the listener exits after STOPPING=1); NSOCK is its socket.
+listen() {
+	NSOCK=$T/$1.sock
+	NLOG=$T/$1.log
+	: >"$NLOG"
+	timeout -k 2 120 python3 "$top_srcdir/tests/notify-listener.py" "$NSOCK" "$NLOG" 100 &
+	LISTENER=$!
+	for _ in $(seq 50); do
+		[ -S "$NSOCK" ] && return 0
+		sleep 0.1
+	done
+	die "the notify listener did not bind $NSOCK"
+}
+
+# C_Login calls the fault module saw.
+CALLS=$T/calls
+FAULTMOD_LOG=$CALLS
+export FAULTMOD_LOG
+logins() {
+	grep -c '^C_Login$' "$CALLS" 2>/dev/null || true
+}
+
+listen notify
 
 # --- READY=1 only once the token is ready ---------------------------------------------------
 inject "slow C_Login 1500"
 START=$(date +%s%3N)
 # No --foreground: a service manager that waits for READY=1 watches this very process.
-NOTIFY_SOCKET=$T/notify.sock "$P11AGENTD" --module "$FAULTMOD" \
+NOTIFY_SOCKET=$NSOCK "$P11AGENTD" --module "$FAULTMOD" \
 	--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$SOCK" \
 	--log-level debug </dev/null >>"$T/agent.log" 2>&1 &
 AGENT_PID=$!
@@ -99,7 +116,11 @@ inject ""
 
 # --- SIGHUP: RELOADING=1, then READY=1 again ------------------------------------------------
 kill -HUP "$AGENT_PID"
-if wait_notify 'RELOADING=1' >/dev/null && wait_notify 'READY=1.*reloaded|reloaded.*READY=1|STATUS=serving 1 keys \(reloaded\)' >/dev/null; then
+for _ in $(seq 100); do
+	[ "$(notify_count '(^| |\|)READY=1(\||$)')" -ge 2 ] && break
+	sleep 0.1
+done
+if wait_notify 'RELOADING=1' >/dev/null && [ "$(notify_count '(^| |\|)READY=1(\||$)')" -ge 2 ]; then
 	r=$(grep -n 'RELOADING=1' "$NLOG" | head -n 1 | cut -d: -f1)
 	s=$(grep -n 'READY=1' "$NLOG" | sed -n 2p | cut -d: -f1)
 	if [ -n "$s" ] && [ "$s" -gt "$r" ]; then
@@ -158,6 +179,122 @@ if wait_notify 'STOPPING=1' 30 >/dev/null; then
 else
 	fail "SIGTERM: STOPPING=1 was sent" "got: $(tr '\n' ' ' <"$NLOG")"
 fi
+wait "$LISTENER" 2>/dev/null
+
+# managed_agent: the agent on the fault module, told NOTIFY_SOCKET=$NSOCK.
+managed_agent() {
+	NOTIFY_SOCKET=$NSOCK "$P11AGENTD" --module "$FAULTMOD" --token "pkcs11:token=$TOKEN" \
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" --log-level debug \
+		</dev/null >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
+}
+
+# stop_managed NAME CODE: SIGTERM; the agent exits CODE within 10 s.
+stop_managed() {
+	kill -TERM "$AGENT_PID"
+	for _ in $(seq 100); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$AGENT_PID" 2>/dev/null
+	rc=$?
+	AGENT_PID=
+	if [ "$rc" -eq "$2" ]; then pass "$1: SIGTERM, exit $2"; else fail "$1: SIGTERM, exit $2" "exit $rc"; fi
+	wait "$LISTENER" 2>/dev/null
+}
+
+# --- a PIN refused at the start: held, never tried again ------------------------------------
+# A service manager would start the agent again at the next client (socket
+# activation) and the PIN be tried until the token locks: the agent stays,
+# refuses every client, and tries nothing again.
+listen refused-start
+inject "C_Login CKR_PIN_INCORRECT *"
+: >"$CALLS"
+managed_agent
+if line=$(wait_notify 'READY=1'); then
+	case $line in
+	*"STATUS=PIN refused"*) pass "PIN refused at the start: READY=1 with STATUS=PIN refused" ;;
+	*) fail "PIN refused at the start: STATUS= says so" "$line" ;;
+	esac
+	for i in 1 2 3; do
+		run p11a ping
+		if [ "$RC" -eq 6 ] && grep -q "refused the PIN when the agent started.*does not try it again" "$ERR"; then
+			pass "PIN refused at the start: client $i refused, exit 6, '$(head -n 1 "$ERR" | cut -c1-90)...'"
+		else
+			fail "PIN refused at the start: client $i refused with TOKEN_UNAVAILABLE" "exit $RC: $(show "$ERR")"
+		fi
+	done
+	if [ "$(logins)" -eq 1 ]; then pass "PIN refused at the start: one C_Login, none after"; else
+		fail "PIN refused at the start: one C_Login" "$(logins) calls"; fi
+	if kill -0 "$AGENT_PID" 2>/dev/null; then pass "PIN refused at the start: the agent holds its socket"; else
+		fail "PIN refused at the start: the agent holds its socket" "it exited"; fi
+	stop_managed "PIN refused at the start" 1
+else
+	fail "PIN refused at the start: READY=1" "none; log: $(tail -n 5 "$T/agent.log")"
+fi
+inject ""
+
+# --- a PIN refused at a new login: the token held, never tried again ------------------------
+listen refused-later
+managed_agent
+if wait_notify 'READY=1' >/dev/null; then
+	: >"$CALLS"
+	inject "loggedout" "C_Login CKR_PIN_INCORRECT *"
+	for i in 1 2 3; do
+		run p11a sign ec256 -i "$MSG" -o "$T/sig"
+		if [ "$RC" -eq 6 ] && grep -q "refused the PIN: the agent does not try it again" "$ERR"; then
+			pass "PIN refused at a new login: sign $i fails, exit 6, saying why"
+		else
+			fail "PIN refused at a new login: sign $i fails with TOKEN_UNAVAILABLE" "exit $RC: $(show "$ERR")"
+		fi
+	done
+	if [ "$(logins)" -eq 1 ]; then pass "PIN refused at a new login: one C_Login, none after"; else
+		fail "PIN refused at a new login: one C_Login" "$(logins) calls"; fi
+	if wait_notify 'STATUS=token PIN refused' >/dev/null; then
+		pass "PIN refused at a new login: STATUS= says so"
+	else
+		fail "PIN refused at a new login: STATUS= says so" "$(tr '\n' ' ' <"$NLOG")"
+	fi
+	check "PIN refused at a new login: p11agent status --json still answers" p11a status --json
+	if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["token"]["state"] != "away")' "$OUT"; then
+		pass "PIN refused at a new login: status says the token is away"
+	else
+		fail "PIN refused at a new login: status says the token is away" "$(show "$OUT")"
+	fi
+	if kill -0 "$AGENT_PID" 2>/dev/null; then pass "PIN refused at a new login: the agent stays"; else
+		fail "PIN refused at a new login: the agent stays" "it exited"; fi
+	stop_managed "PIN refused at a new login" 0
+else
+	fail "PIN refused at a new login: READY=1" "none; log: $(tail -n 5 "$T/agent.log")"
+fi
+inject ""
+
+# --- NOTIFY_SOCKET inherited from another service: not ours ---------------------------------
+# SYSTEMD_EXEC_PID names the process systemd started; a NOTIFY_SOCKET beside
+# another pid's is that service's, and the agent neither tells it anything nor
+# stays in the foreground for it.
+listen inherited
+run env NOTIFY_SOCKET="$NSOCK" SYSTEMD_EXEC_PID=1 timeout -k 2 30 "$P11AGENTD" -s \
+	--module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" \
+	--socket "$SOCK"
+DPID=$(sed -n 's/^P11AGENT_PID=\([0-9]*\); export P11AGENT_PID;$/\1/p' "$OUT")
+if [ "$RC" -eq 0 ] && [ -n "$DPID" ]; then
+	AGENT_PIDS="$AGENT_PIDS $DPID"
+	pass "an inherited NOTIFY_SOCKET: the agent goes to the background as usual"
+	check "it serves" p11a sign ec256 -i "$MSG" -o "$T/sig"
+	sleep 0.3
+	if [ ! -s "$NLOG" ]; then pass "an inherited NOTIFY_SOCKET: nothing sent to it"; else
+		fail "an inherited NOTIFY_SOCKET: nothing sent to it" "$(cat "$NLOG")"; fi
+	kill -TERM "$DPID"
+	for _ in $(seq 100); do
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+else
+	fail "an inherited NOTIFY_SOCKET: the agent goes to the background" "exit $RC: $(show "$ERR")"
+fi
+kill "$LISTENER" 2>/dev/null
 wait "$LISTENER" 2>/dev/null
 
 # --- no service manager: nothing is sent, nothing fails ---------------------------------------
