@@ -27,8 +27,6 @@ void token_status(struct token *tok, struct token_status *out)
 	struct timespec until;
 
 	memset(out, 0, sizeof(*out));
-	unpad(out->label, tok->tinfo.label, sizeof(tok->tinfo.label));
-	unpad(out->serial, tok->tinfo.serialNumber, sizeof(tok->tinfo.serialNumber));
 	out->recoveries = atomic_load_explicit(&tok->recoveries, memory_order_relaxed);
 	out->state = P11A_TOKEN_RECOVERING;
 	if (atomic_load(&tok->recovering) > 0)
@@ -41,6 +39,9 @@ void token_status(struct token *tok, struct token_status *out)
 	}
 	if (pthread_rwlock_clockrdlock(&tok->use, CLOCK_MONOTONIC, &until) != 0)
 		return;
+	/* Under the lock: a re-initialisation rewrites tinfo. */
+	unpad(out->label, tok->tinfo.label, sizeof(tok->tinfo.label));
+	unpad(out->serial, tok->tinfo.serialNumber, sizeof(tok->tinfo.serialNumber));
 	out->state = tok->state == TOKEN_UP ? P11A_TOKEN_READY : P11A_TOKEN_AWAY;
 	if (tok->pool != NULL)
 		pool_usage(tok->pool, &out->sessions_in_use, &out->sessions);

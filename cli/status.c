@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,10 @@ static void print_text(FILE *f, const struct p11a_status *st)
 
 		snprintf(key, sizeof(key), "%s%s", e->key[0] != '\0' ? e->key : "-",
 			 e->gone ? " (gone)" : "");
+		/* A token label can hold anything: no control byte reaches the terminal. */
+		for (char *c = key; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		if (e->key[0] != '\0')
 			snprintf(version, sizeof(version), "%u", e->version);
 		else
@@ -210,19 +215,63 @@ static struct series *make_series(const struct p11a_status *st, size_t *out_n)
 	return s;
 }
 
-/* A label value, escaped as the exposition format wants: \\, \" and \n. */
+/*
+ * The length of the well-formed UTF-8 sequence at s (1 to 4 bytes; RFC 3629:
+ * no overlong forms, surrogates or code points above U+10FFFF), or 0.
+ */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * A label value, escaped as the exposition format wants (\\, \" and \n);
+ * a byte that is not UTF-8 (a token label can hold anything) becomes
+ * U+FFFD, since a collector rejects the whole file for one.
+ */
 static void label_value(FILE *f, const char *v)
 {
+	const unsigned char *p = (const unsigned char *)v;
+
 	fputc('"', f);
-	for (; *v != '\0'; v++) {
-		if (*v == '\\')
+	while (*p != '\0') {
+		size_t n = utf8_len(p);
+
+		if (n == 0) {
+			fputs("\xef\xbf\xbd", f);
+			p++;
+			continue;
+		}
+		if (*p == '\\')
 			fputs("\\\\", f);
-		else if (*v == '"')
+		else if (*p == '"')
 			fputs("\\\"", f);
-		else if (*v == '\n')
+		else if (*p == '\n')
 			fputs("\\n", f);
 		else
-			fputc(*v, f);
+			fwrite(p, 1, n, f);
+		p += n;
 	}
 	fputc('"', f);
 }

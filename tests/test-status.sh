@@ -13,7 +13,8 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 require_tools python3 od timeout
-make_token "$KEY_EC256" "$KEY_RSA2048" "$KEY_HMAC"
+# A label no terminal or collector should get raw: a tab and a byte that is not UTF-8.
+make_token "$KEY_EC256" "$KEY_RSA2048" "$KEY_HMAC" "ec:P-256:$(printf 'odd\tlabel\377'):44"
 
 N_SIGN=7
 N_DECRYPT=4
@@ -145,6 +146,19 @@ if check "status (text)" p11a status; then
 	fi
 fi
 
+# A key whose label holds a tab and a byte that is not UTF-8, used once: the
+# text form shows no control byte; the Prometheus form (parsed below, as
+# UTF-8) shows it as U+FFFD.
+check "sign with the key of the odd label" p11a sign id:44 -i "$MSG" -o "$T/odd.sig"
+if check "status (text) with the odd label" p11a status; then
+	if python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); sys.exit(any(c < 0x20 and c != 0x0a or c == 0x7f for c in b))' "$OUT" &&
+		grep -q "^odd?label" "$OUT"; then
+		pass "status (text): the odd label's tab shown as '?', no control byte"
+	else
+		fail "status (text): no control byte" "$(od -c "$OUT" | grep -m 3 'odd' || cat "$OUT")"
+	fi
+fi
+
 # --- Prometheus ----------------------------------------------------------------------------------
 # A strict parser of the text exposition format (version 0.0.4): every line a
 # HELP, a TYPE or a sample; a family's HELP and TYPE before its samples, once;
@@ -234,6 +248,12 @@ if check "status --prometheus" p11a status --prometheus; then
 	cp "$OUT" "$T/metrics.prom"
 	if python3 "$T/promparse.py" <"$T/metrics.prom" >"$T/samples" 2>"$T/parse.err"; then
 		pass "--prometheus: the strict parser takes it ($(wc -l <"$T/samples") samples)"
+		if grep -qF "$(printf 'odd\\tlabel\357\277\275')" "$T/metrics.prom" ||
+			grep -qF "$(printf 'odd\tlabel\357\277\275')" "$T/metrics.prom"; then
+			pass "--prometheus: the odd label's stray byte is U+FFFD"
+		else
+			fail "--prometheus: the odd label's stray byte is U+FFFD" "$(grep -a odd "$T/metrics.prom" | head -n 2 | od -c | head -n 4)"
+		fi
 	else
 		fail "--prometheus: the strict parser takes it" "$(show "$T/parse.err")"
 	fi
