@@ -21,9 +21,11 @@ libsystemd-dev libcmocka-dev softhsm2 openssl openssh-client"
 # through PKCS#11, the provider's peer), OpenSC's pkcs11-tool and PyKCS11
 # (the key lifecycle tests read token attributes, and make keys, with a tool
 # other than p11agent), systemd (systemd-socket-activate starts the agent on
-# sockets it passes; systemd-analyze verify checks the units).
+# sockets it passes; systemd-analyze verify checks the units, and man-db's man
+# the pages their Documentation= names).
 TEST_PACKAGES="$BUILD_PACKAGES python3 openssh-client openssh-server git tcsh clang
-libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-pykcs11 systemd"
+libclang-rt-14-dev valgrind nginx curl libengine-pkcs11-openssl opensc python3-pykcs11 systemd
+man-db"
 # Also for `make bench` (bench/standard.sh): python3 (idle connections, the
 # report), and p11-kit's `p11-kit server` with p11-kit-client.so, the peer it
 # compares the agent with (without them it measures direct and agent only),

@@ -96,6 +96,8 @@ if activate -l "$RUN/agent.sock"; then
 		-signature "$T/sig" "$MSG"
 	stop_agent
 	rm -f "$RUN/agent.sock"
+else
+	fail "one unnamed socket: systemd-socket-activate listens" "$(tail -n 5 "$T/agent.log")"
 fi
 
 # --- the config's ssh-socket and a passed native socket: the agent makes the SSH one ----------
@@ -117,6 +119,8 @@ if activate -l "$RUN/agent.sock" --fdname=agent; then
 		fail "at exit its own socket is removed, the passed one left" "$(ls "$RUN")"
 	fi
 	rm -f "$RUN/agent.sock"
+else
+	fail "only the native socket passed: systemd-socket-activate listens" "$(tail -n 5 "$T/agent.log")"
 fi
 AGENT_ARGS=("${BASE_ARGS[@]}")
 

@@ -27,7 +27,11 @@ timeout -k 2 10 "$P11AGENTD" --foreground --socket "$T/root.sock" </dev/null >"$
 RC=$?
 if grep -q "p11agent/p11agent.conf, which is not there" "$ERR"; then
 	where=$(sed -n 's/.*without it \(.*\), which is not there.*/\1/p' "$ERR")
-	if [ "$RC" -eq 2 ] && [ "${where#/}" != "$where" ]; then
+	# The build's SYSCONFDIR, as configure set it (with ${prefix} expanded).
+	sysconfdir=$(sed -n 's/^S\["sysconfdir"\]="\(.*\)"$/\1/p' "$top_builddir/config.status")
+	prefix=$(sed -n 's/^S\["prefix"\]="\(.*\)"$/\1/p' "$top_builddir/config.status")
+	sysconfdir=${sysconfdir//\$\{prefix\}/$prefix}
+	if [ "$RC" -eq 2 ] && [ "$where" = "$sysconfdir/p11agent/p11agent.conf" ]; then
 		pass "root without --config nor module: exit 2, names $where"
 	else
 		fail "root without --config nor module: exit 2, names the default file" "exit $RC: $(show "$ERR")"
