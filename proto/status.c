@@ -44,14 +44,26 @@ void p11a_status_free(struct p11a_status *st)
 	free(st);
 }
 
+/*
+ * s, cut to max bytes: what a decoder takes. A key named by a label longer
+ * than any reader wants (a token's CKA_LABEL has no limit) must not make
+ * every status unreadable.
+ */
+static int put_capped(struct buf *b, const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return buf_put_string(b, s, n < max ? n : max);
+}
+
 static int put_entry(struct buf *b, const struct p11a_status_entry *e)
 {
 	int r;
 
-	if ((r = buf_put_cstring(b, e->key)) != P11A_OK ||
+	if ((r = put_capped(b, e->key, MAX_KEY)) != P11A_OK ||
 	    (r = buf_put_u32(b, e->version)) != P11A_OK ||
 	    (r = buf_put_u32(b, e->gone ? 1 : 0)) != P11A_OK ||
-	    (r = buf_put_cstring(b, e->op)) != P11A_OK ||
+	    (r = put_capped(b, e->op, MAX_OP)) != P11A_OK ||
 	    (r = buf_put_u64(b, e->requests)) != P11A_OK ||
 	    (r = buf_put_u64(b, e->latency_sum_us)) != P11A_OK ||
 	    (r = buf_put_u64(b, e->latency_p50_us)) != P11A_OK ||
@@ -69,10 +81,10 @@ int proto_status_put(struct buf *b, const struct p11a_status *st)
 {
 	int r;
 
-	if ((r = buf_put_cstring(b, st->agent)) != P11A_OK ||
+	if ((r = put_capped(b, st->agent, MAX_AGENT)) != P11A_OK ||
 	    (r = buf_put_u64(b, st->uptime_ms)) != P11A_OK ||
-	    (r = buf_put_cstring(b, st->token_label)) != P11A_OK ||
-	    (r = buf_put_cstring(b, st->token_serial)) != P11A_OK ||
+	    (r = put_capped(b, st->token_label, MAX_TOKEN_FIELD)) != P11A_OK ||
+	    (r = put_capped(b, st->token_serial, MAX_TOKEN_FIELD)) != P11A_OK ||
 	    (r = buf_put_u32(b, (uint32_t)st->token_state)) != P11A_OK ||
 	    (r = buf_put_u64(b, st->recoveries)) != P11A_OK ||
 	    (r = buf_put_u32(b, st->connections)) != P11A_OK ||

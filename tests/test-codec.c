@@ -1164,6 +1164,43 @@ static void test_status_round_trip(void **state)
 	buf_free(b);
 }
 
+/*
+ * A key named by a label longer than a reader takes (a token's CKA_LABEL has
+ * no limit), and an agent string as long: cut to what the decoder takes, so
+ * that the status stays readable.
+ */
+static void test_status_long_names(void **state)
+{
+	struct p11a_status st = *sample_status();
+	struct p11a_status_entry e = sample_status()->entries[1];
+	struct p11a_status *out = NULL;
+	struct buf *b = buf_new(0);
+	char *long_key = malloc(100000), *long_agent = malloc(1000);
+	struct buf v;
+
+	assert_non_null(long_key);
+	assert_non_null(long_agent);
+	memset(long_key, 'k', 99999);
+	long_key[99999] = '\0';
+	memset(long_agent, 'a', 999);
+	long_agent[999] = '\0';
+	e.key = long_key;
+	st.entries = &e;
+	st.n_entries = 1;
+	st.agent = long_agent;
+	assert_int_equal(proto_status_put(b, &st), P11A_OK);
+	buf_view(&v, buf_data(b), buf_len(b));
+	assert_int_equal(proto_status_get(&v, &out), P11A_OK);
+	assert_int_equal(strlen(out->entries[0].key), 4 * PROTO_MAX_KEYREF);
+	assert_memory_equal(out->entries[0].key, long_key, 4 * PROTO_MAX_KEYREF);
+	assert_int_equal(strlen(out->agent), 256);
+	assert_int_equal(out->entries[0].requests, e.requests);
+	p11a_status_free(out);
+	buf_free(b);
+	free(long_key);
+	free(long_agent);
+}
+
 /* Cut short anywhere: refused, nothing consumed, nothing handed out. */
 static void test_status_truncated(void **state)
 {
@@ -1276,6 +1313,7 @@ int main(void)
 	    cmocka_unit_test(test_list_truncated),
 	    cmocka_unit_test(test_list_bad_entries),
 	    cmocka_unit_test(test_status_round_trip),
+	    cmocka_unit_test(test_status_long_names),
 	    cmocka_unit_test(test_status_truncated),
 	    cmocka_unit_test(test_status_bad_values),
 	};
