@@ -4,7 +4,8 @@
 # $XDG_CONFIG_HOME/p11agent/p11agent.conf, or ~/.config/p11agent/p11agent.conf
 # when XDG_CONFIG_HOME is unset, says so in its log, serves on the default
 # socket under XDG_RUNTIME_DIR, and reads the same file again at SIGHUP; a
-# default file others may write is refused as a --config would be. Root's
+# default file others may write, one of another user, or a symbolic link to
+# one, is refused as a --config would be. Root's
 # agent looks at SYSCONFDIR/p11agent/p11agent.conf, and without it says
 # where it looked.
 #
@@ -138,17 +139,37 @@ else
 	fail "without XDG_CONFIG_HOME: ~/.config/p11agent/p11agent.conf" "$(tail -n 5 "$T/agent.log")"
 fi
 
-# A default file others may write is refused, as --config FILE would be.
+# refused_default NAME ENV...: the user's agent with ENV exits 1 without a
+# socket, its message naming the config file.
+refused_default() {
+	local name=$1
+	shift
+	setpriv --reuid="$USER_UID" --regid="$USER_UID" --clear-groups \
+		env -i PATH=/usr/bin:/bin HOME="$UHOME" XDG_RUNTIME_DIR="$T/rt" \
+		SOFTHSM2_CONF="$SOFTHSM2_CONF" "$@" timeout -k 2 10 "$T/bin/p11agentd" --foreground \
+		</dev/null >"$OUT" 2>"$ERR"
+	RC=$?
+	if [ "$RC" -eq 1 ] && grep -q "p11agent.conf" "$ERR" && [ ! -S "$USOCK" ]; then
+		pass "$name: exit 1, '$(head -n 1 "$ERR" | cut -c1-100)'"
+	else
+		fail "$name is refused" "exit $RC: $(show "$ERR")"
+	fi
+}
+
+# A default file others may write, or of another user, or a symbolic link to
+# one, is refused, as --config FILE would be.
 chmod 0666 "$UHOME/xdg/p11agent/p11agent.conf"
-: >"$T/agent.log"
-setpriv --reuid="$USER_UID" --regid="$USER_UID" --clear-groups \
-	env -i PATH=/usr/bin:/bin HOME="$UHOME" XDG_CONFIG_HOME="$UHOME/xdg" XDG_RUNTIME_DIR="$T/rt" \
-	SOFTHSM2_CONF="$SOFTHSM2_CONF" timeout -k 2 10 "$T/bin/p11agentd" --foreground \
-	</dev/null >"$OUT" 2>"$ERR"
-RC=$?
-if [ "$RC" -eq 1 ] && grep -q "p11agent.conf" "$ERR" && [ ! -S "$USOCK" ]; then
-	pass "a default config file others may write: exit 1, '$(head -n 1 "$ERR" | cut -c1-100)'"
-else
-	fail "a default config file others may write is refused" "exit $RC: $(show "$ERR")"
-fi
+refused_default "a default config file others may write" XDG_CONFIG_HOME="$UHOME/xdg"
+chmod 0600 "$UHOME/xdg/p11agent/p11agent.conf"
+mkdir -p "$T/other/p11agent"
+cp "$UHOME/xdg/p11agent/p11agent.conf" "$T/other/p11agent/p11agent.conf"
+chown -R 12345:12345 "$T/other"
+chmod 0644 "$T/other/p11agent/p11agent.conf"
+refused_default "a default config file of another user (XDG_CONFIG_HOME pointed at it)" \
+	XDG_CONFIG_HOME="$T/other"
+mv "$UHOME/xdg/p11agent/p11agent.conf" "$UHOME/xdg/p11agent/mine.conf"
+ln -s "$T/other/p11agent/p11agent.conf" "$UHOME/xdg/p11agent/p11agent.conf"
+chown -h "$USER_UID:$USER_UID" "$UHOME/xdg/p11agent/p11agent.conf"
+refused_default "a default config file that is a symbolic link to another user's" \
+	XDG_CONFIG_HOME="$UHOME/xdg"
 finish
