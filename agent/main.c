@@ -23,6 +23,7 @@
 
 #include <p11-kit/uri.h>
 
+#include "activation.h"
 #include "audit.h"
 #include "conf.h"
 #include "log.h"
@@ -58,10 +59,7 @@ struct start {
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];	  /* absolute */
 	char default_config[PATH_MAX]; /* where the config is when --config is not given */
 	int config_default;	       /* and it was read from there */
-	/* Sockets from the service manager (socket activation), and which front each serves. */
-	struct systemd_fd act[SYSTEMD_MAX_FDS];
-	const struct front *act_front[SYSTEMD_MAX_FDS];
-	size_t n_act;
+	struct activation act;	       /* the sockets a service manager passed */
 	int managed; /* under a service manager: it passed sockets, or waits for READY=1 */
 };
 
@@ -497,74 +495,24 @@ static int stop_other(const struct start *st)
 }
 
 /*
- * The sockets the service manager passed (socket activation), each matched
- * to its front by name: NATIVE_FD_NAME the native protocol, an extra
- * front's fd_name its own. A single socket of any other name is the native
- * one: without FileDescriptorName= systemd names it after its unit. Exits
- * with a message when the variables are malformed, or a name is unknown or
- * given twice.
+ * The sockets the service manager passed (socket activation) into st->act,
+ * each matched to its front by name: NATIVE_FD_NAME the native protocol,
+ * an extra front's fd_name its own. Exits with a message when they cannot
+ * be.
  */
 static void take_activated(struct start *st)
 {
+	struct activation_name names[1 + N_EXTRA_FRONTS] = {{NATIVE_FD_NAME, &front_native}};
 	char msg[1024];
 
-	if (systemd_listen_fds(st->act, SYSTEMD_MAX_FDS, &st->n_act, msg, sizeof(msg)) != P11A_OK) {
+	for (size_t i = 0; i < N_EXTRA_FRONTS; i++) {
+		names[1 + i].name = extra_fronts[i].fd_name;
+		names[1 + i].front = extra_fronts[i].front;
+	}
+	if (activation_take(&st->act, names, 1 + N_EXTRA_FRONTS, msg, sizeof(msg)) != P11A_OK) {
 		fprintf(stderr, "p11agentd: %s\n", msg);
 		exit(EXIT_START);
 	}
-	for (size_t i = 0; i < st->n_act; i++) {
-		const char *name = st->act[i].name;
-		const struct front *f = NULL;
-
-		if (strcmp(name, NATIVE_FD_NAME) == 0)
-			f = &front_native;
-		for (size_t j = 0; j < N_EXTRA_FRONTS && f == NULL; j++)
-			if (strcmp(name, extra_fronts[j].fd_name) == 0)
-				f = extra_fronts[j].front;
-		if (f == NULL && st->n_act == 1)
-			f = &front_native;
-		if (f == NULL) {
-			fprintf(stderr,
-				"p11agentd: socket activation: descriptor %d is named '%s': name "
-				"the native socket '%s' and the SSH agent's '%s' "
-				"(FileDescriptorName= in their socket units)\n",
-				st->act[i].fd, name, NATIVE_FD_NAME, extra_fronts[0].fd_name);
-			exit(EXIT_START);
-		}
-		for (size_t j = 0; j < i; j++)
-			if (st->act_front[j] == f) {
-				fprintf(stderr,
-					"p11agentd: socket activation: two descriptors are named "
-					"'%s'; one socket a protocol\n",
-					name);
-				exit(EXIT_START);
-			}
-		st->act_front[i] = f;
-	}
-}
-
-/* The index in st->act of the socket passed for front, or -1. */
-static int activated_index(const struct start *st, const struct front *front)
-{
-	for (size_t i = 0; i < st->n_act; i++)
-		if (st->act_front[i] == front)
-			return (int)i;
-	return -1;
-}
-
-/* Serves each socket the service manager passed. */
-static int adopt_activated(struct server *srv, const struct start *st, char *msg, size_t msg_len)
-{
-	char what[SYSTEMD_NAME_MAX + 32];
-	int rc;
-
-	for (size_t i = 0; i < st->n_act; i++) {
-		snprintf(what, sizeof(what), "descriptor %d (%s)", st->act[i].fd, st->act[i].name);
-		if ((rc = server_adopt(srv, st->act[i].fd, st->act_front[i], what, msg, msg_len)) !=
-		    P11A_OK)
-			return rc;
-	}
-	return P11A_OK;
 }
 
 /*
@@ -577,10 +525,10 @@ static void socket_path(const struct agent_config *cfg, struct start *st)
 	char path[sizeof(st->sock)], msg[1024];
 	int r, i;
 
-	if ((i = activated_index(st, &front_native)) >= 0) {
-		if (server_socket_path(st->act[i].fd, st->sock, sizeof(st->sock)) != P11A_OK ||
+	if ((i = activation_index(&st->act, &front_native)) >= 0) {
+		if (server_socket_path(st->act.fd[i].fd, st->sock, sizeof(st->sock)) != P11A_OK ||
 		    st->sock[0] == '\0')
-			snprintf(st->sock, sizeof(st->sock), "descriptor %d", st->act[i].fd);
+			snprintf(st->sock, sizeof(st->sock), "descriptor %d", st->act.fd[i].fd);
 		if (cfg->socket != NULL)
 			log_info("socket %s: not made, the service manager passed %s", cfg->socket,
 				 st->sock);
@@ -640,7 +588,7 @@ static int listen_extra(struct server *srv, const struct agent_config *cfg, cons
 		    *(char *const *)(const void *)((const char *)cfg + x->cfg_offset);
 		int rc;
 
-		if (activated_index(st, x->front) >= 0) {
+		if (activation_index(&st->act, x->front) >= 0) {
 			log_info("%s from the service manager%s%s%s", x->what,
 				 given != NULL ? " (" : "", given != NULL ? given : "",
 				 given != NULL ? " is not made)" : "");
@@ -673,8 +621,8 @@ static int open_sockets(struct server *srv, const struct agent_config *cfg, cons
 {
 	int rc;
 
-	if ((rc = adopt_activated(srv, st, msg, msg_len)) != P11A_OK ||
-	    (activated_index(st, &front_native) < 0 &&
+	if ((rc = activation_adopt(&st->act, srv, msg, msg_len)) != P11A_OK ||
+	    (activation_index(&st->act, &front_native) < 0 &&
 	     (rc = server_listen(srv, st->sock, &front_native, msg, msg_len)) != P11A_OK))
 		return rc;
 	return listen_extra(srv, cfg, st, msg, msg_len);
@@ -761,7 +709,7 @@ int main(int argc, char **argv)
 		take_activated(&st);
 	/* A service manager's (it passed sockets, or waits for READY=1): it watches this process.
 	 */
-	st.managed = systemd_notify_socket_ours() || st.n_act > 0;
+	st.managed = systemd_notify_socket_ours() || st.act.n > 0;
 	if (st.managed)
 		cfg.foreground = 1;
 	if (!st.shell_given)
@@ -908,7 +856,7 @@ int main(int argc, char **argv)
 	sopt.on_stop = on_stop;
 	sopt.cb_arg = &ctx;
 	raise_nofile(cfg.max_connections);
-	if (st.n_act > 0 && cfg.socket_group != NULL)
+	if (st.act.n > 0 && cfg.socket_group != NULL)
 		log_info("socket-group %s: for the sockets the agent makes; the socket units set "
 			 "the group of theirs (SocketGroup=)",
 			 cfg.socket_group);
