@@ -27,9 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p11agent.h"
+
 #define METRICS_BUCKETS 128
-/* Error codes counted apart: the wire's, 1 to 63 (p11agent.h); others count as INTERNAL. */
-#define METRICS_CODES 64
+/* Error codes counted apart: the wire's, 1 to 63; others count as INTERNAL (p11agent.h). */
+#define METRICS_CODES P11A_STATUS_CODES
 /* Most (key, operation) pairs counted apart; later ones count in one "other" pair. */
 #define METRICS_MAX_PAIRS 4096
 /* The operation name of that pair. */

@@ -15,9 +15,6 @@
 #include "output.h"
 #include "status.h"
 
-/* Error codes a status carries: 1 to 63. */
-#define STATUS_CODES 64
-
 const char cli_usage_status[] =
     "Usage: p11agent [-S SOCKET] status [--json | --prometheus]\n"
     "\n"
@@ -172,7 +169,7 @@ struct series {
 	uint32_t version;
 	const char *op;
 	uint64_t requests, sum_us, p50_us, p99_us;
-	uint64_t errors[STATUS_CODES];
+	uint64_t errors[P11A_STATUS_CODES];
 };
 
 static int same_series(const struct series *s, const struct p11a_status_entry *e)
@@ -208,7 +205,7 @@ static struct series *make_series(const struct p11a_status *st, size_t *out_n)
 		if (e->latency_p99_us > cur->p99_us)
 			cur->p99_us = e->latency_p99_us;
 		for (size_t j = 0; j < e->n_errors; j++)
-			if (e->errors[j].code < STATUS_CODES)
+			if (e->errors[j].code < P11A_STATUS_CODES)
 				cur->errors[e->errors[j].code] += e->errors[j].count;
 	}
 	*out_n = n;
@@ -313,7 +310,7 @@ static void prometheus_series(FILE *f, const struct series *s, size_t n)
 	       "Requests that failed since the agent started, by key, version, operation and "
 	       "error code.");
 	for (size_t i = 0; i < n; i++)
-		for (int code = 1; code < STATUS_CODES; code++) {
+		for (int code = 1; code < P11A_STATUS_CODES; code++) {
 			if (s[i].errors[code] == 0)
 				continue;
 			fputs("p11agent_errors_total{", f);

@@ -493,9 +493,12 @@ typedef enum {
 	P11A_TOKEN_AWAY = 2,	   /* gone; the agent keeps looking for it */
 } p11a_token_state;
 
+/* Error codes a status counts apart: 1 to P11A_STATUS_CODES - 1 (others count as INTERNAL). */
+#define P11A_STATUS_CODES 64
+
 /* How many requests of a pair failed with one error code. */
 struct p11a_status_error {
-	uint32_t code; /* a p11a_err below 64 */
+	uint32_t code; /* a p11a_err below P11A_STATUS_CODES */
 	uint64_t count;
 };
 

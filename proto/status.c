@@ -20,8 +20,8 @@
 #define MIN_ENTRY_LEN (4 + 4 + 4 + 4 + 4 * 8 + 4)
 /* Least bytes of an error: u32 code, u64 count. */
 #define ERROR_LEN 12
-/* Error codes travel below 64. */
-#define MAX_CODE 63
+/* Error codes travel below P11A_STATUS_CODES. */
+#define MAX_CODE (P11A_STATUS_CODES - 1)
 
 static void entry_clear(struct p11a_status_entry *e)
 {
