@@ -84,6 +84,26 @@ static const struct extra_front {
 #define N_EXTRA_FRONTS (sizeof(extra_fronts) / sizeof(extra_fronts[0]))
 
 /* Only writes to the server's pipe: the server loop does the work (server_run). */
+static void on_signal(int sig);
+
+/*
+ * SIGTERM, SIGINT and SIGHUP to handler: on_signal while a server runs,
+ * SIG_IGN once it stops (a second signal must not reach a server being
+ * freed).
+ */
+static void set_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
@@ -638,7 +658,6 @@ static int open_sockets(struct server *srv, const struct agent_config *cfg, cons
 static int hold_refused(const struct agent_config *cfg, const struct start *st, const char *why)
 {
 	struct server_options sopt;
-	struct sigaction sa;
 	char msg[1024], text[1536];
 
 	log_error("%s", why);
@@ -651,25 +670,16 @@ static int hold_refused(const struct agent_config *cfg, const struct start *st, 
 		return EXIT_START;
 	}
 	snprintf(text, sizeof(text),
-		 "the token refused the PIN when the agent started (%.600s): the agent does not "
-		 "try it again; fix the PIN source, then restart the agent",
-		 why);
+		 "the token refused the PIN when the agent started (%.600s): %s", why,
+		 TOKEN_PIN_NOT_RETRIED);
 	server_refuse_all(the_server, P11A_ERR_TOKEN_UNAVAILABLE, text);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	set_stop_signals(on_signal); /* SIGHUP: nothing to reload (no on_hup) */
 	log_error("the PIN is not tried again: every client is refused until the agent is "
 		  "restarted");
-	snprintf(msg, sizeof(msg),
-		 "READY=1\nSTATUS=PIN refused: not tried again; fix the PIN source, then restart");
-	(void)systemd_notify(msg);
+	(void)systemd_notify(
+	    "READY=1\nSTATUS=PIN refused: not tried again; fix the PIN source, then restart");
 	(void)server_run(the_server, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	set_stop_signals(SIG_IGN);
 	return EXIT_START;
 }
 
@@ -866,12 +876,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ctx.server = the_server;
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	set_stop_signals(on_signal);
 	if (token_key_count(tok) == 0)
 		log_warn("the token shows no keys: if it needs a login, give a PIN source "
 			 "(--pin-source, or pin-source in the token URI)");
@@ -892,11 +897,7 @@ int main(int argc, char **argv)
 	if (systemd_notify(msg) < 0)
 		log_warn("cannot tell the service manager the agent is ready (NOTIFY_SOCKET)");
 	rc = server_run(the_server, &ctx);
-	/* Stopping already: a second signal must not reach the server being freed. */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	set_stop_signals(SIG_IGN); /* stopping already */
 	if (rc == P11A_ERR_BUSY) {
 		/* Threads still use the token: do not pull it from under them. */
 		log_warn("exiting with requests still in flight");

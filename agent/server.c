@@ -74,7 +74,7 @@ struct server {
 	int has_group; /* socket-group: every socket is made for gid */
 	gid_t gid;
 	int stop_pipe[2];	   /* SERVER_CTL_* bytes from the signal handlers */
-	struct server_options opt; /* socket_group NULL: only server_open uses it */
+	struct server_options opt; /* socket_group NULL: only server_new uses it */
 	struct agent_ctx *ctx;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
@@ -362,22 +362,6 @@ int server_new(const struct server_options *opt, struct server **out_srv, char *
 out:
 	server_close(srv);
 	return r;
-}
-
-int server_open(const char *path, const struct front *front, const struct server_options *opt,
-		struct server **out_srv, char *msg, size_t msg_len)
-{
-	struct server *srv = NULL;
-	int r;
-
-	if ((r = server_new(opt, &srv, msg, msg_len)) != P11A_OK)
-		return r;
-	if ((r = server_listen(srv, path, front, msg, msg_len)) != P11A_OK) {
-		server_close(srv);
-		return r;
-	}
-	*out_srv = srv;
-	return P11A_OK;
 }
 
 /* An int socket option of fd, or -1. */

@@ -52,22 +52,17 @@ struct server_options {
 #define SERVER_MAX_SOCKETS 4
 
 /*
- * Creates the socket at path for front (mode 0600, or 0660 for
- * opt->socket_group), creating its directory mode 0700 (0710 for the group)
- * when missing. Refuses to replace a live socket; removes a stale one. opt
- * may be NULL (defaults); it is copied.
- */
-int server_open(const char *path, const struct front *front, const struct server_options *opt,
-		struct server **out_srv, char *msg, size_t msg_len);
-/*
  * A server with no socket yet: server_listen() and server_adopt() add them.
- * Options as server_open()'s.
+ * opt may be NULL (defaults); it is copied. With opt->socket_group, every
+ * socket server_listen() makes is of that group.
  */
 int server_new(const struct server_options *opt, struct server **out_srv, char *msg,
 	       size_t msg_len);
 /*
- * Adds a socket at path for front, made as server_open() makes its first,
- * with the same options, limits and timeouts. Before server_run().
+ * Creates the socket at path for front (mode 0600, or 0660 for the socket
+ * group), creating its directory mode 0700 (0710 for the group) when
+ * missing; it serves with the server's limits and timeouts. Refuses to
+ * replace a live socket; removes a stale one. Before server_run().
  */
 int server_listen(struct server *srv, const char *path, const struct front *front, char *msg,
 		  size_t msg_len);

@@ -35,9 +35,7 @@
 #define EXIT_PIN 1
 
 /* What a request is told while the token refused the PIN. */
-#define PIN_REFUSED_MSG                                                                            \
-	"the token refused the PIN: the agent does not try it again; fix the PIN source, then "    \
-	"restart the agent"
+#define PIN_REFUSED_MSG "the token refused the PIN: " TOKEN_PIN_NOT_RETRIED
 
 /* Tells token_options.on_state, when there is one. */
 static void notify_state(const struct token *tok, const char *status)

@@ -127,6 +127,10 @@ struct token_options {
 	int hold_on_refused_pin;
 };
 
+/* What a client is told after a refused PIN, that the agent holds (hold_on_refused_pin). */
+#define TOKEN_PIN_NOT_RETRIED                                                                      \
+	"the agent does not try it again; fix the PIN source, then restart the agent"
+
 /*
  * Opens the token and indexes its keys. P11A_ERR_DENIED: the token refused
  * the PIN (tried once, never again). On failure msg says why: for a URI

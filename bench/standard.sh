@@ -500,17 +500,24 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 	# then the agent path alone, 2 clients, without and with them, twice in turn
 	# (machine noise drifts: alternating spreads it over both).
 
+	# conns_ready FILE PID TENTHS: waits until bench/conns.py (PID) writes
+	# FILE, at most TENTHS tenths of a second; fails when it ends first.
+	conns_ready() {
+		local _
+		for _ in $(seq "$3"); do
+			[ -f "$1" ] && return 0
+			kill -0 "$2" 2>/dev/null || return 1
+			sleep 0.1
+		done
+		return 1
+	}
+
 	# hold_start: opens the idle connections (bench/conns.py); fails with a note.
 	hold_start() {
-		local _
 		rm -f "$T/hold.ready"
 		python3 "$CONNS" hold "$SOCK" "$IDLE_CONNS" "$T/hold.ready" 900 2>"$T/hold.err" &
 		HOLD_PID=$!
-		for _ in $(seq 600); do
-			[ -f "$T/hold.ready" ] && return 0
-			kill -0 "$HOLD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		conns_ready "$T/hold.ready" "$HOLD_PID" 600 && return 0
 		note fail "$IDLE_CONNS idle connections" "$(first_line "$T/hold.err")"
 		hold_stop
 		return 1
@@ -546,16 +553,11 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 
 	# reader_start: starts the status reader (bench/conns.py); fails with a note.
 	reader_start() {
-		local _
 		rm -f "$T/status.ready"
 		python3 "$CONNS" status "$SOCK" "$STATUS_HZ" "$T/status.ready" 900 \
 			>"$T/status.out" 2>"$T/status.err" &
 		STATUS_PID=$!
-		for _ in $(seq 100); do
-			[ -f "$T/status.ready" ] && return 0
-			kill -0 "$STATUS_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		conns_ready "$T/status.ready" "$STATUS_PID" 100 && return 0
 		note fail "status reader" "$(first_line "$T/status.err")"
 		reader_stop
 		return 1

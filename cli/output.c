@@ -37,8 +37,7 @@ int cli_exit_code(int err)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when the byte at s starts none. */
-static size_t utf8_len(const unsigned char *s)
+size_t cli_utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	uint32_t cp;
@@ -102,7 +101,7 @@ void cli_json_string(FILE *f, const char *s)
 				fprintf(f, "\\u%04x", *p);
 				break;
 			}
-			n = utf8_len(p);
+			n = cli_utf8_len(p);
 			if (n == 0) {
 				/* Not UTF-8: JSON cannot carry it; say so with U+FFFD. */
 				fputs("\\ufffd", f);

@@ -49,6 +49,13 @@ int cli_report_p11a(int json, int err, const struct p11a_conn *conn, const char 
 void cli_json_string(FILE *f, const char *s);
 
 /*
+ * Length of the well-formed UTF-8 sequence at s (1 to 4 bytes; RFC 3629: no
+ * overlong forms, surrogates or code points above U+10FFFF), or 0 when the
+ * byte at s starts none.
+ */
+size_t cli_utf8_len(const unsigned char *s);
+
+/*
  * With --json (json != 0) and the result written to a file (out neither
  * NULL nor "-"), prints {"key":KEY,"version":V,"out":OUT} on stdout: which
  * version of key made the result (res, from p11a_last_result()); a rewrap

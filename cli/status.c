@@ -213,36 +213,6 @@ static struct series *make_series(const struct p11a_status *st, size_t *out_n)
 }
 
 /*
- * The length of the well-formed UTF-8 sequence at s (1 to 4 bytes; RFC 3629:
- * no overlong forms, surrogates or code points above U+10FFFF), or 0.
- */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
-/*
  * A label value, escaped as the exposition format wants (\\, \" and \n);
  * a byte that is not UTF-8 (a token label can hold anything) becomes
  * U+FFFD, since a collector rejects the whole file for one.
@@ -253,7 +223,7 @@ static void label_value(FILE *f, const char *v)
 
 	fputc('"', f);
 	while (*p != '\0') {
-		size_t n = utf8_len(p);
+		size_t n = cli_utf8_len(p);
 
 		if (n == 0) {
 			fputs("\xef\xbf\xbd", f);

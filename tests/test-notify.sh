@@ -76,15 +76,44 @@ logins() {
 
 listen notify
 
+# managed_agent: the agent on the fault module, told NOTIFY_SOCKET=$NSOCK.
+managed_agent() {
+	NOTIFY_SOCKET=$NSOCK "$P11AGENTD" --module "$FAULTMOD" --token "pkcs11:token=$TOKEN" \
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" --log-level debug \
+		</dev/null >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
+}
+
+# stop_managed NAME CODE: SIGTERM; the agent exits CODE within 10 s; then the
+# listener, which ends after STOPPING=1, has the whole story.
+stop_managed() {
+	kill -TERM "$AGENT_PID"
+	for _ in $(seq 100); do
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$AGENT_PID" 2>/dev/null
+	rc=$?
+	AGENT_PID=
+	if [ "$rc" -eq "$2" ]; then pass "$1: SIGTERM, exit $2"; else fail "$1: SIGTERM, exit $2" "exit $rc"; fi
+	wait "$LISTENER" 2>/dev/null
+}
+
+# notified NAME ERE: passes when a message matching ERE comes (wait_notify).
+notified() {
+	if wait_notify "$2" >/dev/null; then
+		pass "$1"
+	else
+		fail "$1" "got: $(tr '\n' ' ' <"$NLOG")"
+	fi
+}
+
 # --- READY=1 only once the token is ready ---------------------------------------------------
 inject "slow C_Login 1500"
 START=$(date +%s%3N)
 # No --foreground: a service manager that waits for READY=1 watches this very process.
-NOTIFY_SOCKET=$NSOCK "$P11AGENTD" --module "$FAULTMOD" \
-	--token "pkcs11:token=$TOKEN" --pin-source "file:$PIN_FILE" --socket "$SOCK" \
-	--log-level debug </dev/null >>"$T/agent.log" 2>&1 &
-AGENT_PID=$!
-AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
+managed_agent
 if line=$(wait_notify '(^| |\|)READY=1(\||$)'); then
 	at=${line%% *}
 	if [ $((at - START)) -ge 1500 ]; then
@@ -138,11 +167,7 @@ inject "removed"
 run p11a sign ec256 -i "$MSG" -o "$T/sig"
 if [ "$RC" -ne 0 ]; then pass "token removed: the sign fails (exit $RC)"; else
 	fail "token removed: the sign fails" "exit 0"; fi
-if wait_notify 'STATUS=token away' >/dev/null; then
-	pass "STATUS= says the token is away"
-else
-	fail "STATUS= says the token is away" "got: $(tr '\n' ' ' <"$NLOG")"
-fi
+notified "STATUS= says the token is away" 'STATUS=token away'
 # p11agent status says the same: the token away, and the recovery counted.
 check "token away: p11agent status --json" p11a status --json
 if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; sys.exit(not (t["state"] in ("away", "recovering") and t["recoveries"] >= 1))' "$OUT"; then
@@ -151,11 +176,7 @@ else
 	fail "status --json: the token away, a recovery counted" "$(show "$OUT")"
 fi
 inject ""
-if wait_notify 'STATUS=token ready' >/dev/null; then
-	pass "STATUS= says the token is back"
-else
-	fail "STATUS= says the token is back" "got: $(tr '\n' ' ' <"$NLOG")"
-fi
+notified "STATUS= says the token is back" 'STATUS=token ready'
 check "the token back: the agent signs" p11a sign ec256 -i "$MSG" -o "$T/sig"
 check "token back: p11agent status --json" p11a status --json
 if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["token"]; sys.exit(not (t["state"] == "ready" and t["recoveries"] >= 1))' "$OUT"; then
@@ -165,44 +186,8 @@ else
 fi
 
 # --- SIGTERM: STOPPING=1 before the agent exits ---------------------------------------------
-kill -TERM "$AGENT_PID"
-for _ in $(seq 100); do
-	kill -0 "$AGENT_PID" 2>/dev/null || break
-	sleep 0.1
-done
-wait "$AGENT_PID" 2>/dev/null
-rc=$?
-AGENT_PID=
-if [ "$rc" -eq 0 ]; then pass "SIGTERM: the agent exits 0"; else fail "SIGTERM: the agent exits 0" "exit $rc"; fi
-if wait_notify 'STOPPING=1' 30 >/dev/null; then
-	pass "SIGTERM: STOPPING=1 was sent"
-else
-	fail "SIGTERM: STOPPING=1 was sent" "got: $(tr '\n' ' ' <"$NLOG")"
-fi
-wait "$LISTENER" 2>/dev/null
-
-# managed_agent: the agent on the fault module, told NOTIFY_SOCKET=$NSOCK.
-managed_agent() {
-	NOTIFY_SOCKET=$NSOCK "$P11AGENTD" --module "$FAULTMOD" --token "pkcs11:token=$TOKEN" \
-		--pin-source "file:$PIN_FILE" --socket "$SOCK" --log-level debug \
-		</dev/null >>"$T/agent.log" 2>&1 &
-	AGENT_PID=$!
-	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
-}
-
-# stop_managed NAME CODE: SIGTERM; the agent exits CODE within 10 s.
-stop_managed() {
-	kill -TERM "$AGENT_PID"
-	for _ in $(seq 100); do
-		kill -0 "$AGENT_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$AGENT_PID" 2>/dev/null
-	rc=$?
-	AGENT_PID=
-	if [ "$rc" -eq "$2" ]; then pass "$1: SIGTERM, exit $2"; else fail "$1: SIGTERM, exit $2" "exit $rc"; fi
-	wait "$LISTENER" 2>/dev/null
-}
+stop_managed "the agent" 0
+notified "SIGTERM: STOPPING=1 was sent" 'STOPPING=1'
 
 # --- a PIN refused at the start: held, never tried again ------------------------------------
 # A service manager would start the agent again at the next client (socket
@@ -251,11 +236,7 @@ if wait_notify 'READY=1' >/dev/null; then
 	done
 	if [ "$(logins)" -eq 1 ]; then pass "PIN refused at a new login: one C_Login, none after"; else
 		fail "PIN refused at a new login: one C_Login" "$(logins) calls"; fi
-	if wait_notify 'STATUS=token PIN refused' >/dev/null; then
-		pass "PIN refused at a new login: STATUS= says so"
-	else
-		fail "PIN refused at a new login: STATUS= says so" "$(tr '\n' ' ' <"$NLOG")"
-	fi
+	notified "PIN refused at a new login: STATUS= says so" 'STATUS=token PIN refused'
 	check "PIN refused at a new login: p11agent status --json still answers" p11a status --json
 	if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["token"]["state"] != "away")' "$OUT"; then
 		pass "PIN refused at a new login: status says the token is away"
