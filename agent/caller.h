@@ -9,13 +9,21 @@
 #ifndef P11AGENT_CALLER_H
 #define P11AGENT_CALLER_H
 
+#include <stdatomic.h>
+
 #define CALLER_MAX_GROUPS 64
 
 struct caller {
 	int uid, gid, pid; /* SO_PEERCRED at accept */
-	int greeted;	   /* HELLO done: the only request allowed before is HELLO */
-	int audit_checked; /* an audit-verify or audit-head of this connection is
-			      in the trail: later ones that succeed are not */
+	/*
+	 * Flags set by requests, which may run at once on one connection
+	 * (front.h: pipeline): atomic.
+	 */
+	atomic_int greeted;	   /* HELLO done: the only request allowed before is HELLO */
+	atomic_int audit_checked;  /* an audit-verify or audit-head of this connection is
+				      in the trail: later ones that succeed are not */
+	atomic_uint owed_delay_ms; /* a flood of refusals is slowed, on its own connection:
+				      its replies wait this long more (ratelimit.h) */
 	unsigned groups[CALLER_MAX_GROUPS]; /* supplementary gids (SO_PEERGROUPS), if known */
 	int n_groups;
 	char exe[256]; /* the peer's executable (/proc/PID/exe) at accept, or "" */

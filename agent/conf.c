@@ -32,7 +32,7 @@
 /* Bounds and defaults of the limits (struct agent_config). */
 #define CONF_MAX_CONNECTIONS_MIN 1u
 #define CONF_MAX_CONNECTIONS_MAX 65536u
-#define CONF_MAX_CONNECTIONS_DEFAULT 1024u
+#define CONF_MAX_CONNECTIONS_DEFAULT 10000u
 #define CONF_MAX_FRAME_MIN 4096u
 #define CONF_MAX_FRAME_MAX (1024u * 1024u) /* also the default */
 #define CONF_IDLE_TIMEOUT_MAX 86400u	   /* a day; 0 (the default) is no timeout */
@@ -49,6 +49,7 @@
 #define CONF_DENIED_PER_UID_DEFAULT 20u
 #define CONF_BUSY_POLL_MAX 1000u
 #define CONF_BUSY_POLL_DEFAULT 50u
+#define CONF_WORKERS_MAX 256u /* 0, the default: one per CPU, at least 2 */
 #define CONF_CHECKPOINT_MAX 86400u
 #define CONF_CHECKPOINT_DEFAULT 60u
 /* Longest audit-file path, with its NUL. */
@@ -373,6 +374,7 @@ static const struct {
 	{"frame-timeout", CONF_NUM(frame_timeout, 1, CONF_FRAME_TIMEOUT_MAX)},
 	{"shutdown-timeout", CONF_NUM(drain_timeout, 0, CONF_DRAIN_TIMEOUT_MAX)},
 	{"busy-poll", CONF_NUM(busy_poll, 0, CONF_BUSY_POLL_MAX)},
+	{"workers", CONF_NUM(workers, 0, CONF_WORKERS_MAX)},
 	{"max-connections-per-uid", CONF_NUM(max_conns_per_uid, CONF_MAX_CONNECTIONS_MIN,
 					     CONF_MAX_CONNECTIONS_MAX)},
 	{"max-request-memory", CONF_NUM(max_request_memory, CONF_REQUEST_MEMORY_MIN,

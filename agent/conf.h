@@ -64,7 +64,7 @@ struct agent_config {
 					       60, 1..86400) */
 
 	/* Limits (issue 4), each with a safe default. */
-	unsigned max_connections; /* max-connections (default 1024, 1..65536) */
+	unsigned max_connections; /* max-connections (default 10000, 1..65536) */
 	unsigned max_frame;	  /* max-frame: bytes of a frame body (default and most 1 MiB,
 				     least 4096) */
 	unsigned idle_timeout;	  /* idle-timeout: seconds a connection may sit between
@@ -98,6 +98,9 @@ struct agent_config {
 	/* Speed (issue 5). */
 	unsigned busy_poll; /* busy-poll: microseconds to poll for a quick client's next
 			       request before sleeping (default 50, 0..1000; 0: never) */
+	/* Scale (issue 15). */
+	unsigned workers; /* workers: threads that run requests (0, the default: one per
+			     CPU, at least 2; 1..256) */
 };
 
 /*

@@ -16,6 +16,8 @@
 #include "proto.h"
 
 #define AGENT_IDENT "p11agentd " PACKAGE_VERSION
+/* Requests of one connection in flight at once, after HELLO (PROTOCOL.md). */
+#define FRONT_NATIVE_PIPELINE 16
 
 /* A request's fields by the names of the protocol table (proto/codec.c). */
 struct args {
@@ -747,6 +749,7 @@ const struct front front_native = {
     .max_frame = P11A_MAX_FRAME,
     .min_frame = PROTO_MIN_BODY,
     .state_size = 0,
+    .pipeline = FRONT_NATIVE_PIPELINE,
     .dispatch = native_dispatch,
     .refusal = native_refusal,
     .replace_reply = native_replace_reply,

@@ -371,6 +371,7 @@ const struct front front_ssh = {
     .max_frame = SSHMSG_MAX_FRAME,
     .min_frame = 1,
     .state_size = sizeof(struct ssh_state),
+    .pipeline = 1, /* PROTOCOL.agent: replies in the order of the requests */
     .dispatch = ssh_dispatch,
     .state_free = ssh_state_free,
     .refusal = ssh_refusal,

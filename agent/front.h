@@ -1,7 +1,8 @@
 /*
- * front: a wire protocol the agent serves on a socket of its own. The server
- * (server.c) reads frames (a u32 big-endian length, then the body: both
- * protocols frame so) and hands each body to its front's dispatcher, which
+ * front: a wire protocol the agent serves on a socket of its own. The event
+ * loop (eventloop.c) reads frames (a u32 big-endian length, then the body:
+ * both protocols frame so), and a worker (workers.c) hands each body to its
+ * front's dispatcher, which
  * decodes it into typed calls of the operations layer (ops.h) and appends one
  * reply frame. A front is one adapter file and one entry of main.c's table
  * of sockets; the policy, the audit trail and the token are the operations
@@ -24,6 +25,14 @@ struct front {
 	uint32_t max_frame; /* largest frame body it takes (max-frame may lower it) */
 	uint32_t min_frame; /* smallest */
 	size_t state_size;  /* bytes of per-connection state, zeroed at accept */
+	/*
+	 * Requests of one connection read ahead of their replies, once the
+	 * caller is greeted (caller.h): they run at once, on any worker, and
+	 * their replies go out as they are ready. 1 (or 0): one at a time, so
+	 * replies keep the order of the requests and dispatch never runs
+	 * twice at once on one connection's state.
+	 */
+	unsigned pipeline;
 	/*
 	 * Handles one request body and appends exactly one reply frame to
 	 * out. Returns 0, or -1 when the connection must be closed (the frame

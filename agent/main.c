@@ -858,6 +858,7 @@ int main(int argc, char **argv)
 	sopt.frame_timeout_ms = secs_to_ms(cfg.frame_timeout);
 	sopt.drain_ms = secs_to_ms(cfg.drain_timeout);
 	sopt.busy_poll_us = cfg.busy_poll;
+	sopt.workers = cfg.workers;
 	sopt.max_conns_per_uid = cfg.max_conns_per_uid;
 	sopt.max_request_memory = (size_t)cfg.max_request_memory << 20;
 	sopt.max_request_mem_uid = (size_t)cfg.max_request_mem_uid << 20;

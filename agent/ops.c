@@ -531,10 +531,11 @@ static int record(struct ops_call *c, int status)
 	/* Requests that use no key (refusals, list): a flood of them is counted. */
 	if (!c->allowed &&
 	    !ratelimit_record(c->ctx->ratelimit, c->caller->uid, busypoll_now_us() / 1000)) {
-		/* A flood of refusals: slow it down, this connection only. */
-		struct timespec pause = {.tv_sec = 0, .tv_nsec = RATELIMIT_DELAY_MS * 1000000L};
-
-		nanosleep(&pause, NULL);
+		/*
+		 * A flood of refusals: slow it down, this connection only. The
+		 * event loop holds its replies back; no worker waits.
+		 */
+		atomic_fetch_add(&c->caller->owed_delay_ms, RATELIMIT_DELAY_MS);
 		return status;
 	}
 	if (c->has_data) {

@@ -23,7 +23,7 @@
 
 #include "audit.h"
 
-/* How long a refused request beyond the limit waits before its reply. */
+/* How long the reply to a refused request beyond the limit is held back (caller.h). */
 #define RATELIMIT_DELAY_MS 10
 
 struct ratelimit;

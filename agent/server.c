@@ -1,5 +1,6 @@
 /*
- * server: the Unix socket, the accept loop, one thread per connection.
+ * server: the Unix sockets and the accept loop; the connections are the
+ * event loop's (eventloop.c), their requests the workers' (workers.c).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -24,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "busypoll.h"
+#include "eventloop.h"
 #include "frameio.h"
 #include "front.h"
 #include "log.h"
@@ -33,33 +34,21 @@
 #include "safepath.h"
 #include "secret.h"
 #include "server.h"
+#include "workers.h"
 
 /* Defaults of struct server_options (p11agent.conf(5) gives the same). */
-#define SERVER_MAX_CONNS 1024
+#define SERVER_MAX_CONNS 10000
 #define SERVER_FRAME_TIMEOUT_MS 30000
 #define SERVER_DRAIN_MS 5000
-#define SERVER_THREAD_STACK (256 * 1024)
 #define SERVER_CONNS_PER_UID 64
 #define SERVER_REQUEST_MEMORY ((size_t)64 << 20)
 #define SERVER_REQUEST_MEM_UID ((size_t)16 << 20)
 /* Least request memory, for all and per uid: a whole frame and its length. */
 #define SERVER_MIN_MEMORY ((size_t)P11A_MAX_FRAME + 4)
-/* A connection's input buffer (on its thread's stack): most frames fit. */
-#define SERVER_INBUF 16384
-/* Bytes written to the control pipe by the signal handlers. */
 /* server_refuse_all(): how long a connection's first request is waited for. */
 #define SERVER_REFUSE_WAIT_MS 250
 #define SERVER_CTL_STOP 'x'
 #define SERVER_CTL_HUP 'h'
-
-struct conn {
-	struct server *srv;
-	const struct front *front;
-	int fd;
-	struct caller peer;
-	void *state; /* the front's per-connection state */
-	struct conn *next, *prev;
-};
 
 /* A listening socket and the front that serves it. */
 struct listener {
@@ -75,13 +64,10 @@ struct server {
 	gid_t gid;
 	int stop_pipe[2];	   /* SERVER_CTL_* bytes from the signal handlers */
 	struct server_options opt; /* socket_group NULL: only server_new uses it */
-	struct agent_ctx *ctx;
-	pthread_mutex_t lock;
-	pthread_cond_t idle;
-	struct conn *conns; /* live connections */
-	unsigned nconns;
-	struct quota *quota; /* what each peer uid holds; made by server_run */
-	int refuse_code;     /* server_refuse_all(): every connection refused so; 0: served */
+	struct quota *quota;	   /* what each peer uid holds; made by server_run */
+	struct eventloop *loop;	   /* the connections; made by server_run */
+	struct workers *workers;   /* run their requests */
+	int refuse_code;	   /* server_refuse_all(): every connection refused so; 0: served */
 	char refuse_why[1024];
 };
 
@@ -268,6 +254,8 @@ static void set_options(struct server *srv, const struct server_options *opt)
 	srv->opt.socket_group = NULL;
 	if (srv->opt.max_connections == 0)
 		srv->opt.max_connections = SERVER_MAX_CONNS;
+	if (srv->opt.workers == 0)
+		srv->opt.workers = workers_default();
 	if (srv->opt.max_frame == 0 || srv->opt.max_frame > P11A_MAX_FRAME)
 		srv->opt.max_frame = P11A_MAX_FRAME;
 	if (srv->opt.max_frame < PROTO_MIN_BODY)
@@ -343,8 +331,6 @@ int server_new(const struct server_options *opt, struct server **out_srv, char *
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	for (size_t i = 0; i < SERVER_MAX_SOCKETS; i++)
 		srv->ls[i].fd = -1;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->idle, NULL);
 	set_options(srv, opt);
 	if (group != NULL) {
 		if ((r = find_group(group, &srv->gid, msg, msg_len)) != P11A_OK)
@@ -461,12 +447,7 @@ static void close_listeners(struct server *srv)
 
 unsigned server_connections(struct server *srv)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&srv->lock);
-	n = srv->nconns;
-	pthread_mutex_unlock(&srv->lock);
-	return n;
+	return srv->loop != NULL ? eventloop_connections(srv->loop) : 0;
 }
 
 void server_close(struct server *srv)
@@ -478,358 +459,10 @@ void server_close(struct server *srv)
 		close(srv->stop_pipe[0]);
 	if (srv->stop_pipe[1] >= 0)
 		close(srv->stop_pipe[1]);
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->idle);
+	workers_stop(srv->workers);
+	eventloop_free(srv->loop);
 	quota_free(srv->quota);
 	free(srv);
-}
-
-/*
- * A connection's input: frames are received into in[], usually a whole frame
- * (or several) in one recv() (frameio.h: the timeout is set only when it
- * changes: the idle timeout between frames, what is left of the frame
- * timeout within a frame).
- */
-struct reader {
-	struct frameio_rx rx;
-	int64_t gap_us; /* moving average: reply sent to next request, in us */
-	size_t have;	/* bytes in in[] */
-	uint8_t in[SERVER_INBUF];
-};
-
-/* Receives into rd->in until it holds want bytes (want <= SERVER_INBUF). */
-static int fill(struct reader *rd, size_t want, int64_t deadline_ms)
-{
-	while (rd->have < want) {
-		int left = frameio_ms_left(deadline_ms);
-		ssize_t n;
-
-		if (left == 0)
-			return -1;
-		if ((n = frameio_recv_some(&rd->rx, rd->in + rd->have, sizeof(rd->in) - rd->have,
-					   left)) < 0)
-			return -1;
-		rd->have += (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Reads the rest of a frame body of len bytes, larger than in[], before the
- * deadline: what in[] holds after the length is its start. The connection
- * holds len bytes of the quota for it (hold_body). On success *out_body is
- * malloc'd; wipe and free it. in[] is left empty.
- */
-static int read_big_body(struct reader *rd, uint32_t len, int64_t deadline_ms, uint8_t **out_body)
-{
-	size_t got = rd->have - 4;
-	uint8_t *body;
-	int r = -1;
-
-	if ((body = malloc(len)) == NULL)
-		return -1;
-	memcpy(body, rd->in + 4, got);
-	secret_wipe(rd->in, rd->have);
-	rd->have = 0;
-	if (frameio_recv_full(&rd->rx, body + got, len - got, deadline_ms) != 0)
-		goto out;
-	got = len;
-	*out_body = body;
-	body = NULL;
-	r = 0;
-out:
-	if (body != NULL) {
-		secret_wipe(body, got);
-		free(body);
-	}
-	return r;
-}
-
-/*
- * Just after a reply: when this client's next request has been coming within
- * limit_us, poll for it that long instead of going to sleep. On virtual
- * machines, waking a thread whose CPU went idle costs tens of microseconds,
- * more than an ECDSA signature's whole overhead budget. It yields the CPU
- * between polls and sleeps as soon as another thread took it (the CPU is
- * busy, not going idle: nothing to gain); a client that pauses longer than
- * limit_us is waited for asleep, so an idle connection costs nothing.
- * Returns the bytes received into in[], or 0.
- */
-static size_t busy_poll(struct reader *rd, unsigned limit_us, int64_t sent_us)
-{
-	ssize_t n;
-
-	if (limit_us == 0 || rd->gap_us > (int64_t)limit_us)
-		return 0;
-	n = busypoll_recv(rd->rx.fd, rd->in, sizeof(rd->in), sent_us + limit_us);
-	/* End of stream and errors: the blocking recv() that follows sees them again. */
-	return n > 0 ? (size_t)n : 0;
-}
-
-/* Folds the gap before this request into the connection's moving average. */
-static void note_gap(struct reader *rd, int64_t sent_us)
-{
-	int64_t gap = busypoll_now_us() - sent_us;
-
-	rd->gap_us += (gap - rd->gap_us) / 8;
-}
-
-/* Drops the first used bytes of in[] (a frame answered), wiping them. */
-static void consume(struct reader *rd, size_t used)
-{
-	size_t left = rd->have - used;
-
-	if (left > 0)
-		memmove(rd->in, rd->in + used, left);
-	secret_wipe(rd->in + left, used);
-	rd->have = left;
-}
-
-/*
- * Tells a client that is about to be dropped why, in one error frame with
- * opcode 0 and request id 0 (PROTOCOL.md), without waiting for it.
- */
-static void refuse(const struct front *front, int fd, int code, const char *why)
-{
-	struct buf *b = buf_new(0);
-	uint8_t sink[4096];
-
-	if (b != NULL && front->refusal(b, code, why) == 0)
-		(void)send(fd, buf_data(b), buf_len(b), MSG_NOSIGNAL | MSG_DONTWAIT);
-	buf_free(b);
-	/*
-	 * Closing a Unix socket with unread input resets the peer, which then
-	 * loses the error frame: discard what is already queued (bounded).
-	 */
-	shutdown(fd, SHUT_WR);
-	for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
-		;
-}
-
-/* Bytes as whole MiB, rounded up, for messages. */
-static size_t mib(size_t bytes)
-{
-	return (bytes + ((size_t)1 << 20) - 1) >> 20;
-}
-
-/* Why a connection cannot have which more bytes, for the client and the log. */
-static void memory_full(const struct conn *c, enum quota_limit which, size_t held, char *why,
-			size_t why_len)
-{
-	const struct server_options *opt = &c->srv->opt;
-
-	if (which == QUOTA_STOPPED)
-		snprintf(why, why_len, "the agent is stopping");
-	else if (which == QUOTA_PER_UID)
-		snprintf(why, why_len,
-			 "requests of uid %d hold %zu MiB already (max-request-memory-per-uid %zu "
-			 "MiB); try again later",
-			 c->peer.uid, mib(held), mib(opt->max_request_mem_uid));
-	else
-		snprintf(why, why_len,
-			 "requests hold %zu MiB already (max-request-memory %zu MiB); try again "
-			 "later",
-			 mib(held), mib(opt->max_request_memory));
-}
-
-/*
- * Takes len bytes of the quota for a frame body larger than in[], waiting
- * for room until the frame's deadline; *held counts what the connection
- * holds. When there is no room in time, tells the client BUSY and why;
- * the connection is then closed (the body cannot be skipped unread).
- */
-static int hold_body(struct conn *c, size_t *held, size_t len, int64_t deadline_ms)
-{
-	enum quota_limit which;
-	size_t now_held = 0;
-	char why[200];
-
-	if (quota_mem_take(c->srv->quota, c->peer.uid, len, deadline_ms, &which, &now_held) ==
-	    P11A_OK) {
-		*held += len;
-		return 0;
-	}
-	memory_full(c, which, now_held, why, sizeof(why));
-	log_info("uid %d pid %d: request of %zu bytes refused, connection closed: %s", c->peer.uid,
-		 c->peer.pid, len, why);
-	refuse(c->front, c->fd, P11A_ERR_BUSY, why);
-	return -1;
-}
-
-/*
- * Makes what the connection holds of the quota (*held) match the reply in
- * out, now that the request's body is gone: a reply larger than in[] holds
- * its size until it is written (a client that does not read it is dropped
- * after frame-timeout), a smaller one nothing. A reply that does not fit in
- * what is left, without waiting, becomes a BUSY error reply to the same
- * request. Returns 0, or -1 when the connection must be closed.
- */
-static int hold_reply(struct conn *c, size_t *held, struct buf *out)
-{
-	struct quota *q = c->srv->quota;
-	size_t len = buf_len(out), want = len > SERVER_INBUF ? len : 0, now_held = 0;
-	enum quota_limit which;
-	char why[200];
-
-	if (want <= *held) {
-		quota_mem_put(q, c->peer.uid, *held - want);
-		*held = want;
-		return 0;
-	}
-	if (quota_mem_take(q, c->peer.uid, want - *held, 0, &which, &now_held) == P11A_OK) {
-		*held = want;
-		return 0;
-	}
-	quota_mem_put(q, c->peer.uid, *held);
-	*held = 0;
-	memory_full(c, which, now_held, why, sizeof(why));
-	log_info("uid %d pid %d: reply of %zu bytes dropped: %s", c->peer.uid, c->peer.pid, len,
-		 why);
-	return c->front->replace_reply(out, P11A_ERR_BUSY, why);
-}
-
-/*
- * Takes c off the list. Once the count reaches zero, drain() returns and the
- * server, its quota with it, may be freed at once: what c holds of the quota
- * is given back first, and srv is not touched after the unlock.
- */
-static void conn_unlink(struct conn *c)
-{
-	struct server *srv = c->srv;
-
-	quota_conn_put(srv->quota, c->peer.uid);
-	pthread_mutex_lock(&srv->lock);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	if (--srv->nconns == 0)
-		pthread_cond_broadcast(&srv->idle);
-	pthread_mutex_unlock(&srv->lock);
-}
-
-/*
- * One connection: read a frame, answer it, until the client goes. The
- * protocol is request/reply, so a connection has at most one request in
- * flight: the next frame is not read before the reply is written.
- */
-static void *conn_main(void *arg)
-{
-	struct conn *c = arg;
-	const struct server_options *opt = &c->srv->opt;
-	uint32_t max_frame =
-	    opt->max_frame < c->front->max_frame ? opt->max_frame : c->front->max_frame;
-	struct buf *out = buf_new(0);
-	struct reader rd = {.rx = {.fd = c->fd}};
-	uint8_t *body = NULL, *big = NULL;
-	uint32_t len = 0;
-	size_t held = 0;		    /* bytes of the server's quota this connection holds */
-	int64_t deadline = -1, sent_us = 0; /* sent_us: when the last reply went, 0: none yet */
-	int partial = 0;		    /* a frame was started and not finished */
-	int big_out = 0;		    /* out grew past in[]'s size for this reply */
-	int rc;
-
-	while (out != NULL) {
-		/* The first bytes may take idle-timeout; then the frame has a deadline. */
-		if (rd.have == 0 && sent_us > 0)
-			rd.have = busy_poll(&rd, opt->busy_poll_us, sent_us);
-		if (rd.have == 0) {
-			ssize_t n = frameio_recv_some(&rd.rx, rd.in, sizeof(rd.in),
-						      (int)opt->idle_timeout_ms);
-
-			if (n < 0) {
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					log_info("uid %d pid %d: idle for %u ms, connection closed",
-						 c->peer.uid, c->peer.pid, opt->idle_timeout_ms);
-				break;
-			}
-			rd.have = (size_t)n;
-		}
-		if (sent_us > 0)
-			note_gap(&rd, sent_us);
-		deadline = frameio_now_ms() + opt->frame_timeout_ms;
-		partial = 1;
-		if (fill(&rd, 4, deadline) != 0)
-			break;
-		len = proto_frame_len(rd.in);
-		if (len > max_frame || len < c->front->min_frame) {
-			char why[80];
-
-			/* Checked before anything is allocated; the stream cannot resync. */
-			log_info("uid %d pid %d: frame of %u bytes refused, connection closed",
-				 c->peer.uid, c->peer.pid, len);
-			snprintf(why, sizeof(why), "frame length out of range: %u to %u bytes",
-				 (unsigned)c->front->min_frame, max_frame);
-			refuse(c->front, c->fd,
-			       len > max_frame ? P11A_ERR_TOO_LARGE : P11A_ERR_BAD_REQUEST, why);
-			partial = 0;
-			break;
-		}
-		if (4 + (size_t)len <= sizeof(rd.in)) {
-			if (fill(&rd, 4 + (size_t)len, deadline) != 0)
-				break;
-			body = rd.in + 4;
-		} else {
-			if (hold_body(c, &held, len, deadline) != 0) {
-				partial = 0; /* refused, and logged so */
-				break;
-			}
-			if (read_big_body(&rd, len, deadline, &big) != 0)
-				break;
-			body = big;
-		}
-		partial = 0;
-		buf_reset(out);
-		/* The request sees one view of the keys and policy (ops.h). */
-		ops_view_enter(c->srv->ctx);
-		rc = c->front->dispatch(c->srv->ctx, &c->peer, c->state, body, len, out);
-		ops_view_leave(c->srv->ctx);
-		if (rc != 0)
-			break;
-		if (big != NULL) {
-			secret_wipe(big, len);
-			free(big);
-			big = NULL;
-		} else {
-			consume(&rd, 4 + (size_t)len);
-		}
-		body = NULL;
-		big_out = buf_len(out) > SERVER_INBUF;
-		if (hold_reply(c, &held, out) != 0 ||
-		    frameio_send_full(c->fd, buf_data(out), buf_len(out),
-				      frameio_now_ms() + opt->frame_timeout_ms) != 0)
-			/* A client that does not read its reply is dropped like one that stalls. */
-			break;
-		sent_us = busypoll_now_us();
-		buf_reset(out); /* the reply may be a session key: wipe it now */
-		quota_mem_put(c->srv->quota, c->peer.uid, held);
-		held = 0;
-		if (big_out) {
-			/* What a large reply grew is given back, not kept while idle. */
-			buf_free(out);
-			out = buf_new(0);
-		}
-	}
-	if (partial && frameio_now_ms() >= deadline)
-		log_info("uid %d pid %d: frame not complete within %u ms, connection closed",
-			 c->peer.uid, c->peer.pid, opt->frame_timeout_ms);
-	if (big != NULL) {
-		secret_wipe(big, len);
-		free(big);
-	}
-	secret_wipe(rd.in, rd.have);
-	buf_free(out);
-	quota_mem_put(c->srv->quota, c->peer.uid, held);
-	/* Unlink first: once closed, the fd number may be reused by anyone. */
-	conn_unlink(c);
-	close(c->fd);
-	if (c->state != NULL && c->front->state_free != NULL)
-		c->front->state_free(c->state);
-	free(c->state);
-	free(c);
-	return NULL;
 }
 
 /*
@@ -886,25 +519,6 @@ static void peer_exe(struct caller *peer)
 	peer->exe[n > 0 ? (size_t)n : 0] = '\0';
 }
 
-/* Starts conn_main on c with every signal blocked: signals go to the main thread. */
-static int start_thread(struct conn *c)
-{
-	pthread_attr_t attr;
-	pthread_t th;
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &attr, conn_main, c);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
 void server_refuse_all(struct server *srv, int code, const char *why)
 {
 	srv->refuse_code = code;
@@ -915,12 +529,12 @@ static void accept_one(struct server *srv, const struct listener *l)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	struct conn *c = NULL;
+	struct caller peer;
 	char why[120];
 	unsigned report = 0;
 	int fd, rc;
 
-	if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+	if ((fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) < 0) {
 		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
 			log_warn("accept: %s", strerror(errno));
 		if (errno == EMFILE || errno == ENFILE)
@@ -936,104 +550,54 @@ static void accept_one(struct server *srv, const struct listener *l)
 		struct pollfd in = {.fd = fd, .events = POLLIN};
 
 		(void)poll(&in, 1, SERVER_REFUSE_WAIT_MS);
-		refuse(l->front, fd, srv->refuse_code, srv->refuse_why);
+		eventloop_refuse(l->front, fd, srv->refuse_code, srv->refuse_why);
 		close(fd);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
 		log_warn("SO_PEERCRED: %s", strerror(errno));
-		goto out;
+		close(fd);
+		return;
 	}
 	/* Any peer that can open the socket is served: the policy decides per key. */
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (l->front->state_size > 0 && (c->state = calloc(1, l->front->state_size)) == NULL))
-		goto out;
-	c->srv = srv;
-	c->front = l->front;
-	c->fd = fd;
-	c->peer.uid = (int)cred.uid;
-	c->peer.gid = (int)cred.gid;
-	c->peer.pid = (int)cred.pid;
-	if ((rc = quota_conn_take(srv->quota, c->peer.uid, frameio_now_ms(), &report)) != P11A_OK) {
+	memset(&peer, 0, sizeof(peer));
+	peer.uid = (int)cred.uid;
+	peer.gid = (int)cred.gid;
+	peer.pid = (int)cred.pid;
+	if ((rc = quota_conn_take(srv->quota, peer.uid, frameio_now_ms(), &report)) != P11A_OK) {
 		if (rc == P11A_ERR_BUSY && report > 0)
 			log_warn("uid %d pid %d: max-connections-per-uid (%u) reached: %u "
 				 "connection%s refused",
-				 c->peer.uid, c->peer.pid, srv->opt.max_conns_per_uid, report,
+				 peer.uid, peer.pid, srv->opt.max_conns_per_uid, report,
 				 report == 1 ? "" : "s");
 		if (rc == P11A_ERR_BUSY)
 			snprintf(why, sizeof(why),
 				 "too many connections from uid %d (max-connections-per-uid %u); "
 				 "try again later",
-				 c->peer.uid, srv->opt.max_conns_per_uid);
+				 peer.uid, srv->opt.max_conns_per_uid);
 		else
 			snprintf(why, sizeof(why), "agent out of memory; try again later");
-		refuse(l->front, fd, P11A_ERR_BUSY, why);
-		goto out;
+		eventloop_refuse(l->front, fd, P11A_ERR_BUSY, why);
+		close(fd);
+		return;
 	}
-	pthread_mutex_lock(&srv->lock);
-	if (srv->nconns >= srv->opt.max_connections) {
-		pthread_mutex_unlock(&srv->lock);
-		quota_conn_put(srv->quota, c->peer.uid);
-		log_warn("uid %d pid %d: %u connections already open, refused", (int)cred.uid,
-			 (int)cred.pid, srv->opt.max_connections);
-		refuse(l->front, fd, P11A_ERR_BUSY, "too many connections; try again later");
-		goto out;
+	/* Only this thread adds connections: the count cannot pass the limit. */
+	if (eventloop_connections(srv->loop) >= srv->opt.max_connections) {
+		quota_conn_put(srv->quota, peer.uid);
+		log_warn("uid %d pid %d: %u connections already open, refused", peer.uid, peer.pid,
+			 srv->opt.max_connections);
+		eventloop_refuse(l->front, fd, P11A_ERR_BUSY,
+				 "too many connections; try again later");
+		close(fd);
+		return;
 	}
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-	pthread_mutex_unlock(&srv->lock);
-	peer_groups(fd, &c->peer);
-	peer_exe(&c->peer);
-	log_debug("connection from uid %d gid %d pid %d (%s)", c->peer.uid, c->peer.gid,
-		  c->peer.pid, c->peer.exe[0] != '\0' ? c->peer.exe : "executable unknown");
-
-	if ((rc = start_thread(c)) == 0)
-		return; /* the thread owns c and fd now */
-	log_warn("cannot start a connection thread: %s", strerror(rc));
-	refuse(l->front, fd, P11A_ERR_BUSY, "agent out of threads; try again later");
-	conn_unlink(c);
-out:
-	close(fd);
-	if (c != NULL)
-		free(c->state);
-	free(c);
-}
-
-/*
- * Stops reading from every connection and waits (bounded) for them to end.
- * Returns how many are still busy.
- */
-static unsigned drain(struct server *srv)
-{
-	struct timespec until;
-	unsigned left;
-	int r = 0;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += srv->opt.drain_ms / 1000;
-	until.tv_nsec += (long)(srv->opt.drain_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&srv->lock);
-	/*
-	 * A read waiting for the next frame sees EOF; a request in flight
-	 * finishes, and so do requests already received into its buffer; one
-	 * waiting for memory is refused.
-	 */
-	for (struct conn *c = srv->conns; c != NULL; c = c->next)
-		shutdown(c->fd, SHUT_RD);
-	quota_stop(srv->quota);
-	while (srv->nconns > 0 && r == 0)
-		r = pthread_cond_timedwait(&srv->idle, &srv->lock, &until);
-	if ((left = srv->nconns) > 0)
-		log_warn("%u connections still busy at shutdown", left);
-	pthread_mutex_unlock(&srv->lock);
-	return left;
+	peer_groups(fd, &peer);
+	peer_exe(&peer);
+	log_debug("connection from uid %d gid %d pid %d (%s)", peer.uid, peer.gid, peer.pid,
+		  peer.exe[0] != '\0' ? peer.exe : "executable unknown");
+	if ((rc = eventloop_add(srv->loop, fd, l->front, &peer)) != P11A_OK)
+		log_warn("uid %d pid %d: connection not served: %s", peer.uid, peer.pid,
+			 p11a_strerror(rc));
 }
 
 /*
@@ -1065,14 +629,32 @@ int server_run(struct server *srv, struct agent_ctx *ctx)
 	    .bytes_per_uid = srv->opt.max_request_mem_uid,
 	    .self_uid = (int)geteuid(),
 	};
+	struct eventloop_options lopt = {
+	    .max_connections = srv->opt.max_connections,
+	    .max_frame = srv->opt.max_frame,
+	    .idle_timeout_ms = srv->opt.idle_timeout_ms,
+	    .frame_timeout_ms = srv->opt.frame_timeout_ms,
+	    .busy_poll_us = srv->opt.busy_poll_us,
+	    .max_request_memory = srv->opt.max_request_memory,
+	    .max_request_mem_uid = srv->opt.max_request_mem_uid,
+	};
 	struct pollfd pfd[SERVER_MAX_SOCKETS + 1];
 	size_t n = srv->n_ls;
+	unsigned left;
+	char msg[256];
 
 	if (srv->quota == NULL && quota_new(&lim, &srv->quota) != P11A_OK) {
 		log_error("out of memory");
 		return P11A_ERR_NOMEM;
 	}
-	srv->ctx = ctx;
+	lopt.quota = srv->quota;
+	if (srv->refuse_code == 0 &&
+	    (eventloop_new(&lopt, &srv->loop, msg, sizeof(msg)) != P11A_OK ||
+	     workers_start(srv->loop, ctx, srv->opt.workers, &srv->workers, msg, sizeof(msg)) !=
+		 P11A_OK)) {
+		log_error("%s", msg);
+		return P11A_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		pfd[i].fd = srv->ls[i].fd;
 		pfd[i].events = POLLIN;
@@ -1096,5 +678,17 @@ int server_run(struct server *srv, struct agent_ctx *ctx)
 				accept_one(srv, &srv->ls[i]);
 	}
 	close_listeners(srv);
-	return drain(srv) == 0 ? P11A_OK : P11A_ERR_BUSY;
+	if (srv->loop == NULL)
+		return P11A_OK;
+	/*
+	 * Reads end at what each client sent already, whose requests are
+	 * answered; one waiting for memory is refused.
+	 */
+	if ((left = eventloop_drain(srv->loop, srv->opt.drain_ms)) > 0) {
+		log_warn("%u connections still busy at shutdown", left);
+		return P11A_ERR_BUSY; /* the workers still run: srv stays as it is */
+	}
+	workers_stop(srv->workers);
+	srv->workers = NULL;
+	return P11A_OK;
 }

@@ -1,8 +1,8 @@
 /*
- * server: the Unix sockets, the accept loop and one thread per connection.
- * Each socket is bound to a front (front.h), which reads its frames.
- * A stalled client holds only its own thread; requests share the token's
- * bounded session pool.
+ * server: the Unix sockets and the accept loop. Each socket is bound to a
+ * front (front.h). Accepted connections go to the event loop (eventloop.h),
+ * their requests to a fixed set of workers (workers.h): a stalled client
+ * holds only its own connection, and a thousand idle ones cost no thread.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -18,7 +18,8 @@ struct server;
  * except for idle_timeout_ms, drain_ms and busy_poll_us, where 0 means what it says.
  */
 struct server_options {
-	unsigned max_connections;  /* connections open at once; more get BUSY (1024) */
+	unsigned max_connections;  /* connections open at once; more get BUSY (10000) */
+	unsigned workers;	   /* threads that run requests (workers_default()) */
 	unsigned max_frame;	   /* largest frame body read, <= P11A_MAX_FRAME (P11A_MAX_FRAME) */
 	unsigned idle_timeout_ms;  /* a connection may wait this long between frames; 0: forever */
 	unsigned frame_timeout_ms; /* a started frame must be complete within this (30000) */
@@ -91,7 +92,8 @@ void server_refuse_all(struct server *srv, int code, const char *why);
 /*
  * Serves until server_stop() (from a signal handler) is called. ctx outlives
  * the call. Returns P11A_OK once every connection has ended; P11A_ERR_BUSY
- * when some were still busy after drain_ms (their threads still use ctx);
+ * when some were still busy after drain_ms (the workers still use ctx and
+ * srv: exit without server_close());
  * P11A_ERR_NOMEM when it could not start serving.
  */
 int server_run(struct server *srv, struct agent_ctx *ctx);

@@ -27,7 +27,8 @@
 	"allow-root, admin-users, admin-groups, audit-file, audit-syslog, audit-key, "             \
 	"audit-sign-key, "                                                                         \
 	"audit-checkpoint-interval, max-connections, max-frame, "                                  \
-	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, max-connections-per-uid, "      \
+	"idle-timeout, frame-timeout, shutdown-timeout, busy-poll, workers, "                      \
+	"max-connections-per-uid, "                                                                \
 	"max-request-memory, max-request-memory-per-uid or max-denied-per-uid"
 #define SECTION_KEYS                                                                               \
 	"uri, allow-rsa-pkcs1-decrypt, allow-users, allow-groups, allow-ops, allow-algs, ssh, "    \
@@ -86,7 +87,8 @@ static void test_defaults(void **state)
 	assert_null(cfg.audit_file);
 	assert_int_equal(cfg.audit_syslog, 0);
 	assert_null(cfg.audit_key);
-	assert_int_equal(cfg.max_connections, 1024);
+	assert_int_equal(cfg.max_connections, 10000);
+	assert_int_equal(cfg.workers, 0);
 	assert_int_equal(cfg.max_frame, 1048576);
 	assert_int_equal(cfg.idle_timeout, 0);
 	assert_int_equal(cfg.frame_timeout, 30);
@@ -909,6 +911,7 @@ static void test_limit_ranges(void **state)
 	    {"frame-timeout", 1, 3600, offsetof(struct agent_config, frame_timeout)},
 	    {"shutdown-timeout", 0, 300, offsetof(struct agent_config, drain_timeout)},
 	    {"busy-poll", 0, 1000, offsetof(struct agent_config, busy_poll)},
+	    {"workers", 0, 256, offsetof(struct agent_config, workers)},
 	    {"max-connections-per-uid", 1, 65536, offsetof(struct agent_config, max_conns_per_uid)},
 	    {"max-request-memory", 2, 65536, offsetof(struct agent_config, max_request_memory)},
 	    {"max-request-memory-per-uid", 2, 65536,
