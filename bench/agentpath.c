@@ -1,6 +1,7 @@
 /*
  * agentpath: p11a_ping, p11a_sign, p11a_sign_batch, p11a_decrypt or
- * p11a_unwrap on one connection of libp11agent.
+ * p11a_unwrap on one connection of libp11agent; or pings and signatures
+ * submitted several at a time and collected as they come.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -9,19 +10,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agentpath.h"
 #include "soft.h"
+
+/* A request in flight: its id and when it was submitted. */
+struct agentpath_sent {
+	uint32_t id;
+	uint64_t ns;
+};
 
 struct agentpath_client {
 	struct p11a_conn *conn;
 	const struct work *w;
 	uint32_t flags;		      /* p11a_sign's */
 	struct p11a_sign_item *items; /* a batch: w->batch items */
+	unsigned inflight;	      /* requests agentpath_client_pipe() keeps in flight */
+	struct agentpath_sent sent[P11A_MAX_INFLIGHT];
+	size_t n_sent;
 };
 
-int agentpath_client_open(const char *socket, const struct work *w, struct agentpath_client **out,
-			  char *msg, size_t msg_len)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The message for a failure rc of the library on c's connection. */
+static void agent_error(struct agentpath_client *c, int rc, char *msg, size_t msg_len)
+{
+	snprintf(msg, msg_len, "agent: %s%s%s", p11a_strerror(rc),
+		 *p11a_conn_message(c->conn) ? ": " : "", p11a_conn_message(c->conn));
+}
+
+int agentpath_client_open(const char *socket, const struct work *w, unsigned inflight,
+			  struct agentpath_client **out, char *msg, size_t msg_len)
 {
 	struct agentpath_client *c;
 	unsigned i;
@@ -32,6 +58,7 @@ int agentpath_client_open(const char *socket, const struct work *w, struct agent
 		return -1;
 	}
 	c->w = w;
+	c->inflight = inflight;
 	if (w->op == WORK_SIGN && w->alg->input == P11A_INPUT_DIGEST)
 		c->flags = P11A_SIGN_PREHASHED;
 	if (w->op == WORK_SIGN && w->batch > 1) {
@@ -109,8 +136,7 @@ int agentpath_client_op(struct agentpath_client *c, int check, char *msg, size_t
 		break;
 	}
 	if (rc != P11A_OK) {
-		snprintf(msg, msg_len, "agent: %s%s%s", p11a_strerror(rc),
-			 *p11a_conn_message(c->conn) ? ": " : "", p11a_conn_message(c->conn));
+		agent_error(c, rc, msg, msg_len);
 		return -1;
 	}
 	rc = 0;
@@ -131,6 +157,51 @@ int agentpath_client_op(struct agentpath_client *c, int check, char *msg, size_t
 	}
 	p11a_free(out, out_len);
 	return rc;
+}
+
+int agentpath_client_pipe(struct agentpath_client *c, int drain, uint64_t *out_ns, char *msg,
+			  size_t msg_len)
+{
+	const struct work *w = c->w;
+	uint8_t *out = NULL;
+	size_t out_len = 0, i;
+	uint32_t id;
+	int rc, status;
+
+	while (!drain && c->n_sent < c->inflight) {
+		c->sent[c->n_sent].ns = now_ns();
+		if (w->op == WORK_PING)
+			rc = p11a_submit_ping(c->conn, &id);
+		else
+			rc = p11a_submit_sign(c->conn, w->key, w->alg->alg, c->flags, w->in,
+					      w->in_len, &id);
+		if (rc != P11A_OK) {
+			agent_error(c, rc, msg, msg_len);
+			return -1;
+		}
+		c->sent[c->n_sent++].id = id;
+	}
+	if (c->n_sent == 0)
+		return 0;
+	if ((rc = p11a_collect(c->conn, &id, &status, &out, &out_len)) != P11A_OK) {
+		agent_error(c, rc, msg, msg_len);
+		return -1;
+	}
+	p11a_free(out, out_len);
+	if (status != P11A_OK) {
+		agent_error(c, status, msg, msg_len);
+		return -1;
+	}
+	/* p11a_collect() hands over only ids in flight: one of ours. */
+	for (i = 0; i < c->n_sent && c->sent[i].id != id; i++)
+		;
+	if (i == c->n_sent) {
+		snprintf(msg, msg_len, "agent: a reply for request %u, never sent", (unsigned)id);
+		return -1;
+	}
+	*out_ns = now_ns() - c->sent[i].ns;
+	c->sent[i] = c->sent[--c->n_sent];
+	return 1;
 }
 
 /* Is name one of the comma-separated names of list? */

@@ -28,7 +28,7 @@
 struct opts {
 	const char *module, *token, *pin_source, *socket, *key, *alg_name, *op_name, *paths;
 	const char *provider_module, *ssh_socket;
-	unsigned clients, batch;
+	unsigned clients, batch, inflight;
 	double seconds;
 	size_t msg_len;
 	int json;
@@ -42,13 +42,16 @@ static void usage(FILE *f)
 		"         [--socket PATH] [--ssh-socket PATH]\n"
 		"         [--paths direct,agent,module:PATH,provider,ssh,ssh:PATH]\n"
 		"         [--provider-module PATH] [--clients N] [--seconds S] [--batch N]\n"
-		"         [--msg-len N] [--json]\n"
+		"         [--inflight N] [--msg-len N] [--json]\n"
 		"ALG: an algorithm of p11agent: signing or HMAC (ecdsa-sha256, rsa-pkcs1-sha256,\n"
 		"     rsa-pss-sha256, ed25519, hmac-sha256, ...), decryption (rsa-oaep-sha256,\n"
 		"     ...), unwrapping (aes-kwp, aes-kw; rsa-oaep-* with --op unwrap), or ping\n"
 		"     (agent path only).\n"
 		"ssh: sign requests to the SSH agent at --ssh-socket (default $SSH_AUTH_SOCK);\n"
-		"     ssh:PATH: to the one at PATH. --msg-len bytes of data a request.\n");
+		"     ssh:PATH: to the one at PATH. --msg-len bytes of data a request.\n"
+		"--inflight N: requests each client of the agent path keeps in flight on its\n"
+		"     connection (1 to 64, default 1; signatures and ping, not with --batch);\n"
+		"     the other paths keep one per client.\n");
 }
 
 static int usage_error(const char *what)
@@ -100,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	    {"clients", required_argument, NULL, 'c'},
 	    {"seconds", required_argument, NULL, 's'},
 	    {"batch", required_argument, NULL, 'b'},
+	    {"inflight", required_argument, NULL, 'i'},
 	    {"msg-len", required_argument, NULL, 'l'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -112,6 +116,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->clients = 1;
 	o->batch = 1;
+	o->inflight = 1;
 	o->seconds = 3;
 	o->msg_len = DEFAULT_MSG_LEN;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -163,6 +168,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return usage_error("--batch: expected 1 to P11A_MAX_BATCH (1024)");
 			o->batch = (unsigned)ul;
 			break;
+		case 'i':
+			if (parse_uint(optarg, 1, P11A_MAX_INFLIGHT, &ul) != 0)
+				return usage_error(
+				    "--inflight: expected 1 to P11A_MAX_INFLIGHT (64)");
+			o->inflight = (unsigned)ul;
+			break;
 		case 'l':
 			if (parse_uint(optarg, 1, P11A_MAX_DATA, &ul) != 0)
 				return usage_error("--msg-len: expected 1 to P11A_MAX_DATA");
@@ -199,6 +210,9 @@ static int parse_work(const struct opts *o, struct work *w)
 
 	memset(w, 0, sizeof(*w));
 	w->batch = o->batch;
+	if (o->inflight > 1 && o->batch > 1)
+		return usage_error("--inflight: not with --batch (a batch is already many "
+				   "signatures in one request)");
 	if (strcmp(o->alg_name, "ping") == 0) {
 		w->op = WORK_PING;
 		if (o->op_name != NULL)
@@ -220,6 +234,9 @@ static int parse_work(const struct opts *o, struct work *w)
 	if (o->batch > 1 && w->op != WORK_SIGN)
 		return usage_errorf("--batch: signing algorithms only, not %s (%s)", w->alg->name,
 				    work_op_name(w->op));
+	if (o->inflight > 1 && w->op != WORK_SIGN)
+		return usage_errorf("--inflight: signing algorithms and ping only, not %s (%s)",
+				    w->alg->name, work_op_name(w->op));
 	if (w->op == WORK_SIGN && w->alg->input != P11A_INPUT_DIGEST &&
 	    (size_t)o->batch * (o->msg_len + 4) > P11A_MAX_DATA)
 		return usage_error("--batch times --msg-len: the request would not fit a frame");
@@ -251,6 +268,7 @@ static int parse_paths(const struct opts *o, const struct work *w, char *names,
 			paths[n].module = o->module;
 		} else if (strcmp(tok, "agent") == 0) {
 			paths[n].kind = RUN_AGENT;
+			paths[n].inflight = o->inflight;
 		} else if (strncmp(tok, "module:", 7) == 0 && tok[7] != '\0') {
 			paths[n].kind = RUN_DIRECT;
 			paths[n].module = tok + 7;
@@ -434,7 +452,8 @@ static int open_clients(const struct opts *o, const struct work *w, struct run_p
 							msg_len) != 0 ||
 				     direct_client_op(p->clients[c].direct, 1, msg, msg_len) != 0;
 			else if (p->kind == RUN_AGENT)
-				rc = agentpath_client_open(o->socket, w, &p->clients[c].agent, msg,
+				rc = agentpath_client_open(o->socket, w, p->inflight,
+							   &p->clients[c].agent, msg,
 							   msg_len) != 0 ||
 				     agentpath_client_op(p->clients[c].agent, 1, msg, msg_len) != 0;
 			else if (p->kind == RUN_PROVIDER)
@@ -552,6 +571,7 @@ int main(int argc, char **argv)
 	rep.key = w.key != NULL ? w.key : "";
 	rep.clients = o.clients;
 	rep.batch = w.batch;
+	rep.inflight = o.inflight;
 	rep.json = o.json;
 	report_write(stdout, &rep, paths, num_paths);
 	ret = 0;

@@ -16,7 +16,8 @@ struct report_run {
 	const char *op;	 /* "sign", "decrypt", "unwrap", "ping" */
 	const char *key; /* "" for ping */
 	unsigned clients;
-	unsigned batch; /* items per request: ops/s counts items, latencies requests */
+	unsigned batch;	   /* items per request: ops/s counts items, latencies requests */
+	unsigned inflight; /* requests in flight per client on the agent path (others: 1) */
 	int json;
 };
 

@@ -36,6 +36,7 @@ struct run_path {
 	struct provpath *pp;	/* RUN_PROVIDER: the providers and the key */
 	const char *ssh_socket; /* RUN_SSH: the SSH agent's socket */
 	struct sshpath *sp;	/* RUN_SSH: the key and the request */
+	unsigned inflight;	/* RUN_AGENT: requests in flight per client (1: one at a time) */
 	union {
 		struct direct_client *direct;
 		struct agentpath_client *agent;
@@ -43,7 +44,7 @@ struct run_path {
 		struct sshpath_client *ssh;
 	} * clients;
 	/* Results, filled by run_paths(). */
-	struct stats lat; /* per operation (a request of batch items) */
+	struct stats lat; /* per operation (a request of batch items), submit to reply */
 	uint64_t ops;	  /* items: operations times batch */
 	double seconds;
 };

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "busypoll.h"
+#include "conn.h"
 #include "frameio.h"
 #include "p11agent.h"
 #include "proto.h"
@@ -33,27 +34,6 @@
 
 /* Replies slower than this on average (a queue at the agent) are not polled for. */
 #define P11A_POLL_MAX_WAIT_US 20000
-/* Replies are read into a buffer of this size, one recv() for most. */
-#define CONN_RBUF 16384
-
-struct p11a_conn {
-	int fd;
-	struct frameio_rx rx; /* fd, and the receive timeout set on it */
-	uint32_t next_id;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char *message; /* the agent's message for the last error, malloc'd; never NULL */
-	struct p11a_result result; /* what the last reply said beside its result */
-	struct buf *out;	   /* request being sent */
-	uint8_t *reply;		   /* body of the last reply: in rbuf, or malloc'd when larger */
-	size_t reply_len;
-	int reply_owned;       /* reply was malloc'd */
-	unsigned busy_poll_us; /* poll at most this long for a reply (0: never) */
-	unsigned timeout_s;    /* P11AGENT_TIMEOUT: the longest wait for the agent (0: none) */
-	int64_t wait_avg;      /* moving average of the wait for a reply, in us */
-	size_t rhave;	       /* bytes received in rbuf */
-	size_t rused;	       /* of them, those of the last reply's frame */
-	uint8_t rbuf[CONN_RBUF];
-};
 
 const char *p11a_default_socket(void)
 {
@@ -85,11 +65,7 @@ const char *p11a_conn_message(const struct p11a_conn *conn)
 	return conn->message != NULL ? conn->message : "";
 }
 
-/* Replaces the connection's message with fmt; on OOM it becomes "". */
-static void set_message(struct p11a_conn *conn, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_message(struct p11a_conn *conn, const char *fmt, ...)
+void conn_set_message(struct p11a_conn *conn, const char *fmt, ...)
 {
 	va_list ap;
 	char *m = NULL;
@@ -100,6 +76,13 @@ static void set_message(struct p11a_conn *conn, const char *fmt, ...)
 	va_end(ap);
 	free(conn->message);
 	conn->message = m;
+}
+
+void conn_clear(struct p11a_conn *conn)
+{
+	free(conn->message);
+	conn->message = NULL;
+	memset(&conn->result, 0, sizeof(conn->result));
 }
 
 /*
@@ -114,8 +97,9 @@ static int check_key(const char *key)
 /* The message and code for data that no request can carry. */
 static int too_large(struct p11a_conn *conn, size_t len)
 {
-	set_message(conn, "message of %zu bytes is larger than the %u bytes a request may carry",
-		    len, (unsigned)P11A_MAX_DATA);
+	conn_set_message(conn,
+			 "message of %zu bytes is larger than the %u bytes a request may carry",
+			 len, (unsigned)P11A_MAX_DATA);
 	return P11A_ERR_TOO_LARGE;
 }
 
@@ -127,8 +111,7 @@ void p11a_free(void *p, size_t len)
 	free(p);
 }
 
-/* Wipes the last reply; bytes received after its frame move to the front. */
-static void drop_reply(struct p11a_conn *conn)
+void conn_drop_reply(struct p11a_conn *conn)
 {
 	size_t left = conn->rhave - conn->rused;
 
@@ -155,7 +138,7 @@ void p11a_close(struct p11a_conn *conn)
 	if (conn->fd >= 0)
 		close(conn->fd);
 	buf_free(conn->out);
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	secret_wipe(conn->rbuf, conn->rhave);
 	free(conn->message);
 	free(conn);
@@ -275,18 +258,13 @@ static int read_reply(struct p11a_conn *conn, int64_t sent_us)
 static void note_timeout(struct p11a_conn *conn, int err)
 {
 	if (err == EAGAIN || err == EWOULDBLOCK)
-		set_message(conn,
-			    "the agent did not answer within %u s: it is stopped, frozen or "
-			    "overloaded (" P11A_TIMEOUT_ENV " sets the limit)",
-			    conn->timeout_s);
+		conn_set_message(conn,
+				 "the agent did not answer within %u s: it is stopped, frozen or "
+				 "overloaded (" P11A_TIMEOUT_ENV " sets the limit)",
+				 conn->timeout_s);
 }
 
-/*
- * Sends msg as a request and reads the reply into conn->reply, decoded into
- * *rep. A non-zero status is returned as the error, its message kept.
- */
-/* Keeps what a success reply of op says beside its result: the key version. */
-static void note_result(struct p11a_conn *conn, uint8_t op, const struct proto_msg *rep)
+void conn_note_result(struct p11a_conn *conn, uint8_t op, const struct proto_msg *rep)
 {
 	switch (op) {
 	case PROTO_OP_SIGN:
@@ -309,43 +287,99 @@ static void note_result(struct p11a_conn *conn, uint8_t op, const struct proto_m
 	}
 }
 
-static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg *rep)
+void conn_break(struct p11a_conn *conn)
+{
+	/* No later call may read the rest of a reply, or send after part of a request. */
+	secret_wipe(conn->rbuf, conn->rhave);
+	conn->rhave = conn->rused = 0;
+	if (conn->fd >= 0)
+		close(conn->fd);
+	conn->fd = conn->rx.fd = -1;
+	conn->n_pending = 0;
+}
+
+/* The next request id: never 0 (the agent's id for a refusal), never one in flight. */
+static uint32_t next_id(struct p11a_conn *conn)
+{
+	uint32_t id;
+	size_t i;
+
+	for (;;) {
+		if ((id = conn->next_id++) == 0)
+			continue;
+		for (i = 0; i < conn->n_pending && conn->pending[i].id != id; i++)
+			;
+		if (i == conn->n_pending)
+			return id;
+	}
+}
+
+int conn_send(struct p11a_conn *conn, struct proto_msg *msg)
 {
 	int r;
 
-	free(conn->message);
-	conn->message = NULL;
-	memset(&conn->result, 0, sizeof(conn->result));
-	drop_reply(conn);
+	if (conn->fd < 0) {
+		conn_set_message(conn, "the connection was closed after an earlier failure: "
+				       "connect again (p11a_connect())");
+		return P11A_ERR_IO;
+	}
 	buf_reset(conn->out);
-	msg->id = conn->next_id++;
+	msg->id = next_id(conn);
 	if ((r = proto_encode_request(conn->out, msg)) != P11A_OK)
 		return r == P11A_ERR_TOO_LARGE ? P11A_ERR_TOO_LARGE : P11A_ERR_INVALID_ARG;
 	if ((r = write_all(conn, buf_data(conn->out), buf_len(conn->out))) != P11A_OK) {
 		note_timeout(conn, errno);
+		conn_break(conn);
 		return r;
 	}
 	buf_reset(conn->out);
+	return P11A_OK;
+}
+
+int conn_read(struct p11a_conn *conn)
+{
+	int r;
+
 	if ((r = read_reply(conn, busypoll_now_us())) != P11A_OK) {
 		if (r == P11A_ERR_IO)
 			note_timeout(conn, errno);
-		/* Out of step with the agent: no later call may read this reply's rest. */
-		secret_wipe(conn->rbuf, conn->rhave);
-		conn->rhave = conn->rused = 0;
-		close(conn->fd);
-		conn->fd = conn->rx.fd = -1;
-		return r;
+		conn_break(conn);
 	}
+	return r;
+}
+
+/*
+ * Sends msg as a request and reads the reply into conn->reply, decoded into
+ * *rep. A non-zero status is returned as the error, its message kept.
+ * Refused (P11A_ERR_INVALID_ARG, nothing sent) while submitted requests are
+ * in flight: their replies come first.
+ */
+static int call(struct p11a_conn *conn, struct proto_msg *msg, struct proto_msg *rep)
+{
+	int r;
+
+	conn_clear(conn);
+	conn_drop_reply(conn);
+	if (conn->n_pending > 0) {
+		conn_set_message(conn,
+				 "%zu submitted requests are in flight on this connection: "
+				 "collect their replies (p11a_collect()) before a call that waits "
+				 "for its own",
+				 conn->n_pending);
+		return P11A_ERR_INVALID_ARG;
+	}
+	if ((r = conn_send(conn, msg)) != P11A_OK || (r = conn_read(conn)) != P11A_OK)
+		return r;
 	if ((r = proto_decode_reply(conn->reply, conn->reply_len, msg->op, rep)) != P11A_OK)
 		return r;
 	if (rep->id != msg->id && rep->op != 0)
 		return P11A_ERR_PROTOCOL;
 	if (rep->status != P11A_OK) {
-		set_message(conn, "%.*s", (int)rep->f[0].len, (const char *)rep->f[0].p);
+		conn_set_message(conn, "%.*s", (int)rep->f[0].len, (const char *)rep->f[0].p);
 		/* Codes this library does not know are reported as they are. */
 		return rep->status >= 64 ? P11A_ERR_PROTOCOL : (int)rep->status;
 	}
-	note_result(conn, msg->op, rep);
+	conn_note_result(conn, msg->op, rep);
 	return P11A_OK;
 }
 
@@ -631,8 +665,8 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn->timeout_s = timeout_setting();
 	snprintf(conn->path, sizeof(conn->path), "%s", path);
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		set_message(conn, "the socket path is longer than %zu bytes",
-			    sizeof(sun.sun_path) - 1);
+		conn_set_message(conn, "the socket path is longer than %zu bytes",
+				 sizeof(sun.sun_path) - 1);
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -641,7 +675,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		goto out;
 	}
 	if ((r = check_socket(path, given, real, sizeof(real), why, sizeof(why))) != P11A_OK) {
-		set_message(conn, "%s", why);
+		conn_set_message(conn, "%s", why);
 		goto out;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -649,7 +683,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	memcpy(sun.sun_path, real, strlen(real) + 1);
 	if ((conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    !set_timeouts(conn->fd, conn->timeout_s)) {
-		set_message(conn, "cannot make a socket: %s", strerror(errno));
+		conn_set_message(conn, "cannot make a socket: %s", strerror(errno));
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -657,16 +691,16 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	conn->rx.timeout_ms = (int)(conn->timeout_s * 1000u);
 	if (connect(conn->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			set_message(conn,
-				    "the agent did not accept the connection within %u s: it is "
-				    "stopped, frozen or overloaded (" P11A_TIMEOUT_ENV
-				    " sets the limit)",
-				    conn->timeout_s);
+			conn_set_message(
+			    conn,
+			    "the agent did not accept the connection within %u s: it is "
+			    "stopped, frozen or overloaded (" P11A_TIMEOUT_ENV " sets the limit)",
+			    conn->timeout_s);
 			r = P11A_ERR_CONNECT;
 			goto out;
 		}
 		unreachable(errno, NULL, given, why, sizeof(why));
-		set_message(conn, "%s", why);
+		conn_set_message(conn, "%s", why);
 		r = P11A_ERR_CONNECT;
 		goto out;
 	}
@@ -674,8 +708,8 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 	if ((r = call(conn, &msg, &rep)) != P11A_OK) {
 		if (r == P11A_ERR_IO) {
 			if (conn->message == NULL)
-				set_message(conn, "the agent closed the connection before it "
-						  "answered; see p11agentd's log");
+				conn_set_message(conn, "the agent closed the connection before it "
+						       "answered; see p11agentd's log");
 			r = P11A_ERR_CONNECT;
 		}
 		goto out;
@@ -684,7 +718,7 @@ int p11a_connect(const char *path, struct p11a_conn **out_conn)
 		r = P11A_ERR_VERSION;
 		goto out;
 	}
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	*out_conn = conn;
 	conn = NULL;
 	r = P11A_OK;
@@ -707,7 +741,7 @@ int p11a_ping(struct p11a_conn *conn)
 		return r;
 	if (rep.f[0].len != sizeof(probe) - 1 || memcmp(rep.f[0].p, probe, rep.f[0].len) != 0)
 		r = P11A_ERR_PROTOCOL;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -759,7 +793,7 @@ static int take_list(struct p11a_conn *conn, const struct proto_field *f,
 	r = P11A_OK;
 out:
 	p11a_keys_free(keys, n);
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -787,7 +821,7 @@ static int take_entry(struct p11a_conn *conn, const struct proto_field *f,
 	k = NULL;
 out:
 	free(k);
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -814,8 +848,7 @@ int p11a_describe_key(struct p11a_conn *conn, const char *key, struct p11a_key_i
 	return take_entry(conn, &rep.f[0], out_key);
 }
 
-/* Copies a string field to a fresh buffer. */
-static int take_bytes(const struct proto_field *f, uint8_t **out, size_t *out_len)
+int conn_take_bytes(const struct proto_field *f, uint8_t **out, size_t *out_len)
 {
 	uint8_t *p;
 
@@ -838,8 +871,8 @@ int p11a_pubkey(struct p11a_conn *conn, const char *key, uint8_t **out_der, size
 	msg.f[0] = proto_key(key);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
-	r = take_bytes(&rep.f[0], out_der, out_len);
-	drop_reply(conn);
+	r = conn_take_bytes(&rep.f[0], out_der, out_len);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -857,9 +890,9 @@ int p11a_cert(struct p11a_conn *conn, const char *key, uint8_t **out_der, size_t
 		*out_der = NULL;
 		*out_len = 0;
 	} else {
-		r = take_bytes(&rep.f[0], out_der, out_len);
+		r = conn_take_bytes(&rep.f[0], out_der, out_len);
 	}
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -903,13 +936,13 @@ static int sign_alg(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 		ai = p11a_alg_by_name(info->default_alg);
 		p11a_keys_free(info, 1);
 		if (ai == NULL) {
-			set_message(conn, "key '%s' has no signing algorithm", key);
+			conn_set_message(conn, "key '%s' has no signing algorithm", key);
 			return P11A_ERR_NOT_SUPPORTED;
 		}
 	}
 	if (ai->input == P11A_INPUT_MESSAGE && (flags & P11A_SIGN_PREHASHED)) {
-		set_message(conn, "%s signs the message itself: --prehashed does not apply",
-			    ai->name);
+		conn_set_message(conn, "%s signs the message itself: --prehashed does not apply",
+				 ai->name);
 		return P11A_ERR_INVALID_ARG;
 	}
 	*out_ai = ai;
@@ -939,12 +972,11 @@ static int sign_input(struct p11a_conn *conn, const struct p11a_alg_info *ai, ui
 	return P11A_OK;
 }
 
-int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
-	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len)
+int conn_sign_msg(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+		  const uint8_t *data, size_t data_len, uint8_t md[EVP_MAX_MD_SIZE],
+		  struct proto_msg *msg)
 {
-	struct proto_msg msg = {.op = PROTO_OP_SIGN, .n = 4}, rep;
 	const struct p11a_alg_info *ai = NULL;
-	uint8_t md[EVP_MAX_MD_SIZE];
 	const uint8_t *in;
 	size_t in_len;
 	int r;
@@ -955,14 +987,29 @@ int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t fl
 		return r;
 	if ((r = sign_input(conn, ai, flags, data, data_len, md, &in, &in_len)) != P11A_OK)
 		return r;
-	msg.f[0] = proto_key(key);
-	msg.f[1] = proto_u32((uint32_t)ai->alg);
-	msg.f[2] = proto_u32(flags & WIRE_SIGN_FLAGS);
-	msg.f[3] = proto_str(in, in_len);
+	memset(msg, 0, sizeof(*msg));
+	msg->op = PROTO_OP_SIGN;
+	msg->n = 4;
+	msg->f[0] = proto_key(key);
+	msg->f[1] = proto_u32((uint32_t)ai->alg);
+	msg->f[2] = proto_u32(flags & WIRE_SIGN_FLAGS);
+	msg->f[3] = proto_str(in, in_len);
+	return P11A_OK;
+}
+
+int p11a_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+	      const uint8_t *data, size_t data_len, uint8_t **out_sig, size_t *out_sig_len)
+{
+	struct proto_msg msg, rep;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	int r;
+
+	if ((r = conn_sign_msg(conn, key, alg, flags, data, data_len, md, &msg)) != P11A_OK)
+		return r;
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
-	r = take_bytes(&rep.f[0], out_sig, out_sig_len);
-	drop_reply(conn);
+	r = conn_take_bytes(&rep.f[0], out_sig, out_sig_len);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -1025,7 +1072,7 @@ int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint3
 			r = P11A_ERR_PROTOCOL;
 			goto out;
 		}
-		if ((r = take_bytes(&f, &sigs[done], &lens[done])) != P11A_OK)
+		if ((r = conn_take_bytes(&f, &sigs[done], &lens[done])) != P11A_OK)
 			goto out;
 	}
 	if (buf_avail(&view) != 0) {
@@ -1045,7 +1092,7 @@ out:
 	free(lens);
 	explicit_bzero(md, sizeof(md));
 	buf_free(b);
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -1066,7 +1113,7 @@ int p11a_verify_hmac(struct p11a_conn *conn, const char *key, p11a_alg alg, cons
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	*out_valid = rep.f[0].u32 == 1;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1083,8 +1130,8 @@ static int call_secret(struct p11a_conn *conn, struct proto_msg *msg, uint8_t **
 
 	if ((r = call(conn, msg, &rep)) != P11A_OK)
 		return r;
-	r = take_bytes(&rep.f[0], out, out_len);
-	drop_reply(conn);
+	r = conn_take_bytes(&rep.f[0], out, out_len);
+	conn_drop_reply(conn);
 	return r;
 }
 
@@ -1156,7 +1203,7 @@ int p11a_audit_check(struct p11a_conn *conn, const uint8_t *prev, size_t prev_le
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	*out_valid = rep.f[0].u32 == 1;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1170,12 +1217,12 @@ int p11a_audit_head(struct p11a_conn *conn, uint64_t *out_seq, uint8_t out_mac[3
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	if (rep.f[2].len != P11A_AUDIT_MAC_LEN) {
-		drop_reply(conn);
+		conn_drop_reply(conn);
 		return P11A_ERR_PROTOCOL;
 	}
 	*out_seq = (uint64_t)rep.f[0].u32 << 32 | rep.f[1].u32;
 	memcpy(out_mac, rep.f[2].p, P11A_AUDIT_MAC_LEN);
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1255,7 +1302,7 @@ int p11a_trim(struct p11a_conn *conn, const char *key, uint32_t below, uint32_t 
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	*out_destroyed = rep.f[0].u32;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1290,7 +1337,7 @@ int p11a_cert_import(struct p11a_conn *conn, const char *key, const uint8_t *der
 	msg.f[1] = proto_str(der, der_len);
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1304,7 +1351,7 @@ int p11a_reload(struct p11a_conn *conn, uint32_t *out_n_keys)
 	if ((r = call(conn, &msg, &rep)) != P11A_OK)
 		return r;
 	*out_n_keys = rep.f[0].u32;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	return P11A_OK;
 }
 
@@ -1322,7 +1369,7 @@ int p11a_status(struct p11a_conn *conn, struct p11a_status **out_status)
 	buf_view(&b, rep.f[0].p, rep.f[0].len);
 	if ((r = proto_status_get(&b, &st)) == P11A_OK && buf_avail(&b) != 0)
 		r = P11A_ERR_PROTOCOL;
-	drop_reply(conn);
+	conn_drop_reply(conn);
 	if (r != P11A_OK) {
 		p11a_status_free(st);
 		return r;

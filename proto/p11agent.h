@@ -246,14 +246,18 @@ void p11a_close(struct p11a_conn *conn);
 const char *p11a_default_socket(void);
 /* The path conn is connected to. */
 const char *p11a_conn_path(const struct p11a_conn *conn);
-/* The agent's human message for the last error on conn, or "" (owned by conn). */
+/*
+ * The agent's human message for the last error on conn, or "" (owned by
+ * conn); after p11a_collect(), the message of the request it collected.
+ */
 const char *p11a_conn_message(const struct p11a_conn *conn);
 
 /*
  * What the last request on conn said about its result, beside the result:
  * which version of the key made it (sign, sign-batch, verify-hmac, decrypt,
  * unwrap, derive, rewrap, cert-import). Zeroed at each request; valid until
- * the next one.
+ * the next one. For submitted requests: the one p11a_collect() handed over
+ * last, zeroed at each p11a_collect().
  */
 struct p11a_result {
 	uint32_t version;      /* the key version that made the result; 0: none */
@@ -332,6 +336,64 @@ struct p11a_sign_item {
  */
 int p11a_sign_batch(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
 		    struct p11a_sign_item *items, size_t n);
+
+/*
+ * Pipelining: several requests in flight on one connection (PROTOCOL.md,
+ * Pipelining). p11a_submit_sign() and p11a_submit_ping() send a request and
+ * return at once with its request id; p11a_collect() waits for the next
+ * reply, whichever request it answers (the agent may answer in any order,
+ * and runs a connection's requests in any order: a caller that needs one
+ * result before the next request collects it first). Every submitted request
+ * is collected exactly once; requests that p11a_close() finds in flight are
+ * dropped.
+ *
+ * At most P11A_MAX_INFLIGHT requests are in flight on a connection: one more
+ * submit is refused with P11A_ERR_INVALID_ARG, nothing sent. While any are,
+ * the blocking calls (p11a_sign(), p11a_ping(), ...) are refused with
+ * P11A_ERR_INVALID_ARG, nothing sent: collect first. A reply's wait is
+ * bounded by P11AGENT_TIMEOUT as a blocking call's is. Errors that leave the
+ * connection out of step with the agent close it, and the requests in flight
+ * are lost (p11a_inflight() is 0 then): connect again. A connection is used by
+ * one thread at a time, as for every call.
+ */
+#define P11A_MAX_INFLIGHT 64
+
+/*
+ * Sends a SIGN request without waiting for its reply; *out_id is its request
+ * id. key, flags and data as for p11a_sign() (data is hashed here for RSA and
+ * ECDSA unless P11A_SIGN_PREHASHED), but alg must be given: P11A_ALG_NONE is
+ * refused with P11A_ERR_INVALID_ARG, since finding the key's default takes a
+ * round trip of its own (p11a_describe_key() gives it). data need not outlive
+ * the call. Returns P11A_OK; P11A_ERR_INVALID_ARG (nothing sent) for a wrong
+ * argument or when P11A_MAX_INFLIGHT requests are in flight; P11A_ERR_IO when
+ * it could not be sent (the connection is closed).
+ */
+int p11a_submit_sign(struct p11a_conn *conn, const char *key, p11a_alg alg, uint32_t flags,
+		     const uint8_t *data, size_t data_len, uint32_t *out_id);
+/* Sends a PING request without waiting, as p11a_submit_sign() does; its result has no bytes. */
+int p11a_submit_ping(struct p11a_conn *conn, uint32_t *out_id);
+/* How many submitted requests are in flight on conn: sent and not collected. */
+size_t p11a_inflight(const struct p11a_conn *conn);
+
+/*
+ * Waits for the next reply to a submitted request and hands over its result.
+ * Returns P11A_OK when a reply came: *out_id is the id p11a_submit_*() gave
+ * the request, *out_status its result (P11A_OK, or the agent's error, whose
+ * message p11a_conn_message() then gives, or P11A_ERR_NOMEM when its result
+ * could not be copied), and for a SIGN whose status is P11A_OK *out is the
+ * signature (free with p11a_free(*out, *out_len)); otherwise *out is NULL and
+ * *out_len 0. p11a_last_result() tells the key version that signed.
+ * Any other return collected nothing: P11A_ERR_INVALID_ARG when no request is
+ * in flight or an output pointer is NULL (the connection stays as it was);
+ * P11A_ERR_IO when the connection failed or the agent did not answer within
+ * P11AGENT_TIMEOUT; P11A_ERR_PROTOCOL for a malformed reply or one whose id
+ * is not in flight; the agent's code (such as P11A_ERR_BUSY) when it dropped
+ * the connection and said why. After those three the connection is closed
+ * and every request in flight is lost; p11a_conn_message() says what
+ * happened.
+ */
+int p11a_collect(struct p11a_conn *conn, uint32_t *out_id, int *out_status, uint8_t **out,
+		 size_t *out_len);
 
 /*
  * Verifies an HMAC inside the token. Returns P11A_OK and sets *out_valid to 1

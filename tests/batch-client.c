@@ -33,10 +33,10 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "p11agent.h"
+#include "sigcheck.h"
 
 #define MSG_LEN 100
 
@@ -52,28 +52,6 @@ static void make_msg(size_t i, uint8_t *m)
 {
 	for (size_t j = 0; j < MSG_LEN; j++)
 		m[j] = (uint8_t)(i * 31 + j * 7 + 1);
-}
-
-/* Verifies sig over msg with the public key pub for the algorithm ai. */
-static int ossl_verify(EVP_PKEY *pub, const struct p11a_alg_info *ai, const uint8_t *msg,
-		       size_t msg_len, const uint8_t *sig, size_t sig_len)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	int ok = 0;
-
-	if (md == NULL || EVP_DigestVerifyInit(
-			      md, &pctx, ai->hash != NULL ? EVP_get_digestbyname(ai->hash) : NULL,
-			      NULL, pub) != 1)
-		goto out;
-	if (strncmp(ai->name, "rsa-pss", 7) == 0 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-		goto out;
-	ok = EVP_DigestVerify(md, sig, sig_len, msg, msg_len) == 1;
-out:
-	EVP_MD_CTX_free(md);
-	return ok;
 }
 
 static int do_sign(struct p11a_conn *conn, const char *key, const struct p11a_alg_info *ai,
@@ -113,8 +91,8 @@ static int do_sign(struct p11a_conn *conn, const char *key, const struct p11a_al
 				    ai->key_type == P11A_KEY_ED25519 ||
 				    strncmp(ai->name, "rsa-pkcs1", 9) == 0;
 
-		if (pub != NULL &&
-		    !ossl_verify(pub, ai, items[i].data, MSG_LEN, items[i].sig, items[i].sig_len)) {
+		if (pub != NULL && !sigcheck_verify(pub, ai, items[i].data, MSG_LEN, items[i].sig,
+						    items[i].sig_len)) {
 			fprintf(stderr, "batch-client: signature %zu of %zu does not verify\n",
 				i + 1, n);
 			goto out;
