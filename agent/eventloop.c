@@ -85,7 +85,7 @@ struct eventloop {
 	int ep, wake_fd, timer_fd;
 	pthread_mutex_t lock; /* the slot table, the free list and the count */
 	pthread_cond_t none;  /* the count reached 0 */
-	struct conn **slots;
+	struct conn *_Atomic *slots;
 	uint32_t n_slots; /* slots made so far, at most opt.max_connections */
 	uint32_t free_head;
 	unsigned nconns;
@@ -546,10 +546,9 @@ static struct conn *lock_tag(struct eventloop *loop, uint64_t t)
 	uint32_t slot = (uint32_t)t, gen = (uint32_t)(t >> 32);
 	struct conn *c;
 
-	pthread_mutex_lock(&loop->lock);
-	c = slot < loop->n_slots ? loop->slots[slot] : NULL;
-	pthread_mutex_unlock(&loop->lock);
-	if (c == NULL)
+	/* A slot, once made, stays: its pointer is read without the loop's lock. */
+	if (slot >= loop->opt.max_connections ||
+	    (c = atomic_load_explicit(&loop->slots[slot], memory_order_acquire)) == NULL)
 		return NULL;
 	pthread_mutex_lock(&c->lock);
 	if (c->gen != gen || c->fd < 0) {
@@ -854,7 +853,7 @@ static struct conn *take_slot(struct eventloop *loop)
 	pthread_mutex_init(&c->lock, NULL);
 	c->fd = -1;
 	c->slot = loop->n_slots;
-	loop->slots[loop->n_slots++] = c;
+	atomic_store_explicit(&loop->slots[loop->n_slots++], c, memory_order_release);
 	return c;
 }
 

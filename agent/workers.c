@@ -123,6 +123,11 @@ static void *worker_main(void *arg)
 		(void)eventloop_wait(w->loop, -1, poll_until, &got);
 		atomic_fetch_sub(&w->waiting, 1);
 		poll_until = 0;
+		if (got != NULL && got->next == NULL) {
+			/* One request (the usual case): this worker runs it, unqueued. */
+			poll_until = run(w, got, &out);
+			continue;
+		}
 		enqueue(w, got);
 	}
 	if (out == NULL)
