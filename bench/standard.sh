@@ -9,6 +9,9 @@
 #     ECDSA P-256 in batches of 64 at 1 and 2 clients; ECDSA P-256 at 64
 #     clients; the 1-client rows again with the client library polling for
 #     its replies (P11AGENT_BUSY_POLL=250);
+#   - ECDSA P-256 through the agent at 2, 64 and 256 clients and at 1 client
+#     with 16 requests in flight (--inflight 16), beside the direct path at 2
+#     clients: 3 rounds of these in turn, for their medians;
 #   - the agent's resident memory at idle and after 1,000,000 operations;
 #   - what 10,000 idle connections cost in memory and in speed (the agent
 #     counting them in its status);
@@ -74,6 +77,8 @@ MEM_CHUNK=5    # seconds per run of the memory loop
 MEM_MAX=300    # and at most this many seconds in all
 STARTUP_RUNS=3
 LAT_POLL=250   # P11AGENT_BUSY_POLL of the client-polling rows
+SCALE_ROUNDS=3    # rounds of the many-clients and in-flight runs
+SCALE_INFLIGHT=16 # requests in flight of the 1-client run
 P11KIT_CLIENT= # p11-kit-client.so, once found
 
 P11AGENTD=$top_builddir/p11agentd
@@ -256,19 +261,23 @@ bound() {
 	awk -v s="$SECS" -v n="$n" 'BEGIN { printf "%d\n", s * n * 1.5 + 60 }'
 }
 
-# row TAG ALG KEY CLIENTS BATCH PATHS: one run of the benchmark, its JSON
-# lines tagged with TAG into the results. KEY - for none. A usage error
-# (exit 2: an option or algorithm this p11agent-bench does not know yet)
-# skips the row; when only the p11-kit path fails (an operation p11-kit's
-# remoting does not carry), the row is run again without it.
+# row TAG ALG KEY CLIENTS BATCH PATHS [--inflight N]: one run of the
+# benchmark, its JSON lines tagged with TAG into the results. KEY - for none.
+# A usage error (exit 2, or "unrecognized option": an option or algorithm
+# this p11agent-bench does not know yet) skips the row and returns 2; when
+# only the p11-kit path fails (an operation p11-kit's remoting does not
+# carry), the row is run again without it. Returns 1 when it fails.
 row() {
 	local tag=$1 alg=$2 key=$3 clients=$4 batch=$5 paths=$6 rc what msg
 	local -a args
+	shift 6
 	what="$alg, $clients client$([ "$clients" = 1 ] || echo s)"
 	[ "$batch" = 1 ] || what="$what, batch $batch"
+	[ "${1:-}" != --inflight ] || what="$what, $2 in flight"
 	args=(--alg "$alg" --clients "$clients" --seconds "$SECS" --json --paths "$paths")
 	[ "$key" = - ] || args+=(--key "$key")
 	[ "$batch" = 1 ] || args+=(--batch "$batch")
+	args+=("$@")
 	say "$what [${paths//module:$P11KIT_CLIENT/p11-kit}]"
 	bench "$(bound "$paths")" "${args[@]}" >"$T/row.out" 2>"$T/row.err"
 	rc=$?
@@ -276,13 +285,13 @@ row() {
 		sed "s/^{/{\"run\": \"$tag\", /" "$T/row.out" >>"$RESULTS"
 		return 0
 	fi
-	if [ "$rc" -eq 2 ]; then
+	if [ "$rc" -eq 2 ] || grep -qi 'unrecognized option' "$T/row.err"; then
 		note skip "$what" "p11agent-bench does not take this yet: $(first_line "$T/row.err")"
-		return 1
+		return 2
 	fi
 	if [ "$rc" -eq 1 ] && [[ $paths == *,module:* ]] && grep -q 'module:' "$T/row.err"; then
 		note peer "$what" "$(first_line "$T/row.err"); measured without p11-kit"
-		row "$tag" "$alg" "$key" "$clients" "$batch" "${paths%%,module:*}"
+		row "$tag" "$alg" "$key" "$clients" "$batch" "${paths%%,module:*}" "$@"
 		return
 	fi
 	if [ "$rc" -ge 124 ]; then
@@ -495,6 +504,27 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 		row std ecdsa-sha256 ec256 "$c" 64 direct,agent
 	done
 	row std ecdsa-sha256 ec256 64 1 direct,agent
+
+	# --- Many clients, and requests in flight ------------------------------------------
+	# ECDSA P-256: direct and agent at 2 clients (interleaved in one run), the
+	# agent at 1 client keeping SCALE_INFLIGHT requests in flight, at 64 and at
+	# 256 clients; SCALE_ROUNDS rounds of these runs in turn, so that the
+	# machine's drift spreads over all of them (the report takes the medians).
+	# When this p11agent-bench has no --inflight, that row is skipped with a
+	# note after the first round.
+	say "many clients and requests in flight: $SCALE_ROUNDS rounds"
+	measure scale_rounds "$SCALE_ROUNDS"
+	measure inflight "$SCALE_INFLIGHT"
+	inflight_rc=0
+	for r in $(seq "$SCALE_ROUNDS"); do
+		row scale ecdsa-sha256 ec256 2 1 direct,agent
+		if [ "$inflight_rc" != 2 ]; then
+			row inflight ecdsa-sha256 ec256 1 1 agent --inflight "$SCALE_INFLIGHT"
+			inflight_rc=$?
+		fi
+		row scale ecdsa-sha256 ec256 64 1 agent
+		row scale ecdsa-sha256 ec256 256 1 agent
+	done
 
 	# --- 1 client, the client library polling for its replies ------------------------
 	# The same 1-client rows with P11AGENT_BUSY_POLL (libp11agent polls up to that
