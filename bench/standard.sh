@@ -223,8 +223,13 @@ measure() {
 # note KIND WHAT MESSAGE: records a failure (fail), a skipped row (skip) or
 # something p11-kit could not do (peer), and says it now.
 note() {
-	# The report names p11-kit's client module, not where this machine keeps it.
-	set -- "$1" "$2" "${3//module:$P11KIT_CLIENT/module:${P11KIT_CLIENT##*/}}"
+	# The report names p11-kit's client module and the programs, not where
+	# this machine keeps them (libtool's wrapper runs .libs/PROGRAM or
+	# .libs/lt-PROGRAM, which print their own path in usage errors).
+	local msg=${3//module:$P11KIT_CLIENT/module:${P11KIT_CLIENT##*/}}
+	msg=${msg//"$top_builddir"\/.libs\/lt-/}
+	msg=${msg//"$top_builddir"\/.libs\//}
+	set -- "$1" "$2" "${msg//"$top_builddir"\//}"
 	jline run note kind "$1" what "$2" message "$3" >>"$RESULTS"
 	case $1 in
 	fail) FAILED=$((FAILED + 1)); echo "bench: FAILED: $2: $3" >&2 ;;

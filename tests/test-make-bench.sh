@@ -127,8 +127,11 @@ for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 		fail "report: $line" "not in the report: $(show "$T/res.md")"
 	fi
 done
-if grep -q "$T" "$T/res.md"; then
+if grep -qF "$T" "$T/res.md"; then
 	fail "report: no paths of this run" "the report names its temporary folder"
+elif grep -qF "$top_builddir/" "$T/res.md"; then
+	fail "report: no paths of this run" \
+		"the report names the build directory: $(grep -F "$top_builddir/" "$T/res.md" | head -n 1)"
 else
 	pass "report: no paths of this run"
 fi
