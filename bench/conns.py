@@ -9,8 +9,10 @@
 #       Opens N connections, does the HELLO handshake (version 2, as
 #       proto/PROTOCOL.md gives it) on each, writes "N" to READY_FILE once all
 #       are answered, then keeps them open and idle until SIGTERM, SIGINT or
-#       SECONDS (default 600) have passed. Exits 1 with a message when a
-#       connection or a handshake fails (a BUSY reply names max-connections).
+#       SECONDS (default 600) have passed. Raises its own limit on open files
+#       (RLIMIT_NOFILE) to N + 64 first, within the hard limit. Exits 1 with
+#       a message when that limit is too low, or when a connection or a
+#       handshake fails (a BUSY reply names max-connections).
 #   conns.py status SOCKET HZ READY_FILE [SECONDS]
 #       One connection that reads the agent's status (STATUS, opcode 22) HZ
 #       times a second (0: back to back) until SIGTERM, SIGINT or SECONDS
@@ -100,14 +102,24 @@ def cmd_pid(path):
     print(pid)
 
 
-def cmd_hold(path, n, ready_file, seconds):
+def raise_nofile(n):
+    """Raises the soft limit on open files to what n connections need, within
+    the hard limit; dies naming both when the hard limit is lower."""
     want = n + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < want:
-        if hard != resource.RLIM_INFINITY and hard < want:
-            die("%d connections need %d open files; the hard limit is %d (ulimit -Hn)"
-                % (n, want, hard))
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    if hard != resource.RLIM_INFINITY and hard < want:
+        die("%d connections need %d open files; the hard limit is %d (ulimit -Hn): "
+            "raise it, or hold fewer" % (n, want, hard))
+    try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (OSError, ValueError) as e:
+        die("cannot raise the open files limit from %d to %d: %s" % (soft, want, e))
+
+
+def cmd_hold(path, n, ready_file, seconds):
+    raise_nofile(n)
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))

@@ -9,8 +9,12 @@
 #     ECDSA P-256 in batches of 64 at 1 and 2 clients; ECDSA P-256 at 64
 #     clients; the 1-client rows again with the client library polling for
 #     its replies (P11AGENT_BUSY_POLL=250);
+#   - ECDSA P-256 through the agent at 2, 64 and 256 clients and at 1 client
+#     with 16 requests in flight (--inflight 16), beside the direct path at 2
+#     clients: 3 rounds of these in turn, for their medians;
 #   - the agent's resident memory at idle and after 1,000,000 operations;
-#   - what 1,000 idle connections cost in memory and in speed;
+#   - what 10,000 idle connections cost in memory and in speed (the agent
+#     counting them in its status);
 #   - the agent's start-up time on a token with 100 keys (median of 3);
 #   - 2-client ECDSA P-256 signatures with and without a client reading
 #     `p11agent status` (the STATUS request) BENCH_STATUS_HZ times a second
@@ -37,7 +41,7 @@
 #   BENCH_OUT         prefix of the output files (default
 #                     $top_builddir/bench-results)
 #   BENCH_MEM_OPS     operations of the memory run (default 1000000)
-#   BENCH_IDLE_CONNS  idle connections held open (default 1000)
+#   BENCH_IDLE_CONNS  idle connections held open (default 10000)
 #   BENCH_STATUS_HZ   status reads a second beside the signers (default 100;
 #                     0: back to back)
 #   BENCH_NO_P11KIT=1 leaves p11-kit's remoting out
@@ -67,12 +71,14 @@ SECS=${BENCH_SECONDS:-3}
 PARTS=${BENCH_PARTS:-all}
 OUT_PREFIX=${BENCH_OUT:-$top_builddir/bench-results}
 MEM_OPS=${BENCH_MEM_OPS:-1000000}
-IDLE_CONNS=${BENCH_IDLE_CONNS:-1000}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 STATUS_HZ=${BENCH_STATUS_HZ:-100}
 MEM_CHUNK=5    # seconds per run of the memory loop
 MEM_MAX=300    # and at most this many seconds in all
 STARTUP_RUNS=3
 LAT_POLL=250   # P11AGENT_BUSY_POLL of the client-polling rows
+SCALE_ROUNDS=3    # rounds of the many-clients and in-flight runs
+SCALE_INFLIGHT=16 # requests in flight of the 1-client run
 P11KIT_CLIENT= # p11-kit-client.so, once found
 
 P11AGENTD=$top_builddir/p11agentd
@@ -127,17 +133,26 @@ for t in "$P11AGENTD" "$P11AGENT" "$BENCH" "$MKTOKEN"; do
 	[ -x "$t" ] || { echo "bench: ERROR: $t is not built (run make bench)" >&2; exit 1; }
 done
 
-# The idle connections need a file descriptor each, in the holder and in the
-# agent (which raises its own soft limit to max-connections + 64 within the
-# hard limit): raise ours before anything starts.
-NOFILE_WANT=$((IDLE_CONNS + 256))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NOFILE_WANT" ]; then
-	ulimit -n "$NOFILE_WANT" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
-	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NOFILE_WANT" ]; then
-		echo "bench: ERROR: $IDLE_CONNS idle connections need 'ulimit -n' >= $NOFILE_WANT;" \
-			"the hard limit is $(ulimit -Hn): raise it, or set BENCH_IDLE_CONNS lower" >&2
-		exit 1
-	fi
+if [ "$IDLE_CONNS" -lt 1 ] || [ "$IDLE_CONNS" -gt 60000 ]; then
+	echo "bench: BENCH_IDLE_CONNS must be 1 to 60000, not '$IDLE_CONNS'" >&2
+	exit 2
+fi
+
+# The agent's max-connections: the idle connections and room beside them for
+# the benchmark's clients (256 at most) and the status reader. Set here, not
+# left to the agent's default. (The bench runs as one uid, root or the
+# agent's own, neither of which has a per-uid share of connections.)
+MAX_CONNS=$((IDLE_CONNS + 1024))
+[ "$MAX_CONNS" -ge 12000 ] || MAX_CONNS=12000
+# The idle connections need a file descriptor each in the holder
+# (bench/conns.py) and in the agent, which raise their own soft limits
+# within the hard limit: when that is too low, the idle part is not run and
+# says why (IDLE_NOFILE).
+IDLE_NOFILE=
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $((IDLE_CONNS + 256)) ]; then
+	IDLE_NOFILE="$IDLE_CONNS connections need $((IDLE_CONNS + 256)) open files in the"
+	IDLE_NOFILE="$IDLE_NOFILE agent and in the holder; the hard limit (ulimit -Hn) is"
+	IDLE_NOFILE="$IDLE_NOFILE $(ulimit -Hn): raise it, or set BENCH_IDLE_CONNS lower"
 fi
 
 # --- Temporary folder and clean-up -----------------------------------------
@@ -208,8 +223,13 @@ measure() {
 # note KIND WHAT MESSAGE: records a failure (fail), a skipped row (skip) or
 # something p11-kit could not do (peer), and says it now.
 note() {
-	# The report names p11-kit's client module, not where this machine keeps it.
-	set -- "$1" "$2" "${3//module:$P11KIT_CLIENT/module:${P11KIT_CLIENT##*/}}"
+	# The report names p11-kit's client module and the programs, not where
+	# this machine keeps them (libtool's wrapper runs .libs/PROGRAM or
+	# .libs/lt-PROGRAM, which print their own path in usage errors).
+	local msg=${3//module:$P11KIT_CLIENT/module:${P11KIT_CLIENT##*/}}
+	msg=${msg//"$top_builddir"\/.libs\/lt-/}
+	msg=${msg//"$top_builddir"\/.libs\//}
+	set -- "$1" "$2" "${msg//"$top_builddir"\//}"
 	jline run note kind "$1" what "$2" message "$3" >>"$RESULTS"
 	case $1 in
 	fail) FAILED=$((FAILED + 1)); echo "bench: FAILED: $2: $3" >&2 ;;
@@ -246,19 +266,23 @@ bound() {
 	awk -v s="$SECS" -v n="$n" 'BEGIN { printf "%d\n", s * n * 1.5 + 60 }'
 }
 
-# row TAG ALG KEY CLIENTS BATCH PATHS: one run of the benchmark, its JSON
-# lines tagged with TAG into the results. KEY - for none. A usage error
-# (exit 2: an option or algorithm this p11agent-bench does not know yet)
-# skips the row; when only the p11-kit path fails (an operation p11-kit's
-# remoting does not carry), the row is run again without it.
+# row TAG ALG KEY CLIENTS BATCH PATHS [--inflight N]: one run of the
+# benchmark, its JSON lines tagged with TAG into the results. KEY - for none.
+# A usage error (exit 2, or "unrecognized option": an option or algorithm
+# this p11agent-bench does not know yet) skips the row and returns 2; when
+# only the p11-kit path fails (an operation p11-kit's remoting does not
+# carry), the row is run again without it. Returns 1 when it fails.
 row() {
 	local tag=$1 alg=$2 key=$3 clients=$4 batch=$5 paths=$6 rc what msg
 	local -a args
+	shift 6
 	what="$alg, $clients client$([ "$clients" = 1 ] || echo s)"
 	[ "$batch" = 1 ] || what="$what, batch $batch"
+	[ "${1:-}" != --inflight ] || what="$what, $2 in flight"
 	args=(--alg "$alg" --clients "$clients" --seconds "$SECS" --json --paths "$paths")
 	[ "$key" = - ] || args+=(--key "$key")
 	[ "$batch" = 1 ] || args+=(--batch "$batch")
+	args+=("$@")
 	say "$what [${paths//module:$P11KIT_CLIENT/p11-kit}]"
 	bench "$(bound "$paths")" "${args[@]}" >"$T/row.out" 2>"$T/row.err"
 	rc=$?
@@ -266,13 +290,13 @@ row() {
 		sed "s/^{/{\"run\": \"$tag\", /" "$T/row.out" >>"$RESULTS"
 		return 0
 	fi
-	if [ "$rc" -eq 2 ]; then
+	if [ "$rc" -eq 2 ] || grep -qi 'unrecognized option' "$T/row.err"; then
 		note skip "$what" "p11agent-bench does not take this yet: $(first_line "$T/row.err")"
-		return 1
+		return 2
 	fi
 	if [ "$rc" -eq 1 ] && [[ $paths == *,module:* ]] && grep -q 'module:' "$T/row.err"; then
 		note peer "$what" "$(first_line "$T/row.err"); measured without p11-kit"
-		row "$tag" "$alg" "$key" "$clients" "$batch" "${paths%%,module:*}"
+		row "$tag" "$alg" "$key" "$clients" "$batch" "${paths%%,module:*}" "$@"
 		return
 	fi
 	if [ "$rc" -ge 124 ]; then
@@ -369,8 +393,11 @@ SOFTHSM2_CONF=$T/token/softhsm2.conf
 PIN_FILE=$T/token/pin
 export SOFTHSM2_CONF
 
+echo "max-connections = $MAX_CONNS" >"$T/agent.conf"
+chmod 0600 "$T/agent.conf"
+measure max_connections "$MAX_CONNS"
 "$P11AGENTD" --foreground --module "$SOFTHSM_MODULE" --token "pkcs11:token=$TOKEN" \
-	--pin-source "file:$PIN_FILE" --socket "$SOCK" --log-level info \
+	--pin-source "file:$PIN_FILE" --socket "$SOCK" --config "$T/agent.conf" --log-level info \
 	</dev/null >>"$T/agent.log" 2>&1 &
 AGENT_PID=$!
 wait_ready "$SOCK" "$AGENT_PID" ||
@@ -483,6 +510,27 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 	done
 	row std ecdsa-sha256 ec256 64 1 direct,agent
 
+	# --- Many clients, and requests in flight ------------------------------------------
+	# ECDSA P-256: direct and agent at 2 clients (interleaved in one run), the
+	# agent at 1 client keeping SCALE_INFLIGHT requests in flight, at 64 and at
+	# 256 clients; SCALE_ROUNDS rounds of these runs in turn, so that the
+	# machine's drift spreads over all of them (the report takes the medians).
+	# When this p11agent-bench has no --inflight, that row is skipped with a
+	# note after the first round.
+	say "many clients and requests in flight: $SCALE_ROUNDS rounds"
+	measure scale_rounds "$SCALE_ROUNDS"
+	measure inflight "$SCALE_INFLIGHT"
+	inflight_rc=0
+	for r in $(seq "$SCALE_ROUNDS"); do
+		row scale ecdsa-sha256 ec256 2 1 direct,agent
+		if [ "$inflight_rc" != 2 ]; then
+			row inflight ecdsa-sha256 ec256 1 1 agent --inflight "$SCALE_INFLIGHT"
+			inflight_rc=$?
+		fi
+		row scale ecdsa-sha256 ec256 64 1 agent
+		row scale ecdsa-sha256 ec256 256 1 agent
+	done
+
 	# --- 1 client, the client library polling for its replies ------------------------
 	# The same 1-client rows with P11AGENT_BUSY_POLL (libp11agent polls up to that
 	# many microseconds for a reply before sleeping; off by default).
@@ -495,10 +543,11 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 	done
 	measure lat_poll_us "$LAT_POLL"
 
-	# --- 1,000 idle connections ------------------------------------------------------
-	# VmRSS before and after IDLE_CONNS connections that said HELLO and sit idle;
-	# then the agent path alone, 2 clients, without and with them, twice in turn
-	# (machine noise drifts: alternating spreads it over both).
+	# --- 10,000 idle connections -----------------------------------------------------
+	# VmRSS before and after IDLE_CONNS connections that said HELLO and sit idle
+	# (the agent's status must count them); then the agent path alone, 2
+	# clients, without and with them, twice in turn (machine noise drifts:
+	# alternating spreads it over both).
 
 	# conns_ready FILE PID TENTHS: waits until bench/conns.py (PID) writes
 	# FILE, at most TENTHS tenths of a second; fails when it ends first.
@@ -512,40 +561,77 @@ print(int(n) + int(sys.argv[3]))' "$T/mem.out" "$MEM_CHUNK" "$mem_ops")
 		return 1
 	}
 
-	# hold_start: opens the idle connections (bench/conns.py); fails with a note.
+	# agent_conns: the connections open in the agent, from its status (empty
+	# when it does not answer).
+	agent_conns() {
+		timeout 30 "$P11AGENT" -S "$SOCK" status --json 2>/dev/null |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"])' 2>/dev/null
+	}
+
+	# hold_start: opens the idle connections (bench/conns.py); fails with a
+	# note that says how far it got and what the agent said last.
 	hold_start() {
+		local msg
 		rm -f "$T/hold.ready"
 		python3 "$CONNS" hold "$SOCK" "$IDLE_CONNS" "$T/hold.ready" 900 2>"$T/hold.err" &
 		HOLD_PID=$!
-		conns_ready "$T/hold.ready" "$HOLD_PID" 600 && return 0
-		note fail "$IDLE_CONNS idle connections" "$(first_line "$T/hold.err")"
+		conns_ready "$T/hold.ready" "$HOLD_PID" 1200 && return 0
+		msg=$(first_line "$T/hold.err")
+		[ -s "$T/hold.err" ] || msg="bench/conns.py did not open them in 120 s"
+		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
+			msg="$msg; p11agentd is gone, its log ends: $(tail -n 3 "$T/agent.log" | tr '\n' ' ')"
+		else
+			msg="$msg; p11agentd (max-connections $MAX_CONNS) counts $(agent_conns)"
+			msg="$msg connections, its log ends: $(tail -n 1 "$T/agent.log")"
+		fi
+		note fail "$IDLE_CONNS idle connections" "$msg"
 		hold_stop
 		return 1
 	}
 
+	# hold_stop: closes them and waits (30 s at most) until the agent's count
+	# falls back below 16.
 	hold_stop() {
+		local _ n
 		stop_pid "$HOLD_PID"
 		wait "$HOLD_PID" 2>/dev/null
 		HOLD_PID=
+		for _ in $(seq 60); do
+			n=$(agent_conns)
+			[ -n "$n" ] && [ "$n" -lt 16 ] && break
+			sleep 0.5
+		done
 		sleep 0.5
 	}
 
 	say "$IDLE_CONNS idle connections"
-	for r in 1 2; do
-		row idle-without ecdsa-sha256 ec256 2 1 agent || break
-		rss0=$(rss "$AGENT_PID")
-		hold_start || break
-		sleep 0.5
-		if [ "$r" = 1 ]; then
-			rss1=$(rss "$AGENT_PID")
-			measure idle_conns "$(cat "$T/hold.ready")"
-			measure rss_conns_before_kib "$rss0"
-			measure rss_conns_after_kib "$rss1"
-			say "VmRSS $rss0 KiB -> $rss1 KiB with $(cat "$T/hold.ready") connections"
-		fi
-		row idle-with ecdsa-sha256 ec256 2 1 agent
-		hold_stop
-	done
+	measure idle_conns_wanted "$IDLE_CONNS"
+	if [ -n "$IDLE_NOFILE" ]; then
+		note fail "$IDLE_CONNS idle connections" "$IDLE_NOFILE"
+	else
+		for r in 1 2; do
+			row idle-without ecdsa-sha256 ec256 2 1 agent || break
+			rss0=$(rss "$AGENT_PID")
+			hold_start || break
+			sleep 0.5
+			if [ "$r" = 1 ]; then
+				rss1=$(rss "$AGENT_PID")
+				seen=$(agent_conns)
+				measure idle_conns "$(cat "$T/hold.ready")"
+				measure idle_conns_agent "${seen:-?}"
+				measure rss_conns_before_kib "$rss0"
+				measure rss_conns_after_kib "$rss1"
+				say "VmRSS $rss0 KiB -> $rss1 KiB with $(cat "$T/hold.ready") connections" \
+					"(the agent counts ${seen:-?})"
+				if [ -z "$seen" ] || [ "$seen" -lt "$IDLE_CONNS" ]; then
+					note fail "$IDLE_CONNS idle connections" \
+						"the agent's status counts ${seen:-no} connections"
+				fi
+			fi
+			row idle-with ecdsa-sha256 ec256 2 1 agent
+			hold_stop
+		done
+	fi
 
 	# --- Reading the status beside the signers -----------------------------------------
 	# The agent path alone, 2 clients, without and with a client reading the

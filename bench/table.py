@@ -6,10 +6,12 @@
 #
 # RESULTS.jsonl holds one JSON object a line, each with a "run" field:
 #   "std", "lat", "prov", "idle-without", "idle-with", "status-without",
-#   "status-with", "memory":
+#   "status-with", "memory", "scale", "inflight":
 #       p11agent-bench --json lines (path, alg, key, clients, ops_per_s,
 #       batch, p50_us, p99_us, ratio_to_direct), tagged with the run they
-#       belong to ("prov": the agent and provider paths);
+#       belong to ("prov": the agent and provider paths; "scale": ECDSA
+#       P-256 at 2, 64 and 256 clients, "inflight": 1 client with requests
+#       in flight (an "inflight" field), several rounds of each);
 #   "ssh": p11agent-bench --json lines of bench/ssh.sh: paths direct, agent,
 #       ssh (p11agentd's SSH socket) and ssh-agent (OpenSSH's, ssh-add -s);
 #   "tls": bench/tls-handshakes --json lines (threads, handshakes_per_s,
@@ -49,7 +51,7 @@ RATIO_TARGETS = [
     ("rsa-pss-sha256", 0.9),
     ("rsa-oaep-sha256", 0.9),
     ("ed25519", 0.85),
-    ("ecdsa-sha256", 0.8),
+    ("ecdsa-sha256", 0.85),
 ]
 # Agent over p11-kit's remoting: (alg, clients, factor).
 PEER_TARGETS = [
@@ -61,9 +63,18 @@ PEER_TARGETS = [
 OVERHEAD_SLACK_US = 15.0
 COLUMNS = 13  # of the main table
 BATCH_TARGET = 0.95
-MANY_CLIENTS_TARGET = 0.9
+# Many clients (issue 15), ECDSA P-256 through the agent: (clients, agent
+# ops/s over the agent's at 2 clients), medians of the rounds; at 64 clients
+# also p99 over p50 at most P99_OVER_P50.
+MANY_CLIENTS = [(64, 0.95), (256, 0.9)]
+P99_OVER_P50 = 2.0
+# 1 client with requests in flight over the direct path at 2 clients.
+INFLIGHT_TARGET = 0.9
 MEM_GROWTH_KIB = 512  # "no growth beyond a few hundred KiB"
-CONN_KIB = 64
+# Idle connections (issue 15): VmRSS growth each, and the slowdown of 2
+# signing clients beside them, at this many.
+IDLE_CONNS = 10000
+CONN_KIB = 8
 IDLE_SLOWDOWN_PCT = 5.0
 # Signing beside a client reading the status: at least this share of the speed without.
 STATUS_RATIO = 0.95
@@ -284,6 +295,100 @@ class Report:
                 num(get(row, "agent", "p99_us"), "%.1f"), ov))
         self.out()
 
+    def scale_lines(self, path, clients):
+        """The "scale" lines of path at clients, one a round, in order."""
+        return [o for o in self.runs_of("scale")
+                if o["path"] == path and int(o["clients"]) == clients]
+
+    def inflight_lines(self):
+        return [o for o in self.runs_of("inflight") if o["path"] == "agent"]
+
+    def inflight_count(self):
+        lines = self.inflight_lines()
+        return (lines[0].get("inflight") if lines else None) or self.m.get("inflight", "?")
+
+    @staticmethod
+    def median_of(lines, field):
+        vals = [o[field] for o in lines if o.get(field) is not None]
+        return statistics.median(vals) if vals else None
+
+    def scale_table(self):
+        rows = [("direct", "direct", 2, self.scale_lines("direct", 2)),
+                ("agent", "agent", 2, self.scale_lines("agent", 2)),
+                ("agent", "agent, 1 client, %s in flight" % self.inflight_count(), 1,
+                 self.inflight_lines())]
+        rows += [("agent", "agent", c, self.scale_lines("agent", c)) for c, _ in MANY_CLIENTS]
+        if not any(lines for _, _, _, lines in rows):
+            return
+        self.out("### Many clients, and requests in flight")
+        self.out()
+        self.out("ECDSA P-256, %s rounds of these runs in turn, %s s a path (so that the "
+                 "machine's drift spreads over all of them): direct and agent at 2 clients "
+                 "(interleaved in one run), the agent at 1 client keeping %s requests in "
+                 "flight (`--inflight %s`), at 64 and at 256 clients. Figures are the "
+                 "medians of the rounds."
+                 % (self.m.get("scale_rounds", "?"), self.m.get("seconds", "?"),
+                    self.inflight_count(), self.inflight_count()))
+        self.out()
+        self.out("| path | clients | ops/s | over agent, 2 clients | over direct, 2 clients "
+                 "| p50 µs | p99 µs | p99/p50 | each round's ops/s |")
+        self.out("|---|--:|--:|--:|--:|--:|--:|--:|---|")
+        a2 = self.median_of(self.scale_lines("agent", 2), "ops_per_s")
+        d2 = self.median_of(self.scale_lines("direct", 2), "ops_per_s")
+        for path, name, clients, lines in rows:
+            if not lines:
+                self.out("| %s | %d | no result: see the notes |%s" % (name, clients, " |" * 6))
+                continue
+            ops = self.median_of(lines, "ops_per_s")
+            p50, p99 = self.median_of(lines, "p50_us"), self.median_of(lines, "p99_us")
+            self.out("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                name, clients, num(ops),
+                "—" if path == "direct" else num(ratio(ops, a2), "%.2fx"),
+                num(ratio(ops, d2), "%.2fx"), num(p50, "%.1f"), num(p99, "%.1f"),
+                num(ratio(p99, p50), "%.1fx"),
+                ", ".join("%.0f" % o["ops_per_s"] for o in lines)))
+        self.out()
+
+    def scale_targets(self):
+        rounds = int(self.m.get("scale_rounds", 0) or 0)
+        if not rounds:
+            return
+        a2 = self.median_of(self.scale_lines("agent", 2), "ops_per_s")
+        for clients, want in MANY_CLIENTS:
+            lines = self.scale_lines("agent", clients)
+            ops = self.median_of(lines, "ops_per_s")
+            r = ratio(ops, a2)
+            s = None
+            if r is not None:
+                s = "%.0f vs %.0f ops/s (%.2fx); %d of %d rounds without errors" % (
+                    ops, a2, r, len(lines), rounds)
+            self.target("ECDSA P-256, %d clients: no errors, agent throughput ≥ %gx its "
+                        "2-client throughput (medians of %d rounds)" % (clients, want, rounds),
+                        s, r is not None and r >= want and len(lines) == rounds)
+            if clients != 64:
+                continue
+            p50, p99 = self.median_of(lines, "p50_us"), self.median_of(lines, "p99_us")
+            q = ratio(p99, p50)
+            s = None
+            if q is not None:
+                each = [ratio(o.get("p99_us"), o.get("p50_us")) for o in lines]
+                s = "p99 %.0f µs, p50 %.0f µs: %.1fx (rounds: %s)" % (
+                    p99, p50, q, ", ".join(num(e, "%.1fx") for e in each))
+            self.target("ECDSA P-256, 64 clients: agent p99 ≤ %gx p50 (medians of %d rounds)"
+                        % (P99_OVER_P50, rounds), s, q is not None and q <= P99_OVER_P50)
+        lines = self.inflight_lines()
+        ops = self.median_of(lines, "ops_per_s")
+        d2 = self.median_of(self.scale_lines("direct", 2), "ops_per_s")
+        r = ratio(ops, d2)
+        self.target("ECDSA P-256, 1 client, %s in flight: agent ≥ %gx direct at 2 clients "
+                    "(medians of %d rounds, the two in turn)"
+                    % (self.inflight_count(), INFLIGHT_TARGET, rounds),
+                    None if r is None else "%.0f vs %.0f ops/s (%.2fx); rounds: %s vs %s" % (
+                        ops, d2, r, ", ".join("%.0f" % o["ops_per_s"] for o in lines),
+                        ", ".join("%.0f" % o["ops_per_s"]
+                                  for o in self.scale_lines("direct", 2))),
+                    r is not None and r >= INFLIGHT_TARGET)
+
     def provider_table(self):
         if self.m.get("provider_missing") is not None:
             return
@@ -491,16 +596,7 @@ class Report:
                 self.target("%s, %d client%s%s: agent ≥ %gx p11-kit's remoting"
                             % (OP_NAME[alg], clients, "s" if clients > 1 else "", how, want),
                             opt(r, "%.2fx"), r is not None and r >= want)
-        many = self.std.get(("ecdsa-sha256", 64, 1))
-        two = get(self.std.get(("ecdsa-sha256", 2, 1)), "agent", "ops_per_s")
-        a64 = get(many, "agent", "ops_per_s")
-        r = ratio(a64, two)
-        s = None
-        if r is not None:
-            s = "%.0f vs %.0f ops/s (%.2fx), p99 %.0f µs, no errors" % (
-                a64, two, r, get(many, "agent", "p99_us"))
-        self.target("ECDSA P-256, 64 clients: agent throughput within 10% of 2 clients, "
-                    "no errors, p99 reported", s, r is not None and r >= MANY_CLIENTS_TARGET)
+        self.scale_targets()
 
     def resource_targets(self):
         m = self.m
@@ -525,15 +621,18 @@ class Report:
 
         n = m.get("idle_conns")
         b, a = m.get("rss_conns_before_kib"), m.get("rss_conns_after_kib")
+        what = "{:,} idle connections: agent VmRSS growth ≤ {:d} KiB each".format(
+            IDLE_CONNS, CONN_KIB)
         if n and b is not None and a is not None:
             per = (int(a) - int(b)) / int(n)
-            s = "%s connections: %s → %s KiB, %.1f KiB each" % (n, b, a, per)
-            ok = per < CONN_KIB
-            if ok and int(n) < 1000:
+            s = "%s connections (the agent's status counts %s): %s → %s KiB, %.1f KiB each" % (
+                n, m.get("idle_conns_agent", "?"), b, a, per)
+            ok = per <= CONN_KIB
+            if ok and int(n) < IDLE_CONNS:
                 ok = None
-            self.target("1,000 idle connections: < %d KiB each" % CONN_KIB, s, ok)
+            self.target(what, s, ok)
         else:
-            self.target("1,000 idle connections: < %d KiB each" % CONN_KIB, None, False)
+            self.target(what, None, False)
         self.idle_slowdown()
         self.status_ratio()
 
@@ -550,8 +649,8 @@ class Report:
 
     def idle_slowdown(self):
         """Agent ops/s of the runs with the idle connections over those without."""
-        what = ("1,000 idle connections: 2-client ECDSA P-256 slowdown ≤ %g%%"
-                % IDLE_SLOWDOWN_PCT)
+        what = ("{:,} idle connections: 2-client ECDSA P-256 slowdown ≤ {:g}%".format(
+            IDLE_CONNS, IDLE_SLOWDOWN_PCT))
         without = [o["ops_per_s"] for o in self.runs_of("idle-without") if o["path"] == "agent"]
         with_ = [o["ops_per_s"] for o in self.runs_of("idle-with") if o["path"] == "agent"]
         if not without or not with_:
@@ -563,7 +662,7 @@ class Report:
             pct, o0, o1, ", ".join("%.0f" % v for v in without),
             ", ".join("%.0f" % v for v in with_))
         ok = pct <= IDLE_SLOWDOWN_PCT
-        if ok and int(self.m.get("idle_conns", 0)) < 1000:
+        if ok and int(self.m.get("idle_conns", 0)) < IDLE_CONNS:
             ok = None
         self.target(what, s, ok)
 
@@ -619,6 +718,7 @@ class Report:
         if std:
             self.main_table()
             self.latency_table()
+            self.scale_table()
         self.provider_table()
         self.ssh_table()
         self.tls_table()

@@ -2,6 +2,8 @@
 # test-make-bench.sh: the standard set of `make bench` (bench/standard.sh) in
 # miniature, so that it cannot rot: 0.05 s a path, 2,000 operations for the
 # memory figure, 20 idle connections, the status reader beside two signers,
+# the rounds of 2, 64 and 256 clients and of 1 client with 16 requests in
+# flight (a note when this p11agent-bench has no --inflight yet),
 # no p11-kit, one round of 0.2 s a TLS
 # row (s_server with the key in a PEM file, through libp11's engine and
 # through the provider p11agent.so), the SSH part's rows (ssh-agent holding
@@ -56,6 +58,17 @@ for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ecdsa-sha384"
             assert (alg, c, 1, p) in rows, "no %s %d clients %s" % (alg, c, p)
 assert ("ecdsa-sha256", 2, 64, "agent") in rows, "no batch row"
 assert ("ecdsa-sha256", 64, 1, "agent") in rows, "no 64-client row"
+scale = [(o["path"], o["clients"]) for o in runs if o.get("run") == "scale"]
+for p, c in (("direct", 2), ("agent", 2), ("agent", 64), ("agent", 256)):
+    assert scale.count((p, c)) == 3, "%d rounds of %s at %d clients, not 3" % (
+        scale.count((p, c)), p, c)
+# The 1-client row with 16 requests in flight: 3 rounds, or a note that this
+# p11agent-bench has no --inflight yet.
+inflight = [o for o in runs if o.get("run") == "inflight" and o["path"] == "agent"]
+skipped = [o for o in runs if o.get("run") == "note" and o["kind"] == "skip"
+           and "16 in flight" in o["what"]]
+assert len(inflight) == 3 or (not inflight and len(skipped) == 1), \
+    "%d in-flight rounds, %d notes" % (len(inflight), len(skipped))
 prov = {(o["alg"], o["clients"], o["path"]) for o in runs if o.get("run") == "prov"}
 for alg in ("rsa-pkcs1-sha256", "rsa-pss-sha256", "ecdsa-sha256", "ed25519"):
     for c in (1, 2):
@@ -74,10 +87,14 @@ for alg in ("ecdsa-sha256", "rsa-pkcs1-sha256"):
         for p in ("direct", "agent", "ssh-agent") + (("ssh",) if sys.argv[2] == "1" else ()):
             assert (alg, c, p) in ssh, "no SSH row %s %d clients %s" % (alg, c, p)
 names = {o["name"] for o in runs if o.get("run") == "measure"}
-for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "startup_ms", "status_reads",
+for n in ("rss_idle_kib", "rss_after_kib", "rss_conns_after_kib", "idle_conns_agent",
+          "max_connections", "startup_ms", "status_reads",
           "load_before", "load_after", "tls_negotiated_provider-rsa2048",
           "tls_negotiated_engine-ec256"):
     assert n in names, "no measure %s" % n
+m = {o["name"]: o["value"] for o in runs if o.get("run") == "measure"}
+assert int(m["idle_conns_agent"]) >= 20, "the agent's status counts %s idle connections, " \
+    "not 20" % m["idle_conns_agent"]
 PY
 then
 	pass "bench-results.jsonl: every row and measure"
@@ -86,8 +103,14 @@ else
 fi
 for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 	"Overhead at 1 client: agent p50" "Overhead at 1 client, client polling" \
-	"Memory: agent VmRSS growth" "1,000 idle connections: < 64 KiB each" \
-	"Start-up with 100 keys" "ECDSA P-256, 64 clients" \
+	"Memory: agent VmRSS growth" "10,000 idle connections: agent VmRSS growth ≤ 8 KiB each" \
+	"10,000 idle connections: 2-client ECDSA P-256 slowdown ≤ 5%" \
+	"Start-up with 100 keys" "ECDSA P-256, 2 clients: agent ≥ 0.85x direct" \
+	"### Many clients, and requests in flight" "| agent | 256 |" \
+	"ECDSA P-256, 64 clients: no errors, agent throughput ≥ 0.95x its 2-client throughput" \
+	"ECDSA P-256, 64 clients: agent p99 ≤ 2x p50" \
+	"ECDSA P-256, 256 clients: no errors, agent throughput ≥ 0.9x its 2-client throughput" \
+	"ECDSA P-256, 1 client, 16 in flight: agent ≥ 0.9x direct at 2 clients" \
 	"Status read 100 times a second beside 2-client ECDSA P-256" \
 	"### Signatures through the OpenSSL provider" \
 	"### SSH agent protocol" "| ECDSA P-256 | 4 |" "| RSA-2048 | 4 |" \
@@ -104,8 +127,11 @@ for line in "| ECDSA P-256 | 2 | 64 |" "| ping (round trip) | 1 | 1 |" \
 		fail "report: $line" "not in the report: $(show "$T/res.md")"
 	fi
 done
-if grep -q "$T" "$T/res.md"; then
+if grep -qF "$T" "$T/res.md"; then
 	fail "report: no paths of this run" "the report names its temporary folder"
+elif grep -qF "$top_builddir/" "$T/res.md"; then
+	fail "report: no paths of this run" \
+		"the report names the build directory: $(grep -F "$top_builddir/" "$T/res.md" | head -n 1)"
 else
 	pass "report: no paths of this run"
 fi
