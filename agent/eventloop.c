@@ -78,6 +78,7 @@ struct conn {
 	int64_t sent_us; /* when the last reply went; 0: measured already */
 	int64_t gap_us;	 /* moving average */
 	uint32_t next_free;
+	struct conn_queue queue; /* the workers' */
 };
 
 struct eventloop {
@@ -449,6 +450,16 @@ static int keep_rest(struct conn *c, const uint8_t *p, size_t used, size_t n)
 	return 0;
 }
 
+/* Whether the first frame c holds (c->in, c->big) is not complete yet. */
+static int partial_frame(const struct conn *c)
+{
+	if (c->big != NULL)
+		return 1;
+	if (c->have == 0)
+		return 0;
+	return c->have < 4 || c->have - 4 < (size_t)proto_frame_len(c->in);
+}
+
 /* Folds the wait since the last reply into c's average (busy-poll). */
 static void note_gap(struct conn *c)
 {
@@ -521,7 +532,14 @@ static void pump(struct eventloop *loop, struct conn *c, struct request **reqs)
 			return;
 		}
 	}
-	if ((c->have > 0 || c->big != NULL) && c->frame_deadline == 0)
+	/*
+	 * A frame begun has until its deadline, while the agent reads (or it
+	 * waits for memory); one that is whole, or that the agent does not
+	 * read on while requests are in flight or a reply waits, is not late.
+	 */
+	if (!partial_frame(c) || !(c->parked || (c->inflight < depth(c) && c->out == NULL)))
+		c->frame_deadline = 0;
+	else if (c->frame_deadline == 0)
 		c->frame_deadline = frameio_now_ms() + loop->opt.frame_timeout_ms;
 	if (c->eof && (c->have > 0 || c->big != NULL)) {
 		/* The rest of that frame will not come. */
@@ -838,6 +856,21 @@ void *conn_state(struct conn *c)
 	return c->state;
 }
 
+struct conn_queue *conn_queue(struct conn *c)
+{
+	return &c->queue;
+}
+
+int conn_closed(struct conn *c)
+{
+	int closed;
+
+	pthread_mutex_lock(&c->lock);
+	closed = c->fd < 0 || c->dead;
+	pthread_mutex_unlock(&c->lock);
+	return closed;
+}
+
 /* A free slot (loop locked): one given back, else a new one; NULL when all are taken. */
 static struct conn *take_slot(struct eventloop *loop)
 {
@@ -892,6 +925,10 @@ int eventloop_add(struct eventloop *loop, int fd, const struct front *front,
 	c->sent_us = c->gap_us = 0;
 	c->out_off = c->out_held = 0;
 	c->held_until_us = 0;
+	c->queue.head = NULL;
+	c->queue.tail = &c->queue.head;
+	c->queue.next = NULL;
+	c->queue.linked = 0;
 	c->armed = EPOLLIN;
 	ev.data.u64 = tag(c);
 	if (epoll_ctl(loop->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {

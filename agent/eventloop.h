@@ -43,6 +43,16 @@ struct eventloop_options {
 	struct quota *quota; /* request memory and connections per uid */
 };
 
+/*
+ * A connection's place in the workers' queue (workers.c), under their lock:
+ * its requests waiting to run, and the next connection with some.
+ */
+struct conn_queue {
+	struct request *head, **tail;
+	struct conn *next;
+	int linked; /* on the workers' round of connections */
+};
+
 /* A frame read whole: its body, and the connection to answer on. */
 struct request {
 	struct conn *conn;
@@ -95,6 +105,10 @@ void eventloop_drop(struct eventloop *loop, struct request *req);
 const struct front *conn_front(const struct conn *c);
 struct caller *conn_caller(struct conn *c);
 void *conn_state(struct conn *c);
+/* Its place in the workers' queue. */
+struct conn_queue *conn_queue(struct conn *c);
+/* Whether it was closed: its requests still waiting need not run. */
+int conn_closed(struct conn *c);
 
 /*
  * Tells a client that is about to be dropped why, in its front's refusal

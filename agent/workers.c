@@ -25,9 +25,9 @@ struct workers {
 	struct eventloop *loop;
 	struct agent_ctx *ctx;
 	pthread_mutex_t lock;
-	struct request *head, **tail; /* the queue */
-	unsigned queued;
-	atomic_uint waiting; /* workers in eventloop_wait() */
+	struct conn *first, *last; /* connections with requests waiting, in turn */
+	atomic_uint queued;	   /* requests waiting (changed under lock) */
+	atomic_uint waiting;	   /* workers in eventloop_wait() */
 	atomic_int stop;
 	unsigned n; /* threads started */
 	pthread_t th[];
@@ -41,8 +41,10 @@ unsigned workers_default(void)
 }
 
 /*
- * Queues the requests of list. When more are queued than this worker will
- * run next, one that waits in the loop is woken for them.
+ * Queues the requests of list, each behind those of its own connection;
+ * connections take turns (dequeue), so that one connection's many requests
+ * in flight do not hold up the others. When more are queued than this
+ * worker will run next, one that waits in the loop is woken for them.
  */
 static void enqueue(struct workers *w, struct request *list)
 {
@@ -51,27 +53,59 @@ static void enqueue(struct workers *w, struct request *list)
 	if (list == NULL)
 		return;
 	pthread_mutex_lock(&w->lock);
-	*w->tail = list;
-	for (; list != NULL; list = list->next) {
-		w->queued++;
-		w->tail = &list->next;
+	while (list != NULL) {
+		struct request *req = list;
+		struct conn_queue *q = conn_queue(req->conn);
+
+		list = req->next;
+		req->next = NULL;
+		*q->tail = req;
+		q->tail = &req->next;
+		if (!q->linked) {
+			q->linked = 1;
+			q->next = NULL;
+			if (w->last != NULL)
+				conn_queue(w->last)->next = req->conn;
+			else
+				w->first = req->conn;
+			w->last = req->conn;
+		}
+		atomic_fetch_add(&w->queued, 1);
 	}
-	queued = w->queued;
+	queued = atomic_load(&w->queued);
 	pthread_mutex_unlock(&w->lock);
 	if (queued > 1 && atomic_load(&w->waiting) > 0)
 		eventloop_wake(w->loop);
 }
 
+/* The first request of the connection whose turn it is; it goes to the back. */
 static struct request *dequeue(struct workers *w)
 {
-	struct request *req;
+	struct request *req = NULL;
+	struct conn_queue *q;
+	struct conn *c;
 
 	pthread_mutex_lock(&w->lock);
-	if ((req = w->head) != NULL) {
-		w->head = req->next;
-		if (w->head == NULL)
-			w->tail = &w->head;
-		w->queued--;
+	if ((c = w->first) != NULL) {
+		q = conn_queue(c);
+		req = q->head;
+		if ((q->head = req->next) == NULL)
+			q->tail = &q->head;
+		req->next = NULL;
+		w->first = q->next;
+		if (w->first == NULL)
+			w->last = NULL;
+		q->next = NULL;
+		q->linked = 0;
+		if (q->head != NULL) {
+			q->linked = 1;
+			if (w->last != NULL)
+				conn_queue(w->last)->next = c;
+			else
+				w->first = c;
+			w->last = c;
+		}
+		atomic_fetch_sub(&w->queued, 1);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return req;
@@ -90,6 +124,11 @@ static int64_t run(struct workers *w, struct request *req, struct buf **out)
 	size_t len;
 	int rc;
 
+	if (conn_closed(c)) {
+		/* Nobody is there to read the reply: the token is spared the work. */
+		eventloop_drop(w->loop, req);
+		return 0;
+	}
 	/* The request sees one view of the keys and policy (ops.h). */
 	ops_view_enter(w->ctx);
 	rc = front->dispatch(w->ctx, conn_caller(c), conn_state(c), req->body, req->len, *out);
@@ -111,9 +150,18 @@ static void *worker_main(void *arg)
 	int64_t poll_until = 0;
 
 	while (out != NULL) {
-		struct request *req = dequeue(w), *got = NULL;
+		struct request *req, *got = NULL;
 
-		if (req != NULL) {
+		/*
+		 * While requests wait, a worker still looks at the sockets (and
+		 * the timer) between two of them, without waiting: a new
+		 * client's request then takes its turn among them.
+		 */
+		if (atomic_load(&w->queued) > 0) {
+			(void)eventloop_wait(w->loop, 0, 0, &got);
+			enqueue(w, got);
+		}
+		if ((req = dequeue(w)) != NULL) {
 			poll_until = run(w, req, &out);
 			continue;
 		}
@@ -151,7 +199,6 @@ int workers_start(struct eventloop *loop, struct agent_ctx *ctx, unsigned n, str
 	}
 	w->loop = loop;
 	w->ctx = ctx;
-	w->tail = &w->head;
 	pthread_mutex_init(&w->lock, NULL);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
