@@ -28,6 +28,12 @@
 #       LATENCY_MAX, for SECONDS (at least 10).
 #   pipeline-hostile.py ssh SSH_SOCKET
 #       SSH agent requests pipelined in one write: answers in request order.
+#   pipeline-hostile.py starve SOCKET SLOW_SECONDS
+#       (a token whose C_Sign takes SLOW_SECONDS) one connection pipelines 16
+#       SIGNs; meanwhile another client's pings each take under LATENCY_MAX.
+#   pipeline-hostile.py read-ahead SOCKET LOG FRAME_TIMEOUT
+#       (a token whose C_Sign takes longer than FRAME_TIMEOUT) 17 SIGNs in
+#       one write: all answered, no "frame not complete" for this pid.
 #
 # SPDX-License-Identifier: Apache-2.0
 import hashlib
@@ -533,6 +539,86 @@ def t_signer(path, seconds, key, hmac_hex):
     signer.verdict("signer")
 
 
+# --- on a slow token (tests/faultmod.c: every C_Sign sleeps) ----------------------
+
+
+def t_starve(path, slow):
+    """One connection pipelines 16 slow SIGNs: another client's PING must
+    not wait for all of them, only for a worker (a slow signature at most)."""
+    slow = float(slow)
+    s = connect(path, 60)
+    greet(s)
+    lat, errors = [], []
+    stop = threading.Event()
+
+    def pinger():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                p = connect(path, 60)
+                greet(p)
+                ok = ping(p, 2)
+                p.close()
+            except (OSError, ValueError) as e:
+                ok = False
+                errors.append("%s: %s" % (type(e).__name__, e))
+            lat.append(time.monotonic() - t0)
+            if not ok:
+                errors.append("ping %d failed" % len(lat))
+            time.sleep(0.05)
+
+    s.sendall(b"".join(sign_req(2 + i, b"ec256", 0, digest(i)) for i in range(PIPELINE)))
+    time.sleep(0.2)  # the 16 are read and running
+    t = threading.Thread(target=pinger)
+    t.start()
+    s.settimeout(60)
+    got = []
+    for _ in range(PIPELINE):
+        r = read_reply(s)
+        if r is None:
+            break
+        got.append(r[:3])
+    stop.set()
+    t.join(70)
+    s.close()
+    report(sorted(got) == [(OP_SIGN, 2 + i, ST_OK) for i in range(PIPELINE)],
+           "starve: the 16 slow SIGNs are each answered", "got %r" % got)
+    worst = max(lat) if lat else 0.0
+    report(lat and not errors and worst < LATENCY_MAX,
+           "starve: while one connection has 16 slow SIGNs (%.1f s each) in flight, another "
+           "client's pings each take under %.0f s (%d, slowest %.2f s)" %
+           (slow, LATENCY_MAX, len(lat), worst),
+           "slowest ping %.2f s; %s" % (worst, "; ".join(errors[:3])))
+
+
+def t_read_ahead(path, log, frame_timeout):
+    """17 whole SIGNs in one write, each slower than frame-timeout: the
+    17th, read ahead of its turn, is not a frame left unfinished."""
+    frame_timeout = float(frame_timeout)
+    s = connect(path, 60)
+    greet(s)
+    s.sendall(b"".join(sign_req(2 + i, b"ec256", 0, digest(i)) for i in range(PIPELINE + 1)))
+    s.settimeout(60)
+    got, end = [], "open"
+    try:
+        for _ in range(PIPELINE + 1):
+            r = read_reply(s)
+            if r is None:
+                end = "eof"
+                break
+            got.append(r[:3])
+    except ConnectionResetError:
+        end = "reset"
+    s.close()
+    report(sorted(got) == [(OP_SIGN, 2 + i, ST_OK) for i in range(PIPELINE + 1)],
+           "read-ahead: 17 whole SIGNs in one write, slower than frame-timeout (%.0f s), are "
+           "each answered" % frame_timeout,
+           "%d replies, then %s" % (len(got), end))
+    report(not log_has(log, "pid %d: frame not complete within" % os.getpid(), 0),
+           "read-ahead: the agent does not log a whole frame as 'not complete'",
+           "the log says 'pid %d: frame not complete within'" % os.getpid())
+
+
 # --- 8. the SSH socket: one at a time, in order --------------------------------------
 
 
@@ -588,7 +674,8 @@ def main(argv):
     cmds = {"hoard": (t_hoard, 5), "burst-close": (t_burst_close, 1),
             "before-hello": (t_before_hello, 1), "bad-frame": (t_bad_frame, 2),
             "ids": (t_ids, 2), "half-frame": (t_half_frame, 3), "deny": (t_deny, 4),
-            "signer": (t_signer, 4), "ssh": (t_ssh, 1)}
+            "signer": (t_signer, 4), "ssh": (t_ssh, 1), "starve": (t_starve, 2),
+            "read-ahead": (t_read_ahead, 3)}
     if not argv or argv[0] not in cmds or len(argv) - 1 != cmds[argv[0]][1]:
         print("usage: see the head of pipeline-hostile.py", file=sys.stderr)
         return 2

@@ -17,6 +17,11 @@
 #   - the SSH socket: requests pipelined in one write answered in order;
 #   - as root: another uid floods denied requests on 4 pipelined connections
 #     while a third uid signs; the flood is slowed (agent/ratelimit.h).
+# Then on a slow token (tests/faultmod.c, every C_Sign sleeps):
+#   - one connection with 16 slow SIGNs in flight (2 workers): another
+#     client's pings each take under 2 s;
+#   - 17 whole SIGNs in one write, each slower than frame-timeout (1 s): all
+#     are answered, none is taken for a frame left unfinished.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -170,5 +175,46 @@ if [ "$AGENT_RC" = 0 ]; then
 	pass "agent exits 0 on SIGTERM"
 else
 	fail "agent exits 0 on SIGTERM" "exit $AGENT_RC"
+fi
+
+# --- a slow token: tests/faultmod.c makes every C_Sign sleep ----------------------
+FAULTMOD=$top_builddir/tests/.libs/libfaultmod.so
+[ -f "$FAULTMOD" ] || die "$FAULTMOD is not built" "fault module"
+FAULTMOD_MODULE=$SOFTHSM_MODULE
+FAULTMOD_CONTROL=$T/faults
+export FAULTMOD_MODULE FAULTMOD_CONTROL
+# slow_agent WORKERS FRAME_TIMEOUT MS: an agent on the fault module with
+# WORKERS workers, and a C_Sign that takes MS ms more.
+slow_agent() {
+	printf 'workers = %s\npool-size = 16\nframe-timeout = %s\n' "$1" "$2" >"$T/slow.conf"
+	rm -f "$FAULTMOD_CONTROL"
+	# shellcheck disable=SC2086 # AGENT_WRAP is a command line
+	$AGENT_WRAP "$P11AGENTD" --foreground --module "$FAULTMOD" --token "pkcs11:token=$TOKEN" \
+		--pin-source "file:$PIN_FILE" --socket "$SOCK" --config "$T/slow.conf" \
+		--log-level debug </dev/null >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	AGENT_PIDS="$AGENT_PIDS $AGENT_PID"
+	if ! wait_socket "$SOCK" "$AGENT_PID" "$AGENT_WAIT"; then
+		fail "start agent on the fault module" "no agent answers at $SOCK"
+		return 1
+	fi
+	printf 'slow C_Sign %s\n' "$3" >"$FAULTMOD_CONTROL"
+}
+
+echo "a slow token: 16 slow SIGNs on one connection, 2 workers"
+# Each C_Sign takes 0.5 s: with the 16 run in turn on 2 workers, they take 4 s;
+# another client should wait for a worker (0.5 s), not for all of them.
+if slow_agent 2 30 500; then
+	ph starve "$SOCK" 0.5
+	stop_agent
+fi
+
+echo "a slow token: 17 whole SIGNs in one write, frame-timeout 1 s"
+# The 17th is read with the 16th but waits for room: it is whole, so its
+# frame-timeout must not run out while the 16 (1.5 s each) run.
+if slow_agent 32 1 1500; then
+	ph read-ahead "$SOCK" "$T/agent.log" 1
+	agent_alive "read-ahead: agent alive"
+	stop_agent
 fi
 finish
