@@ -160,6 +160,7 @@ static void *worker_main(void *arg)
 		if (atomic_load(&w->queued) > 0) {
 			(void)eventloop_wait(w->loop, 0, 0, &got);
 			enqueue(w, got);
+			got = NULL; /* the queue's now */
 		}
 		if ((req = dequeue(w)) != NULL) {
 			poll_until = run(w, req, &out);
