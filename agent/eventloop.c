@@ -171,14 +171,19 @@ static void memory_full(const struct eventloop *loop, const struct conn *c, enum
 			 mib(held), mib(loop->opt.max_request_memory));
 }
 
-/* Gives the slot of a closed connection back once nothing refers to it (c unlocked). */
-static void release_slot(struct eventloop *loop, struct conn *c)
+/* Frees the front's state of c: only once no request of it runs (it may use it). */
+static void free_state(struct conn *c)
 {
-	/* Freed only now: a request still running may have used it. */
 	if (c->state != NULL && c->front->state_free != NULL)
 		c->front->state_free(c->state);
 	free(c->state);
 	c->state = NULL;
+}
+
+/* Gives the slot of a closed connection back once nothing refers to it (c unlocked). */
+static void release_slot(struct eventloop *loop, struct conn *c)
+{
+	free_state(c);
 	pthread_mutex_lock(&loop->lock);
 	c->next_free = loop->free_head;
 	loop->free_head = c->slot;
@@ -226,14 +231,9 @@ static int unref(struct conn *c)
 	return --c->refs == 0 && c->fd < 0;
 }
 
-/* Closes c (locked): its socket, buffers and quota; requests in flight keep the slot. */
-static void close_conn(struct eventloop *loop, struct conn *c)
+/* Drops the frame c has begun to receive (c->in, c->big), and the quota it holds. */
+static void drop_input(struct eventloop *loop, struct conn *c)
 {
-	(void)epoll_ctl(loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-	c->gen++;
-	c->armed = 0;
 	if (c->in != NULL) {
 		secret_wipe(c->in, c->have);
 		free(c->in);
@@ -245,6 +245,17 @@ static void close_conn(struct eventloop *loop, struct conn *c)
 		free_request(c->big);
 		c->big = NULL;
 	}
+}
+
+/* Closes c (locked): its socket, buffers and quota; requests in flight keep the slot. */
+static void close_conn(struct eventloop *loop, struct conn *c)
+{
+	(void)epoll_ctl(loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->gen++;
+	c->armed = 0;
+	drop_input(loop, c);
 	buf_free(c->out);
 	c->out = NULL;
 	quota_mem_put(loop->opt.quota, c->peer.uid, c->out_held);
@@ -543,17 +554,7 @@ static void pump(struct eventloop *loop, struct conn *c, struct request **reqs)
 		c->frame_deadline = frameio_now_ms() + loop->opt.frame_timeout_ms;
 	if (c->eof && (c->have > 0 || c->big != NULL)) {
 		/* The rest of that frame will not come. */
-		if (c->in != NULL) {
-			secret_wipe(c->in, c->have);
-			free(c->in);
-			c->in = NULL;
-			c->have = 0;
-		}
-		if (c->big != NULL) {
-			quota_mem_put(loop->opt.quota, c->peer.uid, c->big->held);
-			free_request(c->big);
-			c->big = NULL;
-		}
+		drop_input(loop, c);
 		c->parked = 0;
 	}
 }
@@ -1052,9 +1053,7 @@ void eventloop_free(struct eventloop *loop)
 
 		if (c->fd >= 0)
 			close_conn(loop, c);
-		if (c->state != NULL && c->front->state_free != NULL)
-			c->front->state_free(c->state);
-		free(c->state);
+		free_state(c);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}

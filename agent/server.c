@@ -12,17 +12,13 @@
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "eventloop.h"
@@ -32,7 +28,6 @@
 #include "proto.h"
 #include "quota.h"
 #include "safepath.h"
-#include "secret.h"
 #include "server.h"
 #include "workers.h"
 

@@ -40,6 +40,20 @@ unsigned workers_default(void)
 	return n < 2 ? 2 : n > 256 ? 256 : (unsigned)n;
 }
 
+/* Puts c, which has requests waiting, at the back of the round (w locked). */
+static void to_back(struct workers *w, struct conn *c)
+{
+	struct conn_queue *q = conn_queue(c);
+
+	q->linked = 1;
+	q->next = NULL;
+	if (w->last != NULL)
+		conn_queue(w->last)->next = c;
+	else
+		w->first = c;
+	w->last = c;
+}
+
 /*
  * Queues the requests of list, each behind those of its own connection;
  * connections take turns (dequeue), so that one connection's many requests
@@ -61,15 +75,8 @@ static void enqueue(struct workers *w, struct request *list)
 		req->next = NULL;
 		*q->tail = req;
 		q->tail = &req->next;
-		if (!q->linked) {
-			q->linked = 1;
-			q->next = NULL;
-			if (w->last != NULL)
-				conn_queue(w->last)->next = req->conn;
-			else
-				w->first = req->conn;
-			w->last = req->conn;
-		}
+		if (!q->linked)
+			to_back(w, req->conn);
 		atomic_fetch_add(&w->queued, 1);
 	}
 	queued = atomic_load(&w->queued);
@@ -95,16 +102,9 @@ static struct request *dequeue(struct workers *w)
 		w->first = q->next;
 		if (w->first == NULL)
 			w->last = NULL;
-		q->next = NULL;
 		q->linked = 0;
-		if (q->head != NULL) {
-			q->linked = 1;
-			if (w->last != NULL)
-				conn_queue(w->last)->next = c;
-			else
-				w->first = c;
-			w->last = c;
-		}
+		if (q->head != NULL)
+			to_back(w, c);
 		atomic_fetch_sub(&w->queued, 1);
 	}
 	pthread_mutex_unlock(&w->lock);

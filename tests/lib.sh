@@ -238,6 +238,19 @@ sign_during_attacks() {
 	echo "$ok $bad" >"$T/$name.result"
 }
 
+# python_for UID GID: prints a python3 that uid UID (group GID) can run, or
+# nothing: the one on PATH may be in root's home, out of its reach.
+python_for() {
+	local p
+	for p in "$(command -v python3)" /usr/bin/python3; do
+		if [ -n "$p" ] && timeout -k 2 30 setpriv --reuid="$1" --regid="$2" --clear-groups \
+			"$p" -c 'import hmac, resource' >/dev/null 2>&1; then
+			echo "$p"
+			return 0
+		fi
+	done
+}
+
 # ossl ARGS...: openssl, bounded in time.
 ossl() {
 	timeout -k 2 30 "$OPENSSL" "$@"

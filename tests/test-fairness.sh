@@ -50,14 +50,8 @@ as() {
 	shift
 	timeout -k 2 60 setpriv --reuid="$uid" --regid="$SGID" --clear-groups "$@"
 }
-# A python3 the other uids can run (the one on PATH may be in root's home).
-PY=
-for p in "$(command -v python3)" /usr/bin/python3; do
-	if [ -n "$p" ] && as "$UF" "$p" -c 'import resource' >/dev/null 2>&1; then
-		PY=$p
-		break
-	fi
-done
+# A python3 the other uids can run.
+PY=$(python_for "$UF" "$SGID")
 if [ -z "$PY" ]; then
 	echo "SKIP: no python3 that uid $UF can run"
 	exit 77

@@ -129,13 +129,7 @@ else
 		shift
 		timeout -k 2 60 setpriv --reuid="$uid" --regid="$SGID" --clear-groups "$@"
 	}
-	PY=
-	for p in "$(command -v python3)" /usr/bin/python3; do
-		if [ -n "$p" ] && as "$UF" "$p" -c 'import hmac' >/dev/null 2>&1; then
-			PY=$p
-			break
-		fi
-	done
+	PY=$(python_for "$UF" "$SGID")
 	if [ -z "$PY" ]; then
 		skip "deny flood" "no python3 that uid $UF can run"
 	else
