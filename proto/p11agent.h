@@ -601,6 +601,130 @@ int p11a_status(struct p11a_conn *conn, struct p11a_status **out_status);
 /* Frees a status. NULL is a no-op. */
 void p11a_status_free(struct p11a_status *st);
 
+/*
+ * HTTP Message Signatures (RFC 9421): sign an HTTP/1.1 request or response
+ * with an agent key, or verify one, the key never leaving the token (an HMAC
+ * is checked inside it). p11agent.1, HTTP MESSAGE SIGNATURES, tells the
+ * rules; in short:
+ *
+ * Algorithms, by their RFC 9421 names: "hmac-sha256", "rsa-pss-sha512",
+ * "rsa-v1_5-sha256", "ecdsa-p256-sha256", "ecdsa-p384-sha384" (r||s),
+ * "ed25519". Without one, the key's type decides: HMAC hmac-sha256, RSA
+ * rsa-pss-sha512, EC P-256 and P-384 their ECDSA, Ed25519 ed25519.
+ *
+ * Components are written as a list, comma-separated, each a component name
+ * and its parameters as RFC 9421 writes them, the name quoted or not:
+ * "@method,@authority,content-type,example-dict;sf,@query-param;name=\"Pet\"".
+ * Derived: @method, @target-uri, @authority, @scheme, @request-target,
+ * @path, @query, @query-param (with name), @status. Fields by name
+ * (lowercased), with the parameters sf (strict structured serialization:
+ * the field's known type, else a Dictionary, List or Item, the first that
+ * parses), key="member" (one Dictionary member), bs (each line as a Byte
+ * Sequence) and req (from the request a response answers). A request's
+ * @target-uri and @scheme take https unless its request target is absolute.
+ *
+ * Every function returns a p11a_err; p11a_http_message() says why it failed,
+ * or why a signature is not valid, as one line.
+ */
+
+/* An HTTP/1.1 message, parsed. */
+struct p11a_http_msg;
+
+/*
+ * Parses an HTTP/1.1 request or response: start line, field lines, an empty
+ * line, and the body (the rest; at most 64 MiB in all). Lines end in CRLF or
+ * LF. Obsolete line folding is unfolded; a message with Transfer-Encoding
+ * (a chunked body) is refused. P11A_ERR_BAD_INPUT when it is not a message
+ * (p11a_http_message() says where); free *out_msg with p11a_http_free().
+ */
+int p11a_http_parse(const uint8_t *data, size_t len, struct p11a_http_msg **out_msg);
+/* Frees a message. NULL is a no-op. */
+void p11a_http_free(struct p11a_http_msg *msg);
+/*
+ * The message's bytes as parsed, with the field lines added since at the end
+ * of its header section. *out is freed with p11a_free().
+ */
+int p11a_http_serialize(const struct p11a_http_msg *msg, uint8_t **out, size_t *out_len);
+/* Adds the field line "name: value" (name a token; value printable ASCII). */
+int p11a_http_add_field(struct p11a_http_msg *msg, const char *name, const char *value);
+/*
+ * Adds a Content-Digest field (RFC 9530) over the body: alg "sha-256" or
+ * "sha-512". A message that has one already is refused (P11A_ERR_BAD_INPUT).
+ */
+int p11a_http_add_digest(struct p11a_http_msg *msg, const char *alg);
+
+/* p11a_http_sign_params.created: no created parameter. */
+#define P11A_HTTP_NO_CREATED INT64_MIN
+
+/* What to sign and how. A zeroed struct is a signature "sig1" over nothing, created now. */
+struct p11a_http_sign_params {
+	const char *label; /* the signature's label, an RFC 9651 key; NULL: "sig1" */
+	/*
+	 * The covered components (see above); "": none. NULL: a request's
+	 * @method, @authority, @path, @query, a response's @status, then
+	 * content-type and content-digest when the message has them.
+	 */
+	const char *components;
+	int64_t created;   /* Unix time; 0: now; P11A_HTTP_NO_CREATED: none */
+	int64_t expires;   /* Unix time; 0: none */
+	const char *nonce; /* printable ASCII, or NULL: none */
+	const char *keyid; /* printable ASCII, or NULL: none */
+	const char *tag;   /* printable ASCII, or NULL: none */
+	const char *alg;   /* an algorithm's name; NULL: the key's type decides */
+	int alg_param;	   /* 1: write the alg parameter too */
+};
+
+/*
+ * The signature base (RFC 9421, 2.5) that signing msg with params p would
+ * sign: ASCII, lines ending in LF, the last ("@signature-params") without.
+ * req is the request a response answers, for components with req (else
+ * NULL). conn and key are needed only to find the key's algorithm (alg_param
+ * without alg); they may be NULL otherwise. *out_base is NUL-terminated;
+ * free it with p11a_free(*out_base, *out_len + 1). P11A_ERR_BAD_INPUT for a
+ * component that is malformed, repeated, absent from the message, or whose
+ * value is not ASCII (cover it with bs).
+ */
+int p11a_http_base(struct p11a_conn *conn, const char *key, const struct p11a_http_msg *msg,
+		   const struct p11a_http_msg *req, const struct p11a_http_sign_params *p,
+		   char **out_base, size_t *out_len);
+/*
+ * Signs msg with key through the agent and adds the Signature-Input and
+ * Signature field lines for p->label (refused when the message has a
+ * signature of that label already). The signature parameters are written in
+ * the order created, expires, nonce, alg, keyid, tag.
+ */
+int p11a_http_sign(struct p11a_conn *conn, const char *key, struct p11a_http_msg *msg,
+		   const struct p11a_http_msg *req, const struct p11a_http_sign_params *p);
+
+/* What to check. A zeroed struct checks the only signature, against the clock. */
+struct p11a_http_verify_params {
+	const char *label;   /* the signature to check; NULL: the message's only one */
+	const char *require; /* components that must be covered (as above); NULL: none */
+	int64_t max_age;     /* seconds created may be old (then it must be there); 0: any */
+	int64_t now;	     /* the time to check against, Unix; 0: the clock */
+	const char *alg;     /* the algorithm; NULL: the signature's alg, else the key's */
+};
+
+/*
+ * Verifies a signature of msg with key: an HMAC inside the token, other
+ * signatures here with the key's public key. Returns P11A_OK with *out_valid
+ * 1 when the signature is valid: it covers the required components, its
+ * created is not older than max_age nor more than 60 s ahead, it has not
+ * expired, and a covered Content-Digest matches the body. *out_valid 0 when
+ * it is not, p11a_http_message() saying why. Other returns are errors: a
+ * message with no such signature or a malformed one is P11A_ERR_BAD_INPUT.
+ */
+int p11a_http_verify(struct p11a_conn *conn, const char *key, const struct p11a_http_msg *msg,
+		     const struct p11a_http_msg *req, const struct p11a_http_verify_params *p,
+		     int *out_valid);
+
+/*
+ * Why the calling thread's last p11a_http_* call failed, or why the
+ * signature it checked is not valid, as one line; what it checked when
+ * valid ("signature 'sig1' ..."). Thread-local; "" before any.
+ */
+const char *p11a_http_message(void);
+
 /* Wipes and frees a buffer returned by this library. NULL is a no-op. */
 void p11a_free(void *p, size_t len);
 
