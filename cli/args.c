@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,19 @@ static const struct cli_option opts[] = {
     {"ca", 0, CLI_OPT_CA, CLI_VALUE_NONE, NULL},
     {"self", 0, CLI_OPT_SELF, CLI_VALUE_NONE, NULL},
     {"prometheus", 0, CLI_OPT_PROMETHEUS, CLI_VALUE_NONE, NULL},
+    {"components", 0, CLI_OPT_COMPONENTS, CLI_VALUE_TEXT, "LIST"},
+    {"created", 0, CLI_OPT_CREATED, CLI_VALUE_TEXT, "now|T"},
+    {"expires", 0, CLI_OPT_EXPIRES, CLI_VALUE_TEXT, "T|+S"},
+    {"nonce", 0, CLI_OPT_NONCE, CLI_VALUE_TEXT, "N"},
+    {"keyid", 0, CLI_OPT_KEYID, CLI_VALUE_TEXT, "ID"},
+    {"tag", 0, CLI_OPT_TAG, CLI_VALUE_TEXT, "T"},
+    {"alg-param", 0, CLI_OPT_ALG_PARAM, CLI_VALUE_NONE, NULL},
+    {"digest", 0, CLI_OPT_DIGEST, CLI_VALUE_DIGEST, "sha-256|sha-512"},
+    {"request", 0, CLI_OPT_REQUEST, CLI_VALUE_FILE, "FILE"},
+    {"print-base", 0, CLI_OPT_PRINT_BASE, CLI_VALUE_NONE, NULL},
+    {"max-age", 0, CLI_OPT_MAX_AGE, CLI_VALUE_TEXT, "S"},
+    {"require", 0, CLI_OPT_REQUIRE, CLI_VALUE_TEXT, "LIST"},
+    {"at", 0, CLI_OPT_AT, CLI_VALUE_TEXT, "T"},
 };
 
 /* The key types keygen makes, as the agent names them (PROTOCOL.md, KEYGEN). */
@@ -57,6 +71,15 @@ static const char *const key_types[] = {
     "rsa:2048", "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", "ec:P-521",
     "ed25519",	"hmac:256", "hmac:384", "hmac:512", "aes:128",	"aes:256",
 };
+
+/* The algorithms of RFC 9421 (its registry, section 6.2.2), in its order. */
+static const char *const http_algs[] = {
+    "hmac-sha256",	 "rsa-pss-sha512",    "rsa-v1_5-sha256",
+    "ecdsa-p256-sha256", "ecdsa-p384-sha384", "ed25519",
+};
+
+/* The Content-Digest algorithms http-sign --digest writes (RFC 9530). */
+static const char *const digest_algs[] = {"sha-256", "sha-512"};
 
 /* The operations keygen --ops names, and their bits. */
 static const struct {
@@ -80,6 +103,11 @@ const char *cli_args_key_type_at(size_t i)
 	return i < sizeof(key_types) / sizeof(key_types[0]) ? key_types[i] : NULL;
 }
 
+const char *cli_args_http_alg_at(size_t i)
+{
+	return i < sizeof(http_algs) / sizeof(http_algs[0]) ? http_algs[i] : NULL;
+}
+
 const struct cli_command *cli_command_by_name(const char *name)
 {
 	size_t i;
@@ -97,12 +125,12 @@ const char *cli_args_cmd_name(const struct cli_command *cmd)
 }
 
 /* The options cmd takes after it (NULL: before any command). */
-static uint32_t cmd_opts(const struct cli_command *cmd)
+static uint64_t cmd_opts(const struct cli_command *cmd)
 {
 	return cmd != NULL ? cmd->opts | CLI_OPTS_COMMON : CLI_OPTS_GLOBAL;
 }
 
-static const struct cli_option *opt_by_bit(uint32_t bit)
+static const struct cli_option *opt_by_bit(uint64_t bit)
 {
 	size_t i;
 
@@ -232,6 +260,16 @@ void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len
 	if (out_len == 0)
 		return;
 	out[0] = '\0';
+	if (cmd->flags & CLI_CMD_HTTPSIG) {
+		for (i = 0; i < sizeof(http_algs) / sizeof(http_algs[0]); i++) {
+			n = snprintf(out + used, out_len - used, "%s%s", i > 0 ? ", " : "",
+				     http_algs[i]);
+			if (n < 0 || (size_t)n >= out_len - used)
+				break;
+			used += (size_t)n;
+		}
+		return;
+	}
 	for (i = 0; (info = p11a_alg_at(i)) != NULL; i++) {
 		if (!alg_fits(info, cmd))
 			continue;
@@ -270,6 +308,24 @@ static int parse_alg(const char *name, const struct cli_command *cmd, p11a_alg *
 	}
 	*out_alg = info->alg;
 	return 0;
+}
+
+/* http-sign, http-verify --alg: an RFC 9421 name. */
+static int parse_http_alg(const char *name, const struct cli_command *cmd, const char **out_alg,
+			  char *msg, size_t msg_len)
+{
+	char valid[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(http_algs) / sizeof(http_algs[0]); i++) {
+		if (strcmp(name, http_algs[i]) == 0) {
+			*out_alg = http_algs[i];
+			return 0;
+		}
+	}
+	cli_args_alg_names(cmd, valid, sizeof(valid));
+	return usage(msg, msg_len, "--alg: unknown algorithm '%.32s'; valid for %s (RFC 9421): %s",
+		     name, cmd->name, valid);
 }
 
 static int hex_digit(char c)
@@ -431,6 +487,144 @@ static int parse_count(const char *typed, const char *val, uint32_t max, uint32_
 	return 0;
 }
 
+/*
+ * A time or a number of seconds of http-sign and http-verify: the decimal
+ * digits of digits, min to CLI_HTTP_TIME_MAX. Messages quote val (the whole
+ * value: digits, or more) and say it is not what.
+ */
+static int parse_seconds(const char *typed, const char *val, const char *digits, int64_t min,
+			 const char *what, int64_t *out, char *msg, size_t msg_len)
+{
+	int64_t n = 0;
+	const char *p;
+
+	for (p = digits; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > CLI_HTTP_TIME_MAX)
+			return usage(msg, msg_len, "%s: %.32s is too large (at most %" PRId64 ")",
+				     typed, val, CLI_HTTP_TIME_MAX);
+	}
+	if (*p != '\0' || p == digits || n < min)
+		return usage(msg, msg_len, "%s: '%.32s' is not %s", typed, val, what);
+	*out = n;
+	return 0;
+}
+
+/* http-sign --created: "now" or a Unix time. */
+static int parse_created(struct cli_args *a, const char *typed, const char *val, char *msg,
+			 size_t msg_len)
+{
+	int64_t t;
+	int r;
+
+	if (strcmp(val, "now") == 0) {
+		a->created_set = 0;
+		a->created = 0;
+		return 0;
+	}
+	r = parse_seconds(typed, val, val, 0, "now or a Unix time in seconds", &t, msg, msg_len);
+	if (r != 0)
+		return r;
+	a->created_set = 1;
+	a->created = t;
+	return 0;
+}
+
+/* http-sign --expires: a Unix time, or "+S": S seconds after created. */
+static int parse_expires(struct cli_args *a, const char *typed, const char *val, char *msg,
+			 size_t msg_len)
+{
+	int rel = val[0] == '+';
+	int64_t t;
+	int r;
+
+	if (rel)
+		r = parse_seconds(typed, val, val + 1, 1,
+				  "+S, a positive number of seconds after --created", &t, msg,
+				  msg_len);
+	else
+		r = parse_seconds(typed, val, val, 0, "a Unix time in seconds, or +S", &t, msg,
+				  msg_len);
+	if (r != 0)
+		return r;
+	a->expires_set = 1;
+	a->expires_rel = rel;
+	a->expires = t;
+	return 0;
+}
+
+static int parse_digest(const char *typed, const char *val, const char **out, char *msg,
+			size_t msg_len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++) {
+		if (strcmp(val, digest_algs[i]) == 0) {
+			*out = digest_algs[i];
+			return 0;
+		}
+	}
+	return usage(msg, msg_len, "%s: unknown digest '%.32s'; valid: sha-256, sha-512", typed,
+		     val);
+}
+
+/*
+ * --nonce, --keyid, --tag: the value of an RFC 9651 string, 1 to
+ * CLI_HTTP_PARAM_MAX bytes of printable ASCII (0x20 to 0x7E).
+ */
+static int sf_string_value(const char *typed, const char *val, const char **out, char *msg,
+			   size_t msg_len)
+{
+	size_t i;
+
+	if (*val == '\0')
+		return usage(msg, msg_len, "option '%s' needs a value", typed);
+	for (i = 0; val[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c < 0x20 || c > 0x7e)
+			return usage(msg, msg_len,
+				     "%s: byte 0x%02x at offset %zu is not printable ASCII (an "
+				     "RFC 9651 string holds 0x20 to 0x7E only)",
+				     typed, c, i);
+	}
+	if (i > CLI_HTTP_PARAM_MAX)
+		return usage(msg, msg_len, "%s: longer than %d bytes", typed, CLI_HTTP_PARAM_MAX);
+	*out = val;
+	return 0;
+}
+
+/*
+ * http-sign, http-verify --label: the signature's label, an RFC 9651 key
+ * (section 3.1.2): a lowercase letter or '*', then lowercase letters,
+ * digits, '_', '-', '.' or '*'; at most CLI_HTTP_LABEL_MAX bytes here.
+ */
+static int sf_key_value(const char *typed, const char *val, const char **out, char *msg,
+			size_t msg_len)
+{
+	static const char why[] = "a lowercase letter or '*' first, then lowercase letters, "
+				  "digits, '_', '-', '.' or '*'";
+	size_t i;
+
+	if (*val == '\0')
+		return usage(msg, msg_len, "option '%s' needs a value", typed);
+	for (i = 0; val[i] != '\0'; i++) {
+		char c = val[i];
+		int ok = (c >= 'a' && c <= 'z') || c == '*' ||
+			 (i > 0 && ((c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'));
+
+		if (!ok)
+			return usage(msg, msg_len,
+				     "%s: '%.64s' is not a signature label (an RFC 9651 key: %s)",
+				     typed, val, why);
+	}
+	if (i > CLI_HTTP_LABEL_MAX)
+		return usage(msg, msg_len, "%s: a signature label is at most %d bytes", typed,
+			     CLI_HTTP_LABEL_MAX);
+	*out = val;
+	return 0;
+}
+
 /* A text option's value: not empty. */
 static int text_value(const char *typed, const char *val, const char **out, char *msg,
 		      size_t msg_len)
@@ -471,6 +665,8 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 		a->version = 1;
 		break;
 	case CLI_OPT_ALG:
+		if (a->cmd->flags & CLI_CMD_HTTPSIG)
+			return parse_http_alg(val, a->cmd, &a->http_alg, msg, msg_len);
 		return parse_alg(val, a->cmd, &a->alg, msg, msg_len);
 	case CLI_OPT_IN:
 		return file_value(typed, val, 1, &a->in, msg, msg_len);
@@ -488,6 +684,9 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 		return parse_format(typed, val, &a->format, msg, msg_len);
 	case CLI_OPT_LABEL:
 	case CLI_OPT_LABEL_HEX:
+		/* http-sign, http-verify: the signature's label; else the OAEP label. */
+		if (a->cmd->flags & CLI_CMD_HTTPSIG)
+			return sf_key_value(typed, val, &a->label, msg, msg_len);
 		if (a->label != NULL && a->label_hex != (def->bit == CLI_OPT_LABEL_HEX))
 			return usage(msg, msg_len, "--label and --label-hex exclude each other");
 		if (def->bit == CLI_OPT_LABEL_HEX && !hex_ok(val))
@@ -547,6 +746,42 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 	case CLI_OPT_PROMETHEUS:
 		a->prometheus = 1;
 		break;
+	case CLI_OPT_COMPONENTS:
+		a->components = val; /* "" is a list too: it covers nothing */
+		break;
+	case CLI_OPT_CREATED:
+		return parse_created(a, typed, val, msg, msg_len);
+	case CLI_OPT_EXPIRES:
+		return parse_expires(a, typed, val, msg, msg_len);
+	case CLI_OPT_NONCE:
+		return sf_string_value(typed, val, &a->nonce, msg, msg_len);
+	case CLI_OPT_KEYID:
+		return sf_string_value(typed, val, &a->keyid, msg, msg_len);
+	case CLI_OPT_TAG:
+		return sf_string_value(typed, val, &a->tag, msg, msg_len);
+	case CLI_OPT_ALG_PARAM:
+		a->alg_param = 1;
+		break;
+	case CLI_OPT_DIGEST:
+		return parse_digest(typed, val, &a->digest, msg, msg_len);
+	case CLI_OPT_REQUEST:
+		return file_value(typed, val, 0, &a->request, msg, msg_len);
+	case CLI_OPT_PRINT_BASE:
+		a->print_base = 1;
+		break;
+	case CLI_OPT_MAX_AGE:
+		return parse_seconds(typed, val, val, 1, "a positive number of seconds",
+				     &a->max_age, msg, msg_len);
+	case CLI_OPT_REQUIRE:
+		return text_value(typed, val, &a->require, msg, msg_len);
+	case CLI_OPT_AT: {
+		int r = parse_seconds(typed, val, val, 0, "a Unix time in seconds", &a->at, msg,
+				      msg_len);
+
+		if (r == 0)
+			a->at_set = 1;
+		return r;
+	}
 	}
 	return 0;
 }
@@ -560,12 +795,12 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 #define CERT_ISSUE_OPTS CERT_OPTS
 
 /* cert's forms: the options each takes and needs. given: the options typed. */
-static int check_cert(const struct cli_args *a, uint32_t given, char *msg, size_t msg_len)
+static int check_cert(const struct cli_args *a, uint64_t given, char *msg, size_t msg_len)
 {
 	static const char *const names[] = {"cert", "cert import", "cert issue"};
-	static const uint32_t takes[] = {CERT_SHOW_OPTS, CERT_IMPORT_OPTS, CERT_ISSUE_OPTS};
+	static const uint64_t takes[] = {CERT_SHOW_OPTS, CERT_IMPORT_OPTS, CERT_ISSUE_OPTS};
 	const char *name = names[a->cert_action];
-	uint32_t extra = given & CERT_OPTS & ~takes[a->cert_action];
+	uint64_t extra = given & CERT_OPTS & ~takes[a->cert_action];
 	const struct cli_option *o;
 
 	if (extra != 0 && (o = opt_by_bit(extra & -extra)) != NULL)
@@ -605,11 +840,11 @@ static int check_cert(const struct cli_args *a, uint32_t given, char *msg, size_
 }
 
 /* Checks that hold across options, once they are all read. given: the options typed. */
-static int check_args(const struct cli_args *a, uint32_t given, char *msg, size_t msg_len)
+static int check_args(const struct cli_args *a, uint64_t given, char *msg, size_t msg_len)
 {
 	const struct p11a_alg_info *info = p11a_alg_by_id(a->alg);
 	const char *name = a->cmd->name;
-	uint32_t missing = a->cmd->required & ~given;
+	uint64_t missing = a->cmd->required & ~given;
 	const struct cli_option *o;
 	int r;
 
@@ -633,6 +868,11 @@ static int check_args(const struct cli_args *a, uint32_t given, char *msg, size_
 		return usage(msg, msg_len,
 			     "%s: --key-file - reads the key from stdin: give the input with -i "
 			     "FILE",
+			     name);
+	if (a->request != NULL && strcmp(a->request, "-") == 0 && a->in == NULL)
+		return usage(msg, msg_len,
+			     "%s: --request - reads the request from stdin: give the message with "
+			     "-i FILE",
 			     name);
 	if (a->all && a->key != NULL)
 		return usage(msg, msg_len,
@@ -724,7 +964,7 @@ int cli_args_parse(int argc, char *const argv[], struct cli_args *out, char *msg
 	const char *pos[MAX_POSITIONAL] = {NULL};
 	char typed[TYPED_MAX];
 	size_t npos = 0, want;
-	uint32_t given = 0;
+	uint64_t given = 0;
 	int i = 1, help = 0, opts_done = 0, many, r;
 
 	memset(&a, 0, sizeof(a));

@@ -26,40 +26,65 @@
 #define CLI_MAX_FILES 64
 /* Most days a certificate may be valid (cert issue --days): 100 years. */
 #define CLI_MAX_DAYS 36500
+/*
+ * The latest time http-sign and http-verify take (--created, --expires,
+ * --at), and the most seconds (--expires +S, --max-age): 9999-12-31T23:59:59Z
+ * in Unix seconds, the last second RFC 3339 can write.
+ */
+#define CLI_HTTP_TIME_MAX INT64_C(253402300799)
+/* Longest --nonce, --keyid or --tag (each an RFC 9651 string). */
+#define CLI_HTTP_PARAM_MAX 1024
+/* Longest http-sign, http-verify --label (an RFC 9651 key). */
+#define CLI_HTTP_LABEL_MAX 64
 
-/* The options, as bits of a command's set (struct cli_command.opts). */
-enum cli_opt {
-	CLI_OPT_SOCKET = 1u << 0,
-	CLI_OPT_JSON = 1u << 1,
-	CLI_OPT_HELP = 1u << 2,
-	CLI_OPT_VERSION = 1u << 3,
-	CLI_OPT_ALG = 1u << 4,
-	CLI_OPT_IN = 1u << 5,
-	CLI_OPT_OUT = 1u << 6,
-	CLI_OPT_SIG = 1u << 7,
-	CLI_OPT_PREHASHED = 1u << 8,
-	CLI_OPT_RAW = 1u << 9,
-	CLI_OPT_FORMAT = 1u << 10,
-	CLI_OPT_LABEL = 1u << 11,
-	CLI_OPT_LABEL_HEX = 1u << 12,
-	CLI_OPT_KEY_LEN = 1u << 13,
-	CLI_OPT_PEER = 1u << 14,
-	CLI_OPT_KEY_FILE = 1u << 15,
-	CLI_OPT_KEY_ID = 1u << 16,
-	CLI_OPT_KEYED = 1u << 17,
-	CLI_OPT_PARTIAL = 1u << 18,
-	CLI_OPT_PUBKEY = 1u << 19,
-	CLI_OPT_ALL = 1u << 20,
-	CLI_OPT_TYPE = 1u << 21,
-	CLI_OPT_OPS = 1u << 22,
-	CLI_OPT_BELOW = 1u << 23,
-	CLI_OPT_SUBJECT = 1u << 24,
-	CLI_OPT_SAN = 1u << 25,
-	CLI_OPT_DAYS = 1u << 26,
-	CLI_OPT_CA = 1u << 27,
-	CLI_OPT_SELF = 1u << 28,
-	CLI_OPT_PROMETHEUS = 1u << 29,
-};
+/*
+ * The options, as bits of a command's set (struct cli_command.opts): a
+ * uint64_t, as more than 32 options exist and C11 enumerators must fit an
+ * int.
+ */
+#define CLI_OPT_SOCKET (UINT64_C(1) << 0)
+#define CLI_OPT_JSON (UINT64_C(1) << 1)
+#define CLI_OPT_HELP (UINT64_C(1) << 2)
+#define CLI_OPT_VERSION (UINT64_C(1) << 3)
+#define CLI_OPT_ALG (UINT64_C(1) << 4)
+#define CLI_OPT_IN (UINT64_C(1) << 5)
+#define CLI_OPT_OUT (UINT64_C(1) << 6)
+#define CLI_OPT_SIG (UINT64_C(1) << 7)
+#define CLI_OPT_PREHASHED (UINT64_C(1) << 8)
+#define CLI_OPT_RAW (UINT64_C(1) << 9)
+#define CLI_OPT_FORMAT (UINT64_C(1) << 10)
+#define CLI_OPT_LABEL (UINT64_C(1) << 11)
+#define CLI_OPT_LABEL_HEX (UINT64_C(1) << 12)
+#define CLI_OPT_KEY_LEN (UINT64_C(1) << 13)
+#define CLI_OPT_PEER (UINT64_C(1) << 14)
+#define CLI_OPT_KEY_FILE (UINT64_C(1) << 15)
+#define CLI_OPT_KEY_ID (UINT64_C(1) << 16)
+#define CLI_OPT_KEYED (UINT64_C(1) << 17)
+#define CLI_OPT_PARTIAL (UINT64_C(1) << 18)
+#define CLI_OPT_PUBKEY (UINT64_C(1) << 19)
+#define CLI_OPT_ALL (UINT64_C(1) << 20)
+#define CLI_OPT_TYPE (UINT64_C(1) << 21)
+#define CLI_OPT_OPS (UINT64_C(1) << 22)
+#define CLI_OPT_BELOW (UINT64_C(1) << 23)
+#define CLI_OPT_SUBJECT (UINT64_C(1) << 24)
+#define CLI_OPT_SAN (UINT64_C(1) << 25)
+#define CLI_OPT_DAYS (UINT64_C(1) << 26)
+#define CLI_OPT_CA (UINT64_C(1) << 27)
+#define CLI_OPT_SELF (UINT64_C(1) << 28)
+#define CLI_OPT_PROMETHEUS (UINT64_C(1) << 29)
+#define CLI_OPT_COMPONENTS (UINT64_C(1) << 30) /* http-sign --components LIST */
+#define CLI_OPT_CREATED (UINT64_C(1) << 31)    /* http-sign --created now|T */
+#define CLI_OPT_EXPIRES (UINT64_C(1) << 32)    /* http-sign --expires T|+S */
+#define CLI_OPT_NONCE (UINT64_C(1) << 33)      /* http-sign --nonce N */
+#define CLI_OPT_KEYID (UINT64_C(1) << 34)      /* http-sign --keyid ID */
+#define CLI_OPT_TAG (UINT64_C(1) << 35)	       /* http-sign --tag T */
+#define CLI_OPT_ALG_PARAM (UINT64_C(1) << 36)  /* http-sign --alg-param */
+#define CLI_OPT_DIGEST (UINT64_C(1) << 37)     /* http-sign --digest sha-256|sha-512 */
+#define CLI_OPT_REQUEST (UINT64_C(1) << 38)    /* http-sign, http-verify --request FILE */
+#define CLI_OPT_PRINT_BASE (UINT64_C(1) << 39) /* http-sign --print-base */
+#define CLI_OPT_MAX_AGE (UINT64_C(1) << 40)    /* http-verify --max-age S */
+#define CLI_OPT_REQUIRE (UINT64_C(1) << 41)    /* http-verify --require LIST */
+#define CLI_OPT_AT (UINT64_C(1) << 42)	       /* http-verify --at T */
 
 /* The options every command takes, after it as before it. */
 #define CLI_OPTS_COMMON (CLI_OPT_SOCKET | CLI_OPT_JSON | CLI_OPT_HELP)
@@ -70,9 +95,11 @@ enum cli_opt {
 enum cli_value {
 	CLI_VALUE_NONE = 0, /* a flag */
 	CLI_VALUE_FILE,	    /* a file name ('-' for stdin or stdout where the text says so) */
-	CLI_VALUE_ALG,	    /* an algorithm of proto's table that fits the command */
+	CLI_VALUE_ALG,	    /* an algorithm of proto's table that fits the command; for a
+			       CLI_CMD_HTTPSIG command, an RFC 9421 name (cli_args_http_alg_at) */
 	CLI_VALUE_FORMAT,   /* pem, der or ssh */
 	CLI_VALUE_KEY_TYPE, /* keygen --type: one of cli_args_key_type_at() */
+	CLI_VALUE_DIGEST,   /* http-sign --digest: sha-256 or sha-512 */
 	CLI_VALUE_TEXT,	    /* anything else: a number, a label, hex */
 };
 
@@ -80,7 +107,7 @@ enum cli_value {
 struct cli_option {
 	const char *long_name; /* "in": typed as --in */
 	char short_name;       /* 'i', or 0 for the long form only */
-	enum cli_opt bit;
+	uint64_t bit;	       /* its CLI_OPT_* */
 	enum cli_value value;
 	const char *metavar; /* the value's name in messages ("FILE"), NULL for a flag */
 };
@@ -90,6 +117,12 @@ const struct cli_option *cli_args_option_at(size_t i);
 
 /* The i-th key type keygen --type takes ("rsa:2048"), or NULL past the end. */
 const char *cli_args_key_type_at(size_t i);
+
+/*
+ * The i-th RFC 9421 algorithm name http-sign and http-verify --alg take
+ * ("hmac-sha256", ..., "ed25519"), or NULL past the end.
+ */
+const char *cli_args_http_alg_at(size_t i);
 
 /* The positional arguments a command takes. */
 enum cli_pos {
@@ -123,8 +156,8 @@ struct cli_command {
 	/* Runs the command; reports any error itself, returns the exit status. */
 	int (*run)(struct cli_ctx *c);
 	enum cli_pos pos;
-	uint32_t opts;	       /* the CLI_OPT_*s it takes besides CLI_OPTS_COMMON */
-	uint32_t required;     /* those of opts it cannot do without */
+	uint64_t opts;	       /* the CLI_OPT_*s it takes besides CLI_OPTS_COMMON */
+	uint64_t required;     /* those of opts it cannot do without */
 	uint32_t alg_ops;      /* --alg: the P11A_OP_* an algorithm must serve */
 	p11a_key_type alg_key; /* --alg: the key type it must be for, or P11A_KEY_UNKNOWN */
 	const char *synopsis;  /* the general help's line: "sign KEY [--alg ALG] ..." */
@@ -136,6 +169,13 @@ struct cli_command {
 
 /* The command writes its data to OUT and, with --json, a summary on stdout: OUT must be a file. */
 #define CLI_CMD_JSON_NEEDS_OUT 0x01u
+/*
+ * An HTTP Message Signatures command (RFC 9421: http-sign, http-verify). Its
+ * --alg takes the RFC 9421 names (cli_args_http_alg_at(), stored in
+ * http_alg), not proto's table (alg_ops and alg_key are unused), and its
+ * --label is the signature's label, an RFC 9651 key, not an OAEP label.
+ */
+#define CLI_CMD_HTTPSIG 0x02u
 
 /* The commands, in the order the help lists them; cli_n_commands rows. */
 extern const struct cli_command cli_commands[];
@@ -165,10 +205,17 @@ struct cli_args {
 	int raw;		/* --raw: ECDSA r||s */
 	enum cli_format format; /* pubkey --format */
 	int all;		/* pubkey --all: every key's */
-	const char *label; /* decrypt, unwrap: --label TEXT or --label-hex HEX, NULL if absent */
-	int label_hex;	   /* label is --label-hex's (its syntax checked); see cli_args_label() */
-	size_t key_len;	   /* unwrap --key-len, 0 when absent */
-	const char *peer;  /* derive --peer */
+	/*
+	 * decrypt, unwrap, rewrap: --label TEXT or --label-hex HEX, the OAEP
+	 * label, NULL if absent. http-sign, http-verify: --label L, the
+	 * signature's label, an RFC 9651 key (checked: a lowercase letter or
+	 * '*', then lowercase letters, digits, '_', '-', '.', '*'; at most
+	 * CLI_HTTP_LABEL_MAX bytes), NULL if absent.
+	 */
+	const char *label;
+	int label_hex;	  /* label is --label-hex's (its syntax checked); see cli_args_label() */
+	size_t key_len;	  /* unwrap --key-len, 0 when absent */
+	const char *peer; /* derive --peer */
 	const char *key_file;		  /* seal, open --key-file; "-" is stdin (kept as "-") */
 	const char *key_id;		  /* seal --key-id, NULL when absent */
 	const char *files[CLI_MAX_FILES]; /* audit-verify FILE..., in order */
@@ -186,6 +233,31 @@ struct cli_args {
 	int self;	      /* cert issue --self */
 	enum cli_cert_action cert_action; /* cert: which form */
 	int prometheus;			  /* status --prometheus */
+
+	/* http-sign and http-verify (RFC 9421); the label is in label above. */
+	const char *http_alg;	/* --alg: one of cli_args_http_alg_at(), NULL when absent */
+	const char *components; /* http-sign --components LIST as typed, NULL when absent
+				   (the default set); "" covers nothing */
+	int created_set;	/* http-sign --created T given; 0: absent or "now" (the clock) */
+	int64_t created;	/* --created T: Unix seconds, 0..CLI_HTTP_TIME_MAX; 0 unless set */
+	int expires_set;	/* http-sign --expires given; 0: no expires parameter */
+	int expires_rel;	/* --expires +S: expires is seconds after created, not a time */
+	int64_t expires;	/* --expires T: Unix seconds 0..CLI_HTTP_TIME_MAX; +S: S,
+				   1..CLI_HTTP_TIME_MAX; 0 unless set */
+	const char *nonce;	/* http-sign --nonce N, NULL when absent */
+	const char *keyid;	/* http-sign --keyid ID, NULL when absent */
+	const char *tag;	/* http-sign --tag T, NULL when absent; nonce, keyid and tag
+				   are 1..CLI_HTTP_PARAM_MAX bytes of printable ASCII */
+	int alg_param;		/* http-sign --alg-param: write alg="ALG" in the parameters */
+	const char *digest;	/* http-sign --digest: "sha-256" or "sha-512", NULL when absent */
+	const char *request;	/* http-sign, http-verify --request FILE ("-": stdin, kept
+				   as "-"), NULL when absent */
+	int print_base;		/* http-sign --print-base: write the signature base, sign nothing */
+	int64_t max_age;	/* http-verify --max-age S: 1..CLI_HTTP_TIME_MAX, 0 when absent */
+	int at_set;		/* http-verify --at T given; 0: the clock */
+	int64_t at;		/* --at T: Unix seconds 0..CLI_HTTP_TIME_MAX; 0 unless set */
+	const char *require;	/* http-verify --require LIST as typed (not empty), NULL when
+				   absent */
 };
 
 /*
@@ -213,7 +285,8 @@ const char *cli_args_cmd_name(const struct cli_command *cmd);
 
 /*
  * The names of the algorithms --alg takes for cmd, ", "-separated, in the
- * order of proto's table; truncated to out_len.
+ * order of proto's table (for a CLI_CMD_HTTPSIG command, the RFC 9421 names
+ * of cli_args_http_alg_at()); truncated to out_len.
  */
 void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len);
 

@@ -19,7 +19,7 @@
 #include "args.h"
 
 /* Prints the spellings of the options in set, space-separated. */
-static void print_opts(uint32_t set, const char *sep)
+static void print_opts(uint64_t set, const char *sep)
 {
 	const struct cli_option *o;
 	size_t i;
@@ -60,6 +60,9 @@ static void print_value_case(const struct cli_command *cmd, const struct cli_opt
 		break;
 	case CLI_VALUE_FORMAT:
 		printf("\t\t\t_p11agent_words \"pem der ssh\"\n");
+		break;
+	case CLI_VALUE_DIGEST:
+		printf("\t\t\t_p11agent_words \"sha-256 sha-512\"\n");
 		break;
 	case CLI_VALUE_KEY_TYPE:
 		printf("\t\t\t_p11agent_words \"");
@@ -121,7 +124,7 @@ static void print_script(void)
 	printf("\"\n\t\tfi\n\t\t;;\n");
 	for (i = 0; i < cli_n_commands; i++) {
 		const struct cli_command *cmd = &cli_commands[i];
-		uint32_t set = cmd->opts | CLI_OPTS_COMMON;
+		uint64_t set = cmd->opts | CLI_OPTS_COMMON;
 
 		printf("\t%s)\n\t\tcase $prev in\n", cmd->name);
 		for (j = 0; (o = cli_args_option_at(j)) != NULL; j++) {

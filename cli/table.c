@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "commands.h"
 #include "certs.h"
+#include "http.h"
 #include "keyfile.h"
 #include "lifecycle.h"
 #include "status.h"
@@ -21,6 +22,14 @@
 /* The options of the commands that read IN and write OUT. */
 #define IN_OUT (CLI_OPT_IN | CLI_OPT_OUT)
 #define OAEP_LABEL (CLI_OPT_LABEL | CLI_OPT_LABEL_HEX)
+/* The options of http-sign and http-verify (RFC 9421) besides -i, -o. */
+#define HTTP_SIGN_OPTS                                                                             \
+	(CLI_OPT_ALG | CLI_OPT_LABEL | CLI_OPT_COMPONENTS | CLI_OPT_CREATED | CLI_OPT_EXPIRES |    \
+	 CLI_OPT_NONCE | CLI_OPT_KEYID | CLI_OPT_TAG | CLI_OPT_ALG_PARAM | CLI_OPT_DIGEST |        \
+	 CLI_OPT_REQUEST | CLI_OPT_PRINT_BASE)
+#define HTTP_VERIFY_OPTS                                                                           \
+	(CLI_OPT_LABEL | CLI_OPT_ALG | CLI_OPT_MAX_AGE | CLI_OPT_REQUIRE | CLI_OPT_AT |            \
+	 CLI_OPT_REQUEST)
 
 const struct cli_command cli_commands[] = {
     {"ping", cli_cmd_ping, CLI_POS_NONE, 0, 0, 0, P11A_KEY_UNKNOWN, "ping",
@@ -49,6 +58,15 @@ const struct cli_command cli_commands[] = {
     {"hmac", cli_cmd_hmac, CLI_POS_KEY, CLI_OPT_ALG | IN_OUT, 0, P11A_OP_SIGN, P11A_KEY_HMAC,
      "hmac KEY [--alg ALG] [-i IN] [-o OUT]", "compute an HMAC inside the token", cli_usage_hmac,
      CLI_USAGE_EXIT_AGENT, 0},
+    {"http-sign", cli_cmd_http_sign, CLI_POS_KEY, HTTP_SIGN_OPTS | IN_OUT, 0, 0, P11A_KEY_UNKNOWN,
+     "http-sign KEY [--alg ALG] [--label L] ... [-i MSG] [-o OUT]",
+     "sign an HTTP message (RFC 9421): MSG (default stdin)\nto OUT with Signature-Input and "
+     "Signature added",
+     cli_usage_http_sign, cli_exit_http_sign, CLI_CMD_HTTPSIG},
+    {"http-verify", cli_cmd_http_verify, CLI_POS_KEY, HTTP_VERIFY_OPTS | CLI_OPT_IN, 0, 0,
+     P11A_KEY_UNKNOWN, "http-verify KEY [--label L] [--alg ALG] [--max-age S] ... [-i MSG]",
+     "check an HTTP message's signature (RFC 9421):\nexit 0 valid, 1 invalid",
+     cli_usage_http_verify, cli_exit_http_verify, CLI_CMD_HTTPSIG},
     {"decrypt", cli_cmd_decrypt, CLI_POS_KEY, CLI_OPT_ALG | OAEP_LABEL | IN_OUT, 0, P11A_OP_DECRYPT,
      P11A_KEY_UNKNOWN, "decrypt KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]",
      "decrypt IN with KEY (RSA), plaintext to OUT", cli_usage_decrypt, CLI_USAGE_EXIT_AGENT, 0},

@@ -1,7 +1,8 @@
 /*
  * usage: the help of p11agent, composed from the command table: the general
  * help lists every row; a command's help is its row's usage text, the
- * algorithms --alg takes (from proto's table) and its exit statuses. The
+ * algorithms --alg takes (from proto's table, or RFC 9421's names for
+ * http-sign and http-verify: cli_args_alg_names()) and its exit statuses. The
  * help command itself is here too.
  *
  * SPDX-License-Identifier: Apache-2.0

@@ -134,10 +134,11 @@ static void test_help_every_command(void **state)
 	static const struct {
 		const char *name;
 	} all[] = {
-	    {"ping"},	      {"list"},	   {"pubkey"}, {"sign"},   {"verify"},	 {"hmac"},
-	    {"decrypt"},      {"unwrap"},  {"derive"}, {"seal"},   {"open"},	 {"help"},
-	    {"audit-verify"}, {"keyfile"}, {"keygen"}, {"rotate"}, {"versions"}, {"trim"},
-	    {"rewrap"},	      {"reload"},  {"cert"},   {"csr"},	   {"status"},
+	    {"ping"},	{"list"},     {"pubkey"},	{"sign"},      {"verify"},
+	    {"hmac"},	{"decrypt"},  {"unwrap"},	{"derive"},    {"seal"},
+	    {"open"},	{"help"},     {"audit-verify"}, {"keyfile"},   {"keygen"},
+	    {"rotate"}, {"versions"}, {"trim"},		{"rewrap"},    {"reload"},
+	    {"cert"},	{"csr"},      {"status"},	{"http-sign"}, {"http-verify"},
 	};
 	struct cli_args a;
 	char msg[MSG_LEN];
@@ -270,6 +271,20 @@ static void test_ping_list(void **state)
 	assert_null(a.peer);
 	assert_null(a.key_file);
 	assert_null(a.key_id);
+	assert_null(a.http_alg);
+	assert_null(a.components);
+	assert_int_equal(a.created_set, 0);
+	assert_int_equal(a.expires_set, 0);
+	assert_null(a.nonce);
+	assert_null(a.keyid);
+	assert_null(a.tag);
+	assert_int_equal(a.alg_param, 0);
+	assert_null(a.digest);
+	assert_null(a.request);
+	assert_int_equal(a.print_base, 0);
+	assert_int_equal(a.max_age, 0);
+	assert_int_equal(a.at_set, 0);
+	assert_null(a.require);
 
 	assert_int_equal(PARSE(&a, msg, "list"), 0);
 	assert_ptr_equal(a.cmd, CMD("list"));
@@ -1242,6 +1257,345 @@ static void test_global_errors(void **state)
 	}
 }
 
+/* The option bits: one each, some past 32, and each the row of its option. */
+static void test_option_bits(void **state)
+{
+	const struct cli_option *o, *p;
+	uint64_t seen = 0;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; (o = cli_args_option_at(i)) != NULL; i++) {
+		assert_int_not_equal(o->bit, 0);
+		assert_int_equal(o->bit & (o->bit - 1), 0);
+		if (seen & o->bit)
+			fail_msg("--%s shares its bit", o->long_name);
+		seen |= o->bit;
+		for (j = 0; (p = cli_args_option_at(j)) != NULL; j++) {
+			if (j != i && strcmp(p->long_name, o->long_name) == 0)
+				fail_msg("--%s twice", o->long_name);
+		}
+	}
+	assert_true(i > 32);
+	assert_true((seen >> 32) != 0);
+	assert_true((CMD("http-verify")->opts & CLI_OPT_AT) != 0);
+}
+
+static void test_http_sign(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	/* KEY alone: stdin to stdout, every parameter its default. */
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k"), 0);
+	assert_ptr_equal(a.cmd, CMD("http-sign"));
+	assert_string_equal(a.key, "k");
+	assert_null(a.http_alg);
+	assert_int_equal(a.alg, P11A_ALG_NONE);
+	assert_null(a.label);
+	assert_null(a.components);
+	assert_int_equal(a.created_set, 0);
+	assert_int_equal(a.expires_set, 0);
+	assert_null(a.nonce);
+	assert_null(a.keyid);
+	assert_null(a.tag);
+	assert_int_equal(a.alg_param, 0);
+	assert_null(a.digest);
+	assert_null(a.request);
+	assert_int_equal(a.print_base, 0);
+	assert_null(a.in);
+	assert_null(a.out);
+
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--alg", "ecdsa-p256-sha256", "--label",
+			       "sig-b21", "--components", "@method,@authority,content-type",
+			       "--created", "1618884473", "--expires", "1618884773", "--nonce",
+			       "b3k2pp5k7z-50gnwp.yemd", "--keyid", "test-key-ecc-p256", "--tag",
+			       "header-example", "--alg-param", "--digest", "sha-512", "--request",
+			       "req.txt", "--print-base", "-i", "m.txt", "-o", "s.txt"),
+			 0);
+	assert_string_equal(a.http_alg, "ecdsa-p256-sha256");
+	assert_int_equal(a.alg, P11A_ALG_NONE);
+	assert_string_equal(a.label, "sig-b21");
+	assert_int_equal(a.label_hex, 0);
+	assert_string_equal(a.components, "@method,@authority,content-type");
+	assert_int_equal(a.created_set, 1);
+	assert_true(a.created == 1618884473);
+	assert_int_equal(a.expires_set, 1);
+	assert_int_equal(a.expires_rel, 0);
+	assert_true(a.expires == 1618884773);
+	assert_string_equal(a.nonce, "b3k2pp5k7z-50gnwp.yemd");
+	assert_string_equal(a.keyid, "test-key-ecc-p256");
+	assert_string_equal(a.tag, "header-example");
+	assert_int_equal(a.alg_param, 1);
+	assert_string_equal(a.digest, "sha-512");
+	assert_string_equal(a.request, "req.txt");
+	assert_int_equal(a.print_base, 1);
+	assert_string_equal(a.in, "m.txt");
+	assert_string_equal(a.out, "s.txt");
+
+	/* --created now, the bounds; --expires +S; "" covers nothing. */
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--created", "5", "--created", "now",
+			       "--expires", "+300", "--components", ""),
+			 0);
+	assert_int_equal(a.created_set, 0);
+	assert_int_equal(a.expires_set, 1);
+	assert_int_equal(a.expires_rel, 1);
+	assert_true(a.expires == 300);
+	assert_string_equal(a.components, "");
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--created=0", "--expires=253402300799",
+			       "--components="),
+			 0);
+	assert_int_equal(a.created_set, 1);
+	assert_true(a.created == 0);
+	assert_true(a.expires == CLI_HTTP_TIME_MAX);
+	assert_string_equal(a.components, "");
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--created", "253402300799", "--digest",
+			       "sha-256", "--nonce", " ~\"\\ "),
+			 0);
+	assert_true(a.created == CLI_HTTP_TIME_MAX);
+	assert_string_equal(a.digest, "sha-256");
+	assert_string_equal(a.nonce, " ~\"\\ ");
+	/* --request - with the message from a file. */
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--request", "-", "-i", "m"), 0);
+	assert_string_equal(a.request, "-");
+
+	/* Bad values: usage errors that name the option. */
+	ASSERT_USAGE("--created: 'yesterday' is not now or a Unix time", "http-sign", "k",
+		     "--created", "yesterday");
+	ASSERT_USAGE("--created: '-1'", "http-sign", "k", "--created", "-1");
+	ASSERT_USAGE("--created: '+5'", "http-sign", "k", "--created", "+5");
+	ASSERT_USAGE("--created: '1.5'", "http-sign", "k", "--created", "1.5");
+	ASSERT_USAGE("--created: 253402300800 is too large", "http-sign", "k", "--created",
+		     "253402300800");
+	ASSERT_USAGE("--created: 99999999999999999999999 is too large", "http-sign", "k",
+		     "--created", "99999999999999999999999");
+	ASSERT_USAGE("option '--created' needs a value", "http-sign", "k", "--created");
+	ASSERT_USAGE("--expires: '' is not a Unix time", "http-sign", "k", "--expires", "");
+	ASSERT_USAGE("--expires: '+0' is not +S", "http-sign", "k", "--expires", "+0");
+	ASSERT_USAGE("--expires: '+' is not +S", "http-sign", "k", "--expires", "+");
+	ASSERT_USAGE("--expires: '+-5' is not +S", "http-sign", "k", "--expires", "+-5");
+	ASSERT_USAGE("--expires: '-5' is not a Unix time", "http-sign", "k", "--expires", "-5");
+	ASSERT_USAGE("--expires: +253402300800 is too large", "http-sign", "k", "--expires",
+		     "+253402300800");
+	ASSERT_USAGE("--expires: 'now'", "http-sign", "k", "--expires", "now");
+	ASSERT_USAGE("--digest: unknown digest 'sha-1'; valid: sha-256, sha-512", "http-sign", "k",
+		     "--digest", "sha-1");
+	ASSERT_USAGE("--digest: unknown digest 'SHA-256'", "http-sign", "k", "--digest", "SHA-256");
+	ASSERT_USAGE("--digest: unknown digest 'sha256'", "http-sign", "k", "--digest", "sha256");
+	ASSERT_USAGE("option '--nonce' needs a value", "http-sign", "k", "--nonce", "");
+	ASSERT_USAGE("--nonce: byte 0x09 at offset 1 is not printable ASCII", "http-sign", "k",
+		     "--nonce", "a\tb");
+	ASSERT_USAGE("--keyid: byte 0xc3 at offset 0 is not printable ASCII", "http-sign", "k",
+		     "--keyid", "\xc3\xa9");
+	ASSERT_USAGE("--tag: byte 0x7f at offset 2 is not printable ASCII", "http-sign", "k",
+		     "--tag", "ab\x7f");
+	ASSERT_USAGE("--tag: byte 0x0a", "http-sign", "k", "--tag=a\nb");
+	{
+		static char big[CLI_HTTP_PARAM_MAX + 2];
+
+		memset(big, 'n', sizeof(big) - 1);
+		ASSERT_USAGE("--keyid: longer than 1024 bytes", "http-sign", "k", "--keyid", big);
+		big[CLI_HTTP_PARAM_MAX] = '\0';
+		assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--keyid", big), 0);
+		assert_int_equal(strlen(a.keyid), CLI_HTTP_PARAM_MAX);
+	}
+	ASSERT_USAGE("option '--request' needs a file name", "http-sign", "k", "--request", "");
+	ASSERT_USAGE("--request - reads the request from stdin", "http-sign", "k", "--request",
+		     "-");
+	ASSERT_USAGE("option '--alg-param' takes no value", "http-sign", "k", "--alg-param=yes");
+	ASSERT_USAGE("option '--print-base' takes no value", "http-sign", "k", "--print-base=1");
+	ASSERT_USAGE("http-sign: missing KEY", "http-sign", "--print-base");
+	ASSERT_USAGE("unexpected argument 'x'", "http-sign", "k", "x");
+
+	/* What http-sign does not take. */
+	ASSERT_USAGE("option '--max-age' is not valid for 'http-sign'", "http-sign", "k",
+		     "--max-age", "5");
+	ASSERT_USAGE("option '--require' is not valid for 'http-sign'", "http-sign", "k",
+		     "--require", "@method");
+	ASSERT_USAGE("option '--at' is not valid for 'http-sign'", "http-sign", "k", "--at", "5");
+	ASSERT_USAGE("option '--label-hex' is not valid for 'http-sign'", "http-sign", "k",
+		     "--label-hex", "00");
+	ASSERT_USAGE("option '--sig' is not valid for 'http-sign'", "http-sign", "k", "--sig", "s");
+	ASSERT_USAGE("option '--raw' is not valid for 'http-sign'", "http-sign", "k", "--raw");
+}
+
+static void test_http_verify(void **state)
+{
+	struct cli_args a;
+	char msg[MSG_LEN];
+
+	(void)state;
+	assert_int_equal(PARSE(&a, msg, "http-verify", "k"), 0);
+	assert_ptr_equal(a.cmd, CMD("http-verify"));
+	assert_string_equal(a.key, "k");
+	assert_null(a.label);
+	assert_null(a.http_alg);
+	assert_int_equal(a.max_age, 0);
+	assert_null(a.require);
+	assert_int_equal(a.at_set, 0);
+	assert_null(a.request);
+	assert_null(a.in);
+
+	assert_int_equal(PARSE(&a, msg, "--json", "http-verify", "k", "--label", "sig1", "--alg",
+			       "ed25519", "--max-age", "300", "--require", "@method,content-digest",
+			       "--at", "1618884480", "--request", "r", "-i", "-"),
+			 0);
+	assert_int_equal(a.json, 1);
+	assert_string_equal(a.label, "sig1");
+	assert_string_equal(a.http_alg, "ed25519");
+	assert_true(a.max_age == 300);
+	assert_string_equal(a.require, "@method,content-digest");
+	assert_int_equal(a.at_set, 1);
+	assert_true(a.at == 1618884480);
+	assert_string_equal(a.request, "r");
+	assert_null(a.in);
+	assert_int_equal(PARSE(&a, msg, "http-verify", "k", "--at=0", "--max-age=253402300799"), 0);
+	assert_int_equal(a.at_set, 1);
+	assert_true(a.at == 0);
+	assert_true(a.max_age == CLI_HTTP_TIME_MAX);
+
+	ASSERT_USAGE("--max-age: '0' is not a positive number of seconds", "http-verify", "k",
+		     "--max-age", "0");
+	ASSERT_USAGE("--max-age: '-3'", "http-verify", "k", "--max-age", "-3");
+	ASSERT_USAGE("--max-age: '5m'", "http-verify", "k", "--max-age", "5m");
+	ASSERT_USAGE("--max-age: 253402300800 is too large", "http-verify", "k", "--max-age",
+		     "253402300800");
+	ASSERT_USAGE("--at: 'now' is not a Unix time", "http-verify", "k", "--at", "now");
+	ASSERT_USAGE("--at: '' is not a Unix time", "http-verify", "k", "--at=");
+	ASSERT_USAGE("--at: 253402300800 is too large", "http-verify", "k", "--at", "253402300800");
+	ASSERT_USAGE("option '--require' needs a value", "http-verify", "k", "--require", "");
+	ASSERT_USAGE("--request - reads the request from stdin", "http-verify", "k", "--request",
+		     "-");
+
+	/* What http-verify does not take: the signing side's options, -o. */
+	ASSERT_USAGE("option '--components' is not valid for 'http-verify'", "http-verify", "k",
+		     "--components", "@method");
+	ASSERT_USAGE("option '--created' is not valid for 'http-verify'", "http-verify", "k",
+		     "--created", "now");
+	ASSERT_USAGE("option '--expires' is not valid", "http-verify", "k", "--expires", "+5");
+	ASSERT_USAGE("option '--nonce' is not valid", "http-verify", "k", "--nonce", "n");
+	ASSERT_USAGE("option '--keyid' is not valid", "http-verify", "k", "--keyid", "i");
+	ASSERT_USAGE("option '--tag' is not valid", "http-verify", "k", "--tag", "t");
+	ASSERT_USAGE("option '--alg-param' is not valid", "http-verify", "k", "--alg-param");
+	ASSERT_USAGE("option '--digest' is not valid", "http-verify", "k", "--digest", "sha-256");
+	ASSERT_USAGE("option '--print-base' is not valid", "http-verify", "k", "--print-base");
+	ASSERT_USAGE("option '-o' is not valid for 'http-verify'", "http-verify", "k", "-o", "x");
+}
+
+/* The new options are refused by the commands that do not take them. */
+static void test_http_options_elsewhere(void **state)
+{
+	static const char *const cmds[] = {"sign", "verify", "hmac", "decrypt", "list", "csr"};
+	static const char *const with_value[] = {
+	    "--components", "--created", "--expires", "--nonce",   "--keyid", "--tag",
+	    "--digest",	    "--request", "--max-age", "--require", "--at"};
+	static const char *const flags[] = {"--alg-param", "--print-base"};
+	char want[128];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (j = 0; j < sizeof(with_value) / sizeof(with_value[0]); j++) {
+			snprintf(want, sizeof(want), "option '%s' is not valid for '%s'",
+				 with_value[j], cmds[i]);
+			ASSERT_USAGE(want, cmds[i], with_value[j], "1", "k");
+		}
+		for (j = 0; j < sizeof(flags) / sizeof(flags[0]); j++) {
+			snprintf(want, sizeof(want), "option '%s' is not valid for '%s'", flags[j],
+				 cmds[i]);
+			ASSERT_USAGE(want, cmds[i], flags[j], "k");
+		}
+	}
+	ASSERT_USAGE("option '--created' must come after the command", "--created", "now",
+		     "http-sign", "k");
+	ASSERT_USAGE("unknown option '--key'", "http-sign", "k", "--key", "x");
+}
+
+/* --alg: the RFC 9421 names for the http commands, proto's table elsewhere. */
+static void test_http_alg(void **state)
+{
+	static const char *const http_cmds[] = {"http-sign", "http-verify"};
+	struct cli_args a;
+	char msg[MSG_LEN], list[512];
+	const char *name;
+	size_t i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; (name = cli_args_http_alg_at(i)) != NULL; i++) {
+			assert_int_equal(PARSE(&a, msg, http_cmds[k], "k", "--alg", name), 0);
+			assert_string_equal(a.http_alg, name);
+			assert_int_equal(a.alg, P11A_ALG_NONE);
+			if (!names(usage_of(CMD(http_cmds[k])), name))
+				fail_msg("%s usage lacks %s", http_cmds[k], name);
+		}
+		assert_int_equal(i, 6);
+		cli_args_alg_names(CMD(http_cmds[k]), list, sizeof(list));
+		assert_string_equal(list, "hmac-sha256, rsa-pss-sha512, rsa-v1_5-sha256, "
+					  "ecdsa-p256-sha256, ecdsa-p384-sha384, ed25519");
+		/* proto's names that RFC 9421 does not have, and case. */
+		ASSERT_USAGE("--alg: unknown algorithm 'rsa-pss-sha256'; valid for http-",
+			     http_cmds[k], "k", "--alg", "rsa-pss-sha256");
+		ASSERT_USAGE("rsa-v1_5-sha256, ecdsa-p256-sha256", http_cmds[k], "k", "--alg",
+			     "ecdsa-sha256");
+		ASSERT_USAGE("unknown algorithm 'HMAC-SHA256'", http_cmds[k], "k", "--alg",
+			     "HMAC-SHA256");
+		ASSERT_USAGE("unknown algorithm 'hmac-sha512'", http_cmds[k], "k", "--alg",
+			     "hmac-sha512");
+		ASSERT_USAGE("option '--alg' needs a value", http_cmds[k], "k", "--alg");
+	}
+	/* And the RFC 9421 names are not proto's elsewhere. */
+	ASSERT_USAGE("unknown algorithm 'ecdsa-p256-sha256'; valid for sign", "sign", "k", "--alg",
+		     "ecdsa-p256-sha256");
+	ASSERT_USAGE("unknown algorithm 'rsa-v1_5-sha256'", "verify", "k", "--sig", "s", "--alg",
+		     "rsa-v1_5-sha256");
+	assert_int_equal(PARSE(&a, msg, "sign", "k", "--alg", "ed25519"), 0);
+	assert_int_equal(a.alg, P11A_ALG_ED25519);
+	assert_null(a.http_alg);
+	/* The general help lists them once, for both commands. */
+	assert_non_null(strstr(usage_of(NULL), "for http-sign and http-verify:\n  hmac-sha256, "
+					       "rsa-pss-sha512, rsa-v1_5-sha256"));
+}
+
+/* --label: the signature's label, an RFC 9651 key, for the http commands. */
+static void test_http_label(void **state)
+{
+	static const char *const good[] = {"sig1",	"*",	     "a",   "sig-b21",
+					   "proxy_sig", "x.y*z-0_9", "*sig"};
+	static const char *const bad[] = {"Sig1",  "1sig",  "_sig",	   "-sig", ".sig",
+					  "sig 1", "sig=1", "sig\xc3\xa9", "sIg",  "sig/1"};
+	char label[CLI_HTTP_LABEL_MAX + 2];
+	struct cli_args a;
+	char msg[MSG_LEN];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--label", good[i]), 0);
+		assert_string_equal(a.label, good[i]);
+		assert_int_equal(PARSE(&a, msg, "http-verify", "--label", good[i], "k"), 0);
+		assert_string_equal(a.label, good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_USAGE("--label: '", "http-sign", "k", "--label", bad[i]);
+		ASSERT_USAGE("is not a signature label (an RFC 9651 key", "http-verify", "k",
+			     "--label", bad[i]);
+	}
+	ASSERT_USAGE("option '--label' needs a value", "http-sign", "k", "--label", "");
+	ASSERT_USAGE("option '--label' needs a value", "http-verify", "k", "--label=");
+	memset(label, 'l', sizeof(label) - 1);
+	label[sizeof(label) - 1] = '\0';
+	ASSERT_USAGE("--label: a signature label is at most 64 bytes", "http-sign", "k", "--label",
+		     label);
+	label[CLI_HTTP_LABEL_MAX] = '\0';
+	assert_int_equal(PARSE(&a, msg, "http-sign", "k", "--label", label), 0);
+	/* For decrypt, --label is still the OAEP label: any text. */
+	assert_int_equal(PARSE(&a, msg, "decrypt", "k", "--label", "Invoice 7"), 0);
+	assert_string_equal(a.label, "Invoice 7");
+	assert_int_equal(a.label_hex, 0);
+}
+
 /* The parser keeps no state between calls (unlike getopt). */
 static void test_reentrant(void **state)
 {
@@ -1321,6 +1675,12 @@ int main(void)
 	    cmocka_unit_test(test_rewrap),
 	    cmocka_unit_test(test_cert),
 	    cmocka_unit_test(test_csr),
+	    cmocka_unit_test(test_option_bits),
+	    cmocka_unit_test(test_http_sign),
+	    cmocka_unit_test(test_http_verify),
+	    cmocka_unit_test(test_http_options_elsewhere),
+	    cmocka_unit_test(test_http_alg),
+	    cmocka_unit_test(test_http_label),
 	    cmocka_unit_test(test_global_errors),
 	    cmocka_unit_test(test_reentrant),
 	    cmocka_unit_test(test_typed_spelling),

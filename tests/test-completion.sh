@@ -99,11 +99,20 @@ if [ "$(wc -l <"$T/want")" -eq 12 ] && cmp -s "$T/want" "$T/got"; then
 else
 	fail "keygen --type <TAB>" "offers $(echo $(cat "$T/got")); help: $(echo $(cat "$T/want"))"
 fi
+# http-sign --digest: its two names; --alg of the http commands: RFC 9421's, not proto's.
+[ "$(offered p11agent http-sign k --digest "" | sort | tr '\n' ' ')" = "sha-256 sha-512 " ] &&
+	pass "http-sign --digest <TAB>: sha-256 sha-512" ||
+	fail "http-sign --digest <TAB>" "$(offered p11agent http-sign k --digest "")"
+has "$(offered p11agent http-verify k --alg ecdsa-p)" ecdsa-p384-sha384 &&
+	! has "$(offered p11agent http-verify k --alg "")" ecdsa-sha256 &&
+	pass "http-verify --alg <TAB>: the RFC 9421 names" ||
+	fail "http-verify --alg <TAB>" "$(offered p11agent http-verify k --alg "")"
 [ "$(offered p11agent cert "" | sort | tr '\n' ' ')" = "import issue " ] &&
 	pass "cert <TAB>: import issue" || fail "cert <TAB>" "$(offered p11agent cert "")"
 : >"$T/msg-one.txt"
 for words in "sign k -i" "sign k --out" "keyfile k -o" "verify k --sig" "seal --key-file" "-S" \
-	"audit-verify --pubkey" "audit-verify" "cert import k -i" "rewrap k -o"; do
+	"audit-verify --pubkey" "audit-verify" "cert import k -i" "rewrap k -o" \
+	"http-sign k --request" "http-verify k -i"; do
 	# shellcheck disable=SC2086
 	if has "$(offered p11agent $words "$T/msg-o")" "$T/msg-one.txt"; then
 		pass "p11agent $words <TAB> completes a file name"

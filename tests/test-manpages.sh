@@ -2,6 +2,7 @@
 # test-manpages.sh: every man page's footer (its .TH line) names the version
 # configure was given (AC_INIT) and the same date as the others, in the form
 #   .TH NAME SECTION YYYY-MM-DD "p11agent VERSION" "MANUAL"
+# and p11agent.1 names every command and option of the command table.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -39,5 +40,23 @@ for page in "$top_srcdir"/doc/*.[1-8]; do
 	fi
 done
 [ "$n" -ge 4 ] || fail "man pages found" "only $n in $top_srcdir/doc"
+
+# p11agent.1 has every command of the table in its SYNOPSIS, and every
+# option each takes (as groff writes them: "\-\-max\-age").
+MK=$top_builddir/cli/mkcompletion
+PAGE=$top_srcdir/doc/p11agent.1
+[ -x "$MK" ] || die "no $MK: build first"
+missing=
+for cmd in $("$MK" --commands); do
+	grep -q "^\.B p11agent ${cmd//-/\\\\-}\( \|\$\)" "$PAGE" || missing="$missing $cmd"
+	for opt in $("$MK" --options "$cmd" | grep '^--'); do
+		grep -qF -- "${opt//-/\\-}" "$PAGE" || missing="$missing $cmd:$opt"
+	done
+done
+if [ -z "$missing" ]; then
+	pass "p11agent.1 documents every command and option"
+else
+	fail "p11agent.1 documents every command and option" "missing:$missing"
+fi
 
 finish
