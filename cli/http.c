@@ -1,16 +1,24 @@
 /*
  * http: 'p11agent http-sign' and 'p11agent http-verify'. See http.h.
  *
- * PLACEHOLDER: the usage and exit texts are the real ones; the two handlers
- * only say that the command is not there yet, and are to be replaced by the
- * real ones over p11a_http_*().
+ * Each reads the message (and the request a response answers), then hands
+ * it to libp11agent's p11a_http_*(), which do the RFC 9421 work; here are
+ * only the files, the defaults the options give and the verdict's words.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
 #include "http.h"
+#include "io.h"
 #include "output.h"
+#include "p11agent.h"
 #include "usage.h"
 
 const char cli_usage_http_sign[] =
@@ -88,14 +96,184 @@ const char cli_exit_http_verify[] =
     "read, or the agent or the token refused; 2 usage error; 3 agent unreachable;\n"
     "4 denied by policy; 5 no such key or ambiguous key; 6 token unavailable.\n";
 
-/* PLACEHOLDER, to be replaced: signs nothing. */
-int cli_cmd_http_sign(struct cli_ctx *c)
+/* The most bytes of a message http-sign and http-verify read (p11a_http_parse()). */
+#define MAX_MESSAGE (64u * 1024u * 1024u)
+
+/* Reports a failure of libp11agent's p11a_http_*(): its reason, its code's exit status. */
+static int fail_http(struct cli_ctx *c, int err, const char *what)
 {
-	return cli_report(c->a->json, "INTERNAL", CLI_EXIT_FAIL, "http-sign: not yet");
+	return cli_reportf(c->a->json, p11a_errname(err), cli_exit_code(err), "%s%s%s", what,
+			   *what != '\0' ? ": " : "", p11a_http_message());
 }
 
-/* PLACEHOLDER, to be replaced: verifies nothing. */
+/* Reads and parses the message in path (NULL or "-": stdin). */
+static int read_message(struct cli_ctx *c, const char *path, struct p11a_http_msg **out)
+{
+	struct cli_input *in = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int more = 0, err, r = 0;
+
+	if (cli_input_open(path, &in, c->msg, sizeof(c->msg)) != 0 ||
+	    cli_input_read(in, MAX_MESSAGE, &data, &len, &more, c->msg, sizeof(c->msg)) != 0) {
+		r = cli_fail_file(c);
+	} else if (more) {
+		r = cli_reportf(c->a->json, p11a_errname(P11A_ERR_TOO_LARGE), CLI_EXIT_FAIL,
+				"%s is larger than %u MiB", cli_input_name(in), MAX_MESSAGE >> 20);
+	} else if ((err = p11a_http_parse(data, len, out)) != P11A_OK) {
+		r = fail_http(c, err, cli_input_name(in));
+	}
+	cli_data_free(data, len);
+	cli_input_close(in);
+	return r;
+}
+
+/* The message (-i) and the request it answers (--request), parsed. */
+static int read_messages(struct cli_ctx *c, struct p11a_http_msg **msg, struct p11a_http_msg **req)
+{
+	int r;
+
+	*msg = *req = NULL;
+	if (c->a->request != NULL && strcmp(c->a->request, "-") == 0 &&
+	    (c->a->in == NULL || strcmp(c->a->in, "-") == 0))
+		return cli_report(c->a->json, "USAGE", CLI_EXIT_USAGE,
+				  "--request - and the message cannot both be read from stdin; "
+				  "give the message with -i FILE");
+	if ((r = read_message(c, c->a->in, msg)) != 0)
+		return r;
+	if (c->a->request != NULL && (r = read_message(c, c->a->request, req)) != 0) {
+		p11a_http_free(*msg);
+		*msg = NULL;
+	}
+	return r;
+}
+
+/* Whether LIST names the field content-digest (with any parameters). */
+static int lists_digest(const char *list)
+{
+	const char *p = list;
+	size_t n;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ";,");
+		if ((n == 14 && strncasecmp(p, "content-digest", 14) == 0) ||
+		    (n == 16 && strncasecmp(p, "\"content-digest\"", 16) == 0))
+			return 1;
+		p = strchr(p, ',');
+		if (p == NULL)
+			return 0;
+		p++;
+	}
+}
+
+int cli_cmd_http_sign(struct cli_ctx *c)
+{
+	const struct cli_args *a = c->a;
+	struct p11a_http_sign_params p = {0};
+	struct p11a_http_msg *msg = NULL, *req = NULL;
+	char *list = NULL, *base = NULL;
+	uint8_t *out = NULL;
+	size_t out_len = 0, base_len = 0;
+	int err, r;
+
+	if (a->created_set && a->created == 0)
+		return cli_report(a->json, "USAGE", CLI_EXIT_USAGE,
+				  "--created 0 is not a time a signature is made at");
+	if ((r = read_messages(c, &msg, &req)) != 0)
+		return r;
+	if (a->digest != NULL && (err = p11a_http_add_digest(msg, a->digest)) != P11A_OK) {
+		r = fail_http(c, err, "--digest");
+		goto out;
+	}
+	p.label = a->label;
+	p.components = a->components;
+	if (a->digest != NULL && a->components != NULL && !lists_digest(a->components)) {
+		/* The digest is there to be signed: cover it. */
+		if (asprintf(&list, "%s%scontent-digest", a->components,
+			     *a->components != '\0' ? "," : "") < 0) {
+			list = NULL;
+			r = cli_fail_agent(c, P11A_ERR_NOMEM, "http-sign");
+			goto out;
+		}
+		p.components = list;
+	}
+	p.created = a->created_set ? a->created : (int64_t)time(NULL);
+	if (a->expires_set)
+		p.expires = a->expires_rel ? p.created + a->expires : a->expires;
+	p.nonce = a->nonce;
+	p.keyid = a->keyid;
+	p.tag = a->tag;
+	p.alg = a->http_alg;
+	p.alg_param = a->alg_param;
+	if (a->print_base) {
+		if (a->alg_param && a->http_alg == NULL && (r = cli_connect(c)) != 0)
+			goto out;
+		if ((err = p11a_http_base(c->conn, a->key, msg, req, &p, &base, &base_len)) !=
+		    P11A_OK) {
+			r = fail_http(c, err, "");
+			goto out;
+		}
+		if (cli_write_output(a->out, (const uint8_t *)base, base_len, c->msg,
+				     sizeof(c->msg)) != 0)
+			r = cli_fail_file(c);
+		goto out;
+	}
+	if ((r = cli_connect(c)) != 0)
+		goto out;
+	if ((err = p11a_http_sign(c->conn, a->key, msg, req, &p)) != P11A_OK ||
+	    (err = p11a_http_serialize(msg, &out, &out_len)) != P11A_OK) {
+		r = fail_http(c, err, "");
+		goto out;
+	}
+	if (cli_write_output(a->out, out, out_len, c->msg, sizeof(c->msg)) != 0)
+		r = cli_fail_file(c);
+out:
+	free(list);
+	if (base != NULL)
+		p11a_free(base, base_len + 1);
+	p11a_free(out, out_len);
+	p11a_http_free(msg);
+	p11a_http_free(req);
+	return r;
+}
+
 int cli_cmd_http_verify(struct cli_ctx *c)
 {
-	return cli_report(c->a->json, "INTERNAL", CLI_EXIT_FAIL, "http-verify: not yet");
+	const struct cli_args *a = c->a;
+	struct p11a_http_verify_params p = {0};
+	struct p11a_http_msg *msg = NULL, *req = NULL;
+	int err, r, valid = 0;
+
+	if (a->at_set && a->at == 0)
+		return cli_report(a->json, "USAGE", CLI_EXIT_USAGE,
+				  "--at 0 is not a time to check at");
+	if ((r = read_messages(c, &msg, &req)) != 0)
+		return r;
+	if ((r = cli_connect(c)) != 0)
+		goto out;
+	p.label = a->label;
+	p.require = a->require;
+	p.max_age = a->max_age;
+	p.now = a->at_set ? a->at : 0;
+	p.alg = a->http_alg;
+	if ((err = p11a_http_verify(c->conn, a->key, msg, req, &p, &valid)) != P11A_OK) {
+		r = fail_http(c, err, "");
+		goto out;
+	}
+	if (a->json) {
+		printf("{\"valid\":%s,\"message\":", valid ? "true" : "false");
+		cli_json_string(stdout, p11a_http_message());
+		printf("}\n");
+	} else {
+		printf("%s: %s\n", valid ? "Verified OK" : "Verification failure",
+		       p11a_http_message());
+	}
+	fflush(stdout);
+	r = valid ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+	p11a_http_free(msg);
+	p11a_http_free(req);
+	return r;
 }

@@ -85,14 +85,29 @@ static const struct http_alg *alg_for_key(const struct p11a_key_info *k)
 	return NULL;
 }
 
-/* A key as messages name it: "rsa 2048", "ec P-256". */
+/* A key as messages name it: "an RSA key", "an EC P-256 key". */
 static void key_kind(const struct p11a_key_info *k, char *out, size_t out_len)
 {
-	if (k->type == P11A_KEY_EC)
+	switch (k->type) {
+	case P11A_KEY_RSA:
+		snprintf(out, out_len, "an RSA key");
+		break;
+	case P11A_KEY_EC:
 		snprintf(out, out_len, "an EC %s key", k->curve);
-	else
-		snprintf(out, out_len, "%s %s key", k->type == P11A_KEY_RSA ? "an" : "a",
-			 k->type == P11A_KEY_RSA ? "RSA" : p11a_key_type_name(k->type));
+		break;
+	case P11A_KEY_ED25519:
+		snprintf(out, out_len, "an Ed25519 key");
+		break;
+	case P11A_KEY_HMAC:
+		snprintf(out, out_len, "an HMAC secret key");
+		break;
+	case P11A_KEY_AES:
+		snprintf(out, out_len, "an AES key");
+		break;
+	default:
+		snprintf(out, out_len, "a key of unknown type");
+		break;
+	}
 }
 
 /*
