@@ -11,6 +11,14 @@ HS=$top_srcdir/tests/httpsig
 HS_CREATED=1618884473
 HS_AT=1618884500
 
+# run CMD...: lib.sh's run, which also keeps every stderr in $T/stderr.all
+# (for no_pin at the end of a test).
+run() {
+	"$@" >"$OUT" 2>"$ERR"
+	RC=$?
+	cat "$ERR" >>"$T/stderr.all"
+}
+
 # hstool ARGS...: tests/httpsig-tool.py.
 hstool() {
 	timeout -k 2 30 python3 "$top_srcdir/tests/httpsig-tool.py" "$@"
@@ -68,4 +76,64 @@ hs_key_file() {
 # hs_vectors: the lines of $HS/vectors without comments.
 hs_vectors() {
 	grep -v '^#' "$HS/vectors"
+}
+
+# same_text NAME GOT EXPECTED: passes when the files hold the same bytes; shows
+# the difference (public test data only: bases and messages).
+same_text() {
+	if [ -f "$2" ] && cmp -s "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "differs from $(basename "$3"): $(diff "$3" "$2" 2>&1 | head -n 12 | tr '\n' '|')"
+	fi
+}
+
+# base_is NAME KEY MSG EXPECTED ARGS...: http-sign --print-base on MSG with
+# ARGS writes exactly the bytes of EXPECTED.
+base_is() {
+	local name=$1 key=$2 msg=$3 exp=$4
+	shift 4
+	if check_rc "$name: http-sign --print-base" 0 \
+		p11a http-sign "$key" --print-base -i "$msg" -o "$T/base" "$@"; then
+		same_text "$name: the signature base" "$T/base" "$exp"
+	fi
+}
+
+# verify_ok NAME KEY MSG LABEL ARGS...: http-verify accepts signature LABEL of
+# MSG: exit 0 and exactly "Verified OK: signature 'LABEL'" on stdout.
+verify_ok() {
+	local name=$1 key=$2 msg=$3 label=$4
+	shift 4
+	run p11a http-verify "$key" --label "$label" -i "$msg" "$@"
+	if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "Verified OK: signature '$label'" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"
+	fi
+}
+
+# verify_bad NAME ERE KEY MSG ARGS...: http-verify finds the signature invalid:
+# exit 1 and one line "Verification failure: REASON" on stdout, REASON matching ERE.
+verify_bad() {
+	local name=$1 ere=$2 key=$3 msg=$4
+	shift 4
+	run p11a http-verify "$key" -i "$msg" "$@"
+	if [ "$RC" -eq 1 ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
+		grep -Eq -- "^Verification failure: ($ere)" "$OUT"; then
+		pass "$name"
+	else
+		fail "$name" "exit $RC (expected 1); stdout: $(show "$OUT") (expected /Verification failure: $ere/); stderr: $(show "$ERR")"
+	fi
+}
+
+# no_pin NAME FILE...: none of the files holds the PIN.
+no_pin() {
+	local name=$1 pin
+	shift
+	pin=$(head -n 1 "$PIN_FILE")
+	if grep -qF -- "$pin" "$@" 2>/dev/null; then
+		fail "$name" "the PIN is in $(grep -lF -- "$pin" "$@" | tr '\n' ' ')"
+	else
+		pass "$name"
+	fi
 }
