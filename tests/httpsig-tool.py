@@ -10,6 +10,7 @@
 #   httpsig-tool.py body MSG OUT           the message's content (after the empty line) to OUT
 #   httpsig-tool.py raw2der RAW DER        ECDSA r||s to an X9.62 ECDSA-Sig-Value
 #   httpsig-tool.py crlf MSG OUT           MSG with its header section's LF line ends as CRLF
+#   httpsig-tool.py flipsig MSG LABEL OUT  MSG with one bit of signature LABEL changed
 #   httpsig-tool.py replace MSG OLD NEW OUT  MSG with the first OLD (in the header
 #                                          section when found there) replaced by NEW
 #
@@ -38,8 +39,8 @@ def fields(head, name):
     return out
 
 
-def cmd_sig(msg, label, out):
-    head, _ = split(open(msg, 'rb').read())
+def find_sig(head, label):
+    """The base64 text of the Signature member label."""
     for value in fields(head, 'signature'):
         for member in value.split(b','):
             key, sep, item = member.strip().partition(b'=')
@@ -47,9 +48,24 @@ def cmd_sig(msg, label, out):
                 m = re.fullmatch(rb':([A-Za-z0-9+/=]*):', item)
                 if m is None:
                     sys.exit('httpsig-tool: signature %s is not a byte sequence' % label)
-                open(out, 'wb').write(base64.b64decode(m.group(1), validate=True))
-                return
-    sys.exit('httpsig-tool: no signature labelled %s in %s' % (label, msg))
+                return m.group(1)
+    sys.exit('httpsig-tool: no signature labelled %s' % label)
+
+
+def cmd_sig(msg, label, out):
+    head, _ = split(open(msg, 'rb').read())
+    open(out, 'wb').write(base64.b64decode(find_sig(head, label), validate=True))
+
+
+def cmd_flipsig(msg, label, out):
+    data = open(msg, 'rb').read()
+    head, _ = split(data)
+    b64 = find_sig(head, label)
+    sig = bytearray(base64.b64decode(b64, validate=True))
+    sig[len(sig) // 2] ^= 0x01
+    new = base64.b64encode(bytes(sig))
+    old_field = label.encode() + b'=:' + b64 + b':'
+    open(out, 'wb').write(data.replace(old_field, label.encode() + b'=:' + new + b':', 1))
 
 
 def members(value):
@@ -144,11 +160,15 @@ COMMANDS = {
     'body': (cmd_body, 2),
     'raw2der': (cmd_raw2der, 2),
     'crlf': (cmd_crlf, 2),
+    'flipsig': (cmd_flipsig, 3),
     'replace': (cmd_replace, 4),
 }
 
 if __name__ == '__main__':
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or \
             len(sys.argv) != COMMANDS[sys.argv[1]][1] + 2:
-        sys.exit('usage: httpsig-tool.py sig|input|field|body|raw2der|crlf|replace ARGS...')
-    COMMANDS[sys.argv[1]][0](*sys.argv[2:])
+        sys.exit('usage: httpsig-tool.py sig|input|field|body|raw2der|crlf|flipsig|replace ARGS...')
+    try:
+        COMMANDS[sys.argv[1]][0](*sys.argv[2:])
+    except OSError as e:
+        sys.exit('httpsig-tool: %s' % e)
