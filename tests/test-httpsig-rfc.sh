@@ -148,7 +148,7 @@ while read -r label msg _ alg key req; do
 	reqarg=()
 	[ -n "$req" ] && reqarg=(--request "$HS/$req")
 	verify_ok "http-verify $label in $msg ($alg)" "$key" "$HS/$msg" "$label" --at "$HS_AT" \
-		"${reqarg[@]}"
+		"${reqarg[@]}" </dev/null
 done < <(hs_vectors)
 verify_ok "http-verify proxy_sig, alg from --alg too" test-key-rsa "$HS/proxy_sig.http" proxy_sig \
 	--at "$HS_AT" --alg rsa-v1_5-sha256
