@@ -2,7 +2,8 @@
  * mktoken: makes the SoftHSM2 token that the integration tests and the
  * quickstart use. The shell tools cannot make everything they need (a generic
  * secret with a known value and CKA_SIGN set, a key pair whose private key may
- * not sign), so this small program talks PKCS#11 itself, through p11-kit.
+ * not sign, a known key pair such as the RFC 9421 test keys), so this small
+ * program talks PKCS#11 itself, through p11-kit.
  *
  *   mktoken --module PATH --token LABEL --pin-file FILE
  *           [--init --so-pin-file FILE] SPEC...
@@ -17,6 +18,16 @@
  *   hmac:random:LABEL:IDHEX      (a generic secret of 32 bytes made in the token)
  *   aes:VALUEHEX:LABEL:IDHEX
  *   cert:DERFILE:LABEL:IDHEX     (an X.509 certificate object, read from a DER file)
+ *   pem:PEMFILE:LABEL:IDHEX[:FLAGS]  (a private key read from a PEM file, and its
+ *                                     public key)
+ *
+ * pem: takes RSA keys (PKCS#1 "RSA PRIVATE KEY" or PKCS#8, an RSASSA-PSS
+ * PKCS#8 key too: it becomes a plain CKK_RSA key), EC keys on P-256, P-384 and
+ * P-521 (SEC 1 or PKCS#8; CKA_EC_PARAMS the curve's OID, CKA_VALUE the private
+ * scalar) and Ed25519 keys (CKK_EC_EDWARDS; CKA_EC_PARAMS the OID 1.3.101.112,
+ * CKA_VALUE the 32-byte seed). The public key object has the same label and
+ * id, with the modulus and exponent or the point (a DER OCTET STRING).
+ * PEMFILE may not hold a colon; it is read unencrypted.
  *
  * FLAGS, comma-separated, clear one usage attribute of a private key:
  * nosign (CKA_SIGN), nodecrypt (CKA_DECRYPT, RSA), nounwrap (CKA_UNWRAP, RSA),
@@ -24,7 +35,7 @@
  * unwrap; EC keys sign and derive; AES keys encrypt, decrypt, wrap and unwrap.
  *
  * LABEL may be empty (the key is then reachable by id only). Private and
- * secret keys are sensitive and not extractable.
+ * secret keys are sensitive and not extractable, imported ones too.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -35,13 +46,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
 
 #define MAX_BYTES 512
-#define MAX_ATTRS 20
+#define MAX_ATTRS 24
 
 struct keyspec {
 	char kind[16];
@@ -336,6 +350,202 @@ static CK_RV make_secret(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct 
 	return rv;
 }
 
+/* The parts of a private key read from a PEM file, as PKCS#11 attributes take them. */
+struct pem_parts {
+	CK_KEY_TYPE kt;
+	unsigned char params[16]; /* CKA_EC_PARAMS */
+	size_t params_len;
+	unsigned char point[MAX_BYTES]; /* CKA_EC_POINT: a DER OCTET STRING */
+	size_t point_len;
+	unsigned char value[MAX_BYTES]; /* CKA_VALUE: EC scalar, Ed25519 seed */
+	size_t value_len;
+	/* RSA: n, e, d, p, q, dp, dq, qinv (CKA_MODULUS ... CKA_COEFFICIENT) */
+	unsigned char rsa[8][MAX_BYTES];
+	size_t rsa_len[8];
+};
+
+/* The BIGNUM parameter name of pkey, big-endian, in out (pad bytes when pad > 0). */
+static int bn_param(EVP_PKEY *pkey, const char *name, size_t pad, unsigned char *out,
+		    size_t *out_len)
+{
+	BIGNUM *bn = NULL;
+	int n, ret = -1;
+
+	if (!EVP_PKEY_get_bn_param(pkey, name, &bn))
+		goto out;
+	n = pad > 0 ? BN_bn2binpad(bn, out, (int)pad)
+		    : (BN_num_bytes(bn) <= MAX_BYTES ? BN_bn2bin(bn, out) : -1);
+	if (n <= 0)
+		goto out;
+	*out_len = (size_t)n;
+	ret = 0;
+out:
+	BN_clear_free(bn);
+	return ret;
+}
+
+/* The octet string parameter name of pkey in out (at most max bytes). */
+static int octet_param(EVP_PKEY *pkey, const char *name, unsigned char *out, size_t max,
+		       size_t *out_len)
+{
+	return EVP_PKEY_get_octet_string_param(pkey, name, out, max, out_len) ? 0 : -1;
+}
+
+/* Wraps the len bytes at buf (moved) in a DER OCTET STRING header, in place. */
+static int der_octet_string(unsigned char *buf, size_t len, size_t max, size_t *out_len)
+{
+	size_t hdr = len < 128 ? 2 : 3;
+
+	if (len > 255 || len + hdr > max)
+		return -1;
+	memmove(buf + hdr, buf, len);
+	buf[0] = 0x04;
+	if (hdr == 2) {
+		buf[1] = (unsigned char)len;
+	} else {
+		buf[1] = 0x81;
+		buf[2] = (unsigned char)len;
+	}
+	*out_len = len + hdr;
+	return 0;
+}
+
+/* Reads the parts of the RSA, EC or Ed25519 private key in pkey into out. */
+static int pem_parts_get(EVP_PKEY *pkey, struct pem_parts *out)
+{
+	static const char *const rsa_names[8] = {
+	    OSSL_PKEY_PARAM_RSA_N,	   OSSL_PKEY_PARAM_RSA_E,
+	    OSSL_PKEY_PARAM_RSA_D,	   OSSL_PKEY_PARAM_RSA_FACTOR1,
+	    OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+	    OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+	/* The curves' OIDs, DER, and their field sizes. */
+	static const struct {
+		const char *group;
+		unsigned char oid[10];
+		size_t oid_len, field;
+	} curves[] = {
+	    {"prime256v1", {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, 10, 32},
+	    {"secp384r1", {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22}, 7, 48},
+	    {"secp521r1", {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23}, 7, 66},
+	};
+	static const unsigned char ed25519_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70}; /* 1.3.101.112 */
+	char group[64];
+	size_t i;
+
+	if (EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_is_a(pkey, "RSA-PSS")) {
+		out->kt = CKK_RSA;
+		for (i = 0; i < 8; i++)
+			if (bn_param(pkey, rsa_names[i], 0, out->rsa[i], &out->rsa_len[i]) != 0)
+				return -1;
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		out->kt = CKK_EC_EDWARDS;
+		memcpy(out->params, ed25519_oid, sizeof(ed25519_oid));
+		out->params_len = sizeof(ed25519_oid);
+		if (octet_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, out->value, sizeof(out->value),
+				&out->value_len) != 0 ||
+		    octet_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, out->point, sizeof(out->point),
+				&out->point_len) != 0)
+			return -1;
+		return der_octet_string(out->point, out->point_len, sizeof(out->point),
+					&out->point_len);
+	}
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    NULL))
+		return -1;
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (strcmp(group, curves[i].group) == 0)
+			break;
+	if (i == sizeof(curves) / sizeof(curves[0]))
+		return -1;
+	out->kt = CKK_EC;
+	memcpy(out->params, curves[i].oid, curves[i].oid_len);
+	out->params_len = curves[i].oid_len;
+	if (bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, curves[i].field, out->value,
+		     &out->value_len) != 0 ||
+	    octet_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, out->point, sizeof(out->point),
+			&out->point_len) != 0)
+		return -1;
+	return der_octet_string(out->point, out->point_len, sizeof(out->point), &out->point_len);
+}
+
+/* Reads the private key in the PEM file ks->param and makes it and its public key. */
+static CK_RV make_imported(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct keyspec *ks)
+{
+	static const CK_ATTRIBUTE_TYPE rsa_types[8] = {
+	    CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+	    CKA_PRIME_2, CKA_EXPONENT_1,      CKA_EXPONENT_2,	    CKA_COEFFICIENT};
+	CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY, priv_cls = CKO_PRIVATE_KEY;
+	CK_OBJECT_HANDLE hpub, hpriv;
+	struct attrs pub = {.n = 0}, priv = {.n = 0};
+	struct pem_parts *parts = NULL;
+	EVP_PKEY *pkey = NULL;
+	FILE *f = NULL;
+	size_t i;
+	CK_RV rv = CKR_ARGUMENTS_BAD;
+
+	if (!pair_opts_ok(ks))
+		goto out;
+	if ((f = fopen(ks->param, "r")) == NULL) {
+		fprintf(stderr, "mktoken: cannot open %s: %s\n", ks->param, strerror(errno));
+		goto out;
+	}
+	if ((pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
+		fprintf(stderr, "mktoken: %s holds no unencrypted PEM private key\n", ks->param);
+		goto out;
+	}
+	if ((parts = OPENSSL_zalloc(sizeof(*parts))) == NULL) {
+		rv = CKR_HOST_MEMORY;
+		goto out;
+	}
+	if (pem_parts_get(pkey, parts) != 0) {
+		fprintf(stderr, "mktoken: %s: not an RSA, P-256, P-384, P-521 or Ed25519 key\n",
+			ks->param);
+		goto out;
+	}
+
+	common_attrs(&pub, &pub_cls, ks);
+	attr_add(&pub, CKA_KEY_TYPE, &parts->kt, sizeof(parts->kt));
+	attr_bool(&pub, CKA_VERIFY, 1);
+	common_attrs(&priv, &priv_cls, ks);
+	attr_add(&priv, CKA_KEY_TYPE, &parts->kt, sizeof(parts->kt));
+	attr_bool(&priv, CKA_PRIVATE, 1);
+	attr_bool(&priv, CKA_SENSITIVE, 1);
+	attr_bool(&priv, CKA_EXTRACTABLE, 0);
+	attr_bool(&priv, CKA_SIGN, !has_opt(ks, "nosign"));
+	if (parts->kt == CKK_RSA) {
+		attr_bool(&pub, CKA_ENCRYPT, 1);
+		attr_bool(&pub, CKA_WRAP, 1);
+		attr_add(&pub, CKA_MODULUS, parts->rsa[0], parts->rsa_len[0]);
+		attr_add(&pub, CKA_PUBLIC_EXPONENT, parts->rsa[1], parts->rsa_len[1]);
+		attr_bool(&priv, CKA_DECRYPT, !has_opt(ks, "nodecrypt"));
+		attr_bool(&priv, CKA_UNWRAP, !has_opt(ks, "nounwrap"));
+		for (i = 0; i < 8; i++)
+			attr_add(&priv, rsa_types[i], parts->rsa[i], parts->rsa_len[i]);
+	} else {
+		attr_add(&pub, CKA_EC_PARAMS, parts->params, parts->params_len);
+		attr_add(&pub, CKA_EC_POINT, parts->point, parts->point_len);
+		attr_add(&priv, CKA_EC_PARAMS, parts->params, parts->params_len);
+		attr_add(&priv, CKA_VALUE, parts->value, parts->value_len);
+		/* SoftHSM defaults these to true; EC keys only sign and derive. */
+		attr_bool(&priv, CKA_DECRYPT, 0);
+		attr_bool(&priv, CKA_UNWRAP, 0);
+		attr_bool(&priv, CKA_DERIVE, parts->kt == CKK_EC && !has_opt(ks, "noderive"));
+	}
+	if ((rv = m->C_CreateObject(s, pub.a, pub.n, &hpub)) != CKR_OK)
+		goto out;
+	if ((rv = m->C_CreateObject(s, priv.a, priv.n, &hpriv)) != CKR_OK)
+		m->C_DestroyObject(s, hpub);
+out:
+	OPENSSL_clear_free(parts, sizeof(*parts));
+	EVP_PKEY_free(pkey);
+	if (f != NULL)
+		fclose(f);
+	return rv;
+}
+
 /* Reads the DER certificate in ks->param into a certificate object. */
 static CK_RV make_cert(CK_FUNCTION_LIST *m, CK_SESSION_HANDLE s, const struct keyspec *ks)
 {
@@ -442,6 +652,7 @@ static void usage(void)
 			"        ed25519:-:LABEL:ID[:FLAGS]  "
 			"hmac:VALUEHEX|random:LABEL:ID[:generic|sha256|sha384|sha512]\n"
 			"        aes:VALUEHEX:LABEL:ID  cert:DERFILE:LABEL:ID\n"
+			"        pem:PEMFILE:LABEL:ID[:FLAGS]\n"
 			"  FLAGS: comma-separated nosign, nodecrypt, nounwrap, noderive\n");
 	exit(2);
 }
@@ -520,6 +731,8 @@ int main(int argc, char **argv)
 			rv = make_secret(m, s, &ks);
 		else if (strcmp(ks.kind, "cert") == 0)
 			rv = make_cert(m, s, &ks);
+		else if (strcmp(ks.kind, "pem") == 0)
+			rv = make_imported(m, s, &ks);
 		else
 			rv = CKR_ARGUMENTS_BAD;
 		memset(ks.param, 0, sizeof(ks.param));
