@@ -1136,11 +1136,12 @@ static int put_members(struct buf *b, const struct sfv_list *l, int dict)
 
 /*
  * The public serializers write to a scratch buf, then append it to b in one
- * piece: on failure b is as it was.
+ * piece: on failure b is as it was. Nothing to append (an empty list) is not
+ * put at all: an empty buf has no data pointer to add to.
  */
 static int commit(struct buf *b, struct buf *tmp, int r)
 {
-	if (r == P11A_OK)
+	if (r == P11A_OK && buf_len(tmp) > 0)
 		r = buf_put(b, buf_data(tmp), buf_len(tmp));
 	buf_free(tmp);
 	return r;

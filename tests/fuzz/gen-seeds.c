@@ -1024,6 +1024,7 @@ static void gen_sfv(void)
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		write_seed("sfv", seeds[i].name, seeds[i].text, strlen(seeds[i].text));
 	write_seed("sfv", "bad-non-ascii", "\"caf\xc3\xa9\"", 7);
+	write_seed("sfv", "empty", "", 0); /* an empty list and dictionary */
 }
 
 int main(int argc, char **argv)
