@@ -8,12 +8,13 @@
  * only on success, and leaks nothing on failure. What a parser gives is the
  * caller's, freed with the matching sfv_*_free.
  *
- * The serializers write the strict form of RFC 9651 section 4.1 to a buf
- * writer (proto/buf.h). Each returns P11A_OK, P11A_ERR_INVALID_ARG when the
- * value cannot be serialized (an integer out of range, a string with a
- * control character, a bad key or token, a display string that is not
- * UTF-8), or the buf's P11A_ERR_TOO_LARGE or P11A_ERR_NOMEM; on failure it
- * has appended nothing to b.
+ * The serializers (sfvput.c) write the strict form of RFC 9651 section 4.1
+ * to a buf writer (proto/buf.h). Each returns P11A_OK, P11A_ERR_INVALID_ARG
+ * when the value cannot be serialized (an integer out of range, a string
+ * with a control character, a bad key or token, a display string that is
+ * not UTF-8), or the buf's P11A_ERR_TOO_LARGE or P11A_ERR_NOMEM; on failure
+ * it has appended nothing to b. They do not look for repeated keys: a
+ * dictionary or parameters from the parsers have none.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -158,5 +159,9 @@ int sfv_put_dict(struct buf *b, const struct sfv_list *l);
 
 /* 1 when key (NUL-terminated) is a valid key: lcalpha or '*' first, then lcalpha DIGIT _ - . *. */
 int sfv_key_ok(const char *key);
+/* 1 when s[0..len) is a valid token: ALPHA or '*' first, then tchar, ':' or '/'. */
+int sfv_token_ok(const char *s, size_t len);
+/* 1 when s[0..len) is UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+int sfv_utf8_ok(const char *s, size_t len);
 
 #endif

@@ -2,8 +2,9 @@
 /*
  * test-sfv: RFC 9651 structured field values (proto/sfv.c): the RFC's own
  * examples and RFC 9421's signature fields parsed and written back in the
- * strict form, what the parsers give, every kind of bad input refused with
- * the outputs untouched, the limits, and what the serializers refuse.
+ * strict form (proto/sfvput.c), what the parsers give, every kind of bad
+ * input refused with the outputs untouched, the limits, and what the
+ * serializers refuse.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -720,6 +721,34 @@ static void test_key_ok(void **state)
 	assert_false(sfv_key_ok("a=b"));
 }
 
+static void test_token_utf8_ok(void **state)
+{
+	assert_true(sfv_token_ok("foo123/456", 10));
+	assert_true(sfv_token_ok("*", 1));
+	assert_true(sfv_token_ok("Text/HTML:x", 11));
+	assert_false(sfv_token_ok("", 0));
+	assert_false(sfv_token_ok(NULL, 0));
+	assert_false(sfv_token_ok("1a", 2));
+	assert_false(sfv_token_ok("a b", 3));
+	assert_false(sfv_token_ok("a\0b", 3));
+	assert_false(sfv_token_ok("a\"", 2));
+
+	assert_true(sfv_utf8_ok("", 0));
+	assert_true(sfv_utf8_ok("a\0b", 3));
+	assert_true(
+	    sfv_utf8_ok("\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80", 9)); /* u-umlaut, euro, emoji */
+	assert_true(sfv_utf8_ok("\xf4\x8f\xbf\xbf", 4));	     /* U+10FFFF */
+	assert_false(sfv_utf8_ok("\xc3", 1));			     /* cut short */
+	assert_false(sfv_utf8_ok("\xc0\x80", 2));		     /* overlong */
+	assert_false(sfv_utf8_ok("\xe0\x80\x80", 3));		     /* overlong */
+	assert_false(sfv_utf8_ok("\xf0\x80\x80\x80", 4));	     /* overlong */
+	assert_false(sfv_utf8_ok("\xed\xa0\x80", 3));		     /* surrogate */
+	assert_false(sfv_utf8_ok("\xf4\x90\x80\x80", 4));	     /* past U+10FFFF */
+	assert_false(sfv_utf8_ok("\x80", 1));
+	assert_false(sfv_utf8_ok("\xff", 1));
+	assert_false(sfv_utf8_ok("\xe2\x28\xa1", 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -738,6 +767,7 @@ int main(void)
 	    cmocka_unit_test(test_put_values),
 	    cmocka_unit_test(test_put_refused),
 	    cmocka_unit_test(test_key_ok),
+	    cmocka_unit_test(test_token_utf8_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

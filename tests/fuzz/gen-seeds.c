@@ -17,6 +17,8 @@
  *             RSA, EC and Ed25519 public keys, their DER bodies, a file with
  *             another block before it, and BER, trailing bytes, another
  *             version, a file: URI, another PEM name, truncated PEM
+ *   sfv/      structured field values (fuzz-sfv): RFC 9651's examples of each
+ *             type, RFC 9421's Signature-Input and Signature, and broken ones
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -972,6 +974,59 @@ static void gen_ssh(struct buf *b, struct buf *d)
 	EVP_PKEY_free(ed);
 }
 
+static void gen_sfv(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} seeds[] = {
+	    {"integer", "42"},
+	    {"integer-params", "5; foo=bar"},
+	    {"decimal", "-01.334"},
+	    {"string", "\"hello \\\"world\\\"\""},
+	    {"token", "foo123/456"},
+	    {"bytes", ":cHJldGVuZCB0aGlzIGlzIGJpbmFyeSBjb250ZW50Lg==:"},
+	    {"bytes-unpadded", ":aGVsbG8:"},
+	    {"boolean", "?1; a; b=?0"},
+	    {"date", "@1659578233"},
+	    {"display", "%\"This is intended for display to %c3%bcsers.\""},
+	    {"list", "sugar, tea,\trum"},
+	    {"list-inner", "(\"foo\"; a=1;b=2);lvl=5, (\"bar\" \"baz\");lvl=1, ()"},
+	    {"list-params", "abc;a=1;b=2; cde_456, (ghi;jk=4 l);q=\"9\";r=w"},
+	    {"dict", "a=1, b=2;x=1;y=2, c=(a b c)"},
+	    {"dict-true", "a=?0, b, c; foo=bar"},
+	    {"dict-duplicate", "a=1,b=2,a=3"},
+	    {"dict-mixed", "en=\"Applepie\", da=:w4ZibGV0w6ZydGU=:, rating=1.5, d=(5 6);valid"},
+	    {"signature-input",
+	     "sig1=(\"@method\" \"@authority\" \"@path\" \"content-digest\" \"content-type\" "
+	     "\"content-length\");created=1618884475;keyid=\"test-key-ecc-p256\", "
+	     "proxy_sig=(\"@method\" \"@authority\" \"@path\" \"content-digest\" "
+	     "\"content-type\" \"content-length\" \"forwarded\");created=1618884480;keyid="
+	     "\"test-key-rsa\";alg=\"rsa-v1_5-sha256\";expires=1618884540"},
+	    {"signature-input-req",
+	     "reqres=(\"@status\" \"content-digest\" \"@authority\";req "
+	     "\"@query-param\";name=\"Pet\";req \"example-dict\";key=\"a\";sf)"
+	     ";created=1618884479;nonce=\"b3k2pp5k7z-50gnwp.yemd\""},
+	    {"signature", "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:"},
+	    {"component", "\"@query-param\";name=\"Pet\""},
+	    {"bad-empty-member", "a,,b"},
+	    {"bad-trailing-comma", "a=1, "},
+	    {"bad-integer-long", "1234567890123456"},
+	    {"bad-decimal-long", "1.1234"},
+	    {"bad-string-open", "\"abc"},
+	    {"bad-string-escape", "\"a\\nb\""},
+	    {"bad-padding", ":a=GVsbG8=:"},
+	    {"bad-display-utf8", "%\"%ed%a0%80\""},
+	    {"bad-key", "A=1"},
+	    {"bad-inner-open", "(a b"},
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		write_seed("sfv", seeds[i].name, seeds[i].text, strlen(seeds[i].text));
+	write_seed("sfv", "bad-non-ascii", "\"caf\xc3\xa9\"", 7);
+	write_seed("sfv", "empty", "", 0); /* an empty list and dictionary */
+}
+
 int main(int argc, char **argv)
 {
 	struct buf *b, *scratch;
@@ -991,6 +1046,7 @@ int main(int argc, char **argv)
 	gen_audit();
 	gen_keyfile();
 	gen_ssh(b, scratch);
+	gen_sfv();
 	buf_free(b);
 	buf_free(scratch);
 	return failed;
