@@ -239,11 +239,34 @@ out:
 	return r;
 }
 
+/* The verdict as one JSON object: valid, the signature's label and parameters, the reason. */
+static void print_json_verdict(const struct p11a_http_sig_info *info, int valid)
+{
+	printf("{\"valid\":%s,\"label\":", valid ? "true" : "false");
+	cli_json_string(stdout, info->label);
+	if (info->keyid != NULL) {
+		printf(",\"keyid\":");
+		cli_json_string(stdout, info->keyid);
+	}
+	if (info->alg != NULL) {
+		printf(",\"alg\":");
+		cli_json_string(stdout, info->alg);
+	}
+	if (info->created >= 0)
+		printf(",\"created\":%lld", (long long)info->created);
+	if (info->expires >= 0)
+		printf(",\"expires\":%lld", (long long)info->expires);
+	printf(",\"%s\":", valid ? "message" : "reason");
+	cli_json_string(stdout, p11a_http_message());
+	printf("}\n");
+}
+
 int cli_cmd_http_verify(struct cli_ctx *c)
 {
 	const struct cli_args *a = c->a;
 	struct p11a_http_verify_params p = {0};
 	struct p11a_http_msg *msg = NULL, *req = NULL;
+	struct p11a_http_sig_info *info = NULL;
 	int err, r, valid = 0;
 
 	if (a->at_set && a->at == 0)
@@ -251,9 +274,13 @@ int cli_cmd_http_verify(struct cli_ctx *c)
 				  "--at 0 is not a time to check at");
 	if ((r = read_messages(c, &msg, &req)) != 0)
 		return r;
+	if ((err = p11a_http_signature_info(msg, a->label, &info)) != P11A_OK) {
+		r = fail_http(c, err, a->in != NULL && strcmp(a->in, "-") != 0 ? a->in : "stdin");
+		goto out;
+	}
 	if ((r = cli_connect(c)) != 0)
 		goto out;
-	p.label = a->label;
+	p.label = info->label;
 	p.require = a->require;
 	p.max_age = a->max_age;
 	p.now = a->at_set ? a->at : 0;
@@ -262,17 +289,15 @@ int cli_cmd_http_verify(struct cli_ctx *c)
 		r = fail_http(c, err, "");
 		goto out;
 	}
-	if (a->json) {
-		printf("{\"valid\":%s,\"message\":", valid ? "true" : "false");
-		cli_json_string(stdout, p11a_http_message());
-		printf("}\n");
-	} else {
+	if (a->json)
+		print_json_verdict(info, valid);
+	else
 		printf("%s: %s\n", valid ? "Verified OK" : "Verification failure",
 		       p11a_http_message());
-	}
 	fflush(stdout);
 	r = valid ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 out:
+	p11a_http_sig_info_free(info);
 	p11a_http_free(msg);
 	p11a_http_free(req);
 	return r;

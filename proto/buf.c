@@ -110,10 +110,12 @@ int buf_put(struct buf *b, const void *p, size_t len)
 	uint8_t *dst;
 	int r;
 
+	/* Nothing to put: a writer that never held a byte has no data to point into. */
+	if (len == 0)
+		return b->readonly ? P11A_ERR_INVALID_ARG : P11A_OK;
 	if ((r = buf_reserve(b, len, &dst)) != P11A_OK)
 		return r;
-	if (len > 0)
-		memcpy(dst, p, len);
+	memcpy(dst, p, len);
 	return P11A_OK;
 }
 

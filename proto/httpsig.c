@@ -479,6 +479,50 @@ static void label_names(const struct sfv_list *input, char *out, size_t out_len)
 	}
 }
 
+/*
+ * The signature labelled *label (NULL: the message's only one) in the
+ * message's Signature-Input (input) and Signature (sigs); *label becomes its
+ * label. BAD_INPUT when there is no such signature or it is malformed.
+ */
+static int pick_signature(const struct sfv_list *input, const struct sfv_list *sigs,
+			  const char **label, const struct sfv_member **out_sig,
+			  const struct sfv_member **out_value)
+{
+	const struct sfv_member *sig, *value;
+	char names[256];
+
+	if (input->n == 0)
+		return httpmsg_fail(P11A_ERR_BAD_INPUT, "the message has no Signature-Input field");
+	if (*label == NULL) {
+		if (input->n > 1) {
+			label_names(input, names, sizeof(names));
+			return httpmsg_fail(P11A_ERR_BAD_INPUT,
+					    "the message has %zu signatures (%s): choose one by "
+					    "its label",
+					    input->n, names);
+		}
+		*label = input->members[0].key;
+	}
+	if ((sig = sfv_dict_get(input, *label)) == NULL) {
+		label_names(input, names, sizeof(names));
+		return httpmsg_fail(P11A_ERR_BAD_INPUT,
+				    "the message has no signature labelled '%.40s' (it has: %s)",
+				    *label, names);
+	}
+	if (!sig->inner)
+		return httpmsg_fail(P11A_ERR_BAD_INPUT,
+				    "Signature-Input '%s' is not a list of components", *label);
+	value = sfv_dict_get(sigs, *label);
+	if (value == NULL || value->inner || value->item.value.type != SFV_BYTES)
+		return httpmsg_fail(P11A_ERR_BAD_INPUT,
+				    value == NULL ? "the message's Signature field has no '%s'"
+						  : "Signature '%s' is not a byte sequence",
+				    *label);
+	*out_sig = sig;
+	*out_value = value;
+	return P11A_OK;
+}
+
 /* Checks that sig covers each component of the list require. */
 static int check_required(const char *require, const struct sfv_member *sig, int *valid)
 {
@@ -505,8 +549,7 @@ static int check_required(const char *require, const struct sfv_member *sig, int
 				memcmp(buf_data(a), buf_data(b), buf_len(a)) == 0;
 		}
 		if (!found)
-			invalid(valid,
-				"component %.*s is required but the signature does not cover it",
+			invalid(valid, "component %.*s is not covered, and it is required",
 				(int)buf_len(a), (const char *)buf_data(a));
 	}
 	sfv_member_free(&req);
@@ -609,42 +652,15 @@ static int verify(struct p11a_conn *conn, const char *key, const struct p11a_htt
 	struct buf *base;
 	const char *label = p->label, *alg_name;
 	int64_t now = p->now != 0 ? p->now : (int64_t)time(NULL);
-	char names[256];
 	int err;
 
-	if (input->n == 0)
-		return httpmsg_fail(P11A_ERR_BAD_INPUT, "the message has no Signature-Input field");
-	if (label == NULL) {
-		if (input->n > 1) {
-			label_names(input, names, sizeof(names));
-			return httpmsg_fail(P11A_ERR_BAD_INPUT,
-					    "the message has %zu signatures (%s): choose one by "
-					    "its label",
-					    input->n, names);
-		}
-		label = input->members[0].key;
-	}
-	if ((sig = sfv_dict_get(input, label)) == NULL) {
-		label_names(input, names, sizeof(names));
-		return httpmsg_fail(P11A_ERR_BAD_INPUT,
-				    "the message has no signature labelled '%.40s' (it has: %s)",
-				    label, names);
-	}
-	if (!sig->inner)
-		return httpmsg_fail(P11A_ERR_BAD_INPUT,
-				    "Signature-Input '%s' is not a list of components", label);
-	value = sfv_dict_get(sigs, label);
-	if (value == NULL || value->inner || value->item.value.type != SFV_BYTES)
-		return httpmsg_fail(P11A_ERR_BAD_INPUT,
-				    value == NULL ? "the message's Signature field has no '%s'"
-						  : "Signature '%s' is not a byte sequence",
-				    label);
+	if ((err = pick_signature(input, sigs, &label, &sig, &value)) != P11A_OK)
+		return err;
 	if ((err = read_params(sig, label, &sp)) != P11A_OK)
 		return err;
 	alg_name = p->alg != NULL ? p->alg : sp.alg;
 	if (p->alg != NULL && sp.alg != NULL && strcmp(p->alg, sp.alg) != 0)
-		return invalid(valid, "signature '%s' says alg=\"%.40s\", not %s", label, sp.alg,
-			       p->alg);
+		return invalid(valid, "the signature says alg=\"%.40s\", not %s", sp.alg, p->alg);
 	if ((err = key_alg(conn, key, alg_name, &a)) != P11A_OK) {
 		if (err != P11A_ERR_BAD_INPUT || sp.alg == NULL || p->alg != NULL)
 			return err;
@@ -669,28 +685,27 @@ static int verify(struct p11a_conn *conn, const char *key, const struct p11a_htt
 	    ((err = check_required(p->require, sig, valid)) != P11A_OK || !*valid))
 		goto out;
 	if (sp.expires >= 0 && sp.expires <= now) {
-		invalid(valid, "signature '%s' expired at %lld, %lld s ago", label,
-			(long long)sp.expires, (long long)(now - sp.expires));
+		invalid(valid, "expired at %lld (%lld s ago)", (long long)sp.expires,
+			(long long)(now - sp.expires));
 		goto out;
 	}
 	if (sp.created >= 0 && sp.created > now + CLOCK_SKEW) {
-		invalid(valid, "signature '%s' was created at %lld, %lld s in the future", label,
-			(long long)sp.created, (long long)(sp.created - now));
+		invalid(valid, "created %lld is %lld s in the future", (long long)sp.created,
+			(long long)(sp.created - now));
 		goto out;
 	}
 	if (p->max_age > 0) {
 		if (sp.created < 0) {
-			invalid(valid,
-				"signature '%s' has no created parameter, so its age cannot be "
-				"checked",
-				label);
+			invalid(valid, "no created parameter, so its age cannot be checked");
 			goto out;
 		}
 		if (now - sp.created > p->max_age) {
-			invalid(valid,
-				"signature '%s' was created %lld s ago, more than the %lld s "
-				"allowed",
-				label, (long long)(now - sp.created), (long long)p->max_age);
+			invalid(
+			    valid,
+			    "created %lld is older than the maximum age of %lld s (it is %lld s "
+			    "old)",
+			    (long long)sp.created, (long long)p->max_age,
+			    (long long)(now - sp.created));
 			goto out;
 		}
 	}
@@ -726,5 +741,76 @@ int p11a_http_verify(struct p11a_conn *conn, const char *key, const struct p11a_
 	sfv_list_free(&sigs);
 	if (err == P11A_OK)
 		*out_valid = valid;
+	return err;
+}
+
+void p11a_http_sig_info_free(struct p11a_http_sig_info *info)
+{
+	if (info == NULL)
+		return;
+	free(info->label);
+	free(info->signature_params);
+	free(info->nonce);
+	free(info->alg);
+	free(info->keyid);
+	free(info->tag);
+	free(info);
+}
+
+/* A copy of the string parameter key of sig, or NULL; *failed when out of memory. */
+static char *param_copy(const struct sfv_member *sig, const char *key, int *failed)
+{
+	const struct sfv_value *v = sfv_params_get(sig->params, sig->n_params, key);
+	char *s;
+
+	if (v == NULL || v->type != SFV_STRING)
+		return NULL;
+	if ((s = strdup(v->str)) == NULL)
+		*failed = 1;
+	return s;
+}
+
+int p11a_http_signature_info(const struct p11a_http_msg *msg, const char *label,
+			     struct p11a_http_sig_info **out_info)
+{
+	struct sfv_list input, sigs;
+	const struct sfv_member *sig, *value;
+	struct p11a_http_sig_info *info = NULL;
+	struct sig_params sp;
+	struct buf *b = NULL;
+	int err, failed = 0;
+
+	httpmsg_clear_why();
+	if (msg == NULL || out_info == NULL)
+		return httpmsg_fail(P11A_ERR_INVALID_ARG, "invalid argument");
+	if ((err = sig_fields(msg, &input, &sigs)) != P11A_OK)
+		return err;
+	if ((err = pick_signature(&input, &sigs, &label, &sig, &value)) != P11A_OK ||
+	    (err = read_params(sig, label, &sp)) != P11A_OK)
+		goto out;
+	if ((info = calloc(1, sizeof(*info))) == NULL || (b = buf_new(0)) == NULL ||
+	    sfv_put_member(b, sig) != P11A_OK || buf_put_u8(b, '\0') != P11A_OK ||
+	    (info->label = strdup(label)) == NULL ||
+	    (info->signature_params = strdup((const char *)buf_data(b))) == NULL)
+		failed = 1;
+	if (info != NULL) {
+		info->created = sp.created;
+		info->expires = sp.expires;
+		info->nonce = param_copy(sig, "nonce", &failed);
+		info->alg = param_copy(sig, "alg", &failed);
+		info->keyid = param_copy(sig, "keyid", &failed);
+		info->tag = param_copy(sig, "tag", &failed);
+	}
+	if (failed) {
+		err = httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	*out_info = info;
+	info = NULL;
+out:
+	p11a_http_sig_info_free(info);
+	buf_free(b);
+	sfv_list_free(&input);
+	sfv_list_free(&sigs);
 	return err;
 }

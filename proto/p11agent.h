@@ -718,6 +718,29 @@ int p11a_http_verify(struct p11a_conn *conn, const char *key, const struct p11a_
 		     const struct p11a_http_msg *req, const struct p11a_http_verify_params *p,
 		     int *out_valid);
 
+/* What a message's signature says of itself: its Signature-Input member. */
+struct p11a_http_sig_info {
+	char *label;		/* its label */
+	char *signature_params; /* the member's value: ("@method" ...);created=... */
+	int64_t created;	/* Unix time; -1 when absent */
+	int64_t expires;	/* Unix time; -1 when absent */
+	char *nonce;		/* NULL when absent */
+	char *alg;		/* NULL when absent */
+	char *keyid;		/* NULL when absent */
+	char *tag;		/* NULL when absent */
+};
+
+/*
+ * Reads the signature labelled label (NULL: the message's only one) without
+ * checking it, so that a verifier may choose the key by its keyid first.
+ * P11A_ERR_BAD_INPUT when there is no such signature or its fields are
+ * malformed. Free *out_info with p11a_http_sig_info_free().
+ */
+int p11a_http_signature_info(const struct p11a_http_msg *msg, const char *label,
+			     struct p11a_http_sig_info **out_info);
+/* Frees what p11a_http_signature_info() gave. NULL is a no-op. */
+void p11a_http_sig_info_free(struct p11a_http_sig_info *info);
+
 /*
  * Why the calling thread's last p11a_http_* call failed, or why the
  * signature it checked is not valid, as one line; what it checked when

@@ -100,12 +100,14 @@ base_is() {
 }
 
 # verify_ok NAME KEY MSG LABEL ARGS...: http-verify accepts signature LABEL of
-# MSG: exit 0 and exactly "Verified OK: signature 'LABEL'" on stdout.
+# MSG: exit 0 and one line "Verified OK: signature 'LABEL' (ALG[, keyid ID]) is
+# valid" on stdout.
 verify_ok() {
 	local name=$1 key=$2 msg=$3 label=$4
 	shift 4
 	run p11a http-verify "$key" --label "$label" -i "$msg" "$@"
-	if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "Verified OK: signature '$label'" ]; then
+	if [ "$RC" -eq 0 ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
+		grep -Eq "^Verified OK: signature '$label' \([a-z0-9_-]+(, keyid [^)]*)?\) is valid\$" "$OUT"; then
 		pass "$name"
 	else
 		fail "$name" "exit $RC; stdout: $(show "$OUT"); stderr: $(show "$ERR")"

@@ -370,6 +370,65 @@ static void test_serialize(void **state)
 	p11a_http_free(m);
 }
 
+/* What a signature says of itself, read before checking it. */
+static void test_signature_info(void **state)
+{
+	struct p11a_http_msg *m =
+	    msg("GET / HTTP/1.1\n"
+		"Host: h\n"
+		"Signature-Input: a=(\"@method\");created=1618884473;keyid=\"k1\";alg=\"ed25519\"\n"
+		"Signature-Input: b=();expires=1618884999;nonce=\"n\";tag=\"t\"\n"
+		"Signature: a=:AAAA:, b=:AQID:\n"
+		"\n");
+	struct p11a_http_sig_info *info = NULL;
+
+	(void)state;
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "2 signatures (a, b)"));
+	assert_int_equal(p11a_http_signature_info(m, "c", &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "no signature labelled 'c' (it has: a, b)"));
+	assert_null(info);
+	assert_int_equal(p11a_http_signature_info(m, "a", &info), P11A_OK);
+	assert_string_equal(info->label, "a");
+	assert_string_equal(info->signature_params,
+			    "(\"@method\");created=1618884473;keyid=\"k1\";alg=\"ed25519\"");
+	assert_int_equal(info->created, 1618884473);
+	assert_int_equal(info->expires, -1);
+	assert_string_equal(info->keyid, "k1");
+	assert_string_equal(info->alg, "ed25519");
+	assert_null(info->nonce);
+	assert_null(info->tag);
+	p11a_http_sig_info_free(info);
+	assert_int_equal(p11a_http_signature_info(m, "b", &info), P11A_OK);
+	assert_int_equal(info->created, -1);
+	assert_int_equal(info->expires, 1618884999);
+	assert_string_equal(info->nonce, "n");
+	assert_string_equal(info->tag, "t");
+	assert_null(info->keyid);
+	p11a_http_sig_info_free(info);
+	p11a_http_free(m);
+	m = msg("GET / HTTP/1.1\nSignature-Input: a=x\nSignature: a=:AA==:\n\n");
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "not a list of components"));
+	p11a_http_free(m);
+	m = msg("GET / HTTP/1.1\nSignature-Input: a=()\nSignature: a=1\n\n");
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "not a byte sequence"));
+	p11a_http_free(m);
+	m = msg("GET / HTTP/1.1\nSignature-Input: a=();created=x\nSignature: a=:AA==:\n\n");
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "created parameter is not a time"));
+	p11a_http_free(m);
+	m = msg("GET / HTTP/1.1\nSignature-Input: (\n\n");
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "Signature-Input field is not a Dictionary"));
+	p11a_http_free(m);
+	m = msg("GET / HTTP/1.1\n\n");
+	assert_int_equal(p11a_http_signature_info(m, NULL, &info), P11A_ERR_BAD_INPUT);
+	assert_non_null(strstr(p11a_http_message(), "no Signature-Input field"));
+	p11a_http_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_component_errors),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_serialize),
+	    cmocka_unit_test(test_signature_info),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

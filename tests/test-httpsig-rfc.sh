@@ -171,8 +171,10 @@ if [ "$RC" -eq 1 ] && grep -q '^p11agent: ' "$ERR" && ! grep -q 'Verified OK' "$
 else
 	fail "http-verify with a missing --request file: an error on stderr" "exit $RC; stderr: $(show "$ERR")"
 fi
-verify_bad "http-verify reqres with the other request" 'signature mismatch' test-key-ecc-p256 \
-	"$HS/reqres.http" --label reqres --at "$HS_AT" --request "$HS/reqres2-request.http"
+# reqres covers the request's method, authority, path and digest: another path is another request.
+hstool replace "$HS/reqres-request.http" "POST /foo" "POST /bar" "$T/reqres-other.http"
+verify_bad "http-verify reqres with another request" 'signature mismatch' test-key-ecc-p256 \
+	"$HS/reqres.http" --label reqres --at "$HS_AT" --request "$T/reqres-other.http"
 verify_bad "http-verify sig-b26 with the ecc key" '.*' test-key-ecc-p256 "$HS/sig-b26.http" \
 	--label sig-b26 --at "$HS_AT"
 hstool replace "$HS/sig-b26.http" "Date: Tue, 20 Apr 2021 02:07:55" \
@@ -230,7 +232,13 @@ ossl_checks() {
 	else
 		fail "$name: OpenSSL verifies it with the RFC's key" "$(show "$T/ossl.out")"
 	fi
-	verify_ok "$name: http-verify" "$key" "$T/own.http" own
+	# A response that covers its request's components is checked with the request.
+	local req=
+	while [ $# -gt 0 ]; do
+		[ "$1" = --request ] && req=$2
+		shift
+	done
+	verify_ok "$name: http-verify" "$key" "$T/own.http" own ${req:+--request "$req"}
 }
 ossl_checks "rsa-pss-sha512" test-key-rsa-pss rsa-pss-sha512 "$REQ" --label own \
 	--components date,@method,@path,@query,@authority,content-type,content-digest,content-length \

@@ -162,7 +162,7 @@ else
 	fail "-i - -o -: the same message (Ed25519 is deterministic)" "exit $RC; $(show "$ERR")"
 fi
 run p11a http-verify ed25519 -i - <"$T/stdout.http"
-if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "Verified OK: signature 'sig1'" ]; then
+if [ "$RC" -eq 0 ] && [ "$(cat "$OUT")" = "Verified OK: signature 'sig1' (ed25519) is valid" ]; then
 	pass "http-verify from stdin"
 else
 	fail "http-verify from stdin" "exit $RC; $(show "$OUT") $(show "$ERR")"
@@ -244,7 +244,7 @@ verify_bad "tamper: covered field removed" 'component "x-request-id" is absent f
 
 # --- Times, requirements, labels -------------------------------------------------
 sign "old created" ec256 "$REQ" "$T/old.http" --created "$((NOW - 3600))"
-verify_bad "created older than --max-age" "created $((NOW - 3600)) is older than --max-age 60" \
+verify_bad "created older than --max-age" "created $((NOW - 3600)) is older than the maximum age of 60 s" \
 	ec256 "$T/old.http" --max-age 60
 verify_ok "created within --max-age" ec256 "$T/old.http" sig1 --max-age 7200
 sign "future created" ec256 "$REQ" "$T/future.http" --created "$((NOW + 3600))"
