@@ -330,6 +330,7 @@ int p11a_http_parse(const uint8_t *data, size_t len, struct p11a_http_msg **out_
 	}
 	if (len > 0)
 		memcpy(m->raw, data, len);
+	m->raw[len] = 0; /* never read as text; keeps the bytes all set */
 	m->raw_len = len;
 	if ((err = parse(m)) != P11A_OK) {
 		p11a_http_free(m);

@@ -19,6 +19,9 @@
  *             version, a file: URI, another PEM name, truncated PEM
  *   sfv/      structured field values (fuzz-sfv): RFC 9651's examples of each
  *             type, RFC 9421's Signature-Input and Signature, and broken ones
+ *   http/     a signature's components on the first line, then an HTTP
+ *             message (fuzz-http): RFC 9421's requests and responses, folded
+ *             and repeated fields, each kind of request target, broken ones
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -1027,6 +1030,60 @@ static void gen_sfv(void)
 	write_seed("sfv", "empty", "", 0); /* an empty list and dictionary */
 }
 
+/* RFC 9421's test request, with fields for sf, key and bs. */
+#define HTTP_REQUEST                                                                               \
+	"POST /foo?param=Value&Pet=dog HTTP/1.1\r\n"                                               \
+	"Host: example.com\r\n"                                                                    \
+	"Date: Tue, 20 Apr 2021 02:07:55 GMT\r\n"                                                  \
+	"Content-Type: application/json\r\n"                                                       \
+	"Example-Dict:  a=1,    b=2;x=1;y=2,   c=(a   b   c)\r\n"                                  \
+	"Content-Length: 18\r\n"                                                                   \
+	"\r\n"                                                                                     \
+	"{\"hello\": \"world\"}"
+
+static void gen_http(void)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+	} seeds[] = {
+	    {"inner-list", "(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-type\")"
+			   ";created=1618884473;keyid=\"test-key-rsa-pss\"\n" HTTP_REQUEST},
+	    {"list", "@method,@target-uri,example-dict;sf,example-dict;key=\"b\","
+		     "@query-param;name=\"Pet\",date;bs\n" HTTP_REQUEST},
+	    {"response", "(\"@status\" \"content-type\" \"@method\";req)\n"
+			 "HTTP/1.1 503 Service Unavailable\n"
+			 "Content-Type: application/json\n"
+			 "Content-Length: 2\n"
+			 "\n"
+			 "{}"},
+	    {"folded", "x-obs-fold-header,cache-control,x-empty-header,x-bin;bs\n"
+		       "GET / HTTP/1.1\r\n"
+		       "Host: www.example.com\r\n"
+		       "X-Obs-Fold-Header: Obsolete\r\n"
+		       "    line folding.\r\n"
+		       "Cache-Control: max-age=60\r\n"
+		       "Cache-Control:    must-revalidate\r\n"
+		       "X-Empty-Header: \r\n"
+		       "X-Bin: caf\xc3\xa9\r\n"
+		       "\r\n"},
+	    {"absolute", "@target-uri,@authority,@scheme,@request-target,@path,@query\n"
+			 "GET http://WWW.Example.com:80/a%20b?x=1&x=2 HTTP/1.1\n\n"},
+	    {"asterisk", "@request-target,@path\nOPTIONS * HTTP/1.1\nHost: h\n\n"},
+	    {"query-params",
+	     "@query-param;name=\"fa%C3%A7ade%22%3A%20\",@query-param;name=\"bar\"\n"
+	     "GET /parameters?var=this%20is%20a%20big%0Amultiline%20value&"
+	     "bar=with+plus+whitespace&fa%C3%A7ade%22%3A%20=something HTTP/1.1\n"
+	     "Host: www.example.com\n\n"},
+	    {"bad-duplicate", "@method,@method\nGET / HTTP/1.1\nHost: h\n\n"},
+	    {"bad-no-end", "@method\nGET / HTTP/1.1\nHost: h\n"},
+	    {"bad-chunked", "@method\nPOST / HTTP/1.1\nTransfer-Encoding: chunked\n\n0\r\n\r\n"},
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		write_seed("http", seeds[i].name, seeds[i].text, strlen(seeds[i].text));
+}
+
 int main(int argc, char **argv)
 {
 	struct buf *b, *scratch;
@@ -1047,6 +1104,7 @@ int main(int argc, char **argv)
 	gen_keyfile();
 	gen_ssh(b, scratch);
 	gen_sfv();
+	gen_http();
 	buf_free(b);
 	buf_free(scratch);
 	return failed;

@@ -21,7 +21,7 @@ if ! "$fuzz/gen-seeds" "$tmp" >"$tmp/gen.log" 2>&1; then
 fi
 
 status=0
-for target in frame handler conf audit keyfile ssh sfv; do
+for target in frame handler conf audit keyfile ssh sfv http; do
 	driver=$fuzz/fuzz-$target-driver
 	corpus=$top_srcdir/tests/fuzz/corpus/$target
 	if "$driver" "$corpus" "$tmp/$target"; then

@@ -48,7 +48,7 @@ if ! "$srcdir/configure" -q CC="$cc" --enable-fuzzing \
 	LDFLAGS="$san" >"$work/build.log" 2>&1 ||
 	! make -j"$(nproc 2>/dev/null || echo 2)" tests/fuzz/fuzz-frame tests/fuzz/fuzz-handler \
 		tests/fuzz/fuzz-conf tests/fuzz/fuzz-audit tests/fuzz/fuzz-keyfile tests/fuzz/fuzz-ssh \
-		tests/fuzz/fuzz-sfv \
+		tests/fuzz/fuzz-sfv tests/fuzz/fuzz-http \
 		>>"$work/build.log" 2>&1; then
 	tail -n 40 "$work/build.log" >&2
 	echo "run-fuzzers: build failed (log: $work/build.log)" >&2
@@ -57,7 +57,7 @@ if ! "$srcdir/configure" -q CC="$cc" --enable-fuzzing \
 fi
 
 status=0
-for target in frame handler conf audit keyfile ssh sfv; do
+for target in frame handler conf audit keyfile ssh sfv http; do
 	corpus=$work/corpus-$target
 	out=$work/out-$target
 	mkdir -p "$corpus" "$out"
