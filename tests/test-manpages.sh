@@ -2,7 +2,8 @@
 # test-manpages.sh: every man page's footer (its .TH line) names the version
 # configure was given (AC_INIT) and the same date as the others, in the form
 #   .TH NAME SECTION YYYY-MM-DD "p11agent VERSION" "MANUAL"
-# and p11agent.1 names every command and option of the command table.
+# p11agent.1 names every command and option of the command table, and
+# p11a_http.3 every p11a_http_ function of p11agent.h.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -57,6 +58,18 @@ if [ -z "$missing" ]; then
 	pass "p11agent.1 documents every command and option"
 else
 	fail "p11agent.1 documents every command and option" "missing:$missing"
+fi
+
+# p11a_http.3 has every p11a_http_ function of p11agent.h in its NAME and SYNOPSIS.
+HDR=$top_srcdir/proto/p11agent.h
+missing=
+for fn in $(grep -o 'p11a_http_[a-z_]*(' "$HDR" | tr -d '(' | sort -u); do
+	[ "$(grep -cF "$fn" "$top_srcdir/doc/p11a_http.3")" -ge 2 ] || missing="$missing $fn"
+done
+if [ -z "$missing" ]; then
+	pass "p11a_http.3 documents every p11a_http_ function"
+else
+	fail "p11a_http.3 documents every p11a_http_ function" "missing:$missing"
 fi
 
 finish
