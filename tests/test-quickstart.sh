@@ -176,6 +176,30 @@ if [ -z "$SAN_PRELOAD" ]; then
 			"$AUDIT_BEFORE sign records before, as many after"
 	fi
 fi
+# README's signed request, its $ lines as written there (build/p11agent:
+# this build's), with the demo's api-hmac.
+awk '/^<!-- tests\/test-quickstart.sh runs the \$ lines of the next block/ { want = 1; next }
+	want && /^```/ { if (inblock) exit; inblock = 1; next }
+	inblock && /^\$ / { print substr($0, 3) }' "$top_srcdir/README.md" |
+	sed "s|build/p11agent|$P11AGENT|g" >"$T/http-example.sh"
+if grep -q 'http-verify' "$T/http-example.sh"; then
+	pass "README: the signed request example found"
+else
+	fail "README: the signed request example found" "no block after the marker: $(show "$T/http-example.sh")"
+fi
+run timeout -k 2 60 bash "$T/http-example.sh"
+tr -d '\r' <"$OUT" >"$T/http-example.out"
+# (Each case: what it shows|the line it must print.)
+for case in "Signature-Input|^Signature-Input: sig1=\\(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-type\" \"content-digest\"\\);created=[0-9]+;keyid=\"api-hmac\"\$" \
+	"the signature verified|^Verified OK: signature 'sig1' \\(hmac-sha256, keyid api-hmac\\) is valid\$" \
+	"the changed body refused|^Verification failure: content digest mismatch: "; do
+	if grep -Eq -- "${case#*|}" "$T/http-example.out"; then
+		pass "README: the signed request example: ${case%%|*}"
+	else
+		fail "README: the signed request example: ${case%%|*}" \
+			"no line matches /${case#*|}/: $(show "$T/http-example.out"); stderr: $(show "$ERR")"
+	fi
+done
 # README's SSH example, as written there: ssh-add and ssh-keygen on the demo
 # agent's SSH socket.
 awk '/^<!-- tests\/test-quickstart.sh runs the SSH block below/ { want = 1; next }
