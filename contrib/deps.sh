@@ -5,11 +5,11 @@
 # SPDX-License-Identifier: Apache-2.0
 
 # To build p11agent and run the quickstart's demo (openssh-client: ssh-add and
-# ssh-keygen on the agent's SSH socket).
+# ssh-keygen on the agent's SSH socket; curl: the HTTP example's client).
 # libsystemd-dev: socket activation and sd_notify through libsystemd (optional:
 # without it p11agentd speaks both protocols itself).
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libp11-kit-dev libssl-dev
-libsystemd-dev libcmocka-dev softhsm2 openssl openssh-client"
+libsystemd-dev libcmocka-dev softhsm2 openssl openssh-client curl"
 # Also to run the whole test suite: python3 (hostile clients, JSON checks),
 # OpenSSH's client programs (ssh-keygen: public keys; ssh-add, ssh-keygen -Y
 # and ssh: the agent's SSH socket) and its server (sshd, which the login test

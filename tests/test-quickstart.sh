@@ -6,8 +6,10 @@
 # it: it says the packages were already there, prints the socket's absolute
 # path, makes a certificate with openssl and an agent key, README's TLS
 # example (s_server with an agent key, s_client) works as written and leaves
-# its signature in the audit trail, keeps an audit trail that audit-verify finds intact (online, then
-# offline after 'stop'), and 'clean' removes the demo. (Skipped when a
+# its signature in the audit trail, the HTTP example's signed request is
+# accepted by its server through a second agent that is then stopped, it
+# keeps an audit trail that audit-verify finds intact (online, then offline
+# after 'stop'), and 'clean' removes the demo. (Skipped when a
 # package the quickstart needs is missing: it would install it.)
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -95,6 +97,16 @@ qs_says "P11AGENT_SOCK, absolute" "^\\\$ export P11AGENT_SOCK=$DEMO/agent.sock\$
 qs_says "lists the audit keys" '^audit-mac +hmac:256'
 qs_says "signatures verify" '^Verified OK'
 qs_says "the hybrid example" 'round-tripped'
+qs_says "the HTTP example: the signed request accepted, the tampered one refused" \
+	'^OK: the signed request was accepted \(200\), the tampered one refused \(401\)\.$'
+qs_says "the HTTP example: the server verified through its own agent" \
+	"^p11agent-http-server: POST /orders\\?dry-run=1 HTTP/1.1 -> 200 Verified OK: signature 'sig1' \\(hmac-sha256, keyid api-hmac\\) is valid\$"
+qs_says "the HTTP example: the server's agent stopped" "^Stopping the server's agent \(pid [0-9]+\)\$"
+if [ -e "$DEMO/server-agent.pid" ]; then
+	fail "quickstart: the server's agent is not left running" "$DEMO/server-agent.pid is there"
+else
+	pass "quickstart: the server's agent is not left running"
+fi
 qs_says "a certificate by openssl req with an agent key" "^$DEMO/web-ecdsa.crt: OK\$"
 qs_says "ssh-keygen signs through the SSH socket" '^Good "file" signature for demo with ED25519 key'
 qs_says "the audit trail is intact" '^audit trail intact: [0-9]+ records, .*keyed: every MAC confirmed'
@@ -164,6 +176,30 @@ if [ -z "$SAN_PRELOAD" ]; then
 			"$AUDIT_BEFORE sign records before, as many after"
 	fi
 fi
+# README's signed request, its $ lines as written there (build/p11agent:
+# this build's), with the demo's api-hmac.
+awk '/^<!-- tests\/test-quickstart.sh runs the \$ lines of the next block/ { want = 1; next }
+	want && /^```/ { if (inblock) exit; inblock = 1; next }
+	inblock && /^\$ / { print substr($0, 3) }' "$top_srcdir/README.md" |
+	sed "s|build/p11agent|$P11AGENT|g" >"$T/http-example.sh"
+if grep -q 'http-verify' "$T/http-example.sh"; then
+	pass "README: the signed request example found"
+else
+	fail "README: the signed request example found" "no block after the marker: $(show "$T/http-example.sh")"
+fi
+run timeout -k 2 60 bash "$T/http-example.sh"
+tr -d '\r' <"$OUT" >"$T/http-example.out"
+# (Each case: what it shows|the line it must print.)
+for case in "Signature-Input|^Signature-Input: sig1=\\(\"@method\" \"@authority\" \"@path\" \"@query\" \"content-type\" \"content-digest\"\\);created=[0-9]+;keyid=\"api-hmac\"\$" \
+	"the signature verified|^Verified OK: signature 'sig1' \\(hmac-sha256, keyid api-hmac\\) is valid\$" \
+	"the changed body refused|^Verification failure: content digest mismatch: "; do
+	if grep -Eq -- "${case#*|}" "$T/http-example.out"; then
+		pass "README: the signed request example: ${case%%|*}"
+	else
+		fail "README: the signed request example: ${case%%|*}" \
+			"no line matches /${case#*|}/: $(show "$T/http-example.out"); stderr: $(show "$ERR")"
+	fi
+done
 # README's SSH example, as written there: ssh-add and ssh-keygen on the demo
 # agent's SSH socket.
 awk '/^<!-- tests\/test-quickstart.sh runs the SSH block below/ { want = 1; next }
