@@ -513,6 +513,12 @@ int httpbase_build(const struct sfv_member *sig, const struct p11a_http_msg *msg
 	int err = P11A_OK;
 	char id[160];
 
+	if (sig->n_items > P11A_HTTP_MAX_COMPONENTS) {
+		err = httpmsg_fail(P11A_ERR_BAD_INPUT,
+				   "the signature covers %zu components; at most %u are taken",
+				   sig->n_items, (unsigned)P11A_HTTP_MAX_COMPONENTS);
+		goto out;
+	}
 	if (ids == NULL ||
 	    (sig->n_items > 0 && ((id_off = calloc(sig->n_items, sizeof(size_t))) == NULL ||
 				  (id_len = calloc(sig->n_items, sizeof(size_t))) == NULL))) {

@@ -604,8 +604,7 @@ void p11a_status_free(struct p11a_status *st);
 /*
  * HTTP Message Signatures (RFC 9421): sign an HTTP/1.1 request or response
  * with an agent key, or verify one, the key never leaving the token (an HMAC
- * is checked inside it). p11agent.1, HTTP MESSAGE SIGNATURES, tells the
- * rules; in short:
+ * is checked inside it). p11a_http(3) tells the rules; in short:
  *
  * Algorithms, by their RFC 9421 names: "hmac-sha256", "rsa-pss-sha512",
  * "rsa-v1_5-sha256", "ecdsa-p256-sha256", "ecdsa-p384-sha384" (r||s),
@@ -622,10 +621,14 @@ void p11a_status_free(struct p11a_status *st);
  * parses), key="member" (one Dictionary member), bs (each line as a Byte
  * Sequence) and req (from the request a response answers). A request's
  * @target-uri and @scheme take https unless its request target is absolute.
+ * A signature covers at most P11A_HTTP_MAX_COMPONENTS components.
  *
  * Every function returns a p11a_err; p11a_http_message() says why it failed,
  * or why a signature is not valid, as one line.
  */
+
+/* Most components one signature may cover (a bound on a verifier's work). */
+#define P11A_HTTP_MAX_COMPONENTS 128
 
 /* An HTTP/1.1 message, parsed. */
 struct p11a_http_msg;

@@ -296,6 +296,16 @@ static void test_component_errors(void **state)
 	assert_refused(m, "@method,", "ends in a comma");
 	assert_refused(m, "@method;sf=", "not a list of component identifiers");
 	assert_refused(m, "\"@method", "unterminated quote");
+	{
+		/* 129 components: one more than a signature may cover. */
+		char list[129 * 24];
+		size_t used = 0;
+
+		for (int i = 0; i < 129; i++)
+			used += (size_t)snprintf(list + used, sizeof(list) - used,
+						 "%sx-a;key=\"k%d\"", i > 0 ? "," : "", i);
+		assert_refused(m, list, "covers 129 components; at most 128");
+	}
 	p11a_http_free(m);
 }
 
