@@ -592,12 +592,18 @@ static int put_list_items(struct buf *t, const char *list)
 {
 	const char *p = list, *e;
 	int first = 1, err = P11A_OK, quoted;
+	size_t n = 0;
+	char shown[200];
 
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0')
 			break;
+		if (++n > P11A_HTTP_MAX_COMPONENTS)
+			return httpmsg_fail(P11A_ERR_BAD_INPUT,
+					    "components: the list names more than %u components",
+					    (unsigned)P11A_HTTP_MAX_COMPONENTS);
 		if (!first && (err = buf_put_u8(t, ' ')) != P11A_OK)
 			return err;
 		first = 0;
@@ -605,8 +611,9 @@ static int put_list_items(struct buf *t, const char *list)
 		if (quoted) {
 			e = strchr(p + 1, '"');
 			if (e == NULL)
-				return httpmsg_fail(P11A_ERR_BAD_INPUT,
-						    "components: unterminated quote in '%.60s'", p);
+				return httpmsg_fail(
+				    P11A_ERR_BAD_INPUT, "components: unterminated quote in '%s'",
+				    httpmsg_shown(p, strlen(p), 60, shown, sizeof(shown)));
 			e++;
 			err = buf_put(t, p, (size_t)(e - p));
 		} else {
@@ -614,15 +621,17 @@ static int put_list_items(struct buf *t, const char *list)
 			if (e == p)
 				return httpmsg_fail(
 				    P11A_ERR_BAD_INPUT,
-				    "components: an empty component name in '%.60s'", list);
+				    "components: an empty component name in '%s'",
+				    httpmsg_shown(list, strlen(list), 60, shown, sizeof(shown)));
 			err = buf_put_u8(t, '"');
 			for (const char *c = p; c < e && err == P11A_OK; c++) {
 				if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x21 ||
 				    (unsigned char)*c > 0x7e)
-					return httpmsg_fail(P11A_ERR_BAD_INPUT,
-							    "components: '%.*s' is not a "
-							    "component name",
-							    (int)(e - p < 60 ? e - p : 60), p);
+					return httpmsg_fail(
+					    P11A_ERR_BAD_INPUT,
+					    "components: '%s' is not a component name",
+					    httpmsg_shown(p, (size_t)(e - p), 60, shown,
+							  sizeof(shown)));
 				err = buf_put_u8(
 				    t,
 				    (uint8_t)(*c >= 'A' && *c <= 'Z' && *p != '@' ? *c + 32 : *c));
@@ -659,6 +668,7 @@ static int parse_inner(const struct buf *t, struct sfv_member *out, const char *
 {
 	size_t pos = 0;
 	int err;
+	char shown[200];
 
 	err = sfv_parse_inner_list((const char *)buf_data(t), buf_len(t), &pos, out);
 	if (err == P11A_OK && pos != buf_len(t)) {
@@ -666,9 +676,9 @@ static int parse_inner(const struct buf *t, struct sfv_member *out, const char *
 		err = P11A_ERR_BAD_INPUT;
 	}
 	if (err != P11A_OK)
-		return httpmsg_fail(err, "%s: '%.*s' is not a list of component identifiers", what,
-				    (int)(buf_len(t) < 120 ? buf_len(t) : 120),
-				    (const char *)buf_data(t));
+		return httpmsg_fail(
+		    err, "%s: '%s' is not a list of component identifiers", what,
+		    httpmsg_shown(buf_data(t), buf_len(t), 120, shown, sizeof(shown)));
 	return P11A_OK;
 }
 

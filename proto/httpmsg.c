@@ -46,6 +46,26 @@ int httpmsg_tchar(int c)
 	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+const char *httpmsg_shown(const void *p, size_t n, size_t max, char *out, size_t out_len)
+{
+	const uint8_t *b = p;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && i < max && used + 5 < out_len; i++) {
+		if (b[i] >= 0x20 && b[i] <= 0x7e && b[i] != '\\')
+			out[used++] = (char)b[i];
+		else
+			used += (size_t)snprintf(out + used, out_len - used, "\\x%02x", b[i]);
+	}
+	if (i < n && used + 4 < out_len) {
+		memcpy(out + used, "...", 3);
+		used += 3;
+	}
+	out[used] = '\0';
+	return out;
+}
+
 static int is_ws(int c)
 {
 	return c == ' ' || c == '\t';
@@ -190,7 +210,7 @@ static int add_line(struct p11a_http_msg *m, const struct line *l, size_t lineno
 	const uint8_t *p = l->p, *colon, *v, *e;
 	struct httpmsg_field *f, *grown;
 	size_t i, n;
-	char *joined;
+	char *joined, shown[200];
 
 	for (i = 0; i < l->len; i++) {
 		if (p[i] == '\0' || p[i] == '\r' || (p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f)
@@ -231,16 +251,15 @@ static int add_line(struct p11a_http_msg *m, const struct line *l, size_t lineno
 	colon = memchr(p, ':', l->len);
 	if (colon == NULL || colon == p)
 		return httpmsg_fail(P11A_ERR_BAD_INPUT,
-				    "malformed message: field line %zu ('%.*s') has no name and "
+				    "malformed message: field line %zu ('%s') has no name and "
 				    "colon",
-				    lineno, (int)(l->len < 40 ? l->len : 40), (const char *)p);
+				    lineno, httpmsg_shown(p, l->len, 40, shown, sizeof(shown)));
 	for (i = 0; p + i < colon; i++) {
 		if (!httpmsg_tchar(p[i]))
 			return httpmsg_fail(
 			    P11A_ERR_BAD_INPUT,
-			    "malformed message: the field name '%.*s' on line %zu "
-			    "is not a token%s",
-			    (int)(colon - p < 40 ? colon - p : 40), (const char *)p, lineno,
+			    "malformed message: the field name '%s' on line %zu is not a token%s",
+			    httpmsg_shown(p, (size_t)(colon - p), 40, shown, sizeof(shown)), lineno,
 			    is_ws(p[i]) ? " (no white space before the colon)" : "");
 	}
 	if (m->n_fields == HTTPMSG_MAX_FIELDS)
@@ -386,8 +405,19 @@ int p11a_http_add_field(struct p11a_http_msg *m, const char *name, const char *v
 					    "the value of field %s is not printable ASCII", name);
 	}
 	add = nl + 2 + vl + (m->crlf ? 2 : 1);
-	if (m->added_len + add > HTTPMSG_MAX_HEAD)
-		return httpmsg_fail(P11A_ERR_TOO_LARGE, "the header section would be too large");
+	/* What is written must be read again: the limits of parsing hold. */
+	if (m->n_fields == HTTPMSG_MAX_FIELDS)
+		return httpmsg_fail(P11A_ERR_TOO_LARGE,
+				    "the message has %u field lines already: %s would pass the "
+				    "most a message may have",
+				    (unsigned)HTTPMSG_MAX_FIELDS, name);
+	if (m->head_end + m->added_len + add > HTTPMSG_MAX_HEAD)
+		return httpmsg_fail(P11A_ERR_TOO_LARGE,
+				    "%s would take the header section past %u bytes", name,
+				    (unsigned)HTTPMSG_MAX_HEAD);
+	if (m->raw_len + m->added_len + add > HTTPMSG_MAX)
+		return httpmsg_fail(P11A_ERR_TOO_LARGE, "%s would take the message past %u MiB",
+				    name, (unsigned)(HTTPMSG_MAX >> 20));
 	if ((grown = realloc(m->added, m->added_len + add + 1)) == NULL)
 		return httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
 	m->added = grown;

@@ -57,6 +57,13 @@ const struct httpmsg_field *httpmsg_field(const struct p11a_http_msg *m, const c
 int httpmsg_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void httpmsg_clear_why(void);
 
+/*
+ * Up to max bytes of p[0..n) as text fit for a message on a terminal: bytes
+ * outside printable ASCII and the backslash as \xHH, "..." when cut. Returns
+ * out, always NUL-terminated.
+ */
+const char *httpmsg_shown(const void *p, size_t n, size_t max, char *out, size_t out_len);
+
 /* 1 when c is an RFC 9110 tchar (a byte of a token: a method, a field name). */
 int httpmsg_tchar(int c);
 

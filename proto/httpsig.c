@@ -246,9 +246,11 @@ static int sig_fields(const struct p11a_http_msg *m, struct sfv_list *input, str
 		if (err == P11A_OK && buf_len(j) > 0 &&
 		    sfv_parse_dict((const char *)buf_data(j), buf_len(j), out[k]) != P11A_OK)
 			err = httpmsg_fail(P11A_ERR_BAD_INPUT,
-					   "the message's %s field is not a Dictionary (RFC 9421, "
-					   "4)",
-					   k == 0 ? "Signature-Input" : "Signature");
+					   "the message's %s field is not an RFC 9651 Dictionary "
+					   "(RFC 9421, 4), or holds more than %u members, items or "
+					   "parameters",
+					   k == 0 ? "Signature-Input" : "Signature",
+					   (unsigned)SFV_MAX_MEMBERS);
 	}
 	buf_free(j);
 	if (err != P11A_OK) {
