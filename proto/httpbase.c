@@ -360,14 +360,7 @@ static int put_field(struct buf *out, const struct sfv_item *it, const char *nam
 	}
 	if ((joined = buf_new(0)) == NULL)
 		return httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n && err == P11A_OK; i++) {
-		f = httpmsg_field(m, name, i, NULL);
-		if (i > 0)
-			err = buf_put(joined, ", ", 2);
-		if (err == P11A_OK)
-			err = buf_put(joined, f->value, f->value_len);
-	}
-	if (err != P11A_OK) {
+	if ((err = httpmsg_combined(m, name, joined)) != P11A_OK) {
 		buf_free(joined);
 		return httpmsg_fail(err, "component %s: the field is too large", id);
 	}

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "httpmsg.h"
 #include "p11agent.h"
 
@@ -105,6 +106,21 @@ const struct httpmsg_field *httpmsg_field(const struct p11a_http_msg *m, const c
 	if (out_n != NULL)
 		*out_n = n;
 	return found;
+}
+
+int httpmsg_combined(const struct p11a_http_msg *m, const char *name, struct buf *out)
+{
+	const struct httpmsg_field *f;
+	size_t i;
+	int err = P11A_OK;
+
+	for (i = 0; (f = httpmsg_field(m, name, i, NULL)) != NULL && err == P11A_OK; i++) {
+		if (i > 0)
+			err = buf_put(out, ", ", 2);
+		if (err == P11A_OK)
+			err = buf_put(out, f->value, f->value_len);
+	}
+	return err;
 }
 
 /* One line of the header section: [p, end) without its line ending. */

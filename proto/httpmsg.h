@@ -50,6 +50,14 @@ struct p11a_http_msg {
 const struct httpmsg_field *httpmsg_field(const struct p11a_http_msg *m, const char *name, size_t i,
 					  size_t *out_n);
 
+struct buf;
+/*
+ * Appends the values of the fields named name (lowercase) to out, joined by
+ * ", " as RFC 9110 (5.3) combines field lines; nothing when there is none.
+ * A buf writer's error (TOO_LARGE, NOMEM), without a reason.
+ */
+int httpmsg_combined(const struct p11a_http_msg *m, const char *name, struct buf *out);
+
 /*
  * Sets the thread's reason (p11a_http_message()) and returns err, for
  * "return httpmsg_fail(...)". httpmsg_clear_why() empties it.

@@ -225,9 +225,8 @@ static int sig_fields(const struct p11a_http_msg *m, struct sfv_list *input, str
 {
 	static const char *const names[2] = {"signature-input", "signature"};
 	struct sfv_list *out[2] = {input, sigs};
-	const struct httpmsg_field *f;
 	struct buf *j;
-	size_t i, k, n;
+	size_t k;
 	int err = P11A_OK;
 
 	memset(input, 0, sizeof(*input));
@@ -236,13 +235,7 @@ static int sig_fields(const struct p11a_http_msg *m, struct sfv_list *input, str
 		return httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
 	for (k = 0; k < 2 && err == P11A_OK; k++) {
 		buf_reset(j);
-		for (i = 0; (f = httpmsg_field(m, names[k], i, &n)) != NULL && err == P11A_OK;
-		     i++) {
-			if (i > 0)
-				err = buf_put(j, ", ", 2);
-			if (err == P11A_OK)
-				err = buf_put(j, f->value, f->value_len);
-		}
+		err = httpmsg_combined(m, names[k], j);
 		if (err == P11A_OK && buf_len(j) > 0 &&
 		    sfv_parse_dict((const char *)buf_data(j), buf_len(j), out[k]) != P11A_OK)
 			err = httpmsg_fail(P11A_ERR_BAD_INPUT,
@@ -336,7 +329,7 @@ static int verify_public(const struct http_alg *a, const uint8_t *spki, size_t s
 	EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)spki_len);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	const char *md = NULL;
+	const char *md = p11a_alg_by_id(a->alg)->hash; /* NULL: Ed25519 hashes itself */
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	int err = P11A_OK, rc;
@@ -344,20 +337,6 @@ static int verify_public(const struct http_alg *a, const uint8_t *spki, size_t s
 	if (pkey == NULL || ctx == NULL) {
 		err = httpmsg_fail(P11A_ERR_CRYPTO, "OpenSSL could not read the key's public key");
 		goto out;
-	}
-	switch (a->alg) {
-	case P11A_ALG_RSA_PSS_SHA512:
-		md = "SHA512";
-		break;
-	case P11A_ALG_RSA_PKCS1_SHA256:
-	case P11A_ALG_ECDSA_SHA256:
-		md = "SHA256";
-		break;
-	case P11A_ALG_ECDSA_SHA384:
-		md = "SHA384";
-		break;
-	default:
-		break;
 	}
 	if (a->flags & P11A_SIGN_ECDSA_RAW) {
 		/* RFC 9421 writes r||s; OpenSSL checks DER. */
@@ -416,21 +395,14 @@ static int invalid(int *valid, const char *fmt, ...)
  */
 static int check_digest(const struct p11a_http_msg *m, int *valid)
 {
-	const struct httpmsg_field *f;
 	struct sfv_list l;
 	struct buf *j = buf_new(0);
-	size_t i, n, known = 0;
+	size_t i, known = 0;
 	int err = P11A_OK;
 
 	if (j == NULL)
 		return httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
-	for (i = 0; (f = httpmsg_field(m, "content-digest", i, &n)) != NULL && err == P11A_OK;
-	     i++) {
-		if (i > 0)
-			err = buf_put(j, ", ", 2);
-		if (err == P11A_OK)
-			err = buf_put(j, f->value, f->value_len);
-	}
+	err = httpmsg_combined(m, "content-digest", j);
 	if (err != P11A_OK || sfv_parse_dict((const char *)buf_data(j), buf_len(j), &l) != 0) {
 		buf_free(j);
 		return invalid(valid, "the Content-Digest field is not a Dictionary");
