@@ -563,7 +563,10 @@ static char *repeat(const char *head, const char *unit, const char *sep, const c
 	size_t len = strlen(head) + n * (strlen(unit) + strlen(sep)) + strlen(tail) + 1;
 	char *s = malloc(len), *p;
 
-	assert_non_null(s);
+	if (s == NULL) {
+		fail_msg("out of memory");
+		return NULL;
+	}
 	p = s + sprintf(s, "%s", head);
 	for (size_t i = 0; i < n; i++)
 		p += sprintf(p, "%s%s", i > 0 ? sep : "", unit);
