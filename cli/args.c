@@ -72,12 +72,6 @@ static const char *const key_types[] = {
     "ed25519",	"hmac:256", "hmac:384", "hmac:512", "aes:128",	"aes:256",
 };
 
-/* The algorithms of RFC 9421 (its registry, section 6.2.2), in its order. */
-static const char *const http_algs[] = {
-    "hmac-sha256",	 "rsa-pss-sha512",    "rsa-v1_5-sha256",
-    "ecdsa-p256-sha256", "ecdsa-p384-sha384", "ed25519",
-};
-
 /* The Content-Digest algorithms http-sign --digest writes (RFC 9530). */
 static const char *const digest_algs[] = {"sha-256", "sha-512"};
 
@@ -101,11 +95,6 @@ const struct cli_option *cli_args_option_at(size_t i)
 const char *cli_args_key_type_at(size_t i)
 {
 	return i < sizeof(key_types) / sizeof(key_types[0]) ? key_types[i] : NULL;
-}
-
-const char *cli_args_http_alg_at(size_t i)
-{
-	return i < sizeof(http_algs) / sizeof(http_algs[0]) ? http_algs[i] : NULL;
 }
 
 const struct cli_command *cli_command_by_name(const char *name)
@@ -254,6 +243,7 @@ static int alg_is_oaep(const struct p11a_alg_info *info)
 void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len)
 {
 	const struct p11a_alg_info *info;
+	const char *name;
 	size_t i, used = 0;
 	int n;
 
@@ -261,9 +251,8 @@ void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len
 		return;
 	out[0] = '\0';
 	if (cmd->flags & CLI_CMD_HTTPSIG) {
-		for (i = 0; i < sizeof(http_algs) / sizeof(http_algs[0]); i++) {
-			n = snprintf(out + used, out_len - used, "%s%s", i > 0 ? ", " : "",
-				     http_algs[i]);
+		for (i = 0; (name = p11a_http_alg_at(i)) != NULL; i++) {
+			n = snprintf(out + used, out_len - used, "%s%s", i > 0 ? ", " : "", name);
 			if (n < 0 || (size_t)n >= out_len - used)
 				break;
 			used += (size_t)n;
@@ -314,12 +303,13 @@ static int parse_alg(const char *name, const struct cli_command *cmd, p11a_alg *
 static int parse_http_alg(const char *name, const struct cli_command *cmd, const char **out_alg,
 			  char *msg, size_t msg_len)
 {
+	const char *known;
 	char valid[256];
 	size_t i;
 
-	for (i = 0; i < sizeof(http_algs) / sizeof(http_algs[0]); i++) {
-		if (strcmp(name, http_algs[i]) == 0) {
-			*out_alg = http_algs[i];
+	for (i = 0; (known = p11a_http_alg_at(i)) != NULL; i++) {
+		if (strcmp(name, known) == 0) {
+			*out_alg = known;
 			return 0;
 		}
 	}

@@ -96,7 +96,7 @@ enum cli_value {
 	CLI_VALUE_NONE = 0, /* a flag */
 	CLI_VALUE_FILE,	    /* a file name ('-' for stdin or stdout where the text says so) */
 	CLI_VALUE_ALG,	    /* an algorithm of proto's table that fits the command; for a
-			       CLI_CMD_HTTPSIG command, an RFC 9421 name (cli_args_http_alg_at) */
+			       CLI_CMD_HTTPSIG command, an RFC 9421 name (p11a_http_alg_at) */
 	CLI_VALUE_FORMAT,   /* pem, der or ssh */
 	CLI_VALUE_KEY_TYPE, /* keygen --type: one of cli_args_key_type_at() */
 	CLI_VALUE_DIGEST,   /* http-sign --digest: sha-256 or sha-512 */
@@ -117,12 +117,6 @@ const struct cli_option *cli_args_option_at(size_t i);
 
 /* The i-th key type keygen --type takes ("rsa:2048"), or NULL past the end. */
 const char *cli_args_key_type_at(size_t i);
-
-/*
- * The i-th RFC 9421 algorithm name http-sign and http-verify --alg take
- * ("hmac-sha256", ..., "ed25519"), or NULL past the end.
- */
-const char *cli_args_http_alg_at(size_t i);
 
 /* The positional arguments a command takes. */
 enum cli_pos {
@@ -171,7 +165,7 @@ struct cli_command {
 #define CLI_CMD_JSON_NEEDS_OUT 0x01u
 /*
  * An HTTP Message Signatures command (RFC 9421: http-sign, http-verify). Its
- * --alg takes the RFC 9421 names (cli_args_http_alg_at(), stored in
+ * --alg takes the RFC 9421 names (p11a_http_alg_at(), stored in
  * http_alg), not proto's table (alg_ops and alg_key are unused), and its
  * --label is the signature's label, an RFC 9651 key, not an OAEP label.
  */
@@ -235,7 +229,7 @@ struct cli_args {
 	int prometheus;			  /* status --prometheus */
 
 	/* http-sign and http-verify (RFC 9421); the label is in label above. */
-	const char *http_alg;	/* --alg: one of cli_args_http_alg_at(), NULL when absent */
+	const char *http_alg;	/* --alg: one of p11a_http_alg_at(), NULL when absent */
 	const char *components; /* http-sign --components LIST as typed, NULL when absent
 				   (the default set); "" covers nothing */
 	int created_set;	/* http-sign --created T given; 0: absent or "now" (the clock) */
@@ -286,7 +280,7 @@ const char *cli_args_cmd_name(const struct cli_command *cmd);
 /*
  * The names of the algorithms --alg takes for cmd, ", "-separated, in the
  * order of proto's table (for a CLI_CMD_HTTPSIG command, the RFC 9421 names
- * of cli_args_http_alg_at()); truncated to out_len.
+ * of p11a_http_alg_at()); truncated to out_len.
  */
 void cli_args_alg_names(const struct cli_command *cmd, char *out, size_t out_len);
 

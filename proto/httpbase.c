@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "httpbase.h"
 #include "httpmsg.h"
@@ -86,17 +88,6 @@ static int put_authority(struct buf *b, const char *scheme, const char *a, size_
 	return err;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * application/x-www-form-urlencoded: decodes s[0..n) ('+' is a space, %XX a
  * byte) and encodes it again with everything but ALPHA, DIGIT and *-._
@@ -112,9 +103,11 @@ static int put_form_reencoded(struct buf *out, const char *s, size_t n)
 		c = (unsigned char)s[i];
 		if (c == '+') {
 			c = ' ';
-		} else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-			   hexval(s[i + 2]) >= 0) {
-			c = hexval(s[i + 1]) << 4 | hexval(s[i + 2]);
+		} else if (c == '%' && i + 2 < n &&
+			   OPENSSL_hexchar2int((unsigned char)s[i + 1]) >= 0 &&
+			   OPENSSL_hexchar2int((unsigned char)s[i + 2]) >= 0) {
+			c = OPENSSL_hexchar2int((unsigned char)s[i + 1]) << 4 |
+			    OPENSSL_hexchar2int((unsigned char)s[i + 2]);
 			i += 2;
 		}
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -148,17 +148,6 @@ static int next_line(const uint8_t *d, size_t len, size_t *off, struct line *out
 	return 0;
 }
 
-static char *dup_n(const uint8_t *p, size_t n)
-{
-	char *s = malloc(n + 1);
-
-	if (s != NULL) {
-		memcpy(s, p, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
 /* "HTTP/1.x", exactly. */
 static int is_version(const uint8_t *p, size_t n)
 {
@@ -213,8 +202,8 @@ static int parse_start(struct p11a_http_msg *m, const struct line *l)
 	if (sp1 == p)
 		return httpmsg_fail(P11A_ERR_BAD_INPUT, "malformed message: the method is empty");
 	m->request = 1;
-	m->method = dup_n(p, (size_t)(sp1 - p));
-	m->target = dup_n(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	m->method = strndup((const char *)p, (size_t)(sp1 - p));
+	m->target = strndup((const char *)sp1 + 1, (size_t)(sp2 - sp1 - 1));
 	if (m->method == NULL || m->target == NULL)
 		return httpmsg_fail(P11A_ERR_NOMEM, "out of memory");
 	return P11A_OK;
@@ -292,8 +281,8 @@ static int add_line(struct p11a_http_msg *m, const struct line *l, size_t lineno
 		v++;
 	while (e > v && is_ws(e[-1]))
 		e--;
-	f->name = dup_n(p, (size_t)(colon - p));
-	f->value = dup_n(v, (size_t)(e - v));
+	f->name = strndup((const char *)p, (size_t)(colon - p));
+	f->value = strndup((const char *)v, (size_t)(e - v));
 	if (f->name == NULL || f->value == NULL) {
 		free(f->name);
 		free(f->value);

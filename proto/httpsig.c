@@ -38,25 +38,47 @@
 /* The algorithms of RFC 9421, 3.3, and how the agent makes each. */
 struct http_alg {
 	const char *name;
-	p11a_key_type key_type;
 	const char *curve; /* EC keys: the curve it needs */
 	p11a_alg alg;
 	uint32_t flags;
 };
 
-/* The first algorithm of a key type is its default. */
+/* The first algorithm of a key type is its default; the type is proto's table's (alg.c). */
 static const struct http_alg algs[] = {
-    {"hmac-sha256", P11A_KEY_HMAC, NULL, P11A_ALG_HMAC_SHA256, 0},
-    {"rsa-pss-sha512", P11A_KEY_RSA, NULL, P11A_ALG_RSA_PSS_SHA512, 0},
-    {"rsa-v1_5-sha256", P11A_KEY_RSA, NULL, P11A_ALG_RSA_PKCS1_SHA256, 0},
-    {"ecdsa-p256-sha256", P11A_KEY_EC, "P-256", P11A_ALG_ECDSA_SHA256, P11A_SIGN_ECDSA_RAW},
-    {"ecdsa-p384-sha384", P11A_KEY_EC, "P-384", P11A_ALG_ECDSA_SHA384, P11A_SIGN_ECDSA_RAW},
-    {"ed25519", P11A_KEY_ED25519, NULL, P11A_ALG_ED25519, 0},
+    {"hmac-sha256", NULL, P11A_ALG_HMAC_SHA256, 0},
+    {"rsa-pss-sha512", NULL, P11A_ALG_RSA_PSS_SHA512, 0},
+    {"rsa-v1_5-sha256", NULL, P11A_ALG_RSA_PKCS1_SHA256, 0},
+    {"ecdsa-p256-sha256", "P-256", P11A_ALG_ECDSA_SHA256, P11A_SIGN_ECDSA_RAW},
+    {"ecdsa-p384-sha384", "P-384", P11A_ALG_ECDSA_SHA384, P11A_SIGN_ECDSA_RAW},
+    {"ed25519", NULL, P11A_ALG_ED25519, 0},
 };
 
-#define ALG_NAMES                                                                                  \
-	"hmac-sha256, rsa-pss-sha512, rsa-v1_5-sha256, ecdsa-p256-sha256, ecdsa-p384-sha384, "     \
-	"ed25519"
+const char *p11a_http_alg_at(size_t i)
+{
+	return i < sizeof(algs) / sizeof(algs[0]) ? algs[i].name : NULL;
+}
+
+/* The names of the algorithms, ", "-separated, for messages. */
+static const char *alg_names(char *out, size_t out_len)
+{
+	size_t i, used = 0;
+	int n;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		n = snprintf(out + used, out_len - used, "%s%s", i > 0 ? ", " : "", algs[i].name);
+		if (n < 0 || (size_t)n >= out_len - used)
+			break;
+		used += (size_t)n;
+	}
+	return out;
+}
+
+/* The key type an algorithm needs. */
+static p11a_key_type alg_key_type(const struct http_alg *a)
+{
+	return p11a_alg_by_id(a->alg)->key_type;
+}
 
 static const struct http_alg *alg_by_name(const char *name)
 {
@@ -71,7 +93,7 @@ static const struct http_alg *alg_by_name(const char *name)
 
 static int alg_fits(const struct http_alg *a, const struct p11a_key_info *k)
 {
-	return a->key_type == k->type && (a->curve == NULL || strcmp(a->curve, k->curve) == 0);
+	return alg_key_type(a) == k->type && (a->curve == NULL || strcmp(a->curve, k->curve) == 0);
 }
 
 static const struct http_alg *alg_for_key(const struct p11a_key_info *k)
@@ -118,13 +140,14 @@ static int pick_alg(const struct p11a_key_info *k, const char *keyname, const ch
 		    const struct http_alg **out)
 {
 	const struct http_alg *a;
-	char kind[64];
+	char kind[64], names[128];
 
 	key_kind(k, kind, sizeof(kind));
 	if (name != NULL) {
 		if ((a = alg_by_name(name)) == NULL)
 			return httpmsg_fail(P11A_ERR_BAD_INPUT,
-					    "unknown algorithm '%.40s'; valid: " ALG_NAMES, name);
+					    "unknown algorithm '%.40s'; valid: %s", name,
+					    alg_names(names, sizeof(names)));
 		if (!alg_fits(a, k))
 			return httpmsg_fail(P11A_ERR_BAD_INPUT,
 					    "algorithm %s does not fit key '%s', %s", a->name,
@@ -163,11 +186,12 @@ static int base_for(struct p11a_conn *conn, const char *key, const struct p11a_h
 		    const struct http_alg **out_alg, struct sfv_member *inner, struct buf *base)
 {
 	const struct http_alg *a = NULL;
+	char names[128];
 	int err;
 
 	if (p->alg != NULL && (a = alg_by_name(p->alg)) == NULL)
-		return httpmsg_fail(P11A_ERR_BAD_INPUT,
-				    "unknown algorithm '%.40s'; valid: " ALG_NAMES, p->alg);
+		return httpmsg_fail(P11A_ERR_BAD_INPUT, "unknown algorithm '%.40s'; valid: %s",
+				    p->alg, alg_names(names, sizeof(names)));
 	if (out_alg != NULL || (p->alg_param && p->alg == NULL)) {
 		if ((err = key_alg(conn, key, p->alg, &a)) != P11A_OK)
 			return err;
@@ -580,7 +604,7 @@ static int check_signature(struct p11a_conn *conn, const char *key, const struct
 	size_t spki_len = 0;
 	int err;
 
-	if (a->key_type == P11A_KEY_HMAC) {
+	if (alg_key_type(a) == P11A_KEY_HMAC) {
 		err = p11a_verify_hmac(conn, key, a->alg, buf_data(base), buf_len(base),
 				       (const uint8_t *)sig->str, sig->len, valid);
 		if (err != P11A_OK)

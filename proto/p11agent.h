@@ -627,6 +627,12 @@ void p11a_status_free(struct p11a_status *st);
  * or why a signature is not valid, as one line.
  */
 
+/*
+ * The i-th algorithm name of RFC 9421 these functions take ("hmac-sha256",
+ * ...), in the order above; NULL past the end.
+ */
+const char *p11a_http_alg_at(size_t i);
+
 /* Most components one signature may cover (a bound on a verifier's work). */
 #define P11A_HTTP_MAX_COMPONENTS 128
 

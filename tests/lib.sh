@@ -203,6 +203,34 @@ p11a() {
 	timeout -k 2 30 "$P11AGENT" -S "$SOCK" "$@"
 }
 
+# check_denied NAME ERE CMD...: CMD exits 4 (denied by policy), says why on
+# stderr (matching ERE), and writes nothing on stdout.
+check_denied() {
+	local name=$1 ere=$2
+	shift 2
+	check_rc "$name: exit 4" 4 "$@" || return
+	check_err "$name: message" "$ere"
+	if [ -s "$OUT" ]; then
+		fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
+	fi
+}
+
+# check_hidden NAME CMD...: CMD is told the key does not exist (exit 5),
+# exactly as for a reference that names nothing: a key the caller may not use
+# is not there for it, so that errors do not tell which keys exist.
+check_hidden() {
+	local name=$1
+	shift
+	check_rc "$name: exit 5, as for no key" 5 "$@" || return
+	check_err "$name: message" 'no key matches'
+	if grep -Eqi 'denied|allow-|not for uid' "$ERR"; then
+		fail "$name: nothing tells the key exists" "$(show "$ERR")"
+	fi
+	if [ -s "$OUT" ]; then
+		fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
+	fi
+}
+
 # sign_during_attacks MIN NAME: signs $MSG on $SOCK with ec256, ed25519 and
 # rsa2048 in turn (their public keys in $T/KEY.pem), each signature checked
 # by OpenSSL, at least MIN times and on until $T/attacks.done exists (1000

@@ -125,33 +125,6 @@ check_ossl() {
 	fi
 }
 
-# denied NAME CMD...: CMD exits 4 and says why on stderr, and nothing on stdout.
-denied() {
-	local name=$1
-	shift
-	check_rc "$name: exit 4" 4 "$@" || return
-	check_err "$name: message" 'denied|allow-|may not|not for uid'
-	if [ -s "$OUT" ]; then
-		fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
-	fi
-}
-
-# hidden NAME CMD...: CMD is told the key does not exist (exit 5), exactly as
-# for a reference that names nothing: a key the caller may not use is not
-# there for it, so that errors do not tell which keys exist.
-hidden() {
-	local name=$1
-	shift
-	check_rc "$name: exit 5, as for no key" 5 "$@" || return
-	check_err "$name: message" 'no key matches'
-	if grep -Eqi 'denied|allow-|not for uid' "$ERR"; then
-		fail "$name: nothing tells the key exists" "$(show "$ERR")"
-	fi
-	if [ -s "$OUT" ]; then
-		fail "$name: no output" "$(wc -c <"$OUT") bytes on stdout"
-	fi
-}
-
 # listed NAME UID GID GROUPS KEY...: list as that user shows exactly the KEYs (a
 # key's first column is its config name when it has one).
 listed() {
@@ -167,6 +140,9 @@ listed() {
 	fi
 }
 
+# denied NAME CMD...: CMD is refused by policy (lib.sh, check_denied).
+denied() { check_denied "$1" 'denied|allow-|may not|not for uid' "${@:2}"; }
+
 # --- user A ------------------------------------------------------------------------
 listed "user A" "$UA" "$SGID" - a-signer a-restricted a-hmac
 if check_rc "user A: sign a-signer" 0 p11u "$UA" "$SGID" - sign a-signer <"$MSG"; then
@@ -180,10 +156,10 @@ if cmp -s "$OUT" "$D/ec256.pem"; then
 else
 	fail "user A: pubkey a-signer is the agent's" "$(show "$OUT")"
 fi
-hidden "user A: sign private (no allow-users)" p11u "$UA" "$SGID" - sign private -i "$MSG"
-hidden "user A: sign a key without a section" p11u "$UA" "$SGID" - sign ec521 -i "$MSG"
-hidden "user A: pubkey private" p11u "$UA" "$SGID" - pubkey private
-hidden "user A: sign group-signer" p11u "$UA" "$SGID" - sign group-signer -i "$MSG"
+check_hidden "user A: sign private (no allow-users)" p11u "$UA" "$SGID" - sign private -i "$MSG"
+check_hidden "user A: sign a key without a section" p11u "$UA" "$SGID" - sign ec521 -i "$MSG"
+check_hidden "user A: pubkey private" p11u "$UA" "$SGID" - pubkey private
+check_hidden "user A: sign group-signer" p11u "$UA" "$SGID" - sign group-signer -i "$MSG"
 # A key that is there for others and one that is nowhere: the same answer.
 p11u "$UA" "$SGID" - pubkey private >/dev/null 2>"$T/hidden.err"
 p11u "$UA" "$SGID" - pubkey no-such-key >/dev/null 2>"$T/none.err"
@@ -201,7 +177,7 @@ if grep -q 'matches 3 keys' "$ERR" && grep -q 'object=ec256' "$ERR" &&
 else
 	fail "user A: 'pkcs11:' lists only A's keys" "exit $RC: $(show "$ERR")"
 fi
-hidden "user A: key by id of a hidden key" p11u "$UA" "$SGID" - pubkey id:04
+check_hidden "user A: key by id of a hidden key" p11u "$UA" "$SGID" - pubkey id:04
 # allow-ops = sign, allow-algs = rsa-pss-sha256
 if check_rc "user A: sign a-restricted rsa-pss-sha256" 0 \
 	p11u "$UA" "$SGID" - sign a-restricted --alg rsa-pss-sha256 -i "$MSG"; then
@@ -235,13 +211,13 @@ if check_rc "user B: sign group-signer" 0 p11u "$UB" "$SGID" "$GB" sign group-si
 	check_ossl "user B: group-signer's signature verifies" \
 		pkeyutl -verify -rawin -pubin -inkey "$D/ed25519.pem" -in "$MSG" -sigfile "$D/b.sig"
 fi
-hidden "user B without its group: sign group-signer" \
+check_hidden "user B without its group: sign group-signer" \
 	p11u "$UB" "$SGID" - sign group-signer -i "$MSG"
-hidden "user B: sign a-signer" p11u "$UB" "$SGID" "$GB" sign a-signer -i "$MSG"
+check_hidden "user B: sign a-signer" p11u "$UB" "$SGID" "$GB" sign a-signer -i "$MSG"
 
 # --- user C: may connect, may use nothing ---------------------------------------------
 listed "user C" "$UC" "$SGID" -
-hidden "user C: sign a-signer" p11u "$UC" "$SGID" - sign a-signer -i "$MSG"
+check_hidden "user C: sign a-signer" p11u "$UC" "$SGID" - sign a-signer -i "$MSG"
 run p11u "$UC" "$SGID" - pubkey "pkcs11:"
 if [ "$RC" -eq 5 ] && ! grep -q 'pkcs11:.*object=' "$ERR"; then
 	pass "user C: 'pkcs11:' names no key"

@@ -1523,7 +1523,7 @@ static void test_http_alg(void **state)
 
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		for (i = 0; (name = cli_args_http_alg_at(i)) != NULL; i++) {
+		for (i = 0; (name = p11a_http_alg_at(i)) != NULL; i++) {
 			assert_int_equal(PARSE(&a, msg, http_cmds[k], "k", "--alg", name), 0);
 			assert_string_equal(a.http_alg, name);
 			assert_int_equal(a.alg, P11A_ALG_NONE);
