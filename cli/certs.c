@@ -15,8 +15,10 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certs.h"
 #include "io.h"
@@ -241,6 +243,22 @@ static int ca_certificate(struct cli_ctx *c, struct agent_key *k, X509 **out)
 	return ret;
 }
 
+/*
+ * Says so when the certificate issued ends with the CA's, sooner than
+ * --days asked: cli_x509_issue() does not let it outlive its issuer.
+ */
+static void note_capped(X509 *ca_cert, unsigned days)
+{
+	time_t asked = time(NULL) + (time_t)days * 86400;
+	char when[64];
+
+	if (X509_cmp_time(X509_get0_notAfter(ca_cert), &asked) < 0)
+		fprintf(stderr,
+			"p11agent: note: the certificate ends when the CA's certificate does (%s), "
+			"sooner than --days %u: a certificate does not outlive its issuer\n",
+			cli_x509_time_text(X509_get0_notAfter(ca_cert), when, sizeof(when)), days);
+}
+
 int cli_cert_issue(struct cli_ctx *c)
 {
 	struct agent_key k = {0};
@@ -276,7 +294,8 @@ int cli_cert_issue(struct cli_ctx *c)
 		ret = cli_fail_local(c, r);
 		goto out;
 	}
-	ret = write_pem(c, pem, pem_len);
+	if ((ret = write_pem(c, pem, pem_len)) == 0 && ca_cert != NULL)
+		note_capped(ca_cert, o.days);
 out:
 	free(pem);
 	X509_free(cert);

@@ -135,11 +135,13 @@ const char cli_usage_cert[] =
     "to OUT (default stdout).\n"
     "  -i, --in FILE     import: the certificate; issue: the request\n"
     "  -o, --out OUT     the certificate file ('-': stdout)\n"
-    "  --days N          issue: valid for N days from now (1 to 36500)\n"
+    "  --days N          issue: valid for N days from now (1 to 36500), and no\n"
+    "                    longer than CAKEY's certificate\n"
     "  --ca              issue: a CA certificate (basicConstraints CA:TRUE)\n"
     "  --self            issue: self-signed by KEY\n"
     "  --subject DN      issue --self: the subject, e.g. \"CN=example.org,O=Example\"\n"
-    "  --san LIST        issue: subjectAltName, e.g. DNS:example.org,IP:192.0.2.1\n"
+    "  --san LIST        issue: subjectAltName, e.g. DNS:example.org,IP:192.0.2.1;\n"
+    "                    replaces the request's, which must pass the same checks\n"
     "A key named import or issue is given by its URI or id:HEX.\n"
     "\n" CLI_USAGE_KEY;
 

@@ -311,7 +311,8 @@ struct cert_plan {
 	EVP_PKEY *pub; /* the subject's public key */
 	/* The authorityKeyIdentifier's keyid; NULL: its own subjectKeyIdentifier (self-signed). */
 	const ASN1_OCTET_STRING *issuer_key_id;
-	const GENERAL_NAMES *san; /* may be NULL */
+	const GENERAL_NAMES *san;	/* may be NULL */
+	const ASN1_TIME *not_after_max; /* the issuer's notAfter; NULL: self-signed */
 };
 
 /* A random positive 128-bit serial number, not 0. */
@@ -460,6 +461,9 @@ static int make_cert(const struct cli_x509_signer *signer, const struct cert_pla
 	    X509_set_subject_name(x, p->subject) != 1 ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), (int)o->days, 0, &now) == NULL ||
+	    (p->not_after_max != NULL &&
+	     ASN1_TIME_compare(X509_get0_notAfter(x), p->not_after_max) > 0 &&
+	     X509_set1_notAfter(x, p->not_after_max) != 1) ||
 	    X509_set_pubkey(x, p->pub) != 1 || !add_extensions(x, p, o)) {
 		r = fail(msg, msg_len, P11A_ERR_CRYPTO, "cannot fill in the certificate");
 		goto out;
@@ -499,6 +503,16 @@ out:
 	return r;
 }
 
+const char *cli_x509_time_text(const ASN1_TIME *t, char *buf, size_t buf_len)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, buf_len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		buf[0] = '\0';
+	return buf;
+}
+
 /* The subjectAltName req asks for, or NULL (*out too) when none. */
 static int req_san(X509_REQ *req, GENERAL_NAMES **out, char *msg, size_t msg_len)
 {
@@ -522,14 +536,13 @@ static int req_san(X509_REQ *req, GENERAL_NAMES **out, char *msg, size_t msg_len
 int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *req,
 		   const struct cli_x509_cert_opts *o, X509 **out, char *msg, size_t msg_len)
 {
-	char name[NAME_TEXT_MAX], when[64];
+	char name[NAME_TEXT_MAX], when[64], why[256];
 	const ASN1_OCTET_STRING *ca_id;
 	ASN1_OCTET_STRING *own_id = NULL;
 	GENERAL_NAMES *csr_san = NULL;
 	EVP_PKEY *ca_key = X509_get0_pubkey(ca_cert);
 	struct cert_plan p;
-	BIO *bio;
-	int r, n;
+	int r;
 
 	name_text(X509_get_subject_name(ca_cert), name, sizeof(name));
 	if (ca_key == NULL || EVP_PKEY_eq(ca_key, ca->pub) != 1)
@@ -543,16 +556,10 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
 			    "the CA's certificate (subject %s) is not a CA certificate: it needs "
 			    "basicConstraints CA:TRUE and keyUsage keyCertSign",
 			    name);
-	if (X509_cmp_current_time(X509_get0_notAfter(ca_cert)) <= 0) {
-		when[0] = '\0';
-		if ((bio = BIO_new(BIO_s_mem())) != NULL &&
-		    ASN1_TIME_print(bio, X509_get0_notAfter(ca_cert)) == 1 &&
-		    (n = BIO_read(bio, when, sizeof(when) - 1)) > 0)
-			when[n] = '\0';
-		BIO_free(bio);
+	if (X509_cmp_current_time(X509_get0_notAfter(ca_cert)) <= 0)
 		return fail(msg, msg_len, P11A_ERR_BAD_INPUT,
-			    "the CA's certificate (subject %s) expired (notAfter %s)", name, when);
-	}
+			    "the CA's certificate (subject %s) expired (notAfter %s)", name,
+			    cli_x509_time_text(X509_get0_notAfter(ca_cert), when, sizeof(when)));
 	if ((ca_id = X509_get0_subject_key_id(ca_cert)) == NULL &&
 	    (ca_id = own_id = key_id(ca_cert)) == NULL)
 		return fail(msg, msg_len, P11A_ERR_CRYPTO, "cannot hash the CA's public key");
@@ -561,6 +568,7 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
 	p.pub = X509_REQ_get0_pubkey(req);
 	p.issuer_key_id = ca_id;
 	p.san = o->san;
+	p.not_after_max = X509_get0_notAfter(ca_cert);
 	if (p.pub == NULL) {
 		r = fail(msg, msg_len, P11A_ERR_BAD_INPUT,
 			 "the certificate request's public key cannot be read");
@@ -569,6 +577,13 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
 	if (p.san == NULL) {
 		if ((r = req_san(req, &csr_san, msg, msg_len)) != P11A_OK)
 			goto out;
+		if (csr_san != NULL && cli_x509_check_san(csr_san, why, sizeof(why)) != P11A_OK) {
+			r = fail(msg, msg_len, P11A_ERR_BAD_INPUT,
+				 "the certificate request's subjectAltName: %s (--san LIST "
+				 "replaces the request's names)",
+				 why);
+			goto out;
+		}
 		p.san = csr_san;
 	}
 	if (X509_NAME_entry_count(p.subject) == 0 &&
@@ -588,7 +603,7 @@ out:
 int cli_x509_self_sign(const struct cli_x509_signer *key, const X509_NAME *subject,
 		       const struct cli_x509_cert_opts *o, X509 **out, char *msg, size_t msg_len)
 {
-	struct cert_plan p = {subject, subject, key->pub, NULL, o->san};
+	struct cert_plan p = {subject, subject, key->pub, NULL, o->san, NULL};
 
 	if (X509_NAME_entry_count(subject) == 0)
 		return fail(msg, msg_len, P11A_ERR_BAD_INPUT,

@@ -89,6 +89,15 @@ int cli_x509_parse_name(const char *text, X509_NAME **out, char *msg, size_t msg
 int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t msg_len);
 
 /*
+ * Checks a subjectAltName that came from elsewhere (a certificate request)
+ * as cli_x509_parse_san() checks the text it parses: 1 to
+ * CLI_X509_MAX_ITEMS names, each DNS, IP (4 or 16 bytes), email or URI,
+ * passing the same checks. P11A_ERR_BAD_INPUT, msg naming the first bad
+ * name (its bytes quoted with anything but printable ASCII as '?').
+ */
+int cli_x509_check_san(const GENERAL_NAMES *names, char *msg, size_t msg_len);
+
+/*
  * Makes a PKCS#10 request for key's public key: subject, and san (may be
  * NULL) as a requested subjectAltName extension; signed by key, the
  * signature checked on key->pub. Free *out with X509_REQ_free().
@@ -122,10 +131,14 @@ struct cli_x509_cert_opts {
  * digitalSignature, and keyEncipherment for an RSA key),
  * subjectKeyIdentifier, authorityKeyIdentifier (ca_cert's
  * subjectKeyIdentifier, else the hash of its key) and subjectAltName
- * (o->san, else the request's; none when neither has one). Other extensions
- * the request asks for are left out. Refused (P11A_ERR_BAD_INPUT): a
- * ca_cert whose key is not ca->pub, that is no CA certificate or has
- * expired; a request with neither subject nor subjectAltName. The
+ * (o->san, else the request's, which must pass cli_x509_check_san(); none
+ * when neither has one). Other extensions the request asks for are left
+ * out. A certificate does not outlive its issuer: when o->days would take
+ * notAfter past ca_cert's, notAfter is ca_cert's (the caller sees it in the
+ * certificate). Refused (P11A_ERR_BAD_INPUT): a ca_cert whose key is not
+ * ca->pub, that is no CA certificate or has expired; a request with neither
+ * subject nor subjectAltName, or with a subjectAltName that fails the
+ * checks. The
  * certificate's signature is checked on ca->pub. Free *out with X509_free().
  */
 int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *req,
@@ -138,6 +151,13 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
  */
 int cli_x509_self_sign(const struct cli_x509_signer *key, const X509_NAME *subject,
 		       const struct cli_x509_cert_opts *o, X509 **out, char *msg, size_t msg_len);
+
+/*
+ * t as "2036-12-07 05:10:58 UTC" (as 'cert import' says when a certificate
+ * expires) in buf, at least 24 bytes; "" when it cannot be written.
+ * Returns buf.
+ */
+const char *cli_x509_time_text(const ASN1_TIME *t, char *buf, size_t buf_len);
 
 /*
  * PEM text of a request or a certificate. *out is malloc'd and

@@ -570,11 +570,13 @@ static GENERAL_NAME *gen_ip(const unsigned char *ip, size_t len)
 	return gen;
 }
 
-/* Checks and makes the name v[0..len) of an item "TYPE:v" (quoted as q) of type gen_type. */
-static int san_name(int gen_type, const char *v, size_t len, const char *q, GENERAL_NAME **out,
-		    char *msg, size_t msg_len)
+/*
+ * Checks the name v[0..len) (quoted as q in a message) of gen_type: GEN_DNS,
+ * GEN_EMAIL or GEN_URI, whose names are IA5Strings.
+ */
+static int ia5_name_check(int gen_type, const char *v, size_t len, const char *q, char *msg,
+			  size_t msg_len)
 {
-	unsigned char ip[16];
 	const char *why, *at;
 	size_t i;
 
@@ -582,19 +584,6 @@ static int san_name(int gen_type, const char *v, size_t len, const char *q, GENE
 	case GEN_DNS:
 		if ((why = host_problem(v, len, 1)) != NULL)
 			return fail(msg, msg_len, "'%s': not a DNS name: %s", q, why);
-		*out = gen_ia5(GEN_DNS, v, len);
-		break;
-	case GEN_IPADD:
-		/* v is NUL-terminated: the caller's copy of the item. */
-		if (inet_pton(AF_INET, v, ip) == 1)
-			*out = gen_ip(ip, 4);
-		else if (inet_pton(AF_INET6, v, ip) == 1)
-			*out = gen_ip(ip, 16);
-		else
-			return fail(msg, msg_len,
-				    "'%s': not an IPv4 address (127.0.0.1) or an IPv6 one (::1, "
-				    "without brackets)",
-				    q);
 		break;
 	case GEN_EMAIL:
 		at = memchr(v, '@', len);
@@ -608,7 +597,6 @@ static int san_name(int gen_type, const char *v, size_t len, const char *q, GENE
 					    q);
 		if ((why = host_problem(at + 1, len - (size_t)(at + 1 - v), 0)) != NULL)
 			return fail(msg, msg_len, "'%s': the host after the '@' has %s", q, why);
-		*out = gen_ia5(GEN_EMAIL, v, len);
 		break;
 	default: /* GEN_URI */
 		for (i = 0;
@@ -629,8 +617,33 @@ static int san_name(int gen_type, const char *v, size_t len, const char *q, GENE
 				    "'%s': spaces, control and non-ASCII characters in a URI "
 				    "must be percent-encoded",
 				    q);
-		*out = gen_ia5(GEN_URI, v, len);
 		break;
+	}
+	return P11A_OK;
+}
+
+/* Checks and makes the name v[0..len) of an item "TYPE:v" (quoted as q) of type gen_type. */
+static int san_name(int gen_type, const char *v, size_t len, const char *q, GENERAL_NAME **out,
+		    char *msg, size_t msg_len)
+{
+	unsigned char ip[16];
+	int r;
+
+	if (gen_type == GEN_IPADD) {
+		/* v is NUL-terminated: the caller's copy of the item. */
+		if (inet_pton(AF_INET, v, ip) == 1)
+			*out = gen_ip(ip, 4);
+		else if (inet_pton(AF_INET6, v, ip) == 1)
+			*out = gen_ip(ip, 16);
+		else
+			return fail(msg, msg_len,
+				    "'%s': not an IPv4 address (127.0.0.1) or an IPv6 one (::1, "
+				    "without brackets)",
+				    q);
+	} else {
+		if ((r = ia5_name_check(gen_type, v, len, q, msg, msg_len)) != P11A_OK)
+			return r;
+		*out = gen_ia5(gen_type, v, len);
 	}
 	return *out != NULL ? P11A_OK : nomem(msg, msg_len);
 }
@@ -733,4 +746,52 @@ int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t 
 out:
 	GENERAL_NAMES_free(names);
 	return r;
+}
+
+/* The names of GENERAL_NAME's types, by GEN_ number (RFC 5280, 4.2.1.6). */
+static const char *const gen_type_names[] = {
+    "otherName",    "email", "DNS", "x400Address",  "directoryName",
+    "ediPartyName", "URI",   "IP",  "registeredID",
+};
+
+int cli_x509_check_san(const GENERAL_NAMES *names, char *msg, size_t msg_len)
+{
+	char item[QUOTE_MAX + 32], q[QUOTE_MAX + 8];
+	int i, type, n = sk_GENERAL_NAME_num(names);
+	const ASN1_STRING *v;
+	size_t j;
+
+	if (n <= 0)
+		return fail(msg, msg_len, "it holds no name (RFC 5280 asks for at least one)");
+	if (n > CLI_X509_MAX_ITEMS)
+		return fail(msg, msg_len, "it holds %d names, more than %d", n, CLI_X509_MAX_ITEMS);
+	for (i = 0; i < n; i++) {
+		v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(names, i), &type);
+		if (type < 0 || (size_t)type >= sizeof(gen_type_names) / sizeof(gen_type_names[0]))
+			return fail(msg, msg_len, "name %d is of an unknown type", i + 1);
+		if (type != GEN_DNS && type != GEN_EMAIL && type != GEN_URI && type != GEN_IPADD)
+			return fail(msg, msg_len,
+				    "name %d is of type %s: only DNS, IP, email and URI names are "
+				    "issued",
+				    i + 1, gen_type_names[type]);
+		if (type == GEN_IPADD) {
+			if (ASN1_STRING_length(v) != 4 && ASN1_STRING_length(v) != 16)
+				return fail(msg, msg_len,
+					    "name %d is an IP address of %d bytes: an IPv4 "
+					    "address has 4, an IPv6 one 16",
+					    i + 1, ASN1_STRING_length(v));
+			continue;
+		}
+		/* The bytes come from a stranger's request: none reaches the terminal raw. */
+		quote(q, sizeof(q), (const char *)ASN1_STRING_get0_data(v),
+		      (size_t)ASN1_STRING_length(v));
+		for (j = 0; q[j] != '\0'; j++)
+			if ((unsigned char)q[j] >= 0x80)
+				q[j] = '?';
+		snprintf(item, sizeof(item), "%s:%s", gen_type_names[type], q);
+		if (ia5_name_check(type, (const char *)ASN1_STRING_get0_data(v),
+				   (size_t)ASN1_STRING_length(v), item, msg, msg_len) != P11A_OK)
+			return P11A_ERR_BAD_INPUT;
+	}
+	return P11A_OK;
 }

@@ -284,6 +284,70 @@ open(sys.argv[1], "wb").write(b.replace(b"P11agent Test", b"P11agent Tesx", 1))'
 	fi
 fi
 
+# A stranger's request asks for names --san would refuse: refused, naming the
+# name, and --san replaces them.
+if [ -s "$T/ca.pem" ]; then
+	for want in 'DNS:bad_name.example|not a DNS name' \
+		'otherName:1.3.6.1.4.1.311.20.2.3;UTF8:admin@corp.example|name 1 is of type otherName' \
+		'DNS:ok.example,dirName:dir_sect|name 2 is of type directoryName'; do
+		san=${want%%|*}
+		printf '[dir_sect]\nCN = someone else\n' >"$T/req.cnf"
+		if ! ossl req -new -config "$T/req.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+			-nodes -keyout "$T/stranger.key" -subj /CN=stranger -addext "subjectAltName=$san" \
+			-out "$T/stranger.csr" >"$T/req.out" 2>&1; then
+			fail "a CSR asking for $san: OpenSSL makes it" "$(show "$T/req.out")"
+			continue
+		fi
+		rm -f "$T/stranger.pem"
+		run p11a cert issue ca -i "$T/stranger.csr" --days 5 -o "$T/stranger.pem"
+		if [ "$RC" -eq 1 ] && [ ! -e "$T/stranger.pem" ]; then
+			pass "cert issue for a CSR asking for $san: exit 1, no certificate"
+		else
+			fail "cert issue for a CSR asking for $san: exit 1, no certificate" \
+				"exit $RC: $(show "$ERR")"
+		fi
+		check_err "cert issue for a CSR asking for $san: says which name" \
+			"the certificate request's subjectAltName: .*${want#*|}"
+		if check_rc "cert issue --san replaces the names of a CSR asking for $san" 0 \
+			p11a cert issue ca -i "$T/stranger.csr" --days 5 --san DNS:stranger.example \
+			-o "$T/stranger.pem"; then
+			expect "cert issue --san: only the --san name" \
+				"$(x509_text "$T/stranger.pem" | grep -A1 'Alternative Name' | tail -n 1 | tr -d ' ')" \
+				"DNS:stranger.example"
+		fi
+	done
+fi
+
+# A certificate does not outlive its CA's (30 days): --days 400 ends with it,
+# and says so; --days 5 is left as asked, without a note.
+if [ -s "$T/ca.pem" ] && [ -s "$T/leaf-ec.csr" ]; then
+	ca_end=$(ossl x509 -in "$T/ca.pem" -noout -enddate)
+	if check_rc "cert issue --days 400 under a CA of 30 days" 0 \
+		p11a cert issue ca -i "$T/leaf-ec.csr" --days 400 -o "$T/capped.pem"; then
+		expect "--days 400 under a CA of 30 days: notAfter is the CA's" \
+			"$(ossl x509 -in "$T/capped.pem" -noout -enddate)" "$ca_end"
+		check_err "--days 400 under a CA of 30 days: a note says so" \
+			"note: the certificate ends when the CA's certificate does .*sooner than --days 400"
+		if ossl verify -CAfile "$T/ca.pem" "$T/capped.pem" >"$T/v.out" 2>&1; then
+			pass "--days 400 under a CA of 30 days: openssl verify"
+		else
+			fail "--days 400 under a CA of 30 days: openssl verify" "$(show "$T/v.out")"
+		fi
+	fi
+	if check_rc "cert issue --days 5 under a CA of 30 days" 0 \
+		p11a cert issue ca -i "$T/leaf-ec.csr" --days 5 -o "$T/short.pem"; then
+		if [ -s "$ERR" ]; then
+			fail "--days 5 under a CA of 30 days: nothing on stderr" "$(show "$ERR")"
+		else
+			pass "--days 5 under a CA of 30 days: nothing on stderr"
+		fi
+		end=$(ossl x509 -in "$T/short.pem" -noout -enddate | sed 's/^notAfter=//')
+		start=$(ossl x509 -in "$T/short.pem" -noout -startdate | sed 's/^notBefore=//')
+		expect "--days 5 under a CA of 30 days: valid for 5 days" \
+			$(($(date -d "$end" +%s) - $(date -d "$start" +%s))) $((5 * 86400))
+	fi
+fi
+
 # The token's certificate objects: each with its key's CKA_ID and label.
 dump_token
 for name in ca leaf-rsa leaf-ec leaf-ed; do

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -889,6 +890,160 @@ static void test_issue_expired_ca(void **state)
 	X509_free(ca);
 }
 
+/* A certificate ends no later than its CA's: notAfter is capped at the issuer's. */
+static void test_issue_capped(void **state)
+{
+	X509 *ca = self_signed(&keys[K_P256], "CN=Short", 1, NULL, 10);
+	X509_REQ *req = make_csr(&keys[K_ED25519], "CN=x", NULL);
+	X509 *longer = issue(&keys[K_P256], ca, req, 0, NULL, 397);
+	X509 *shorter = issue(&keys[K_P256], ca, req, 0, NULL, 5);
+	int day = 0, sec = 0;
+
+	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(longer), X509_get0_notAfter(ca)), 0);
+	assert_chain(longer, ca);
+	/* Asked for less than the CA has left: what was asked. */
+	assert_int_equal(
+	    ASN1_TIME_diff(&day, &sec, X509_get0_notBefore(shorter), X509_get0_notAfter(shorter)),
+	    1);
+	assert_int_equal(day, 5);
+	assert_int_equal(sec, 0);
+	assert_true(ASN1_TIME_compare(X509_get0_notAfter(shorter), X509_get0_notAfter(ca)) < 0);
+	X509_free(shorter);
+	X509_free(longer);
+	X509_REQ_free(req);
+	X509_free(ca);
+}
+
+/* A GENERAL_NAME of type holding the bytes v[0..len): an IA5String, or an OCTET STRING for IP. */
+static GENERAL_NAME *raw_name(int type, const char *v, size_t len)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_STRING *s =
+	    ASN1_STRING_type_new(type == GEN_IPADD ? V_ASN1_OCTET_STRING : V_ASN1_IA5STRING);
+
+	assert_non_null(gen);
+	assert_non_null(s);
+	assert_int_equal(ASN1_STRING_set(s, v, (int)len), 1);
+	GENERAL_NAME_set0_value(gen, type, s);
+	return gen;
+}
+
+static GENERAL_NAME *other_name(void)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.311.20.2.3", 1);
+	ASN1_TYPE *value = ASN1_TYPE_new();
+	ASN1_UTF8STRING *s = ASN1_UTF8STRING_new();
+
+	assert_non_null(gen);
+	assert_non_null(oid);
+	assert_non_null(value);
+	assert_non_null(s);
+	assert_int_equal(ASN1_STRING_set(s, "admin@corp.example", -1), 1);
+	ASN1_TYPE_set(value, V_ASN1_UTF8STRING, s);
+	assert_int_equal(GENERAL_NAME_set0_othername(gen, oid, value), 1);
+	return gen;
+}
+
+static GENERAL_NAME *dir_name(void)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+
+	assert_non_null(gen);
+	GENERAL_NAME_set0_value(gen, GEN_DIRNAME, name_of("CN=someone else"));
+	return gen;
+}
+
+static GENERAL_NAME *rid_name(void)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.2.3.4", 1);
+
+	assert_non_null(gen);
+	assert_non_null(oid);
+	GENERAL_NAME_set0_value(gen, GEN_RID, oid);
+	return gen;
+}
+
+/*
+ * A request (made here, signed correctly) whose subjectAltName is good,
+ * then gen (taken), is refused with a message holding want; --san
+ * replaces the names and then the certificate is issued.
+ */
+static void csr_san_refused(X509 *ca, GENERAL_NAME *gen, int n_good, const char *want)
+{
+	GENERAL_NAMES *names = GENERAL_NAMES_new();
+	X509_NAME *subject = name_of("CN=asks for names");
+	X509_REQ *req = NULL;
+	X509 *x;
+	char msg[MSG_LEN] = "", text[64];
+	int i;
+
+	assert_non_null(names);
+	for (i = 0; i < n_good; i++) {
+		snprintf(text, sizeof(text), "h%d.example", i);
+		assert_true(sk_GENERAL_NAME_push(names, raw_name(GEN_DNS, text, strlen(text))) > 0);
+	}
+	if (gen != NULL)
+		assert_true(sk_GENERAL_NAME_push(names, gen) > 0);
+	assert_int_equal(
+	    cli_x509_make_csr(&keys[K_ED25519].signer, subject, names, &req, msg, sizeof(msg)),
+	    P11A_OK);
+	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT,
+		    "the certificate request's subjectAltName: ");
+	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT, want);
+	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT, "--san LIST replaces");
+	/* The same names checked alone: the same verdict. */
+	assert_int_equal(cli_x509_check_san(names, msg, sizeof(msg)), P11A_ERR_BAD_INPUT);
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+			fail_msg("byte 0x%02x of \"%s\" reached the message", (unsigned char)msg[i],
+				 msg);
+	x = issue(&keys[K_P256], ca, req, 0, "DNS:replaced.example", 5);
+	assert_san_text(x, "DNS:replaced.example");
+	X509_free(x);
+	X509_REQ_free(req);
+	X509_NAME_free(subject);
+	GENERAL_NAMES_free(names);
+}
+
+/*
+ * The names a request asks for pass the checks --san's do: a stranger's
+ * request cannot slip a name into the certificate that --san would refuse.
+ */
+static void test_issue_csr_san_checked(void **state)
+{
+	X509 *ca = self_signed(&keys[K_P256], "CN=Root", 1, NULL, 30);
+	GENERAL_NAMES *good = san_of("DNS:*.a.example,IP:::1,email:x@a.example,URI:https://a/");
+	char msg[MSG_LEN] = "";
+
+	assert_int_equal(cli_x509_check_san(good, msg, sizeof(msg)), P11A_OK);
+	GENERAL_NAMES_free(good);
+
+	csr_san_refused(ca, raw_name(GEN_DNS, "bad_name.example", 16), 0,
+			"'DNS:bad_name.example': not a DNS name: a character other than");
+	csr_san_refused(ca, raw_name(GEN_DNS, "a\0b.example", 11), 1,
+			"'DNS:a?b.example': not a DNS name");
+	csr_san_refused(ca, raw_name(GEN_DNS, "caf\xc3\xa9.example", 13), 0,
+			"'DNS:caf??.example': not a DNS name: a non-ASCII character");
+	csr_san_refused(ca, raw_name(GEN_DNS, "*.*.example", 11), 0,
+			"a '*' other than a whole first label");
+	csr_san_refused(ca, raw_name(GEN_DNS, "", 0), 0, "'DNS:': not a DNS name");
+	csr_san_refused(ca, raw_name(GEN_EMAIL, "nobody", 6), 0,
+			"'email:nobody': not a mail address");
+	csr_san_refused(ca, raw_name(GEN_URI, "no-scheme", 9), 0,
+			"'URI:no-scheme': not an absolute URI");
+	csr_san_refused(ca, raw_name(GEN_URI, "https://a/\n", 11), 0, "must be percent-encoded");
+	csr_san_refused(ca, raw_name(GEN_IPADD, "\x7f\0\0\1\1", 5), 0,
+			"name 1 is an IP address of 5 bytes");
+	csr_san_refused(ca, other_name(), 0, "name 1 is of type otherName");
+	csr_san_refused(ca, dir_name(), 1, "name 2 is of type directoryName");
+	csr_san_refused(ca, rid_name(), 2, "name 3 is of type registeredID");
+	csr_san_refused(ca, NULL, 0, "it holds no name");
+	csr_san_refused(ca, NULL, CLI_X509_MAX_ITEMS + 1, "it holds 65 names, more than 64");
+	X509_free(ca);
+}
+
 /* Keys no algorithm here fits. */
 static void test_unsupported_keys(void **state)
 {
@@ -951,6 +1106,8 @@ int main(void)
 	    cmocka_unit_test(test_issue_empty_subject),
 	    cmocka_unit_test(test_issue_refused),
 	    cmocka_unit_test(test_issue_expired_ca),
+	    cmocka_unit_test(test_issue_capped),
+	    cmocka_unit_test(test_issue_csr_san_checked),
 	    cmocka_unit_test(test_unsupported_keys),
 	    cmocka_unit_test(test_read_cert),
 	};
