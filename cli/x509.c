@@ -574,6 +574,11 @@ int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *re
 			 "the certificate request's public key cannot be read");
 		goto out;
 	}
+	if (cli_x509_check_name(p.subject, why, sizeof(why)) != P11A_OK) {
+		r = fail(msg, msg_len, P11A_ERR_BAD_INPUT, "the certificate request's subject: %s",
+			 why);
+		goto out;
+	}
 	if (p.san == NULL) {
 		if ((r = req_san(req, &csr_san, msg, msg_len)) != P11A_OK)
 			goto out;

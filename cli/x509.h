@@ -98,6 +98,18 @@ int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t 
 int cli_x509_check_san(const GENERAL_NAMES *names, char *msg, size_t msg_len);
 
 /*
+ * Checks a subject that came from elsewhere (a certificate request) as
+ * cli_x509_parse_name() checks the text it parses: at most
+ * CLI_X509_MAX_ITEMS attributes, each value text (any X.509 string type,
+ * read as UTF-8) that passes its attribute's checks (no control
+ * characters; C two capital letters; ASCII for emailAddress and DC;
+ * RFC 5280's lengths). An empty subject passes. P11A_ERR_BAD_INPUT, msg
+ * naming the first bad attribute (its bytes quoted with anything but
+ * printable ASCII as '?').
+ */
+int cli_x509_check_name(const X509_NAME *name, char *msg, size_t msg_len);
+
+/*
  * Makes a PKCS#10 request for key's public key: subject, and san (may be
  * NULL) as a requested subjectAltName extension; signed by key, the
  * signature checked on key->pub. Free *out with X509_REQ_free().
@@ -132,13 +144,14 @@ struct cli_x509_cert_opts {
  * subjectKeyIdentifier, authorityKeyIdentifier (ca_cert's
  * subjectKeyIdentifier, else the hash of its key) and subjectAltName
  * (o->san, else the request's, which must pass cli_x509_check_san(); none
- * when neither has one). Other extensions the request asks for are left
+ * when neither has one). The request's subject must pass
+ * cli_x509_check_name(). Other extensions the request asks for are left
  * out. A certificate does not outlive its issuer: when o->days would take
  * notAfter past ca_cert's, notAfter is ca_cert's (the caller sees it in the
  * certificate). Refused (P11A_ERR_BAD_INPUT): a ca_cert whose key is not
  * ca->pub, that is no CA certificate or has expired; a request with neither
- * subject nor subjectAltName, or with a subjectAltName that fails the
- * checks. The
+ * subject nor subjectAltName, or with a subject or subjectAltName that
+ * fails the checks. The
  * certificate's signature is checked on ca->pub. Free *out with X509_free().
  */
 int cli_x509_issue(const struct cli_x509_signer *ca, X509 *ca_cert, X509_REQ *req,

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 
 #include "x509.h"
@@ -127,6 +129,21 @@ static const char *quote(char *buf, size_t buf_len, const char *p, size_t len)
 		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 	}
 	strcpy(buf + i, n < len ? "..." : "");
+	return buf;
+}
+
+/*
+ * quote() for bytes from a stranger (a certificate request): anything but
+ * printable ASCII as '?', so that nothing reaches a terminal raw.
+ */
+static const char *quote_ascii(char *buf, size_t buf_len, const char *p, size_t len)
+{
+	size_t i;
+
+	quote(buf, buf_len, p, len);
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
 	return buf;
 }
 
@@ -759,7 +776,6 @@ int cli_x509_check_san(const GENERAL_NAMES *names, char *msg, size_t msg_len)
 	char item[QUOTE_MAX + 32], q[QUOTE_MAX + 8];
 	int i, type, n = sk_GENERAL_NAME_num(names);
 	const ASN1_STRING *v;
-	size_t j;
 
 	if (n <= 0)
 		return fail(msg, msg_len, "it holds no name (RFC 5280 asks for at least one)");
@@ -782,16 +798,56 @@ int cli_x509_check_san(const GENERAL_NAMES *names, char *msg, size_t msg_len)
 					    i + 1, ASN1_STRING_length(v));
 			continue;
 		}
-		/* The bytes come from a stranger's request: none reaches the terminal raw. */
-		quote(q, sizeof(q), (const char *)ASN1_STRING_get0_data(v),
-		      (size_t)ASN1_STRING_length(v));
-		for (j = 0; q[j] != '\0'; j++)
-			if ((unsigned char)q[j] >= 0x80)
-				q[j] = '?';
+		quote_ascii(q, sizeof(q), (const char *)ASN1_STRING_get0_data(v),
+			    (size_t)ASN1_STRING_length(v));
 		snprintf(item, sizeof(item), "%s:%s", gen_type_names[type], q);
 		if (ia5_name_check(type, (const char *)ASN1_STRING_get0_data(v),
 				   (size_t)ASN1_STRING_length(v), item, msg, msg_len) != P11A_OK)
 			return P11A_ERR_BAD_INPUT;
+	}
+	return P11A_OK;
+}
+
+int cli_x509_check_name(const X509_NAME *name, char *msg, size_t msg_len)
+{
+	char oid[128], item[QUOTE_MAX + sizeof(oid) + 8], q[QUOTE_MAX + 8];
+	const struct attr_type *t;
+	const X509_NAME_ENTRY *e;
+	const ASN1_OBJECT *obj;
+	const char *attr;
+	unsigned char *value;
+	int i, j, nid, len, r, n = X509_NAME_entry_count(name);
+
+	if (n > CLI_X509_MAX_ITEMS)
+		return fail(msg, msg_len, "it has %d attributes, more than %d", n,
+			    CLI_X509_MAX_ITEMS);
+	for (i = 0; i < n; i++) {
+		e = X509_NAME_get_entry(name, i);
+		obj = X509_NAME_ENTRY_get_object(e);
+		nid = OBJ_obj2nid(obj);
+		t = &attr_oid;
+		for (j = 0; j < (int)(sizeof(attr_types) / sizeof(attr_types[0])); j++)
+			if (nid != NID_undef && attr_types[j].nid == nid)
+				t = &attr_types[j];
+		attr = t != &attr_oid ? t->name : nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+		if (attr == NULL) {
+			if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)
+				snprintf(oid, sizeof(oid), "?");
+			attr = oid;
+		}
+		value = NULL;
+		if ((len = ASN1_STRING_to_UTF8(&value, X509_NAME_ENTRY_get_data(e))) < 0) {
+			ERR_clear_error();
+			return fail(msg, msg_len,
+				    "attribute %d (%s) is not text in a string type X.509 knows",
+				    i + 1, attr);
+		}
+		snprintf(item, sizeof(item), "%s=%s", attr,
+			 quote_ascii(q, sizeof(q), (const char *)value, (size_t)len));
+		r = check_value(t, attr, (const char *)value, (size_t)len, item, msg, msg_len);
+		OPENSSL_free(value);
+		if (r != P11A_OK)
+			return r;
 	}
 	return P11A_OK;
 }

@@ -318,6 +318,33 @@ if [ -s "$T/ca.pem" ]; then
 	done
 fi
 
+# A stranger's request whose subject holds a terminal escape: refused, and the
+# escape does not reach the terminal.
+if [ -s "$T/ca.pem" ]; then
+	esc=$(printf '\033')
+	if ossl req -new -config "$T/req.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/stranger.key" -subj "/CN=a${esc}[31mb" -out "$T/esc.csr" >"$T/req.out" 2>&1; then
+		rm -f "$T/esc.pem"
+		run p11a cert issue ca -i "$T/esc.csr" --days 5 -o "$T/esc.pem"
+		if [ "$RC" -eq 1 ] && [ ! -e "$T/esc.pem" ]; then
+			pass "cert issue for a CSR whose CN holds an escape: exit 1, no certificate"
+		else
+			fail "cert issue for a CSR whose CN holds an escape: exit 1, no certificate" \
+				"exit $RC: $(show "$ERR")"
+		fi
+		check_err "cert issue for a CSR whose CN holds an escape: says which attribute" \
+			"the certificate request's subject: 'CN=a\?\[31mb': a control character"
+		if grep -q "$esc" "$ERR" "$OUT"; then
+			fail "cert issue for a CSR whose CN holds an escape: no escape in the output" \
+				"$(show "$ERR")"
+		else
+			pass "cert issue for a CSR whose CN holds an escape: no escape in the output"
+		fi
+	else
+		fail "a CSR whose CN holds an escape: OpenSSL makes it" "$(show "$T/req.out")"
+	fi
+fi
+
 # A certificate does not outlive its CA's (30 days): --days 400 ends with it,
 # and says so; --days 5 is left as asked, without a note.
 if [ -s "$T/ca.pem" ] && [ -s "$T/leaf-ec.csr" ]; then

@@ -1044,6 +1044,116 @@ static void test_issue_csr_san_checked(void **state)
 	X509_free(ca);
 }
 
+/* name with one more attribute nid, of ASN.1 string type, holding v[0..len) as it is. */
+static void add_raw(X509_NAME *name, int nid, int type, const char *v, int len)
+{
+	if (X509_NAME_add_entry_by_NID(name, nid, type, (const unsigned char *)v, len, -1, 0) != 1)
+		fail_msg("cannot add attribute %d of %d bytes to a name", nid, len);
+}
+
+/* cli_x509_check_name() refuses name (taken) with a message of printable ASCII holding want. */
+static void name_refused(X509_NAME *name, const char *want)
+{
+	char msg[MSG_LEN] = "";
+	int i;
+
+	assert_int_equal(cli_x509_check_name(name, msg, sizeof(msg)), P11A_ERR_BAD_INPUT);
+	if (strstr(msg, want) == NULL)
+		fail_msg("check_name: message \"%s\" lacks \"%s\"", msg, want);
+	for (i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+			fail_msg("byte 0x%02x of \"%s\" reached the message", (unsigned char)msg[i],
+				 msg);
+	X509_NAME_free(name);
+}
+
+/*
+ * A request (made here, signed correctly) for the subject name (taken) is
+ * refused with a message holding want, as cli_x509_check_name() refuses name.
+ */
+static void csr_subject_refused(X509 *ca, X509_NAME *name, const char *want)
+{
+	char msg[MSG_LEN] = "";
+	X509_REQ *req = NULL;
+
+	if (cli_x509_make_csr(&keys[K_ED25519].signer, name, NULL, &req, msg, sizeof(msg)) !=
+	    P11A_OK)
+		fail_msg("make_csr for \"%s\": %s", want, msg);
+	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT,
+		    "the certificate request's subject: ");
+	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT, want);
+	X509_REQ_free(req);
+	name_refused(name, want);
+}
+
+/* The subject a request asks for passes the checks --subject's text gets. */
+static void test_issue_csr_subject_checked(void **state)
+{
+	X509 *ca = self_signed(&keys[K_P256], "CN=Root", 1, NULL, 30);
+	X509_NAME *name = name_of("CN=caf\xc3\xa9,O=Example,C=DE,emailAddress=a@b.example,DC=ex");
+	X509_REQ *req;
+	X509 *x;
+	char msg[MSG_LEN] = "";
+	int i;
+
+	/* Good ones: text of ours, a BMPString, an attribute of no table's. */
+	assert_int_equal(cli_x509_check_name(name, msg, sizeof(msg)), P11A_OK);
+	X509_NAME_free(name);
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_BMPSTRING, "\0U\0n\0i\0\xe9", 8);
+	add_raw(name, NID_givenName, V_ASN1_PRINTABLESTRING, "Ann", 3);
+	assert_int_equal(cli_x509_check_name(name, msg, sizeof(msg)), P11A_OK);
+	assert_int_equal(
+	    cli_x509_make_csr(&keys[K_ED25519].signer, name, NULL, &req, msg, sizeof(msg)),
+	    P11A_OK);
+	x = issue(&keys[K_P256], ca, req, 0, NULL, 5);
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(x), name), 0);
+	X509_free(x);
+	X509_REQ_free(req);
+	X509_NAME_free(name);
+
+	/* A NUL inside a CN: the old trick against name checks. */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_UTF8STRING, "bank.example\0.evil.example", 26);
+	csr_subject_refused(ca, name, "'CN=bank.example?.evil.example': a control character");
+	/* A terminal escape. */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_organizationName, V_ASN1_UTF8STRING, "a\x1b[31mb", 7);
+	csr_subject_refused(ca, name, "'O=a?[31mb': a control character in the value of O");
+	/* Not UTF-8. */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_UTF8STRING, "caf\xe9", 4);
+	name_refused(name, "attribute 1 (CN) is not text");
+	/* Too long, a bad country, non-ASCII where ASCII is due, an empty value. */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_UTF8STRING,
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 65);
+	csr_subject_refused(ca, name, "CN has at most 64 characters, this one 65");
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_UTF8STRING, "ok", 2);
+	add_raw(name, NID_countryName, V_ASN1_PRINTABLESTRING, "de", 2);
+	csr_subject_refused(ca, name, "'C=de': C is a country code of two capital letters");
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_pkcs9_emailAddress, V_ASN1_UTF8STRING, "\xc3\xa9@b.example", 12);
+	csr_subject_refused(ca, name, "'emailAddress=??@b.example': emailAddress takes ASCII");
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_givenName, V_ASN1_UTF8STRING, "", 0);
+	csr_subject_refused(ca, name, "'GN=': empty value for GN");
+	/* An odd-length BMPString is no text. (OpenSSL will not encode or read either in a
+	 * request.) */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_BMPSTRING, "\0U", 2);
+	assert_int_equal(
+	    ASN1_STRING_set(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, 0)), "\0U\0", 3), 1);
+	name_refused(name, "attribute 1 (CN) is not text");
+	/* Too many attributes. */
+	assert_non_null(name = X509_NAME_new());
+	for (i = 0; i <= CLI_X509_MAX_ITEMS; i++)
+		add_raw(name, NID_organizationalUnitName, V_ASN1_UTF8STRING, "u", 1);
+	csr_subject_refused(ca, name, "it has 65 attributes, more than 64");
+	X509_free(ca);
+}
+
 /* Keys no algorithm here fits. */
 static void test_unsupported_keys(void **state)
 {
@@ -1108,6 +1218,7 @@ int main(void)
 	    cmocka_unit_test(test_issue_expired_ca),
 	    cmocka_unit_test(test_issue_capped),
 	    cmocka_unit_test(test_issue_csr_san_checked),
+	    cmocka_unit_test(test_issue_csr_subject_checked),
 	    cmocka_unit_test(test_unsupported_keys),
 	    cmocka_unit_test(test_read_cert),
 	};
