@@ -47,6 +47,7 @@ static const struct cli_option opts[] = {
     {"below", 0, CLI_OPT_BELOW, CLI_VALUE_TEXT, "N"},
     {"subject", 0, CLI_OPT_SUBJECT, CLI_VALUE_TEXT, "DN"},
     {"san", 0, CLI_OPT_SAN, CLI_VALUE_TEXT, "LIST"},
+    {"eku", 0, CLI_OPT_EKU, CLI_VALUE_TEXT, "LIST"},
     {"days", 0, CLI_OPT_DAYS, CLI_VALUE_TEXT, "N"},
     {"ca", 0, CLI_OPT_CA, CLI_VALUE_NONE, NULL},
     {"self", 0, CLI_OPT_SELF, CLI_VALUE_NONE, NULL},
@@ -719,6 +720,8 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 		return text_value(typed, val, &a->subject, msg, msg_len);
 	case CLI_OPT_SAN:
 		return text_value(typed, val, &a->san, msg, msg_len);
+	case CLI_OPT_EKU:
+		return text_value(typed, val, &a->eku, msg, msg_len);
 	case CLI_OPT_DAYS: {
 		uint32_t days;
 		int r = parse_count(typed, val, CLI_MAX_DAYS, &days, msg, msg_len);
@@ -776,10 +779,8 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 	return 0;
 }
 
-/* The options each form of cert takes, of those its row has. */
-#define CERT_OPTS                                                                                  \
-	(CLI_OPT_IN | CLI_OPT_OUT | CLI_OPT_DAYS | CLI_OPT_CA | CLI_OPT_SELF | CLI_OPT_SUBJECT |   \
-	 CLI_OPT_SAN)
+/* The options each form of cert takes, of those its row (CLI_CERT_OPTS) has. */
+#define CERT_OPTS CLI_CERT_OPTS
 #define CERT_SHOW_OPTS CLI_OPT_OUT
 #define CERT_IMPORT_OPTS CLI_OPT_IN
 #define CERT_ISSUE_OPTS CERT_OPTS

@@ -85,11 +85,16 @@
 #define CLI_OPT_MAX_AGE (UINT64_C(1) << 40)    /* http-verify --max-age S */
 #define CLI_OPT_REQUIRE (UINT64_C(1) << 41)    /* http-verify --require LIST */
 #define CLI_OPT_AT (UINT64_C(1) << 42)	       /* http-verify --at T */
+#define CLI_OPT_EKU (UINT64_C(1) << 43)	       /* cert issue --eku LIST */
 
 /* The options every command takes, after it as before it. */
 #define CLI_OPTS_COMMON (CLI_OPT_SOCKET | CLI_OPT_JSON | CLI_OPT_HELP)
 /* The options that may come before the command. */
 #define CLI_OPTS_GLOBAL (CLI_OPTS_COMMON | CLI_OPT_VERSION)
+/* The options of cert's row: its forms take some each (args.c, check_cert()). */
+#define CLI_CERT_OPTS                                                                              \
+	(CLI_OPT_IN | CLI_OPT_OUT | CLI_OPT_DAYS | CLI_OPT_CA | CLI_OPT_SELF | CLI_OPT_SUBJECT |   \
+	 CLI_OPT_SAN | CLI_OPT_EKU)
 
 /* What an option's value is, for messages and shell completion. */
 enum cli_value {
@@ -222,6 +227,7 @@ struct cli_args {
 	uint32_t below;	      /* trim --below N, 0 when absent */
 	const char *subject;  /* csr, cert issue --self: --subject DN, NULL if absent */
 	const char *san;      /* csr, cert issue: --san LIST, NULL if absent */
+	const char *eku;      /* cert issue: --eku LIST, NULL if absent */
 	unsigned days;	      /* cert issue --days N (1 to CLI_MAX_DAYS), 0 when absent */
 	int ca;		      /* cert issue --ca */
 	int self;	      /* cert issue --self */

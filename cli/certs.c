@@ -262,7 +262,8 @@ static void note_capped(X509 *ca_cert, unsigned days)
 int cli_cert_issue(struct cli_ctx *c)
 {
 	struct agent_key k = {0};
-	struct cli_x509_cert_opts o = {c->a->days, c->a->ca, NULL};
+	struct cli_x509_cert_opts o = {c->a->days, c->a->ca, NULL, NULL};
+	EXTENDED_KEY_USAGE *eku = NULL;
 	X509_NAME *subject = NULL;
 	GENERAL_NAMES *san = NULL;
 	X509_REQ *req = NULL;
@@ -274,7 +275,14 @@ int cli_cert_issue(struct cli_ctx *c)
 	/* args.c checked the forms: --days in range, -i or --self with --subject. */
 	if ((ret = parse_names(c, &subject, &san)) != 0)
 		goto out;
+	if (c->a->eku != NULL &&
+	    (r = cli_x509_parse_eku(c->a->eku, &eku, c->msg, sizeof(c->msg))) != P11A_OK) {
+		ret =
+		    cli_reportf(c->a->json, p11a_errname(r), cli_exit_code(r), "--eku: %s", c->msg);
+		goto out;
+	}
 	o.san = san;
+	o.eku = eku;
 	if (!c->a->self && (ret = read_request(c, &req)) != 0)
 		goto out;
 	if ((ret = cli_connect(c)) != 0 || (ret = key_load(c, c->a->key, &k)) != 0)
@@ -301,6 +309,7 @@ out:
 	X509_free(cert);
 	X509_free(ca_cert);
 	X509_REQ_free(req);
+	EXTENDED_KEY_USAGE_free(eku);
 	GENERAL_NAMES_free(san);
 	X509_NAME_free(subject);
 	key_free(&k);

@@ -119,9 +119,9 @@ const char cli_usage_cert[] =
     "Usage: p11agent [-S SOCKET] [--json] cert KEY [-o OUT]\n"
     "       p11agent [-S SOCKET] [--json] cert import KEY -i FILE\n"
     "       p11agent [-S SOCKET] cert issue CAKEY -i REQ --days N [--ca] [--san LIST]\n"
-    "                [-o OUT]\n"
+    "                [--eku LIST] [-o OUT]\n"
     "       p11agent [-S SOCKET] cert issue KEY --self --subject DN --days N [--ca]\n"
-    "                [--san LIST] [-o OUT]\n"
+    "                [--san LIST] [--eku LIST] [-o OUT]\n"
     "\n"
     "cert KEY prints the X.509 certificate the token holds for KEY (PEM) to OUT\n"
     "(default stdout).\n"
@@ -143,6 +143,9 @@ const char cli_usage_cert[] =
     "  --subject DN      issue --self: the subject, e.g. \"CN=example.org,O=Example\"\n"
     "  --san LIST        issue: subjectAltName, e.g. DNS:example.org,IP:192.0.2.1;\n"
     "                    replaces the request's, which must pass the same checks\n"
+    "  --eku LIST        issue: extendedKeyUsage, e.g. serverAuth,clientAuth\n"
+    "                    (also codeSigning, emailProtection, timeStamping,\n"
+    "                    OCSPSigning, or a dotted OID); default: none\n"
     "A key named import or issue is given by its URI or id:HEX.\n"
     "\n" CLI_USAGE_KEY;
 

@@ -108,10 +108,8 @@ const struct cli_command cli_commands[] = {
      P11A_KEY_UNKNOWN, "rewrap KEY [--alg ALG] [--label TEXT|--label-hex HEX] [-i IN] [-o OUT]",
      "wrap the session key in IN again for KEY's newest\nversion, inside the token (admins)",
      cli_usage_rewrap, cli_exit_admin, CLI_CMD_JSON_NEEDS_OUT},
-    {"cert", cli_cmd_cert, CLI_POS_CERT,
-     CLI_OPT_IN | CLI_OPT_OUT | CLI_OPT_DAYS | CLI_OPT_CA | CLI_OPT_SELF | CLI_OPT_SUBJECT |
-	 CLI_OPT_SAN,
-     0, 0, P11A_KEY_UNKNOWN, "cert KEY | cert import KEY -i FILE | cert issue KEY ...",
+    {"cert", cli_cmd_cert, CLI_POS_CERT, CLI_CERT_OPTS, 0, 0, P11A_KEY_UNKNOWN,
+     "cert KEY | cert import KEY -i FILE | cert issue KEY ...",
      "print KEY's certificate; import one into the token\n(admins); issue one (CA, --self)",
      cli_usage_cert, CLI_USAGE_EXIT_AGENT, 0},
     {"csr", cli_cmd_csr, CLI_POS_KEY, CLI_OPT_SUBJECT | CLI_OPT_SAN | CLI_OPT_OUT, CLI_OPT_SUBJECT,

@@ -360,6 +360,13 @@ enum {
 	KU_BIT_CRL_SIGN = 6,
 };
 
+/* Whether eku is timeStamping alone, which RFC 3161 (2.3) wants critical. */
+static int time_stamping(const EXTENDED_KEY_USAGE *eku)
+{
+	return eku != NULL && sk_ASN1_OBJECT_num(eku) == 1 &&
+	       OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) == NID_time_stamp;
+}
+
 /* Adds the extensions of x, in the order they are listed in x509.h. */
 static int add_extensions(X509 *x, const struct cert_plan *p, const struct cli_x509_cert_opts *o)
 {
@@ -379,14 +386,17 @@ static int add_extensions(X509 *x, const struct cert_plan *p, const struct cli_x
 		     ASN1_BIT_STRING_set_bit(ku, KU_BIT_DIGITAL_SIGNATURE, 1);
 	else
 		ok = ASN1_BIT_STRING_set_bit(ku, KU_BIT_DIGITAL_SIGNATURE, 1) &&
-		     (!EVP_PKEY_is_a(p->pub, "RSA") ||
+		     (!EVP_PKEY_is_a(p->pub, "RSA") || time_stamping(o->eku) ||
 		      ASN1_BIT_STRING_set_bit(ku, KU_BIT_KEY_ENCIPHERMENT, 1));
 	if (!ok || (akid->keyid = ASN1_OCTET_STRING_dup(issuer_id)) == NULL)
 		goto out;
-	ok = X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT) == 1 &&
-	     X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT) == 1 &&
-	     X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, X509V3_ADD_DEFAULT) == 1 &&
-	     X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT) == 1;
+	ok =
+	    X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT) == 1 &&
+	    X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_DEFAULT) == 1 &&
+	    (o->eku == NULL || X509_add1_ext_i2d(x, NID_ext_key_usage, (void *)o->eku,
+						 time_stamping(o->eku), X509V3_ADD_DEFAULT) == 1) &&
+	    X509_add1_ext_i2d(x, NID_subject_key_identifier, skid, 0, X509V3_ADD_DEFAULT) == 1 &&
+	    X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_DEFAULT) == 1;
 	/* With an empty subject the subjectAltName names the subject: critical. */
 	if (ok && p->san != NULL)
 		ok = X509_add1_ext_i2d(x, NID_subject_alt_name, (void *)p->san,

@@ -89,6 +89,15 @@ int cli_x509_parse_name(const char *text, X509_NAME **out, char *msg, size_t msg
 int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t msg_len);
 
 /*
+ * Parses an extended key usage list, "serverAuth,clientAuth": purposes
+ * separated by ',', each one of serverAuth, clientAuth, codeSigning,
+ * emailProtection, timeStamping, OCSPSigning (any case) or a dotted OID;
+ * none twice, at most CLI_X509_MAX_ITEMS, and timeStamping alone (RFC
+ * 3161). Free *out with EXTENDED_KEY_USAGE_free().
+ */
+int cli_x509_parse_eku(const char *text, EXTENDED_KEY_USAGE **out, char *msg, size_t msg_len);
+
+/*
  * Checks a subjectAltName that came from elsewhere (a certificate request)
  * as cli_x509_parse_san() checks the text it parses: 1 to
  * CLI_X509_MAX_ITEMS names, each DNS, IP (4 or 16 bytes), email or URI,
@@ -129,9 +138,10 @@ int cli_x509_read_cert(const uint8_t *der, size_t der_len, X509 **out, char *msg
 
 /* What a certificate made here says beyond its names and key. */
 struct cli_x509_cert_opts {
-	unsigned days;		  /* validity from now, 1 to CLI_X509_DAYS_MAX */
-	int ca;			  /* a CA certificate: CA:TRUE, keyCertSign and cRLSign */
-	const GENERAL_NAMES *san; /* the subjectAltName; NULL: issue copies the request's */
+	unsigned days;		       /* validity from now, 1 to CLI_X509_DAYS_MAX */
+	int ca;			       /* a CA certificate: CA:TRUE, keyCertSign and cRLSign */
+	const GENERAL_NAMES *san;      /* the subjectAltName; NULL: issue copies the request's */
+	const EXTENDED_KEY_USAGE *eku; /* the extendedKeyUsage; NULL: none */
 };
 
 /*
@@ -140,7 +150,10 @@ struct cli_x509_cert_opts {
  * 128-bit serial, valid from now for o->days, version 3, with
  * basicConstraints (critical; CA:TRUE with o->ca, else CA:FALSE), keyUsage
  * (critical; CA: keyCertSign, cRLSign, digitalSignature; else
- * digitalSignature, and keyEncipherment for an RSA key),
+ * digitalSignature, and keyEncipherment for an RSA key unless o->eku is
+ * timeStamping alone), extendedKeyUsage
+ * (o->eku when not NULL; critical when it is timeStamping alone, as RFC
+ * 3161 asks),
  * subjectKeyIdentifier, authorityKeyIdentifier (ca_cert's
  * subjectKeyIdentifier, else the hash of its key) and subjectAltName
  * (o->san, else the request's, which must pass cli_x509_check_san(); none

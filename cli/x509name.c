@@ -765,6 +765,107 @@ out:
 	return r;
 }
 
+/* The purposes --eku names (RFC 5280, 4.2.1.12), as OpenSSL's short names. */
+static const struct {
+	const char *name;
+	int nid;
+} eku_purposes[] = {
+    {"serverAuth", NID_server_auth},  {"clientAuth", NID_client_auth},
+    {"codeSigning", NID_code_sign},   {"emailProtection", NID_email_protect},
+    {"timeStamping", NID_time_stamp}, {"OCSPSigning", NID_OCSP_sign},
+};
+#define KNOWN_PURPOSES                                                                             \
+	"serverAuth, clientAuth, codeSigning, emailProtection, timeStamping, OCSPSigning, or a "   \
+	"dotted OID"
+
+/* The purpose p[0..len) (quoted as q): a name of eku_purposes, or a dotted OID. */
+static int parse_purpose(const char *p, size_t len, const char *q, ASN1_OBJECT **out, char *msg,
+			 size_t msg_len)
+{
+	ASN1_OBJECT *obj = NULL;
+	const struct attr_type *t;
+	size_t i;
+
+	for (i = 0; i < sizeof(eku_purposes) / sizeof(eku_purposes[0]); i++)
+		if (equal_nocase(p, len, eku_purposes[i].name)) {
+			*out = OBJ_nid2obj(eku_purposes[i].nid);
+			return *out != NULL ? P11A_OK : nomem(msg, msg_len);
+		}
+	/* find_attr() reads a dotted OID: an attribute of the table is no purpose. */
+	t = find_attr(p, len, &obj);
+	if (t != &attr_oid || obj == NULL) {
+		ASN1_OBJECT_free(obj);
+		return fail(msg, msg_len, "'%s': unknown purpose (known: " KNOWN_PURPOSES ")", q);
+	}
+	*out = obj;
+	return P11A_OK;
+}
+
+int cli_x509_parse_eku(const char *text, EXTENDED_KEY_USAGE **out, char *msg, size_t msg_len)
+{
+	EXTENDED_KEY_USAGE *eku = NULL;
+	ASN1_OBJECT *obj = NULL;
+	char q[QUOTE_MAX + 8];
+	size_t len = 0, pos = 0, end, a, b;
+	int r, i;
+
+	if ((r = check_length(text, "extended key usage list", &len, msg, msg_len)) != P11A_OK)
+		return r;
+	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL)
+		return nomem(msg, msg_len);
+	for (;;) {
+		end = part_end(text, pos, len, 0);
+		if (blank(text + pos, end - pos)) {
+			r = empty_part(text, pos, end, len, "extended key usage list", msg,
+				       msg_len);
+			goto out;
+		}
+		for (a = pos; text[a] == ' '; a++)
+			;
+		for (b = end; text[b - 1] == ' '; b--)
+			;
+		quote(q, sizeof(q), text + a, b - a);
+		if (sk_ASN1_OBJECT_num(eku) == CLI_X509_MAX_ITEMS) {
+			r = fail(msg, msg_len,
+				 "the extended key usage list has more than %d purposes",
+				 CLI_X509_MAX_ITEMS);
+			goto out;
+		}
+		if ((r = parse_purpose(text + a, b - a, q, &obj, msg, msg_len)) != P11A_OK)
+			goto out;
+		for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+			if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), obj) == 0) {
+				r = fail(msg, msg_len, "'%s': that purpose is in the list twice",
+					 q);
+				goto out;
+			}
+		if (sk_ASN1_OBJECT_push(eku, obj) <= 0) {
+			r = nomem(msg, msg_len);
+			goto out;
+		}
+		obj = NULL;
+		if (end == len)
+			break;
+		pos = end + 1;
+	}
+	/* RFC 3161, 2.3: a time-stamping certificate has that purpose alone. */
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_time_stamp &&
+		    sk_ASN1_OBJECT_num(eku) > 1) {
+			r = fail(msg, msg_len,
+				 "timeStamping goes alone: a time-stamping certificate has no "
+				 "other purpose (RFC 3161)");
+			goto out;
+		}
+	*out = eku;
+	eku = NULL;
+	r = P11A_OK;
+out:
+	ASN1_OBJECT_free(obj);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return r;
+}
+
 /* The names of GENERAL_NAME's types, by GEN_ number (RFC 5280, 4.2.1.6). */
 static const char *const gen_type_names[] = {
     "otherName",    "email", "DNS", "x400Address",  "directoryName",

@@ -345,6 +345,36 @@ if [ -s "$T/ca.pem" ]; then
 	fi
 fi
 
+# --eku: a TLS server's certificate that OpenSSL takes for a server and not
+# for a client, and the other way round; a bad purpose is refused.
+if [ -s "$T/ca.pem" ] && [ -s "$T/leaf-rsa.csr" ]; then
+	for eku in serverAuth:sslserver:sslclient clientAuth:sslclient:sslserver; do
+		IFS=: read -r name yes no <<<"$eku"
+		if check_rc "cert issue --eku $name" 0 \
+			p11a cert issue ca -i "$T/leaf-rsa.csr" --days 5 --eku "$name" -o "$T/eku.pem"; then
+			if ossl verify -purpose "$yes" -CAfile "$T/ca.pem" "$T/eku.pem" >"$T/v.out" 2>&1; then
+				pass "--eku $name: openssl verify -purpose $yes"
+			else
+				fail "--eku $name: openssl verify -purpose $yes" "$(show "$T/v.out")"
+			fi
+			if ossl verify -purpose "$no" -CAfile "$T/ca.pem" "$T/eku.pem" >"$T/v.out" 2>&1; then
+				fail "--eku $name: openssl verify -purpose $no refuses it" "$(show "$T/v.out")"
+			else
+				pass "--eku $name: openssl verify -purpose $no refuses it"
+			fi
+		fi
+	done
+	rm -f "$T/eku.pem"
+	run p11a cert issue ca -i "$T/leaf-rsa.csr" --days 5 --eku serverAuth,webServer -o "$T/eku.pem"
+	if [ "$RC" -eq 1 ] && [ ! -e "$T/eku.pem" ]; then
+		pass "cert issue --eku with an unknown purpose: exit 1, no certificate"
+	else
+		fail "cert issue --eku with an unknown purpose: exit 1, no certificate" "exit $RC"
+	fi
+	check_err "cert issue --eku with an unknown purpose: names it" \
+		"--eku: 'webServer': unknown purpose \(known: serverAuth, clientAuth"
+fi
+
 # A certificate does not outlive its CA's (30 days): --days 400 ends with it,
 # and says so; --days 5 is left as asked, without a note.
 if [ -s "$T/ca.pem" ] && [ -s "$T/leaf-ec.csr" ]; then

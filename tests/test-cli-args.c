@@ -1151,6 +1151,12 @@ static void test_cert(void **state)
 			 0);
 	assert_int_equal(a.self, 1);
 	assert_int_equal(a.ca, 1);
+	assert_null(a.eku);
+	/* --eku, as typed (x509.c reads the list). */
+	assert_int_equal(PARSE(&a, msg, "cert", "issue", "ca", "-i", "r", "--days", "30", "--eku",
+			       "serverAuth,clientAuth"),
+			 0);
+	assert_string_equal(a.eku, "serverAuth,clientAuth");
 	/* A key named like an action word, by its URI. */
 	assert_int_equal(PARSE(&a, msg, "cert", "pkcs11:object=import"), 0);
 	assert_cert(&a, CLI_CERT_SHOW, "pkcs11:object=import");
@@ -1172,6 +1178,9 @@ static void test_cert(void **state)
 	ASSERT_USAGE("cert: option '--self' does not apply", "cert", "k", "--self");
 	ASSERT_USAGE("cert: option '--subject' does not apply", "cert", "k", "--subject", "/CN=x");
 	ASSERT_USAGE("cert: option '--san' does not apply", "cert", "k", "--san", "DNS:x");
+	ASSERT_USAGE("cert: option '--eku' does not apply", "cert", "k", "--eku", "serverAuth");
+	ASSERT_USAGE("cert import: option '--eku' does not apply", "cert", "import", "k", "-i", "c",
+		     "--eku", "serverAuth");
 	ASSERT_USAGE("cert issue: missing --days N", "cert", "issue", "ca", "-i", "r");
 	ASSERT_USAGE("cert issue: missing --days N", "cert", "issue", "k", "--self", "--subject",
 		     "/CN=x");
@@ -1193,6 +1202,8 @@ static void test_cert(void **state)
 		     "--subject", "", "--days", "1");
 	ASSERT_USAGE("option '--san' needs a value", "cert", "issue", "ca", "-i", "r", "--days",
 		     "1", "--san", "");
+	ASSERT_USAGE("option '--eku' needs a value", "cert", "issue", "ca", "-i", "r", "--days",
+		     "1", "--eku", "");
 	ASSERT_USAGE("option '--ca' takes no value", "cert", "issue", "ca", "--ca=yes");
 }
 

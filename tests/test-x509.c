@@ -525,7 +525,7 @@ static X509 *self_signed(struct test_key *k, const char *subject, int ca, const 
 {
 	X509_NAME *name = name_of(subject);
 	GENERAL_NAMES *san = san_text != NULL ? san_of(san_text) : NULL;
-	struct cli_x509_cert_opts o = {days, ca, san};
+	struct cli_x509_cert_opts o = {days, ca, san, NULL};
 	X509 *x = NULL;
 	char msg[MSG_LEN] = "";
 
@@ -700,7 +700,7 @@ static X509 *issue(struct test_key *ca_key, X509 *ca, X509_REQ *req, int as_ca, 
 		   unsigned days)
 {
 	GENERAL_NAMES *names = san != NULL ? san_of(san) : NULL;
-	struct cli_x509_cert_opts o = {days, as_ca, names};
+	struct cli_x509_cert_opts o = {days, as_ca, names, NULL};
 	X509 *x = NULL;
 	char msg[MSG_LEN] = "";
 
@@ -786,7 +786,7 @@ static void test_issue_empty_subject(void **state)
 {
 	X509 *ca = self_signed(&keys[K_P256], "CN=Root", 1, NULL, 10);
 	X509_NAME *empty = X509_NAME_new();
-	struct cli_x509_cert_opts o = {10, 0, NULL};
+	struct cli_x509_cert_opts o = {10, 0, NULL, NULL};
 	X509_REQ *req = NULL;
 	X509 *x = NULL, *sentinel = (X509 *)&sentinel;
 	char msg[MSG_LEN] = "";
@@ -818,7 +818,7 @@ static void test_issue_empty_subject(void **state)
 static void issue_fails(struct test_key *k, X509 *ca, X509_REQ *req, unsigned days, int want,
 			const char *needle)
 {
-	struct cli_x509_cert_opts o = {days, 0, NULL};
+	struct cli_x509_cert_opts o = {days, 0, NULL, NULL};
 	X509 *sentinel = (X509 *)&sentinel, *x = sentinel;
 	char msg[MSG_LEN] = "";
 
@@ -1154,6 +1154,99 @@ static void test_issue_csr_subject_checked(void **state)
 	X509_free(ca);
 }
 
+static EXTENDED_KEY_USAGE *eku_of(const char *text)
+{
+	EXTENDED_KEY_USAGE *eku = NULL;
+	char msg[MSG_LEN] = "";
+
+	if (cli_x509_parse_eku(text, &eku, msg, sizeof(msg)) != P11A_OK)
+		fail_msg("parse_eku(%s): %s", text, msg);
+	return eku;
+}
+
+static void eku_bad(const char *text, const char *want)
+{
+	EXTENDED_KEY_USAGE *sentinel = (EXTENDED_KEY_USAGE *)&sentinel, *eku = sentinel;
+	char msg[MSG_LEN] = "";
+
+	assert_int_equal(cli_x509_parse_eku(text, &eku, msg, sizeof(msg)), P11A_ERR_BAD_INPUT);
+	assert_ptr_equal(eku, sentinel);
+	if (strstr(msg, want) == NULL)
+		fail_msg("parse_eku(%s): message \"%s\" lacks \"%s\"", text, msg, want);
+}
+
+/* The certificate issued by a CA with eku: what OpenSSL's purpose checks say of it. */
+static X509 *issue_eku(X509 *ca, X509_REQ *req, const char *eku_text)
+{
+	EXTENDED_KEY_USAGE *eku = eku_text != NULL ? eku_of(eku_text) : NULL;
+	struct cli_x509_cert_opts o = {30, 0, NULL, eku};
+	X509 *x = NULL;
+	char msg[MSG_LEN] = "";
+
+	if (cli_x509_issue(&keys[K_P256].signer, ca, req, &o, &x, msg, sizeof(msg)) != P11A_OK)
+		fail_msg("issue(--eku %s): %s", eku_text, msg);
+	EXTENDED_KEY_USAGE_free(eku);
+	assert_chain(x, ca);
+	return x;
+}
+
+static void test_eku(void **state)
+{
+	X509 *ca = self_signed(&keys[K_P256], "CN=Root", 1, NULL, 100);
+	X509_REQ *req = make_csr(&keys[K_RSA], "CN=www.example", "DNS:www.example");
+	EXTENDED_KEY_USAGE *eku = eku_of(" serverAuth , CLIENTAUTH,1.3.6.1.5.5.7.3.3");
+	X509 *x;
+	char many[1024] = "";
+	int i;
+
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 3);
+	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)), NID_server_auth);
+	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 1)), NID_client_auth);
+	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 2)), NID_code_sign);
+	EXTENDED_KEY_USAGE_free(eku);
+	eku = eku_of("1.2.3.4.5");
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	EXTENDED_KEY_USAGE_free(eku);
+
+	eku_bad("", "empty extended key usage list");
+	eku_bad("serverAuth,", "ends with a ','");
+	eku_bad("serverAuth,,clientAuth", "an empty item after");
+	eku_bad("webServer", "'webServer': unknown purpose (known: serverAuth, clientAuth");
+	eku_bad("CN", "'CN': unknown purpose");
+	eku_bad("2.5.4.3", "'2.5.4.3': unknown purpose");
+	eku_bad("serverAuth,1.3.6.1.5.5.7.3.1",
+		"'1.3.6.1.5.5.7.3.1': that purpose is in the list twice");
+	eku_bad("timeStamping,codeSigning", "timeStamping goes alone");
+	for (i = 0; i <= CLI_X509_MAX_ITEMS; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s1.2.3.%d",
+			 i > 0 ? "," : "", i);
+	eku_bad(many, "more than 64 purposes");
+
+	/* serverAuth: a TLS server's certificate, not a client's. */
+	x = issue_eku(ca, req, "serverAuth");
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_CLIENT, 0), 0);
+	assert_int_equal(ext_critical(x, NID_ext_key_usage), 0);
+	X509_free(x);
+	x = issue_eku(ca, req, "clientAuth");
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 0);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_CLIENT, 0), 1);
+	X509_free(x);
+	/* timeStamping: critical, as RFC 3161 asks and OpenSSL's TSA check wants. */
+	x = issue_eku(ca, req, "timeStamping");
+	assert_int_equal(ext_critical(x, NID_ext_key_usage), 1);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_TIMESTAMP_SIGN, 0), 1);
+	X509_free(x);
+	/* None: no extension, every purpose open. */
+	x = issue_eku(ca, req, NULL);
+	assert_int_equal(ext_critical(x, NID_ext_key_usage), -1);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_CLIENT, 0), 1);
+	X509_free(x);
+	X509_REQ_free(req);
+	X509_free(ca);
+}
+
 /* Keys no algorithm here fits. */
 static void test_unsupported_keys(void **state)
 {
@@ -1219,6 +1312,7 @@ int main(void)
 	    cmocka_unit_test(test_issue_capped),
 	    cmocka_unit_test(test_issue_csr_san_checked),
 	    cmocka_unit_test(test_issue_csr_subject_checked),
+	    cmocka_unit_test(test_eku),
 	    cmocka_unit_test(test_unsupported_keys),
 	    cmocka_unit_test(test_read_cert),
 	};
