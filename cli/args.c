@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "args.h"
 
 /* Most positional arguments any command takes (audit-verify's FILEs). */
@@ -319,15 +321,10 @@ static int parse_http_alg(const char *name, const struct cli_command *cmd, const
 		     name, cmd->name, valid);
 }
 
+/* The value of the hex digit c, or -1 (OpenSSL's, any case). */
 static int hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return OPENSSL_hexchar2int((unsigned char)c);
 }
 
 /* An even number of hex digits (none is fine: an empty label). */

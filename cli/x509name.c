@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
@@ -88,14 +89,6 @@ static int is_digit(int ch)
 static int to_lower(int ch)
 {
 	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
-}
-
-static int hex_value(int ch)
-{
-	if (is_digit(ch))
-		return ch - '0';
-	ch = to_lower(ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
 /* Whether a[0..len) equals the NUL-terminated b, ignoring ASCII case. */
@@ -267,8 +260,9 @@ static int decode_value(const char *p, size_t len, const char *q, const char *at
 			ch = p[++i];
 			if (ch != '\0' && strchr(NAME_SPECIALS, ch) != NULL) {
 				out[n++] = ch;
-			} else if (i + 1 < len && (hi = hex_value((unsigned char)ch)) >= 0 &&
-				   (lo = hex_value((unsigned char)p[i + 1])) >= 0) {
+			} else if (i + 1 < len &&
+				   (hi = OPENSSL_hexchar2int((unsigned char)ch)) >= 0 &&
+				   (lo = OPENSSL_hexchar2int((unsigned char)p[i + 1])) >= 0) {
 				out[n++] = (char)(hi << 4 | lo);
 				i++;
 			} else {
