@@ -229,7 +229,7 @@ static int ca_certificate(struct cli_ctx *c, struct agent_key *k, X509 **out)
 		return cli_fail_agent(c, r, "read the certificate of '%s'", k->name);
 	if (der == NULL)
 		return cli_reportf(
-		    c->a->json, p11a_errname(P11A_ERR_BAD_INPUT), cli_exit_code(P11A_ERR_BAD_INPUT),
+		    c->a->json, "NO_CERTIFICATE", CLI_EXIT_FAIL,
 		    "'%s' has no certificate in the token, and a CA needs one: its subject is the "
 		    "issuer of what it signs. Make the CA's certificate first, then store it:\n"
 		    "  p11agent cert issue %s --self --ca --subject \"CN=My CA\" --days 3650 -o "

@@ -109,6 +109,9 @@ run p11a cert issue ca -i "$T/leaf-rsa.csr" --days 10 -o "$T/early.pem"
 if [ "$RC" -eq 1 ] && [ ! -s "$T/early.pem" ]; then
 	pass "cert issue by a key without a certificate: exit 1"
 	check_err "cert issue without a CA certificate: says so" 'certificate'
+	run p11a --json cert issue ca -i "$T/leaf-rsa.csr" --days 10 -o "$T/early.pem"
+	expect "cert issue --json without a CA certificate: NO_CERTIFICATE, as cert's" \
+		"$RC $(json_get "$ERR" error)" '1 "NO_CERTIFICATE"'
 else
 	fail "cert issue by a key without a certificate: exit 1" "exit $RC: $(show "$ERR")"
 fi
