@@ -364,6 +364,94 @@ int p11a_http_parse(const uint8_t *data, size_t len, struct p11a_http_msg **out_
 	return P11A_OK;
 }
 
+/*
+ * The offset just after the empty line that ends the header section at the
+ * start of d[0..len), searched for from a few bytes before from: 0 while it
+ * is not all there. An empty first line counts as the end (parsing then
+ * says there is no start line).
+ */
+static size_t head_length(const uint8_t *d, size_t len, size_t from)
+{
+	const uint8_t *lf;
+	size_t i = from > 2 ? from - 2 : 0;
+
+	if (len > 0 && d[0] == '\n')
+		return 1;
+	if (len > 1 && d[0] == '\r' && d[1] == '\n')
+		return 2;
+	/* An LF, then an LF or a CR LF: the empty line. */
+	while (i < len && (lf = memchr(d + i, '\n', len - i)) != NULL) {
+		i = (size_t)(lf - d) + 1;
+		if (i < len && d[i] == '\n')
+			return i + 1;
+		if (i + 1 < len && d[i] == '\r' && d[i + 1] == '\n')
+			return i + 2;
+	}
+	return 0;
+}
+
+int p11a_http_length(const uint8_t *data, size_t len, size_t last_len, size_t *out_head,
+		     size_t *out_total)
+{
+	struct p11a_http_msg *m = NULL;
+	const struct httpmsg_field *f;
+	size_t head, body = 0, n = 0, i;
+	char shown[80];
+	int err;
+
+	httpmsg_clear_why();
+	if ((data == NULL && len > 0) || out_head == NULL || out_total == NULL)
+		return httpmsg_fail(P11A_ERR_INVALID_ARG, "invalid argument");
+	*out_head = 0;
+	*out_total = 0;
+	/* Scans at most one header section's worth (plus its empty line). */
+	head = head_length(data, len < HTTPMSG_MAX_HEAD + 4 ? len : HTTPMSG_MAX_HEAD + 4,
+			   last_len < len ? last_len : 0);
+	if (head == 0) {
+		if (len > HTTPMSG_MAX_HEAD)
+			return httpmsg_fail(P11A_ERR_TOO_LARGE,
+					    "the message's header section passes %u bytes",
+					    (unsigned)HTTPMSG_MAX_HEAD);
+		return P11A_OK; /* not all there yet */
+	}
+	/* The header section, read as p11a_http_parse() reads it: its refusals are the same. */
+	if ((err = p11a_http_parse(data, head, &m)) != P11A_OK)
+		return err;
+	f = httpmsg_field(m, "content-length", 0, &n);
+	if (n > 1) {
+		err = httpmsg_fail(P11A_ERR_BAD_INPUT,
+				   "the message has Content-Length %zu times: it cannot tell where "
+				   "the body ends",
+				   n);
+		goto out;
+	}
+	for (i = 0; f != NULL && i < f->value_len; i++) {
+		if (f->value[i] < '0' || f->value[i] > '9') {
+			err = httpmsg_fail(
+			    P11A_ERR_BAD_INPUT, "the message's Content-Length '%s' is not a number",
+			    httpmsg_shown(f->value, f->value_len, 40, shown, sizeof(shown)));
+			goto out;
+		}
+		if (body > (HTTPMSG_MAX - head) / 10 ||
+		    (body = body * 10 + (size_t)(f->value[i] - '0')) > HTTPMSG_MAX - head) {
+			err = httpmsg_fail(P11A_ERR_TOO_LARGE,
+					   "the message is larger than %u MiB (its Content-Length)",
+					   (unsigned)(HTTPMSG_MAX >> 20));
+			goto out;
+		}
+	}
+	if (f != NULL && f->value_len == 0) {
+		err = httpmsg_fail(P11A_ERR_BAD_INPUT, "the message's Content-Length is empty");
+		goto out;
+	}
+	*out_head = head;
+	*out_total = head + body;
+	err = P11A_OK;
+out:
+	p11a_http_free(m);
+	return err;
+}
+
 int p11a_http_serialize(const struct p11a_http_msg *m, uint8_t **out, size_t *out_len)
 {
 	size_t n;

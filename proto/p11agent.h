@@ -647,6 +647,24 @@ struct p11a_http_msg;
  * (p11a_http_message() says where); free *out_msg with p11a_http_free().
  */
 int p11a_http_parse(const uint8_t *data, size_t len, struct p11a_http_msg **out_msg);
+/*
+ * Where the message at the start of data[0..len) ends, for a server reading
+ * one from a stream: P11A_OK with *out_head and *out_total 0 while its
+ * header section is not all there; then P11A_OK with *out_head the header
+ * section's length (its empty line included) and *out_total that plus
+ * Content-Length (no Content-Length: no body, as for a request; a response
+ * that runs to the end of the connection is not told apart). Once
+ * len >= *out_total, p11a_http_parse(data, *out_total) reads the message.
+ * last_len is len at the previous call for the same message, which found
+ * no end yet (0 the first time): the search for the header section's end
+ * resumes there, so that a message read in small pieces costs time linear
+ * in its length. Once *out_total is known there is no need to call again. Refused as
+ * p11a_http_parse() refuses a header section, and P11A_ERR_BAD_INPUT for a
+ * repeated, empty or non-numeric Content-Length, P11A_ERR_TOO_LARGE past
+ * 64 MiB in all or a header section past 1 MiB without its end.
+ */
+int p11a_http_length(const uint8_t *data, size_t len, size_t last_len, size_t *out_head,
+		     size_t *out_total);
 /* Frees a message. NULL is a no-op. */
 void p11a_http_free(struct p11a_http_msg *msg);
 /*

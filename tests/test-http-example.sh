@@ -143,15 +143,23 @@ stop_server() {
 }
 trap '[ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null; _cleanup' EXIT
 
-# send NAME FILE STATUS ERE: sends FILE's bytes to the server as they are;
-# passes when the answer's status is STATUS and its text matches ERE.
+# send NAME FILE STATUS ERE: sends FILE's bytes to the server as they are
+# (with TRICKLE=trickle, a byte at a time); passes when the answer's status
+# is STATUS and its text matches ERE.
 send() {
 	run timeout -k 2 20 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(15)
 s.connect(sys.argv[1])
-s.sendall(open(sys.argv[2], "rb").read())
+data = open(sys.argv[2], "rb").read()
+if sys.argv[3] == "trickle":
+    import time
+    for i in range(len(data)):
+        s.sendall(data[i:i + 1])
+        time.sleep(0.001)
+else:
+    s.sendall(data)
 s.shutdown(socket.SHUT_WR)
 out = b""
 while True:
@@ -159,7 +167,7 @@ while True:
     if not b:
         break
     out += b
-sys.stdout.write(out.decode())' "$HTTP_SOCK" "$2"
+sys.stdout.write(out.decode())' "$HTTP_SOCK" "$2" "${TRICKLE:-}"
 	if head -n 1 "$OUT" | grep -q "^HTTP/1.1 $3 " && grep -Eq -- "$4" "$OUT"; then
 		pass "$1: $3"
 	else
@@ -178,10 +186,11 @@ request() {
 NOW=$(date +%s)
 BODY='{"item": "HSM", "quantity": 1}'
 
-start_server --unix "$HTTP_SOCK" --count 8 || finish
+start_server --unix "$HTTP_SOCK" --count 10 || finish
 request "$T/post" POST "$BODY"
 p11a http-sign hmac --digest sha-256 --keyid client-1 -i "$T/post" -o "$T/post.signed"
 send "a signed POST" "$T/post.signed" 200 "^Verified OK: signature 'sig1' \\(hmac-sha256, keyid client-1\\) is valid$"
+TRICKLE=trickle send "a signed POST sent a byte at a time" "$T/post.signed" 200 "^Verified OK: signature 'sig1'"
 request "$T/get" GET
 p11a http-sign hmac --components '@method,@authority,@path' -i "$T/get" -o "$T/get.signed"
 send "a signed GET, no body" "$T/get.signed" 200 "^Verified OK: signature 'sig1'"
@@ -195,15 +204,17 @@ send "a POST whose body is not signed" "$T/post.nodigest" 401 \
 	'component "content-digest" is not covered, and it is required'
 printf 'hello\r\n\r\n' >"$T/junk"
 send "not an HTTP message" "$T/junk" 400 "^Bad request: .*start line"
+printf 'POST / HTTP/1.1\r\nHost: api.example\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nhi' >"$T/twice"
+send "Content-Length twice" "$T/twice" 400 "^Bad request: the message has Content-Length 2 times"
 printf 'POST / HTTP/1.1\r\nHost: api.example\r\nContent-Length: 2000000\r\n\r\n' >"$T/big"
 send "a body over 1 MiB" "$T/big" 413 "larger than 1 MiB"
-stop_server "the server stops by itself after --count 8"
-if grep -q 'stopping after 8 request(s)' "$T/server.log" && [ ! -e "$HTTP_SOCK" ]; then
+stop_server "the server stops by itself after --count 10"
+if grep -q 'stopping after 10 request(s)' "$T/server.log" && [ ! -e "$HTTP_SOCK" ]; then
 	pass "the server said so and removed its socket"
 else
 	fail "the server said so and removed its socket" "$(show "$T/server.log")"
 fi
-if [ "$(grep -c -- ' -> ' "$T/server.log")" -eq 8 ]; then
+if [ "$(grep -c -- ' -> ' "$T/server.log")" -eq 10 ]; then
 	pass "the server logged one line a request"
 else
 	fail "the server logged one line a request" "$(show "$T/server.log")"

@@ -344,6 +344,120 @@ static void test_malformed(void **state)
 	}
 }
 
+/* p11a_http_length() on text[0..len): err, and then head and total. */
+static void assert_length(const char *text, size_t len, int want_err, size_t want_head,
+			  size_t want_total)
+{
+	size_t head = 99, total = 99;
+	int err = p11a_http_length((const uint8_t *)text, len, 0, &head, &total);
+
+	if (err != want_err)
+		fail_msg("length of %zu bytes: %s, not %s (%s)", len, p11a_strerror(err),
+			 p11a_strerror(want_err), p11a_http_message());
+	assert_int_equal(head, want_err == P11A_OK ? want_head : 0);
+	assert_int_equal(total, want_err == P11A_OK ? want_total : 0);
+}
+
+/* Where a message ends in a stream: every prefix, pipelining, and each refusal. */
+static void test_length(void **state)
+{
+	static const char *const texts[] = {
+	    "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world",
+	    "POST /p HTTP/1.1\nHost: h\ncontent-length:  11 \n\nhello world",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+	};
+	static const struct {
+		const char *text;
+		int err;
+		const char *part;
+	} bad[] = {
+	    {"GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", P11A_ERR_BAD_INPUT,
+	     "Content-Length '1x' is not a number"},
+	    {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", P11A_ERR_BAD_INPUT, "not a number"},
+	    {"GET / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", P11A_ERR_BAD_INPUT, "not a number"},
+	    {"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", P11A_ERR_BAD_INPUT,
+	     "Content-Length 2 times"},
+	    {"GET / HTTP/1.1\r\nContent-Length:\r\n\r\n", P11A_ERR_BAD_INPUT,
+	     "Content-Length is empty"},
+	    {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+	     P11A_ERR_TOO_LARGE, "larger than 64 MiB"},
+	    {"GET / HTTP/1.1\r\nContent-Length: 67108864\r\n\r\n", P11A_ERR_TOO_LARGE,
+	     "larger than 64 MiB"},
+	    {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", P11A_ERR_BAD_INPUT, "chunked"},
+	    {"hello\r\n\r\n", P11A_ERR_BAD_INPUT, "neither a request line"},
+	    {"\r\n\r\n", P11A_ERR_BAD_INPUT, "no start line"},
+	    {"GET / HTTP/1.1\r\nX: a\x01\r\n\r\n", P11A_ERR_BAD_INPUT, "control byte"},
+	};
+	char two[256], *big;
+	size_t i, len, head, n, total;
+	struct p11a_http_msg *m = NULL;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		len = strlen(texts[i]);
+		head = len - 11;
+		/* Each prefix: nothing to say until the empty line is in. */
+		for (n = 0; n <= len; n++)
+			assert_length(texts[i], n, P11A_OK, n < head ? 0 : head,
+				      n < head ? 0 : len);
+		/*
+		 * Read a byte, then three, at a time, as a server does: each call
+		 * resumes where the last one stopped, until the end is known.
+		 */
+		for (size_t step = 1; step <= 3; step += 2) {
+			size_t last = 0;
+
+			total = 0;
+			for (n = step; total == 0 && n <= len + step; last = n, n += step) {
+				assert_int_equal(p11a_http_length((const uint8_t *)texts[i],
+								  n < len ? n : len, last, &head,
+								  &total),
+						 P11A_OK);
+				if (total == 0)
+					assert_true(n < len - 11);
+			}
+			assert_int_equal(head, len - 11);
+			assert_int_equal(total, len);
+			/* Found as soon as the empty line was all there. */
+			assert_true(last >= len - 11 && last < len - 11 + step);
+		}
+		head = len - 11;
+		assert_int_equal(p11a_http_parse((const uint8_t *)texts[i], len, &m), P11A_OK);
+		p11a_http_free(m);
+		m = NULL;
+	}
+	/* No Content-Length: no body. Two requests back to back: the first. */
+	assert_length("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", 47, P11A_OK, 27,
+		      27);
+	snprintf(two, sizeof(two), "%s%s", texts[0], texts[1]);
+	assert_length(two, strlen(two), P11A_OK, strlen(texts[0]) - 11, strlen(texts[0]));
+	/* Exactly 64 MiB in all is fine. */
+	snprintf(two, sizeof(two), "GET / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
+		 (size_t)67108864 - 44);
+	assert_int_equal(strlen(two), 44);
+	assert_length(two, strlen(two), P11A_OK, 44, 67108864);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_length(bad[i].text, strlen(bad[i].text), bad[i].err, 0, 0);
+		if (strstr(p11a_http_message(), bad[i].part) == NULL)
+			fail_msg("case %zu: message '%s' lacks '%s'", i, p11a_http_message(),
+				 bad[i].part);
+	}
+	/* A header section that never ends: waited for up to 1 MiB, then refused. */
+	assert_non_null(big = malloc(1024 * 1024 + 10));
+	memcpy(big, "GET / HTTP/1.1\r\n", 16);
+	memset(big + 16, 'a', 1024 * 1024 + 10 - 16);
+	assert_length(big, 1024 * 1024, P11A_OK, 0, 0);
+	assert_length(big, 1024 * 1024 + 10, P11A_ERR_TOO_LARGE, 0, 0);
+	assert_non_null(strstr(p11a_http_message(), "header section passes"));
+	free(big);
+	/* Invalid arguments. */
+	assert_int_equal(p11a_http_length(NULL, 1, 0, &head, &total), P11A_ERR_INVALID_ARG);
+	assert_int_equal(p11a_http_length((const uint8_t *)"x", 1, 0, NULL, &total),
+			 P11A_ERR_INVALID_ARG);
+	assert_int_equal(p11a_http_length((const uint8_t *)"x", 1, 0, &head, NULL),
+			 P11A_ERR_INVALID_ARG);
+}
+
 /* Fields added go at the end of the header section, in the message's line ending. */
 static void test_serialize(void **state)
 {
@@ -451,6 +565,7 @@ int main(void)
 	    cmocka_unit_test(test_response),
 	    cmocka_unit_test(test_component_errors),
 	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_length),
 	    cmocka_unit_test(test_serialize),
 	    cmocka_unit_test(test_signature_info),
 	};

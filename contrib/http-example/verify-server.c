@@ -12,7 +12,8 @@
  * whose secret stays in the agent's token: it must cover @method,
  * @authority, @path, and content-digest when there is a body, and be at most
  * 300 s old. The answer: 200 and which signature verified; 401 and why it
- * did not; 400 when the request is not an HTTP message; 413 when it is too
+ * did not; 400 when the request is not an HTTP message (p11a_http_length()
+ * finds where each ends, as any server reading a stream needs); 413 when it is too
  * large; 503 when the agent cannot check it. One line per request on stderr.
  *
  * It stops on SIGTERM or SIGINT, or after N connections (requests) with
@@ -61,94 +62,38 @@ static long long now_ms(void)
 }
 
 /*
- * The end of the header section in buf (the offset just after its empty
- * line, CRLF or LF), or 0 when it is not all there yet.
- */
-static size_t header_end(const char *buf, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (buf[i + 1] == '\n')
-			return i + 2;
-		if (buf[i + 1] == '\r' && i + 2 < len && buf[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
-
-/*
- * Finds the body's length in the header section head: Content-Length, or 0
- * when there is none (more than MAX_REQUEST: MAX_REQUEST + 1). Returns NULL,
- * or why the request cannot be read: a chunked body, a repeated or
- * malformed Content-Length.
- */
-static const char *body_length(const char *head, size_t head_len, size_t *out_len)
-{
-	const char *line = head, *end = head + head_len;
-	int seen = 0;
-
-	*out_len = 0;
-	while (line < end) {
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		const char *v;
-		size_t n = 0;
-
-		if (eol == NULL)
-			eol = end;
-		if (line != head && (size_t)(eol - line) > 18 &&
-		    strncasecmp(line, "transfer-encoding:", 18) == 0)
-			return "Transfer-Encoding is not supported: send the body with "
-			       "Content-Length";
-		if (line != head && (size_t)(eol - line) > 15 &&
-		    strncasecmp(line, "content-length:", 15) == 0) {
-			if (seen++)
-				return "Content-Length is given twice";
-			for (v = line + 15; *v == ' ' || *v == '\t'; v++)
-				;
-			if (*v < '0' || *v > '9')
-				return "Content-Length is not a number";
-			for (; *v >= '0' && *v <= '9'; v++)
-				if ((n = n * 10 + (size_t)(*v - '0')) > MAX_REQUEST)
-					n = MAX_REQUEST + 1;
-			while (*v == ' ' || *v == '\t' || *v == '\r')
-				v++;
-			if (v != eol)
-				return "Content-Length is not a number";
-			*out_len = n;
-		}
-		line = eol + 1;
-	}
-	return NULL;
-}
-
-/*
  * Reads one request from fd into buf (MAX_REQUEST bytes): the header
- * section, then Content-Length bytes of body, within READ_TIMEOUT_MS.
- * Returns its length, or 0 and the HTTP status and reason to answer with
- * (status 0: the client went away, or we are stopping; answer nothing).
+ * section, then Content-Length bytes of body (p11a_http_length() says where
+ * it ends), within READ_TIMEOUT_MS. Returns its length and sets *out_head
+ * to its header section's, or returns 0 and the HTTP status and reason to
+ * answer with (status 0: the client went away, or we are stopping; answer
+ * nothing).
  */
-static size_t read_request(int fd, char *buf, int *out_status, const char **out_why)
+static size_t read_request(int fd, char *buf, size_t *out_head, int *out_status,
+			   const char **out_why)
 {
 	long long deadline = now_ms() + READ_TIMEOUT_MS;
-	size_t len = 0, head = 0, body = 0;
+	size_t len = 0, last = 0, head = 0, total = 0;
+	int err;
 
 	*out_status = 0;
 	*out_why = "";
 	for (;;) {
-		if (head == 0 && (head = header_end(buf, len)) != 0) {
-			if ((*out_why = body_length(buf, head, &body)) != NULL) {
-				*out_status = 400;
-				return 0;
-			}
-			if (body > MAX_REQUEST - head) {
-				*out_status = 413;
-				*out_why = "the request is larger than 1 MiB";
+		if (total == 0) {
+			err = p11a_http_length((const uint8_t *)buf, len, last, &head, &total);
+			last = len;
+			if (err != P11A_OK || total > MAX_REQUEST) {
+				*out_status = err == P11A_ERR_BAD_INPUT ? 400 : 413;
+				*out_why = err == P11A_ERR_BAD_INPUT
+					       ? p11a_http_message()
+					       : "the request is larger than 1 MiB";
 				return 0;
 			}
 		}
-		if (head != 0 && len >= head + body)
-			return head + body; /* (bytes after it are ignored) */
+		if (total != 0 && len >= total) {
+			*out_head = head;
+			return total; /* (bytes after it are ignored) */
+		}
 		if (len == MAX_REQUEST) {
 			*out_status = 413;
 			*out_why = "the request is larger than 1 MiB";
@@ -238,7 +183,7 @@ static void answer(int fd, const char *req, int status, const char *fmt, ...)
  * $P11AGENT_SOCK), and answers. A connection for each request: the agent
  * closes idle ones.
  */
-static void verify_and_answer(int fd, const char *req, size_t len, const char *sock,
+static void verify_and_answer(int fd, const char *req, size_t head, size_t len, const char *sock,
 			      const char *key)
 {
 	struct p11a_http_msg *msg = NULL;
@@ -251,8 +196,8 @@ static void verify_and_answer(int fd, const char *req, size_t len, const char *s
 		return;
 	}
 	/* A body must be signed too: its Content-Digest covered (and checked). */
-	p.require = header_end(req, len) < len ? "@method,@authority,@path,content-digest"
-					       : "@method,@authority,@path";
+	p.require =
+	    head < len ? "@method,@authority,@path,content-digest" : "@method,@authority,@path";
 	p.max_age = MAX_AGE;
 	if ((err = p11a_connect(sock, &conn)) != P11A_OK) {
 		answer(fd, req, 503, "Cannot check the signature: the agent is unreachable: %s",
@@ -390,7 +335,7 @@ int main(int argc, char **argv)
 	while (!stopping && (count == 0 || served < count)) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		const char *why;
-		size_t len;
+		size_t len, head = 0;
 		int fd, status;
 
 		/* (A signal just before poll(): noticed within a second.) */
@@ -398,9 +343,11 @@ int main(int argc, char **argv)
 			continue;
 		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		len = read_request(fd, buf, &status, &why);
+		len = read_request(fd, buf, &head, &status, &why);
 		if (len > 0)
-			verify_and_answer(fd, buf, len, sock, key);
+			verify_and_answer(fd, buf, head, len, sock, key);
+		else if (status == 400)
+			answer(fd, NULL, status, "Bad request: %s", why);
 		else if (status != 0)
 			answer(fd, NULL, status, "%s", why);
 		served++;

@@ -70,6 +70,37 @@ static void check_message(struct p11a_http_msg *m, const uint8_t *data, size_t l
 	FUZZ_CHECK(httpmsg_field(m, "x-fuzz", 0, NULL) != NULL);
 }
 
+/*
+ * Where the message in data ends: the same read at once and in two pieces;
+ * once known, its first total bytes parse, with a body of total - head.
+ */
+static void check_length(const uint8_t *data, size_t len)
+{
+	size_t head = 0, total = 0, h2 = 0, t2 = 0, half = len / 2;
+	struct p11a_http_msg *m = NULL;
+	int err = p11a_http_length(data, len, 0, &head, &total), err2;
+
+	if (err != P11A_OK) {
+		FUZZ_CHECK(err == P11A_ERR_BAD_INPUT || err == P11A_ERR_TOO_LARGE);
+		FUZZ_CHECK(*p11a_http_message() != '\0');
+		FUZZ_CHECK(head == 0 && total == 0);
+		return;
+	}
+	FUZZ_CHECK((head == 0) == (total == 0));
+	FUZZ_CHECK(head <= len && head <= total);
+	/* A server that read half first, then the rest. */
+	err2 = p11a_http_length(data, half, 0, &h2, &t2);
+	if (err2 == P11A_OK && t2 == 0)
+		err2 = p11a_http_length(data, len, half, &h2, &t2);
+	FUZZ_CHECK(err2 == P11A_OK && h2 == head && t2 == total);
+	if (total == 0 || total > len)
+		return;
+	err = p11a_http_parse(data, total, &m);
+	FUZZ_CHECK(err == P11A_OK);
+	FUZZ_CHECK((size_t)(m->body - m->raw) == head && m->body_len == total - head);
+	p11a_http_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
@@ -81,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (nl == NULL)
 		return 0;
+	check_length(nl + 1, size - first - 1);
 	err = p11a_http_parse(nl + 1, size - first - 1, &m);
 	if (err != P11A_OK) {
 		FUZZ_CHECK(m == NULL);
