@@ -1,7 +1,8 @@
 #include "config.h"
 /*
- * httpmsg: HTTP/1.1 messages for RFC 9421 (httpmsg.h): parsing, writing back
- * with fields added, Content-Digest, and the thread's last reason.
+ * httpmsg: HTTP/1.1 messages for RFC 9421 (httpmsg.h): parsing, where a
+ * message ends in a stream, writing back with fields added, Content-Digest,
+ * and the thread's last reason.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -402,16 +403,19 @@ int p11a_http_length(const uint8_t *data, size_t len, size_t last_len, size_t *o
 	httpmsg_clear_why();
 	if ((data == NULL && len > 0) || out_head == NULL || out_total == NULL)
 		return httpmsg_fail(P11A_ERR_INVALID_ARG, "invalid argument");
-	*out_head = 0;
-	*out_total = 0;
-	/* Scans at most one header section's worth (plus its empty line). */
-	head = head_length(data, len < HTTPMSG_MAX_HEAD + 4 ? len : HTTPMSG_MAX_HEAD + 4,
+	/*
+	 * p11a_http_parse() takes an empty line that starts at HTTPMSG_MAX_HEAD at
+	 * the latest, so the header section ends by HTTPMSG_MAX_HEAD + 2 (CRLF).
+	 */
+	head = head_length(data, len < HTTPMSG_MAX_HEAD + 2 ? len : HTTPMSG_MAX_HEAD + 2,
 			   last_len < len ? last_len : 0);
 	if (head == 0) {
-		if (len > HTTPMSG_MAX_HEAD)
+		if (len >= HTTPMSG_MAX_HEAD + 2)
 			return httpmsg_fail(P11A_ERR_TOO_LARGE,
 					    "the message's header section passes %u bytes",
 					    (unsigned)HTTPMSG_MAX_HEAD);
+		*out_head = 0;
+		*out_total = 0;
 		return P11A_OK; /* not all there yet */
 	}
 	/* The header section, read as p11a_http_parse() reads it: its refusals are the same. */

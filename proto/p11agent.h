@@ -661,7 +661,9 @@ int p11a_http_parse(const uint8_t *data, size_t len, struct p11a_http_msg **out_
  * in its length. Once *out_total is known there is no need to call again. Refused as
  * p11a_http_parse() refuses a header section, and P11A_ERR_BAD_INPUT for a
  * repeated, empty or non-numeric Content-Length, P11A_ERR_TOO_LARGE past
- * 64 MiB in all or a header section past 1 MiB without its end.
+ * 64 MiB in all or a header section past 1 MiB without its end
+ * (P11A_ERR_INVALID_ARG, P11A_ERR_NOMEM as usual). The outputs are written
+ * only on P11A_OK.
  */
 int p11a_http_length(const uint8_t *data, size_t len, size_t last_len, size_t *out_head,
 		     size_t *out_total);

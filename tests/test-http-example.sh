@@ -186,7 +186,7 @@ request() {
 NOW=$(date +%s)
 BODY='{"item": "HSM", "quantity": 1}'
 
-start_server --unix "$HTTP_SOCK" --count 10 || finish
+start_server --unix "$HTTP_SOCK" --count 11 || finish
 request "$T/post" POST "$BODY"
 p11a http-sign hmac --digest sha-256 --keyid client-1 -i "$T/post" -o "$T/post.signed"
 send "a signed POST" "$T/post.signed" 200 "^Verified OK: signature 'sig1' \\(hmac-sha256, keyid client-1\\) is valid$"
@@ -206,15 +206,17 @@ printf 'hello\r\n\r\n' >"$T/junk"
 send "not an HTTP message" "$T/junk" 400 "^Bad request: .*start line"
 printf 'POST / HTTP/1.1\r\nHost: api.example\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nhi' >"$T/twice"
 send "Content-Length twice" "$T/twice" 400 "^Bad request: the message has Content-Length 2 times"
+{ printf 'GET / HTTP/1.1\r\n'; for _ in $(seq 1025); do printf 'X: y\r\n'; done; printf '\r\n'; } >"$T/lines"
+send "1025 field lines" "$T/lines" 413 "more than 1024 field lines"
 printf 'POST / HTTP/1.1\r\nHost: api.example\r\nContent-Length: 2000000\r\n\r\n' >"$T/big"
 send "a body over 1 MiB" "$T/big" 413 "larger than 1 MiB"
-stop_server "the server stops by itself after --count 10"
-if grep -q 'stopping after 10 request(s)' "$T/server.log" && [ ! -e "$HTTP_SOCK" ]; then
+stop_server "the server stops by itself after --count 11"
+if grep -q 'stopping after 11 request(s)' "$T/server.log" && [ ! -e "$HTTP_SOCK" ]; then
 	pass "the server said so and removed its socket"
 else
 	fail "the server said so and removed its socket" "$(show "$T/server.log")"
 fi
-if [ "$(grep -c -- ' -> ' "$T/server.log")" -eq 10 ]; then
+if [ "$(grep -c -- ' -> ' "$T/server.log")" -eq 11 ]; then
 	pass "the server logged one line a request"
 else
 	fail "the server logged one line a request" "$(show "$T/server.log")"

@@ -13,8 +13,9 @@
  * @authority, @path, and content-digest when there is a body, and be at most
  * 300 s old. The answer: 200 and which signature verified; 401 and why it
  * did not; 400 when the request is not an HTTP message (p11a_http_length()
- * finds where each ends, as any server reading a stream needs); 413 when it is too
- * large; 503 when the agent cannot check it. One line per request on stderr.
+ * finds where each ends, as any server reading a stream needs); 413 when it
+ * is too large; 503 when the agent cannot check it; 500 when memory runs
+ * out. One line per request on stderr.
  *
  * It stops on SIGTERM or SIGINT, or after N connections (requests) with
  * --count N, and exits 0. Exit 1: it could not listen or reach the agent at the start;
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -82,11 +82,16 @@ static size_t read_request(int fd, char *buf, size_t *out_head, int *out_status,
 		if (total == 0) {
 			err = p11a_http_length((const uint8_t *)buf, len, last, &head, &total);
 			last = len;
-			if (err != P11A_OK || total > MAX_REQUEST) {
-				*out_status = err == P11A_ERR_BAD_INPUT ? 400 : 413;
-				*out_why = err == P11A_ERR_BAD_INPUT
-					       ? p11a_http_message()
-					       : "the request is larger than 1 MiB";
+			if (err != P11A_OK) {
+				*out_status = err == P11A_ERR_BAD_INPUT	  ? 400
+					      : err == P11A_ERR_TOO_LARGE ? 413
+									  : 500;
+				*out_why = p11a_http_message();
+				return 0;
+			}
+			if (total > MAX_REQUEST) {
+				*out_status = 413;
+				*out_why = "the request is larger than 1 MiB";
 				return 0;
 			}
 		}
@@ -142,6 +147,7 @@ static void answer(int fd, const char *req, int status, const char *fmt, ...)
 		     {401, "Unauthorized"},
 		     {408, "Request Timeout"},
 		     {413, "Content Too Large"},
+		     {500, "Internal Server Error"},
 		     {503, "Service Unavailable"}};
 	const char *text = "Error";
 	char body[1024], out[1400], start[121] = "(unreadable request)";
