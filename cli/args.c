@@ -321,19 +321,13 @@ static int parse_http_alg(const char *name, const struct cli_command *cmd, const
 		     name, cmd->name, valid);
 }
 
-/* The value of the hex digit c, or -1 (OpenSSL's, any case). */
-static int hex_digit(char c)
-{
-	return OPENSSL_hexchar2int((unsigned char)c);
-}
-
 /* An even number of hex digits (none is fine: an empty label). */
 static int hex_ok(const char *s)
 {
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++) {
-		if (hex_digit(s[i]) < 0)
+		if (OPENSSL_hexchar2int((unsigned char)s[i]) < 0)
 			return 0;
 	}
 	return i % 2 == 0;
@@ -350,8 +344,8 @@ int cli_args_label(const struct cli_args *a, uint8_t **out, size_t *out_len)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (a->label_hex)
-			p[i] = (uint8_t)(hex_digit(a->label[2 * i]) << 4 |
-					 hex_digit(a->label[2 * i + 1]));
+			p[i] = (uint8_t)(OPENSSL_hexchar2int((unsigned char)a->label[2 * i]) << 4 |
+					 OPENSSL_hexchar2int((unsigned char)a->label[2 * i + 1]));
 		else
 			p[i] = (uint8_t)a->label[i];
 	}
@@ -777,10 +771,9 @@ static int apply_opt(struct cli_args *a, const struct cli_option *def, const cha
 }
 
 /* The options each form of cert takes, of those its row (CLI_CERT_OPTS) has. */
-#define CERT_OPTS CLI_CERT_OPTS
 #define CERT_SHOW_OPTS CLI_OPT_OUT
 #define CERT_IMPORT_OPTS CLI_OPT_IN
-#define CERT_ISSUE_OPTS CERT_OPTS
+#define CERT_ISSUE_OPTS CLI_CERT_OPTS
 
 /* cert's forms: the options each takes and needs. given: the options typed. */
 static int check_cert(const struct cli_args *a, uint64_t given, char *msg, size_t msg_len)
@@ -788,7 +781,7 @@ static int check_cert(const struct cli_args *a, uint64_t given, char *msg, size_
 	static const char *const names[] = {"cert", "cert import", "cert issue"};
 	static const uint64_t takes[] = {CERT_SHOW_OPTS, CERT_IMPORT_OPTS, CERT_ISSUE_OPTS};
 	const char *name = names[a->cert_action];
-	uint64_t extra = given & CERT_OPTS & ~takes[a->cert_action];
+	uint64_t extra = given & CLI_CERT_OPTS & ~takes[a->cert_action];
 	const struct cli_option *o;
 
 	if (extra != 0 && (o = opt_by_bit(extra & -extra)) != NULL)

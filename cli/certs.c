@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "certs.h"
 #include "io.h"
@@ -244,15 +243,18 @@ static int ca_certificate(struct cli_ctx *c, struct agent_key *k, X509 **out)
 }
 
 /*
- * Says so when the certificate issued ends with the CA's, sooner than
- * --days asked: cli_x509_issue() does not let it outlive its issuer.
+ * Says so when cert ends with the CA's certificate, sooner than --days
+ * asked: cli_x509_issue() does not let it outlive its issuer. Told from
+ * cert itself: its notAfter is the CA's, and it is valid for less than days.
  */
-static void note_capped(X509 *ca_cert, unsigned days)
+static void note_capped(const X509 *cert, const X509 *ca_cert, unsigned days)
 {
-	time_t asked = time(NULL) + (time_t)days * 86400;
+	int day = 0, sec = 0;
 	char when[64];
 
-	if (X509_cmp_time(X509_get0_notAfter(ca_cert), &asked) < 0)
+	if (ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca_cert)) == 0 &&
+	    ASN1_TIME_diff(&day, &sec, X509_get0_notBefore(cert), X509_get0_notAfter(cert)) == 1 &&
+	    (day < (int)days || (day == (int)days && sec < 0)))
 		fprintf(stderr,
 			"p11agent: note: the certificate ends when the CA's certificate does (%s), "
 			"sooner than --days %u: a certificate does not outlive its issuer\n",
@@ -302,8 +304,9 @@ int cli_cert_issue(struct cli_ctx *c)
 		ret = cli_fail_local(c, r);
 		goto out;
 	}
-	if ((ret = write_pem(c, pem, pem_len)) == 0 && ca_cert != NULL)
-		note_capped(ca_cert, o.days);
+	/* (Under --json, stderr is for the error object only.) */
+	if ((ret = write_pem(c, pem, pem_len)) == 0 && ca_cert != NULL && !c->a->json)
+		note_capped(cert, ca_cert, o.days);
 out:
 	free(pem);
 	X509_free(cert);

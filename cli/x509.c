@@ -473,7 +473,9 @@ static int make_cert(const struct cli_x509_signer *signer, const struct cert_pla
 	    X509_time_adj_ex(X509_getm_notAfter(x), (int)o->days, 0, &now) == NULL ||
 	    (p->not_after_max != NULL &&
 	     ASN1_TIME_compare(X509_get0_notAfter(x), p->not_after_max) > 0 &&
-	     X509_set1_notAfter(x, p->not_after_max) != 1) ||
+	     (X509_set1_notAfter(x, p->not_after_max) != 1 ||
+	      /* UTCTime until 2049, as RFC 5280 (4.1.2.5) wants, whatever the CA's says. */
+	      ASN1_TIME_normalize(X509_getm_notAfter(x)) != 1)) ||
 	    X509_set_pubkey(x, p->pub) != 1 || !add_extensions(x, p, o)) {
 		r = fail(msg, msg_len, P11A_ERR_CRYPTO, "cannot fill in the certificate");
 		goto out;

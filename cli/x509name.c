@@ -1,9 +1,11 @@
 /*
- * x509name: the text forms of names that p11agent takes, a subject
- * ("CN=foo,O=Bar,C=DE", RFC 4514) and a subjectAltName list
- * ("DNS:a.example,IP:::1"), parsed into OpenSSL's X509_NAME and
- * GENERAL_NAMES. Every error names the part of the text at fault. See
- * x509.h.
+ * x509name: the names and purposes a certificate states, and the checks
+ * they pass: the text forms p11agent takes, a subject ("CN=foo,O=Bar,C=DE",
+ * RFC 4514), a subjectAltName list ("DNS:a.example,IP:::1") and an extended
+ * key usage list ("serverAuth,clientAuth"), parsed into OpenSSL's
+ * X509_NAME, GENERAL_NAMES and EXTENDED_KEY_USAGE; and the same checks on a
+ * subject and subjectAltName that come from a certificate request. Every
+ * error names the part at fault. See x509.h.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -202,33 +204,59 @@ static int is_printable(int ch)
 }
 
 /*
+ * The dotted OID text[0..len) ("2.5.4.3"), or NULL when it is not one.
+ * Free it with ASN1_OBJECT_free().
+ */
+static ASN1_OBJECT *parse_oid(const char *text, size_t len)
+{
+	char oid[128];
+	size_t i;
+
+	int dots = 0;
+
+	/* Digits in two arcs or more, one dot between each (OpenSSL lets "1..2" pass). */
+	if (len == 0 || len >= sizeof(oid) || !is_digit((unsigned char)text[0]) ||
+	    text[len - 1] == '.')
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (text[i] == '.' && text[i - 1] != '.')
+			dots++;
+		else if (!is_digit((unsigned char)text[i]))
+			return NULL;
+	}
+	if (dots == 0)
+		return NULL;
+	memcpy(oid, text, len);
+	oid[len] = '\0';
+	return OBJ_txt2obj(oid, 1);
+}
+
+/* The attribute of attr_types with nid, or attr_oid (an OID none of them has). */
+static const struct attr_type *attr_by_nid(int nid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++)
+		if (nid != NID_undef && attr_types[i].nid == nid)
+			return &attr_types[i];
+	return &attr_oid;
+}
+
+/*
  * The attribute type type[0..len): a name of attr_types, or a dotted OID
  * (*out_obj set, freed by the caller). NULL when it is neither.
  */
 static const struct attr_type *find_attr(const char *type, size_t len, ASN1_OBJECT **out_obj)
 {
-	char oid[128];
 	size_t i;
-	int nid;
 
 	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++)
 		if (equal_nocase(type, len, attr_types[i].name))
 			return &attr_types[i];
-	if (len == 0 || len >= sizeof(oid) || !is_digit((unsigned char)type[0]))
-		return NULL;
-	for (i = 0; i < len; i++)
-		if (!is_digit((unsigned char)type[i]) && type[i] != '.')
-			return NULL;
-	memcpy(oid, type, len);
-	oid[len] = '\0';
-	if ((*out_obj = OBJ_txt2obj(oid, 1)) == NULL)
+	if ((*out_obj = parse_oid(type, len)) == NULL)
 		return NULL;
 	/* An OID of a named attribute is checked as that attribute. */
-	nid = OBJ_obj2nid(*out_obj);
-	for (i = 0; i < sizeof(attr_types) / sizeof(attr_types[0]); i++)
-		if (nid != NID_undef && attr_types[i].nid == nid)
-			return &attr_types[i];
-	return &attr_oid;
+	return attr_by_nid(OBJ_obj2nid(*out_obj));
 }
 
 /* The characters a subject's value must escape, and what a backslash may escape. */
@@ -291,10 +319,34 @@ static int decode_value(const char *p, size_t len, const char *q, const char *at
 	return P11A_OK;
 }
 
+/*
+ * What in the UTF-8 s[0..len) would hide or reorder text on a screen: a C1
+ * control (U+0080 to U+009F, such as U+009B, a terminal's CSI) or a
+ * bidirectional embedding, override or isolate (U+202A to U+202E, U+2066 to
+ * U+2069). NULL when none.
+ */
+static const char *invisible(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+			return "a control character (U+0080 to U+009F)";
+		if (i + 2 < len && u[i] == 0xe2 &&
+		    ((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
+		     (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9)))
+			return "a bidirectional formatting character (U+202A to U+202E, U+2066 "
+			       "to U+2069)";
+	}
+	return NULL;
+}
+
 /* Checks value[0..len) of attribute t (named attr) against its type. */
 static int check_value(const struct attr_type *t, const char *attr, const char *value, size_t len,
 		       const char *q, char *msg, size_t msg_len)
 {
+	const char *why;
 	long chars;
 	size_t i;
 
@@ -313,6 +365,8 @@ static int check_value(const struct attr_type *t, const char *attr, const char *
 				    "= ? only (a PrintableString)",
 				    q, attr);
 	}
+	if (t->kind == KIND_UTF8 && (why = invisible(value, len)) != NULL)
+		return fail(msg, msg_len, "'%s': %s in the value of %s", q, why, attr);
 	if (t->kind == KIND_COUNTRY &&
 	    (len != 2 || value[0] < 'A' || value[0] > 'Z' || value[1] < 'A' || value[1] > 'Z'))
 		return fail(msg, msg_len,
@@ -768,16 +822,11 @@ static const struct {
     {"codeSigning", NID_code_sign},   {"emailProtection", NID_email_protect},
     {"timeStamping", NID_time_stamp}, {"OCSPSigning", NID_OCSP_sign},
 };
-#define KNOWN_PURPOSES                                                                             \
-	"serverAuth, clientAuth, codeSigning, emailProtection, timeStamping, OCSPSigning, or a "   \
-	"dotted OID"
-
 /* The purpose p[0..len) (quoted as q): a name of eku_purposes, or a dotted OID. */
 static int parse_purpose(const char *p, size_t len, const char *q, ASN1_OBJECT **out, char *msg,
 			 size_t msg_len)
 {
-	ASN1_OBJECT *obj = NULL;
-	const struct attr_type *t;
+	char known[256] = "";
 	size_t i;
 
 	for (i = 0; i < sizeof(eku_purposes) / sizeof(eku_purposes[0]); i++)
@@ -785,14 +834,12 @@ static int parse_purpose(const char *p, size_t len, const char *q, ASN1_OBJECT *
 			*out = OBJ_nid2obj(eku_purposes[i].nid);
 			return *out != NULL ? P11A_OK : nomem(msg, msg_len);
 		}
-	/* find_attr() reads a dotted OID: an attribute of the table is no purpose. */
-	t = find_attr(p, len, &obj);
-	if (t != &attr_oid || obj == NULL) {
-		ASN1_OBJECT_free(obj);
-		return fail(msg, msg_len, "'%s': unknown purpose (known: " KNOWN_PURPOSES ")", q);
-	}
-	*out = obj;
-	return P11A_OK;
+	if ((*out = parse_oid(p, len)) != NULL)
+		return P11A_OK;
+	for (i = 0; i < sizeof(eku_purposes) / sizeof(eku_purposes[0]); i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s, ",
+			 eku_purposes[i].name);
+	return fail(msg, msg_len, "'%s': unknown purpose (known: %sor a dotted OID)", q, known);
 }
 
 int cli_x509_parse_eku(const char *text, EXTENDED_KEY_USAGE **out, char *msg, size_t msg_len)
@@ -911,7 +958,7 @@ int cli_x509_check_name(const X509_NAME *name, char *msg, size_t msg_len)
 	const ASN1_OBJECT *obj;
 	const char *attr;
 	unsigned char *value;
-	int i, j, nid, len, r, n = X509_NAME_entry_count(name);
+	int i, nid, len, r, n = X509_NAME_entry_count(name);
 
 	if (n > CLI_X509_MAX_ITEMS)
 		return fail(msg, msg_len, "it has %d attributes, more than %d", n,
@@ -920,10 +967,7 @@ int cli_x509_check_name(const X509_NAME *name, char *msg, size_t msg_len)
 		e = X509_NAME_get_entry(name, i);
 		obj = X509_NAME_ENTRY_get_object(e);
 		nid = OBJ_obj2nid(obj);
-		t = &attr_oid;
-		for (j = 0; j < (int)(sizeof(attr_types) / sizeof(attr_types[0])); j++)
-			if (nid != NID_undef && attr_types[j].nid == nid)
-				t = &attr_types[j];
+		t = attr_by_nid(nid);
 		attr = t != &attr_oid ? t->name : nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
 		if (attr == NULL) {
 			if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)

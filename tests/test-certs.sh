@@ -6,8 +6,11 @@
 # list's CERT column with the expiry; a certificate for another key refused
 # with nothing stored; leaf certificates issued by the CA key for the CSRs,
 # verified by openssl verify, with basicConstraints CA:TRUE on the CA and
-# CA:FALSE on the leaves; the certificate objects carry their key's CKA_ID
-# and label.
+# CA:FALSE on the leaves; a stranger's CSR with names --san or --subject
+# would refuse (bad DNS name, otherName, directoryName, an escape in the CN)
+# refused, and --san replacing the names; --eku serverAuth and clientAuth
+# checked by openssl verify -purpose; a certificate capped at its CA's
+# notAfter; the certificate objects carry their key's CKA_ID and label.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

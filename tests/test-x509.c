@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -278,6 +279,12 @@ static void test_name_bad(void **state)
 	name_fails("CN=a\"b", "escape the '\"'");
 	name_fails("CN=\\00x", "a control character in the value of CN");
 	name_fails("CN=a\tb", "a control character in the value of CN");
+	name_fails("CN=a\\C2\\9Bb", "a control character (U+0080 to U+009F) in the value of CN");
+	name_fails("O=a\xe2\x80\xae"
+		   "b",
+		   "a bidirectional formatting character");
+	name_fails("1..2=x", "unknown attribute '1..2'");
+	name_fails("2.5.4.=x", "unknown attribute '2.5.4.'");
 	name_fails("CN=\\FF", "the value of CN is not valid UTF-8");
 	name_fails("CN=\xc0\xaf", "not valid UTF-8");	      /* overlong '/' */
 	name_fails("CN=\xed\xa0\x80", "not valid UTF-8");     /* a surrogate */
@@ -800,7 +807,7 @@ static void test_issue_empty_subject(void **state)
 			 P11A_ERR_BAD_INPUT);
 	assert_ptr_equal(x, sentinel);
 	assert_non_null(strstr(msg, "names no one"));
-	x = issue(&keys[K_P256], ca, req, 0, "DNS:only.example", 10);
+	x = issue(&keys[K_P256], ca, req, 0, "DNS:only.example", 5);
 	assert_int_equal(ext_critical(x, NID_subject_alt_name), 1);
 	assert_chain(x, ca);
 	/* Self-signed needs a subject. */
@@ -910,8 +917,35 @@ static void test_issue_capped(void **state)
 	assert_true(ASN1_TIME_compare(X509_get0_notAfter(shorter), X509_get0_notAfter(ca)) < 0);
 	X509_free(shorter);
 	X509_free(longer);
+	/*
+	 * A CA whose notAfter is a GeneralizedTime before 2050 (RFC 5280 wants a
+	 * UTCTime there): the capped leaf's is a UTCTime all the same.
+	 */
+	{
+		ASN1_GENERALIZEDTIME *g = ASN1_GENERALIZEDTIME_adj(NULL, time(NULL), 10, 0);
+
+		assert_non_null(g);
+		assert_int_equal(X509_set1_notAfter(ca, g), 1);
+		ASN1_GENERALIZEDTIME_free(g);
+		assert_true(X509_sign(ca, keys[K_P256].key, EVP_sha256()) > 0);
+		assert_int_equal(ASN1_STRING_type(X509_get0_notAfter(ca)), V_ASN1_GENERALIZEDTIME);
+		longer = issue(&keys[K_P256], ca, req, 0, NULL, 397);
+		assert_int_equal(ASN1_STRING_type(X509_get0_notAfter(longer)), V_ASN1_UTCTIME);
+		assert_int_equal(
+		    ASN1_TIME_compare(X509_get0_notAfter(longer), X509_get0_notAfter(ca)), 0);
+		X509_free(longer);
+	}
 	X509_REQ_free(req);
 	X509_free(ca);
+}
+
+/* A message of a stranger's request's bytes reaches a terminal as printable ASCII only. */
+static void assert_printable(const char *msg)
+{
+	for (size_t i = 0; msg[i] != '\0'; i++)
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
+			fail_msg("byte 0x%02x of \"%s\" reached the message", (unsigned char)msg[i],
+				 msg);
 }
 
 /* A GENERAL_NAME of type holding the bytes v[0..len): an IA5String, or an OCTET STRING for IP. */
@@ -995,10 +1029,7 @@ static void csr_san_refused(X509 *ca, GENERAL_NAME *gen, int n_good, const char 
 	issue_fails(&keys[K_P256], ca, req, 5, P11A_ERR_BAD_INPUT, "--san LIST replaces");
 	/* The same names checked alone: the same verdict. */
 	assert_int_equal(cli_x509_check_san(names, msg, sizeof(msg)), P11A_ERR_BAD_INPUT);
-	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
-			fail_msg("byte 0x%02x of \"%s\" reached the message", (unsigned char)msg[i],
-				 msg);
+	assert_printable(msg);
 	x = issue(&keys[K_P256], ca, req, 0, "DNS:replaced.example", 5);
 	assert_san_text(x, "DNS:replaced.example");
 	X509_free(x);
@@ -1055,15 +1086,11 @@ static void add_raw(X509_NAME *name, int nid, int type, const char *v, int len)
 static void name_refused(X509_NAME *name, const char *want)
 {
 	char msg[MSG_LEN] = "";
-	int i;
 
 	assert_int_equal(cli_x509_check_name(name, msg, sizeof(msg)), P11A_ERR_BAD_INPUT);
 	if (strstr(msg, want) == NULL)
 		fail_msg("check_name: message \"%s\" lacks \"%s\"", msg, want);
-	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
-			fail_msg("byte 0x%02x of \"%s\" reached the message", (unsigned char)msg[i],
-				 msg);
+	assert_printable(msg);
 	X509_NAME_free(name);
 }
 
@@ -1120,6 +1147,19 @@ static void test_issue_csr_subject_checked(void **state)
 	assert_non_null(name = X509_NAME_new());
 	add_raw(name, NID_organizationName, V_ASN1_UTF8STRING, "a\x1b[31mb", 7);
 	csr_subject_refused(ca, name, "'O=a?[31mb': a control character in the value of O");
+	/* A C1 control (CSI), and a right-to-left override, hiding what the name says. */
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_commonName, V_ASN1_UTF8STRING,
+		"a\xc2\x9b"
+		"31mb",
+		7);
+	csr_subject_refused(ca, name, "'CN=a??31mb': a control character (U+0080 to U+009F)");
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_organizationName, V_ASN1_UTF8STRING, "Bank \xe2\x80\xaemoc.live", 16);
+	csr_subject_refused(ca, name, "a bidirectional formatting character");
+	assert_non_null(name = X509_NAME_new());
+	add_raw(name, NID_organizationName, V_ASN1_UTF8STRING, "x\xe2\x81\xa6y", 5);
+	csr_subject_refused(ca, name, "a bidirectional formatting character");
 	/* Not UTF-8. */
 	assert_non_null(name = X509_NAME_new());
 	add_raw(name, NID_commonName, V_ASN1_UTF8STRING, "caf\xe9", 4);
@@ -1204,8 +1244,10 @@ static void test_eku(void **state)
 	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 1)), NID_client_auth);
 	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 2)), NID_code_sign);
 	EXTENDED_KEY_USAGE_free(eku);
-	eku = eku_of("1.2.3.4.5");
-	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	/* Any dotted OID, even one that names something else. */
+	eku = eku_of("1.2.3.4.5,2.5.4.3");
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 2);
+	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 1)), NID_commonName);
 	EXTENDED_KEY_USAGE_free(eku);
 
 	eku_bad("", "empty extended key usage list");
@@ -1213,7 +1255,7 @@ static void test_eku(void **state)
 	eku_bad("serverAuth,,clientAuth", "an empty item after");
 	eku_bad("webServer", "'webServer': unknown purpose (known: serverAuth, clientAuth");
 	eku_bad("CN", "'CN': unknown purpose");
-	eku_bad("2.5.4.3", "'2.5.4.3': unknown purpose");
+	eku_bad("1..2", "'1..2': unknown purpose");
 	eku_bad("serverAuth,1.3.6.1.5.5.7.3.1",
 		"'1.3.6.1.5.5.7.3.1': that purpose is in the list twice");
 	eku_bad("timeStamping,codeSigning", "timeStamping goes alone");
