@@ -328,7 +328,15 @@ int conn_send(struct p11a_conn *conn, struct proto_msg *msg)
 	if ((r = proto_encode_request(conn->out, msg)) != P11A_OK)
 		return r == P11A_ERR_TOO_LARGE ? P11A_ERR_TOO_LARGE : P11A_ERR_INVALID_ARG;
 	if ((r = write_all(conn, buf_data(conn->out), buf_len(conn->out))) != P11A_OK) {
-		note_timeout(conn, errno);
+		int err = errno;
+
+		if (err == EPIPE || err == ECONNRESET)
+			conn_set_message(conn, "the agent closed the connection before the request "
+					       "was sent; see p11agentd's log");
+		else if (err != EAGAIN && err != EWOULDBLOCK)
+			conn_set_message(conn, "cannot send the request to the agent: %s",
+					 strerror(err));
+		note_timeout(conn, err);
 		conn_break(conn);
 		return r;
 	}

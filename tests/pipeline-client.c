@@ -22,11 +22,12 @@
  *       N requests (signatures of prehashed digests, one for the key
  *       "missing", one ping) answered last first: each result is its own
  *       request's.
- *   pipeline-client unknown|twice|refuse|silent SOCKET
+ *   pipeline-client unknown|twice|refuse|silent|closed SOCKET
  *       a reply for an id not in flight, a reply twice, the agent dropping
  *       the connection with BUSY, and no reply at all (run it with
  *       P11AGENT_TIMEOUT=1): each is an error of the connection, which is
- *       closed, never a result.
+ *       closed, never a result; and (closed) a submit after the agent
+ *       closed the connection, which fails with IO and says so.
  * Exit: 0 every check passed, 1 one failed, 2 usage.
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -469,12 +471,39 @@ static int do_fake(const char *sock, const char *mode)
 	return failed;
 }
 
+/* The agent closed the connection before a submit: it fails with IO and says so. */
+static int do_closed(const char *sock)
+{
+	static const uint8_t digest[32] = {1};
+	char marker[4200];
+	struct p11a_conn *conn;
+	uint32_t id = 0;
+	int r, i;
+
+	if ((conn = connect_to(sock)) == NULL)
+		return 1;
+	snprintf(marker, sizeof(marker), "%s.closed", sock);
+	for (i = 0; i < 1000 && access(marker, F_OK) != 0; i++)
+		usleep(10000);
+	check("closed: the fake closed the connection", i < 1000, "no %s after 10 s", marker);
+	r = p11a_submit_sign(conn, "k", P11A_ALG_ECDSA_SHA256, P11A_SIGN_PREHASHED, digest,
+			     sizeof(digest), &id);
+	check("closed: submit fails with IO", r == P11A_ERR_IO, "%s", p11a_errname(r));
+	check("closed: the message says the agent closed the connection",
+	      strstr(p11a_conn_message(conn),
+		     "closed the connection before the request was sent") != NULL,
+	      "message '%s'", p11a_conn_message(conn));
+	check("closed: nothing in flight", p11a_inflight(conn) == 0, "%zu", p11a_inflight(conn));
+	p11a_close(conn);
+	return failed;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: pipeline-client sign SOCKET KEY ALG N DEPTH\n"
 			"       pipeline-client bound|mix SOCKET KEY ALG\n"
 			"       pipeline-client reverse SOCKET N\n"
-			"       pipeline-client unknown|twice|refuse|silent SOCKET\n");
+			"       pipeline-client unknown|twice|refuse|silent|closed SOCKET\n");
 	return 2;
 }
 
@@ -507,5 +536,7 @@ int main(int argc, char **argv)
 	     strcmp(mode, "refuse") == 0 || strcmp(mode, "silent") == 0) &&
 	    argc == 3)
 		return do_fake(argv[2], mode);
+	if (strcmp(mode, "closed") == 0 && argc == 3)
+		return do_closed(argv[2]);
 	return usage();
 }

@@ -13,8 +13,9 @@
 #               NO_SUCH_KEY when its key is "missing"; a PING with its data
 #   unknown     answers the first request with an id it was never sent
 #   twice       answers the first request twice
-#   refuse      answers the first request with an opcode-0 BUSY error, closes
+#   refuse      reads two requests, answers with an opcode-0 BUSY error, closes
 #   silent      reads requests and never answers
+#   closed      closes the connection, then creates SOCKET.closed
 #
 # SPDX-License-Identifier: Apache-2.0
 import os
@@ -70,6 +71,8 @@ def serve(c, mode, arg):
     if req is None or req[0] != OP_HELLO:
         return
     c.sendall(reply(OP_HELLO, req[1], ST_OK, struct.pack(">I", 2) + string(b"pipeline-fake")))
+    if mode == "closed":
+        return
     if mode == "reverse":
         reqs = [read_request(c) for _ in range(arg)]
         if None in reqs:
@@ -88,6 +91,9 @@ def serve(c, mode, arg):
     elif mode == "twice":
         c.sendall(answer(op, rid, fields) + answer(op, rid, fields))
     elif mode == "refuse":
+        # After the client's second request too: were it still sending when
+        # the connection closes, its submit would fail instead of the collect.
+        read_request(c)
         c.sendall(reply(0, 0, ST_BUSY, string(b"too many requests for this uid; try again later")))
         return
     # unknown, twice, silent: read on, answer nothing more.
@@ -114,6 +120,8 @@ def main():
     except (OSError, socket.timeout):
         pass
     c.close()
+    if mode == "closed":
+        open(path + ".closed", "w").close()
     srv.close()
     os.unlink(path)
 

@@ -47,7 +47,7 @@ agent_alive "the agent serves on after the pipelined clients"
 FAKE_DIR=$T/fake
 mkdir -m 0700 "$FAKE_DIR"
 fake() {
-	rm -f "$FAKE_DIR/agent.sock" "$FAKE_DIR/agent.sock.ready"
+	rm -f "$FAKE_DIR/agent.sock" "$FAKE_DIR/agent.sock.ready" "$FAKE_DIR/agent.sock.closed"
 	timeout -k 2 40 python3 "$top_srcdir/tests/pipeline-fake.py" "$FAKE_DIR/agent.sock" "$@" \
 		>"$T/fake.log" 2>&1 &
 	FAKE_PID=$!
@@ -75,6 +75,10 @@ for mode in unknown twice refuse; do
 done
 if fake silent; then
 	P11AGENT_TIMEOUT=1 client "fake" silent "$FAKE_DIR/agent.sock"
+	stop_fake
+fi
+if fake closed; then
+	client "fake" closed "$FAKE_DIR/agent.sock"
 	stop_fake
 fi
 
