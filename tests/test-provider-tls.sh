@@ -8,7 +8,10 @@
 # the protocol and the peer's signature type, and for mutual authentication
 # the server's verification of the client certificate (its verify callback
 # and the client certificate the server's page shows). Last, s_server takes
-# its certificate from the token too (-cert p11agent:KEY).
+# its certificate from the token too (-cert p11agent:KEY). Then a chain the
+# agent made alone (a CA key in the token issuing for ec256's request, --eku
+# serverAuth) verifies, and the same certificate with --eku clientAuth is
+# refused as a server's.
 #
 # SPDX-License-Identifier: Apache-2.0
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -17,7 +20,7 @@
 
 require_provider "$OPENSSL"
 make_token "$KEY_RSA2048" "$KEY_EC256" "$KEY_ED25519" rsa:2048:cli-rsa:61 ec:P-256:cli-ec:63 \
-	ed25519:-:cli-ed:66
+	ed25519:-:cli-ed:66 ec:P-256:agent-ca:67
 start_agent || finish
 provider_conf "$PCONF"
 
@@ -33,11 +36,19 @@ for k in cli-rsa cli-ec cli-ed; do
 	issue_cert "$T/$k.pub" "client-$k" "$T/$k.pem" client
 done
 
-# The token keeps ec256's certificate too (for -cert p11agent:ec256).
+# A CA whose key is in the token too: its self-signed certificate, made by
+# the agent (cert issue --self --ca).
+check "agent-ca: a self-signed CA certificate" p11a cert issue agent-ca --self --ca \
+	--subject "CN=Agent CA" --days 30 -o "$T/agent-ca.pem"
+env -u OPENSSL_CONF "$OPENSSL" x509 -in "$T/agent-ca.pem" -outform DER -out "$T/agent-ca.der"
+
+# The token keeps ec256's certificate too (for -cert p11agent:ec256), and
+# agent-ca's (for cert issue agent-ca).
 env -u OPENSSL_CONF "$OPENSSL" x509 -in "$T/ec256.pem" -outform DER -out "$T/ec256.der"
 stop_agent
-check "certificate into the token" timeout 60 "$MKTOKEN" --module "$SOFTHSM_MODULE" \
-	--token "$TOKEN" --pin-file "$PIN_FILE" "cert:$T/ec256.der:ec256:03"
+check "certificates into the token" timeout 60 "$MKTOKEN" --module "$SOFTHSM_MODULE" \
+	--token "$TOKEN" --pin-file "$PIN_FILE" "cert:$T/ec256.der:ec256:03" \
+	"cert:$T/agent-ca.der:agent-ca:67"
 start_agent || finish
 
 # has NAME FILE ERE: a line of FILE matches ERE.
@@ -182,6 +193,40 @@ if server "token cert" p11agent:ec256 p11agent:ec256 -tls1_3; then
 	has "token cert: verified" "$T/token_cert.client" '^ *Verify return code: 0 \(ok\)$'
 	has "token cert: the server's certificate is the token's" "$T/token_cert.client" \
 		'^subject=CN *= *server-ec256$'
+fi
+# A chain the agent made alone: ec256's request (csr), issued by agent-ca in
+# the token with --eku serverAuth, serves TLS that s_client verifies against
+# agent-ca's certificate; with --eku clientAuth, s_client refuses it as a
+# server's.
+check "ec256: csr for 127.0.0.1" p11a csr ec256 --subject CN=agent-issued --san IP:127.0.0.1 \
+	-o "$T/agent-srv.csr"
+check "agent-ca issues it --eku serverAuth" p11a cert issue agent-ca -i "$T/agent-srv.csr" \
+	--days 5 --eku serverAuth -o "$T/agent-srv.pem"
+check "agent-ca issues it --eku clientAuth" p11a cert issue agent-ca -i "$T/agent-srv.csr" \
+	--days 5 --eku clientAuth -o "$T/agent-cli.pem"
+if server "agent chain" "$T/agent-srv.pem" p11agent:ec256 -tls1_3; then
+	CA_PEM=$T/agent-ca.pem client "agent chain" -tls1_3
+	if [ "$CRC" -eq 0 ]; then
+		pass "agent chain: s_client exits 0"
+	else
+		fail "agent chain: s_client exits 0" "exit $CRC: $(show "$T/agent_chain.client")"
+	fi
+	wait_bg "$SPID" 100
+	has "agent chain: verified against the agent's CA" "$T/agent_chain.client" \
+		'^ *Verify return code: 0 \(ok\)$'
+	has "agent chain: the page came back" "$T/agent_chain.client" 'HTTP/1\.0 200 ok'
+fi
+if server "clientAuth server" "$T/agent-cli.pem" p11agent:ec256 -tls1_3; then
+	CA_PEM=$T/agent-ca.pem client "clientAuth server" -tls1_3
+	wait_bg "$SPID" 100
+	if [ "$CRC" -ne 0 ]; then
+		pass "clientAuth server: s_client refuses it (exit $CRC)"
+	else
+		fail "clientAuth server: s_client refuses it" "exit 0"
+	fi
+	has "clientAuth server: because of its purpose" "$T/clientAuth_server.client" \
+		'verify error:num=26:unsuitable certificate purpose'
+	hasnt "clientAuth server: no page" "$T/clientAuth_server.client" 'HTTP/1\.0 200 ok'
 fi
 agent_alive "the agent serves on"
 stop_agent
