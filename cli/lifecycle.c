@@ -451,7 +451,7 @@ static int cert_import(struct cli_ctx *c)
 	size_t len = 0;
 	X509 *x = NULL;
 	struct tm tm;
-	char expires[32] = "";
+	char expires[32] = "", when[32];
 	int der_len = 0, r, ret;
 
 	if ((ret = read_input(c, a->in, MAX_CERT_FILE, "cert import", &data, &len)) != 0)
@@ -475,10 +475,8 @@ static int cert_import(struct cli_ctx *c)
 		fputs(",\"expires\":", stdout);
 		cli_json_string(stdout, expires);
 		fputs("}\n", stdout);
-	} else if (expires[0] != '\0') {
-		/* "2027-05-01T12:00:00Z" as "2027-05-01 12:00:00 UTC" */
-		printf("stored the certificate of %s (expires %.10s %.8s UTC)\n", a->key, expires,
-		       expires + 11);
+	} else if (*cli_x509_time_text(X509_get0_notAfter(x), when, sizeof(when)) != '\0') {
+		printf("stored the certificate of %s (expires %s)\n", a->key, when);
 	} else {
 		printf("stored the certificate of %s\n", a->key);
 	}

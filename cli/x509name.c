@@ -496,6 +496,37 @@ static int check_length(const char *text, const char *what, size_t *out_len, cha
 	return P11A_OK;
 }
 
+/* Takes one item p[0..len) of a list (escapes included) into arg. */
+typedef int (*list_item_fn)(void *arg, const char *p, size_t len, char *msg, size_t msg_len);
+
+/*
+ * Walks text, a list of items separated by ',' (what names it in messages,
+ * "subjectAltName list"; items names its entries, "names"): none blank, at
+ * most CLI_X509_MAX_ITEMS, each given to item().
+ */
+static int each_item(const char *text, const char *what, const char *items, list_item_fn item,
+		     void *arg, char *msg, size_t msg_len)
+{
+	size_t len = 0, pos = 0, end, n = 0;
+	int r;
+
+	if ((r = check_length(text, what, &len, msg, msg_len)) != P11A_OK)
+		return r;
+	for (;;) {
+		end = part_end(text, pos, len, 0);
+		if (blank(text + pos, end - pos))
+			return empty_part(text, pos, end, len, what, msg, msg_len);
+		if (n++ == CLI_X509_MAX_ITEMS)
+			return fail(msg, msg_len, "the %s has more than %d %s", what,
+				    CLI_X509_MAX_ITEMS, items);
+		if ((r = item(arg, text + pos, end - pos, msg, msg_len)) != P11A_OK)
+			return r;
+		if (end == len)
+			return P11A_OK;
+		pos = end + 1;
+	}
+}
+
 int cli_x509_parse_name(const char *text, X509_NAME **out, char *msg, size_t msg_len)
 {
 	struct name_attr attrs[CLI_X509_MAX_ITEMS];
@@ -713,9 +744,14 @@ static int san_name(int gen_type, const char *v, size_t len, const char *q, GENE
 	return *out != NULL ? P11A_OK : nomem(msg, msg_len);
 }
 
-/* The item p[0..len) of a subjectAltName list ("DNS:a.example", escapes included). */
-static int parse_san_item(const char *p, size_t len, GENERAL_NAME **out, char *msg, size_t msg_len)
+/*
+ * The item p[0..len) of a subjectAltName list ("DNS:a.example", escapes
+ * included), added to the GENERAL_NAMES arg (a list_item_fn).
+ */
+static int parse_san_item(void *arg, const char *p, size_t len, char *msg, size_t msg_len)
 {
+	GENERAL_NAMES *names = arg;
+	GENERAL_NAME *gen = NULL;
 	static const struct {
 		const char *name;
 		int type;
@@ -766,7 +802,12 @@ static int parse_san_item(const char *p, size_t len, GENERAL_NAME **out, char *m
 		r = fail(msg, msg_len, "'%s': no name after the type", q);
 		goto out;
 	}
-	r = san_name(type, item + colon + 1, n - colon - 1, q, out, msg, msg_len);
+	if ((r = san_name(type, item + colon + 1, n - colon - 1, q, &gen, msg, msg_len)) ==
+		P11A_OK &&
+	    sk_GENERAL_NAME_push(names, gen) <= 0) {
+		GENERAL_NAME_free(gen);
+		r = nomem(msg, msg_len);
+	}
 out:
 	free(item);
 	return r;
@@ -774,43 +815,18 @@ out:
 
 int cli_x509_parse_san(const char *text, GENERAL_NAMES **out, char *msg, size_t msg_len)
 {
-	GENERAL_NAMES *names = NULL;
-	GENERAL_NAME *gen = NULL;
-	size_t len = 0, pos = 0, end;
+	GENERAL_NAMES *names = GENERAL_NAMES_new();
 	int r;
 
-	if ((r = check_length(text, "subjectAltName list", &len, msg, msg_len)) != P11A_OK)
-		return r;
-	if ((names = GENERAL_NAMES_new()) == NULL)
+	if (names == NULL)
 		return nomem(msg, msg_len);
-	for (;;) {
-		end = part_end(text, pos, len, 0);
-		if (blank(text + pos, end - pos)) {
-			r = empty_part(text, pos, end, len, "subjectAltName list", msg, msg_len);
-			goto out;
-		}
-		if (sk_GENERAL_NAME_num(names) == CLI_X509_MAX_ITEMS) {
-			r = fail(msg, msg_len, "the subjectAltName list has more than %d names",
-				 CLI_X509_MAX_ITEMS);
-			goto out;
-		}
-		if ((r = parse_san_item(text + pos, end - pos, &gen, msg, msg_len)) != P11A_OK)
-			goto out;
-		if (sk_GENERAL_NAME_push(names, gen) <= 0) {
-			GENERAL_NAME_free(gen);
-			r = nomem(msg, msg_len);
-			goto out;
-		}
-		if (end == len)
-			break;
-		pos = end + 1;
+	r = each_item(text, "subjectAltName list", "names", parse_san_item, names, msg, msg_len);
+	if (r != P11A_OK) {
+		GENERAL_NAMES_free(names);
+		return r;
 	}
 	*out = names;
-	names = NULL;
-	r = P11A_OK;
-out:
-	GENERAL_NAMES_free(names);
-	return r;
+	return P11A_OK;
 }
 
 /* The purposes --eku names (RFC 5280, 4.2.1.12), as OpenSSL's short names. */
@@ -823,8 +839,8 @@ static const struct {
     {"timeStamping", NID_time_stamp}, {"OCSPSigning", NID_OCSP_sign},
 };
 /* The purpose p[0..len) (quoted as q): a name of eku_purposes, or a dotted OID. */
-static int parse_purpose(const char *p, size_t len, const char *q, ASN1_OBJECT **out, char *msg,
-			 size_t msg_len)
+static int purpose_of(const char *p, size_t len, const char *q, ASN1_OBJECT **out, char *msg,
+		      size_t msg_len)
 {
 	char known[256] = "";
 	size_t i;
@@ -842,69 +858,61 @@ static int parse_purpose(const char *p, size_t len, const char *q, ASN1_OBJECT *
 	return fail(msg, msg_len, "'%s': unknown purpose (known: %sor a dotted OID)", q, known);
 }
 
-int cli_x509_parse_eku(const char *text, EXTENDED_KEY_USAGE **out, char *msg, size_t msg_len)
+/*
+ * The item p[0..len) of an extended key usage list, spaces around it
+ * dropped, added to the EXTENDED_KEY_USAGE arg unless it is there already
+ * (a list_item_fn).
+ */
+static int parse_purpose(void *arg, const char *p, size_t len, char *msg, size_t msg_len)
 {
-	EXTENDED_KEY_USAGE *eku = NULL;
+	EXTENDED_KEY_USAGE *eku = arg;
 	ASN1_OBJECT *obj = NULL;
 	char q[QUOTE_MAX + 8];
-	size_t len = 0, pos = 0, end, a, b;
 	int r, i;
 
-	if ((r = check_length(text, "extended key usage list", &len, msg, msg_len)) != P11A_OK)
-		return r;
-	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL)
-		return nomem(msg, msg_len);
-	for (;;) {
-		end = part_end(text, pos, len, 0);
-		if (blank(text + pos, end - pos)) {
-			r = empty_part(text, pos, end, len, "extended key usage list", msg,
-				       msg_len);
-			goto out;
-		}
-		for (a = pos; text[a] == ' '; a++)
-			;
-		for (b = end; text[b - 1] == ' '; b--)
-			;
-		quote(q, sizeof(q), text + a, b - a);
-		if (sk_ASN1_OBJECT_num(eku) == CLI_X509_MAX_ITEMS) {
-			r = fail(msg, msg_len,
-				 "the extended key usage list has more than %d purposes",
-				 CLI_X509_MAX_ITEMS);
-			goto out;
-		}
-		if ((r = parse_purpose(text + a, b - a, q, &obj, msg, msg_len)) != P11A_OK)
-			goto out;
-		for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
-			if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), obj) == 0) {
-				r = fail(msg, msg_len, "'%s': that purpose is in the list twice",
-					 q);
-				goto out;
-			}
-		if (sk_ASN1_OBJECT_push(eku, obj) <= 0) {
-			r = nomem(msg, msg_len);
-			goto out;
-		}
-		obj = NULL;
-		if (end == len)
-			break;
-		pos = end + 1;
+	while (*p == ' ') {
+		p++;
+		len--;
 	}
-	/* RFC 3161, 2.3: a time-stamping certificate has that purpose alone. */
+	while (p[len - 1] == ' ')
+		len--;
+	quote(q, sizeof(q), p, len);
+	if ((r = purpose_of(p, len, q, &obj, msg, msg_len)) != P11A_OK)
+		return r;
 	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++)
+		if (OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), obj) == 0) {
+			ASN1_OBJECT_free(obj);
+			return fail(msg, msg_len, "'%s': that purpose is in the list twice", q);
+		}
+	if (sk_ASN1_OBJECT_push(eku, obj) <= 0) {
+		ASN1_OBJECT_free(obj);
+		return nomem(msg, msg_len);
+	}
+	return P11A_OK;
+}
+
+int cli_x509_parse_eku(const char *text, EXTENDED_KEY_USAGE **out, char *msg, size_t msg_len)
+{
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	int r, i;
+
+	if (eku == NULL)
+		return nomem(msg, msg_len);
+	r = each_item(text, "extended key usage list", "purposes", parse_purpose, eku, msg,
+		      msg_len);
+	/* RFC 3161, 2.3: a time-stamping certificate has that purpose alone. */
+	for (i = 0; r == P11A_OK && i < sk_ASN1_OBJECT_num(eku); i++)
 		if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) == NID_time_stamp &&
-		    sk_ASN1_OBJECT_num(eku) > 1) {
+		    sk_ASN1_OBJECT_num(eku) > 1)
 			r = fail(msg, msg_len,
 				 "timeStamping goes alone: a time-stamping certificate has no "
 				 "other purpose (RFC 3161)");
-			goto out;
-		}
+	if (r != P11A_OK) {
+		sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+		return r;
+	}
 	*out = eku;
-	eku = NULL;
-	r = P11A_OK;
-out:
-	ASN1_OBJECT_free(obj);
-	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-	return r;
+	return P11A_OK;
 }
 
 /* The names of GENERAL_NAME's types, by GEN_ number (RFC 5280, 4.2.1.6). */

@@ -38,6 +38,34 @@ subject_of() {
 	ossl "$1" -in "$2" -noout -subject -nameopt RFC2253 2>/dev/null | sed 's/^subject=//'
 }
 
+# stranger_csr NAME OUT SUBJ [SAN]: a request made by OpenSSL with a key of
+# its own (none of the agent's), for subject SUBJ and subjectAltName SAN
+# (dirName:dir_sect names "CN = someone else"); fails NAME when it cannot.
+stranger_csr() {
+	local ext=()
+	[ -z "${4:-}" ] || ext=(-addext "subjectAltName=$4")
+	printf '[dir_sect]\nCN = someone else\n' >"$T/req.cnf"
+	if ! ossl req -new -config "$T/req.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/stranger.key" -subj "$3" "${ext[@]}" -out "$2" >"$T/req.out" 2>&1; then
+		fail "$1: OpenSSL makes it" "$(show "$T/req.out")"
+		return 1
+	fi
+}
+
+# refused NAME FILE CMD...: runs CMD, which writes FILE; passes "NAME: exit 1,
+# no certificate" when it exits 1 and FILE is not there.
+refused() {
+	local name=$1 file=$2
+	shift 2
+	rm -f "$file"
+	run "$@"
+	if [ "$RC" -eq 1 ] && [ ! -e "$file" ]; then
+		pass "$name: exit 1, no certificate"
+	else
+		fail "$name: exit 1, no certificate" "exit $RC: $(show "$ERR")"
+	fi
+}
+
 for k in ca:ec:P-256 leaf-rsa:rsa:2048 leaf-ec:ec:P-384 leaf-ed:ed25519; do
 	name=${k%%:*}
 	check_rc "keygen $name (${k#*:})" 0 p11a keygen "$name" --type "${k#*:}" || finish
@@ -297,21 +325,9 @@ if [ -s "$T/ca.pem" ]; then
 		'otherName:1.3.6.1.4.1.311.20.2.3;UTF8:admin@corp.example|name 1 is of type otherName' \
 		'DNS:ok.example,dirName:dir_sect|name 2 is of type directoryName'; do
 		san=${want%%|*}
-		printf '[dir_sect]\nCN = someone else\n' >"$T/req.cnf"
-		if ! ossl req -new -config "$T/req.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-			-nodes -keyout "$T/stranger.key" -subj /CN=stranger -addext "subjectAltName=$san" \
-			-out "$T/stranger.csr" >"$T/req.out" 2>&1; then
-			fail "a CSR asking for $san: OpenSSL makes it" "$(show "$T/req.out")"
-			continue
-		fi
-		rm -f "$T/stranger.pem"
-		run p11a cert issue ca -i "$T/stranger.csr" --days 5 -o "$T/stranger.pem"
-		if [ "$RC" -eq 1 ] && [ ! -e "$T/stranger.pem" ]; then
-			pass "cert issue for a CSR asking for $san: exit 1, no certificate"
-		else
-			fail "cert issue for a CSR asking for $san: exit 1, no certificate" \
-				"exit $RC: $(show "$ERR")"
-		fi
+		stranger_csr "a CSR asking for $san" "$T/stranger.csr" /CN=stranger "$san" || continue
+		refused "cert issue for a CSR asking for $san" "$T/stranger.pem" \
+			p11a cert issue ca -i "$T/stranger.csr" --days 5 -o "$T/stranger.pem"
 		check_err "cert issue for a CSR asking for $san: says which name" \
 			"the certificate request's subjectAltName: .*${want#*|}"
 		if check_rc "cert issue --san replaces the names of a CSR asking for $san" 0 \
@@ -328,16 +344,9 @@ fi
 # escape does not reach the terminal.
 if [ -s "$T/ca.pem" ]; then
 	esc=$(printf '\033')
-	if ossl req -new -config "$T/req.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/stranger.key" -subj "/CN=a${esc}[31mb" -out "$T/esc.csr" >"$T/req.out" 2>&1; then
-		rm -f "$T/esc.pem"
-		run p11a cert issue ca -i "$T/esc.csr" --days 5 -o "$T/esc.pem"
-		if [ "$RC" -eq 1 ] && [ ! -e "$T/esc.pem" ]; then
-			pass "cert issue for a CSR whose CN holds an escape: exit 1, no certificate"
-		else
-			fail "cert issue for a CSR whose CN holds an escape: exit 1, no certificate" \
-				"exit $RC: $(show "$ERR")"
-		fi
+	if stranger_csr "a CSR whose CN holds an escape" "$T/esc.csr" "/CN=a${esc}[31mb"; then
+		refused "cert issue for a CSR whose CN holds an escape" "$T/esc.pem" \
+			p11a cert issue ca -i "$T/esc.csr" --days 5 -o "$T/esc.pem"
 		check_err "cert issue for a CSR whose CN holds an escape: says which attribute" \
 			"the certificate request's subject: 'CN=a\?\[31mb': a control character"
 		if grep -q "$esc" "$ERR" "$OUT"; then
@@ -346,8 +355,6 @@ if [ -s "$T/ca.pem" ]; then
 		else
 			pass "cert issue for a CSR whose CN holds an escape: no escape in the output"
 		fi
-	else
-		fail "a CSR whose CN holds an escape: OpenSSL makes it" "$(show "$T/req.out")"
 	fi
 fi
 
@@ -370,13 +377,9 @@ if [ -s "$T/ca.pem" ] && [ -s "$T/leaf-rsa.csr" ]; then
 			fi
 		fi
 	done
-	rm -f "$T/eku.pem"
-	run p11a cert issue ca -i "$T/leaf-rsa.csr" --days 5 --eku serverAuth,webServer -o "$T/eku.pem"
-	if [ "$RC" -eq 1 ] && [ ! -e "$T/eku.pem" ]; then
-		pass "cert issue --eku with an unknown purpose: exit 1, no certificate"
-	else
-		fail "cert issue --eku with an unknown purpose: exit 1, no certificate" "exit $RC"
-	fi
+	refused "cert issue --eku with an unknown purpose" "$T/eku.pem" \
+		p11a cert issue ca -i "$T/leaf-rsa.csr" --days 5 --eku serverAuth,webServer \
+		-o "$T/eku.pem"
 	check_err "cert issue --eku with an unknown purpose: names it" \
 		"--eku: 'webServer': unknown purpose \(known: serverAuth, clientAuth"
 fi
